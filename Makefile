@@ -1,0 +1,71 @@
+# CreditShare: `make demo` and `make test` set everything up first.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMPS := .stamps
+SOLC_VERSION := 0.8.37
+SOLCX_DIR ?= $(HOME)/.solcx
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: setup compile test demo bench clean help
+
+help:
+	@echo "make setup    virtual environment, npm packages, offline solc, compiled contracts"
+	@echo "make test     setup, then the whole test suite on a real local Anvil"
+	@echo "make demo     setup, then the main job on the persistent local chain"
+	@echo "make bench    setup, then every benchmark; writes bench/results/latest.json"
+
+setup: $(STAMPS)/python $(STAMPS)/npm $(SOLCX_DIR)/solc-v$(SOLC_VERSION) $(STAMPS)/compile
+	@echo "==> setup complete"
+
+$(STAMPS)/python: requirements.txt pyproject.toml
+	@echo "==> creating the Python virtual environment in $(VENV) (pinned requirements.txt)"
+	@mkdir -p $(STAMPS)
+	@test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
+	@$(PIP) install --quiet --disable-pip-version-check -r requirements.txt
+	@# openmined-psi pins protobuf 6.30.2 while ortools needs >=6.33.1; its protobuf
+	@# gencode runs on the newer runtime, so it is installed without its own pins
+	@$(PIP) install --quiet --disable-pip-version-check --no-deps openmined-psi==2.0.6
+	@$(PIP) install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+$(STAMPS)/npm: package.json package-lock.json
+	@echo "==> installing npm packages (solc-js, Anvil, OpenZeppelin) from package-lock.json"
+	@mkdir -p $(STAMPS)
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# py-solc-x (and so brownie) finds this executable and never downloads a compiler
+$(SOLCX_DIR)/solc-v$(SOLC_VERSION): scripts/solc_wrapper.js $(STAMPS)/npm FORCE_SOLC
+	@mkdir -p $(SOLCX_DIR)
+	@if ! grep -qs "$(CURDIR)/scripts/solc_wrapper.js" $@; then \
+		echo "==> registering npm solc $(SOLC_VERSION) with py-solc-x ($@)"; \
+		printf '#!/bin/sh\nexec node "%s/scripts/solc_wrapper.js" "$$@"\n' "$(CURDIR)" > $@; \
+		chmod +x $@; \
+	fi
+
+.PHONY: FORCE_SOLC
+FORCE_SOLC:
+
+$(STAMPS)/compile: $(STAMPS)/python $(SOLCX_DIR)/solc-v$(SOLC_VERSION) brownie-config.yaml $(shell find contracts -name '*.sol')
+	@echo "==> compiling contracts (brownie, solc $(SOLC_VERSION), evm cancun)"
+	@$(VENV)/bin/brownie compile > $(STAMPS)/compile.log 2>&1 || (cat $(STAMPS)/compile.log; exit 1)
+	@touch $@
+
+compile: $(STAMPS)/compile
+
+test: setup
+	@echo "==> running the test suite (pytest with brownie's plugin; it starts Anvil on 127.0.0.1:8546)"
+	@$(PY) -m pytest -p no:cacheprovider tests
+
+demo: setup
+	@echo "==> running the demo on the persistent local chain"
+	@$(VENV)/bin/creditshare demo
+
+bench: setup
+	@echo "==> running the benchmarks (bench/results/latest.json)"
+	@$(PY) bench/run.py
+
+clean:
+	rm -rf build $(STAMPS) reports

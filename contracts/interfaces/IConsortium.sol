@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.37;
+
+/// @title IConsortium
+/// @notice The member registry and the committee's m-of-n governance of the
+/// CreditShare consortium. Every other CreditShare contract asks it who is an
+/// active member and which roles a member holds.
+/// @dev Roles are OpenZeppelin AccessControl roles (see `Roles`). Their admin is
+/// held by the Consortium contract itself: roles change only when a committee
+/// proposal is executed, never by a direct grant.
+interface IConsortium {
+    /// @notice What a proposal does when it reaches the approval threshold.
+    enum ProposalKind {
+        AdmitMember, // admit `account` for organisation `orgId` with `roles`
+        SetRoles, // replace the roles of `account` by `roles`
+        Suspend, // suspend `account`: it keeps its roles but is not active
+        Reinstate, // make a suspended `account` active again
+        SetThreshold, // set the committee approval threshold to `value`
+        SetParameter // set governed parameter `key` to `value`
+    }
+
+    /// @notice A registered member. `orgId` is the keccak256 subject id of the
+    /// organisation (e.g. of its unified social credit code).
+    struct Member {
+        bytes32 orgId;
+        bool active;
+        uint64 admittedAt;
+    }
+
+    /// @notice A committee proposal. It executes on the approval that reaches
+    /// the threshold, counting only approvers that are still active committee
+    /// members, and cannot be approved after `deadline`.
+    struct Proposal {
+        ProposalKind kind;
+        address account;
+        bytes32 orgId;
+        bytes32[] roles;
+        bytes32 key;
+        uint256 value;
+        address proposer;
+        uint64 deadline;
+        bool executed;
+        address[] approvers;
+    }
+
+    error ConsortiumNotCommittee(address caller);
+    error ConsortiumUnknownProposal(uint256 proposalId);
+    error ConsortiumProposalExpired(uint256 proposalId, uint64 deadline);
+    error ConsortiumProposalAlreadyExecuted(uint256 proposalId);
+    error ConsortiumAlreadyApproved(uint256 proposalId, address approver);
+    error ConsortiumAlreadyMember(address account);
+    error ConsortiumOrgAlreadyRegistered(bytes32 orgId, address member);
+    error ConsortiumNotMember(address account);
+    error ConsortiumZeroAddress();
+    error ConsortiumZeroOrgId();
+    error ConsortiumUnknownRole(bytes32 role);
+    error ConsortiumNoRoles();
+    error ConsortiumAlreadySuspended(address account);
+    error ConsortiumNotSuspended(address account);
+    error ConsortiumBadThreshold(uint256 threshold, uint256 activeCommittee);
+    error ConsortiumBadParameter(bytes32 key, uint256 value);
+    error ConsortiumRolesAreGoverned();
+    error ConsortiumBadBootstrap();
+
+    event ProposalCreated(
+        uint256 indexed proposalId, ProposalKind kind, address indexed account, address indexed proposer, uint64 deadline
+    );
+    event ProposalApproved(uint256 indexed proposalId, address indexed approver, uint256 approvals);
+    event ProposalExecuted(uint256 indexed proposalId, ProposalKind kind, address indexed account);
+    event MemberAdmitted(address indexed account, bytes32 indexed orgId, bytes32[] roles);
+    event MemberRolesChanged(address indexed account, bytes32[] roles);
+    event MemberSuspended(address indexed account);
+    event MemberReinstated(address indexed account);
+    event ThresholdChanged(uint256 oldThreshold, uint256 newThreshold);
+    event ParameterChanged(bytes32 indexed key, uint256 oldValue, uint256 newValue);
+
+    /// @notice Opens a proposal and counts the proposer's approval. Only active
+    /// committee members may propose. The proposal's arguments are checked when
+    /// it is created, so that a proposal that could never execute is refused.
+    /// @return proposalId The new proposal's id (ids start at 1).
+    function propose(
+        ProposalKind kind,
+        address account,
+        bytes32 orgId,
+        bytes32[] calldata roles,
+        bytes32 key,
+        uint256 value
+    ) external returns (uint256 proposalId);
+
+    /// @notice Approves an open, unexpired proposal; executes it when the
+    /// approvals of active committee members reach the threshold. Only active
+    /// committee members may approve, each once.
+    function approve(uint256 proposalId) external;
+
+    /// @notice True if `account` is a member and not suspended.
+    function isActive(address account) external view returns (bool);
+
+    /// @notice True if `account` is an active member holding `role`.
+    function isActiveWithRole(address account, bytes32 role) external view returns (bool);
+
+    /// @notice The member record of `account` (zero if not a member).
+    function member(address account) external view returns (Member memory);
+
+    /// @notice The address registered for organisation `orgId` (zero if none).
+    function memberByOrg(bytes32 orgId) external view returns (address);
+
+    /// @notice The member roles `account` holds.
+    function rolesOf(address account) external view returns (bytes32[] memory);
+
+    /// @notice All member addresses in order of admission.
+    function members() external view returns (address[] memory);
+
+    /// @notice The active members holding `role`.
+    function activeMembersWithRole(bytes32 role) external view returns (address[] memory);
+
+    /// @notice A governed parameter (zero if never set).
+    function parameter(bytes32 key) external view returns (uint256);
+
+    /// @notice The number of committee approvals a proposal needs.
+    function threshold() external view returns (uint256);
+
+    /// @notice The number of active committee members.
+    function activeCommitteeCount() external view returns (uint256);
+
+    /// @notice How many proposals have been made.
+    function proposalCount() external view returns (uint256);
+
+    /// @notice A proposal by id.
+    function proposal(uint256 proposalId) external view returns (Proposal memory);
+}
