@@ -1,0 +1,39 @@
+"""The one exception root of CreditShare; every module raises subclasses of it."""
+
+from __future__ import annotations
+
+
+class CreditShareError(Exception):
+    """Base of every error CreditShare raises on purpose."""
+
+
+class ConfigError(CreditShareError, ValueError):
+    """Settings, network or keystore configuration is missing or invalid."""
+
+
+class KeyError_(CreditShareError):
+    """A signing key could not be loaded (wrong password, missing keystore)."""
+
+
+class ChainError(CreditShareError):
+    """The chain could not be reached or answered unexpectedly."""
+
+
+class TransactionRejected(CreditShareError):
+    """A transaction or call reverted; `reason` is the decoded custom error."""
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class InvalidInput(CreditShareError, ValueError):
+    """User input (a file, an argument) is invalid; nothing was written."""
+
+
+class ModelError(CreditShareError, ValueError):
+    """A model, model card or training data is invalid."""
+
+
+class PrivacyError(CreditShareError):
+    """A multi-party computation or set intersection failed; nothing was revealed."""
