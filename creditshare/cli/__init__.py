@@ -1,0 +1,54 @@
+"""The `creditshare` command line: parses, calls the library, prints.
+
+Global options come before the command: ``creditshare --network local --json settlements show ID``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from creditshare.cli import chain_cmd, keys_cmd, members_cmd, settlements_cmd
+from creditshare.cli.context import State, fail
+from creditshare.errors import CreditShareError
+
+app = typer.Typer(
+    name="creditshare",
+    help="CreditShare: the consortium credit-sharing network for road freight.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    network: str = typer.Option(
+        None, "--network", "-n", envvar="CREDITSHARE_NETWORK",
+        help="development (test Anvil on :8546), local (persistent Anvil on :8545, the default) or consortium "
+        "(CREDITSHARE_RPC_URL / CREDITSHARE_CHAIN_ID).",
+    ),
+    data_dir: str = typer.Option(
+        None, "--data-dir", envvar="CREDITSHARE_DATA_DIR",
+        help="Folder for keystores, deployments, the local chain state and evidence (default: ./data).",
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables."),
+) -> None:
+    ctx.obj = State(network=network, data_dir=data_dir, json=json_output)
+
+
+app.add_typer(chain_cmd.app, name="chain")
+app.add_typer(keys_cmd.app, name="keys")
+app.add_typer(members_cmd.app, name="members")
+app.add_typer(settlements_cmd.app, name="settlements")
+app.command("deploy")(members_cmd.deploy)
+
+
+def main() -> None:
+    try:
+        app()
+    except CreditShareError as err:
+        fail(err)
+        sys.exit(1)

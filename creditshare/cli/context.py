@@ -1,0 +1,82 @@
+"""What every command shares: settings, the chain client, the signing account, output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import typer
+from eth_account.signers.local import LocalAccount
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from creditshare import keys
+from creditshare.chain import ChainClient
+from creditshare.config import Settings, load_settings
+from creditshare.errors import CreditShareError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class State:
+    network: str | None
+    data_dir: str | None
+    json: bool
+    _settings: Settings | None = field(default=None, repr=False)
+    _client: ChainClient | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.network, self.data_dir)
+        return self._settings
+
+    @property
+    def client(self) -> ChainClient:
+        if self._client is None:
+            self._client = ChainClient(self.settings)
+            self._client.check_connection()
+        return self._client
+
+    def account(self, name: str | None) -> LocalAccount:
+        return keys.load_account(self.settings.keystore_dir, name)
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, State)
+    return obj
+
+
+def emit_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    t = Table(title=title, show_lines=False)
+    for c in columns:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*[str(v) for v in r])
+    console.print(t)
+
+
+def progress(quiet: bool) -> Progress:
+    """A progress bar on stderr (hidden with --json so that stdout stays parseable)."""
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TimeRemainingColumn(), console=err_console, disable=quiet or not err_console.is_terminal, transient=False,
+    )
+
+
+def fail(err: CreditShareError) -> None:
+    err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+    details = getattr(err, "errors", None)
+    if details:
+        for item in details:
+            err_console.print(f"  {item}", highlight=False, soft_wrap=True)

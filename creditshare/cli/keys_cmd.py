@@ -1,0 +1,54 @@
+"""`creditshare keys new|import|list`: encrypted keystores for signing accounts."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from creditshare import keys
+from creditshare.cli.context import console, emit_json, state, table
+from creditshare.errors import ConfigError
+
+app = typer.Typer(help="Encrypted keystores (password from CREDITSHARE_PASSWORD, CREDITSHARE_PASSWORD_FILE or a prompt).",
+                  no_args_is_help=True)
+
+
+@app.command("new")
+def new(ctx: typer.Context, name: str = typer.Argument(..., help="Keystore name, e.g. platform-1.")) -> None:
+    """Create a new account in an encrypted keystore."""
+    st = state(ctx)
+    address = keys.create_keystore(st.settings.keystore_dir, name)
+    if st.json:
+        emit_json({"name": name, "address": address})
+    else:
+        console.print(f"created keystore {name}: {address}")
+
+
+@app.command("import")
+def import_(ctx: typer.Context, name: str = typer.Argument(..., help="Keystore name.")) -> None:
+    """Import a private key read from CREDITSHARE_IMPORT_KEY or stdin (never from argv)."""
+    st = state(ctx)
+    secret = os.environ.get("CREDITSHARE_IMPORT_KEY") or (sys.stdin.readline().strip() if not sys.stdin.isatty() else "")
+    if not secret:
+        raise ConfigError("give the key on stdin or in CREDITSHARE_IMPORT_KEY.")
+    try:
+        address = keys.create_keystore(st.settings.keystore_dir, name, private_key=secret)
+    except ValueError as err:
+        raise ConfigError("that is not a valid private key.") from err
+    if st.json:
+        emit_json({"name": name, "address": address})
+    else:
+        console.print(f"imported keystore {name}: {address}")
+
+
+@app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """List keystores and their addresses (nothing is unlocked)."""
+    st = state(ctx)
+    found = keys.list_keystores(st.settings.keystore_dir)
+    if st.json:
+        emit_json([{"name": n, "address": a} for n, a in found.items()])
+    else:
+        table("Keystores", ["name", "address"], [[n, a] for n, a in found.items()])

@@ -1,0 +1,50 @@
+"""Deploying the consortium's contracts and saving their addresses per network."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from eth_account.signers.local import LocalAccount
+
+from creditshare.chain import ChainClient
+from creditshare.errors import InvalidInput
+
+DEFAULT_PROPOSAL_TTL = 7 * 24 * 3600
+
+
+def deploy_all(
+    client: ChainClient,
+    account: LocalAccount,
+    committee: Sequence[tuple[str, bytes]],
+    threshold: int,
+    proposal_ttl: int = DEFAULT_PROPOSAL_TTL,
+    force: bool = False,
+) -> dict[str, str]:
+    """Deploys Consortium (with its founding committee) and SettlementLedger.
+
+    Idempotent: contracts already deployed on this network (code at the saved
+    address) are kept unless `force`. Returns the addresses.
+    """
+    if not committee:
+        raise InvalidInput("the founding committee needs at least one member (--committee ADDRESS=ORG).")
+    if not 1 <= threshold <= len(committee):
+        raise InvalidInput(f"threshold must be between 1 and the committee size {len(committee)}; got {threshold}.")
+    if proposal_ttl <= 0:
+        raise InvalidInput(f"proposal TTL must be a positive number of seconds; got {proposal_ttl}.")
+    deployment = client.deployment
+    if force:
+        deployment.addresses.clear()
+    if not deployment.addresses:
+        deployment.from_block = int(client.read(lambda: client.w3.eth.block_number, "block number"))
+    if not client.is_deployed("Consortium"):
+        addresses = [a for a, _ in committee]
+        orgs = [o for _, o in committee]
+        deployment.addresses["Consortium"] = client.deploy(
+            "Consortium", [addresses, orgs, threshold, proposal_ttl], account
+        )
+        deployment.save()
+    consortium = deployment.addresses["Consortium"]
+    if not client.is_deployed("SettlementLedger"):
+        deployment.addresses["SettlementLedger"] = client.deploy("SettlementLedger", [consortium], account)
+        deployment.save()
+    return dict(deployment.addresses)

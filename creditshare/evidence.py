@@ -1,0 +1,47 @@
+"""Evidence documents (waybills, proofs of delivery, invoices, IoT trip logs).
+
+Files stay off chain; the chain holds the sha2-256 digest inside the file's
+CIDv1 (raw codec), so anyone holding the file can prove that it matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from multiformats import CID, multihash
+
+from creditshare.errors import InvalidInput
+
+_CHUNK = 1 << 20
+
+
+def file_digest(path: Path) -> bytes:
+    """The sha2-256 digest of a file's bytes."""
+    h = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            h.update(chunk)
+    return h.digest()
+
+
+def cid_from_digest(digest: bytes) -> str:
+    """The CIDv1 (raw, sha2-256, base32) for a sha2-256 digest."""
+    if len(digest) != 32:
+        raise InvalidInput(f"a sha2-256 digest has 32 bytes; got {len(digest)}.")
+    return str(CID("base32", 1, "raw", multihash.wrap(digest, "sha2-256")))
+
+
+def digest_from_cid(cid: str) -> bytes:
+    """The sha2-256 digest inside a CIDv1 string."""
+    try:
+        parsed = CID.decode(cid)
+    except Exception as err:  # multiformats raises several error types
+        raise InvalidInput(f"{cid!r} is not a valid CID.") from err
+    if parsed.hashfun.name != "sha2-256":
+        raise InvalidInput(f"evidence CIDs must use sha2-256; {cid} uses {parsed.hashfun.name}.")
+    return bytes(parsed.raw_digest)
+
+
+def file_cid(path: Path) -> str:
+    return cid_from_digest(file_digest(path))

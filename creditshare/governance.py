@@ -1,0 +1,145 @@
+"""Consortium membership and committee proposals through the chain client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+from web3.logs import DISCARD
+
+from creditshare import roles
+from creditshare.chain import ChainClient
+from creditshare.errors import InvalidInput
+from creditshare.ids import to_hex
+
+ZERO32 = bytes(32)
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+class ProposalKind(IntEnum):
+    ADMIT = 0
+    SET_ROLES = 1
+    SUSPEND = 2
+    REINSTATE = 3
+    SET_THRESHOLD = 4
+    SET_PARAMETER = 5
+
+    @classmethod
+    def parse(cls, text: str) -> ProposalKind:
+        key = text.strip().upper().replace("-", "_")
+        if key not in cls.__members__:
+            names = ", ".join(k.lower().replace("_", "-") for k in cls.__members__)
+            raise InvalidInput(f"unknown proposal kind {text!r}; choose one of {names}.")
+        return cls[key]
+
+
+def parameter_key(name: str) -> bytes:
+    """Governed parameters are named by text (e.g. consortium.proposalTtl); the key is its keccak256."""
+    if not name or len(name) > 128:
+        raise InvalidInput("a parameter name must be 1-128 characters, e.g. consortium.proposalTtl.")
+    return keccak(text=name)
+
+
+@dataclass(frozen=True)
+class Member:
+    address: str
+    org_id: bytes
+    active: bool
+    admitted_at: int
+    roles: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "org_id": to_hex(self.org_id),
+            "active": self.active,
+            "admitted_at": self.admitted_at,
+            "roles": list(self.roles),
+        }
+
+
+class Governance:
+    """The Consortium contract: members and proposals."""
+
+    def __init__(self, client: ChainClient) -> None:
+        self.client = client
+        self.contract = client.contract("Consortium")
+
+    def member(self, address: str) -> Member | None:
+        address = to_checksum_address(address)
+        org_id, active, admitted = self.client.read(lambda: self.contract.functions.member(address).call(), "member")
+        if admitted == 0:
+            return None
+        held = self.client.read(lambda: self.contract.functions.rolesOf(address).call(), "roles")
+        return Member(address, bytes(org_id), bool(active), int(admitted), tuple(roles.name_of(bytes(r)) for r in held))
+
+    def member_by_org(self, org_id: bytes) -> Member | None:
+        address = self.client.read(lambda: self.contract.functions.memberByOrg(org_id).call(), "member")
+        return None if int(address, 16) == 0 else self.member(address)
+
+    def members(self) -> list[Member]:
+        addresses = self.client.read(lambda: self.contract.functions.members().call(), "members")
+        return [m for a in addresses if (m := self.member(a)) is not None]
+
+    def propose(
+        self,
+        account: LocalAccount,
+        kind: ProposalKind,
+        target: str | None = None,
+        org_id: bytes = ZERO32,
+        role_names: tuple[str, ...] = (),
+        key: bytes = ZERO32,
+        value: int = 0,
+    ) -> int:
+        """Opens a proposal (counting the proposer's approval) and returns its id."""
+        if kind in (ProposalKind.ADMIT, ProposalKind.SET_ROLES) and not role_names:
+            raise InvalidInput("admitting a member or setting roles needs at least one --role.")
+        if kind in (ProposalKind.ADMIT, ProposalKind.SET_ROLES, ProposalKind.SUSPEND, ProposalKind.REINSTATE):
+            if not target:
+                raise InvalidInput(f"a {kind.name.lower()} proposal needs the member's address.")
+        if kind == ProposalKind.ADMIT and org_id == ZERO32:
+            raise InvalidInput("admitting a member needs its organisation (--org).")
+        if value < 0:
+            raise InvalidInput(f"value must not be negative; got {value}.")
+        role_ids = [roles.role_id(r) for r in role_names]
+        fn = self.contract.functions.propose(
+            int(kind), to_checksum_address(target) if target else ZERO_ADDRESS, org_id, role_ids, key, value
+        )
+        receipt = self.client.transact(fn, account, "the proposal")
+        created = self.contract.events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
+        return int(created[0]["args"]["proposalId"])
+
+    def approve(self, account: LocalAccount, proposal_id: int) -> bool:
+        """Approves a proposal; returns True if this approval executed it."""
+        receipt = self.client.transact(self.contract.functions.approve(proposal_id), account, "the approval")
+        return bool(self.contract.events.ProposalExecuted().process_receipt(receipt, errors=DISCARD))
+
+    def proposal(self, proposal_id: int) -> dict[str, Any]:
+        p = self.client.read(lambda: self.contract.functions.proposal(proposal_id).call(), "proposal")
+        kind, account, org_id, role_ids, key, value, proposer, deadline, executed, approvers = p
+        return {
+            "id": proposal_id,
+            "kind": ProposalKind(kind).name.lower().replace("_", "-"),
+            "account": account,
+            "org_id": to_hex(bytes(org_id)),
+            "roles": [roles.name_of(bytes(r)) for r in role_ids],
+            "key": to_hex(bytes(key)),
+            "value": int(value),
+            "proposer": proposer,
+            "deadline": int(deadline),
+            "executed": bool(executed),
+            "approvers": list(approvers),
+        }
+
+    def proposals(self) -> list[dict[str, Any]]:
+        count = int(self.client.read(lambda: self.contract.functions.proposalCount().call(), "proposals"))
+        return [self.proposal(i) for i in range(1, count + 1)]
+
+    def threshold(self) -> int:
+        return int(self.client.read(lambda: self.contract.functions.threshold().call(), "threshold"))
+
+    def parameter(self, name: str) -> int:
+        return int(self.client.read(lambda: self.contract.functions.parameter(parameter_key(name)).call(), "parameter"))

@@ -1,0 +1,146 @@
+"""The persistent local chain: an Anvil node on 127.0.0.1 whose state survives restarts.
+
+Started with ``--state`` (load at start, save at exit) and a periodic dump, so
+``creditshare chain stop`` (SIGTERM) keeps every confirmed transaction and
+deployment. A SIGKILL loses what came after the last periodic dump; the tools
+that write to the chain re-read what is stored and send only what is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from creditshare.config import PROJECT_ROOT, Settings
+from creditshare.errors import ChainError, ConfigError
+
+STATE_INTERVAL_S = 5
+GAS_LIMIT = 60_000_000
+
+
+@dataclass(frozen=True)
+class ChainStatus:
+    running: bool
+    pid: int | None
+    rpc_url: str
+    chain_id: int | None
+    block: int | None
+    state_file: Path
+    state_bytes: int
+
+
+def anvil_binary() -> str:
+    configured = os.environ.get("CREDITSHARE_ANVIL")
+    candidates = [configured] if configured else []
+    candidates += [str(PROJECT_ROOT / "node_modules" / ".bin" / "anvil"), shutil.which("anvil") or ""]
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise ConfigError("anvil not found: run `make setup` (it installs @foundry-rs/anvil from npm).")
+
+
+def _paths(settings: Settings) -> tuple[Path, Path, Path]:
+    folder = settings.local_chain_dir
+    return folder / "state.json", folder / "anvil.pid", folder / "anvil.log"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child is not alive
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _rpc(url: str, method: str) -> int | None:
+    try:
+        response = requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": []}, timeout=2)
+        return int(response.json()["result"], 16)
+    except (requests.RequestException, KeyError, ValueError):
+        return None
+
+
+def _read_pid(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if _pid_alive(pid) else None
+
+
+def status(settings: Settings) -> ChainStatus:
+    state_file, pid_file, _ = _paths(settings)
+    pid = _read_pid(pid_file)
+    url = settings.network.rpc_url
+    chain_id = _rpc(url, "eth_chainId")
+    block = _rpc(url, "eth_blockNumber") if chain_id is not None else None
+    size = state_file.stat().st_size if state_file.exists() else 0
+    return ChainStatus(chain_id is not None, pid, url, chain_id, block, state_file, size)
+
+
+def start(settings: Settings, timeout_s: float = 30.0) -> ChainStatus:
+    """Starts the local node unless it runs already; returns its status."""
+    if settings.network.name != "local":
+        raise ConfigError(f"`chain start` manages the local network only; the {settings.network.name} network "
+                          "is run by its own operators.")
+    current = status(settings)
+    if current.running:
+        if current.chain_id != settings.network.chain_id:
+            raise ChainError(f"something else answers on {current.rpc_url} (chain id {current.chain_id}).")
+        return current
+    state_file, pid_file, log_file = _paths(settings)
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    port = settings.network.rpc_url.rsplit(":", 1)[1]
+    cmd = [
+        anvil_binary(), "--host", "127.0.0.1", "--port", port, "--chain-id", str(settings.network.chain_id),
+        # a permissioned chain: no fees, so members need no ether
+        "--base-fee", "0", "--gas-price", "0", "--gas-limit", str(GAS_LIMIT),
+        "--state", str(state_file), "--state-interval", str(STATE_INTERVAL_S),
+    ]
+    with log_file.open("ab") as log:
+        process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    pid_file.write_text(str(process.pid))
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ChainError(f"anvil exited with code {process.returncode}; see {log_file}.")
+        if _rpc(settings.network.rpc_url, "eth_chainId") is not None:
+            return status(settings)
+        time.sleep(0.2)
+    process.terminate()
+    raise ChainError(f"anvil did not answer on {settings.network.rpc_url} within {timeout_s:.0f}s; see {log_file}.")
+
+
+def stop(settings: Settings, timeout_s: float = 60.0) -> bool:
+    """Stops the local node (it saves its state on the way out). False if it was not running."""
+    _, pid_file, _ = _paths(settings)
+    pid = _read_pid(pid_file)
+    if pid is None:
+        pid_file.unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and _pid_alive(pid):
+        try:  # reap it if it is our child (tests start and stop in one process)
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.1)
+    if _pid_alive(pid):
+        raise ChainError(f"anvil (pid {pid}) did not stop within {timeout_s:.0f}s.")
+    pid_file.unlink(missing_ok=True)
+    return True
