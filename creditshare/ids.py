@@ -10,6 +10,7 @@ order reference, so that two platforms can never collide.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NewType
 
 from eth_utils import keccak
@@ -24,6 +25,7 @@ _REFERENCE = re.compile(r"^(?P<ns>[a-z][a-z0-9_-]{0,15}):(?P<reg>[A-Za-z0-9][A-Z
 _ORDER_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/:]{0,127}$")
 
 
+@lru_cache(maxsize=65536)
 def subject_id(text: str) -> SubjectId:
     """The subject id for `namespace:registration`, or a 0x-prefixed 32-byte hex id as is."""
     text = text.strip()

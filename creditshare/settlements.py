@@ -18,20 +18,21 @@ evidence       path of the evidence file, relative to the CSV's folder, or
 from __future__ import annotations
 
 import csv
+import os
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from creditshare import evidence as ev
 from creditshare import roles
-from creditshare.chain import ChainClient
+from creditshare.chain import Call, ChainClient, encode_call
 from creditshare.errors import InvalidInput
 from creditshare.ids import SettlementId, SubjectId, settlement_id, subject_id, to_hex
 
@@ -83,10 +84,17 @@ class Settlement:
             self.evidence,
         )
 
+    def abi_words(self) -> bytes:
+        """The record's ABI encoding: eight static 32-byte words."""
+        return b"".join((
+            self.id, self.shipper, self.platform, self.carrier, self.amount.to_bytes(32, "big"),
+            self.invoice_date.to_bytes(32, "big"), self.due_date.to_bytes(32, "big"), self.evidence,
+        ))
+
     @property
     def digest(self) -> bytes:
         """What SettlementLedger stores: the first 25 bytes of keccak256(abi.encode(record))."""
-        return keccak(abi_encode([SETTLEMENT_TUPLE], [self.as_tuple()]))[:25]
+        return keccak(self.abi_words())[:25]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -131,6 +139,7 @@ def iso_date(seconds: int) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.UTC).date().isoformat()
 
 
+@lru_cache(maxsize=4096)
 def parse_date(text: str, column: str) -> int:
     try:
         day = dt.date.fromisoformat(text.strip())
@@ -151,17 +160,19 @@ def _amount(text: str) -> int:
     return value
 
 
-def _evidence(text: str, base: Path, cache: dict[Path, bytes]) -> bytes:
+def _evidence(text: str, base: str, cache: dict[str, bytes]) -> bytes:
     text = text.strip()
     if not text:
         raise InvalidInput("evidence is empty: name the evidence file (waybill, proof of delivery, ...)")
     if text.startswith("cid:"):
         return ev.digest_from_cid(text[4:])
-    path = (base / text).resolve()
+    # os.path rather than pathlib: this runs once per row of files with 10^5 rows
+    path = os.path.normpath(os.path.join(base, text))
     if path not in cache:
-        if not path.is_file():
-            raise InvalidInput(f"evidence file {text} not found")
-        cache[path] = ev.file_digest(path)
+        try:
+            cache[path] = ev.file_digest(Path(path))
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as err:
+            raise InvalidInput(f"evidence file {text} not found") from err
     return cache[path]
 
 
@@ -181,7 +192,8 @@ def parse_csv(path: Path, extra_columns: tuple[str, ...] = ()) -> list[CsvRow]:
     rows: list[CsvRow] = []
     errors: list[RowError] = []
     seen: dict[bytes, int] = {}
-    cache: dict[Path, bytes] = {}
+    cache: dict[str, bytes] = {}
+    base = str(path.parent)
     with handle:
         reader = csv.DictReader(handle)
         header = [h.strip() for h in (reader.fieldnames or [])]
@@ -210,7 +222,7 @@ def parse_csv(path: Path, extra_columns: tuple[str, ...] = ()) -> list[CsvRow]:
                     amount=_amount(raw["amount_fen"]),
                     invoice_date=parse_date(raw["invoice_date"], "invoice_date"),
                     due_date=parse_date(raw["due_date"], "due_date"),
-                    evidence=_evidence(raw["evidence"], path.parent, cache),
+                    evidence=_evidence(raw["evidence"], base, cache),
                 )
             except InvalidInput as err:
                 errors.append(RowError(line, str(err)))
@@ -236,6 +248,15 @@ def parse_csv(path: Path, extra_columns: tuple[str, ...] = ()) -> list[CsvRow]:
 
 
 # -- the ledger ---------------------------------------------------------------
+
+
+def encode_submit(contract: Any, records: Sequence[Settlement]) -> Call:
+    """Calldata of `submit(records)`, packed directly: the records are static
+    tuples, so the ABI encoding is the selector, the array offset and length,
+    then eight words per record (checked against eth-abi in the tests)."""
+    selector = encode_call(contract, "submit", []).data[:4]
+    head = (32).to_bytes(32, "big") + len(records).to_bytes(32, "big")
+    return Call(str(contract.address), selector + head + b"".join(r.abi_words() for r in records))
 
 
 @dataclass
@@ -266,7 +287,7 @@ class Ledger:
         out: list[StoredState] = []
         for start in range(0, len(ids), LOOKUP_CHUNK):
             chunk = list(ids[start : start + LOOKUP_CHUNK])
-            raw = self.client.read(lambda c=chunk: self.contract.functions.statesOf(c).call(), "settlement states")
+            (raw,) = self.client.call(self.contract, "statesOf", chunk)
             out.extend(StoredState(bytes(d), Status(s), bool(b), int(p)) for d, s, b, p in raw)
         return out
 
@@ -275,11 +296,11 @@ class Ledger:
         orgs = {r.settlement.shipper for r in rows} | {r.settlement.platform for r in rows}
         info: dict[bytes, tuple[str, bool, set[str]]] = {}
         for org in orgs:
-            address = self.client.read(lambda o=org: self.consortium.functions.memberByOrg(o).call(), "member")
+            (address,) = self.client.call(self.consortium, "memberByOrg", org)
             if int(address, 16) == 0:
                 continue
-            active = self.client.read(lambda a=address: self.consortium.functions.isActive(a).call(), "member")
-            held = self.client.read(lambda a=address: self.consortium.functions.rolesOf(a).call(), "roles")
+            (active,) = self.client.call(self.consortium, "isActive", address)
+            (held,) = self.client.call(self.consortium, "rolesOf", address)
             info[org] = (address, active, {roles.name_of(bytes(h)) for h in held})
         errors: list[RowError] = []
         for row in rows:
@@ -330,11 +351,12 @@ class Ledger:
     ) -> list[Any]:
         """Submits records in batches; returns the receipts. `on_batch(n)` reports progress."""
         batches = [records[i : i + batch_size] for i in range(0, len(records), batch_size)]
-        calls = [(self.contract.functions.submit([r.as_tuple() for r in b]), None) for b in batches]
+        calls = [encode_submit(self.contract, b) for b in batches]
         return self.client.transact_many(
             calls,
             account,
             "submitting settlements",
+            scale_gas=True,
             on_mined=(lambda i, _r: on_batch(len(batches[i]))) if on_batch else None,
         )
 
@@ -349,7 +371,6 @@ class Ledger:
         per_record: Sequence[Any] | None = None,
     ) -> list[Any]:
         """Runs confirm / markOverdue / dispute / resolve (or pay, with per-record dates) in batches."""
-        fn = getattr(self.contract.functions, action)
         batches = [list(range(i, min(i + batch_size, len(records)))) for i in range(0, len(records), batch_size)]
         calls = []
         for idx in batches:
@@ -357,7 +378,7 @@ class Ledger:
             args: list[Any] = [tuples]
             if per_record is not None:
                 args.append([per_record[i] for i in idx])
-            calls.append((fn(*args, *extra), None))
+            calls.append(encode_call(self.contract, action, *args, *extra))
         return self.client.transact_many(
             calls, account, f"{action} settlements",
             on_mined=(lambda i, _r: on_batch(len(batches[i]))) if on_batch else None,
@@ -446,3 +467,15 @@ def _plain(value: Any) -> Any:
 
 def records_from_rows(rows: Iterable[CsvRow]) -> list[Settlement]:
     return [r.settlement for r in rows]
+
+
+def write_csv(path: Path, rows: Iterable[dict[str, Any]]) -> int:
+    """Writes settlement rows (dicts with the CSV columns, plus extra columns) to `path`; returns the count."""
+    rows = list(rows)
+    columns = list(CSV_COLUMNS) + [c for c in (rows[0] if rows else {}) if c not in CSV_COLUMNS]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return len(rows)
