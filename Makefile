@@ -28,6 +28,10 @@ $(STAMPS)/python: requirements.txt pyproject.toml
 	@# gencode runs on the newer runtime, so it is installed without its own pins
 	@$(PIP) install --quiet --disable-pip-version-check --no-deps openmined-psi==2.0.6
 	@$(PIP) install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@echo "==> pointing brownie's development network at Anvil on 127.0.0.1:8546 (zero gas price)"
+	@$(VENV)/bin/brownie networks modify development port=8546 chain_id=31337 gas_limit=30000000 \
+		base_fee=0 gas_price=0 accounts=10 > $(STAMPS)/brownie-networks.log 2>&1 \
+		|| (cat $(STAMPS)/brownie-networks.log; exit 1)
 	@touch $@
 
 $(STAMPS)/npm: package.json package-lock.json
