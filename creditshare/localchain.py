@@ -21,7 +21,10 @@ import requests
 from creditshare.config import PROJECT_ROOT, Settings
 from creditshare.errors import ChainError, ConfigError
 
-STATE_INTERVAL_S = 5
+# each periodic dump serialises the whole chain (blocks, receipts, state), which
+# stalls the node for longer as the chain grows; a crash loses at most this much,
+# and the tools resubmit what is missing
+STATE_INTERVAL_S = 30
 GAS_LIMIT = 60_000_000
 
 
@@ -91,8 +94,11 @@ def status(settings: Settings) -> ChainStatus:
     return ChainStatus(chain_id is not None, pid, url, chain_id, block, state_file, size)
 
 
-def start(settings: Settings, timeout_s: float = 30.0) -> ChainStatus:
-    """Starts the local node unless it runs already; returns its status."""
+def start(settings: Settings, timeout_s: float = 30.0, state_interval: int | None = STATE_INTERVAL_S) -> ChainStatus:
+    """Starts the local node unless it runs already; returns its status.
+
+    `state_interval` is the seconds between periodic state dumps (None: only at exit).
+    """
     if settings.network.name != "local":
         raise ConfigError(f"`chain start` manages the local network only; the {settings.network.name} network "
                           "is run by its own operators.")
@@ -108,8 +114,10 @@ def start(settings: Settings, timeout_s: float = 30.0) -> ChainStatus:
         anvil_binary(), "--host", "127.0.0.1", "--port", port, "--chain-id", str(settings.network.chain_id),
         # a permissioned chain: no fees, so members need no ether
         "--base-fee", "0", "--gas-price", "0", "--gas-limit", str(GAS_LIMIT),
-        "--state", str(state_file), "--state-interval", str(STATE_INTERVAL_S),
+        "--state", str(state_file),
     ]
+    if state_interval:
+        cmd += ["--state-interval", str(state_interval)]
     with log_file.open("ab") as log:
         process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
