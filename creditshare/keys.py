@@ -120,8 +120,9 @@ def load_account(keystore_dir: Path, name: str | None) -> LocalAccount:
         encrypted = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
         raise ConfigError(f"no keystore named {name!r} in {keystore_dir}; create it with `creditshare keys new`.") from err
+    password = read_password()
     try:
-        key = Account.decrypt(encrypted, read_password())
+        key = Account.decrypt(encrypted, password)
     except ValueError as err:
         raise KeyError_(f"cannot unlock keystore {name!r}: wrong password.") from err
     return Account.from_key(key)

@@ -5,15 +5,29 @@ Global options come before the command: ``creditshare --network local --json set
 
 from __future__ import annotations
 
-import sys
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from creditshare.cli import chain_cmd, keys_cmd, members_cmd, settlements_cmd
 from creditshare.cli.context import State, fail
 from creditshare.errors import CreditShareError
 
+
+class _Root(TyperGroup):
+    """Turns CreditShare errors into a readable message and exit code 1 (never a traceback)."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CreditShareError as err:
+            fail(err)
+            raise typer.Exit(1) from err
+
+
 app = typer.Typer(
+    cls=_Root,
     name="creditshare",
     help="CreditShare: the consortium credit-sharing network for road freight.",
     no_args_is_help=True,
@@ -47,8 +61,4 @@ app.command("deploy")(members_cmd.deploy)
 
 
 def main() -> None:
-    try:
-        app()
-    except CreditShareError as err:
-        fail(err)
-        sys.exit(1)
+    app()
