@@ -60,5 +60,17 @@ app.add_typer(settlements_cmd.app, name="settlements")
 app.command("deploy")(members_cmd.deploy)
 
 
+@app.command("demo")
+def demo(
+    ctx: typer.Context,
+    per_platform: int = typer.Option(2000, "--per-platform", min=1, help="Settlements each of the 3 platforms submits."),
+) -> None:
+    """Run the foundation end to end on the persistent local chain (what `make demo` runs)."""
+    from creditshare.demo import run_demo
+
+    state = ctx.find_root().obj
+    run_demo(state.settings, per_platform)
+
+
 def main() -> None:
     app()

@@ -1,0 +1,224 @@
+"""`creditshare demo`: the foundation end to end on the persistent local chain.
+
+Every step runs the real `creditshare` command in a subprocess and prints it,
+so the output doubles as a walk-through. Idempotent: a second run reuses the
+keys, the deployment and the members, and submits only what is missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import secrets
+import shlex
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from creditshare.chain import ChainClient
+from creditshare.config import Settings
+from creditshare.errors import CreditShareError
+from creditshare.ids import settlement_id, subject_id, to_hex
+from creditshare.settlements import Ledger, Status, write_csv
+
+console = Console()
+
+PLATFORMS = [f"uscc:DEMOPLAT{i}" for i in range(1, 4)]
+SHIPPERS = [f"uscc:DEMOSHIP{i:02d}" for i in range(1, 11)]
+LENDERS = ["uscc:DEMOBANK1", "uscc:DEMOBANK2"]
+COMMITTEE = ["uscc:DEMOCOMM1", "uscc:DEMOCOMM2", "uscc:DEMOCOMM3"]
+
+
+def keystore_name(org: str) -> str:
+    return org.split(":", 1)[1].lower()
+
+
+class Runner:
+    def __init__(self, settings: Settings) -> None:
+        self.exe = str(Path(sys.executable).parent / "creditshare")
+        password_file = settings.data_dir / "demo-password"
+        if not password_file.exists():
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(24))
+        self.env = {**os.environ, "CREDITSHARE_NETWORK": "local", "CREDITSHARE_DATA_DIR": str(settings.data_dir),
+                    "CREDITSHARE_PASSWORD_FILE": str(password_file)}
+        self.env.pop("CREDITSHARE_PASSWORD", None)
+        self.env.pop("CREDITSHARE_PRIVATE_KEY", None)
+
+    def __call__(self, *args: str, show: bool = True, check: bool = True, json_out: bool = False) -> Any:
+        argv = (["--json"] if json_out else []) + list(args)
+        if show:
+            console.print(f"[dim]$ creditshare {shlex.join(argv)}[/]")
+        done = subprocess.run([self.exe, *argv], env=self.env, text=True,
+                              stdout=subprocess.PIPE if json_out else None, stderr=None if show else subprocess.PIPE)
+        if check and done.returncode != 0:
+            raise CreditShareError(f"`creditshare {shlex.join(argv)}` failed with exit code {done.returncode}")
+        if json_out:
+            return json.loads(done.stdout) if done.returncode == 0 else None
+        return done.returncode
+
+
+def _market(folder: Path, per_platform: int, seed: int = 7) -> dict[str, list[dict[str, Any]]]:
+    """A small synthetic freight market: each platform's settlements with evidence files."""
+    rng = random.Random(seed)
+    start = dt.date(2026, 1, 5)
+    files: dict[str, list[dict[str, Any]]] = {}
+    (folder / "evidence").mkdir(parents=True, exist_ok=True)
+    for p, platform in enumerate(PLATFORMS):
+        rows = []
+        for i in range(per_platform):
+            ref = f"{keystore_name(platform).upper()}-2026-{i:05d}"
+            invoice = start + dt.timedelta(days=rng.randint(0, 300))
+            doc = folder / "evidence" / f"{ref}.txt"
+            if not doc.exists():
+                doc.write_text(f"waybill {ref}\nweight_kg {rng.randint(200, 30000)}\nsigned consignee\n")
+            rows.append({
+                "reference": ref,
+                "shipper": rng.choice(SHIPPERS),
+                "platform": platform,
+                "carrier": f"driver:D{rng.randint(1, 400):04d}",
+                "amount_fen": rng.randint(20_000, 3_000_000),
+                "invoice_date": invoice.isoformat(),
+                "due_date": (invoice + dt.timedelta(days=rng.choice([30, 45, 60]))).isoformat(),
+                "evidence": f"evidence/{ref}.txt",
+            })
+        files[platform] = rows
+    return files
+
+
+def run_demo(settings: Settings, per_platform: int = 2000) -> None:
+    cs = Runner(settings)
+    console.rule("[bold]1. The local chain")
+    cs("chain", "start")
+
+    console.rule("[bold]2. Keys (encrypted keystores; the password is in the data folder, mode 0600)")
+    existing = {k["name"] for k in cs("keys", "list", json_out=True, show=False)}
+    for org in COMMITTEE + PLATFORMS + SHIPPERS + LENDERS:
+        if keystore_name(org) not in existing:
+            cs("keys", "new", keystore_name(org), show=org == COMMITTEE[0])
+    console.print(f"{len(COMMITTEE + PLATFORMS + SHIPPERS + LENDERS)} keystores ready")
+
+    console.rule("[bold]3. Deploy the consortium (committee of 3, 2 approvals per proposal)")
+    committee_args = [a for org in COMMITTEE for a in ("--committee", f"{keystore_name(org)}={org}")]
+    cs("deploy", *committee_args, "--threshold", "2", "--account", keystore_name(COMMITTEE[0]))
+
+    console.rule("[bold]4. Admit members through governance (propose + approve)")
+    members = {m["org_id"] for m in cs("members", "list", json_out=True, show=False)}
+    wanted = [(o, "PLATFORM") for o in PLATFORMS] + [(o, "SHIPPER") for o in SHIPPERS] + [(o, "LENDER") for o in LENDERS]
+    for i, (org, role) in enumerate(wanted):
+        if to_hex(subject_id(org)) in members:
+            continue
+        show = i == 0
+        proposal = cs("members", "propose", "admit", "--member", keystore_name(org), "--org", org, "--role", role,
+                      "--account", keystore_name(COMMITTEE[0]), json_out=True, show=show)
+        cs("members", "approve", str(proposal["id"]), "--account", keystore_name(COMMITTEE[1]), show=show)
+    cs("members", "list")
+
+    console.rule(f"[bold]5. Platforms submit {per_platform * len(PLATFORMS):,} settlements from CSV")
+    folder = settings.data_dir / "demo"
+    market = _market(folder, per_platform)
+    gas: list[int] = []
+    for platform, rows in market.items():
+        path = folder / f"{keystore_name(platform)}.csv"
+        write_csv(path, rows)
+        result = cs("settlements", "submit", str(path), "--account", keystore_name(platform), json_out=True)
+        console.print(f"  {path.name}: submitted {result['submitted']}, already on chain {result['already_on_chain']},"
+                      f" {result['gas_per_settlement']} gas each, {result['seconds']}s")
+        if result["gas_per_settlement"]:
+            gas.append(result["gas_per_settlement"])
+
+    console.rule("[bold]6. Shippers confirm, pay (most on time, some late), platforms mark overdue, disputes")
+    today = dt.date.today()
+    rng = random.Random(11)
+    by_shipper: dict[str, list[dict[str, Any]]] = {s: [] for s in SHIPPERS}
+    for rows in market.values():
+        for r in rows:
+            by_shipper[r["shipper"]].append(r)
+    for n, (shipper, rows) in enumerate(by_shipper.items()):
+        show = n == 0
+        path = folder / f"{keystore_name(shipper)}-all.csv"
+        write_csv(path, rows)
+        cs("settlements", "confirm", "--file", str(path), "--account", keystore_name(shipper), show=show)
+        paid = []
+        for r in rows:
+            due = dt.date.fromisoformat(r["due_date"])
+            roll = rng.random()
+            if due >= today or roll < 0.06:
+                continue  # not yet due, or unpaid: overdue below
+            late = 0 if roll < 0.8 else rng.randint(1, 40)
+            paid_day = min(due + dt.timedelta(days=late - rng.randint(0, 10) if late == 0 else late), today)
+            paid_day = max(paid_day, dt.date.fromisoformat(r["invoice_date"]))
+            paid.append({**r, "paid_date": paid_day.isoformat()})
+        path = folder / f"{keystore_name(shipper)}-paid.csv"
+        write_csv(path, paid)
+        cs("settlements", "pay", "--file", str(path), "--account", keystore_name(shipper), show=show)
+    ledger = Ledger(ChainClient(settings))
+    for platform, rows in market.items():
+        _mark_overdue(cs, ledger, folder, platform, rows, today)
+
+    console.rule("[bold]7. Financing: a receivable pledged once; a second pledge is refused")
+    first = market[PLATFORMS[0]]
+    pledged = None
+    for r in first:
+        if dt.date.fromisoformat(r["due_date"]) >= today:
+            pledged = to_hex(settlement_id(subject_id(r["platform"]), r["reference"]))
+            break
+    if pledged:
+        info = cs("settlements", "show", pledged, json_out=True, show=False)
+        if info["status"] == "Confirmed":
+            cs("settlements", "pledge", pledged, "--lender", keystore_name(LENDERS[0]), "--account",
+               keystore_name(PLATFORMS[0]))
+        code = cs("settlements", "pledge", pledged, "--lender", keystore_name(LENDERS[1]), "--account",
+                  keystore_name(PLATFORMS[0]), check=False)
+        console.print(f"  second pledge exit code {code} (refused: double financing)")
+        cs("settlements", "show", pledged)
+
+    console.rule("[bold]8. Summary")
+    _summary(ledger, market, gas)
+    console.print("The chain keeps running: try `creditshare settlements history uscc:DEMOSHIP01` "
+                  "(with CREDITSHARE_PASSWORD_FILE=data/demo-password for signing commands); "
+                  "`creditshare chain stop` ends it.")
+
+
+def _mark_overdue(cs: Runner, ledger: Ledger, folder: Path, platform: str, rows: list[dict[str, Any]],
+                  today: dt.date) -> None:
+    """The platform marks its confirmed, unpaid settlements past due as Overdue; a tenth of them go to a
+    dispute that the committee closes as Defaulted."""
+    ids = [settlement_id(subject_id(platform), r["reference"]) for r in rows]
+    states = ledger.states(ids)
+    due = [r for r, s in zip(rows, states, strict=True)
+           if s.status == Status.CONFIRMED and dt.date.fromisoformat(r["due_date"]) < today]
+    if not due:
+        return
+    name = keystore_name(platform)
+    overdue = folder / f"{name}-overdue.csv"
+    write_csv(overdue, due)
+    cs("settlements", "overdue", "--file", str(overdue), "--account", name, show=False)
+    disputed = folder / f"{name}-disputed.csv"
+    write_csv(disputed, due[: max(1, len(due) // 10)])
+    cs("settlements", "dispute", "--file", str(disputed), "--reason", "amount contested", "--account", name,
+       show=False)
+    cs("settlements", "resolve", "--file", str(disputed), "--defaulted", "--account", keystore_name(COMMITTEE[0]),
+       show=False)
+
+
+def _summary(ledger: Ledger, market: dict[str, list[dict[str, Any]]], gas: list[int]) -> None:
+    ids = [settlement_id(subject_id(r["platform"]), r["reference"]) for rows in market.values() for r in rows]
+    counts = Counter(s.status.label for s in ledger.states(ids))
+    table = Table(title="Settlements on chain by status")
+    table.add_column("status")
+    table.add_column("count", justify="right")
+    for label, n in sorted(counts.items()):
+        table.add_row(label, f"{n:,}")
+    console.print(table)
+    if gas:
+        console.print(f"gas per submitted settlement: {sum(gas) // len(gas):,}")
