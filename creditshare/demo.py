@@ -79,8 +79,9 @@ def _market(folder: Path, per_platform: int, seed: int = 7) -> dict[str, list[di
             ref = f"{keystore_name(platform).upper()}-2026-{i:05d}"
             invoice = start + dt.timedelta(days=rng.randint(0, 300))
             doc = folder / "evidence" / f"{ref}.txt"
-            if not doc.exists():
-                doc.write_text(f"waybill {ref}\nweight_kg {rng.randint(200, 30000)}\nsigned consignee\n")
+            waybill = f"waybill {ref}\nweight_kg {rng.randint(200, 30000)}\nsigned consignee\n"
+            if not doc.exists():  # the same seed draws the same market on every run
+                doc.write_text(waybill)
             rows.append({
                 "reference": ref,
                 "shipper": rng.choice(SHIPPERS),
