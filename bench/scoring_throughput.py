@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import optbinning  # noqa: F401  - imported once, outside every timed section
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:

@@ -58,8 +58,11 @@ class Runner:
         argv = (["--json"] if json_out else []) + list(args)
         if show:
             console.print(f"[dim]$ creditshare {shlex.join(argv)}[/]")
+        quiet = json_out or not show
         done = subprocess.run([self.exe, *argv], env=self.env, text=True,
-                              stdout=subprocess.PIPE if json_out else None, stderr=None if show else subprocess.PIPE)
+                              stdout=subprocess.PIPE if quiet else None, stderr=None if show else subprocess.PIPE)
+        if done.returncode != 0 and not show:
+            console.print(done.stderr, end="", highlight=False)
         if check and done.returncode != 0:
             raise CreditShareError(f"`creditshare {shlex.join(argv)}` failed with exit code {done.returncode}")
         if json_out:

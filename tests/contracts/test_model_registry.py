@@ -7,10 +7,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from brownie import Consortium, ModelRegistry, accounts
+from brownie import Consortium, ModelRegistry, accounts, chain
 from brownie.exceptions import VirtualMachineError
 from brownie.test import given, strategy
 from eth_utils import keccak
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 COMMITTEE = keccak(b"COMMITTEE")
 MAINTAINER = keccak(b"MAINTAINER")
@@ -350,3 +353,96 @@ def test_approvals_of_unknown_hash_reverts(registry: Any, members: dict[str, Any
         registry.approvals(H1, PROMOTE)
     with reverts("ModelRegistryUnknownModel"):
         registry.hasApproved(H1, RETIRE, members["c1"])
+
+
+# -- invariants under random sequences -----------------------------------------------------
+
+HASHES = ["0x" + keccak(f"model {i}".encode()).hex() for i in range(2)]
+
+
+def _registry_machine(registry: Any, members: dict[str, Any]) -> type[RuleBasedStateMachine]:
+    committee = [members["c1"], members["c2"], members["c3"]]
+    maintainer = members["maintainer"]
+    models = st.sampled_from(HASHES)
+    voters = st.sampled_from(committee)
+
+    class RegistryMachine(RuleBasedStateMachine):
+        """Random register / promote / retire sequences against a Python model of the rules."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            chain.revert()  # every example starts from the test's snapshot
+            self.status: dict[str, int] = {}
+            self.votes: dict[tuple[str, int], set[str]] = {}
+            self.champion: str | None = None
+
+        def _reset(self, h: str) -> None:
+            self.votes.pop((h, PROMOTE), None)
+            self.votes.pop((h, RETIRE), None)
+
+        @rule(h=models)
+        def register(self, h: str) -> None:
+            if h in self.status:
+                with reverts("ModelRegistryAlreadyRegistered"):
+                    registry.register(h, 1, 8000, 4000, CID, {"from": maintainer})
+            else:
+                registry.register(h, 1, 8000, 4000, CID, {"from": maintainer})
+                self.status[h] = REGISTERED
+
+        def _approve(self, h: str, who: Any, action: int) -> None:
+            fn = registry.approvePromotion if action == PROMOTE else registry.approveRetirement
+            allowed = (REGISTERED,) if action == PROMOTE else (REGISTERED, CHAMPION)
+            votes = self.votes.setdefault((h, action), set())
+            if h not in self.status:
+                with reverts("ModelRegistryUnknownModel"):
+                    fn(h, {"from": who})
+            elif self.status[h] not in allowed:
+                with reverts("ModelRegistryWrongStatus"):
+                    fn(h, {"from": who})
+            elif who.address in votes:
+                with reverts("ModelRegistryAlreadyApproved"):
+                    fn(h, {"from": who})
+            else:
+                fn(h, {"from": who})
+                votes.add(who.address)
+                if len(votes) >= 2:
+                    if action == PROMOTE:
+                        if self.champion is not None:
+                            self.status[self.champion] = REGISTERED
+                            self._reset(self.champion)
+                        self.status[h] = CHAMPION
+                        self.champion = h
+                    else:
+                        if self.champion == h:
+                            self.champion = None
+                        self.status[h] = RETIRED
+                    self._reset(h)
+
+        @rule(h=models, who=voters)
+        def promote(self, h: str, who: Any) -> None:
+            self._approve(h, who, PROMOTE)
+
+        @rule(h=models, who=voters)
+        def retire(self, h: str, who: Any) -> None:
+            self._approve(h, who, RETIRE)
+
+        @invariant()
+        def champion_matches(self) -> None:
+            assert registry.champion() == (self.champion or ZERO)
+            assert sum(1 for s in self.status.values() if s == CHAMPION) <= 1
+
+        @invariant()
+        def statuses_match(self) -> None:
+            for h, s in self.status.items():
+                assert registry.model(h)["status"] == s
+                assert registry.isChampion(h) == (h == self.champion)
+                assert registry.approvals(h, PROMOTE) == len(self.votes.get((h, PROMOTE), ()))
+
+    return RegistryMachine
+
+
+def test_registry_invariants_hold_under_random_sequences(registry: Any, members: dict[str, Any]) -> None:
+    run_state_machine_as_test(
+        _registry_machine(registry, members),
+        settings=settings(max_examples=25, stateful_step_count=25, deadline=None),
+    )

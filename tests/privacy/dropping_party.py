@@ -1,7 +1,8 @@
-"""A party that dies abruptly (os._exit) right before the output is revealed.
+"""A party that dies abruptly (os._exit(3)) mid-job.
 
-Used by the fault tests: a real process that drops mid-job, after every
+DROP_AT=reveal (default): right before the output is revealed, after every
 party has shared its inputs and the secure computation is under way.
+DROP_AT=connect: after passing the start handshake, before MPyC connects.
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ import sys
 from typing import Any
 
 import privacy.computations as computations
-from privacy.party import main
+import privacy.party as party
 
 
-async def _die(rt: Any, x: Any) -> Any:
+async def _die(*_: Any) -> Any:
     os._exit(3)
 
 
-computations.reveal = _die
+if os.environ.get("DROP_AT", "reveal") == "connect":
+    party._start_mpyc = _die  # type: ignore[assignment]
+else:
+    computations.reveal = _die  # type: ignore[assignment]
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(party.main())

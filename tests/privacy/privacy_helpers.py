@@ -76,9 +76,9 @@ class PartyRun:
 
 def run_parties(tmp_path: Path, configs: dict[int, Path], inputs: dict[int, Path],
                 *, dropping: set[int] = frozenset(),  # type: ignore[assignment]
-                program: Path | None = None) -> dict[int, PartyRun]:
+                program: Path | None = None, drop_at: str = "reveal") -> dict[int, PartyRun]:
     """Start one OS process per party, wait for all (bounded), return their results."""
-    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONWARNINGS="ignore")
+    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONWARNINGS="ignore", DROP_AT=drop_at)
     procs = {}
     for pid, cfg in configs.items():
         out = tmp_path / f"out{pid}.json"

@@ -232,6 +232,18 @@ def test_party_dropping_mid_job_fails_the_others_without_output(tmp_path: Path) 
     assert not runs[2].output_path.exists()
 
 
+def test_party_dropping_before_mpc_connects_fails_the_others(tmp_path: Path) -> None:
+    cfg, inputs = small_job(tmp_path, connect_s=3)
+    cfg_path = write_json(tmp_path / "job.json", cfg)
+    runs = run_parties(tmp_path, {pid: cfg_path for pid in range(3)}, inputs, dropping={2},
+                       drop_at="connect")
+    assert runs[2].returncode == 3
+    survivors = {pid: runs[pid] for pid in (0, 1)}
+    port2 = cfg["parties"][2]["port"]
+    assert_failed_without_output(
+        survivors, f"could not connect to party 2 (127.0.0.1:{port2}) within 3 s after the start handshake")
+
+
 def test_wrong_shape_input_aborts_the_job_for_everyone(tmp_path: Path) -> None:
     cfg, inputs = small_job(tmp_path)
     cfg_path = write_json(tmp_path / "job.json", cfg)

@@ -85,17 +85,14 @@ def test_reasons_are_the_features_furthest_below_their_best_bin(german_result: T
     assert len(s.reasons) == 3
 
 
-def test_tier_boundaries_follow_the_cutoffs(freight: tuple) -> None:
-    card = _card(freight)
-    (_, a), (_, b), (_, c), (_, d) = card.tiers
-    assert [card.tier(a), card.tier(a - 1), card.tier(b), card.tier(c), card.tier(d), card.tier(d - 1)] == [
-        "A",
-        "B" if b <= a - 1 else "C",
-        "B",
-        "C",
-        "D",
-        "E",
-    ]
+def test_tier_boundaries_follow_the_cutoffs(german: tuple) -> None:
+    X, y, cats = german
+    res = train_scorecard(X, y, name="tiers", version=1, categorical=cats, tier_cutoffs=[560, 530, 500, 470])
+    card = ModelCard.from_json(res.card.to_json())
+    scores = [560, 559, 530, 529, 500, 470, 469, 200, 900]
+    expected = ["A", "B", "B", "C", "C", "D", "E", "E", "A"]
+    assert [card.tier(s) for s in scores] == expected
+    assert list(card.tiers_of(np.asarray(scores))) == expected
 
 
 def test_unseen_category_scores_as_missing(german_result: TrainResult, german: tuple) -> None:
