@@ -114,6 +114,7 @@ def _run_lifecycle(
     states = ledger.states([r.id for r in records])
     todo: list[int] = []
     already = 0
+    past = 0
     errors: list[RowError] = []
     for i, (record, stored) in enumerate(zip(records, states, strict=True)):
         if stored.status == Status.NONE:
@@ -122,6 +123,8 @@ def _run_lifecycle(
             errors.append(RowError(i + 1, f"settlement {to_hex(record.id)} is on chain with different content"))
         elif stored.status == target:
             already += 1
+        elif stored.status not in allowed_from and RANK[stored.status] >= RANK[target]:
+            past += 1
         elif stored.status not in allowed_from:
             errors.append(RowError(i + 1, f"settlement {to_hex(record.id)} is {stored.status.label}; "
                                           f"cannot {action} it"))
@@ -140,10 +143,17 @@ def _run_lifecycle(
     verb = {"markOverdue": "marked overdue"}.get(action, action + ("d" if action.endswith("e") else "ed"))
     if st.json:
         emit_json({"action": action, "done": 0 if dry_run else len(chosen), "would_do": len(chosen) if dry_run else 0,
-                   "already": already, "dry_run": dry_run})
+                   "already": already, "skipped_past": past, "dry_run": dry_run})
     else:
         prefix = "dry run: would have " if dry_run else ""
-        console.print(f"{prefix}{verb} {len(chosen)} settlement(s); {already} were already {target.label}")
+        tail = f"; {past} skipped, already further along" if past else ""
+        console.print(f"{prefix}{verb} {len(chosen)} settlement(s); {already} were already {target.label}{tail}")
+
+
+# how far along the lifecycle a status is: a row already past an action's target
+# is skipped (so that re-running a file is harmless), one short of it is an error
+RANK = {Status.INVOICED: 1, Status.CONFIRMED: 2, Status.FINANCED: 3, Status.OVERDUE: 4, Status.DISPUTED: 5,
+        Status.PAID: 6, Status.RESOLVED: 6, Status.DEFAULTED: 6}
 
 
 IDS_ARG = typer.Argument(None, help="Settlement ids (0x...), or use --file.")

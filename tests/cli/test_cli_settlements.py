@@ -199,3 +199,12 @@ def test_real_process_exit_code_and_streams(cli, tmp_path):
                           timeout=120)
     assert done.returncode == 1
     assert done.stdout == "" and "line 2: amount_fen must be a whole number of fen" in done.stderr
+
+
+def test_rerunning_a_lifecycle_file_skips_rows_already_further_along(cli, tmp_path):
+    path = write_csv(tmp_path, [row("RR-1"), row("RR-2")])
+    cli("settlements", "submit", str(path), account="plat")
+    cli("settlements", "confirm", "--file", str(path), account="ship")
+    cli("settlements", "pay", sid("RR-1"), "--paid-date", "2026-01-10", account="ship")
+    again = cli.json("settlements", "confirm", "--file", str(path), account="ship")
+    assert (again["done"], again["already"], again["skipped_past"]) == (0, 1, 1)
