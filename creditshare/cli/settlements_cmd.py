@@ -140,7 +140,8 @@ def _run_lifecycle(
             task = bar.add_task(f"{action} settlements", total=len(chosen))
             ledger.lifecycle(action, chosen, signer, *extra_args, per_record=values,
                              on_batch=lambda n: bar.advance(task, n))
-    verb = {"markOverdue": "marked overdue"}.get(action, action + ("d" if action.endswith("e") else "ed"))
+    verb = {"confirm": "confirmed", "pay": "paid", "markOverdue": "marked overdue", "dispute": "disputed",
+            "resolve": "resolved"}[action]
     if st.json:
         emit_json({"action": action, "done": 0 if dry_run else len(chosen), "would_do": len(chosen) if dry_run else 0,
                    "already": already, "skipped_past": past, "dry_run": dry_run})
