@@ -1,0 +1,78 @@
+"""`creditshare mpc party` and `creditshare psi serve|query`: privacy computing between data holders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from creditshare.cli.context import console, emit_json, state
+
+app = typer.Typer(help="Multi-party computation between data holders (MPyC parties over TCP).", no_args_is_help=True)
+psi_app = typer.Typer(help="Private set intersection of subject ids between two holders (ECDH, openmined-psi).",
+                      no_args_is_help=True)
+
+
+@app.command()
+def party(
+    ctx: typer.Context,
+    config: Path = typer.Option(..., "--config", help="The job config every party holds a copy of (JSON or TOML)."),
+    party_id: int = typer.Option(..., "--id", min=0, help="This holder's party number in the config."),
+    inputs: Path = typer.Option(..., "--inputs", help="This holder's own inputs (CSV or JSON)."),
+    output: Optional[Path] = typer.Option(None, "--output", help="Where to write the revealed aggregates (JSON)."),
+    record: Optional[Path] = typer.Option(None, "--record", help="Where to write the job record (commitments)."),
+) -> None:
+    """Run this holder's party of an MPC job; only the agreed aggregates are revealed."""
+    from privacy import run_party  # imported late: MPyC reads sys.argv on import
+
+    result = run_party(config, party_id, inputs, output, record_path=record)
+    if state(ctx).json:
+        emit_json({"output": str(result.output_path) if result.output_path else None, "record": result.record})
+    else:
+        console.print(f"party {party_id}: job done; outputs in {result.output_path}")
+
+
+def _ids(path: Path) -> list[str]:
+    from privacy.psi import read_ids
+
+    return read_ids(str(path))
+
+
+@psi_app.command()
+def serve(
+    ctx: typer.Context,
+    ids: Path = typer.Option(..., "--ids", help="File of subject ids, one per line."),
+    port: int = typer.Option(..., "--port", min=1, max=65535),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    timeout: float = typer.Option(120.0, "--timeout", help="Seconds to wait for the other holder."),
+) -> None:
+    """Wait for the other holder and learn the shared ids."""
+    from privacy import psi_serve
+
+    shared = psi_serve(_ids(ids), port, host=host, timeout=timeout)
+    _print_shared(ctx, shared)
+
+
+@psi_app.command()
+def query(
+    ctx: typer.Context,
+    ids: Path = typer.Option(..., "--ids", help="File of subject ids, one per line."),
+    port: int = typer.Option(..., "--port", min=1, max=65535),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    timeout: float = typer.Option(120.0, "--timeout"),
+) -> None:
+    """Connect to the serving holder and learn the shared ids."""
+    from privacy import psi_query
+
+    shared = psi_query(_ids(ids), host, port, timeout=timeout)
+    _print_shared(ctx, shared)
+
+
+def _print_shared(ctx: typer.Context, shared: set[str]) -> None:
+    if state(ctx).json:
+        emit_json(sorted(shared))
+    else:
+        console.print(f"{len(shared)} shared subject(s)")
+        for subject in sorted(shared):
+            console.print(subject, highlight=False)
