@@ -20,7 +20,7 @@ def deploy_all(
     proposal_ttl: int = DEFAULT_PROPOSAL_TTL,
     force: bool = False,
 ) -> dict[str, str]:
-    """Deploys Consortium (with its founding committee) and SettlementLedger.
+    """Deploys Consortium (with its founding committee), SettlementLedger and MpcJobLog.
 
     Idempotent: contracts already deployed on this network (code at the saved
     address) are kept unless `force`. Returns the addresses.
@@ -44,7 +44,8 @@ def deploy_all(
         )
         deployment.save()
     consortium = deployment.addresses["Consortium"]
-    if not client.is_deployed("SettlementLedger"):
-        deployment.addresses["SettlementLedger"] = client.deploy("SettlementLedger", [consortium], account)
-        deployment.save()
+    for name in ("SettlementLedger", "MpcJobLog"):  # both take the consortium address
+        if not client.is_deployed(name):
+            deployment.addresses[name] = client.deploy(name, [consortium], account)
+            deployment.save()
     return dict(deployment.addresses)

@@ -33,6 +33,50 @@ def party(
         console.print(f"party {party_id}: job done; outputs in {result.output_path}")
 
 
+@app.command("record")
+def record_job(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="The job record (from --record) or a party's output file."),
+    account: Optional[str] = typer.Option(None, "--account", help="Keystore name of this participant's account."),
+) -> None:
+    """Record a finished job on chain (MpcJobLog), or attest it if another participant recorded it.
+
+    Only commitments and hashes go on chain: input commitments, the purpose
+    hash and the hash of the revealed output. Attesting checks that this
+    participant received the same output."""
+    from creditshare.mpc_jobs import JobLog, JobRecord
+
+    st = state(ctx)
+    record = JobRecord.from_file(file)
+    log = JobLog(st.client)
+    done = log.record_or_attest(record, st.account(account))
+    status = log.status(record.job_id)
+    if st.json:
+        emit_json({"done": done, "job": status})
+    else:
+        attested = len(status["attested_by"]) if status else 0
+        console.print(f"job {record.job_id.hex()[:16]}…: {done}; {attested} of {len(record.participants)} "
+                      "participants attested")
+
+
+@app.command("show")
+def show_job(ctx: typer.Context, job_id: str = typer.Argument(..., help="Job id (0x… bytes32).")) -> None:
+    """Show a recorded MPC job: purpose, participants, commitments, attestations."""
+    from creditshare.errors import InvalidInput
+    from creditshare.ids import parse_bytes32
+    from creditshare.mpc_jobs import JobLog
+
+    st = state(ctx)
+    status = JobLog(st.client).status(parse_bytes32(job_id, "job id"))
+    if status is None:
+        raise InvalidInput(f"job {job_id} is not recorded.")
+    if st.json:
+        emit_json(status)
+    else:
+        for key, value in status.items():
+            console.print(f"{key}: {value}", highlight=False)
+
+
 def _ids(path: Path) -> list[str]:
     from privacy.psi import read_ids
 

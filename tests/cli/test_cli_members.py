@@ -29,7 +29,7 @@ def test_deploy_is_idempotent(cli):
     first = cli.json("deploy", "--committee", "c1=uscc:C1", "--threshold", "1", account="c1")
     second = cli.json("deploy", "--committee", "c1=uscc:C1", "--threshold", "1", account="c1")
     assert first["contracts"] == second["contracts"]
-    assert set(first["contracts"]) == {"Consortium", "SettlementLedger"}
+    assert set(first["contracts"]) == {"Consortium", "SettlementLedger", "MpcJobLog"}
 
 
 def test_deploy_rejects_bad_threshold(cli):
@@ -90,3 +90,34 @@ def test_wrong_password_is_a_clear_error(cli):
     result = cli.runner.invoke(__import__("creditshare.cli", fromlist=["app"]).app,
                                ["members", "approve", "1", "--account", "c1"], env=env)
     assert result.exit_code == 1 and "wrong password" in result.stderr
+
+
+def test_mpc_job_recorded_then_attested_through_the_cli(cli, tmp_path):
+    import json as _json
+
+    from eth_utils import keccak
+
+    from privacy.record import job_record
+
+    members = {m["org_id"]: m["address"] for m in cli.json("members", "list")}
+    plat, ship = members[to_hex(subject_id("uscc:PLAT1"))], members[to_hex(subject_id("uscc:SHIP1"))]
+    record = job_record(job_id="xp-cli-test", participants=[plat, ship], purpose="nightly features",
+                        input_commitments=["0x" + keccak(text="a").hex(), "0x" + keccak(text="b").hex()],
+                        output_hash="0x" + keccak(text="out").hex())
+    path = tmp_path / "record.json"
+    path.write_text(_json.dumps(record))
+    first = cli.json("mpc", "record", str(path), account="plat")
+    assert first["done"] == "recorded" and first["job"]["attested_by"] == [plat]
+    second = cli.json("mpc", "record", str(path), account="ship")
+    assert second["done"] == "attested" and len(second["job"]["attested_by"]) == 2
+    assert cli.json("mpc", "record", str(path), account="ship")["done"] == "already attested"
+    outsider = cli("mpc", "record", str(path), account="bank", ok=False)
+    assert outsider.exit_code == 1 and "MpcJobLogNotParticipant" in outsider.stderr
+    assert cli.json("mpc", "show", record["jobId"])["output_hash"] == record["outputHash"]
+
+
+def test_mpc_record_rejects_a_bad_file(cli, tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text('{"jobId": "0x12"}')
+    result = cli("mpc", "record", str(path), account="plat", ok=False)
+    assert result.exit_code == 1 and "lacks purposeHash" in result.stderr
