@@ -24,7 +24,6 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import function_abi_to_4byte_selector, to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
-from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, Web3RPCError
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.types import TxReceipt
@@ -302,15 +301,15 @@ class ChainClient:
         except (ContractCustomError, ContractLogicError) as err:
             raise rejection(err, what) from err
 
-    def transact(self, fn: ContractFunction | Call, account: LocalAccount, what: str) -> TxReceipt:
+    def transact(self, call: Call, account: LocalAccount, what: str) -> TxReceipt:
         """Sends one contract call as a transaction; returns its receipt with logs formatted by web3."""
-        raw = self.transact_many([fn], account, what)[0]
+        raw = self.transact_many([call], account, what)[0]
         tx_hash = raw["transactionHash"]
         return self.read(lambda: self.w3.eth.get_transaction_receipt(tx_hash), "receipt")  # type: ignore[arg-type]
 
     def transact_many(
         self,
-        calls: Sequence[ContractFunction | Call],
+        calls: Sequence[Call],
         account: LocalAccount,
         what: str,
         on_mined: Callable[[int, TxReceipt], None] | None = None,
@@ -339,8 +338,7 @@ class ChainClient:
                 on_mined(index, receipt)
 
         first: tuple[int, int] | None = None  # (gas, calldata length) of the first call
-        for index, item in enumerate(calls):
-            call = item if isinstance(item, Call) else Call(str(item.address), bytes.fromhex(item._encode_transaction_data()[2:]))
+        for index, call in enumerate(calls):
             if scale_gas and first is not None:
                 gas = first[0] * len(call.data) // first[1] * 13 // 10 + 50_000
             else:
@@ -356,10 +354,9 @@ class ChainClient:
         return receipts
 
     def _explain_failure(
-        self, item: ContractFunction | Call, account: LocalAccount, what: str, tx_hash: bytes, block: int
+        self, call: Call, account: LocalAccount, what: str, tx_hash: bytes, block: int
     ) -> TransactionRejected:
         """Replays a transaction that failed on chain to name its revert reason."""
-        call = item if isinstance(item, Call) else Call(str(item.address), bytes.fromhex(item._encode_transaction_data()[2:]))
         try:
             self.w3.eth.call({"from": account.address, "to": call.to, "data": call.data}, block - 1)
         except (ContractCustomError, ContractLogicError) as err:

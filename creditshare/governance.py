@@ -11,7 +11,7 @@ from eth_utils import keccak, to_checksum_address
 from web3.logs import DISCARD
 
 from creditshare import roles
-from creditshare.chain import ChainClient
+from creditshare.chain import ChainClient, encode_call
 from creditshare.errors import InvalidInput
 from creditshare.ids import to_hex
 
@@ -105,16 +105,17 @@ class Governance:
         if value < 0:
             raise InvalidInput(f"value must not be negative; got {value}.")
         role_ids = [roles.role_id(r) for r in role_names]
-        fn = self.contract.functions.propose(
-            int(kind), to_checksum_address(target) if target else ZERO_ADDRESS, org_id, role_ids, key, value
+        call = encode_call(
+            self.contract, "propose", int(kind), to_checksum_address(target) if target else ZERO_ADDRESS, org_id,
+            role_ids, key, value,
         )
-        receipt = self.client.transact(fn, account, "the proposal")
+        receipt = self.client.transact(call, account, "the proposal")
         created = self.contract.events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
         return int(created[0]["args"]["proposalId"])
 
     def approve(self, account: LocalAccount, proposal_id: int) -> bool:
         """Approves a proposal; returns True if this approval executed it."""
-        receipt = self.client.transact(self.contract.functions.approve(proposal_id), account, "the approval")
+        receipt = self.client.transact(encode_call(self.contract, "approve", proposal_id), account, "the approval")
         return bool(self.contract.events.ProposalExecuted().process_receipt(receipt, errors=DISCARD))
 
     def proposal(self, proposal_id: int) -> dict[str, Any]:

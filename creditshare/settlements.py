@@ -385,7 +385,7 @@ class Ledger:
         )
 
     def pledge(self, record: Settlement, lender: str, account: LocalAccount) -> Any:
-        return self.client.transact(self.contract.functions.pledge(record.as_tuple(), lender), account, "pledge")
+        return self.client.transact(encode_call(self.contract, "pledge", record.as_tuple(), lender), account, "pledge")
 
     # -- reading records back from events ---------------------------------------
 
