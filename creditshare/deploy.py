@@ -20,7 +20,7 @@ def deploy_all(
     proposal_ttl: int = DEFAULT_PROPOSAL_TTL,
     force: bool = False,
 ) -> dict[str, str]:
-    """Deploys Consortium (with its founding committee), SettlementLedger and MpcJobLog.
+    """Deploys Consortium (with its founding committee), SettlementLedger, ModelRegistry and MpcJobLog.
 
     Idempotent: contracts already deployed on this network (code at the saved
     address) are kept unless `force`. Returns the addresses.
@@ -44,7 +44,7 @@ def deploy_all(
         )
         deployment.save()
     consortium = deployment.addresses["Consortium"]
-    for name in ("SettlementLedger", "MpcJobLog"):  # both take the consortium address
+    for name in ("SettlementLedger", "ModelRegistry", "MpcJobLog"):  # each takes the consortium address
         if not client.is_deployed(name):
             deployment.addresses[name] = client.deploy(name, [consortium], account)
             deployment.save()

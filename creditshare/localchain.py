@@ -42,6 +42,9 @@ class ChainStatus:
 def anvil_binary() -> str:
     configured = os.environ.get("CREDITSHARE_ANVIL")
     candidates = [configured] if configured else []
+    # the platform binary itself, not npm's node launcher in .bin: a signal must reach the
+    # process that writes the state file
+    candidates += [str(p) for p in sorted((PROJECT_ROOT / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"))]
     candidates += [str(PROJECT_ROOT / "node_modules" / ".bin" / "anvil"), shutil.which("anvil") or ""]
     for candidate in candidates:
         if candidate and Path(candidate).exists():
@@ -140,7 +143,10 @@ def stop(settings: Settings, timeout_s: float = 60.0) -> bool:
     if pid is None:
         pid_file.unlink(missing_ok=True)
         return False
-    os.kill(pid, signal.SIGTERM)
+    try:  # the node runs in its own session: signal the whole group
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and _pid_alive(pid):
         try:  # reap it if it is our child (tests start and stop in one process)

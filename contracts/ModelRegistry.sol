@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.37;
+
+import {IConsortium} from "./interfaces/IConsortium.sol";
+import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
+import {Roles} from "./libraries/Roles.sol";
+
+/// @title ModelRegistry
+/// @notice Registered scoring models and the committee-approved champion.
+contract ModelRegistry is IModelRegistry {
+    uint256 private constant MAX_BPS = 10_000;
+
+    IConsortium private immutable _consortium;
+    mapping(bytes32 modelHash => Model) private _models;
+    // a ballot is one (model, action, round); a new round starts at every status change
+    mapping(bytes32 ballot => address[] approvers) private _approvers;
+    mapping(bytes32 ballot => mapping(address approver => bool)) private _approved;
+    bytes32[] private _modelList;
+    bytes32 private _champion;
+
+    /// @param consortium_ The Consortium contract (members, roles, threshold).
+    constructor(IConsortium consortium_) {
+        if (address(consortium_) == address(0)) revert ModelRegistryZeroConsortium();
+        _consortium = consortium_;
+    }
+
+    modifier onlyActiveCommittee() {
+        if (!_consortium.isActiveWithRole(msg.sender, Roles.COMMITTEE)) revert ModelRegistryNotCommittee(msg.sender);
+        _;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function register(bytes32 modelHash, uint32 version, uint16 aucBps, uint16 ksBps, bytes32 cardDigest)
+        external
+    {
+        if (
+            !_consortium.isActiveWithRole(msg.sender, Roles.MAINTAINER)
+                && !_consortium.isActiveWithRole(msg.sender, Roles.COMMITTEE)
+        ) revert ModelRegistryNotRegistrar(msg.sender);
+        if (modelHash == bytes32(0)) revert ModelRegistryZeroHash();
+        if (cardDigest == bytes32(0)) revert ModelRegistryZeroCardDigest();
+        if (version == 0) revert ModelRegistryZeroVersion();
+        if (aucBps > MAX_BPS) revert ModelRegistryBadMetric(aucBps);
+        if (ksBps > MAX_BPS) revert ModelRegistryBadMetric(ksBps);
+        if (_models[modelHash].status != Status.None) revert ModelRegistryAlreadyRegistered(modelHash);
+        _models[modelHash] = Model({
+            version: version,
+            aucBps: aucBps,
+            ksBps: ksBps,
+            status: Status.Registered,
+            registeredAt: uint64(block.timestamp),
+            promotedAt: 0,
+            registrant: msg.sender,
+            cardDigest: cardDigest,
+            round: 0
+        });
+        _modelList.push(modelHash);
+        emit ModelRegistered(modelHash, version, msg.sender, cardDigest, aucBps, ksBps);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function approvePromotion(bytes32 modelHash) external onlyActiveCommittee {
+        Model storage m = _known(modelHash);
+        if (m.status != Status.Registered) revert ModelRegistryWrongStatus(modelHash, m.status);
+        if (_vote(modelHash, m, Action.Promote)) {
+            bytes32 previous = _champion;
+            if (previous != bytes32(0)) {
+                Model storage old = _models[previous];
+                old.status = Status.Registered;
+                ++old.round;
+            }
+            m.status = Status.Champion;
+            m.promotedAt = uint64(block.timestamp);
+            ++m.round;
+            _champion = modelHash;
+            emit ChampionChanged(previous, modelHash);
+        }
+    }
+
+    /// @inheritdoc IModelRegistry
+    function approveRetirement(bytes32 modelHash) external onlyActiveCommittee {
+        Model storage m = _known(modelHash);
+        if (m.status != Status.Registered && m.status != Status.Champion) {
+            revert ModelRegistryWrongStatus(modelHash, m.status);
+        }
+        if (_vote(modelHash, m, Action.Retire)) {
+            bool wasChampion = m.status == Status.Champion;
+            m.status = Status.Retired;
+            ++m.round;
+            emit ModelRetired(modelHash, wasChampion);
+            if (wasChampion) {
+                _champion = bytes32(0);
+                emit ChampionChanged(modelHash, bytes32(0));
+            }
+        }
+    }
+
+    /// @inheritdoc IModelRegistry
+    function champion() external view returns (bytes32) {
+        return _champion;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function isChampion(bytes32 modelHash) external view returns (bool) {
+        return modelHash != bytes32(0) && modelHash == _champion;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function model(bytes32 modelHash) external view returns (Model memory) {
+        return _known(modelHash);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function models() external view returns (bytes32[] memory) {
+        return _modelList;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function approvals(bytes32 modelHash, Action action) external view returns (uint256) {
+        Model storage m = _known(modelHash);
+        return _count(_ballot(modelHash, action, m.round));
+    }
+
+    /// @inheritdoc IModelRegistry
+    function hasApproved(bytes32 modelHash, Action action, address approver) external view returns (bool) {
+        Model storage m = _known(modelHash);
+        return _approved[_ballot(modelHash, action, m.round)][approver];
+    }
+
+    /// @inheritdoc IModelRegistry
+    function consortium() external view returns (IConsortium) {
+        return _consortium;
+    }
+
+    function _known(bytes32 modelHash) private view returns (Model storage m) {
+        m = _models[modelHash];
+        if (m.status == Status.None) revert ModelRegistryUnknownModel(modelHash);
+    }
+
+    /// @dev Records the caller's approval; true when approvals reach the threshold.
+    function _vote(bytes32 modelHash, Model storage m, Action action) private returns (bool) {
+        bytes32 ballot = _ballot(modelHash, action, m.round);
+        if (_approved[ballot][msg.sender]) revert ModelRegistryAlreadyApproved(modelHash, action, msg.sender);
+        _approved[ballot][msg.sender] = true;
+        _approvers[ballot].push(msg.sender);
+        uint256 count = _count(ballot);
+        emit ActionApproved(modelHash, action, msg.sender, count);
+        return count >= _consortium.threshold();
+    }
+
+    /// @dev approvals of members suspended or removed from the committee since do not count
+    function _count(bytes32 ballot) private view returns (uint256 n) {
+        address[] storage approvers = _approvers[ballot];
+        for (uint256 i = 0; i < approvers.length; ++i) {
+            if (_consortium.isActiveWithRole(approvers[i], Roles.COMMITTEE)) ++n;
+        }
+    }
+
+    function _ballot(bytes32 modelHash, Action action, uint256 round) private pure returns (bytes32) {
+        return keccak256(abi.encode(modelHash, action, round));
+    }
+}

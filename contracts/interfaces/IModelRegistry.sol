@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.37;
+
+import {IConsortium} from "./IConsortium.sol";
+
+/// @title IModelRegistry
+/// @notice The register of scoring models and the committee's choice of the one
+/// champion. A model is named by its hash: keccak256 of the canonical bytes of
+/// its model card (see `scoring/model_card.py`). The oracle accepts score
+/// reports only for the champion's hash.
+/// @dev Who may do what:
+/// - register: an active MAINTAINER or COMMITTEE member (model builders). Registering
+///   has no effect on scores, so one member's word is enough.
+/// - promote to champion, retire: approvals of `consortium.threshold()` distinct active
+///   COMMITTEE members. Approvals are counted when each one arrives, and only those of
+///   members who are still active committee members count.
+///
+/// Lifecycle: Registered -> Champion (promotion; the previous champion goes back to
+/// Registered, so that a rollback is one more promotion) -> Registered ...;
+/// Registered or Champion -> Retired (final; retiring the champion leaves no champion,
+/// which stops on-chain scoring until a new promotion). Every status change opens a new
+/// round of approvals: approvals given before it do not carry over.
+interface IModelRegistry {
+    enum Status {
+        None,
+        Registered,
+        Champion,
+        Retired
+    }
+
+    enum Action {
+        Promote,
+        Retire
+    }
+
+    /// @notice A registered model. Metrics are holdout figures in basis points
+    /// (10000 = 1.0); `cardDigest` is the sha2-256 digest inside the card's CIDv1.
+    struct Model {
+        uint32 version;
+        uint16 aucBps;
+        uint16 ksBps;
+        Status status;
+        uint64 registeredAt;
+        uint64 promotedAt;
+        address registrant;
+        bytes32 cardDigest;
+        uint256 round;
+    }
+
+    error ModelRegistryZeroConsortium();
+    error ModelRegistryNotRegistrar(address caller);
+    error ModelRegistryNotCommittee(address caller);
+    error ModelRegistryZeroHash();
+    error ModelRegistryZeroCardDigest();
+    error ModelRegistryZeroVersion();
+    error ModelRegistryBadMetric(uint256 valueBps);
+    error ModelRegistryAlreadyRegistered(bytes32 modelHash);
+    error ModelRegistryUnknownModel(bytes32 modelHash);
+    error ModelRegistryWrongStatus(bytes32 modelHash, Status status);
+    error ModelRegistryAlreadyApproved(bytes32 modelHash, Action action, address approver);
+
+    event ModelRegistered(
+        bytes32 indexed modelHash,
+        uint32 version,
+        address indexed registrant,
+        bytes32 cardDigest,
+        uint16 aucBps,
+        uint16 ksBps
+    );
+    event ActionApproved(bytes32 indexed modelHash, Action indexed action, address indexed approver, uint256 approvals);
+    event ChampionChanged(bytes32 indexed previous, bytes32 indexed champion);
+    event ModelRetired(bytes32 indexed modelHash, bool wasChampion);
+
+    /// @notice Registers a model. Only active MAINTAINER or COMMITTEE members.
+    /// @param modelHash keccak256 of the model card's canonical bytes (not zero).
+    /// @param version The card's version (not zero).
+    /// @param aucBps Holdout AUC in basis points (at most 10000).
+    /// @param ksBps Holdout KS in basis points (at most 10000).
+    /// @param cardDigest sha2-256 digest of the card file, as in its CIDv1 (not zero).
+    function register(bytes32 modelHash, uint32 version, uint16 aucBps, uint16 ksBps, bytes32 cardDigest) external;
+
+    /// @notice Approves promoting a Registered model to champion; promotes it on the
+    /// approval that reaches the threshold. Only active COMMITTEE members, once per round.
+    function approvePromotion(bytes32 modelHash) external;
+
+    /// @notice Approves retiring a Registered or Champion model; retires it on the
+    /// approval that reaches the threshold. Only active COMMITTEE members, once per round.
+    function approveRetirement(bytes32 modelHash) external;
+
+    /// @notice The champion's hash (zero if there is none).
+    function champion() external view returns (bytes32);
+
+    /// @notice True if `modelHash` is the champion (false for the zero hash).
+    function isChampion(bytes32 modelHash) external view returns (bool);
+
+    /// @notice The record of a model (reverts for an unknown hash).
+    function model(bytes32 modelHash) external view returns (Model memory);
+
+    /// @notice Every registered hash, in order of registration.
+    function models() external view returns (bytes32[] memory);
+
+    /// @notice Approvals of `action` on `modelHash` in its current round, counting only
+    /// approvers who are active committee members now.
+    function approvals(bytes32 modelHash, Action action) external view returns (uint256);
+
+    /// @notice True if `approver` approved `action` on `modelHash` in its current round.
+    function hasApproved(bytes32 modelHash, Action action, address approver) external view returns (bool);
+
+    /// @notice The Consortium that says who is a member and what the threshold is.
+    function consortium() external view returns (IConsortium);
+}

@@ -1,0 +1,256 @@
+"""`creditshare model train|evaluate|register|promote|retire|show|monitor`: the model factory and its registry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from creditshare.cli.context import console, emit_json, state, table
+from creditshare.errors import InvalidInput
+
+app = typer.Typer(help="Scorecard models: train and evaluate (scoring/), register and promote on chain "
+                       "(ModelRegistry), monitor drift.", no_args_is_help=True)
+
+ACCOUNT_HELP = "Keystore name of the signing account (or set CREDITSHARE_PRIVATE_KEY)."
+SETTLEMENTS_HELP = ("Settlement history CSV with columns settlement_id, shipper, platform, carrier, amount, "
+                    "invoice_date, due_date, paid_date, status, status_date (unix seconds; paid_date 0 = unpaid).")
+SYNTHETIC_HELP = "Use a seeded synthetic freight market of this many shippers instead of a file."
+
+
+def _data(settlements: Optional[Path], synthetic: Optional[int], seed: int, as_of: Optional[str]) -> tuple[Any, int]:
+    """The settlements DataFrame and the as-of date (unix seconds) of the training population."""
+    if (settlements is None) == (synthetic is None):
+        raise InvalidInput("give the data either as --settlements FILE or as --synthetic N.")
+    if synthetic is not None:
+        from scoring.synthetic import generate_market
+
+        market = generate_market(n_subjects=synthetic, seed=seed)
+        return market.settlements, market.as_of if as_of is None else _date(as_of)
+    import pandas as pd
+
+    if as_of is None:
+        raise InvalidInput("--as-of YYYY-MM-DD is needed with --settlements.")
+    try:
+        frame = pd.read_csv(settlements, dtype={"settlement_id": str, "shipper": str, "platform": str,
+                                                "carrier": str, "status": str})
+    except (OSError, ValueError) as err:
+        raise InvalidInput(f"cannot read {settlements}: {err}") from err
+    return frame, _date(as_of)
+
+
+def _date(text: str) -> int:
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError as err:
+        raise InvalidInput(f"--as-of must be YYYY-MM-DD; got {text!r}.") from err
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+
+
+SETTLEMENTS_OPT = typer.Option(None, "--settlements", help=SETTLEMENTS_HELP)
+SYNTHETIC_OPT = typer.Option(None, "--synthetic", min=100, help=SYNTHETIC_HELP)
+SEED_OPT = typer.Option(1, "--seed", help="Seed of the synthetic market.")
+AS_OF_OPT = typer.Option(None, "--as-of", help="The training population's date, YYYY-MM-DD.")
+
+
+@app.command()
+def train(
+    ctx: typer.Context,
+    out: Path = typer.Option(..., "--out", help="Where to write the model card (canonical JSON)."),
+    name: str = typer.Option("freight-scorecard", "--name"),
+    version: int = typer.Option(1, "--version", min=1),
+    settlements: Optional[Path] = SETTLEMENTS_OPT, synthetic: Optional[int] = SYNTHETIC_OPT, seed: int = SEED_OPT,
+    as_of: Optional[str] = AS_OF_OPT,
+) -> None:
+    """Fit the scorecard (WOE binning + logistic regression, integer points) and write its model card."""
+    from scoring.factory import train_scorecard, training_set, training_window
+
+    st = state(ctx)
+    frame, as_of_s = _data(settlements, synthetic, seed, as_of)
+    X, y = training_set(frame, as_of_s)
+    result = train_scorecard(X, y, name=name, version=version, training=training_window(as_of_s))
+    result.card.save(out)
+    summary = {"card": str(out), "model_hash": result.card.model_hash, "rows": len(X),
+               "auc": round(result.metrics.auc, 4), "ks": round(result.metrics.ks, 4),
+               "gini": round(result.metrics.gini, 4), "seconds": round(result.seconds, 2)}
+    if st.json:
+        emit_json(summary)
+    else:
+        console.print(f"model card written to {out}\n  hash {summary['model_hash']}\n  {len(X)} rows; holdout AUC "
+                      f"{summary['auc']}, KS {summary['ks']}, Gini {summary['gini']}")
+
+
+class _CardModel:
+    """A model card seen as a fitted model (risk = minus the score), for the comparison report."""
+
+    def __init__(self, card: Any) -> None:
+        self.card = card
+
+    def fit(self, X: Any, y: Any) -> _CardModel:
+        raise InvalidInput("a model card is already fitted.")
+
+    def risk(self, X: Any) -> Any:
+        return -self.card.score_frame(X)
+
+
+@app.command()
+def evaluate(
+    ctx: typer.Context,
+    card_path: Path = typer.Argument(..., metavar="CARD", help="The champion's model card."),
+    settlements: Optional[Path] = SETTLEMENTS_OPT, synthetic: Optional[int] = SYNTHETIC_OPT, seed: int = SEED_OPT,
+    as_of: Optional[str] = AS_OF_OPT,
+) -> None:
+    """Champion (the card) against a gradient-boosting challenger on the same holdout."""
+    from sklearn.model_selection import train_test_split
+
+    from scoring.factory import GradientBoostingChallenger, compare
+    from scoring.factory import training_set
+    from scoring.model_card import ModelCard
+
+    st = state(ctx)
+    card = ModelCard.load(card_path)
+    frame, as_of_s = _data(settlements, synthetic, seed, as_of)
+    X, y = training_set(frame, as_of_s)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, stratify=y, random_state=42)
+    challenger = GradientBoostingChallenger(features=list(card.feature_names)).fit(X_tr, y_tr)
+    report = compare(_CardModel(card), challenger, X_te, y_te, champion_name=card.name,
+                     challenger_name="hist-gradient-boosting")
+    if st.json:
+        emit_json(report)
+        return
+    table("Champion / challenger (holdout)", ["model", "type", "AUC", "KS", "Gini"],
+          [[r["name"], r["type"], r["auc"], r["ks"], r["gini"]] for r in (report["champion"], report["challenger"])])
+    console.print(f"recommendation: {report['recommendation']}")
+
+
+@app.command()
+def register(
+    ctx: typer.Context,
+    card_path: Path = typer.Argument(..., metavar="CARD", help="The model card to register."),
+    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
+) -> None:
+    """Register a model card's hash, version, metrics and file digest on chain (MAINTAINER or COMMITTEE)."""
+    from creditshare.ids import parse_bytes32
+    from creditshare.models import Registry
+    from scoring.model_card import ModelCard, metrics_bps
+
+    st = state(ctx)
+    card = ModelCard.load(card_path)
+    bps = metrics_bps(card)
+    done = Registry(st.client).register(st.account(account), parse_bytes32(card.model_hash, "model hash"),
+                                        card.version, bps["auc"], bps["ks"], parse_bytes32(card.file_digest, "digest"))
+    if st.json:
+        emit_json({"done": done, "model_hash": card.model_hash, "version": card.version, **bps})
+    else:
+        console.print(f"model {card.model_hash} {done} (version {card.version}, AUC {bps['auc']} bps)")
+
+
+@app.command()
+def promote(
+    ctx: typer.Context,
+    model: str = typer.Argument(..., help="Model card file (or 0x model hash with --skip-drift-check)."),
+    settlements: Optional[Path] = SETTLEMENTS_OPT, synthetic: Optional[int] = SYNTHETIC_OPT, seed: int = SEED_OPT,
+    as_of: Optional[str] = AS_OF_OPT,
+    skip_drift_check: bool = typer.Option(False, "--skip-drift-check",
+                                          help="Approve without checking the current population's PSI."),
+    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
+) -> None:
+    """Approve promoting a model to champion (COMMITTEE; executes at the consortium threshold).
+
+    The current population (--settlements/--synthetic) is scored first: a PSI
+    of 0.25 or more against the card's training population blocks promotion."""
+    from creditshare.models import Action, Registry, model_hash_arg
+
+    st = state(ctx)
+    model_hash = model_hash_arg(model)
+    drift = None
+    if not skip_drift_check:
+        if model.startswith("0x"):
+            raise InvalidInput("the drift check needs the model card file, not only its hash.")
+        drift = _drift(Path(model), settlements, synthetic, seed, as_of, block=True)
+    registry = Registry(st.client)
+    registry.approve(st.account(account), model_hash, Action.PROMOTE)
+    champion = registry.champion()
+    result = {"model_hash": "0x" + model_hash.hex(), "approvals": registry.approvals(model_hash, Action.PROMOTE),
+              "champion": champion == model_hash, "psi": drift["psi"] if drift else None}
+    if st.json:
+        emit_json(result)
+    else:
+        if drift:
+            console.print(f"drift check: PSI {drift['psi']:.4f} ({drift['status']})")
+        console.print("promoted: now the champion" if result["champion"]
+                      else f"approval recorded ({result['approvals']} so far)")
+
+
+@app.command()
+def retire(
+    ctx: typer.Context,
+    model: str = typer.Argument(..., help="Model card file or 0x model hash."),
+    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
+) -> None:
+    """Approve retiring a model (COMMITTEE; executes at the consortium threshold)."""
+    from creditshare.models import Action, Registry, model_hash_arg
+
+    st = state(ctx)
+    model_hash = model_hash_arg(model)
+    registry = Registry(st.client)
+    registry.approve(st.account(account), model_hash, Action.RETIRE)
+    found = registry.model(model_hash)
+    status = found.status.name.lower() if found else "unknown"
+    if st.json:
+        emit_json({"model_hash": "0x" + model_hash.hex(), "status": status})
+    else:
+        console.print(f"retirement approved; model is {status}")
+
+
+@app.command()
+def show(ctx: typer.Context) -> None:
+    """List registered models and the champion."""
+    from creditshare.models import Registry
+
+    st = state(ctx)
+    registry = Registry(st.client)
+    models = registry.models()
+    champion = registry.champion()
+    if st.json:
+        emit_json({"champion": "0x" + champion.hex() if champion else None, "models": [m.to_json() for m in models]})
+        return
+    table("Registered models", ["hash", "version", "status", "AUC bps", "KS bps"],
+          [["0x" + m.model_hash.hex()[:16] + "…", m.version, m.status.name.lower(), m.auc_bps, m.ks_bps]
+           for m in models])
+
+
+def _drift(card_path: Path, settlements: Optional[Path], synthetic: Optional[int], seed: int, as_of: Optional[str],
+           block: bool) -> dict[str, Any]:
+    from scoring.drift import assert_promotable, monitor
+    from scoring.features import build_features
+    from scoring.model_card import ModelCard
+
+    card = ModelCard.load(card_path)
+    frame, as_of_s = _data(settlements, synthetic, seed, as_of)
+    features = build_features(frame, as_of_s, roles=("shipper",))
+    report = assert_promotable(card, features) if block else monitor(card, features)
+    return report.as_dict()
+
+
+@app.command()
+def monitor(
+    ctx: typer.Context,
+    card_path: Path = typer.Argument(..., metavar="CARD", help="The model card whose population to check."),
+    settlements: Optional[Path] = SETTLEMENTS_OPT, synthetic: Optional[int] = SYNTHETIC_OPT, seed: int = SEED_OPT,
+    as_of: Optional[str] = AS_OF_OPT,
+) -> None:
+    """PSI of the score distribution and CSI per feature against the training population.
+
+    Exit code 4 when PSI >= 0.25 (drifted: promotion is blocked)."""
+    st = state(ctx)
+    report = _drift(card_path, settlements, synthetic, seed, as_of, block=False)
+    if st.json:
+        emit_json(report)
+    else:
+        console.print(f"PSI {report['psi']:.4f}: {report['status']}")
+        table("CSI per feature", ["feature", "CSI"], [[k, f"{v:.4f}"] for k, v in sorted(report["csi"].items())])
+    if report["status"] == "drifted":
+        raise typer.Exit(4)

@@ -1,0 +1,231 @@
+"""The model factory: model types under one fit/evaluate interface, champion/challenger.
+
+Every model type implements :class:`CreditModel` (``fit(X, y) -> self`` and
+``risk(X)``, higher = riskier). :func:`evaluate` gives holdout metrics,
+:func:`compare` the champion/challenger report. Only a scorecard can become an
+on-chain champion (its card scores deterministically); a challenger such as
+:class:`GradientBoostingChallenger` informs the committee.
+
+Typical flow (what ``creditshare model train|evaluate|monitor`` calls)::
+
+    X, y = training_set(settlements, as_of)
+    result = train_scorecard(X, y, name="freight", version=1)
+    result.card.save("card.json")
+    report = compare(result.model, GradientBoostingChallenger().fit(...), X_test, y_test)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from creditshare.errors import ModelError
+from scoring._validate import check_frame, check_int, check_positive, check_target
+from scoring.features import DAY, build_features, default_labels
+from scoring.metrics import Metrics, evaluate_scores
+from scoring.model_card import ModelCard
+from scoring.scorecard import ScorecardModel
+
+#: a challenger must beat the champion's holdout AUC by this much to be recommended
+MIN_AUC_GAIN = 0.005
+
+
+@runtime_checkable
+class CreditModel(Protocol):
+    """What every model type of the factory provides."""
+
+    def fit(self, X: pd.DataFrame, y: Any) -> CreditModel: ...
+
+    def risk(self, X: pd.DataFrame) -> np.ndarray: ...
+
+
+class GradientBoostingChallenger:
+    """scikit-learn ``HistGradientBoostingClassifier`` as a challenger (missing values native).
+
+    :param features: columns to use (default all); ``categorical`` columns hold strings.
+    """
+
+    def __init__(
+        self,
+        features: Sequence[str] | None = None,
+        categorical: Sequence[str] = (),
+        max_iter: int = 200,
+        learning_rate: float = 0.05,
+        max_leaf_nodes: int = 15,
+        random_state: int = 0,
+    ) -> None:
+        self.features = features
+        self.categorical = categorical
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.random_state = random_state
+
+    def _encode(self, Xc: pd.DataFrame) -> pd.DataFrame:
+        out = Xc.copy()
+        for c in self.categorical_:
+            codes = self.category_codes_[c]
+            out[c] = np.array([codes.get(v, np.nan) if v is not None else np.nan for v in Xc[c]], dtype=np.float64)
+        return out
+
+    def fit(self, X: pd.DataFrame, y: Any) -> GradientBoostingChallenger:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        check_int("max_iter", self.max_iter, 1)
+        check_positive("learning_rate", self.learning_rate)
+        check_int("max_leaf_nodes", self.max_leaf_nodes, 2)
+        if not isinstance(X, pd.DataFrame):
+            raise ModelError(f"X must be a pandas DataFrame; got {type(X).__name__}.")
+        features = list(X.columns) if self.features is None else list(self.features)
+        self.categorical_ = tuple(self.categorical)
+        self.features_ = tuple(features)
+        Xc = check_frame(X, features, self.categorical_)
+        target = check_target(y, len(Xc))
+        self.category_codes_ = {
+            c: {v: i for i, v in enumerate(sorted({v for v in Xc[c] if v is not None}))} for c in self.categorical_
+        }
+        mask = [f in self.categorical_ for f in features]
+        self.estimator_ = HistGradientBoostingClassifier(
+            max_iter=int(self.max_iter),
+            learning_rate=float(self.learning_rate),
+            max_leaf_nodes=int(self.max_leaf_nodes),
+            categorical_features=mask if any(mask) else None,
+            random_state=self.random_state,
+        ).fit(self._encode(Xc), target)
+        return self
+
+    def risk(self, X: pd.DataFrame) -> np.ndarray:
+        if not hasattr(self, "estimator_"):
+            raise ModelError("this GradientBoostingChallenger is not fitted yet; call fit(X, y) first.")
+        Xc = check_frame(X, self.features_, self.categorical_)
+        return np.asarray(self.estimator_.predict_proba(self._encode(Xc))[:, 1])
+
+
+def evaluate(model: CreditModel, X: pd.DataFrame, y: Any) -> Metrics:
+    """Holdout AUC, KS and Gini of a fitted model."""
+    if not isinstance(model, CreditModel):
+        raise ModelError(f"model must provide fit and risk; got {type(model).__name__}.")
+    return evaluate_scores(y, model.risk(X))
+
+
+def compare(
+    champion: CreditModel,
+    challenger: CreditModel,
+    X: pd.DataFrame,
+    y: Any,
+    *,
+    champion_name: str = "champion",
+    challenger_name: str = "challenger",
+    min_auc_gain: float = MIN_AUC_GAIN,
+) -> dict[str, Any]:
+    """Champion/challenger report on the same holdout (JSON-ready dict)."""
+    a = evaluate(champion, X, y)
+    b = evaluate(challenger, X, y)
+    gain = b.auc - a.auc
+    better = gain >= min_auc_gain
+    deployable = isinstance(challenger, ScorecardModel)
+    if not better:
+        verdict = "keep the champion"
+    elif deployable:
+        verdict = "promote the challenger"
+    else:
+        verdict = "keep the champion; the challenger ranks better but cannot score on chain: refit the scorecard"
+    return {
+        "holdout": {"n": a.n, "event_rate": round(a.event_rate, 6)},
+        "champion": {"name": champion_name, "type": type(champion).__name__, **_rounded(a)},
+        "challenger": {"name": challenger_name, "type": type(challenger).__name__, **_rounded(b)},
+        "delta": {"auc": round(gain, 6), "ks": round(b.ks - a.ks, 6), "gini": round(b.gini - a.gini, 6)},
+        "min_auc_gain": min_auc_gain,
+        "challenger_better": better,
+        "challenger_deployable": deployable,
+        "recommendation": verdict,
+    }
+
+
+def _rounded(m: Metrics) -> dict[str, float]:
+    return {"auc": round(m.auc, 6), "ks": round(m.ks, 6), "gini": round(m.gini, 6)}
+
+
+def report_json(report: Mapping[str, Any]) -> str:
+    return json.dumps(report, sort_keys=True, indent=2)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """A trained scorecard, its card and its holdout."""
+
+    model: ScorecardModel
+    card: ModelCard
+    metrics: Metrics
+    X_test: pd.DataFrame
+    y_test: np.ndarray
+    seconds: float
+
+
+def train_scorecard(
+    X: pd.DataFrame,
+    y: Any,
+    *,
+    name: str,
+    version: int,
+    test_size: float = 0.3,
+    random_state: int = 42,
+    training: Mapping[str, int | str | None] | None = None,
+    **params: Any,
+) -> TrainResult:
+    """Split (stratified), fit a :class:`ScorecardModel` with ``params``, evaluate, build the card."""
+    if not isinstance(X, pd.DataFrame):
+        raise ModelError(f"X must be a pandas DataFrame; got {type(X).__name__}.")
+    if len(X) == 0:
+        raise ModelError("X is empty: at least one row is needed.")
+    target = check_target(y, len(X))
+    if not 0 < test_size < 1:
+        raise ModelError(f"test_size must be between 0 and 1; got {test_size}.")
+    try:
+        X_tr, X_te, y_tr, y_te = train_test_split(
+            X, target, test_size=test_size, stratify=target, random_state=random_state
+        )
+    except ValueError as err:
+        raise ModelError(f"cannot split the data for a holdout: {err}") from err
+    start = time.perf_counter()
+    model = ScorecardModel(**params).fit(X_tr, y_tr)
+    seconds = time.perf_counter() - start
+    metrics = evaluate(model, X_te, y_te)
+    card = ModelCard.from_scorecard(model, name=name, version=version, metrics=metrics, training=training)
+    return TrainResult(model=model, card=card, metrics=metrics, X_test=X_te, y_test=y_te, seconds=seconds)
+
+
+def training_set(
+    settlements: pd.DataFrame, as_of: int, horizon_days: int = 90, roles: Sequence[str] = ("shipper",)
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Features as of ``as_of`` and default labels over the following ``horizon_days``.
+
+    The population: shippers with an invoice by ``as_of`` and no default by then.
+    """
+    feats = build_features(settlements, as_of, roles=roles)  # validates settlements and as_of
+    inv = settlements["invoice_date"].to_numpy(dtype=np.int64)
+    seen = set(settlements["shipper"].to_numpy(dtype=object)[inv <= as_of])
+    gone = set(
+        settlements["shipper"].to_numpy(dtype=object)[
+            (settlements["status"].to_numpy(dtype=object) == "Defaulted")
+            & (settlements["status_date"].to_numpy(dtype=np.int64) <= as_of)
+        ]
+    )
+    population = sorted(s for s in seen if s not in gone)
+    if not population:
+        raise ModelError(f"no shipper has history by as_of {as_of}; nothing to train on.")
+    X = feats.reindex(pd.Index(population, dtype=object, name="subject"))
+    y = default_labels(settlements, population, as_of, horizon_days).to_numpy()
+    return X, y
+
+
+def training_window(as_of: int, horizon_days: int = 90) -> dict[str, int]:
+    """The card's ``training`` entry for a model trained at ``as_of``."""
+    return {"as_of": int(as_of), "label_horizon_days": int(horizon_days), "label_end": int(as_of + horizon_days * DAY)}

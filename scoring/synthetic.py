@@ -1,0 +1,269 @@
+"""A synthetic road-freight settlement market (no public data set exists).
+
+The market has shippers (the payers that are scored), a few platforms and a
+pool of carriers. Each shipper has a latent quality ``q ~ N(0, 1)`` that the
+features never see directly. It drives:
+
+- **distress**: a shipper falls into distress at a random time with hazard
+  ``annual_default_rate * exp(-quality_effect * q)`` per year; invoices still
+  unpaid at that time become Defaulted (``status_date`` = distress time) and
+  the shipper stops trading;
+- **lateness**: the probability of paying late is
+  ``sigmoid(logit(late_base) - late_quality * q + late_warning * w)``, where
+  ``w`` rises from 0 to 1 over the ``warning_days`` before distress (payment
+  behaviour deteriorates before a default, which is what the features can see),
+  and late payments are later when ``w`` is high;
+- **volume**: better shippers trade slightly more.
+
+Carriers have their own quality, which drives disputes. Volume and lateness
+follow a yearly cycle of relative amplitude ``seasonality`` peaking around
+Chinese New Year (day of year ``season_peak_day``). Payment terms are drawn per
+shipper from ``payment_terms_days`` with ``payment_terms_probs``.
+
+Labels are read from the generated data the way they would be from the chain:
+a shipper alive and with history at ``as_of`` is bad if one of its invoices
+defaults within ``horizon_days`` after ``as_of`` (:func:`default_labels`).
+Everything is vectorised; 100,000 shippers take a few seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from creditshare.errors import InvalidInput
+from scoring.features import DAY, build_features, default_labels
+
+
+@dataclass(frozen=True)
+class MarketParams:
+    """Parameters of :func:`generate_market`; the defaults are documented per field."""
+
+    n_subjects: int = 10_000
+    """Number of shippers (the scored population)."""
+    n_platforms: int | None = None
+    """Number of platforms; default ``max(3, n_subjects // 2000)``."""
+    n_carriers: int | None = None
+    """Number of carriers; default ``max(20, n_subjects // 5)``."""
+    as_of: int = 1_735_689_600
+    """The scoring date (2025-01-01 UTC); the market runs ``horizon_days`` past it."""
+    history_days: int = 730
+    """Days of history before ``as_of``."""
+    horizon_days: int = 90
+    """Default window after ``as_of`` that defines the label."""
+    monthly_rate_median: float = 1.2
+    """Median settlements per shipper per 30 days."""
+    rate_sigma: float = 0.8
+    """Log-normal spread of shippers' activity rates."""
+    amount_median_fen: int = 800_000
+    """Median invoice amount (8,000 CNY)."""
+    amount_sigma: float = 0.9
+    """Log-normal spread of invoice amounts (per shipper and per invoice)."""
+    payment_terms_days: tuple[int, ...] = (30, 45, 60, 90)
+    """Payment terms a shipper may have."""
+    payment_terms_probs: tuple[float, ...] = (0.4, 0.25, 0.25, 0.1)
+    """Probabilities of those payment terms."""
+    seasonality: float = 0.25
+    """Relative amplitude of the yearly cycle of volume and lateness."""
+    season_peak_day: int = 30
+    """Day of year of the peak (around Chinese New Year)."""
+    annual_default_rate: float = 0.10
+    """Distress hazard per year of a shipper of average quality."""
+    quality_effect: float = 1.0
+    """Log-hazard of distress per standard deviation of latent quality."""
+    late_base: float = 0.15
+    """Probability of paying late for an average shipper far from distress."""
+    late_quality: float = 0.9
+    """Log-odds of lateness per standard deviation of latent quality."""
+    late_warning: float = 2.0
+    """Extra log-odds of lateness just before distress."""
+    warning_days: int = 150
+    """How long before distress payment behaviour deteriorates."""
+    dispute_rate: float = 0.03
+    """Probability an invoice with an average carrier is disputed."""
+    seed: int = 0
+    """Seed of the numpy Generator."""
+
+    def check(self) -> None:
+        """Raise :class:`InvalidInput` for an impossible parameter."""
+        if self.n_subjects < 1:
+            raise InvalidInput(f"n_subjects must be a positive integer; got {self.n_subjects}.")
+        if self.history_days < 60:
+            raise InvalidInput(f"history_days must be at least 60; got {self.history_days}.")
+        if self.horizon_days < 1:
+            raise InvalidInput(f"horizon_days must be positive; got {self.horizon_days}.")
+        if len(self.payment_terms_days) != len(self.payment_terms_probs) or not self.payment_terms_days:
+            raise InvalidInput("payment_terms_days and payment_terms_probs must have the same, non-zero length.")
+        if abs(sum(self.payment_terms_probs) - 1.0) > 1e-9:
+            raise InvalidInput(f"payment_terms_probs must sum to 1; got {sum(self.payment_terms_probs)}.")
+        for name in ("monthly_rate_median", "amount_median_fen", "annual_default_rate"):
+            if getattr(self, name) <= 0:
+                raise InvalidInput(f"{name} must be a positive number; got {getattr(self, name)}.")
+        for name in ("late_base", "dispute_rate"):
+            if not 0 < getattr(self, name) < 1:
+                raise InvalidInput(f"{name} must be strictly between 0 and 1; got {getattr(self, name)}.")
+        if not 0 <= self.seasonality < 1:
+            raise InvalidInput(f"seasonality must be in [0, 1); got {self.seasonality}.")
+
+
+@dataclass(frozen=True)
+class SyntheticMarket:
+    """A generated market: settlements, the scored shippers and their labels."""
+
+    settlements: pd.DataFrame
+    labels: pd.Series
+    """1 = defaulted within ``horizon_days`` after ``as_of``; index = shipper id."""
+    as_of: int
+    params: MarketParams
+    quality: pd.Series = field(repr=False)
+    """Latent quality per shipper (ground truth, for diagnostics only)."""
+
+    def features(self, as_of: int | None = None) -> pd.DataFrame:
+        """Shipper-role features of the labelled shippers as of ``as_of`` (default the market's)."""
+        return build_features(
+            self.settlements, self.as_of if as_of is None else as_of, subjects=self.labels.index, roles=("shipper",)
+        )
+
+    def labelled(self, as_of: int) -> pd.Series:
+        """Labels at another as-of date: shippers with history and not defaulted by then."""
+        return _population_labels(self.settlements, as_of, self.params.horizon_days)
+
+
+def _ids(rng: np.random.Generator, n: int, tag: int) -> np.ndarray:
+    raw = rng.bytes(31 * n).hex()
+    # the last byte keeps the roles' ids apart
+    return np.array([f"0x{raw[62 * i : 62 * i + 62]}{tag:02x}" for i in range(n)], dtype=object)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _logit(p: float) -> float:
+    return float(np.log(p / (1 - p)))
+
+
+def _season(t: np.ndarray, p: MarketParams) -> np.ndarray:
+    doy = (t // DAY) % 365
+    return np.cos(2 * np.pi * (doy - p.season_peak_day) / 365.0)
+
+
+def _population_labels(settlements: pd.DataFrame, as_of: int, horizon_days: int) -> pd.Series:
+    s = settlements
+    seen = s["invoice_date"].to_numpy(dtype=np.int64) <= as_of
+    gone = (s["status"].to_numpy(dtype=object) == "Defaulted") & (s["status_date"].to_numpy(dtype=np.int64) <= as_of)
+    shippers = pd.unique(s["shipper"].to_numpy(dtype=object)[seen])
+    dead = set(s["shipper"].to_numpy(dtype=object)[gone])
+    alive = sorted(x for x in shippers if x not in dead)
+    return default_labels(s, alive, as_of, horizon_days)
+
+
+def generate_market(params: MarketParams | None = None, **overrides: object) -> SyntheticMarket:
+    """Generate a seeded synthetic market; ``overrides`` replace fields of ``params``."""
+    base = asdict(params) if params is not None else {}
+    unknown = [k for k in overrides if k not in MarketParams.__dataclass_fields__]
+    if unknown:
+        raise InvalidInput(f"unknown market parameters: {', '.join(unknown)}.")
+    p = MarketParams(**{**base, **overrides})  # type: ignore[arg-type]
+    p.check()
+    rng = np.random.default_rng(p.seed)
+    n = p.n_subjects
+    n_plt = p.n_platforms or max(3, n // 2000)
+    n_car = p.n_carriers or max(20, n // 5)
+    start = p.as_of - p.history_days * DAY
+    end = p.as_of + p.horizon_days * DAY
+
+    shippers, platforms, carriers = _ids(rng, n, 1), _ids(rng, n_plt, 2), _ids(rng, n_car, 3)
+    q = rng.standard_normal(n)
+    car_q = rng.standard_normal(n_car)
+    hazard = p.annual_default_rate / (365.0 * DAY) * np.exp(-p.quality_effect * q)
+    entry = start + (rng.uniform(0, p.history_days - 30, n) * DAY).astype(np.int64)
+    distress = entry + rng.exponential(1.0 / hazard).astype(np.int64)
+    stop = np.minimum(distress, end)
+    span = np.maximum(stop - entry, 0)
+    rate = np.exp(np.log(p.monthly_rate_median / (30.0 * DAY)) + p.rate_sigma * rng.standard_normal(n) + 0.2 * q)
+    terms_days = rng.choice(np.asarray(p.payment_terms_days), size=n, p=np.asarray(p.payment_terms_probs))
+    scale = p.amount_sigma * 0.7 * rng.standard_normal(n)
+    home_carrier = rng.integers(0, n_car, n)
+    plt_weights = 1.0 / np.arange(1, n_plt + 1)
+    plt_weights /= plt_weights.sum()
+
+    # candidate invoices, thinned by the yearly cycle
+    counts = rng.poisson(rate * span * (1 + p.seasonality))
+    who = np.repeat(np.arange(n), counts)
+    inv = entry[who] + (rng.uniform(0, 1, len(who)) * span[who]).astype(np.int64)
+    keep = rng.uniform(0, 1, len(who)) < (1 + p.seasonality * _season(inv, p)) / (1 + p.seasonality)
+    who, inv = who[keep], inv[keep]
+    order = np.lexsort((inv, who))
+    who, inv = who[order], inv[order]
+    m = len(who)
+
+    amount = np.exp(
+        np.log(p.amount_median_fen) + scale[who] + p.amount_sigma * 0.7 * rng.standard_normal(m)
+    ) * (1 + 0.1 * _season(inv, p))
+    amount = np.maximum((amount // 100).astype(np.int64) * 100, 100)
+    due = inv + terms_days[who].astype(np.int64) * DAY
+    carrier = (home_carrier[who] + rng.geometric(0.35, m) - 1) % n_car
+    platform = rng.choice(n_plt, size=m, p=plt_weights)
+
+    # payment: lateness rises as distress approaches
+    warn = np.clip(1.0 - (distress[who] - due) / (p.warning_days * DAY), 0.0, 1.0)
+    logit_late = _logit(p.late_base) - p.late_quality * q[who] + p.late_warning * warn + 2.0 * p.seasonality * _season(due, p)
+    late = rng.uniform(0, 1, m) < _sigmoid(logit_late)
+    delay_days = rng.gamma(2.0, 6.0 * (1 + 3 * warn) * np.exp(-0.3 * q[who]))
+    early_days = rng.uniform(0, 5, m)
+    pay_at = np.where(late, due + (delay_days * DAY).astype(np.int64), due - (early_days * DAY).astype(np.int64))
+    pay_at = np.maximum(pay_at, inv + DAY)
+
+    # disputes, driven by carrier quality
+    p_dispute = _sigmoid(_logit(p.dispute_rate) - 0.8 * car_q[carrier])
+    disputed = rng.uniform(0, 1, m) < p_dispute
+    dispute_at = inv + (rng.uniform(3, 20, m) * DAY).astype(np.int64)
+    resolved = disputed & (rng.uniform(0, 1, m) < 0.6)
+    resolve_at = dispute_at + (rng.uniform(10, 40, m) * DAY).astype(np.int64)
+    pay_at = np.where(resolved, np.maximum(pay_at, resolve_at + 2 * DAY), pay_at)
+
+    horizon = np.minimum(distress[who], end)  # nothing is paid after distress or after the snapshot
+    open_dispute = disputed & ~resolved & (dispute_at <= horizon)
+    is_paid = (pay_at <= horizon) & ~open_dispute
+    paid_date = np.where(is_paid, pay_at, 0)
+    defaulted = ~is_paid & (distress[who] <= end)
+
+    status = np.full(m, "Invoiced", dtype=object)
+    status_date = inv.copy()
+    fresh = rng.choice(np.array(["Invoiced", "Confirmed", "Financed"], dtype=object), size=m, p=[0.2, 0.5, 0.3])
+    status[:] = fresh
+    status_date = status_date + np.where(fresh == "Invoiced", 0, DAY)
+    overdue = ~is_paid & (due < horizon)
+    status[overdue] = "Overdue"
+    status_date = np.where(overdue, due + DAY, status_date)
+    status[open_dispute] = "Disputed"
+    status_date = np.where(open_dispute, dispute_at, status_date)
+    status[is_paid] = "Paid"
+    status_date = np.where(is_paid, paid_date, status_date)
+    res_paid = is_paid & resolved
+    status[res_paid] = "Resolved"
+    status_date = np.where(res_paid, np.minimum(resolve_at, paid_date), status_date)
+    status[defaulted] = "Defaulted"
+    status_date = np.where(defaulted, distress[who], status_date)
+
+    ids = np.array([f"0x{i:064x}" for i in range(1, m + 1)], dtype=object)
+    settlements = pd.DataFrame(
+        {
+            "settlement_id": ids,
+            "shipper": shippers[who],
+            "platform": platforms[platform],
+            "carrier": carriers[carrier],
+            "amount": amount,
+            "invoice_date": inv,
+            "due_date": due,
+            "paid_date": paid_date.astype(np.int64),
+            "status": status,
+            "status_date": status_date.astype(np.int64),
+        }
+    )
+    labels = _population_labels(settlements, p.as_of, p.horizon_days)
+    quality = pd.Series(q, index=pd.Index(shippers, name="subject"), name="quality")
+    return SyntheticMarket(settlements=settlements, labels=labels, as_of=p.as_of, params=p, quality=quality)
