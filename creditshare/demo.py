@@ -186,7 +186,13 @@ def run_demo(settings: Settings, per_platform: int = 2000) -> None:
         console.print(f"  second pledge exit code {code} (refused: double financing)")
         cs("settlements", "show", pledged)
 
-    console.rule("[bold]8. Summary")
+    console.rule("[bold]8. Model factory: train a scorecard, register it, promote it by committee vote")
+    _model_steps(cs, folder)
+
+    console.rule("[bold]9. Privacy computing: 3 platforms sum carriers' exposure by MPC, recorded on chain")
+    _mpc_steps(cs, ledger, folder, market, today)
+
+    console.rule("[bold]10. Summary")
     _summary(ledger, market, gas)
     console.print("The chain keeps running: try `creditshare settlements history uscc:DEMOSHIP01` "
                   "(with CREDITSHARE_PASSWORD_FILE=data/demo-password for signing commands); "
@@ -213,6 +219,80 @@ def _mark_overdue(cs: Runner, ledger: Ledger, folder: Path, platform: str, rows:
        show=False)
     cs("settlements", "resolve", "--file", str(disputed), "--defaulted", "--account", keystore_name(COMMITTEE[0]),
        show=False)
+
+
+def _model_steps(cs: Runner, folder: Path) -> None:
+    """Freight settlement data with labels has no public source: the scorecard is trained on the seeded
+    synthetic market of scoring/, then registered and promoted on chain."""
+    card = folder / "card.json"
+    trained = cs("model", "train", "--synthetic", "5000", "--seed", "1", "--out", str(card), json_out=True)
+    console.print(f"  card {card.name}: hash {trained['model_hash'][:18]}…, holdout AUC {trained['auc']}")
+    cs("model", "register", str(card), "--account", keystore_name(COMMITTEE[0]))
+    shown = cs("model", "show", json_out=True, show=False)
+    if shown["champion"] != trained["model_hash"]:
+        cs("model", "promote", str(card), "--synthetic", "5000", "--seed", "2", "--account",
+           keystore_name(COMMITTEE[0]))
+        cs("model", "promote", str(card), "--skip-drift-check", "--account", keystore_name(COMMITTEE[1]))
+    cs("model", "show")
+
+
+def _mpc_steps(cs: Runner, ledger: Ledger, folder: Path, market: dict[str, list[dict[str, Any]]],
+               today: dt.date) -> None:
+    """Each platform inputs its own per-carrier exposure; only the sums (and the worst days past due) come out."""
+    import socket
+
+    carriers = sorted({to_hex(subject_id(r["carrier"])) for rows in market.values() for r in rows})
+    members = {m["org_id"]: m["address"] for m in cs("members", "list", json_out=True, show=False)}
+    ports = []
+    for _ in PLATFORMS:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            ports.append(sock.getsockname()[1])
+    job = folder / "mpc-job.json"
+    job.write_text(json.dumps({
+        "job_id": f"demo-carrier-exposure-{today.isoformat()}", "computation": "cross_platform_features",
+        "purpose": "cross-platform carrier exposure for the nightly score batch",
+        "parties": [{"name": keystore_name(p), "host": "127.0.0.1", "port": port,
+                     "member": members[to_hex(subject_id(p))]} for p, port in zip(PLATFORMS, ports, strict=True)],
+        "subjects": carriers, "timeouts": {"connect_s": 60, "job_s": 600},
+    }, indent=2))
+    procs = []
+    for pid, platform in enumerate(PLATFORMS):
+        rows = market[platform]
+        states = ledger.states([settlement_id(subject_id(platform), r["reference"]) for r in rows])
+        exposure: dict[str, list[int]] = {}
+        for r, st in zip(rows, states, strict=True):
+            v = exposure.setdefault(to_hex(subject_id(r["carrier"])), [0, 0, 0, 1, 0])
+            due = dt.date.fromisoformat(r["due_date"])
+            if st.status != Status.PAID:
+                v[0] += r["amount_fen"]
+            if st.status in (Status.OVERDUE, Status.DEFAULTED):
+                v[1] += r["amount_fen"]
+                v[4] = max(v[4], (today - due).days)
+            v[2] += st.status == Status.DEFAULTED
+        inputs = folder / f"mpc-inputs-{pid}.json"
+        inputs.write_text(json.dumps({"subjects": exposure}))
+        out = folder / f"mpc-out-{pid}.json"
+        argv = ["--json", "mpc", "party", "--config", str(job), "--id", str(pid), "--inputs", str(inputs),
+                "--output", str(out)]
+        if pid == 0:
+            console.print(f"[dim]$ creditshare {shlex.join(argv[1:])}   (and parties 1, 2 on the other platforms)[/]")
+        procs.append(subprocess.Popen([cs.exe, *argv], env=cs.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True))
+    for proc in procs:
+        _, err = proc.communicate(timeout=900)
+        if proc.returncode != 0:
+            raise CreditShareError(f"an MPC party failed: {err.strip()}")
+    for pid, platform in enumerate(PLATFORMS):
+        cs("mpc", "record", str(folder / f"mpc-out-{pid}.json"), "--account", keystore_name(platform), show=pid == 0)
+    revealed = json.loads((folder / "mpc-out-0.json").read_text())["revealed"]
+    top = sorted(revealed["subjects"].items(), key=lambda kv: -kv[1][0])[:5]
+    table = Table(title=f"Cross-platform exposure (revealed sums), top 5 of {len(carriers)} carriers")
+    for name in ("carrier", *revealed["features"]):
+        table.add_column(name)
+    for subject, values in top:
+        table.add_row(subject[:14] + "…", *[f"{v:,}" for v in values])
+    console.print(table)
 
 
 def _summary(ledger: Ledger, market: dict[str, list[dict[str, Any]]], gas: list[int]) -> None:

@@ -20,7 +20,8 @@ def deploy_all(
     proposal_ttl: int = DEFAULT_PROPOSAL_TTL,
     force: bool = False,
 ) -> dict[str, str]:
-    """Deploys Consortium (with its founding committee), SettlementLedger, ModelRegistry and MpcJobLog.
+    """Deploys Consortium (with its founding committee), SettlementLedger, ModelRegistry, MpcJobLog and
+    ScoreOracle.
 
     Idempotent: contracts already deployed on this network (code at the saved
     address) are kept unless `force`. Returns the addresses.
@@ -48,4 +49,8 @@ def deploy_all(
         if not client.is_deployed(name):
             deployment.addresses[name] = client.deploy(name, [consortium], account)
             deployment.save()
+    if not client.is_deployed("ScoreOracle"):
+        registry = deployment.addresses["ModelRegistry"]
+        deployment.addresses["ScoreOracle"] = client.deploy("ScoreOracle", [consortium, registry], account)
+        deployment.save()
     return dict(deployment.addresses)

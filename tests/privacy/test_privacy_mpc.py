@@ -17,11 +17,12 @@ from privacy.features import OUTPUT_FEATURES, features_by_subject, subject_featu
 from privacy.inputs import CROSS_FEATURES, align_subject_rows, bin_rows
 from privacy.party import plaintext_result
 from privacy.record import input_commitment
+from creditshare.config import shared_data_file
 from privacy.woe import bin_stats, woe_iv
 
 N_SUBJECTS = 40
 NOBODY = subject(N_SUBJECTS - 1)  # in the agreed list, unknown to every holder
-GERMAN = Path(__file__).resolve().parents[3] / "shared" / "data" / "germancredit.csv"
+GERMAN = shared_data_file("germancredit.csv")
 
 
 def holder_rows(seed: int, subjects: list[str]) -> dict[str, list[int]]:
@@ -146,7 +147,6 @@ def german_rows() -> list[dict[str, int]]:
                  "bad": int(r["creditability"] == "bad")} for r in csv.DictReader(fh)]
 
 
-@pytest.mark.skipif(not GERMAN.exists(), reason="shared German credit data not present")
 def test_federated_binning_equals_pooled_counts_and_woe(tmp_path: Path) -> None:
     edges = {"duration_in_month": [12, 18, 24, 36], "age_in_years": [25, 30, 40, 50],
              "credit_amount": [1500, 3000, 5000, 8000]}

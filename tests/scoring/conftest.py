@@ -8,12 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from creditshare.config import shared_data_file
 from scoring.factory import TrainResult, train_scorecard, training_set, training_window
 from scoring.synthetic import SyntheticMarket, generate_market
 
-GERMAN = Path("/work/shared/data/germancredit.csv")
-if not GERMAN.exists():  # the same file, relative to the checkout
-    GERMAN = Path(__file__).resolve().parents[3] / "shared" / "data" / "germancredit.csv"
+GERMAN = shared_data_file("germancredit.csv")
 
 
 @pytest.fixture(scope="session")
