@@ -15,15 +15,25 @@ app = typer.Typer(help="Scorecard models: train and evaluate (scoring/), registe
                        "(ModelRegistry), monitor drift.", no_args_is_help=True)
 
 ACCOUNT_HELP = "Keystore name of the signing account (or set CREDITSHARE_PRIVATE_KEY)."
-SETTLEMENTS_HELP = ("Settlement history CSV with columns settlement_id, shipper, platform, carrier, amount, "
+SETTLEMENTS_HELP = ("`chain` to read the ledger, or a settlement history CSV with columns settlement_id, shipper, platform, carrier, amount, "
                     "invoice_date, due_date, paid_date, status, status_date (unix seconds; paid_date 0 = unpaid).")
 SYNTHETIC_HELP = "Use a seeded synthetic freight market of this many shippers instead of a file."
 
 
-def _data(settlements: Optional[Path], synthetic: Optional[int], seed: int, as_of: Optional[str]) -> tuple[Any, int]:
-    """The settlements DataFrame and the as-of date (unix seconds) of the training population."""
+def _data(settlements: Optional[Path], synthetic: Optional[int], seed: int, as_of: Optional[str],
+          ctx: Optional[typer.Context] = None) -> tuple[Any, int]:
+    """The settlements DataFrame and the as-of date (unix seconds) of the population.
+
+    Sources: a CSV file, a synthetic market, or (`--settlements chain`) the
+    ledger itself, read through the chain client."""
     if (settlements is None) == (synthetic is None):
-        raise InvalidInput("give the data either as --settlements FILE or as --synthetic N.")
+        raise InvalidInput("give the data either as --settlements FILE (or `chain`) or as --synthetic N.")
+    if settlements is not None and str(settlements) == "chain":
+        if ctx is None or as_of is None:
+            raise InvalidInput("--as-of YYYY-MM-DD is needed with --settlements chain.")
+        from creditshare.settlements import Ledger, settlement_frame
+
+        return settlement_frame(Ledger(state(ctx).client)), _date(as_of)
     if synthetic is not None:
         from scoring.synthetic import generate_market
 
@@ -68,7 +78,7 @@ def train(
     from scoring.factory import train_scorecard, training_set, training_window
 
     st = state(ctx)
-    frame, as_of_s = _data(settlements, synthetic, seed, as_of)
+    frame, as_of_s = _data(settlements, synthetic, seed, as_of, ctx)
     X, y = training_set(frame, as_of_s)
     result = train_scorecard(X, y, name=name, version=version, training=training_window(as_of_s))
     result.card.save(out)
@@ -111,7 +121,7 @@ def evaluate(
 
     st = state(ctx)
     card = ModelCard.load(card_path)
-    frame, as_of_s = _data(settlements, synthetic, seed, as_of)
+    frame, as_of_s = _data(settlements, synthetic, seed, as_of, ctx)
     X, y = training_set(frame, as_of_s)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, stratify=y, random_state=42)
     challenger = GradientBoostingChallenger(features=list(card.feature_names)).fit(X_tr, y_tr)
@@ -169,7 +179,7 @@ def promote(
     if not skip_drift_check:
         if model.startswith("0x"):
             raise InvalidInput("the drift check needs the model card file, not only its hash.")
-        drift = _drift(Path(model), settlements, synthetic, seed, as_of, block=True)
+        drift = _drift(Path(model), settlements, synthetic, seed, as_of, block=True, ctx=ctx)
     registry = Registry(st.client)
     registry.approve(st.account(account), model_hash, Action.PROMOTE)
     champion = registry.champion()
@@ -223,13 +233,13 @@ def show(ctx: typer.Context) -> None:
 
 
 def _drift(card_path: Path, settlements: Optional[Path], synthetic: Optional[int], seed: int, as_of: Optional[str],
-           block: bool) -> dict[str, Any]:
+           block: bool, ctx: Optional[typer.Context] = None) -> dict[str, Any]:
     from scoring.drift import assert_promotable, monitor
     from scoring.features import build_features
     from scoring.model_card import ModelCard
 
     card = ModelCard.load(card_path)
-    frame, as_of_s = _data(settlements, synthetic, seed, as_of)
+    frame, as_of_s = _data(settlements, synthetic, seed, as_of, ctx)
     features = build_features(frame, as_of_s, roles=("shipper",))
     report = assert_promotable(card, features) if block else monitor(card, features)
     return report.as_dict()
@@ -246,7 +256,7 @@ def monitor(
 
     Exit code 4 when PSI >= 0.25 (drifted: promotion is blocked)."""
     st = state(ctx)
-    report = _drift(card_path, settlements, synthetic, seed, as_of, block=False)
+    report = _drift(card_path, settlements, synthetic, seed, as_of, block=False, ctx=ctx)
     if st.json:
         emit_json(report)
     else:

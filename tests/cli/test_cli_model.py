@@ -42,7 +42,7 @@ def test_promote_by_a_non_committee_member_is_refused(cli, card):
 
 def test_promote_needs_a_population_for_the_drift_check(cli, card):
     result = cli("model", "promote", str(card[0]), account="c1", ok=False)
-    assert "give the data either as --settlements FILE or as --synthetic N" in result.stderr
+    assert "give the data either as --settlements FILE (or `chain`) or as --synthetic N" in result.stderr
 
 
 def test_monitor_reports_psi(cli, card):
@@ -65,3 +65,34 @@ def test_train_needs_as_of_with_a_settlements_file(cli, tmp_path):
     path.write_text("settlement_id\n")
     result = cli("model", "train", "--settlements", str(path), "--out", str(tmp_path / "c.json"), ok=False)
     assert "--as-of YYYY-MM-DD is needed" in result.stderr
+
+
+def test_settlement_history_read_from_the_chain_feeds_the_features(cli, tmp_path, monkeypatch):
+    from creditshare.chain import ChainClient
+    from creditshare.config import load_settings
+    from creditshare.ids import subject_id, to_hex
+    from creditshare.settlements import Ledger, settlement_frame
+    from scoring.features import build_features
+    from tests.cli.conftest import row, write_csv
+
+    path = write_csv(tmp_path, [row("FRAME-1"), row("FRAME-2", amount="5000"), row("FRAME-3", carrier="driver:D9")])
+    cli("settlements", "submit", str(path), account="plat")
+    cli("settlements", "confirm", "--file", str(path), account="ship")
+    ids = [r["id"] for r in cli.json("settlements", "history", "uscc:SHIP1")["settlements"]]
+    cli("settlements", "pay", ids[0], "--paid-date", "2026-01-20", account="ship")
+    monkeypatch.setenv("CREDITSHARE_DEV_RPC_URL", cli.env["CREDITSHARE_DEV_RPC_URL"])
+    client = ChainClient(load_settings("development", cli.data_dir))
+    frame = settlement_frame(Ledger(client))
+    by_id = frame.set_index("settlement_id")
+    assert by_id.loc[ids[0], "status"] == "Paid" and by_id.loc[ids[0], "paid_date"] == 1768867200
+    assert by_id.loc[ids[0], "status_date"] == 1768867200
+    assert set(by_id.loc[ids[1:], "status"]) == {"Confirmed"}
+    assert by_id.loc[ids[1], "shipper"] == to_hex(subject_id("uscc:SHIP1"))
+    features = build_features(frame, 1_770_000_000, roles=("shipper",))
+    assert to_hex(subject_id("uscc:SHIP1")) in set(features.index)
+
+
+def test_training_on_too_little_chain_history_is_a_clear_error(cli, tmp_path):
+    result = cli("model", "train", "--settlements", "chain", "--as-of", "2026-03-01", "--out",
+                 str(tmp_path / "c.json"), ok=False)
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
