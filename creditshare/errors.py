@@ -11,7 +11,7 @@ class ConfigError(CreditShareError, ValueError):
     """Settings, network or keystore configuration is missing or invalid."""
 
 
-class KeyError_(CreditShareError):
+class KeyUnavailable(CreditShareError):
     """A signing key could not be loaded (wrong password, missing keystore)."""
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from creditshare.errors import ConfigError, KeyError_
+from creditshare.errors import ConfigError, KeyUnavailable
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # scrypt work factor; lower it (a power of two) only for throwaway test keys
@@ -111,7 +111,7 @@ def load_account(keystore_dir: Path, name: str | None) -> LocalAccount:
         try:
             return Account.from_key(env_key)
         except (ValueError, TypeError) as err:
-            raise KeyError_("CREDITSHARE_PRIVATE_KEY is not a valid private key.") from err
+            raise KeyUnavailable("CREDITSHARE_PRIVATE_KEY is not a valid private key.") from err
     name = name or os.environ.get("CREDITSHARE_ACCOUNT")
     if not name:
         raise ConfigError("no signing account: pass --account NAME (a keystore) or set CREDITSHARE_PRIVATE_KEY.")
@@ -124,7 +124,7 @@ def load_account(keystore_dir: Path, name: str | None) -> LocalAccount:
     try:
         key = Account.decrypt(encrypted, password)
     except ValueError as err:
-        raise KeyError_(f"cannot unlock keystore {name!r}: wrong password.") from err
+        raise KeyUnavailable(f"cannot unlock keystore {name!r}: wrong password.") from err
     return Account.from_key(key)
 
 
