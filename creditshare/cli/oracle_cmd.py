@@ -1,0 +1,128 @@
+"""`creditshare oracle propose|sign|submit` and `creditshare score show|batch`: signed scores on chain."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from creditshare.cli.context import console, emit_json, state, table
+from creditshare.errors import InvalidInput
+from creditshare.ids import subject_id
+
+app = typer.Typer(help="Oracle operators: build a score batch from the ledger and the champion card, sign it "
+                       "(k of n), submit it.", no_args_is_help=True)
+score_app = typer.Typer(help="Lenders: read signed scores from the chain.", no_args_is_help=True)
+
+ACCOUNT_HELP = "Keystore name of this oracle operator's account."
+CARD_HELP = "This operator's copy of the champion model card."
+
+
+def _day(text: str) -> int:
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError as err:
+        raise InvalidInput(f"dates are YYYY-MM-DD; got {text!r}.") from err
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+
+
+def _card(path: Path):  # noqa: ANN202 - scoring is imported late (it loads pandas)
+    from scoring.model_card import ModelCard
+
+    return ModelCard.load(path)
+
+
+@app.command()
+def propose(
+    ctx: typer.Context,
+    card: Path = typer.Option(..., "--card", help=CARD_HELP),
+    as_of: str = typer.Option(..., "--as-of", help="Score date, YYYY-MM-DD: no data after it is used."),
+    epoch: int = typer.Option(..., "--epoch", min=1, help="Report epoch; newer than every stored epoch."),
+    ttl: int = typer.Option(86_400, "--ttl", min=60, help="Seconds the signatures stay valid."),
+    out_dir: Path = typer.Option(Path("reports"), "--out-dir", help="Where to write the report files."),
+    batch: int = typer.Option(500, "--batch", min=1, max=500, help="Subjects per report."),
+) -> None:
+    """Score every shipper from the ledger with the champion card; write report files to sign."""
+    from creditshare import scores
+
+    st = state(ctx)
+    expiry = st.client.block_timestamp() + ttl
+    paths = scores.propose(st.client, _card(card), as_of=_day(as_of), epoch=epoch, expiry=expiry, out_dir=out_dir,
+                           batch=batch)
+    if st.json:
+        emit_json([str(p) for p in paths])
+    else:
+        console.print(f"{len(paths)} report file(s) in {out_dir}; each needs k oracle signatures (`oracle sign`)")
+
+
+@app.command()
+def sign(
+    ctx: typer.Context,
+    reports: list[Path] = typer.Argument(..., help="Report files."),
+    card: Path = typer.Option(..., "--card", help=CARD_HELP),
+    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
+) -> None:
+    """Recompute each batch independently and sign it only if it matches."""
+    from creditshare import scores
+
+    st = state(ctx)
+    signer, loaded = st.account(account), _card(card)
+    results = {str(p): scores.sign(st.client, loaded, p, signer) for p in reports}
+    if st.json:
+        emit_json(results)
+    else:
+        for path, outcome in results.items():
+            console.print(f"{path}: {outcome}")
+
+
+@app.command()
+def submit(
+    ctx: typer.Context,
+    reports: list[Path] = typer.Argument(..., help="Signed report files."),
+    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
+) -> None:
+    """Submit signed reports (one transaction each, one signature set per batch)."""
+    from creditshare import scores
+
+    st = state(ctx)
+    signer = st.account(account)
+    results = {str(p): scores.submit(st.client, p, signer) for p in reports}
+    if st.json:
+        emit_json(results)
+    else:
+        for path, r in results.items():
+            console.print(f"{path}: {r['entries']} scores, {r['signatures']} signatures, {r['gas_per_score']} gas each")
+
+
+def _show(ctx: typer.Context, subjects: list[bytes]) -> None:
+    from creditshare import scores
+
+    st = state(ctx)
+    items = scores.scores(st.client, subjects)
+    if st.json:
+        emit_json(items)
+        return
+    table("Scores", ["subject", "score", "tier", "model v", "champion", "as of", "stale (days)", "epoch"],
+          [[i["subject"][:14] + "…", i.get("score", "-"), i.get("tier", "-"), i.get("model_version", "-"),
+            i.get("model_is_champion", "-"),
+            dt.datetime.fromtimestamp(i["as_of"], dt.UTC).date() if i["scored"] else "-",
+            i.get("staleness_days", "-"), i.get("epoch", "-")] for i in items])
+
+
+@score_app.command("show")
+def show(ctx: typer.Context, subjects: list[str] = typer.Argument(..., help="Subjects: namespace:registration or 0x id.")
+         ) -> None:
+    """Show the latest signed score of one or more subjects."""
+    _show(ctx, [subject_id(s) for s in subjects])
+
+
+@score_app.command("batch")
+def batch_(ctx: typer.Context, file: Path = typer.Argument(..., help="File of subjects, one per line.")) -> None:
+    """Scores of many subjects in one call."""
+    try:
+        lines = [line.strip() for line in file.read_text().splitlines() if line.strip()]
+    except OSError as err:
+        raise InvalidInput(f"cannot read {file}: {err.strerror}") from err
+    _show(ctx, [subject_id(s) for s in lines])

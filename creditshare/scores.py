@@ -1,0 +1,144 @@
+"""Score batches on chain: propose a report from the ledger and the champion card, sign it (each
+operator recomputes it first), submit it with k signatures, and read scores back.
+
+The k-of-n exchange is a report file passed between operators: each `sign`
+recomputes the batch from its own view of the chain and its own copy of the
+card, and signs only if its entries hash to the same root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from creditshare.chain import ChainClient, encode_call
+from creditshare.errors import InvalidInput
+from creditshare.ids import parse_bytes32, to_hex
+from creditshare.models import Registry
+from creditshare.settlements import Ledger, settlement_frame
+from oracle.batch import build_reports, score_subjects
+from oracle.report import Entry, ScoreReport, entries_root, order_signatures, recover_signer, report_digest, sign_report
+
+TIERS = "ABCDE"
+
+
+def _scored(client: ChainClient, card: Any, as_of: int) -> list[Any]:
+    from scoring.features import build_features
+
+    registry = Registry(client)
+    champion = registry.champion()
+    if champion is None or to_hex(champion) != card.model_hash:
+        raise InvalidInput(f"the card {card.model_hash} is not the registered champion "
+                           f"({to_hex(champion) if champion else 'none promoted'}).")
+    frame = settlement_frame(Ledger(client))
+    if frame.empty:
+        raise InvalidInput("the ledger holds no settlements to score.")
+    features = build_features(frame, as_of, roles=("shipper",))
+    return score_subjects(card, features)
+
+
+def propose(client: ChainClient, card: Any, *, as_of: int, epoch: int, expiry: int, out_dir: Path,
+            batch: int = 500) -> list[Path]:
+    """Writes one report file per batch; returns their paths."""
+    reports = build_reports(_scored(client, card, as_of), epoch=epoch, model_hash=parse_bytes32(card.model_hash),
+                            as_of=as_of, expiry=expiry, batch=batch)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    contract = client.contract("ScoreOracle").address
+    paths = []
+    for i, (report, entries) in enumerate(reports, start=1):
+        path = out_dir / f"report-{epoch}-{i:03d}.json"
+        _write(path, {"chain_id": client.settings.network.chain_id, "contract": contract,
+                      "report": {"epoch": report.epoch, "model_hash": to_hex(report.model_hash),
+                                 "as_of": report.as_of, "expiry": report.expiry,
+                                 "entries_root": to_hex(report.entries_root)},
+                      "entries": [{"subject": to_hex(e.subject), "score": e.score, "tier": TIERS[e.tier],
+                                   "reasons_hash": to_hex(e.reasons_hash)} for e in entries],
+                      "signatures": {}})
+        paths.append(path)
+    return paths
+
+
+def _write(path: Path, body: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(body, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def _load(path: Path) -> tuple[dict[str, Any], ScoreReport, list[Entry]]:
+    try:
+        body = json.loads(path.read_text())
+        r = body["report"]
+        report = ScoreReport(epoch=int(r["epoch"]), model_hash=parse_bytes32(r["model_hash"]), as_of=int(r["as_of"]),
+                             expiry=int(r["expiry"]), entries_root=parse_bytes32(r["entries_root"]))
+        entries = [Entry(parse_bytes32(e["subject"]), int(e["score"]), TIERS.index(e["tier"]),
+                         parse_bytes32(e["reasons_hash"])) for e in body["entries"]]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise InvalidInput(f"{path} is not a score report file: {err}") from err
+    return body, report, entries
+
+
+def _check_target(client: ChainClient, body: dict[str, Any]) -> str:
+    contract = client.contract("ScoreOracle").address
+    if int(body["chain_id"]) != client.settings.network.chain_id or body["contract"].lower() != contract.lower():
+        raise InvalidInput(f"the report is for chain {body['chain_id']} contract {body['contract']}, not this "
+                           f"network's ScoreOracle {contract}.")
+    return str(contract)
+
+
+def sign(client: ChainClient, card: Any, path: Path, account: LocalAccount) -> str:
+    """Recomputes the report's batch and, if it matches, adds this operator's signature. Returns the outcome."""
+    body, report, entries = _load(path)
+    contract = _check_target(client, body)
+    if to_hex(report.model_hash) != card.model_hash:
+        raise InvalidInput(f"the report names model {to_hex(report.model_hash)}; this card is {card.model_hash}.")
+    if entries_root(entries) != report.entries_root:
+        raise InvalidInput("the report's entries do not hash to its entries root: not signing.")
+    derived = {s.subject: s.entry() for s in _scored(client, card, report.as_of)}
+    if any(derived.get(to_hex(e.subject)) != e for e in entries):
+        raise InvalidInput("this node's recomputation of the batch disagrees with the report: not signing.")
+    if account.address in body["signatures"]:
+        return "already signed"
+    signature = sign_report(report, account, client.settings.network.chain_id, contract)
+    body["signatures"][account.address] = "0x" + signature.hex()
+    _write(path, body)
+    return "signed"
+
+
+def submit(client: ChainClient, path: Path, account: LocalAccount) -> dict[str, Any]:
+    body, report, entries = _load(path)
+    contract = _check_target(client, body)
+    digest = report_digest(report, client.settings.network.chain_id, contract)
+    sigs = [bytes.fromhex(s[2:]) for s in body["signatures"].values()]
+    for address, sig in body["signatures"].items():
+        if recover_signer(digest, bytes.fromhex(sig[2:])).lower() != address.lower():
+            raise InvalidInput(f"the signature listed for {address} was not made by it.")
+    oracle = client.contract("ScoreOracle")
+    call = encode_call(oracle, "submit", report.as_tuple(), [e.as_tuple() for e in entries],
+                       order_signatures(digest, sigs))
+    receipt = client.transact(call, account, "submitting the score report")
+    return {"entries": len(entries), "signatures": len(sigs), "gas_used": int(receipt["gasUsed"]),
+            "gas_per_score": int(receipt["gasUsed"]) // max(1, len(entries))}
+
+
+def scores(client: ChainClient, subjects: list[bytes]) -> list[dict[str, Any]]:
+    oracle = client.contract("ScoreOracle")
+    (raw,) = client.call(oracle, "scoresOf", subjects)
+    registry = Registry(client)
+    champion = registry.champion()
+    now = client.block_timestamp()
+    out = []
+    for subject, (score, tier, model_hash, as_of, epoch, reasons, report) in zip(subjects, raw, strict=True):
+        if epoch == 0:
+            out.append({"subject": to_hex(subject), "scored": False})
+            continue
+        model = registry.model(bytes(model_hash))
+        out.append({"subject": to_hex(subject), "scored": True, "score": score, "tier": TIERS[tier],
+                    "model_hash": to_hex(bytes(model_hash)), "model_version": model.version if model else None,
+                    "model_is_champion": champion == bytes(model_hash), "as_of": as_of, "epoch": epoch,
+                    "staleness_days": max(0, now - as_of) // 86400, "report": report,
+                    "reasons_hash_prefix": to_hex(bytes(reasons))[:52]})
+    return out
