@@ -25,6 +25,7 @@ from rich.table import Table
 from creditshare.chain import ChainClient
 from creditshare.config import Settings
 from creditshare.errors import CreditShareError
+from creditshare.governance import Governance
 from creditshare.ids import settlement_id, subject_id, to_hex
 from creditshare.settlements import Ledger, Status, write_csv
 
@@ -34,6 +35,8 @@ PLATFORMS = [f"uscc:DEMOPLAT{i}" for i in range(1, 4)]
 SHIPPERS = [f"uscc:DEMOSHIP{i:02d}" for i in range(1, 11)]
 LENDERS = ["uscc:DEMOBANK1", "uscc:DEMOBANK2"]
 COMMITTEE = ["uscc:DEMOCOMM1", "uscc:DEMOCOMM2", "uscc:DEMOCOMM3"]
+ORACLES = [f"uscc:DEMOORACLE{i}" for i in range(1, 5)]
+ORACLE_THRESHOLD = 3
 
 
 def keystore_name(org: str) -> str:
@@ -106,10 +109,10 @@ def run_demo(settings: Settings, per_platform: int = 2000) -> None:
 
     console.rule("[bold]2. Keys (encrypted keystores; the password is in the data folder, mode 0600)")
     existing = {k["name"] for k in cs("keys", "list", json_out=True, show=False)}
-    for org in COMMITTEE + PLATFORMS + SHIPPERS + LENDERS:
+    for org in COMMITTEE + PLATFORMS + SHIPPERS + LENDERS + ORACLES:
         if keystore_name(org) not in existing:
             cs("keys", "new", keystore_name(org), show=org == COMMITTEE[0])
-    console.print(f"{len(COMMITTEE + PLATFORMS + SHIPPERS + LENDERS)} keystores ready")
+    console.print(f"{len(COMMITTEE + PLATFORMS + SHIPPERS + LENDERS + ORACLES)} keystores ready")
 
     console.rule("[bold]3. Deploy the consortium (committee of 3, 2 approvals per proposal)")
     committee_args = [a for org in COMMITTEE for a in ("--committee", f"{keystore_name(org)}={org}")]
@@ -117,7 +120,8 @@ def run_demo(settings: Settings, per_platform: int = 2000) -> None:
 
     console.rule("[bold]4. Admit members through governance (propose + approve)")
     members = {m["org_id"] for m in cs("members", "list", json_out=True, show=False)}
-    wanted = [(o, "PLATFORM") for o in PLATFORMS] + [(o, "SHIPPER") for o in SHIPPERS] + [(o, "LENDER") for o in LENDERS]
+    wanted = ([(o, "PLATFORM") for o in PLATFORMS] + [(o, "SHIPPER") for o in SHIPPERS]
+              + [(o, "LENDER") for o in LENDERS] + [(o, "ORACLE") for o in ORACLES])
     for i, (org, role) in enumerate(wanted):
         if to_hex(subject_id(org)) in members:
             continue
@@ -187,7 +191,10 @@ def run_demo(settings: Settings, per_platform: int = 2000) -> None:
         cs("settlements", "show", pledged)
 
     console.rule("[bold]8. Model factory: train a scorecard, register it, promote it by committee vote")
-    _model_steps(cs, folder)
+    card = _model_steps(cs, folder)
+
+    console.rule(f"[bold]8b. {ORACLE_THRESHOLD} of {len(ORACLES)} oracles sign every shipper's score; a lender reads it")
+    _oracle_steps(cs, ledger, folder, card, today)
 
     console.rule("[bold]9. Privacy computing: 3 platforms sum carriers' exposure by MPC, recorded on chain")
     _mpc_steps(cs, ledger, folder, market, today)
@@ -221,7 +228,7 @@ def _mark_overdue(cs: Runner, ledger: Ledger, folder: Path, platform: str, rows:
        show=False)
 
 
-def _model_steps(cs: Runner, folder: Path) -> None:
+def _model_steps(cs: Runner, folder: Path) -> Path:
     """Freight settlement data with labels has no public source: the scorecard is trained on the seeded
     synthetic market of scoring/, then registered and promoted on chain."""
     card = folder / "card.json"
@@ -234,6 +241,28 @@ def _model_steps(cs: Runner, folder: Path) -> None:
            keystore_name(COMMITTEE[0]))
         cs("model", "promote", str(card), "--skip-drift-check", "--account", keystore_name(COMMITTEE[1]))
     cs("model", "show")
+    return card
+
+
+def _oracle_steps(cs: Runner, ledger: Ledger, folder: Path, card: Path, today: dt.date) -> None:
+    key = "oracle.threshold"
+    if Governance(ledger.client).parameter(key) != ORACLE_THRESHOLD:
+        proposal = cs("members", "propose", "set-parameter", "--parameter", key, "--value", str(ORACLE_THRESHOLD),
+                      "--account", keystore_name(COMMITTEE[0]), json_out=True)
+        cs("members", "approve", str(proposal["id"]), "--account", keystore_name(COMMITTEE[1]))
+    # one epoch per day: a second run on the same day finds the scores stored and skips
+    epoch = int(today.strftime("%Y%m%d"))
+    out_dir = folder / f"reports-{epoch}"
+    stored = cs("score", "show", SHIPPERS[0], json_out=True, show=False)
+    if stored and stored[0].get("epoch") == epoch:
+        console.print(f"  scores of epoch {epoch} are on chain already")
+    else:
+        reports = cs("oracle", "propose", "--card", str(card), "--as-of", today.isoformat(), "--epoch", str(epoch),
+                     "--out-dir", str(out_dir), json_out=True)
+        for i, oracle in enumerate(ORACLES[:ORACLE_THRESHOLD]):
+            cs("oracle", "sign", *reports, "--card", str(card), "--account", keystore_name(oracle), show=i == 0)
+        cs("oracle", "submit", *reports, "--account", keystore_name(ORACLES[0]))
+    cs("score", "show", *SHIPPERS[:5])
 
 
 def _mpc_steps(cs: Runner, ledger: Ledger, folder: Path, market: dict[str, list[dict[str, Any]]],
