@@ -1,0 +1,124 @@
+"""Benchmark `oracle_throughput` and `score_gas`.
+
+Project: scores for N subjects computed from the champion model card, batched
+500 to a report, each report signed by 3 of 4 oracles (EIP-712) and committed to
+ScoreOracle with one signature set per batch; transactions pipelined.
+Baseline: a naive oracle, one transaction per subject carrying a one-entry
+report and one signature (the threshold set to 1 for it), waiting for each
+receipt. Both run on the same fresh Anvil in one run; the naive loop first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from creditshare import localchain  # noqa: E402
+from creditshare.chain import ChainClient, encode_call  # noqa: E402
+from creditshare.config import load_settings  # noqa: E402
+from creditshare.deploy import deploy_all  # noqa: E402
+from creditshare.governance import Governance, ProposalKind, parameter_key  # noqa: E402
+from creditshare.ids import parse_bytes32, subject_id  # noqa: E402
+from oracle.batch import build_reports, score_subjects  # noqa: E402
+from oracle.report import ScoreReport, order_signatures, report_digest, sign_report  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run(quick: bool = False) -> list[dict[str, Any]]:
+    from scoring.factory import train_scorecard, training_set
+    from scoring.synthetic import generate_market
+
+    count = 2_000 if quick else 10_000
+    naive_count = 200 if quick else 500
+    with tempfile.TemporaryDirectory(prefix="cs-oracle-bench-") as tmp:
+        os.environ.update({"CREDITSHARE_DATA_DIR": str(Path(tmp) / "data"), "CREDITSHARE_NETWORK": "local",
+                           "CREDITSHARE_LOCAL_PORT": str(_free_port())})
+        settings = load_settings()
+        localchain.start(settings, state_interval=None)
+        try:
+            client = ChainClient(settings)
+            committee = Account.create()
+            oracles = [Account.create() for _ in range(4)]
+            deploy_all(client, committee, [(committee.address, subject_id("uscc:BENCHCOMMITTEE"))], 1)
+            gov = Governance(client)
+            for i, o in enumerate(oracles):
+                gov.propose(committee, ProposalKind.ADMIT, o.address, subject_id(f"uscc:BENCHORACLE{i}"), ("ORACLE",))
+            market = generate_market(n_subjects=count, seed=3)
+            X, y = training_set(market.settlements, market.as_of)
+            card = train_scorecard(X, y, name="bench", version=1).card
+            registry = client.contract("ModelRegistry")
+            client.transact(encode_call(registry, "register", parse_bytes32(card.model_hash), 1, 7000, 3000,
+                                        parse_bytes32(card.file_digest)), committee, "register")
+            client.transact(encode_call(registry, "approvePromotion", parse_bytes32(card.model_hash)), committee,
+                            "promote")
+            oracle = client.contract("ScoreOracle")
+            chain_id, address = settings.network.chain_id, str(oracle.address)
+            features = market.features()
+            model_hash = parse_bytes32(card.model_hash)
+            now = client.block_timestamp()
+
+            # naive: one subject per transaction, one signature (k = 1), waiting for each receipt
+            gov.propose(committee, ProposalKind.SET_PARAMETER, key=parameter_key("oracle.threshold"), value=1)
+            naive_features = features.sort_index().iloc[:naive_count]
+            started = time.perf_counter()
+            naive_gas = 0
+            for scored in score_subjects(card, naive_features):
+                entry = scored.entry()
+                report = ScoreReport.build(epoch=1, model_hash=model_hash, as_of=now - 60, expiry=now + 3600,
+                                           entries=[entry])
+                sig = sign_report(report, oracles[0], chain_id, address)
+                receipt = client.transact(encode_call(oracle, "submit", report.as_tuple(), [entry.as_tuple()], [sig]),
+                                          oracles[0], "naive submit")
+                naive_gas += int(receipt["gasUsed"])
+            naive_s = time.perf_counter() - started
+
+            # project: batches of 500, 3 of 4 signatures each, pipelined
+            gov.propose(committee, ProposalKind.SET_PARAMETER, key=parameter_key("oracle.threshold"), value=3)
+            project_features = features.sort_index().iloc[naive_count:]
+            started = time.perf_counter()
+            reports = build_reports(score_subjects(card, project_features), epoch=1, model_hash=model_hash,
+                                    as_of=now - 60, expiry=now + 3600)
+            calls = []
+            for report, entries in reports:
+                digest = report_digest(report, chain_id, address)
+                sigs = order_signatures(digest, [sign_report(report, o, chain_id, address) for o in oracles[:3]])
+                calls.append(encode_call(oracle, "submit", report.as_tuple(), [e.as_tuple() for e in entries], sigs))
+            receipts = client.transact_many(calls, oracles[0], "score batches", scale_gas=True)
+            project_s = time.perf_counter() - started
+            project_n = len(project_features)
+            project_gas = sum(int(r["gasUsed"]) for r in receipts)
+        finally:
+            localchain.stop(settings)
+    project_rate, naive_rate = project_n / project_s, naive_count / naive_s
+    return [
+        {"name": "oracle_throughput", "unit": "scores/s", "value": round(project_rate, 1),
+         "baseline": "naive oracle: one tx per subject, one signature", "baseline_value": round(naive_rate, 1),
+         "ratio": round(project_rate / naive_rate, 2), "n": project_n, "baseline_n": naive_count},
+        {"name": "score_gas", "unit": "gas/score", "value": project_gas // project_n,
+         "baseline": "naive oracle: one tx per subject, one signature", "baseline_value": naive_gas // naive_count,
+         "ratio": round((project_gas / project_n) / (naive_gas / naive_count), 3)},
+    ]
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    print(json.dumps(run(args.quick), indent=2))
