@@ -1,0 +1,719 @@
+"""CreditList and SettlementToken: posting, the access matrix, contests both
+ways, expiry, fee and reciprocity arithmetic, pull withdrawals, and a property
+test of the money and counting invariants over random operation sequences."""
+
+from __future__ import annotations
+
+import brownie
+import pytest
+from brownie import accounts, chain
+from brownie.test import given
+from eth_utils import keccak
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+
+from tests.conftest import ADMIT, ROLE, SET_PARAMETER, SUSPEND, ZERO32, ZERO_ADDRESS, admit, org
+from tests.contracts.helpers import DAY, reverts
+
+ACTIVE, CONTESTED, UPHELD, OVERTURNED = 1, 2, 3, 4
+PAYMENT_DEFAULT, FRAUD, FREIGHT_DISPUTE, CARGO_DAMAGE, OTHER = range(5)
+
+MIN_STAKE = 50_000  # fen: 500 yuan
+TTL = 90 * DAY
+DEPOSIT = 20_000
+VIEW_FEE = 1_001  # odd on purpose: the split has a remainder
+WINDOW = 30 * DAY
+DISCOUNT_BPS = 2_500
+FUNDS = 100_000_000  # fen minted to every funded account
+
+SUBJECT = org("SHIPPER")  # a subject with a registered member (people["SHIPPER"])
+DEBTOR = org("DEBTOR")  # a subject that is no member
+CALLERS = ["COMMITTEE", "PLATFORM", "SHIPPER", "LENDER", "ORACLE", "MAINTAINER", "CARRIER", "OUTSIDER"]
+
+
+def set_param(consortium, committee, name: str, value: int) -> None:
+    tx = consortium.propose(SET_PARAMETER, ZERO_ADDRESS, ZERO32, [], keccak(text=name), value, {"from": committee[0]})
+    consortium.approve(tx.return_value, {"from": committee[1]})
+
+
+def suspend(consortium, committee, account) -> None:
+    tx = consortium.propose(SUSPEND, account, ZERO32, [], ZERO32, 0, {"from": committee[0]})
+    consortium.approve(tx.return_value, {"from": committee[1]})
+
+
+def new_account(funder):
+    a = accounts.add()
+    funder.transfer(a, "1 ether")
+    return a
+
+
+@pytest.fixture(scope="module")
+def token(SettlementToken, consortium, committee):
+    return SettlementToken.deploy(consortium, {"from": committee[0]})
+
+
+@pytest.fixture(scope="module")
+def m2(consortium, committee):
+    """A second maintainer."""
+    a = new_account(committee[0])
+    admit(consortium, committee, a, "MAINTAINER2", ["MAINTAINER"])
+    return a
+
+
+@pytest.fixture(scope="module")
+def clist(CreditList, consortium, committee, people, token, m2):
+    c = CreditList.deploy(consortium, token, {"from": committee[0]})
+    for name, value in (("minStake", MIN_STAKE), ("entryTtl", TTL), ("contestDeposit", DEPOSIT),
+                        ("viewFee", VIEW_FEE), ("reciprocityWindow", WINDOW),
+                        ("reciprocityDiscountBps", DISCOUNT_BPS)):
+        set_param(consortium, committee, f"creditList.{name}", value)
+    for who in [*committee, *people.values(), m2]:
+        token.mint(who, FUNDS, {"from": committee[0]})
+        token.approve(c, 2**256 - 1, {"from": who})
+    return c
+
+
+def entry_input(subject=SUBJECT, *, category=PAYMENT_DEFAULT, amount=2_500_000, period=(1_700_000_000, 1_700_864_000),
+                settlements=(b"\x01" * 32, b"\x02" * 32), evidence=b"\xee" * 32, details=b"\xdd" * 32,
+                stake=MIN_STAKE) -> tuple:
+    return (subject, category, amount, period[0], period[1], list(settlements), evidence, details, stake)
+
+
+def post(clist, who, subject=SUBJECT, **kw) -> int:
+    return clist.post(entry_input(subject, **kw), {"from": who}).return_value
+
+
+def sender_of(caller, people, committee):
+    return committee[2] if caller == "COMMITTEE" else people[caller]
+
+
+def ints(values) -> tuple:
+    """A brownie ReturnValue of integers as a plain tuple (its own == wants Wei)."""
+    return tuple(int(v) for v in values)
+
+
+def sleep(seconds: int) -> None:
+    chain.sleep(seconds)
+    chain.mine()
+
+
+# --- SettlementToken ---------------------------------------------------------------------------------------------
+
+def test_token_is_fen_with_two_decimals(token):
+    assert (token.decimals(), token.symbol()) == (2, "CSFEN")
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_only_active_committee_mints(token, people, committee, caller):
+    sender = sender_of(caller, people, committee)
+    if caller == "COMMITTEE":
+        tx = token.mint(people["OUTSIDER"], 12_345, {"from": sender})
+        assert tx.events["Minted"]["amount"] == 12_345 and token.balanceOf(people["OUTSIDER"]) == 12_345
+    else:
+        with reverts("SettlementTokenNotMinter"):
+            token.mint(sender, 1, {"from": sender})
+
+
+def test_suspended_committee_member_cannot_mint(token, consortium, committee, people):
+    suspend(consortium, committee, committee[2])
+    with reverts("SettlementTokenNotMinter"):
+        token.mint(people["LENDER"], 1, {"from": committee[2]})
+
+
+def test_mint_of_zero_reverts(token, committee):
+    with reverts("SettlementTokenBadMint"):
+        token.mint(committee[0], 0, {"from": committee[0]})
+
+
+# --- posting -----------------------------------------------------------------------------------------------------
+
+def test_post_stores_entry_pulls_stake_and_emits_record(clist, token, people):
+    maint = people["MAINTAINER"]
+    before = token.balanceOf(maint)
+    ids = [b"\x01" * 32, b"\x02" * 32, b"\x03" * 32]
+    tx = clist.post(entry_input(category=FRAUD, settlements=ids, stake=MIN_STAKE + 7), {"from": maint})
+    eid = tx.return_value
+    assert eid == 1 and clist.entryCount() == 1
+    e = clist.entry(eid)
+    assert e["subject"] == "0x" + SUBJECT.hex() and e["maintainer"] == maint
+    assert (e["category"], e["band"], e["status"], e["amount"], e["stake"]) == (FRAUD, 1, ACTIVE, 2_500_000,
+                                                                                 MIN_STAKE + 7)
+    assert e["expiresAt"] == tx.timestamp + TTL and e["postedAt"] == tx.timestamp
+    assert bytes(e["settlementsHash"]) == keccak(b"".join(ids))
+    assert bytes(e["detailsCommitment"]) == b"\xdd" * 32 and bytes(e["evidence"]) == b"\xee" * 32
+    ev = tx.events["EntryEvidence"]
+    assert [bytes(x) for x in ev["settlementIds"]] == ids and ev["periodTo"] == 1_700_864_000
+    assert tx.events["EntryPosted"]["stake"] == MIN_STAKE + 7
+    assert before - token.balanceOf(maint) == MIN_STAKE + 7 == token.balanceOf(clist)
+    assert ints(clist.liabilities()) == (0, MIN_STAKE + 7, 0)
+    assert list(clist.entryIdsOf(SUBJECT)) == [1] and clist.activeEntryCount(SUBJECT) == 1 and clist.isActiveEntry(1)
+    assert len(clist.entriesOf(SUBJECT)) == 1
+
+
+@pytest.mark.parametrize("amount,band", [(1, 0), (999_999, 0), (1_000_000, 1), (9_999_999, 1), (10_000_000, 2),
+                                         (99_999_999, 2), (100_000_000, 3), (2**128 - 1, 3)])
+def test_amount_band_is_derived_from_fen(clist, people, amount, band):
+    eid = post(clist, people["MAINTAINER"], amount=amount)
+    assert clist.entry(eid)["band"] == band
+
+
+@pytest.mark.parametrize("field,value,error", [
+    ("subject", ZERO32, "CreditListZeroSubject"),
+    ("amount", 0, "CreditListBadAmount"),
+    ("period", (0, 10), "CreditListBadPeriod"),
+    ("period", (1_700_000_000, 1_699_999_999), "CreditListBadPeriod"),
+    ("period", (1_700_000_000, 2**63), "CreditListBadPeriod"),  # ends in the future
+    ("evidence", ZERO32, "CreditListMissingEvidence"),
+    ("details", ZERO32, "CreditListMissingDetails"),
+    ("stake", MIN_STAKE - 1, "CreditListStakeTooLow"),
+])
+def test_post_rejects_bad_input(clist, people, field, value, error):
+    kw = {field: value}
+    subject = kw.pop("subject", SUBJECT)
+    with reverts(error):
+        clist.post(entry_input(subject, **kw), {"from": people["MAINTAINER"]})
+
+
+def test_post_without_entry_ttl_reverts(clist, consortium, committee, people):
+    set_param(consortium, committee, "creditList.entryTtl", 0)
+    with reverts("CreditListParameterNotSet"):
+        post(clist, people["MAINTAINER"])
+
+
+def test_post_without_approval_reverts_and_moves_nothing(clist, token, people):
+    maint = people["MAINTAINER"]
+    token.approve(clist, 0, {"from": maint})
+    with reverts("ERC20InsufficientAllowance"):
+        post(clist, maint)
+    assert clist.entryCount() == 0 and token.balanceOf(clist) == 0
+
+
+def test_post_with_empty_settlement_list(clist, people):
+    eid = post(clist, people["MAINTAINER"], settlements=())
+    assert bytes(clist.entry(eid)["settlementsHash"]) == keccak(b"")
+
+
+# --- access matrix -----------------------------------------------------------------------------------------------
+
+def _matrix_call(clist, people, committee, fn, sender):
+    maint = people["MAINTAINER"]
+    if fn == "post":
+        return clist.post(entry_input(), {"from": sender})
+    eid = post(clist, maint)
+    if fn == "contest":
+        return clist.contest(eid, keccak(text="wrong"), {"from": sender})
+    if fn == "resolve":
+        clist.contest(eid, keccak(text="wrong"), {"from": people["SHIPPER"]})
+        return clist.resolve(eid, True, {"from": sender})
+    if fn == "viewSubject":
+        return clist.viewSubject(SUBJECT, {"from": sender})
+    if fn == "releaseStake":
+        sleep(TTL + 1)
+        return clist.releaseStake(eid, {"from": sender})
+    # withdraw: only the maintainer has accrued anything (the lender's view fee)
+    clist.viewSubject(SUBJECT, {"from": people["LENDER"]})
+    return clist.withdraw({"from": sender})
+
+
+MATRIX = {
+    # fn: (allowed callers, error for the rest; per-caller overrides)
+    "post": ({"MAINTAINER"}, "CreditListWrongRole", {}),
+    "contest": (set(CALLERS) - {"MAINTAINER", "OUTSIDER"}, "CreditListNotActiveMember",
+                {"MAINTAINER": "CreditListOwnEntry"}),
+    "resolve": ({"COMMITTEE"}, "CreditListWrongRole", {}),
+    "viewSubject": (set(CALLERS) - {"OUTSIDER"}, "CreditListNotActiveMember", {}),
+    "releaseStake": ({"MAINTAINER"}, "CreditListNotMaintainerOf", {}),
+    "withdraw": ({"MAINTAINER"}, "CreditListNothingToWithdraw", {}),
+}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("fn", list(MATRIX))
+def test_credit_list_access(clist, people, committee, fn, caller):
+    allowed, error, overrides = MATRIX[fn]
+    sender = sender_of(caller, people, committee)
+    if caller in allowed:
+        assert _matrix_call(clist, people, committee, fn, sender).status == 1
+    else:
+        with reverts(overrides.get(caller, error)):
+            _matrix_call(clist, people, committee, fn, sender)
+
+
+def test_suspended_maintainer_cannot_post(clist, consortium, committee, people):
+    suspend(consortium, committee, people["MAINTAINER"])
+    with reverts("CreditListWrongRole"):
+        post(clist, people["MAINTAINER"])
+
+
+def test_suspended_subject_member_may_still_contest_but_other_suspended_members_not(clist, consortium, committee,
+                                                                                    people):
+    eid = post(clist, people["MAINTAINER"])
+    eid2 = post(clist, people["MAINTAINER"])
+    suspend(consortium, committee, people["SHIPPER"])
+    suspend(consortium, committee, people["CARRIER"])
+    tx = clist.contest(eid, keccak(text="not me"), {"from": people["SHIPPER"]})  # registered for SUBJECT
+    assert tx.events["EntryContested"]["contester"] == people["SHIPPER"]
+    with reverts("CreditListNotActiveMember"):
+        clist.contest(eid2, keccak(text="x"), {"from": people["CARRIER"]})
+
+
+def test_unknown_entry_reverts(clist, people, committee):
+    with reverts("CreditListUnknownEntry"):
+        clist.contest(99, ZERO32, {"from": people["LENDER"]})
+    with reverts("CreditListUnknownEntry"):
+        clist.resolve(99, True, {"from": committee[0]})
+    with reverts("CreditListUnknownEntry"):
+        clist.releaseStake(99, {"from": people["MAINTAINER"]})
+    with reverts("CreditListUnknownEntry"):
+        clist.entry(99)
+
+
+# --- contests ----------------------------------------------------------------------------------------------------
+
+def test_contest_upheld_pays_the_deposit_to_the_maintainer(clist, token, people, committee):
+    maint, shipper = people["MAINTAINER"], people["SHIPPER"]
+    eid = post(clist, maint)
+    before = token.balanceOf(shipper)
+    tx = clist.contest(eid, keccak(text="paid in full"), {"from": shipper})
+    assert tx.events["EntryContested"]["deposit"] == DEPOSIT and before - token.balanceOf(shipper) == DEPOSIT
+    assert clist.entry(eid)["status"] == CONTESTED and clist.isActiveEntry(eid)  # counts until overturned
+    assert ints(clist.liabilities()) == (0, MIN_STAKE, DEPOSIT)
+    tx = clist.resolve(eid, True, {"from": committee[0]})
+    assert tx.events["ContestVoted"]["votes"] == 1 and "ContestResolved" not in tx.events
+    assert clist.entry(eid)["status"] == CONTESTED
+    tx = clist.resolve(eid, True, {"from": committee[1]})  # threshold 2 reached
+    assert tx.events["ContestResolved"]["upheld"] is True
+    assert clist.entry(eid)["status"] == UPHELD and clist.isActiveEntry(eid)
+    assert clist.balanceOf(maint) == DEPOSIT and clist.balanceOf(shipper) == 0
+    assert ints(clist.liabilities()) == (DEPOSIT, MIN_STAKE, 0)
+    with reverts("CreditListNotContestable"):  # one contest per entry
+        clist.contest(eid, keccak(text="again"), {"from": people["LENDER"]})
+    with reverts("CreditListNotContested"):
+        clist.resolve(eid, False, {"from": committee[2]})
+
+
+def test_contest_overturned_slashes_the_stake_to_the_contester(clist, token, people, committee):
+    maint, lender = people["MAINTAINER"], people["LENDER"]
+    eid = post(clist, maint, stake=MIN_STAKE + 1_000)
+    clist.contest(eid, keccak(text="fabricated"), {"from": lender})
+    clist.resolve(eid, False, {"from": committee[1]})
+    tx = clist.resolve(eid, False, {"from": committee[2]})
+    assert tx.events["ContestResolved"]["upheld"] is False
+    e = clist.entry(eid)
+    assert (e["status"], e["stake"]) == (OVERTURNED, 0)
+    assert not clist.isActiveEntry(eid) and clist.activeEntryCount(SUBJECT) == 0
+    assert clist.balanceOf(lender) == DEPOSIT + MIN_STAKE + 1_000 and clist.balanceOf(maint) == 0
+    assert ints(clist.liabilities()) == (DEPOSIT + MIN_STAKE + 1_000, 0, 0)
+    with reverts("CreditListNoActiveEntries"):
+        clist.viewSubject(SUBJECT, {"from": lender})
+    sleep(TTL + 1)
+    with reverts("CreditListStakeLocked"):  # nothing left to release
+        clist.releaseStake(eid, {"from": maint})
+    before = token.balanceOf(lender)
+    clist.withdraw({"from": lender})
+    assert token.balanceOf(lender) - before == DEPOSIT + MIN_STAKE + 1_000 and token.balanceOf(clist) == 0
+
+
+def test_split_vote_goes_to_the_first_outcome_reaching_threshold(clist, people, committee):
+    eid = post(clist, people["MAINTAINER"])
+    clist.contest(eid, ZERO32, {"from": people["CARRIER"]})
+    clist.resolve(eid, True, {"from": committee[0]})
+    tx = clist.resolve(eid, False, {"from": committee[1]})
+    assert "ContestResolved" not in tx.events
+    c = clist.contestOf(eid)
+    assert (c["upholdVotes"], c["overturnVotes"], c["contester"]) == (1, 1, people["CARRIER"])
+    with reverts("CreditListAlreadyVoted"):
+        clist.resolve(eid, False, {"from": committee[1]})
+    with reverts("CreditListAlreadyVoted"):
+        clist.resolve(eid, True, {"from": committee[0]})
+    clist.resolve(eid, False, {"from": committee[2]})
+    assert clist.entry(eid)["status"] == OVERTURNED
+
+
+def test_committee_member_that_contested_cannot_vote(clist, people, committee):
+    eid = post(clist, people["MAINTAINER"])
+    clist.contest(eid, ZERO32, {"from": committee[0]})
+    with reverts("CreditListConflictOfInterest"):
+        clist.resolve(eid, False, {"from": committee[0]})
+
+
+def test_threshold_is_read_at_each_vote(clist, consortium, committee, people):
+    eid = post(clist, people["MAINTAINER"])
+    clist.contest(eid, ZERO32, {"from": people["LENDER"]})
+    tx = consortium.propose(4, ZERO_ADDRESS, ZERO32, [], ZERO32, 1, {"from": committee[0]})  # SetThreshold 1
+    consortium.approve(tx.return_value, {"from": committee[1]})
+    assert clist.resolve(eid, True, {"from": committee[2]}).events["ContestResolved"]["upheld"] is True
+
+
+def test_contest_pending_past_expiry_locks_the_stake_until_resolved(clist, people, committee):
+    maint = people["MAINTAINER"]
+    eid = post(clist, maint)
+    clist.contest(eid, ZERO32, {"from": people["SHIPPER"]})
+    sleep(TTL + 1)
+    assert not clist.isActiveEntry(eid)
+    with reverts("CreditListStakeLocked"):
+        clist.releaseStake(eid, {"from": maint})
+    clist.resolve(eid, True, {"from": committee[0]})
+    clist.resolve(eid, True, {"from": committee[1]})
+    assert not clist.isActiveEntry(eid)  # upheld but expired
+    clist.releaseStake(eid, {"from": maint})
+    assert clist.balanceOf(maint) == DEPOSIT + MIN_STAKE
+
+
+def test_zero_contest_deposit_is_allowed(clist, consortium, committee, people, token):
+    set_param(consortium, committee, "creditList.contestDeposit", 0)
+    eid = post(clist, people["MAINTAINER"])
+    before = token.balanceOf(people["LENDER"])
+    clist.contest(eid, ZERO32, {"from": people["LENDER"]})
+    assert token.balanceOf(people["LENDER"]) == before and clist.liabilities()[2] == 0
+
+
+# --- expiry ------------------------------------------------------------------------------------------------------
+
+def test_entry_expires_after_the_governed_period(clist, people):
+    maint = people["MAINTAINER"]
+    eid = post(clist, maint)
+    expires = clist.entry(eid)["expiresAt"]
+    with reverts("CreditListStakeLocked"):
+        clist.releaseStake(eid, {"from": maint})
+    sleep(TTL - 3600)
+    assert clist.isActiveEntry(eid) and clist.activeEntryCount(SUBJECT) == 1
+    sleep(3600 + 1)
+    assert chain[-1].timestamp >= expires
+    assert not clist.isActiveEntry(eid) and clist.activeEntryCount(SUBJECT) == 0
+    with reverts("CreditListNoActiveEntries"):
+        clist.viewSubject(SUBJECT, {"from": people["LENDER"]})
+    with reverts("CreditListEntryExpired"):
+        clist.contest(eid, ZERO32, {"from": people["LENDER"]})
+    tx = clist.releaseStake(eid, {"from": maint})
+    assert tx.events["StakeReleased"]["stake"] == MIN_STAKE
+    assert clist.balanceOf(maint) == MIN_STAKE and ints(clist.liabilities()) == (MIN_STAKE, 0, 0)
+    with reverts("CreditListStakeLocked"):
+        clist.releaseStake(eid, {"from": maint})
+
+
+def test_governed_ttl_change_applies_to_new_entries_only(clist, consortium, committee, people):
+    old = post(clist, people["MAINTAINER"])
+    set_param(consortium, committee, "creditList.entryTtl", 10 * DAY)
+    new = post(clist, people["MAINTAINER"])
+    sleep(10 * DAY + 1)
+    assert clist.isActiveEntry(old) and not clist.isActiveEntry(new)
+
+
+# --- fees and reciprocity ----------------------------------------------------------------------------------------
+
+def test_view_fee_is_split_over_active_entries_with_remainder_to_the_oldest(clist, token, people, m2):
+    maint, lender = people["MAINTAINER"], people["LENDER"]
+    e1 = post(clist, maint)
+    e2 = post(clist, m2)
+    e3 = post(clist, maint)
+    before = token.balanceOf(lender)
+    assert ints(clist.viewFeeFor(lender)) == (VIEW_FEE, 0)
+    tx = clist.viewSubject(SUBJECT, {"from": lender})
+    assert tx.return_value == VIEW_FEE and before - token.balanceOf(lender) == VIEW_FEE
+    ev = tx.events["EntryViewed"]
+    assert (ev["subject"], ev["viewer"], ev["fee"], ev["discount"], list(ev["entryIds"])) == (
+        "0x" + SUBJECT.hex(), lender, VIEW_FEE, 0, [e1, e2, e3])
+    # 1001 = 3 * 333 + 2: the oldest entry's maintainer gets 335
+    assert clist.balanceOf(maint) == 335 + 333 and clist.balanceOf(m2) == 333
+    assert clist.hasPaidView(lender, SUBJECT) and clist.lastViewedAt(lender, SUBJECT) == tx.timestamp
+    assert not clist.hasPaidView(lender, DEBTOR) and not clist.hasPaidView(people["CARRIER"], SUBJECT)
+
+
+def test_view_skips_expired_and_overturned_entries(clist, consortium, committee, people, m2):
+    maint, lender = people["MAINTAINER"], people["LENDER"]
+    old = post(clist, maint)
+    sleep(TTL - 10 * DAY)
+    bad = post(clist, maint)
+    good = post(clist, m2)
+    clist.contest(bad, ZERO32, {"from": people["SHIPPER"]})
+    clist.resolve(bad, False, {"from": committee[0]})
+    clist.resolve(bad, False, {"from": committee[1]})
+    sleep(10 * DAY + 1)  # `old` has expired
+    assert not clist.isActiveEntry(old) and clist.activeEntryCount(SUBJECT) == 1
+    tx = clist.viewSubject(SUBJECT, {"from": lender})
+    assert list(tx.events["EntryViewed"]["entryIds"]) == [good]
+    assert clist.balanceOf(m2) == VIEW_FEE and clist.balanceOf(maint) == 0
+
+
+def test_reciprocal_viewer_pays_the_discounted_fee(clist, token, people, m2):
+    post(clist, people["MAINTAINER"], DEBTOR)
+    post(clist, m2, SUBJECT)  # m2 contributed recently
+    assert clist.isReciprocal(m2) and not clist.isReciprocal(people["LENDER"])
+    # discount = floor(1001 * 2500 / 10000) = 250; fee = 751
+    assert ints(clist.viewFeeFor(m2)) == (751, 250)
+    before = token.balanceOf(m2)
+    tx = clist.viewSubject(DEBTOR, {"from": m2})
+    assert (tx.events["EntryViewed"]["fee"], tx.events["EntryViewed"]["discount"]) == (751, 250)
+    assert before - token.balanceOf(m2) == 751 and clist.balanceOf(people["MAINTAINER"]) == 751
+
+
+def test_reciprocity_ends_after_the_window(clist, people, m2):
+    post(clist, m2, SUBJECT)
+    sleep(WINDOW - 3600)
+    assert ints(clist.viewFeeFor(m2)) == (751, 250)
+    sleep(3600 + 1)
+    assert ints(clist.viewFeeFor(m2)) == (VIEW_FEE, 0) and not clist.isReciprocal(m2)
+
+
+def test_overturned_contribution_earns_no_discount(clist, people, committee, m2):
+    mine = post(clist, m2, SUBJECT)
+    post(clist, people["MAINTAINER"], DEBTOR)
+    clist.contest(mine, ZERO32, {"from": people["SHIPPER"]})
+    assert clist.isReciprocal(m2)  # pending contest: still valid
+    clist.resolve(mine, False, {"from": committee[0]})
+    clist.resolve(mine, False, {"from": committee[1]})
+    assert not clist.isReciprocal(m2)
+    assert clist.viewSubject(DEBTOR, {"from": m2}).return_value == VIEW_FEE
+
+
+def test_older_valid_entry_in_window_keeps_the_discount_after_newer_is_overturned(clist, people, committee, m2):
+    post(clist, m2, DEBTOR)
+    newer = post(clist, m2, SUBJECT)
+    clist.contest(newer, ZERO32, {"from": people["SHIPPER"]})
+    clist.resolve(newer, False, {"from": committee[0]})
+    clist.resolve(newer, False, {"from": committee[1]})
+    assert clist.isReciprocal(m2)
+
+
+@pytest.mark.parametrize("fee,bps,expected", [(1_000, 0, (1_000, 0)), (1_000, 10_000, (0, 1_000)),
+                                              (999, 3_333, (667, 332)), (1, 9_999, (1, 0)), (0, 5_000, (0, 0))])
+def test_discount_arithmetic_is_floor_of_fee_times_bps(clist, consortium, committee, m2, fee, bps, expected):
+    set_param(consortium, committee, "creditList.viewFee", fee)
+    set_param(consortium, committee, "creditList.reciprocityDiscountBps", bps)
+    post(clist, m2, SUBJECT)
+    assert ints(clist.viewFeeFor(m2)) == expected
+
+
+def test_discount_above_100_percent_is_refused(clist, consortium, committee, m2):
+    set_param(consortium, committee, "creditList.reciprocityDiscountBps", 10_001)
+    post(clist, m2, SUBJECT)
+    with reverts("CreditListBadParameter"):
+        clist.viewSubject(SUBJECT, {"from": m2})
+
+
+def test_free_view_still_records_the_payment(clist, consortium, committee, people, token):
+    set_param(consortium, committee, "creditList.viewFee", 0)
+    post(clist, people["MAINTAINER"])
+    before = token.balanceOf(people["LENDER"])
+    assert clist.viewSubject(SUBJECT, {"from": people["LENDER"]}).return_value == 0
+    assert token.balanceOf(people["LENDER"]) == before and clist.hasPaidView(people["LENDER"], SUBJECT)
+    assert clist.liabilities()[0] == 0
+
+
+def test_viewer_without_allowance_cannot_view(clist, token, people):
+    post(clist, people["MAINTAINER"])
+    token.approve(clist, 0, {"from": people["LENDER"]})
+    with reverts("ERC20InsufficientAllowance"):
+        clist.viewSubject(SUBJECT, {"from": people["LENDER"]})
+    assert not clist.hasPaidView(people["LENDER"], SUBJECT)
+
+
+# --- withdrawals -------------------------------------------------------------------------------------------------
+
+def test_withdraw_pays_exactly_the_accrued_balance_once(clist, token, people, m2):
+    maint = people["MAINTAINER"]
+    post(clist, maint)
+    post(clist, m2)
+    for _ in range(3):
+        clist.viewSubject(SUBJECT, {"from": people["LENDER"]})
+    accrued = 3 * (500 + 1)  # 1001 = 2 * 500 + 1, remainder to the oldest (maint)
+    assert clist.balanceOf(maint) == accrued and clist.creditedTotal(maint) == accrued
+    before = token.balanceOf(maint)
+    tx = clist.withdraw({"from": maint})
+    assert tx.return_value == accrued and tx.events["Withdrawn"]["amount"] == accrued
+    assert token.balanceOf(maint) - before == accrued
+    assert clist.balanceOf(maint) == 0 and clist.creditedTotal(maint) == accrued
+    with reverts("CreditListNothingToWithdraw"):
+        clist.withdraw({"from": maint})
+    assert token.balanceOf(clist) == sum(clist.liabilities()) == 2 * MIN_STAKE + 3 * 500
+
+
+def test_suspended_member_still_withdraws_what_it_earned(clist, consortium, committee, people, token):
+    maint = people["MAINTAINER"]
+    post(clist, maint)
+    clist.viewSubject(SUBJECT, {"from": people["LENDER"]})
+    suspend(consortium, committee, maint)
+    before = token.balanceOf(maint)
+    clist.withdraw({"from": maint})
+    assert token.balanceOf(maint) - before == VIEW_FEE
+
+
+# --- property test -----------------------------------------------------------------------------------------------
+
+P_TTL = 10 * DAY + 12 * 3600  # half-day offsets keep the whole-day sleeps far from every boundary
+P_WINDOW = 5 * DAY + 12 * 3600
+P_SUBJECTS = [SUBJECT, DEBTOR, org("CARRIER")]
+
+# An operation is (kind, parameters) drawn as two small integers: a compact encoding keeps hypothesis'
+# buffers small (long tuples of one_of overrun) while the weights favour operations that change state.
+operations = st.lists(st.tuples(st.integers(0, 99), st.integers(0, 2**16 - 1)), min_size=10, max_size=25)
+
+
+def decode(k: int, p: int) -> tuple:
+    if k < 25:
+        return ("post", p % 2, (p // 2) % 3, (p // 6) % 6)
+    if k < 40:
+        return ("contest", p % 31, (p // 31) % 4)
+    if k < 58:
+        return ("vote", p % 31, (p // 31) % 3, bool((p // 93) % 2))
+    if k < 78:
+        return ("view", p % 4, (p // 4) % 31)
+    if k < 85:
+        return ("release", p % 31)
+    if k < 92:
+        return ("withdraw", p % 6)
+    return ("sleep", 1 + p % 15)
+
+
+@given(ops=operations)
+@settings(max_examples=40, suppress_health_check=list(HealthCheck))
+def test_money_and_counting_invariants_hold_over_random_operations(clist, token, consortium, committee, people, m2,
+                                                                   ops):
+    set_param(consortium, committee, "creditList.entryTtl", P_TTL)
+    set_param(consortium, committee, "creditList.reciprocityWindow", P_WINDOW)
+    maintainers = [people["MAINTAINER"], m2]
+    contesters = [people["LENDER"], people["SHIPPER"], people["CARRIER"], m2]
+    viewers = [people["LENDER"], people["MAINTAINER"], m2, people["SHIPPER"]]
+    holders = [people["MAINTAINER"], m2, people["LENDER"], people["SHIPPER"], people["CARRIER"], committee[0]]
+    wallets = [*committee, *people.values(), m2]
+    minted = token.totalSupply()
+    entries: list[dict] = []
+    balance = {h.address: 0 for h in holders}
+    credited = {h.address: 0 for h in holders}
+    withdrawn = {h.address: 0 for h in holders}
+    voted: set = set()
+
+    def counts(e, now):
+        return e["status"] != OVERTURNED and now < e["expires"]
+
+    def now():
+        return chain[-1].timestamp
+
+    for raw in ops:
+        op = decode(*raw)
+        kind = op[0]
+        t = now()
+        if kind == "post":
+            who, subj = maintainers[op[1]], P_SUBJECTS[op[2]]
+            stake = MIN_STAKE + op[3] * 1_000
+            tx = clist.post(entry_input(subj, stake=stake), {"from": who})
+            entries.append({"id": tx.return_value, "maint": who.address, "subject": subj, "stake": stake,
+                            "status": ACTIVE, "posted": tx.timestamp, "expires": tx.timestamp + P_TTL})
+        elif kind == "contest" and entries:
+            e, who = entries[op[1] % len(entries)], contesters[op[2]]
+            ok = e["status"] == ACTIVE and t < e["expires"] and who.address != e["maint"]
+            event(f"contest {'accepted' if ok else 'refused'}")
+            if ok:
+                clist.contest(e["id"], ZERO32, {"from": who})
+                e["status"], e["contester"], e["votes"] = CONTESTED, who.address, [0, 0]
+            else:
+                with brownie.reverts():
+                    clist.contest(e["id"], ZERO32, {"from": who})
+        elif kind == "vote" and entries:
+            # mostly a pending contest, so that contests get decided
+            pool = [e for e in entries if e["status"] == CONTESTED] if op[1] % 4 else []
+            pool = pool or entries
+            e, voter, uphold = pool[op[1] % len(pool)], committee[op[2]], op[3]
+            ok = e["status"] == CONTESTED and (e["id"], voter.address) not in voted
+            event(f"vote {'counted' if ok else 'refused'}")
+            if not ok:
+                with brownie.reverts():
+                    clist.resolve(e["id"], uphold, {"from": voter})
+                continue
+            clist.resolve(e["id"], uphold, {"from": voter})
+            voted.add((e["id"], voter.address))
+            e["votes"][int(uphold)] += 1
+            if e["votes"][int(uphold)] == 2:
+                if uphold:
+                    e["status"] = UPHELD
+                    gain = {e["maint"]: DEPOSIT}
+                else:
+                    e["status"] = OVERTURNED
+                    gain = {e["contester"]: DEPOSIT + e["stake"]}
+                    e["stake"] = 0
+                event(f"contest {'upheld' if uphold else 'overturned'}")
+                for k, v in gain.items():
+                    balance[k] += v
+                    credited[k] += v
+        elif kind == "view":
+            # op[2] < 3 names a subject; above, the subject of an entry posted earlier
+            who = viewers[op[1]]
+            subj = P_SUBJECTS[op[2] % 3] if op[2] < 3 or not entries else entries[op[2] % len(entries)]["subject"]
+            active = [e for e in entries if e["subject"] == subj and counts(e, t)]
+            event(f"view {'paid' if active else 'refused'}")
+            if not active:
+                with brownie.reverts():
+                    clist.viewSubject(subj, {"from": who})
+                continue
+            recip = any(e["maint"] == who.address and e["status"] != OVERTURNED and e["posted"] + P_WINDOW >= t
+                        for e in entries)
+            fee = VIEW_FEE - (VIEW_FEE * DISCOUNT_BPS // 10_000 if recip else 0)
+            tx = clist.viewSubject(subj, {"from": who})
+            assert tx.return_value == fee
+            assert list(tx.events["EntryViewed"]["entryIds"]) == [e["id"] for e in active]
+            share = fee // len(active)
+            for i, e in enumerate(active):
+                amount = share + (fee % len(active) if i == 0 else 0)
+                balance[e["maint"]] += amount
+                credited[e["maint"]] += amount
+            assert clist.hasPaidView(who, subj)
+        elif kind == "release" and entries:
+            e = entries[op[1] % len(entries)]
+            ok = e["stake"] > 0 and e["status"] != CONTESTED and t >= e["expires"]
+            event(f"release {'paid' if ok else 'refused'}")
+            if ok:
+                clist.releaseStake(e["id"], {"from": e["maint"]})
+                balance[e["maint"]] += e["stake"]
+                credited[e["maint"]] += e["stake"]
+                e["stake"] = 0
+            else:
+                with brownie.reverts():
+                    clist.releaseStake(e["id"], {"from": e["maint"]})
+        elif kind == "withdraw":
+            who = holders[op[1]]
+            event(f"withdraw {'paid' if balance[who.address] else 'refused'}")
+            if balance[who.address] == 0:
+                with reverts("CreditListNothingToWithdraw"):
+                    clist.withdraw({"from": who})
+                continue
+            before = token.balanceOf(who)
+            clist.withdraw({"from": who})
+            assert token.balanceOf(who) - before == balance[who.address]
+            withdrawn[who.address] += balance[who.address]
+            balance[who.address] = 0
+        elif kind == "sleep":
+            sleep(op[1] * DAY)
+
+        # conservation: wallets + the list's escrow (balances + stakes + deposits) = minted
+        owed = clist.liabilities()
+        held = token.balanceOf(clist)
+        assert held == sum(owed)
+        assert owed[1] == sum(e["stake"] for e in entries)
+        assert owed[2] == DEPOSIT * sum(1 for e in entries if e["status"] == CONTESTED)
+        assert sum(token.balanceOf(w) for w in wallets) + held == minted == token.totalSupply()
+        # counting: expired or overturned entries never count
+        t = now()
+        for subj in P_SUBJECTS:
+            assert clist.activeEntryCount(subj) == sum(1 for e in entries if e["subject"] == subj and counts(e, t))
+
+    for h in holders:
+        a = h.address
+        assert clist.balanceOf(h) == balance[a] and clist.creditedTotal(h) == credited[a]
+        assert withdrawn[a] <= credited[a] and credited[a] - clist.balanceOf(h) == withdrawn[a]
+    t = now()
+    for e in entries:
+        assert clist.isActiveEntry(e["id"]) == counts(e, t)
+        assert clist.entry(e["id"])["status"] == e["status"]
+
+
+# --- gas ---------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n_entries", [1, 3, 10])
+def test_list_view_gas(clist, people, m2, n_entries):
+    for i in range(n_entries):
+        post(clist, people["MAINTAINER"] if i % 2 == 0 else m2)
+    clist.viewSubject(SUBJECT, {"from": people["SHIPPER"]})  # warm the maintainers' balance slots
+    tx = clist.viewSubject(SUBJECT, {"from": people["LENDER"]})
+    print(f"list_view_gas entries={n_entries} gas={tx.gas_used}")
+    assert tx.gas_used < 110_000 + 11_000 * n_entries
