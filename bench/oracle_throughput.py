@@ -60,7 +60,8 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             gov = Governance(client)
             for i, o in enumerate(oracles):
                 gov.propose(committee, ProposalKind.ADMIT, o.address, subject_id(f"uscc:BENCHORACLE{i}"), ("ORACLE",))
-            market = generate_market(n_subjects=count, seed=3)
+            # about three quarters of a market's shippers have history by its as-of date
+            market = generate_market(n_subjects=count * 14 // 10, seed=3)
             X, y = training_set(market.settlements, market.as_of)
             card = train_scorecard(X, y, name="bench", version=1).card
             registry = client.contract("ModelRegistry")
@@ -91,7 +92,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
 
             # project: batches of 500, 3 of 4 signatures each, pipelined
             gov.propose(committee, ProposalKind.SET_PARAMETER, key=parameter_key("oracle.threshold"), value=3)
-            project_features = features.sort_index().iloc[naive_count:]
+            project_features = features.sort_index().iloc[naive_count:naive_count + count]
             started = time.perf_counter()
             reports = build_reports(score_subjects(card, project_features), epoch=1, model_hash=model_hash,
                                     as_of=now - 60, expiry=now + 3600)
