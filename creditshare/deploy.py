@@ -20,8 +20,8 @@ def deploy_all(
     proposal_ttl: int = DEFAULT_PROPOSAL_TTL,
     force: bool = False,
 ) -> dict[str, str]:
-    """Deploys Consortium (with its founding committee), SettlementLedger, ModelRegistry, MpcJobLog and
-    ScoreOracle.
+    """Deploys Consortium (with its founding committee), SettlementLedger, ModelRegistry, MpcJobLog,
+    SettlementToken, DataBus, CreditList and ScoreOracle.
 
     Idempotent: contracts already deployed on this network (code at the saved
     address) are kept unless `force`. Returns the addresses.
@@ -45,10 +45,15 @@ def deploy_all(
         )
         deployment.save()
     consortium = deployment.addresses["Consortium"]
-    for name in ("SettlementLedger", "ModelRegistry", "MpcJobLog"):  # each takes the consortium address
+    for name in ("SettlementLedger", "ModelRegistry", "MpcJobLog", "SettlementToken", "DataBus"):
+        # each takes only the consortium address
         if not client.is_deployed(name):
             deployment.addresses[name] = client.deploy(name, [consortium], account)
             deployment.save()
+    if not client.is_deployed("CreditList"):
+        token = deployment.addresses["SettlementToken"]
+        deployment.addresses["CreditList"] = client.deploy("CreditList", [consortium, token], account)
+        deployment.save()
     if not client.is_deployed("ScoreOracle"):
         registry = deployment.addresses["ModelRegistry"]
         deployment.addresses["ScoreOracle"] = client.deploy("ScoreOracle", [consortium, registry], account)

@@ -29,7 +29,8 @@ def test_deploy_is_idempotent(cli):
     first = cli.json("deploy", "--committee", "c1=uscc:C1", "--threshold", "1", account="c1")
     second = cli.json("deploy", "--committee", "c1=uscc:C1", "--threshold", "1", account="c1")
     assert first["contracts"] == second["contracts"]
-    assert set(first["contracts"]) == {"Consortium", "SettlementLedger", "ModelRegistry", "MpcJobLog", "ScoreOracle"}
+    assert set(first["contracts"]) == {"Consortium", "SettlementLedger", "ModelRegistry", "MpcJobLog", "ScoreOracle",
+                                       "SettlementToken", "DataBus", "CreditList"}
 
 
 def test_deploy_rejects_bad_threshold(cli):
