@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -26,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from creditshare import localchain  # noqa: E402
+from creditshare.localchain import free_port  # noqa: E402
 from creditshare.chain import ChainClient, encode_call  # noqa: E402
 from creditshare.config import load_settings  # noqa: E402
 from creditshare.deploy import deploy_all  # noqa: E402
@@ -34,11 +34,6 @@ from creditshare.ids import parse_bytes32, subject_id  # noqa: E402
 from oracle.batch import build_reports, score_subjects  # noqa: E402
 from oracle.report import ScoreReport, order_signatures, report_digest, sign_report  # noqa: E402
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
@@ -49,7 +44,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     naive_count = 200 if quick else 500
     with tempfile.TemporaryDirectory(prefix="cs-oracle-bench-") as tmp:
         os.environ.update({"CREDITSHARE_DATA_DIR": str(Path(tmp) / "data"), "CREDITSHARE_NETWORK": "local",
-                           "CREDITSHARE_LOCAL_PORT": str(_free_port())})
+                           "CREDITSHARE_LOCAL_PORT": str(free_port())})
         settings = load_settings()
         localchain.start(settings, state_interval=None)
         try:

@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from creditshare import localchain  # noqa: E402
+from creditshare.localchain import free_port  # noqa: E402
 from creditshare.chain import ChainClient  # noqa: E402
 from creditshare.config import load_settings  # noqa: E402
 from creditshare.deploy import deploy_all  # noqa: E402
@@ -33,11 +33,6 @@ from creditshare.governance import Governance, ProposalKind  # noqa: E402
 from creditshare.ids import subject_id  # noqa: E402
 from creditshare.settlements import parse_csv, write_csv  # noqa: E402
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_rows(folder: Path, count: int, prefix: str, seed: int) -> list[dict[str, Any]]:
@@ -89,7 +84,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="cs-bench-") as tmp:
         folder = Path(tmp)
         env = {**os.environ, "CREDITSHARE_DATA_DIR": str(folder / "data"), "CREDITSHARE_NETWORK": "local",
-               "CREDITSHARE_LOCAL_PORT": str(_free_port())}
+               "CREDITSHARE_LOCAL_PORT": str(free_port())}
         os.environ.update(env)
         settings = load_settings()
         # no periodic state dumps: a dump stalls the node for a time that grows with

@@ -27,6 +27,7 @@ from creditshare.config import Settings
 from creditshare.errors import CreditShareError
 from creditshare.governance import Governance
 from creditshare.ids import settlement_id, subject_id, to_hex
+from creditshare.localchain import free_port
 from creditshare.settlements import Ledger, Status, write_csv
 
 console = Console()
@@ -268,15 +269,9 @@ def _oracle_steps(cs: Runner, ledger: Ledger, folder: Path, card: Path, today: d
 def _mpc_steps(cs: Runner, ledger: Ledger, folder: Path, market: dict[str, list[dict[str, Any]]],
                today: dt.date) -> None:
     """Each platform inputs its own per-carrier exposure; only the sums (and the worst days past due) come out."""
-    import socket
-
     carriers = sorted({to_hex(subject_id(r["carrier"])) for rows in market.values() for r in rows})
     members = {m["org_id"]: m["address"] for m in cs("members", "list", json_out=True, show=False)}
-    ports = []
-    for _ in PLATFORMS:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            ports.append(sock.getsockname()[1])
+    ports = [free_port() for _ in PLATFORMS]
     job = folder / "mpc-job.json"
     job.write_text(json.dumps({
         "job_id": f"demo-carrier-exposure-{today.isoformat()}", "computation": "cross_platform_features",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -50,6 +51,13 @@ def anvil_binary() -> str:
         if candidate and Path(candidate).exists():
             return candidate
     raise ConfigError("anvil not found: run `make setup` (it installs @foundry-rs/anvil from npm).")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now (for test chains, benchmarks and MPC parties)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _paths(settings: Settings) -> tuple[Path, Path, Path]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any, Optional
 
@@ -10,6 +9,7 @@ import typer
 
 from creditshare.cli.context import console, emit_json, state, table
 from creditshare.errors import InvalidInput
+from creditshare.settlements import parse_date
 
 app = typer.Typer(help="Scorecard models: train and evaluate (scoring/), register and promote on chain "
                        "(ModelRegistry), monitor drift.", no_args_is_help=True)
@@ -33,12 +33,12 @@ def _data(settlements: Optional[Path], synthetic: Optional[int], seed: int, as_o
             raise InvalidInput("--as-of YYYY-MM-DD is needed with --settlements chain.")
         from creditshare.settlements import Ledger, settlement_frame
 
-        return settlement_frame(Ledger(state(ctx).client)), _date(as_of)
+        return settlement_frame(Ledger(state(ctx).client)), parse_date(as_of, "--as-of")
     if synthetic is not None:
         from scoring.synthetic import generate_market
 
         market = generate_market(n_subjects=synthetic, seed=seed)
-        return market.settlements, market.as_of if as_of is None else _date(as_of)
+        return market.settlements, market.as_of if as_of is None else parse_date(as_of, "--as-of")
     import pandas as pd
 
     if as_of is None:
@@ -48,15 +48,7 @@ def _data(settlements: Optional[Path], synthetic: Optional[int], seed: int, as_o
                                                 "carrier": str, "status": str})
     except (OSError, ValueError) as err:
         raise InvalidInput(f"cannot read {settlements}: {err}") from err
-    return frame, _date(as_of)
-
-
-def _date(text: str) -> int:
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError as err:
-        raise InvalidInput(f"--as-of must be YYYY-MM-DD; got {text!r}.") from err
-    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+    return frame, parse_date(as_of, "--as-of")
 
 
 SETTLEMENTS_OPT = typer.Option(None, "--settlements", help=SETTLEMENTS_HELP)

@@ -11,6 +11,7 @@ import typer
 from creditshare.cli.context import console, emit_json, state, table
 from creditshare.errors import InvalidInput
 from creditshare.ids import subject_id
+from creditshare.settlements import parse_date
 
 app = typer.Typer(help="Oracle operators: build a score batch from the ledger and the champion card, sign it "
                        "(k of n), submit it.", no_args_is_help=True)
@@ -18,14 +19,6 @@ score_app = typer.Typer(help="Lenders: read signed scores from the chain.", no_a
 
 ACCOUNT_HELP = "Keystore name of this oracle operator's account."
 CARD_HELP = "This operator's copy of the champion model card."
-
-
-def _day(text: str) -> int:
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError as err:
-        raise InvalidInput(f"dates are YYYY-MM-DD; got {text!r}.") from err
-    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
 
 
 def _card(path: Path):  # noqa: ANN202 - scoring is imported late (it loads pandas)
@@ -49,7 +42,7 @@ def propose(
 
     st = state(ctx)
     expiry = st.client.block_timestamp() + ttl
-    paths = scores.propose(st.client, _card(card), as_of=_day(as_of), epoch=epoch, expiry=expiry, out_dir=out_dir,
+    paths = scores.propose(st.client, _card(card), as_of=parse_date(as_of, "--as-of"), epoch=epoch, expiry=expiry, out_dir=out_dir,
                            batch=batch)
     if st.json:
         emit_json([str(p) for p in paths])

@@ -4,29 +4,24 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from creditshare.localchain import free_port
 from creditshare.ids import settlement_id, subject_id, to_hex
 from tests.cli.conftest import EXAMPLES
 
 EXE = str(Path(sys.executable).parent / "creditshare")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @pytest.fixture
 def local(tmp_path):
     env = {**os.environ, "CREDITSHARE_DATA_DIR": str(tmp_path / "data"), "CREDITSHARE_NETWORK": "local",
-           "CREDITSHARE_LOCAL_PORT": str(_free_port()), "CREDITSHARE_PASSWORD": "pw", "CREDITSHARE_SCRYPT_N": "16"}
+           "CREDITSHARE_LOCAL_PORT": str(free_port()), "CREDITSHARE_PASSWORD": "pw", "CREDITSHARE_SCRYPT_N": "16"}
 
     def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
         done = subprocess.run([EXE, *args], env=env, capture_output=True, text=True, timeout=180)
