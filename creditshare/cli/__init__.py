@@ -10,7 +10,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from creditshare.cli import chain_cmd, keys_cmd, members_cmd, model_cmd, mpc_cmd, oracle_cmd, settlements_cmd
+from creditshare.cli import chain_cmd, keys_cmd, members_cmd, model_cmd, mpc_cmd, oracle_cmd, score_cmd, settlements_cmd
 from creditshare.cli.context import State, fail
 from creditshare.errors import CreditShareError
 
@@ -59,7 +59,7 @@ app.add_typer(members_cmd.app, name="members")
 app.add_typer(settlements_cmd.app, name="settlements")
 app.add_typer(model_cmd.app, name="model")
 app.add_typer(oracle_cmd.app, name="oracle")
-app.add_typer(oracle_cmd.score_app, name="score")
+app.add_typer(score_cmd.app, name="score")
 app.add_typer(mpc_cmd.app, name="mpc")
 app.add_typer(mpc_cmd.psi_app, name="psi")
 app.command("deploy")(members_cmd.deploy)
