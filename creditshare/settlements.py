@@ -283,11 +283,12 @@ class Ledger:
         self.contract = client.contract("SettlementLedger")
         self.consortium = client.contract("Consortium")
 
-    def states(self, ids: Sequence[bytes]) -> list[StoredState]:
+    def states(self, ids: Sequence[bytes], block: int | None = None) -> list[StoredState]:
+        """Stored states of `ids`, now or as of block number `block`."""
         out: list[StoredState] = []
         for start in range(0, len(ids), LOOKUP_CHUNK):
             chunk = list(ids[start : start + LOOKUP_CHUNK])
-            (raw,) = self.client.call(self.contract, "statesOf", chunk)
+            (raw,) = self.client.call(self.contract, "statesOf", chunk, block=block)
             out.extend(StoredState(bytes(d), Status(s), bool(b), int(p)) for d, s, b, p in raw)
         return out
 
@@ -471,12 +472,13 @@ def _event_topic(contract: Any, name: str) -> str:
     return "0x" + event_abi_to_log_topic(item).hex()
 
 
-def settlement_frame(ledger: Ledger) -> Any:
+def settlement_frame(ledger: Ledger, block: int | None = None) -> Any:
     """The whole settlement history as the DataFrame that scoring/ reads.
 
     Columns: settlement_id, shipper, platform, carrier (0x hex), amount (fen),
-    invoice_date, due_date, paid_date (unix seconds; 0 = unpaid), status (label),
-    status_date (paid date for Paid, else the block time of the last status change).
+    invoice_date, due_date, evidence (0x sha2-256 digest inside the evidence CID),
+    paid_date (unix seconds; 0 = unpaid), status (label), status_date (paid date
+    for Paid, else the block time of the last status change).
     Logs are read raw and decoded with eth-abi: web3's log formatting is the
     slow part at 10^5 events.
     """
@@ -486,7 +488,8 @@ def settlement_frame(ledger: Ledger) -> Any:
     client, contract = ledger.client, ledger.contract
     submitted = _event_topic(contract, "SettlementSubmitted")
     status_topics = [_event_topic(contract, n) for n in STATUS_EVENTS]
-    latest = int(client.read(lambda: client.w3.eth.block_number, "block number"))
+    # with `block`, the history as of that block: k oracles reading as of one block see the same frame
+    latest = block if block is not None else int(client.read(lambda: client.w3.eth.block_number, "block number"))
     records: dict[bytes, list[Any]] = {}
     last_change: dict[bytes, tuple[int, int]] = {}
     start = ledger._from_block()
@@ -500,14 +503,15 @@ def settlement_frame(ledger: Ledger) -> Any:
             sid = bytes.fromhex(topics[1][2:])
             block, index = int(log["blockNumber"], 16), int(log["logIndex"], 16)
             if topics[0] == submitted:
-                platform, amount, invoice, due, _evidence, _submitter = decode(
+                platform, amount, invoice, due, evidence, _submitter = decode(
                     ["bytes32", "uint256", "uint64", "uint64", "bytes32", "address"], bytes.fromhex(log["data"][2:]))
-                records[sid] = ["0x" + sid.hex(), topics[2], "0x" + platform.hex(), topics[3], amount, invoice, due]
+                records[sid] = ["0x" + sid.hex(), topics[2], "0x" + platform.hex(), topics[3], amount, invoice, due,
+                                "0x" + evidence.hex()]
             if (block, index) > last_change.get(sid, (-1, -1)):
                 last_change[sid] = (block, index)
         start = end + 1
     ids = list(records)
-    states = ledger.states(ids)
+    states = ledger.states(ids, latest)
     times: dict[int, int] = {}
     for block in {last_change[i][0] for i in ids}:
         times[block] = int(client.read(lambda b=block: client.w3.eth.get_block(b)["timestamp"], "block"))
@@ -516,8 +520,8 @@ def settlement_frame(ledger: Ledger) -> Any:
         changed = times[last_change[sid][0]]
         status_date = state.paid_date if state.status == Status.PAID else changed
         rows.append([*records[sid], state.paid_date, state.status.label, status_date])
-    columns = ["settlement_id", "shipper", "platform", "carrier", "amount", "invoice_date", "due_date", "paid_date",
-               "status", "status_date"]
+    columns = ["settlement_id", "shipper", "platform", "carrier", "amount", "invoice_date", "due_date", "evidence",
+               "paid_date", "status", "status_date"]
     frame = pd.DataFrame(rows, columns=columns)
     for column in ("amount", "invoice_date", "due_date", "paid_date", "status_date"):
         frame[column] = frame[column].astype("int64")

@@ -1,9 +1,10 @@
-"""`creditshare score show|batch`: lenders read signed scores from the chain."""
+"""`creditshare score show|batch`: lenders read signed scores and verify their provenance locally."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any, Optional
 
 import typer
 
@@ -11,36 +12,84 @@ from creditshare.cli.context import console, emit_json, state, table
 from creditshare.errors import InvalidInput
 from creditshare.ids import subject_id
 
-app = typer.Typer(help="Lenders: read signed scores from the chain.", no_args_is_help=True)
+app = typer.Typer(help="Lenders: read signed scores from the chain and verify them locally.", no_args_is_help=True)
+
+CARD_OPT = typer.Option(None, "--card", help="The public model card of the report's model: its keccak must be the "
+                                             "registered model hash; it is used to recover the reason codes.")
 
 
-def _show(ctx: typer.Context, subjects: list[bytes]) -> None:
-    from creditshare import scores
+def load_card(path: Optional[Path]) -> Any:
+    if path is None:
+        return None
+    from scoring.model_card import ModelCard
+
+    try:
+        return ModelCard.load(path)
+    except OSError as err:
+        raise InvalidInput(f"cannot read the model card {path}: {err.strerror}") from err
+
+
+def verdict(item: dict[str, Any]) -> str:
+    p = item.get("provenance")
+    if p is None:
+        return "-"
+    if not p["verified"]:
+        return "NOT VERIFIED: " + "; ".join(p["problems"])
+    note = "" if p["reasons_recovered"] else " (reason codes not recovered: give --card)"
+    return f"verified: {len(p['signers'])} oracle signatures (k={p['threshold']}){note}"
+
+
+def _show(ctx: typer.Context, subjects: list[bytes], card: Optional[Path]) -> None:
+    from creditshare.provenance import verify_scores
 
     st = state(ctx)
-    items = scores.scores(st.client, subjects)
+    items = verify_scores(st.client, subjects, load_card(card))
     if st.json:
         emit_json(items)
         return
-    table("Scores", ["subject", "score", "tier", "model v", "champion", "as of", "stale (days)", "epoch"],
-          [[i["subject"][:14] + "…", i.get("score", "-"), i.get("tier", "-"), i.get("model_version", "-"),
-            i.get("model_is_champion", "-"),
+    table("Scores", ["subject", "score", "tier", "reasons", "model v", "champion", "as of", "stale (days)",
+                     "provenance"],
+          [[i["subject"][:14] + "…", i.get("score", "-"), i.get("tier", "-"),
+            ", ".join(i["reasons"]) if i.get("reasons") is not None else ("-" if not i["scored"] else "?"),
+            i.get("model_version", "-"), i.get("model_is_champion", "-"),
             dt.datetime.fromtimestamp(i["as_of"], dt.UTC).date() if i["scored"] else "-",
-            i.get("staleness_days", "-"), i.get("epoch", "-")] for i in items])
+            i.get("staleness_days", "-"),
+            ("verified" if i["provenance"]["verified"] else "NOT VERIFIED") if i["scored"] else "no score"]
+           for i in items])
+    for i in items:
+        if i["scored"] and (len(items) == 1 or not i["provenance"]["verified"]):
+            console.print(f"{i['subject']}: {verdict(i)}", soft_wrap=True)
+    scored = [i for i in items if i["scored"]]
+    good = sum(i["provenance"]["verified"] for i in scored)
+    console.print(f"{good} of {len(scored)} score(s) verified locally; {len(items) - len(scored)} subject(s) "
+                  "without a score", soft_wrap=True)
+    if good < len(scored):
+        console.print("[red]some scores could not be verified: do not rely on them[/red]")
 
 
 @app.command("show")
-def show(ctx: typer.Context, subjects: list[str] = typer.Argument(..., help="Subjects: namespace:registration or 0x id.")
-         ) -> None:
-    """Show the latest signed score of one or more subjects."""
-    _show(ctx, [subject_id(s) for s in subjects])
+def show(ctx: typer.Context, subjects: list[str] = typer.Argument(..., help="Subjects: namespace:registration or 0x id."),
+         card: Optional[Path] = CARD_OPT) -> None:
+    """The latest signed score of one or more subjects, with a local provenance check."""
+    _show(ctx, [subject_id(s) for s in subjects], card)
 
 
 @app.command("batch")
-def batch_(ctx: typer.Context, file: Path = typer.Argument(..., help="File of subjects, one per line.")) -> None:
-    """Scores of many subjects in one call."""
+def batch_(ctx: typer.Context, file: Path = typer.Argument(..., help="File of subjects, one per line."),
+           card: Optional[Path] = CARD_OPT) -> None:
+    """Scores of many subjects in few calls (one per 500 subjects, one per report)."""
     try:
-        lines = [line.strip() for line in file.read_text().splitlines() if line.strip()]
+        lines = [line.strip() for line in file.read_text().splitlines()]
     except OSError as err:
         raise InvalidInput(f"cannot read {file}: {err.strerror}") from err
-    _show(ctx, [subject_id(s) for s in lines])
+    subjects = []
+    for number, line in enumerate(lines, start=1):
+        if not line or line.startswith("#"):
+            continue
+        try:
+            subjects.append(subject_id(line))
+        except InvalidInput as err:
+            raise InvalidInput(f"{file} line {number}: {err}") from err
+    if not subjects:
+        raise InvalidInput(f"{file} lists no subjects.")
+    _show(ctx, subjects, card)

@@ -1,0 +1,282 @@
+"""Lender reads that check provenance locally: a stored score is trusted only after
+this machine has re-derived it from what the oracles signed.
+
+For each subject: read its stored score (`scoresOf`, 1 call per 500 subjects), find
+its report's `ReportAccepted` event (one log scan for all reports), fetch that
+submit transaction and decode its calldata (report, entries, signatures: one
+request per distinct report, so ~1 per 500 subjects), then check locally
+
+- the entries hash to the signed `entriesRoot`, and the subject's entry is there
+  with the stored score, tier and reason-code hash;
+- the EIP-712 digest recomputed here (oracle.report.report_digest) is the one the
+  chain accepted;
+- the signatures recover to at least k distinct signers that are active ORACLE
+  members now (k = the current threshold);
+- the model hash is registered in the ModelRegistry (and whether it is the champion);
+- with the public model card (`card`): its keccak is the model hash, and the reason
+  codes are recovered by searching the card's reason-code combinations (ordered
+  tuples of at most `n_reasons` distinct features) for the one whose
+  `reasons_hash` is the signed one. Without a card the codes stay unrecovered
+  (the verdict says so; it is not a failure).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from faster_eth_abi import decode
+
+from creditshare.chain import ChainClient
+from creditshare.errors import InvalidInput
+from creditshare.ids import to_hex
+from creditshare.models import Registry
+from creditshare.roles import role_id
+from creditshare.settlements import LOG_BLOCK_SPAN, _event_topic
+from oracle.report import Entry, InvalidSignature, ScoreReport, entries_root, reasons_hash, recover_signer, report_digest
+
+TIERS = "ABCDE"
+SCORE_CHUNK = 500  # subjects per scoresOf call
+MAX_REASON_COMBINATIONS = 500_000
+SUBMIT_ARGS = ["(uint64,bytes32,uint64,uint64,bytes32)", "(bytes32,uint16,uint8,bytes32)[]", "bytes[]"]
+ACCEPTED_DATA = ["uint32", "uint64", "uint256", "address", "address[]"]
+
+
+def scan_logs(client: ChainClient, address: str, topics: list[Any], from_block: int | None = None,
+              to_block: int | None = None) -> list[dict[str, Any]]:
+    """Raw logs of `address` matching `topics`, read in LOG_BLOCK_SPAN windows (oldest first)."""
+    start = client.deployment.from_block if from_block is None else from_block
+    latest = int(client.read(lambda: client.w3.eth.block_number, "block number")) if to_block is None else to_block
+    out: list[dict[str, Any]] = []
+    while start <= latest:
+        end = min(start + LOG_BLOCK_SPAN - 1, latest)
+        query = {"address": address, "fromBlock": hex(start), "toBlock": hex(end), "topics": topics}
+        response = client.read(lambda q=query: client.w3.provider.make_request("eth_getLogs", [q]), "logs")
+        if "error" in response:
+            raise InvalidInput(f"the node refused a log query: {response['error'].get('message')}")
+        out.extend(response.get("result", []))
+        start = end + 1
+    return out
+
+
+@dataclass(frozen=True)
+class AcceptedReport:
+    """One `ReportAccepted` event and, once fetched, the submit calldata it came from."""
+
+    report_id: int
+    digest: bytes
+    epoch: int
+    model_hash: bytes
+    as_of: int
+    submitter: str
+    signers: tuple[str, ...]
+    tx: str
+    block: int
+
+
+def accepted_reports(client: ChainClient) -> dict[int, AcceptedReport]:
+    """Every accepted report by id, from one scan of the ScoreOracle's `ReportAccepted` events."""
+    oracle = client.contract("ScoreOracle")
+    out = {}
+    for log in scan_logs(client, oracle.address, [_event_topic(oracle, "ReportAccepted")]):
+        rid, as_of, _n, submitter, signers = decode(ACCEPTED_DATA, bytes.fromhex(log["data"][2:]))
+        t = log["topics"]
+        out[int(rid)] = AcceptedReport(int(rid), bytes.fromhex(t[1][2:]), int(t[2], 16), bytes.fromhex(t[3][2:]),
+                                       int(as_of), submitter, tuple(signers), log["transactionHash"],
+                                       int(log["blockNumber"], 16))
+    return out
+
+
+def decode_submit(client: ChainClient, tx_hash: str) -> tuple[ScoreReport, list[Entry], list[bytes]]:
+    """The report, entries and signatures carried by a `ScoreOracle.submit` transaction."""
+    tx = client.read(lambda: client.w3.provider.make_request("eth_getTransactionByHash", [tx_hash]), "transaction")
+    data = bytes.fromhex(((tx.get("result") or {}).get("input") or "0x")[2:])
+    try:
+        report, entries, signatures = decode(SUBMIT_ARGS, data[4:])
+    except Exception as err:  # noqa: BLE001 - any decoding failure means "not a submit call"
+        raise InvalidInput(f"transaction {tx_hash} is not a ScoreOracle.submit call: {err}") from err
+    return (ScoreReport(*report), [Entry(bytes(s), int(sc), int(t), bytes(r)) for s, sc, t, r in entries],
+            [bytes(s) for s in signatures])
+
+
+class ReasonBook:
+    """reasons_hash -> reason codes for every combination a model card can produce."""
+
+    def __init__(self, card: Any) -> None:
+        names = sorted(card.feature_names)
+        n = int(card.n_reasons)
+        total = sum(_permutations(len(names), k) for k in range(n + 1))
+        if total > MAX_REASON_COMBINATIONS:
+            raise InvalidInput(f"the card allows {total} reason-code combinations; more than "
+                               f"{MAX_REASON_COMBINATIONS} is too many to search.")
+        self.model_hash = str(card.model_hash).lower()
+        self.book: dict[bytes, tuple[str, ...]] = {}
+        for k in range(n + 1):
+            for combo in itertools.permutations(names, k):
+                self.book[reasons_hash(combo)] = combo
+
+    def codes(self, digest: bytes) -> tuple[str, ...] | None:
+        return self.book.get(digest)
+
+
+def _permutations(n: int, k: int) -> int:
+    out = 1
+    for i in range(k):
+        out *= n - i
+    return out
+
+
+@dataclass
+class _Checked:
+    """What one report's local verification found (shared by all its subjects)."""
+
+    report: ScoreReport | None = None
+    entries: dict[bytes, Entry] = field(default_factory=dict)
+    signers: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _check_report(client: ChainClient, accepted: AcceptedReport, contract: str, k: int,
+                  oracles: dict[str, bool]) -> _Checked:
+    out = _Checked()
+    try:
+        report, entries, signatures = decode_submit(client, accepted.tx)
+    except InvalidInput as err:
+        out.problems.append(str(err))
+        return out
+    out.report = report
+    out.entries = {e.subject: e for e in entries}
+    if entries_root(entries) != report.entries_root:
+        out.problems.append("the submitted entries do not hash to the signed entries root")
+    digest = report_digest(report, client.settings.network.chain_id, contract)
+    if digest != accepted.digest:
+        out.problems.append(f"the digest recomputed here {to_hex(digest)} is not the accepted {to_hex(accepted.digest)}")
+    if (report.epoch, report.model_hash, report.as_of) != (accepted.epoch, accepted.model_hash, accepted.as_of):
+        out.problems.append("the calldata report differs from the ReportAccepted event")
+    signers = []
+    for i, sig in enumerate(signatures):
+        try:
+            signers.append(recover_signer(digest, sig))
+        except InvalidSignature as err:
+            out.problems.append(f"signature {i}: {err}")
+    out.signers = signers
+    distinct = set(s.lower() for s in signers)
+    if len(distinct) != len(signers):
+        out.problems.append("a signer signed twice")
+    for s in signers:
+        if s.lower() not in oracles:
+            oracles[s.lower()] = bool(client.call(client.contract("Consortium"), "isActiveWithRole", s,
+                                                  role_id("ORACLE"))[0])
+    valid = [s for s in distinct if oracles[s]]
+    if len(valid) < k:
+        out.problems.append(f"only {len(valid)} distinct signer(s) are active oracles; the threshold is {k}")
+    return out
+
+
+def verify_scores(client: ChainClient, subjects: Sequence[bytes], card: Any = None,
+                  reports: dict[int, AcceptedReport] | None = None) -> list[dict[str, Any]]:
+    """The stored score of each subject with a local provenance verdict (see the module doc)."""
+    oracle = client.contract("ScoreOracle")
+    raw: list[Any] = []
+    for start in range(0, len(subjects), SCORE_CHUNK):
+        (chunk,) = client.call(oracle, "scoresOf", list(subjects[start : start + SCORE_CHUNK]))
+        raw.extend(chunk)
+    registry = Registry(client)
+    champion = registry.champion()
+    now = client.block_timestamp()
+    needed = {int(r[6]) for r in raw if int(r[4]) != 0}
+    if needed and reports is None:
+        reports = accepted_reports(client)
+    reports = reports or {}
+    k = int(client.call(oracle, "threshold")[0])
+    oracles: dict[str, bool] = {}
+    checked = {rid: _check_report(client, reports[rid], oracle.address, k, oracles) if rid in reports else None
+               for rid in sorted(needed)}
+    models: dict[bytes, Any] = {}
+    book = ReasonBook(card) if card is not None else None
+    out = []
+    for subject, (score, tier, model_hash, as_of, epoch, reasons25, rid) in zip(subjects, raw, strict=True):
+        item: dict[str, Any] = {"subject": to_hex(subject), "scored": epoch != 0}
+        if epoch == 0:
+            out.append(item)
+            continue
+        model_hash = bytes(model_hash)
+        if model_hash not in models:
+            models[model_hash] = registry.model(model_hash)
+        model = models[model_hash]
+        item.update({"score": int(score), "tier": TIERS[tier], "model_hash": to_hex(model_hash),
+                     "model_version": model.version if model else None, "model_is_champion": champion == model_hash,
+                     "as_of": int(as_of), "epoch": int(epoch), "staleness_days": max(0, now - int(as_of)) // 86400,
+                     "report": int(rid)})
+        problems: list[str] = []
+        c = checked.get(int(rid))
+        accepted = reports.get(int(rid))
+        entry = None
+        if c is None or accepted is None:
+            problems.append(f"no ReportAccepted event for report {rid}")
+        else:
+            problems.extend(c.problems)
+            entry = c.entries.get(bytes(subject))
+            if entry is None:
+                problems.append("the subject is not in its report's signed entries")
+            elif (entry.score, entry.tier, entry.reasons_hash[:25]) != (int(score), int(tier), bytes(reasons25)[:25]):
+                problems.append("the stored score differs from the signed entry")
+        if model is None:
+            problems.append(f"model {to_hex(model_hash)} is not registered")
+        reasons = None
+        if book is not None:
+            if book.model_hash != to_hex(model_hash):
+                problems.append(f"the card given hashes to {book.model_hash}, not to the report's model "
+                                f"{to_hex(model_hash)}: reason codes cannot be recovered with it")
+            elif entry is not None:
+                found = book.codes(entry.reasons_hash)
+                if found is None:
+                    problems.append("no reason-code combination of the card hashes to the signed reasons hash")
+                else:
+                    reasons = list(found)
+        item.update({
+            "reasons": reasons,
+            "reasons_hash": to_hex(entry.reasons_hash) if entry else None,
+            "provenance": {
+                "verified": not problems,
+                "problems": problems,
+                "report_tx": accepted.tx if accepted else None,
+                "digest": to_hex(accepted.digest) if accepted else None,
+                "signers": c.signers if c else [],
+                "threshold": k,
+                "submitter": accepted.submitter if accepted else None,
+                "reasons_recovered": reasons is not None,
+            },
+        })
+        out.append(item)
+    return out
+
+
+def subjects_scored(client: ChainClient) -> list[bytes]:
+    """Every subject that has ever had a score stored, in first-scored order (one log scan)."""
+    oracle = client.contract("ScoreOracle")
+    seen: dict[bytes, None] = {}
+    for log in scan_logs(client, oracle.address, [_event_topic(oracle, "ScoreUpdated")]):
+        seen.setdefault(bytes.fromhex(log["topics"][1][2:]), None)
+    return list(seen)
+
+
+def score_history(client: ChainClient, subjects: Iterable[bytes] | None = None,
+                  reports: dict[int, AcceptedReport] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """ScoreUpdated events by subject (0x hex), oldest first, with the epoch and as-of of their report."""
+    oracle = client.contract("ScoreOracle")
+    topics: list[Any] = [_event_topic(oracle, "ScoreUpdated")]
+    if subjects is not None:
+        topics.append([to_hex(s) for s in subjects])
+    by_tx = {r.tx: r for r in (reports if reports is not None else accepted_reports(client)).values()}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for log in scan_logs(client, oracle.address, topics):
+        score, tier, rh = decode(["uint16", "uint8", "bytes32"], bytes.fromhex(log["data"][2:]))
+        r = by_tx.get(log["transactionHash"])
+        out.setdefault(log["topics"][1], []).append({
+            "score": int(score), "tier": TIERS[tier], "reasons_hash": to_hex(rh),
+            "epoch": r.epoch if r else None, "as_of": r.as_of if r else None, "report": r.report_id if r else None,
+            "block": int(log["blockNumber"], 16), "tx": log["transactionHash"]})
+    return out

@@ -1,0 +1,72 @@
+"""A small scored market for the lender-read tests (score show, report): 4 oracle operators with
+k = 3, a trained, registered and promoted card, two shippers with paid, late, overdue and defaulted
+settlements, and one signed score report submitted through `oracle propose/sign/submit`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from creditshare.ids import settlement_id, subject_id, to_hex
+from tests.cli.conftest import row, write_csv
+
+TRAIN = ("--synthetic", "1500", "--seed", "5")
+
+
+def sid(ref: str) -> str:
+    return to_hex(settlement_id(subject_id("uscc:PLAT1"), ref))
+
+
+def oracles_and_card(cli, folder: Path) -> Path:
+    """Oracle members o1..o4 (k = 3) and a card trained, registered and promoted; returns the card."""
+    for i in range(1, 5):
+        cli("keys", "new", f"o{i}")
+        p = cli.json("members", "propose", "admit", "--member", f"o{i}", "--org", f"uscc:ORACLE{i}", "--role",
+                     "ORACLE", account="c1")
+        cli("members", "approve", str(p["id"]), account="c2")
+    p = cli.json("members", "propose", "set-parameter", "--parameter", "oracle.threshold", "--value", "3",
+                 account="c1")
+    cli("members", "approve", str(p["id"]), account="c2")
+    card = folder / "card.json"
+    cli("model", "train", *TRAIN, "--out", str(card))
+    cli("model", "register", str(card), account="c1")
+    promote(cli, card)
+    return card
+
+
+def promote(cli, card: Path) -> None:
+    cli("model", "promote", str(card), "--skip-drift-check", account="c1")
+    cli("model", "promote", str(card), "--skip-drift-check", account="c2")
+
+
+def settlements(cli, folder: Path) -> None:
+    """SHIP1: 3 paid (1 late), 1 open; SHIP2: 1 paid, 1 overdue, 1 defaulted."""
+    rows = [row(f"L1-{i}", amount=str(100_000 * (i + 1)), evidence=f"evidence/waybill-{1 + i % 2}.txt")
+            for i in range(4)]
+    rows += [row(f"L2-{i}", shipper="uscc:SHIP2", amount=str(50_000 * (i + 1))) for i in range(3)]
+    path = write_csv(folder, rows, "lender.csv")
+    cli("settlements", "submit", str(path), account="plat")
+    cli("settlements", "confirm", *[sid(f"L1-{i}") for i in range(3)], account="ship")
+    cli("settlements", "confirm", *[sid(f"L2-{i}") for i in range(3)], account="ship2")
+    cli("settlements", "pay", sid("L1-0"), sid("L1-1"), "--paid-date", "2026-01-20", account="ship")
+    cli("settlements", "pay", sid("L1-2"), "--paid-date", "2026-02-20", account="ship")  # late: due 2026-02-04
+    cli("settlements", "pay", sid("L2-0"), "--paid-date", "2026-01-25", account="ship2")
+    cli("settlements", "overdue", sid("L2-1"), sid("L2-2"), account="plat")
+    cli("settlements", "resolve", sid("L2-2"), "--defaulted", account="c1")
+
+
+def score(cli, folder: Path, card: Path, epoch: int, as_of: str = "2026-03-01") -> list[str]:
+    """One signed report per batch, signed by o1, o2, o4 and submitted by o1."""
+    reports = cli.json("oracle", "propose", "--card", str(card), "--as-of", as_of, "--epoch", str(epoch),
+                       "--out-dir", str(folder / f"epoch{epoch}"))
+    for name in ("o1", "o2", "o4"):
+        cli("oracle", "sign", *reports, "--card", str(card), account=name)
+    cli("oracle", "submit", *reports, account="o1")
+    return reports
+
+
+def scored_market(cli, folder: Path) -> Path:
+    card = oracles_and_card(cli, folder)
+    settlements(cli, folder)
+    score(cli, folder, card, 1, "2026-03-01")
+    score(cli, folder, card, 2, "2026-03-15")
+    return card
