@@ -113,6 +113,71 @@ class Governance:
         created = self.contract.events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
         return int(created[0]["args"]["proposalId"])
 
+    def propose_admissions(self, account: LocalAccount, rows: list[tuple[str, bytes, tuple[str, ...]]],
+                           on_mined: Any = None) -> list[dict[str, Any]]:
+        """Opens one admit proposal per (address, org id, roles) row, pipelined; idempotent.
+
+        A row whose address is a member already is reported as such; a row with an
+        open (unexecuted, unexpired) admit proposal for the same address reuses it.
+        Returns, per row, {"address", "proposal" (id or None), "status"}.
+        """
+        seen: set[str] = set()
+        for address, org_id, role_names in rows:
+            if address.lower() in seen:
+                raise InvalidInput(f"{address} is listed twice.")
+            seen.add(address.lower())
+            if not role_names:
+                raise InvalidInput(f"{address}: admitting a member needs at least one role.")
+            if org_id == ZERO32:
+                raise InvalidInput(f"{address}: admitting a member needs its organisation.")
+            for r in role_names:
+                roles.role_id(r)
+        now = self.client.block_timestamp()
+        open_admits = {p["account"].lower(): p["id"] for p in self.proposals()
+                       if p["kind"] == "admit" and not p["executed"] and p["deadline"] > now}
+        out: list[dict[str, Any]] = []
+        calls, pending = [], []
+        for address, org_id, role_names in rows:
+            if self.member(address) is not None:
+                out.append({"address": address, "proposal": None, "status": "already a member"})
+            elif address.lower() in open_admits:
+                out.append({"address": address, "proposal": open_admits[address.lower()], "status": "open already"})
+            else:
+                pending.append(len(out))
+                out.append({"address": address, "proposal": None, "status": "proposed"})
+                calls.append(encode_call(self.contract, "propose", int(ProposalKind.ADMIT), to_checksum_address(address),
+                                         org_id, [roles.role_id(r) for r in role_names], ZERO32, 0))
+        receipts = self.client.transact_many(calls, account, "the admit proposals", on_mined=on_mined) if calls else []
+        for index, receipt in zip(pending, receipts, strict=True):
+            created = self.contract.events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
+            out[index]["proposal"] = int(created[0]["args"]["proposalId"])
+        return out
+
+    def approve_many(self, account: LocalAccount, proposal_ids: list[int], on_mined: Any = None
+                     ) -> list[dict[str, Any]]:
+        """Approves many proposals, pipelined; skips those executed or already approved by this account."""
+        count = int(self.client.read(lambda: self.contract.functions.proposalCount().call(), "proposals"))
+        unknown = [pid for pid in proposal_ids if not 1 <= pid <= count]
+        if unknown:
+            raise InvalidInput(f"there is no proposal {', '.join(map(str, unknown))} (the last one is {count}).")
+        out, calls = [], []
+        for pid in proposal_ids:
+            info = self.proposal(pid)
+            if info["executed"]:
+                out.append({"id": pid, "status": "executed already"})
+            elif account.address.lower() in (a.lower() for a in info["approvers"]):
+                out.append({"id": pid, "status": "approved already"})
+            else:
+                out.append({"id": pid, "status": "approved"})
+                calls.append(encode_call(self.contract, "approve", pid))
+        receipts = self.client.transact_many(calls, account, "the approvals", on_mined=on_mined) if calls else []
+        done = iter(receipts)
+        for item in out:
+            if item["status"] == "approved":
+                executed = self.contract.events.ProposalExecuted().process_receipt(next(done), errors=DISCARD)
+                item["status"] = "executed" if executed else "approved"
+        return out
+
     def approve(self, account: LocalAccount, proposal_id: int) -> bool:
         """Approves a proposal; returns True if this approval executed it."""
         receipt = self.client.transact(encode_call(self.contract, "approve", proposal_id), account, "the approval")

@@ -67,17 +67,19 @@ def _scrypt_n() -> int:
     return n
 
 
-def create_keystore(keystore_dir: Path, name: str, private_key: str | None = None) -> str:
+def create_keystore(keystore_dir: Path, name: str, private_key: str | None = None, password: str | None = None) -> str:
     """Writes a new encrypted keystore and returns its address.
 
     `private_key` imports an existing key (read from the environment or stdin by
-    the caller, never argv); otherwise a fresh key is generated.
+    the caller, never argv); otherwise a fresh key is generated. `password`
+    (already read with :func:`read_password`) saves asking again for each of many keystores.
     """
     path = keystore_path(keystore_dir, name)
     if path.exists():
         raise ConfigError(f"a keystore named {name!r} exists already ({path}); choose another name.")
     account = Account.from_key(private_key) if private_key else Account.create()
-    encrypted = Account.encrypt(account.key, read_password(confirm=True), kdf="scrypt", iterations=_scrypt_n())
+    secret = password if password is not None else read_password(confirm=True)
+    encrypted = Account.encrypt(account.key, secret, kdf="scrypt", iterations=_scrypt_n())
     keystore_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

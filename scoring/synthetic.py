@@ -267,3 +267,19 @@ def generate_market(params: MarketParams | None = None, **overrides: object) -> 
     labels = _population_labels(settlements, p.as_of, p.horizon_days)
     quality = pd.Series(q, index=pd.Index(shippers, name="subject"), name="quality")
     return SyntheticMarket(settlements=settlements, labels=labels, as_of=p.as_of, params=p, quality=quality)
+
+
+#: Named market profiles: overrides of :class:`MarketParams` (n_subjects and seed are given per call).
+PROFILES: dict[str, dict[str, object]] = {
+    "standard": {},
+    # `creditshare demo`: a year of busier shippers on 3 platforms; a higher distress rate so that a
+    # training population of a few thousand shippers holds enough defaults to bin.
+    "freight-demo": {"history_days": 365, "monthly_rate_median": 45.0, "annual_default_rate": 0.2, "n_platforms": 3},
+}
+
+
+def market_profile(name: str, **overrides: object) -> SyntheticMarket:
+    """:func:`generate_market` with the named profile's parameters, then ``overrides``."""
+    if name not in PROFILES:
+        raise InvalidInput(f"unknown market profile {name!r}; choose from {', '.join(sorted(PROFILES))}.")
+    return generate_market(**{**PROFILES[name], **overrides})

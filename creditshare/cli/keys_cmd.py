@@ -8,7 +8,7 @@ import sys
 import typer
 
 from creditshare import keys
-from creditshare.cli.context import console, emit_json, state, table
+from creditshare.cli.context import console, emit_json, progress, state, table
 from creditshare.errors import ConfigError
 
 app = typer.Typer(help="Encrypted keystores (password from CREDITSHARE_PASSWORD, CREDITSHARE_PASSWORD_FILE or a prompt).",
@@ -16,14 +16,30 @@ app = typer.Typer(help="Encrypted keystores (password from CREDITSHARE_PASSWORD,
 
 
 @app.command("new")
-def new(ctx: typer.Context, name: str = typer.Argument(..., help="Keystore name, e.g. platform-1.")) -> None:
-    """Create a new account in an encrypted keystore."""
+def new(ctx: typer.Context,
+        names: list[str] = typer.Argument(..., help="Keystore name(s), e.g. platform-1; several share one password.")
+        ) -> None:
+    """Create new accounts, each in its own encrypted keystore (one password prompt for all)."""
     st = state(ctx)
-    address = keys.create_keystore(st.settings.keystore_dir, name)
+    for name in names:  # check every name before creating any
+        path = keys.keystore_path(st.settings.keystore_dir, name)
+        if path.exists():
+            raise ConfigError(f"a keystore named {name!r} exists already ({path}); choose another name.")
+    if len(set(names)) != len(names):
+        raise ConfigError("a keystore name is given twice.")
+    password = keys.read_password(confirm=True)
+    created = []
+    with progress(st.json or len(names) == 1) as bar:
+        task = bar.add_task("creating keystores", total=len(names))
+        for name in names:
+            created.append({"name": name, "address": keys.create_keystore(st.settings.keystore_dir, name,
+                                                                          password=password)})
+            bar.advance(task)
     if st.json:
-        emit_json({"name": name, "address": address})
+        emit_json(created[0] if len(created) == 1 else created)
     else:
-        console.print(f"created keystore {name}: {address}")
+        for c in created:
+            console.print(f"created keystore {c['name']}: {c['address']}")
 
 
 @app.command("import")

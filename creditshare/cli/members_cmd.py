@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+from collections import Counter
+from pathlib import Path
 from typing import Optional
 
 import typer
 
 from creditshare import deploy as deploy_mod
-from creditshare.cli.context import console, emit_json, state, table
-from creditshare.errors import InvalidInput
+from creditshare.cli.context import console, emit_json, progress, state, table
+from creditshare.errors import CreditShareError, InvalidInput
+from creditshare.roles import role_id
 from creditshare.governance import ZERO32, Governance, Member, ProposalKind, parameter_key
 from creditshare.ids import subject_id, to_hex
 from creditshare.keys import resolve_address
@@ -86,15 +90,31 @@ def propose(
                                                       "COMMITTEE); repeat for several."),
     parameter: Optional[str] = typer.Option(None, "--parameter", help="Parameter name, for set-parameter."),
     value: int = typer.Option(0, "--value", help="New threshold or parameter value."),
+    file: Optional[Path] = typer.Option(None, "--file", help="admit only: a CSV with columns member,org,roles (roles "
+                                                            "separated by ';'): one proposal per row, sent pipelined."),
     account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
 ) -> None:
     """Open a committee proposal; the proposer's approval counts at once."""
     st = state(ctx)
     parsed = ProposalKind.parse(kind)
+    gov = Governance(st.client)
+    if file is not None:
+        if parsed != ProposalKind.ADMIT or member or org or role:
+            raise InvalidInput("--file admits the members listed in it: use it with `admit` and no --member/--org/--role.")
+        rows = _admission_rows(st.settings.keystore_dir, file)
+        signer = st.account(account)
+        with progress(st.json) as bar:
+            task = bar.add_task("admit proposals", total=len(rows))
+            results = gov.propose_admissions(signer, rows, on_mined=lambda _i, _r: bar.advance(task))
+        if st.json:
+            emit_json(results)
+        else:
+            counts = Counter(r["status"] for r in results)
+            console.print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+        return
     target = resolve_address(st.settings.keystore_dir, member) if member else None
     if parsed == ProposalKind.SET_PARAMETER and not parameter:
         raise InvalidInput("set-parameter needs --parameter NAME.")
-    gov = Governance(st.client)
     proposal_id = gov.propose(
         st.account(account), parsed, target, subject_id(org) if org else ZERO32, tuple(role),
         parameter_key(parameter) if parameter else ZERO32, value,
@@ -107,21 +127,59 @@ def propose(
         console.print(f"proposal {proposal_id} ({info['kind']}) opened; {done}")
 
 
+def _admission_rows(keystore_dir: Path, file: Path) -> list[tuple[str, bytes, tuple[str, ...]]]:
+    """The whole admissions CSV, validated before anything is sent; every bad row is listed."""
+    try:
+        with file.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            if reader.fieldnames is None or not {"member", "org", "roles"} <= set(reader.fieldnames):
+                raise InvalidInput(f"{file}: the header must hold member,org,roles.")
+            raw = list(reader)
+    except OSError as err:
+        raise InvalidInput(f"cannot read {file}: {err.strerror}") from err
+    rows, errors = [], []
+    for line, r in enumerate(raw, start=2):
+        try:
+            names = tuple(x.strip().upper() for x in (r["roles"] or "").replace(" ", ";").split(";") if x.strip())
+            for name in names:
+                role_id(name)
+            rows.append((resolve_address(keystore_dir, (r["member"] or "").strip()), subject_id((r["org"] or "").strip()),
+                         names))
+        except CreditShareError as err:
+            errors.append(f"line {line}: {err}")
+    if errors:
+        raise InvalidInput(f"{file}: {len(errors)} bad row(s), nothing sent:\n  " + "\n  ".join(errors[:20]))
+    if not rows:
+        raise InvalidInput(f"{file} lists no members.")
+    return rows
+
+
 @app.command()
 def approve(
     ctx: typer.Context,
-    proposal_id: int = typer.Argument(..., help="Proposal id."),
+    proposal_ids: list[int] = typer.Argument(..., help="Proposal id(s); several are approved pipelined."),
     account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
 ) -> None:
-    """Approve a proposal; it executes when the threshold is reached."""
+    """Approve proposals; each executes when the threshold is reached."""
     st = state(ctx)
     gov = Governance(st.client)
-    executed = gov.approve(st.account(account), proposal_id)
-    info = gov.proposal(proposal_id)
+    if len(proposal_ids) == 1:
+        executed = gov.approve(st.account(account), proposal_ids[0])
+        info = gov.proposal(proposal_ids[0])
+        if st.json:
+            emit_json(info)
+        else:
+            console.print(f"proposal {proposal_ids[0]} approved" + ("; executed" if executed else ""))
+        return
+    signer = st.account(account)
+    with progress(st.json) as bar:
+        task = bar.add_task("approvals", total=len(proposal_ids))
+        results = gov.approve_many(signer, proposal_ids, on_mined=lambda _i, _r: bar.advance(task))
     if st.json:
-        emit_json(info)
+        emit_json(results)
     else:
-        console.print(f"proposal {proposal_id} approved" + ("; executed" if executed else ""))
+        counts = Counter(r["status"] for r in results)
+        console.print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
 
 
 @app.command()

@@ -21,7 +21,7 @@ SYNTHETIC_HELP = "Use a seeded synthetic freight market of this many shippers in
 
 
 def _data(settlements: Optional[Path], synthetic: Optional[int], seed: int, as_of: Optional[str],
-          ctx: Optional[typer.Context] = None) -> tuple[Any, int]:
+          ctx: Optional[typer.Context] = None, market: str = "standard") -> tuple[Any, int]:
     """The settlements DataFrame and the as-of date (unix seconds) of the population.
 
     Sources: a CSV file, a synthetic market, or (`--settlements chain`) the
@@ -35,10 +35,10 @@ def _data(settlements: Optional[Path], synthetic: Optional[int], seed: int, as_o
 
         return settlement_frame(Ledger(state(ctx).client)), parse_date(as_of, "--as-of")
     if synthetic is not None:
-        from scoring.synthetic import generate_market
+        from scoring.synthetic import market_profile
 
-        market = generate_market(n_subjects=synthetic, seed=seed)
-        return market.settlements, market.as_of if as_of is None else parse_date(as_of, "--as-of")
+        generated = market_profile(market, n_subjects=synthetic, seed=seed)
+        return generated.settlements, generated.as_of if as_of is None else parse_date(as_of, "--as-of")
     import pandas as pd
 
     if as_of is None:
@@ -54,6 +54,9 @@ def _data(settlements: Optional[Path], synthetic: Optional[int], seed: int, as_o
 SETTLEMENTS_OPT = typer.Option(None, "--settlements", help=SETTLEMENTS_HELP)
 SYNTHETIC_OPT = typer.Option(None, "--synthetic", min=100, help=SYNTHETIC_HELP)
 SEED_OPT = typer.Option(1, "--seed", help="Seed of the synthetic market.")
+MARKET_OPT = typer.Option("standard", "--market", help="Profile of the synthetic market: `standard` (small shippers, "
+                                                       "two years) or `freight-demo` (busier shippers, one year: the "
+                                                       "market `creditshare demo` plays).")
 AS_OF_OPT = typer.Option(None, "--as-of", help="The training population's date, YYYY-MM-DD.")
 
 
@@ -63,14 +66,14 @@ def train(
     out: Path = typer.Option(..., "--out", help="Where to write the model card (canonical JSON)."),
     name: str = typer.Option("freight-scorecard", "--name"),
     version: int = typer.Option(1, "--version", min=1),
-    settlements: Optional[Path] = SETTLEMENTS_OPT, synthetic: Optional[int] = SYNTHETIC_OPT, seed: int = SEED_OPT,
+    settlements: Optional[Path] = SETTLEMENTS_OPT, synthetic: Optional[int] = SYNTHETIC_OPT, seed: int = SEED_OPT, market: str = MARKET_OPT,
     as_of: Optional[str] = AS_OF_OPT,
 ) -> None:
     """Fit the scorecard (WOE binning + logistic regression, integer points) and write its model card."""
     from scoring.factory import train_scorecard, training_set, training_window
 
     st = state(ctx)
-    frame, as_of_s = _data(settlements, synthetic, seed, as_of, ctx)
+    frame, as_of_s = _data(settlements, synthetic, seed, as_of, ctx, market)
     X, y = training_set(frame, as_of_s)
     result = train_scorecard(X, y, name=name, version=version, training=training_window(as_of_s))
     result.card.save(out)
@@ -101,7 +104,7 @@ class _CardModel:
 def evaluate(
     ctx: typer.Context,
     card_path: Path = typer.Argument(..., metavar="CARD", help="The champion's model card."),
-    settlements: Optional[Path] = SETTLEMENTS_OPT, synthetic: Optional[int] = SYNTHETIC_OPT, seed: int = SEED_OPT,
+    settlements: Optional[Path] = SETTLEMENTS_OPT, synthetic: Optional[int] = SYNTHETIC_OPT, seed: int = SEED_OPT, market: str = MARKET_OPT,
     as_of: Optional[str] = AS_OF_OPT,
 ) -> None:
     """Champion (the card) against a gradient-boosting challenger on the same holdout."""
@@ -113,7 +116,7 @@ def evaluate(
 
     st = state(ctx)
     card = ModelCard.load(card_path)
-    frame, as_of_s = _data(settlements, synthetic, seed, as_of, ctx)
+    frame, as_of_s = _data(settlements, synthetic, seed, as_of, ctx, market)
     X, y = training_set(frame, as_of_s)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, stratify=y, random_state=42)
     challenger = GradientBoostingChallenger(features=list(card.feature_names)).fit(X_tr, y_tr)
@@ -153,7 +156,7 @@ def register(
 def promote(
     ctx: typer.Context,
     model: str = typer.Argument(..., help="Model card file (or 0x model hash with --skip-drift-check)."),
-    settlements: Optional[Path] = SETTLEMENTS_OPT, synthetic: Optional[int] = SYNTHETIC_OPT, seed: int = SEED_OPT,
+    settlements: Optional[Path] = SETTLEMENTS_OPT, synthetic: Optional[int] = SYNTHETIC_OPT, seed: int = SEED_OPT, market: str = MARKET_OPT,
     as_of: Optional[str] = AS_OF_OPT,
     skip_drift_check: bool = typer.Option(False, "--skip-drift-check",
                                           help="Approve without checking the current population's PSI."),
@@ -171,7 +174,7 @@ def promote(
     if not skip_drift_check:
         if model.startswith("0x"):
             raise InvalidInput("the drift check needs the model card file, not only its hash.")
-        drift = _drift(Path(model), settlements, synthetic, seed, as_of, block=True, ctx=ctx)
+        drift = _drift(Path(model), settlements, synthetic, seed, as_of, block=True, ctx=ctx, market=market)
     registry = Registry(st.client)
     registry.approve(st.account(account), model_hash, Action.PROMOTE)
     champion = registry.champion()
@@ -225,13 +228,13 @@ def show(ctx: typer.Context) -> None:
 
 
 def _drift(card_path: Path, settlements: Optional[Path], synthetic: Optional[int], seed: int, as_of: Optional[str],
-           block: bool, ctx: Optional[typer.Context] = None) -> dict[str, Any]:
+           block: bool, ctx: Optional[typer.Context] = None, market: str = "standard") -> dict[str, Any]:
     from scoring.drift import assert_promotable, monitor
     from scoring.features import build_features
     from scoring.model_card import ModelCard
 
     card = ModelCard.load(card_path)
-    frame, as_of_s = _data(settlements, synthetic, seed, as_of, ctx)
+    frame, as_of_s = _data(settlements, synthetic, seed, as_of, ctx, market)
     features = build_features(frame, as_of_s, roles=("shipper",))
     report = assert_promotable(card, features) if block else monitor(card, features)
     return report.as_dict()
@@ -241,14 +244,14 @@ def _drift(card_path: Path, settlements: Optional[Path], synthetic: Optional[int
 def monitor(
     ctx: typer.Context,
     card_path: Path = typer.Argument(..., metavar="CARD", help="The model card whose population to check."),
-    settlements: Optional[Path] = SETTLEMENTS_OPT, synthetic: Optional[int] = SYNTHETIC_OPT, seed: int = SEED_OPT,
+    settlements: Optional[Path] = SETTLEMENTS_OPT, synthetic: Optional[int] = SYNTHETIC_OPT, seed: int = SEED_OPT, market: str = MARKET_OPT,
     as_of: Optional[str] = AS_OF_OPT,
 ) -> None:
     """PSI of the score distribution and CSI per feature against the training population.
 
     Exit code 4 when PSI >= 0.25 (drifted: promotion is blocked)."""
     st = state(ctx)
-    report = _drift(card_path, settlements, synthetic, seed, as_of, block=False, ctx=ctx)
+    report = _drift(card_path, settlements, synthetic, seed, as_of, block=False, ctx=ctx, market=market)
     if st.json:
         emit_json(report)
     else:

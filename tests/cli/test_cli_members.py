@@ -122,3 +122,48 @@ def test_mpc_record_rejects_a_bad_file(cli, tmp_path):
     path.write_text('{"jobId": "0x12"}')
     result = cli("mpc", "record", str(path), account="plat", ok=False)
     assert result.exit_code == 1 and "lacks purposeHash" in result.stderr
+
+
+def test_keys_new_creates_several_with_one_password_and_checks_names_first(cli):
+    made = cli.json("keys", "new", "many1", "many2")
+    assert [m["name"] for m in made] == ["many1", "many2"]
+    result = cli("keys", "new", "many3", "many1", ok=False)
+    assert result.exit_code == 1 and "'many1' exists already" in result.stderr
+    assert "many3" not in {k["name"] for k in cli.json("keys", "list")}  # nothing created
+
+
+def test_admissions_from_a_file_are_pipelined_and_idempotent(cli, tmp_path):
+    cli("keys", "new", "batch1", "batch2", "batch3")
+    members = tmp_path / "members.csv"
+    members.write_text("member,org,roles\nbatch1,uscc:BATCH1,SHIPPER\nbatch2,uscc:BATCH2,CARRIER;LENDER\n"
+                       "batch3,driver:B3,CARRIER\n")
+    opened = cli.json("members", "propose", "admit", "--file", str(members), account="c1")
+    assert [o["status"] for o in opened] == ["proposed"] * 3
+    ids = [str(o["proposal"]) for o in opened]
+    again = cli.json("members", "propose", "admit", "--file", str(members), account="c1")
+    assert [o["proposal"] for o in again] == [o["proposal"] for o in opened]  # reused, not reopened
+    assert {o["status"] for o in again} == {"open already"}
+    approved = cli.json("members", "approve", *ids, account="c2")
+    assert [a["status"] for a in approved] == ["executed"] * 3
+    assert cli.json("members", "approve", *ids, account="c3")[0]["status"] == "executed already"
+    assert set(cli.json("members", "show", "batch2")["roles"]) == {"LENDER", "CARRIER"}
+    after = cli.json("members", "propose", "admit", "--file", str(members), account="c1")
+    assert {o["status"] for o in after} == {"already a member"}
+
+
+def test_admissions_file_with_bad_rows_sends_nothing(cli, tmp_path):
+    before = len(cli.json("members", "proposals"))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("member,org,roles\nnosuchkey,uscc:X1,SHIPPER\nplat,not-an-org,SHIPPER\nship,uscc:X3,WIZARD\n")
+    result = cli("members", "propose", "admit", "--file", str(bad), account="c1", ok=False)
+    assert result.exit_code == 1 and "3 bad row(s), nothing sent" in result.stderr
+    for line in ("line 2", "line 3", "line 4"):
+        assert line in result.stderr
+    header = tmp_path / "header.csv"
+    header.write_text("who,org\nplat,uscc:X\n")
+    assert "member,org,roles" in cli("members", "propose", "admit", "--file", str(header), account="c1",
+                                     ok=False).stderr
+    mixed = cli("members", "propose", "admit", "--file", str(bad), "--member", "plat", account="c1", ok=False)
+    assert "--file admits the members listed in it" in mixed.stderr
+    assert "there is no proposal 9999" in cli("members", "approve", "1", "9999", account="c2", ok=False).stderr
+    assert len(cli.json("members", "proposals")) == before
