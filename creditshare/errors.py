@@ -37,3 +37,7 @@ class ModelError(CreditShareError, ValueError):
 
 class PrivacyError(CreditShareError):
     """A multi-party computation or set intersection failed; nothing was revealed."""
+
+
+class DetailsUnavailable(CreditShareError):
+    """An entry's private details cannot be read by this account (not paid, key not released, wrong key)."""

@@ -45,3 +45,27 @@ def digest_from_cid(cid: str) -> bytes:
 
 def file_cid(path: Path) -> str:
     return cid_from_digest(file_digest(path))
+
+
+def store(evidence_dir: Path, data: bytes) -> str:
+    """Puts `data` in the evidence store under its CIDv1 and returns the CID (idempotent)."""
+    cid = cid_from_digest(hashlib.sha256(data).digest())
+    path = evidence_dir / cid
+    if not path.exists():
+        evidence_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return cid
+
+
+def load(evidence_dir: Path, cid: str) -> bytes:
+    """The bytes stored under `cid`, checked against the CID's digest."""
+    digest = digest_from_cid(cid)
+    try:
+        data = (evidence_dir / cid).read_bytes()
+    except FileNotFoundError as err:
+        raise InvalidInput(f"{cid} is not in the evidence store {evidence_dir}.") from err
+    if hashlib.sha256(data).digest() != digest:
+        raise InvalidInput(f"the evidence store's copy of {cid} does not match its CID (corrupted).")
+    return data

@@ -11,6 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from creditshare.cli import chain_cmd, keys_cmd, members_cmd, model_cmd, mpc_cmd, oracle_cmd, score_cmd, settlements_cmd
+from creditshare.cli import audit_cmd, consent_cmd, list_cmd
 from creditshare.cli.context import State, fail
 from creditshare.errors import CreditShareError
 
@@ -62,6 +63,10 @@ app.add_typer(oracle_cmd.app, name="oracle")
 app.add_typer(score_cmd.app, name="score")
 app.add_typer(mpc_cmd.app, name="mpc")
 app.add_typer(mpc_cmd.psi_app, name="psi")
+app.add_typer(list_cmd.app, name="list")
+app.add_typer(list_cmd.token_app, name="token")
+app.add_typer(consent_cmd.app, name="consent")
+app.command("audit")(audit_cmd.audit)
 app.command("deploy")(members_cmd.deploy)
 
 

@@ -1,0 +1,148 @@
+"""`creditshare consent ...`: a subject's consents to lenders, and a lender's consent-checked reads."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import typer
+
+from creditshare.cli.context import console, emit_json, state, table
+from creditshare.databus import KNOWN_PURPOSES, DataBus, expiry_after_days, parse_scope, purpose_id, scope_names
+from creditshare.errors import InvalidInput
+from creditshare.governance import Governance
+from creditshare.ids import subject_id, to_hex
+from creditshare.keys import resolve_address
+from creditshare.settlements import parse_date
+
+app = typer.Typer(
+    help="Consent to lenders (grant, revoke, show) and consent-checked reads by lenders (access); every access is "
+         "logged on chain (see `creditshare audit`).",
+    no_args_is_help=True)
+
+ACCOUNT_HELP = "Keystore name of the signing account (or set CREDITSHARE_PRIVATE_KEY)."
+PURPOSE_HELP = f"Purpose of the use, by name (e.g. {', '.join(KNOWN_PURPOSES)}); only its keccak256 goes on chain."
+SCOPE_HELP = "Comma-separated scopes: score, settlements, list (or all)."
+
+
+@app.command()
+def grant(
+    ctx: typer.Context,
+    lender: str = typer.Option(..., "--lender", help="The lender: address or keystore name (an active LENDER member)."),
+    purpose: str = typer.Option(..., "--purpose", help=PURPOSE_HELP),
+    scope: str = typer.Option(..., "--scope", help=SCOPE_HELP),
+    days: Optional[int] = typer.Option(None, "--days", help="Valid until midnight UTC after this many days."),
+    until: Optional[str] = typer.Option(None, "--until", help="Valid until this date (YYYY-MM-DD, 00:00 UTC)."),
+    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP + " The subject's member."),
+) -> None:
+    """Grant a lender consent to read your data (your member's organisation is the subject).
+
+    A new grant for the same lender and purpose replaces the earlier one;
+    granting again with the same scope and expiry changes nothing.
+    """
+    st = state(ctx)
+    if (days is None) == (until is None):
+        raise InvalidInput("give the consent's expiry with either --days N or --until YYYY-MM-DD.")
+    mask = parse_scope(scope)
+    lender_address = resolve_address(st.settings.keystore_dir, lender)
+    signer = st.account(account)
+    member = Governance(st.client).member(signer.address)
+    if member is None or not member.active:
+        raise InvalidInput(f"{signer.address} is not an active consortium member: only a member grants consent "
+                           f"for its organisation.")
+    bus = DataBus(st.client)
+    now = st.client.block_timestamp()
+    expires = expiry_after_days(now, days) if days is not None else parse_date(until or "", "--until")
+    result = bus.grant(signer, member.org_id, lender_address, purpose_id(purpose), mask, expires)
+    if st.json:
+        emit_json(result)
+    elif result["already"]:
+        console.print(f"consent {result['id']} already grants {lender} this scope until {result['expires']}")
+    else:
+        console.print(f"granted consent {result['id']} to {lender} for {purpose} ({scope}) until {result['expires']}")
+
+
+@app.command()
+def revoke(
+    ctx: typer.Context,
+    consent_id: int = typer.Argument(..., help="Consent id."),
+    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP + " The subject's member."),
+) -> None:
+    """Revoke a consent at once (the subject's member only; revoking twice changes nothing)."""
+    st = state(ctx)
+    result = DataBus(st.client).revoke(st.account(account), consent_id)
+    if st.json:
+        emit_json(result)
+    else:
+        console.print(f"consent {consent_id} {'was already revoked' if result['already'] else 'revoked'}")
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    subject: str = typer.Argument(..., help="Subject: namespace:registration or 0x id."),
+) -> None:
+    """List every consent a subject granted, with its state (valid, expired, revoked)."""
+    st = state(ctx)
+    sid = subject_id(subject)
+    now = st.client.block_timestamp()
+    consents = [c.to_json(now) for c in DataBus(st.client).consents_of(sid)]
+    if st.json:
+        emit_json({"subject": to_hex(sid), "consents": consents})
+        return
+    table(f"Consents of {subject}", ["id", "lender", "purpose", "scope", "expires", "state"],
+          [[c["id"], c["lender"], c["purpose"], ",".join(c["scope"]), c["expires"], c["state"]] for c in consents])
+
+
+@app.command()
+def access(
+    ctx: typer.Context,
+    subjects: list[str] = typer.Argument(..., help="Subjects to read (namespace:registration or 0x ids)."),
+    purpose: str = typer.Option(..., "--purpose", help=PURPOSE_HELP),
+    scope: str = typer.Option("score", "--scope", help=SCOPE_HELP),
+    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP + " The LENDER."),
+) -> None:
+    """As a LENDER, record a consented access to subjects (one batched transaction) and read their data.
+
+    All or nothing: if any subject has no valid consent for this lender, purpose
+    and scope, nothing is recorded or read.
+    """
+    st = state(ctx)
+    mask = parse_scope(scope)
+    sids = [subject_id(s) for s in subjects]
+    signer = st.account(account)
+    records = DataBus(st.client).access(signer, sids, mask, purpose_id(purpose))
+    by_subject: dict[str, Any] = {to_hex(s): {"subject": to_hex(s)} for s in sids}
+    for r in records:
+        by_subject[r["subject"]].update(consent_id=r["consent_id"], access_index=r["access_index"], tx=r["tx"])
+    if mask & 1:
+        from creditshare.scores import scores
+
+        for item in scores(st.client, sids):
+            by_subject[item["subject"]]["score"] = item
+    if mask & 2:
+        from creditshare.settlements import Ledger
+
+        ledger = Ledger(st.client)
+        for s in sids:
+            by_subject[to_hex(s)]["settlements"] = [r.to_json() for r in ledger.by_subject(s)]
+    if mask & 4:
+        from creditshare.credit_list import CreditList
+
+        book = CreditList(st.client)
+        now = st.client.block_timestamp()
+        for s in sids:
+            by_subject[to_hex(s)]["list_entries"] = [e.to_json(now) for e in book.entries_of(s)]
+    out = {"lender": signer.address, "purpose": purpose, "scope": scope_names(mask), "accesses": len(records),
+           "subjects": list(by_subject.values())}
+    if st.json:
+        emit_json(out)
+        return
+    rows = []
+    for item in out["subjects"]:
+        score = item.get("score", {})
+        rows.append([item["subject"][:18] + "…", item.get("consent_id"),
+                     f"{score.get('score')} {score.get('tier')}" if score.get("scored") else "-" if mask & 1 else "",
+                     len(item.get("settlements", [])) if mask & 2 else "",
+                     sum(e["active"] for e in item.get("list_entries", [])) if mask & 4 else ""])
+    table(f"Consented read by {signer.address} ({purpose})", ["subject", "consent", "score", "settlements",
+                                                              "active list entries"], rows)

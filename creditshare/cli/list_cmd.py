@@ -1,0 +1,287 @@
+"""`creditshare list ...` (the shared credit list) and `creditshare token ...` (the fen settlement token)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from creditshare.cli.context import console, emit_json, progress, state, table
+from creditshare.credit_list import ENTRY_COLUMNS, CreditList, Token, parse_entries
+from creditshare.errors import InvalidInput
+from creditshare.ids import subject_id, to_hex
+from creditshare.keys import resolve_address
+
+app = typer.Typer(
+    help="The shared credit list: maintainers post staked entries (details sealed off chain), members pay to view "
+         "a subject, anyone concerned contests, the committee resolves, earnings are withdrawn.",
+    no_args_is_help=True)
+token_app = typer.Typer(help="The settlement token (CSFEN, 1 unit = 1 fen) that pays stakes, deposits and view fees.",
+                        no_args_is_help=True)
+
+ACCOUNT_HELP = "Keystore name of the signing account (or set CREDITSHARE_PRIVATE_KEY)."
+SUBJECT_HELP = "Subject: namespace:registration (e.g. uscc:91310000MA1FL4XX1X) or a 0x 32-byte id."
+
+
+@app.command()
+def post(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help=f"Entry CSV with the columns {','.join(ENTRY_COLUMNS)}: category is "
+                                          "payment-default, fraud, freight-dispute, cargo-damage or other; dates "
+                                          "YYYY-MM-DD; settlements are 0x ids separated by ';' (may be empty); "
+                                          "evidence and details are files relative to the CSV."),
+    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and show what would be posted; send nothing."),
+) -> None:
+    """Post entries as a MAINTAINER: stakes are pulled in tokens, details are sealed (AES-GCM) into the evidence store.
+
+    The whole file is validated first (every bad row is listed, nothing is sent).
+    Rows already on the list (same maintainer, subject, category, amount, period,
+    settlements and evidence) are skipped, so posting a file again is harmless.
+    """
+    st = state(ctx)
+    rows = parse_entries(file)
+    book = CreditList(st.client)
+    signer = st.account(account)
+    with progress(st.json) as bar:
+        task = bar.add_task("posting entries", total=len(rows))
+        result = book.post(rows, signer, dry_run=dry_run, on_posted=lambda n: bar.advance(task, n))
+    out = {"file": str(file), "rows": len(rows), "posted": [] if dry_run else result.posted,
+           "would_post": result.posted if dry_run else [], "already_posted": result.already,
+           "gas_used": result.gas_used, "dry_run": dry_run}
+    if st.json:
+        emit_json(out)
+        return
+    if dry_run:
+        console.print(f"dry run: {len(result.posted)} entries would be posted, {len(result.already)} are posted already")
+        return
+    for p in result.posted:
+        console.print(f"posted entry {p['id']} (line {p['line']}): details sealed as {p['details_cid']}")
+    console.print(f"{len(result.posted)} posted, {len(result.already)} already on the list")
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    what: str = typer.Argument(..., help="A subject (namespace:registration or 0x id), or an entry id (a number)."),
+) -> None:
+    """Show the public facts of a subject's entries (or one entry with its contest); the details stay sealed."""
+    st = state(ctx)
+    book = CreditList(st.client)
+    now = st.client.block_timestamp()
+    if what.strip().isdigit():
+        entry = book.entry(int(what))
+        info = {**entry.to_json(now), "contest": book.contest_of(entry.id)}
+        if st.json:
+            emit_json(info)
+        else:
+            table(f"Entry {entry.id}", ["field", "value"], [[k, v] for k, v in info.items()])
+        return
+    sid = subject_id(what)
+    entries = [e.to_json(now) for e in book.entries_of(sid)]
+    for e in entries:
+        e["contest"] = book.contest_of(e["id"]) if e["status"] != "active" else None
+    if st.json:
+        emit_json({"subject": to_hex(sid), "active": sum(e["active"] for e in entries), "entries": entries})
+        return
+    table(f"Credit list entries of {what} ({sum(e['active'] for e in entries)} active)",
+          ["id", "category", "amount (fen)", "band", "status", "active", "expires", "maintainer"],
+          [[e["id"], e["category"], e["amount_fen"], e["band"], e["status"], e["active"], e["expires"],
+            e["maintainer"]] for e in entries])
+
+
+@app.command("view")
+def view_(
+    ctx: typer.Context,
+    subject: str = typer.Argument(..., help=SUBJECT_HELP),
+    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    again: bool = typer.Option(False, "--again", help="Pay again even if this account already paid for these entries."),
+) -> None:
+    """Pay the governed view fee (discounted for reciprocal members) to view a subject's entries.
+
+    The fee is split among the maintainers of the active entries, who then release
+    the entries' content keys to you (`list release`); read them with `list decrypt`.
+    Viewing again is skipped if no entry was posted since your last paid view.
+    """
+    st = state(ctx)
+    result = CreditList(st.client).view(subject_id(subject), st.account(account), again=again)
+    if st.json:
+        emit_json(result)
+    elif result["paid"]:
+        console.print(f"paid {result['fee_fen']} fen (discount {result['discount_fen']}) to view {subject}: "
+                      f"entries {', '.join(map(str, result['entry_ids']))}")
+    else:
+        console.print(f"already paid to view {subject} (entries {', '.join(map(str, result['entry_ids']))}); "
+                      f"nothing paid. Pass --again to pay anew.")
+
+
+@app.command()
+def release(
+    ctx: typer.Context,
+    subject: Optional[str] = typer.Option(None, "--subject", help="Only views of this subject."),
+    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP + " The maintainer."),
+) -> None:
+    """Maintainer's key release: wrap each of your entries' content keys to every viewer who paid for it.
+
+    Reads the EntryViewed events, recovers each viewer's public key from its paying
+    transaction, and writes an ECIES-wrapped key file into the evidence store.
+    Idempotent: keys released before are not written again.
+    """
+    st = state(ctx)
+    result = CreditList(st.client).release(st.account(account), subject_id(subject) if subject else None)
+    if st.json:
+        emit_json(result)
+        return
+    for r in result["released"]:
+        console.print(f"released the key of entry {r['entry_id']} to {r['viewer']}")
+    console.print(f"{len(result['released'])} key(s) released, {result['already_released']} released before")
+
+
+@app.command()
+def decrypt(
+    ctx: typer.Context,
+    entry_id: int = typer.Argument(..., help="Entry id."),
+    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP + " The paying viewer."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the details to this file instead of stdout."),
+) -> None:
+    """Decrypt an entry's private details with the key released to you (or your own, as its maintainer)."""
+    st = state(ctx)
+    details = CreditList(st.client).decrypt(entry_id, st.account(account))
+    if out:
+        out.write_bytes(details)
+    if st.json:
+        try:
+            text: str | None = details.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        emit_json({"entry_id": entry_id, "bytes": len(details), "details": text if not out else None,
+                   "details_hex": None if text is not None or out else "0x" + details.hex(),
+                   "out": str(out) if out else None})
+    elif out:
+        console.print(f"wrote {len(details)} bytes of entry {entry_id}'s details to {out}")
+    else:
+        sys.stdout.buffer.write(details)
+        sys.stdout.flush()
+
+
+@app.command()
+def contest(
+    ctx: typer.Context,
+    entry_id: int = typer.Argument(..., help="Entry id."),
+    reason: str = typer.Option(..., "--reason", help="Why the entry is wrong (only its keccak256 goes on chain)."),
+    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
+) -> None:
+    """Contest an active entry (any member, or the subject's member), paying the governed contest deposit."""
+    st = state(ctx)
+    result = CreditList(st.client).contest(entry_id, reason, st.account(account))
+    if st.json:
+        emit_json(result)
+    elif result["already"]:
+        console.print(f"entry {entry_id} is already contested by you")
+    else:
+        console.print(f"contested entry {entry_id}; deposit {result['deposit_fen']} fen")
+
+
+@app.command()
+def resolve(
+    ctx: typer.Context,
+    entry_id: int = typer.Argument(..., help="Entry id."),
+    uphold: bool = typer.Option(..., "--uphold/--overturn",
+                                help="Uphold (deposit to the maintainer) or overturn (stake slashed to the contester)."),
+    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP + " A COMMITTEE member."),
+) -> None:
+    """Vote on a contested entry as a COMMITTEE member; the first outcome to reach the threshold is executed."""
+    st = state(ctx)
+    result = CreditList(st.client).resolve(entry_id, uphold, st.account(account))
+    if st.json:
+        emit_json(result)
+    elif not result["voted"]:
+        console.print(result["message"])
+    else:
+        console.print(f"voted to {'uphold' if uphold else 'overturn'} entry {entry_id}; it is {result['status']}")
+
+
+@app.command()
+def withdraw(
+    ctx: typer.Context,
+    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    release_stakes: bool = typer.Option(False, "--release-stakes",
+                                        help="First credit back the stakes of your expired entries."),
+) -> None:
+    """Withdraw your whole credit-list balance (fees earned, deposits and stakes won, released stakes)."""
+    st = state(ctx)
+    book = CreditList(st.client)
+    signer = st.account(account)
+    released = []
+    if release_stakes:
+        now = st.client.block_timestamp()
+        for eid in range(1, int(st.client.call(book.contract, "entryCount")[0]) + 1):
+            e = book.entry(eid)
+            if e.maintainer == signer.address and e.stake and now >= e.expires_at and e.status != 2:
+                released.append(book.release_stake(eid, signer))
+    result = {**book.withdraw(signer), "stakes_released": released}
+    if st.json:
+        emit_json(result)
+    elif result["withdrawn_fen"] == 0:
+        console.print("nothing to withdraw: the balance is 0 fen")
+    else:
+        console.print(f"withdrew {result['withdrawn_fen']} fen; token balance now {result['token_balance_fen']} fen")
+
+
+@app.command()
+def balance(
+    ctx: typer.Context,
+    who: str = typer.Argument(..., help="Address or keystore name."),
+) -> None:
+    """Show an account's withdrawable credit-list balance, token balance and current view fee."""
+    st = state(ctx)
+    address = resolve_address(st.settings.keystore_dir, who)
+    book = CreditList(st.client)
+    fee, discount = book.fee_for(address)
+    info = {"address": address, "list_balance_fen": book.balance(address),
+            "token_balance_fen": book.token.balance(address), "view_fee_fen": fee, "view_discount_fen": discount}
+    if st.json:
+        emit_json(info)
+    else:
+        table(f"Credit list balance of {who}", ["field", "value"], [[k, v] for k, v in info.items()])
+
+
+@token_app.command()
+def mint(
+    ctx: typer.Context,
+    to: str = typer.Argument(..., help="Recipient: address or keystore name."),
+    amount: int = typer.Argument(..., help="Fen to mint (integer)."),
+    top_up: bool = typer.Option(False, "--top-up", help="Mint only what brings the balance up to AMOUNT (idempotent)."),
+    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP + " A COMMITTEE member."),
+) -> None:
+    """Mint settlement tokens (stands for money deposited with the issuing bank). COMMITTEE only."""
+    st = state(ctx)
+    if amount <= 0:
+        raise InvalidInput(f"amount must be a positive number of fen; got {amount}.")
+    address = resolve_address(st.settings.keystore_dir, to)
+    token = Token(st.client)
+    minted = amount - token.balance(address) if top_up else amount
+    if minted > 0:
+        token.mint(address, minted, st.account(account))
+    info = {"to": address, "minted_fen": max(0, minted), "balance_fen": token.balance(address)}
+    if st.json:
+        emit_json(info)
+    else:
+        console.print(f"minted {info['minted_fen']} fen to {address}; balance {info['balance_fen']} fen")
+
+
+@token_app.command("balance")
+def token_balance(
+    ctx: typer.Context,
+    who: str = typer.Argument(..., help="Address or keystore name."),
+) -> None:
+    """Show an account's settlement-token balance in fen."""
+    st = state(ctx)
+    address = resolve_address(st.settings.keystore_dir, who)
+    info = {"address": address, "balance_fen": Token(st.client).balance(address)}
+    if st.json:
+        emit_json(info)
+    else:
+        console.print(f"{address}: {info['balance_fen']} fen")

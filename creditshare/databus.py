@@ -1,0 +1,183 @@
+"""The data transaction control bus (DataBus): consents, consent-checked access, the audit log.
+
+A subject's member grants a lender consent for a purpose (named by text; the
+chain holds its keccak256) and a scope (score, settlements, list) until an
+expiry; the lender records each access with `accessMany` before reading, and
+the subject (or the committee) reads the log back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+
+from creditshare.chain import ChainClient, encode_call
+from creditshare.errors import InvalidInput
+from creditshare.ids import to_hex
+
+SCOPES = {"score": 1, "settlements": 2, "list": 4}
+# purposes are hashed on chain; these names are shown back in clear
+KNOWN_PURPOSES = ("receivable-financing", "credit-line", "onboarding", "monitoring", "collections")
+DAY = 86_400
+MAX_BATCH = 200  # subjects per accessMany transaction
+
+
+def parse_scope(text: str) -> int:
+    """`score,settlements,list` (any non-empty subset, or `all`) as the contract's bitmask."""
+    parts = [p.strip().lower() for p in text.split(",") if p.strip()]
+    if parts == ["all"]:
+        return 7
+    bad = [p for p in parts if p not in SCOPES]
+    if not parts or bad:
+        raise InvalidInput(f"scope must be a comma-separated subset of {', '.join(SCOPES)} (or all); got {text!r}.")
+    mask = 0
+    for p in parts:
+        mask |= SCOPES[p]
+    return mask
+
+
+def scope_names(mask: int) -> list[str]:
+    return [name for name, bit in SCOPES.items() if mask & bit]
+
+
+def purpose_id(name: str) -> bytes:
+    name = name.strip()
+    if not name or len(name) > 64:
+        raise InvalidInput("purpose must be a name of 1-64 characters, e.g. receivable-financing.")
+    return keccak(text=name)
+
+
+def purpose_name(purpose: bytes) -> str:
+    for name in KNOWN_PURPOSES:
+        if keccak(text=name) == purpose:
+            return name
+    return to_hex(purpose)
+
+
+def expiry_after_days(now: int, days: int) -> int:
+    """Midnight UTC after `now + days`: re-running a grant the same day asks for the same expiry."""
+    if days <= 0:
+        raise InvalidInput(f"--days must be a positive number of days; got {days}.")
+    return (now + days * DAY) // DAY * DAY + DAY
+
+
+@dataclass(frozen=True)
+class Consent:
+    id: int
+    subject: bytes
+    lender: str
+    purpose: bytes
+    scope: int
+    granted_at: int
+    expires_at: int
+    revoked: bool
+    grantor: str
+
+    def state(self, now: int) -> str:
+        return "revoked" if self.revoked else ("expired" if now >= self.expires_at else "valid")
+
+    def to_json(self, now: int) -> dict[str, Any]:
+        return {"id": self.id, "subject": to_hex(self.subject), "lender": self.lender,
+                "purpose": purpose_name(self.purpose), "scope": scope_names(self.scope), "granted_at": self.granted_at,
+                "expires_at": self.expires_at,
+                "expires": dt.datetime.fromtimestamp(self.expires_at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                "state": self.state(now), "grantor": self.grantor}
+
+
+class DataBus:
+    """The DataBus contract through the chain client."""
+
+    def __init__(self, client: ChainClient) -> None:
+        self.client = client
+        self.contract = client.contract("DataBus")
+
+    def consent(self, consent_id: int) -> Consent:
+        count = int(self.client.call(self.contract, "consentCount")[0])
+        if not 1 <= consent_id <= count:
+            raise InvalidInput(f"consent {consent_id} does not exist (consents 1..{count} were granted).")
+        subject, lender, purpose, scope, granted, expires, revoked, grantor = self.client.call(
+            self.contract, "consent", consent_id)[0]
+        return Consent(consent_id, bytes(subject), to_checksum_address(lender), bytes(purpose), int(scope),
+                       int(granted), int(expires), bool(revoked), to_checksum_address(grantor))
+
+    def consents_of(self, subject: bytes) -> list[Consent]:
+        ids = self.client.call(self.contract, "consentsOf", subject)[0]
+        return [self.consent(int(i)) for i in ids]
+
+    def valid_consent(self, subject: bytes, lender: str, purpose: bytes, scope: int) -> int:
+        return int(self.client.call(self.contract, "validConsent", subject, to_checksum_address(lender), purpose,
+                                    scope)[0])
+
+    def grant(self, account: LocalAccount, subject: bytes, lender: str, purpose: bytes, scope: int,
+              expires_at: int) -> dict[str, Any]:
+        """Grants consent; a valid consent with the same scope and expiry is kept (idempotent)."""
+        now = self.client.block_timestamp()
+        if expires_at <= now:
+            raise InvalidInput(f"the consent would expire at {expires_at}, not after the chain's time {now}.")
+        lender = to_checksum_address(lender)
+        for c in reversed(self.consents_of(subject)):
+            if (c.lender, c.purpose) == (lender, purpose):
+                if c.state(now) == "valid" and c.scope == scope and c.expires_at == expires_at:
+                    return {"granted": False, "already": True, **c.to_json(now)}
+                break
+        receipt = self.client.transact(encode_call(self.contract, "grant", lender, purpose, scope, expires_at),
+                                       account, "the consent grant")
+        consent_id = int(self.contract.events.ConsentGranted().process_receipt(receipt)[0]["args"]["consentId"])
+        return {"granted": True, "already": False, **self.consent(consent_id).to_json(now)}
+
+    def revoke(self, account: LocalAccount, consent_id: int) -> dict[str, Any]:
+        c = self.consent(consent_id)
+        now = self.client.block_timestamp()
+        if c.revoked:
+            return {"revoked": False, "already": True, **c.to_json(now)}
+        self.client.transact(encode_call(self.contract, "revoke", consent_id), account, "the revocation")
+        return {"revoked": True, "already": False, **self.consent(consent_id).to_json(now)}
+
+    def access(self, account: LocalAccount, subjects: Sequence[bytes], scope: int, purpose: bytes,
+               batch: int = MAX_BATCH) -> list[dict[str, Any]]:
+        """Records the caller's access to every subject (accessMany, `batch` subjects a transaction).
+
+        All or nothing: subjects without a valid consent are named and nothing is recorded.
+        """
+        if not subjects:
+            raise InvalidInput("name at least one subject to read.")
+        from creditshare.governance import Governance
+
+        member = Governance(self.client).member(account.address)
+        if member is None or not member.active or "LENDER" not in member.roles:
+            raise InvalidInput(f"{account.address} is not an active LENDER member: only lenders read through the bus.")
+        missing = [s for s in subjects if self.valid_consent(s, account.address, purpose, scope) == 0]
+        if missing:
+            raise InvalidInput(
+                f"no valid consent of {len(missing)} subject(s) for {account.address}, purpose "
+                f"{purpose_name(purpose)}, scope {','.join(scope_names(scope))}: "
+                f"{', '.join(to_hex(s) for s in missing[:5])}{' ...' if len(missing) > 5 else ''}; nothing was read.")
+        calls = [encode_call(self.contract, "accessMany", list(subjects[i:i + batch]), scope, purpose)
+                 for i in range(0, len(subjects), batch)]
+        receipts = self.client.transact_many(calls, account, "the consented access", scale_gas=True)
+        topic = self.contract.events.DataAccessed().abi
+        from eth_utils import event_abi_to_log_topic
+        from faster_eth_abi import decode
+
+        wanted = "0x" + event_abi_to_log_topic(topic).hex()
+        out = []
+        for receipt in receipts:
+            for log in receipt["logs"]:
+                if log["topics"][0] == wanted:
+                    consent_id, _scope, index = decode(["uint256", "uint8", "uint256"], bytes.fromhex(log["data"][2:]))
+                    out.append({"subject": log["topics"][1], "consent_id": int(consent_id),
+                                "access_index": int(index), "tx": log["transactionHash"]})
+        return out
+
+    def accesses_of(self, subject: bytes, reader: str) -> list[dict[str, Any]]:
+        """The access log of `subject`, read as `reader` (the subject's member or a committee member)."""
+        raw = self.client.call(self.contract, "accessesOf", subject, sender=to_checksum_address(reader))[0]
+        return [{"lender": to_checksum_address(lender), "purpose": purpose_name(bytes(purpose)),
+                 "consent_id": int(cid), "scope": scope_names(int(scope)), "at": int(at),
+                 "time": dt.datetime.fromtimestamp(int(at), dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")}
+                for lender, purpose, cid, scope, at in raw]

@@ -1,0 +1,286 @@
+"""The credit list through the real CLI on Anvil: post (details sealed), paid view with the fee split, key
+release, decryption by the payer only, contests both ways, withdrawals, expiry, and every rejection path.
+
+The chain is reverted after each test (fn_isolation) but the data folder is not: each test makes its own views."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from brownie import chain
+from eth_account import Account
+
+from creditshare import sealed
+from creditshare.errors import DetailsUnavailable
+from creditshare.ids import subject_id, to_hex
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+DAY = 86_400
+TTL = 90 * DAY
+MIN_STAKE = 50_000
+DEPOSIT = 20_000
+VIEW_FEE = 1_001  # odd: the three-way split has a remainder
+FUNDS = 10_000_000
+HEADER = "subject,category,amount_fen,period_from,period_to,settlements,evidence,details,stake_fen"
+DETAILS = {"d1": b'{"invoices": ["INV-1"], "days_overdue": 96}', "d2": b'{"waybill": "WB-2", "claim": "refused"}',
+           "d3": b"cargo damaged in transit: photos in the evidence file", "d4": b"fraudulent waybill",
+           "d5": b"second dispute"}
+
+
+def param(cli, name: str, value: int) -> None:
+    p = cli.json("members", "propose", "set-parameter", "--parameter", name, "--value", str(value), account="c1")
+    cli("members", "approve", str(p["id"]), account="c2")
+
+
+@pytest.fixture(scope="module")
+def book(cli, tmp_path_factory):
+    """Two maintainers, the governed list parameters, and tokens for everyone who pays."""
+    for name, org in (("maint", "uscc:MAINT1"), ("maint2", "uscc:MAINT2")):
+        cli("keys", "new", name)
+        p = cli.json("members", "propose", "admit", "--member", name, "--org", org, "--role", "MAINTAINER",
+                     account="c1")
+        cli("members", "approve", str(p["id"]), account="c2")
+    for name, value in (("creditList.entryTtl", TTL), ("creditList.minStake", MIN_STAKE),
+                        ("creditList.contestDeposit", DEPOSIT), ("creditList.viewFee", VIEW_FEE),
+                        ("creditList.reciprocityWindow", 30 * DAY), ("creditList.reciprocityDiscountBps", 2_500)):
+        param(cli, name, value)
+    for who in ("maint", "maint2", "bank", "ship", "outsider"):
+        cli("token", "mint", who, str(FUNDS), account="c1")
+    folder = tmp_path_factory.mktemp("entries")
+    shutil.copytree(EXAMPLES / "evidence", folder / "evidence")
+    (folder / "details").mkdir()
+    for name, body in DETAILS.items():
+        (folder / "details" / f"{name}.txt").write_bytes(body)
+    return folder
+
+
+def entry_row(subject: str, details: str, *, category: str = "payment-default", amount: str = "3250000",
+              start: str = "2025-10-01", end: str = "2025-12-31", settlements: str = "",
+              evidence: str = "evidence/waybill-1.txt", stake: str = str(MIN_STAKE)) -> str:
+    return ",".join([subject, category, amount, start, end, settlements, evidence, f"details/{details}.txt", stake])
+
+
+def write(folder: Path, name: str, rows: list[str]) -> Path:
+    path = folder / name
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
+    return path
+
+
+def entry_count(cli) -> int:
+    return len([e for s in ("uscc:DEBTOR1", "uscc:DEBTOR2", "uscc:SHIP2") for e in
+                cli.json("list", "show", s)["entries"]])
+
+
+@pytest.fixture(scope="module")
+def posted(cli, book):
+    """DEBTOR1: entries 1, 2 by maint and 3 by maint2. DEBTOR2: 4 (maint), 5 (maint2)."""
+    first = cli.json("list", "post", str(write(book, "m1.csv", [
+        entry_row("uscc:DEBTOR1", "d1"), entry_row("uscc:DEBTOR1", "d2", category="freight-dispute", amount="480000"),
+        entry_row("uscc:DEBTOR2", "d4", category="fraud", amount="150000000")])), account="maint")
+    second = cli.json("list", "post", str(write(book, "m2.csv", [
+        entry_row("uscc:DEBTOR1", "d3", category="cargo-damage", amount="999999", evidence="evidence/waybill-2.txt"),
+        entry_row("uscc:DEBTOR2", "d5", category="freight-dispute", amount="2000")])), account="maint2")
+    ids = {p["line"]: p["id"] for p in first["posted"]}, {p["line"]: p["id"] for p in second["posted"]}
+    return {"d1": ids[0][2], "d2": ids[0][3], "d4": ids[0][4], "d3": ids[1][2], "d5": ids[1][3]}
+
+
+def test_post_seals_details_and_shows_public_facts_only(cli, book, posted):
+    shown = cli.json("list", "show", "uscc:DEBTOR1")
+    assert shown["subject"] == to_hex(subject_id("uscc:DEBTOR1")) and shown["active"] == 3
+    by_id = {e["id"]: e for e in shown["entries"]}
+    e1 = by_id[posted["d1"]]
+    assert (e1["category"], e1["amount_fen"], e1["band"], e1["status"], e1["stake_fen"]) == (
+        "payment-default", 3_250_000, "under-100k-yuan", "active", MIN_STAKE)
+    assert by_id[posted["d3"]]["band"] == "under-10k-yuan"
+    # the sealed blob is public in the evidence store, and holds no plaintext
+    blob = sealed.SealedStore(cli.data_dir / "evidence").blob(bytes.fromhex(e1["details_commitment"][2:]))
+    assert DETAILS["d1"] not in blob and b"INV-1" not in blob
+    assert cli.json("token", "balance", "maint")["balance_fen"] == FUNDS - 3 * MIN_STAKE
+
+
+def test_posting_the_same_file_again_posts_nothing(cli, book, posted):
+    again = cli.json("list", "post", str(book / "m1.csv"), account="maint")
+    assert again["posted"] == [] and sorted(a["id"] for a in again["already_posted"]) == sorted(
+        [posted["d1"], posted["d2"], posted["d4"]])
+    dup = cli.json("list", "post", str(write(book, "dup.csv", [entry_row("uscc:DEBTOR9", "d1")] * 2)), "--dry-run",
+                   account="maint")
+    assert len(dup["would_post"]) == 1 and dup["already_posted"][0]["duplicate_in_file"] is True
+
+
+def test_view_pays_the_fee_split_over_the_active_entries(cli, posted):
+    before = {m: cli.json("list", "balance", m)["list_balance_fen"] for m in ("maint", "maint2")}
+    viewed = cli.json("list", "view", "uscc:DEBTOR1", account="bank")
+    assert viewed["paid"] is True and viewed["fee_fen"] == VIEW_FEE and viewed["discount_fen"] == 0
+    assert viewed["entry_ids"] == [posted["d1"], posted["d2"], posted["d3"]]
+    after = {m: cli.json("list", "balance", m)["list_balance_fen"] for m in ("maint", "maint2")}
+    # 1001 / 3 = 333 each, the remainder 2 to the oldest entry's maintainer (maint)
+    assert after["maint"] - before["maint"] == 333 * 2 + 2 and after["maint2"] - before["maint2"] == 333
+    assert cli.json("token", "balance", "bank")["balance_fen"] == FUNDS - VIEW_FEE
+    # viewing again without new entries is skipped: nothing is paid twice
+    again = cli.json("list", "view", "uscc:DEBTOR1", account="bank")
+    assert again["paid"] is False and cli.json("token", "balance", "bank")["balance_fen"] == FUNDS - VIEW_FEE
+
+
+def test_reciprocal_maintainer_views_at_the_discount(cli, posted):
+    viewed = cli.json("list", "view", "uscc:DEBTOR2", account="maint")
+    assert (viewed["fee_fen"], viewed["discount_fen"]) == (VIEW_FEE - VIEW_FEE * 2_500 // 10_000,
+                                                           VIEW_FEE * 2_500 // 10_000)
+
+
+def test_release_then_the_payer_decrypts_every_entry(cli, posted, tmp_path):
+    cli("list", "view", "uscc:DEBTOR1", account="bank")
+    early = cli("list", "decrypt", str(posted["d1"]), account="bank", ok=False)
+    assert early.exit_code == 1 and "has not been released yet" in early.stderr
+    first = cli.json("list", "release", account="maint")
+    bank = next(k["address"] for k in cli.json("keys", "list") if k["name"] == "bank")
+    released_to_bank = sorted(r["entry_id"] for r in first["released"] if r["viewer"] == bank)
+    assert released_to_bank == [posted["d1"], posted["d2"]]  # maint's entries that bank paid for
+    assert cli.json("list", "release", account="maint")["released"] == []  # idempotent
+    cli("list", "release", "--subject", "uscc:DEBTOR1", account="maint2")
+    for name in ("d1", "d2", "d3"):
+        out = cli.json("list", "decrypt", str(posted[name]), account="bank")
+        assert out["details"].encode() == DETAILS[name]
+    target = tmp_path / "d3.txt"
+    cli("list", "decrypt", str(posted["d3"]), "--out", str(target), account="bank")
+    assert target.read_bytes() == DETAILS["d3"]
+    # the maintainer reads its own entries with its own copy of the key
+    assert cli.json("list", "decrypt", str(posted["d4"]), account="maint")["details"].encode() == DETAILS["d4"]
+
+
+def test_a_viewer_who_did_not_pay_cannot_read_the_details(cli, posted):
+    cli("list", "view", "uscc:DEBTOR1", account="bank")
+    cli("list", "release", account="maint")
+    for who in ("ship", "outsider"):
+        result = cli("list", "decrypt", str(posted["d1"]), account=who, ok=False)
+        assert result.exit_code == 1 and "has not paid to view subject" in result.stderr
+    # the release step never writes a key for a non-payer ...
+    store = sealed.SealedStore(cli.data_dir / "evidence")
+    e1 = cli.json("list", "show", str(posted["d1"]))
+    commitment = bytes.fromhex(e1["details_commitment"][2:])
+    ship = next(k["address"] for k in cli.json("keys", "list") if k["name"] == "ship")
+    bank = next(k["address"] for k in cli.json("keys", "list") if k["name"] == "bank")
+    assert not store.has_key(commitment, ship) and store.has_key(commitment, bank)
+    # ... and the key released to the payer does not open with anyone else's key
+    keystore = json.loads((cli.data_dir / "keystore" / "ship.json").read_text())
+    ship_key = Account.decrypt(keystore, "test-password")
+    with pytest.raises(DetailsUnavailable, match="not wrapped to this account's key"):
+        sealed.unwrap_key(store.key(commitment, bank), bytes(ship_key))
+    # nor does the public ciphertext open with a guessed key
+    with pytest.raises(DetailsUnavailable, match="do not decrypt"):
+        sealed.open_sealed(store.blob(commitment), bytes(32), subject_id("uscc:DEBTOR1"))
+
+
+def test_contest_upheld_pays_the_deposit_to_the_maintainer(cli, posted):
+    before = cli.json("list", "balance", "maint")["list_balance_fen"]
+    contested = cli.json("list", "contest", str(posted["d2"]), "--reason", "we paid on time", account="ship")
+    assert contested["contested"] and contested["deposit_fen"] == DEPOSIT
+    assert cli.json("list", "contest", str(posted["d2"]), "--reason", "again", account="ship")["already"] is True
+    wrong_role = cli("list", "resolve", str(posted["d2"]), "--uphold", account="bank", ok=False)
+    assert wrong_role.exit_code == 1 and "CreditListWrongRole" in wrong_role.stderr
+    vote = cli.json("list", "resolve", str(posted["d2"]), "--uphold", account="c1")
+    assert vote["voted"] and not vote["resolved"] and vote["status"] == "contested"
+    twice = cli("list", "resolve", str(posted["d2"]), "--uphold", account="c1", ok=False)
+    assert twice.exit_code == 1 and "CreditListAlreadyVoted" in twice.stderr
+    done = cli.json("list", "resolve", str(posted["d2"]), "--uphold", account="c2")
+    assert done["resolved"] and done["status"] == "upheld"
+    assert cli.json("list", "balance", "maint")["list_balance_fen"] - before == DEPOSIT
+    late = cli.json("list", "resolve", str(posted["d2"]), "--overturn", account="c3")
+    assert late["voted"] is False and "already upheld" in late["message"]
+    assert cli.json("list", "show", "uscc:DEBTOR1")["active"] == 3  # upheld entries count
+
+
+def test_contest_overturned_slashes_the_stake_to_the_contester(cli, posted):
+    cli("list", "contest", str(posted["d5"]), "--reason", "not our debt", account="bank")
+    cli("list", "resolve", str(posted["d5"]), "--overturn", account="c1")
+    done = cli.json("list", "resolve", str(posted["d5"]), "--overturn", account="c3")
+    assert done["status"] == "overturned"
+    shown = cli.json("list", "show", str(posted["d5"]))
+    assert shown["active"] is False and shown["stake_fen"] == 0 and shown["contest"]["overturn_votes"] == 2
+    assert cli.json("list", "balance", "bank")["list_balance_fen"] == DEPOSIT + MIN_STAKE
+    token_before = cli.json("token", "balance", "bank")["balance_fen"]
+    out = cli.json("list", "withdraw", account="bank")
+    assert out["withdrawn_fen"] == DEPOSIT + MIN_STAKE and out["token_balance_fen"] == token_before + DEPOSIT + MIN_STAKE
+    assert cli.json("list", "withdraw", account="bank")["withdrawn_fen"] == 0  # nothing twice
+    # an overturned entry no longer takes a share of the fee
+    assert cli.json("list", "view", "uscc:DEBTOR2", "--again", account="bank")["entry_ids"] == [posted["d4"]]
+
+
+def test_maintainers_withdraw_what_they_earned(cli, posted):
+    cli("list", "view", "uscc:DEBTOR1", account="bank")
+    owed = cli.json("list", "balance", "maint2")["list_balance_fen"]
+    assert owed > 0
+    before = cli.json("token", "balance", "maint2")["balance_fen"]
+    assert cli.json("list", "withdraw", account="maint2")["withdrawn_fen"] == owed
+    assert cli.json("token", "balance", "maint2")["balance_fen"] == before + owed
+    assert cli("list", "withdraw", account="maint2").stdout.startswith("nothing to withdraw")
+
+
+@pytest.mark.parametrize("rows, message", [
+    ([entry_row("uscc:DEBTOR1", "d1", category="gossip")], "line 2: category must be one of"),
+    ([entry_row("uscc:DEBTOR1", "d1", amount="-5")], "line 2: amount_fen must be between 0"),
+    ([entry_row("uscc:DEBTOR1", "d1", amount="12.5")], "line 2: amount_fen must be a whole number of fen"),
+    ([entry_row("uscc:DEBTOR1", "d1", start="2025-13-01")], "line 2: period_from must be a date"),
+    ([entry_row("uscc:DEBTOR1", "d1", start="2025-12-01", end="2025-11-01")], "line 2: period_to 2025-11-01 is before"),
+    ([entry_row("uscc:DEBTOR1", "nope")], "line 2: details file details/nope.txt not found"),
+    ([entry_row("uscc:DEBTOR1", "d1", evidence="evidence/none.txt")], "evidence file evidence/none.txt not found"),
+    ([entry_row("not a subject", "d1")], "line 2: subject must be 'namespace:registration'"),
+    ([entry_row("uscc:DEBTOR1", "d1", settlements="0x12")], "a settlement id must be a 0x-prefixed 32-byte"),
+    ([entry_row("uscc:DEBTOR1", "d1", settlements="0x" + "ab" * 32)], "is not on the ledger"),
+    ([entry_row("uscc:DEBTOR7", "d1", stake="100")], "stake_fen 100 is below the governed minimum 50000"),
+])
+def test_bad_entry_files_are_refused_and_post_nothing(cli, book, posted, rows, message):
+    before = entry_count(cli)
+    result = cli("list", "post", str(write(book, "bad.csv", rows)), account="maint", ok=False)
+    assert result.exit_code == 1 and message in result.stderr, result.stderr
+    assert entry_count(cli) == before
+
+
+def test_entry_file_without_the_columns_is_refused(cli, book):
+    path = book / "cols.csv"
+    path.write_text("subject,amount_fen\nuscc:DEBTOR1,100\n")
+    result = cli("list", "post", str(path), account="maint", ok=False)
+    assert result.exit_code == 1 and "missing column(s) category" in result.stderr
+
+
+def test_rejections_by_role_payment_and_input(cli, book, posted):
+    not_maintainer = cli("list", "post", str(book / "m1.csv"), account="bank", ok=False)
+    assert not_maintainer.exit_code == 1 and "not an active MAINTAINER member" in not_maintainer.stderr
+    outsider = cli("list", "view", "uscc:DEBTOR1", account="outsider", ok=False)
+    assert outsider.exit_code == 1 and "CreditListNotActiveMember" in outsider.stderr
+    broke = cli("list", "view", "uscc:DEBTOR1", account="ship2", ok=False)
+    assert broke.exit_code == 1 and "needs 1001 fen" in broke.stderr and "token mint" in broke.stderr
+    nothing = cli("list", "view", "uscc:NOBODY", account="bank", ok=False)
+    assert nothing.exit_code == 1 and "has no active entry" in nothing.stderr
+    unknown = cli("list", "decrypt", "999", account="bank", ok=False)
+    assert unknown.exit_code == 1 and "entry 999 does not exist" in unknown.stderr
+    assert "entry 999 does not exist" in cli("list", "show", "999", ok=False).stderr
+    own = cli("list", "contest", str(posted["d1"]), "--reason", "x", account="maint", ok=False)
+    assert own.exit_code == 1 and "CreditListOwnEntry" in own.stderr
+    mint = cli("token", "mint", "bank", "100", account="bank", ok=False)
+    assert mint.exit_code == 1 and "SettlementTokenNotMinter" in mint.stderr
+    assert "positive number of fen" in cli("token", "mint", "bank", "0", account="c1", ok=False).stderr
+    assert "subject must be" in cli("list", "show", "bad subject", ok=False).stderr
+
+
+def test_top_up_mint_is_idempotent(cli, book):
+    first = cli.json("token", "mint", "ship2", "5000", "--top-up", account="c1")
+    second = cli.json("token", "mint", "ship2", "5000", "--top-up", account="c1")
+    assert (first["minted_fen"], second["minted_fen"], second["balance_fen"]) == (5000, 0, 5000)
+
+
+def test_entries_expire_and_stakes_come_back(cli, posted):
+    chain.sleep(TTL + DAY)
+    chain.mine()
+    assert cli.json("list", "show", "uscc:DEBTOR1")["active"] == 0
+    expired = cli("list", "view", "uscc:DEBTOR1", account="bank", ok=False)
+    assert "has no active entry" in expired.stderr
+    late = cli("list", "contest", str(posted["d1"]), "--reason", "x", account="ship", ok=False)
+    assert late.exit_code == 1 and "CreditListEntryExpired" in late.stderr
+    before = cli.json("token", "balance", "maint")["balance_fen"]
+    out = cli.json("list", "withdraw", "--release-stakes", account="maint")
+    # d1, d2 (upheld) and d4 come back; nothing of d5 (slashed) belongs to maint
+    assert sorted(r["entry_id"] for r in out["stakes_released"]) == sorted([posted["d1"], posted["d2"], posted["d4"]])
+    assert cli.json("token", "balance", "maint")["balance_fen"] - before == out["withdrawn_fen"] >= 3 * MIN_STAKE
