@@ -212,11 +212,14 @@ class ChainClient:
                 delay *= 2
         raise AssertionError("unreachable")
 
-    def call(self, contract: Contract, name: str, *args: Any, block: int | None = None) -> tuple[Any, ...]:
+    def call(self, contract: Contract, name: str, *args: Any, block: int | None = None,
+             sender: str | None = None) -> tuple[Any, ...]:
         """eth_call of `name(*args)` with eth-abi encoding and decoding (see encode_call),
-        on the latest state or, with `block`, on the state as of that block number."""
+        on the latest state or, with `block`, on the state as of that block number.
+        `sender` sets `from`, for views that check their caller (no signature is involved)."""
         call = encode_call(contract, name, *args)
-        params = [{"to": call.to, "data": "0x" + call.data.hex()}, "latest" if block is None else hex(block)]
+        query = {"to": call.to, "data": "0x" + call.data.hex()} | ({"from": sender} if sender else {})
+        params = [query, "latest" if block is None else hex(block)]
         response = self.read(lambda: self.w3.provider.make_request("eth_call", params), name)
         if "error" in response:
             data = response["error"].get("data")
