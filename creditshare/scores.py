@@ -26,18 +26,30 @@ from oracle.report import Entry, ScoreReport, entries_root, order_signatures, re
 TIERS = "ABCDE"
 
 
-def _scored(client: ChainClient, card: Any, as_of: int) -> list[Any]:
+def _scored(client: ChainClient, card: Any, as_of: int, *, block: int | None = None,
+            subjects: set[str] | None = None) -> list[Any]:
+    """Scores shippers with `card` from the ledger: the one place where features are assembled.
+
+    With `block`, everything (champion, settlements, their states) is read as of that block
+    number, so every oracle node computes the same entries; with `subjects` (0x ids), only
+    those subjects are scored, and those without any shipper history as of `as_of` are left out.
+    """
     from scoring.features import build_features
 
     registry = Registry(client)
-    champion = registry.champion()
+    (raw_champion,) = client.call(registry.contract, "champion", block=block)
+    champion = bytes(raw_champion) if any(raw_champion) else None
     if champion is None or to_hex(champion) != card.model_hash:
         raise InvalidInput(f"the card {card.model_hash} is not the registered champion "
                            f"({to_hex(champion) if champion else 'none promoted'}).")
-    frame = settlement_frame(Ledger(client))
+    frame = settlement_frame(Ledger(client), block)
     if frame.empty:
+        if subjects is not None:
+            return []
         raise InvalidInput("the ledger holds no settlements to score.")
     features = build_features(frame, as_of, roles=("shipper",))
+    if subjects is not None:
+        features = features[features.index.isin(sorted(subjects))]
     return score_subjects(card, features)
 
 

@@ -1,4 +1,4 @@
-"""`creditshare oracle propose|sign|submit`: signed scores on chain (lender reads are in score_cmd)."""
+"""`creditshare oracle propose|sign|submit|run|status`: signed scores on chain (lender reads are in score_cmd)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from creditshare.cli.context import console, emit_json, state
+from creditshare.cli.context import console, emit_json, err_console, state, table
 from creditshare.settlements import parse_date
 
 app = typer.Typer(help="Oracle operators: build a score batch from the ledger and the champion card, sign it "
@@ -83,3 +83,60 @@ def submit(
     else:
         for path, r in results.items():
             console.print(f"{path}: {r['entries']} scores, {r['signatures']} signatures, {r['gas_per_score']} gas each")
+
+
+CONFIG_HELP = "The oracle set's config file (ORACLES.json: oracles, endpoints, round settings)."
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    oracle_id: int = typer.Option(..., "--id", min=1, help="This operator's id in the config."),
+    config: Path = typer.Option(..., "--config", help=CONFIG_HELP),
+    card: Path = typer.Option(..., "--card", help=CARD_HELP),
+    once: bool = typer.Option(False, "--once", help="Exit once every pending event is scored on chain."),
+    timeout: float = typer.Option(300.0, "--timeout", min=1, help="With --once: give up after this many seconds."),
+) -> None:
+    """Run the oracle daemon: follow chain events, score, gather k signatures from the peers, submit once."""
+    import logging
+
+    from oracle.config import OracleConfig
+    from oracle.daemon import Daemon
+
+    st = state(ctx)
+    cfg = OracleConfig.load(config)
+    entry = cfg.by_id(oracle_id)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    say = (lambda line: err_console.print(line, highlight=False, soft_wrap=True))
+    daemon = Daemon(st.settings, cfg, oracle_id, st.account(entry.keystore), _card(card), say=say)
+    daemon.serve()
+    say(f"{entry.name}: serving peers on {entry.url}; checkpoint block {daemon.cp.block}")
+    try:
+        if once:
+            result = daemon.run_once(timeout)
+            if st.json:
+                emit_json(result)
+            else:
+                console.print(f"{entry.name}: every pending event is scored on chain; checkpoint {result['checkpoint']}")
+        else:
+            daemon.run_forever()
+    except KeyboardInterrupt:
+        say(f"{entry.name}: stopped; checkpoint block {daemon.cp.block}")
+    finally:
+        daemon.close()
+
+
+@app.command()
+def status(ctx: typer.Context, config: Path = typer.Option(..., "--config", help=CONFIG_HELP)) -> None:
+    """Checkpoint and last round of every oracle of the config (its endpoint, or its local checkpoint file)."""
+    from oracle.config import OracleConfig
+    from oracle.daemon import status_rows
+
+    st = state(ctx)
+    rows = status_rows(OracleConfig.load(config), st.settings.data_dir)
+    if st.json:
+        emit_json(rows)
+        return
+    table("Oracles", ["id", "name", "up", "checkpoint", "last round"],
+          [[r["id"], r["name"], "yes" if r.get("up") else "no", r.get("checkpoint", "-"),
+            (r.get("last_round") or {}).get("status", "-")] for r in rows])

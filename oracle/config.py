@@ -1,0 +1,126 @@
+"""The oracle set's config file (ORACLES.json), shared by the n operators.
+
+    {
+      "oracles": [
+        {"id": 1, "name": "oracle-1", "keystore": "oracle-1", "address": "0x…", "host": "127.0.0.1", "port": 18601},
+        …
+      ],
+      "round": {"confirmations": 0, "poll_seconds": 1.0, "leader_timeout_seconds": 15,
+                "report_ttl_seconds": 3600, "batch": 500, "request_timeout_seconds": 60}
+    }
+
+`keystore` names the encrypted keystore of that operator's account in its own
+data folder (only the operator running `--id N` unlocks entry N); `address` is
+that account's public address, which every peer needs to verify signatures and
+to order the leaders. Nothing secret is in this file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_utils import is_address, to_checksum_address
+
+from creditshare.errors import ConfigError
+
+ROUND_DEFAULTS: dict[str, float] = {
+    "confirmations": 0,  # blocks behind the head a round ends at (0 on QBFT: blocks are final)
+    "poll_seconds": 1.0,  # how often a daemon looks at the chain
+    "leader_timeout_seconds": 15.0,  # after this, the next oracle takes over a round not yet on chain
+    "report_ttl_seconds": 3600,  # expiry of a report after its round's block time
+    "batch": 500,  # entries per report
+    "request_timeout_seconds": 60.0,  # a peer's recomputation of a round must answer within this
+}
+
+
+@dataclass(frozen=True)
+class OracleEntry:
+    id: int
+    name: str
+    keystore: str
+    address: str
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class OracleConfig:
+    path: Path
+    oracles: tuple[OracleEntry, ...]
+    confirmations: int
+    poll_seconds: float
+    leader_timeout_seconds: float
+    report_ttl_seconds: int
+    batch: int
+    request_timeout_seconds: float
+
+    @classmethod
+    def load(cls, path: Path) -> OracleConfig:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as err:
+            raise ConfigError(f"cannot read the oracle config {path}: {err.strerror}.") from err
+        except ValueError as err:
+            raise ConfigError(f"the oracle config {path} is not JSON: {err}.") from err
+        if not isinstance(raw, dict) or not isinstance(raw.get("oracles"), list) or not raw["oracles"]:
+            raise ConfigError(f"the oracle config {path} needs a non-empty \"oracles\" list.")
+        oracles = tuple(_entry(path, i, item) for i, item in enumerate(raw["oracles"]))
+        for key in ("id", "name", "address"):
+            values = [str(getattr(o, key)).lower() for o in oracles]
+            if len(set(values)) != len(values):
+                raise ConfigError(f"the oracle config {path} lists the same {key} twice.")
+        settings = {**ROUND_DEFAULTS, **(raw.get("round") or {})}
+        unknown = set(settings) - set(ROUND_DEFAULTS)
+        if unknown:
+            raise ConfigError(f"the oracle config {path} has unknown round settings: {', '.join(sorted(unknown))}.")
+        try:
+            out = cls(path, oracles, int(settings["confirmations"]), float(settings["poll_seconds"]),
+                      float(settings["leader_timeout_seconds"]), int(settings["report_ttl_seconds"]),
+                      int(settings["batch"]), float(settings["request_timeout_seconds"]))
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"the round settings of {path} must be numbers: {err}.") from err
+        if out.confirmations < 0 or out.poll_seconds <= 0 or out.leader_timeout_seconds <= 0 \
+                or out.report_ttl_seconds < 60 or not 1 <= out.batch <= 500 or out.request_timeout_seconds <= 0:
+            raise ConfigError(f"the round settings of {path} are out of range: confirmations >= 0, poll and "
+                              "timeouts > 0, report_ttl_seconds >= 60, 1 <= batch <= 500.")
+        return out
+
+    def by_id(self, oracle_id: int) -> OracleEntry:
+        for o in self.oracles:
+            if o.id == oracle_id:
+                return o
+        raise ConfigError(f"oracle id {oracle_id} is not in {self.path} (ids: {', '.join(str(o.id) for o in self.oracles)}).")
+
+    def by_address(self, address: str) -> OracleEntry | None:
+        return next((o for o in self.oracles if o.address.lower() == address.lower()), None)
+
+    @property
+    def rotation(self) -> list[OracleEntry]:
+        """The oracles in leader order: ascending address."""
+        return sorted(self.oracles, key=lambda o: int(o.address, 16))
+
+
+def _entry(path: Path, index: int, item: Any) -> OracleEntry:
+    where = f"oracle #{index + 1} of {path}"
+    if not isinstance(item, dict):
+        raise ConfigError(f"{where} must be an object.")
+    missing = [k for k in ("id", "name", "keystore", "address", "port") if k not in item]
+    if missing:
+        raise ConfigError(f"{where} lacks {', '.join(missing)}.")
+    if not is_address(str(item["address"])):
+        raise ConfigError(f"{where}: address {item['address']!r} is not a 20-byte hex address.")
+    try:
+        oracle_id, port = int(item["id"]), int(item["port"])
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{where}: id and port must be integers.") from err
+    if oracle_id < 1 or not 1 <= port <= 65535:
+        raise ConfigError(f"{where}: id must be >= 1 and port in 1..65535.")
+    return OracleEntry(oracle_id, str(item["name"]), str(item["keystore"]), to_checksum_address(item["address"]),
+                       str(item.get("host", "127.0.0.1")), port)

@@ -1,0 +1,305 @@
+"""The oracle daemon (`creditshare oracle run --id N`): follows the chain, scores, gathers k signatures, submits once.
+
+Design (README "Oracle operators"):
+
+- **Rounds.** A round is the block range (start, B]: B = head − confirmations, start
+  = the leader's checkpoint. Its reports (oracle/rounds.py) score every subject
+  whose last relevant event in the range lies after its stored epoch, as of block B,
+  with epoch = B. Everything is read as of B, so every node computes the same
+  digests; the epoch rule (strictly newer per subject) makes a later round never
+  undo an earlier one.
+- **Leader.** The n oracles of the config sorted by address take turns: the leader
+  of round B is number (B + attempt) mod n, where attempt = seconds since this node
+  first saw B as the round end // leader_timeout_seconds. So a leader that is down
+  or killed is taken over by the next one after the timeout, as long as the report
+  is not on chain.
+- **Exchange.** The leader POSTs (start, B, digests) to every peer's HTTP endpoint
+  (oracle/peers.py). A peer recomputes the round from its own node and returns its
+  signatures only if its digests are equal. The leader recovers every signature,
+  and once k signers agree it submits each report not yet used (`isUsed(digest)`
+  read right before sending; the gas estimate replays the call, so a report that
+  would revert is never sent), with exactly k signatures in ascending signer order.
+- **Lock.** An oracle that signed a round signs no round with other digests until
+  that one is on chain or leader_timeout_seconds have passed (persisted in the
+  checkpoint). With k > n/2 two competing rounds cannot both reach k.
+- **Checkpoint.** The checkpoint block moves to B only when the round (checkpoint, B]
+  has nothing left to score (every report used, or nothing due). Killed at any
+  moment, the daemon restarts from the old checkpoint: the same round gives the
+  same digests and `isUsed` stops a second submission; if blocks arrived meanwhile,
+  the new round leaves out what already landed (stored epochs are newer).
+- **Refresh bound.** A RefreshRequested at block Q is due in every round with
+  B ≥ Q; it is answered by the first round whose report lands, epoch in
+  [Q, Q + confirmations + blocks mined while the round is gathered]. With no other
+  traffic that is epoch = Q + confirmations, landing in the next block; in wall time
+  within poll_seconds + (n − k + 1) × leader_timeout_seconds + one round's work when
+  at least k oracles are up (the leaders that are down each cost one timeout).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from creditshare.chain import ChainClient, encode_call
+from creditshare.config import Settings
+from creditshare.errors import ChainError, ConfigError, CreditShareError, InvalidInput, TransactionRejected
+from creditshare.ids import parse_bytes32, to_hex
+from oracle.checkpoint import Checkpoint, checkpoint_path
+from oracle.config import OracleConfig, OracleEntry
+from oracle.peers import PeerServer, Refused, ask_signatures
+from oracle.report import InvalidSignature, order_signatures, recover_signer, sign_report
+from oracle.rounds import Round, compute_round
+
+log = logging.getLogger(__name__)
+
+CACHE_SIZE = 16
+
+
+class QuorumNotReached(CreditShareError):
+    """`--once` gave up: fewer than k oracles signed within the timeout; nothing was written."""
+
+
+class Daemon:
+    """One oracle operator's daemon: call `serve()` then `run_once()` or `run_forever()`."""
+
+    def __init__(self, settings: Settings, config: OracleConfig, oracle_id: int, account: LocalAccount, card: Any,
+                 say: Callable[[str], None] | None = None) -> None:
+        self.config = config
+        self.me = config.by_id(oracle_id)
+        if account.address.lower() != self.me.address.lower():
+            raise ConfigError(f"keystore {self.me.keystore} holds {account.address}, but {config.path} lists "
+                              f"{self.me.address} for oracle {oracle_id}.")
+        self.account = account
+        self.card = card
+        self.say = say or (lambda line: log.info("%s", line))
+        self.client = ChainClient(settings)
+        self.client.check_connection()
+        self.peer_client = ChainClient(settings)  # the HTTP thread's own connection
+        self.oracle = self.client.contract("ScoreOracle")
+        self.path = checkpoint_path(settings.data_dir, oracle_id)
+        self.cp = Checkpoint.load(self.path, self.client.deployment.from_block - 1)
+        self._cp_lock = threading.Lock()
+        self._compute_lock = threading.Lock()
+        self._cache: dict[tuple[int, int], Round] = {}
+        self._first_seen: dict[int, float] = {}
+        self._last_said = ""
+        self._shortfall = ""  # the last "m of k signatures" status: what --once reports when it gives up
+        self.server: PeerServer | None = None
+
+    # -- shared pieces ---------------------------------------------------------
+
+    def compute(self, client: ChainClient, start: int, end: int) -> Round:
+        """Round (start, end], computed once per node (the chain as of `end` does not change)."""
+        with self._compute_lock:
+            key = (start, end)
+            if key not in self._cache:
+                self._cache[key] = compute_round(client, self.card, start, end, ttl=self.config.report_ttl_seconds,
+                                                 batch=self.config.batch)
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.pop(next(iter(self._cache)))
+            return self._cache[key]
+
+    def used(self, client: ChainClient, digests: list[bytes]) -> list[bool]:
+        contract = client.contract("ScoreOracle")
+        return [bool(client.call(contract, "isUsed", d)[0]) for d in digests]
+
+    def head(self, client: ChainClient) -> int:
+        return int(client.read(lambda: client.w3.eth.block_number, "block number"))
+
+    def status(self, text: str, **extra: Any) -> None:
+        if text == self._last_said:
+            return
+        with self._cp_lock:
+            self.cp.last_round = {"status": text, "at": int(time.time()), **extra}
+            self.cp.save(self.path)
+        self._last_said = text
+        self.say(f"{self.me.name}: {text}")
+
+    def status_body(self) -> dict[str, Any]:
+        with self._cp_lock:
+            return {"id": self.me.id, "name": self.me.name, "address": self.me.address, "checkpoint": self.cp.block,
+                    "last_round": self.cp.last_round, "lock": self.cp.lock, "up": True}
+
+    # -- peer side: sign a round after recomputing it --------------------------------
+
+    def sign_round(self, request: dict[str, Any], client: ChainClient | None = None) -> dict[str, Any]:
+        client = client or self.peer_client
+        try:
+            start, end = int(request["start"]), int(request["end"])
+            digests = [str(d).lower() for d in request["digests"]]
+        except (KeyError, TypeError, ValueError) as err:
+            raise InvalidInput(f"a sign request needs start, end and digests: {err}") from err
+        confirmed = self.head(client) - self.config.confirmations
+        if end > confirmed:
+            raise Refused(f"block {end} is not confirmed on {self.me.name}'s node yet (confirmed head {confirmed}).")
+        r = self.compute(client, start, end)
+        mine = [to_hex(d) for d in r.digests]
+        if not mine:
+            raise Refused(f"{self.me.name} finds nothing to score in round ({start}, {end}].")
+        if mine != digests:
+            raise Refused(f"{self.me.name}'s recomputation of round ({start}, {end}] disagrees: digests {mine}.")
+        with self._cp_lock:
+            lock = self.cp.lock
+            if lock and lock["digests"] != mine and time.time() - float(lock["at"]) < self.config.leader_timeout_seconds:
+                if not all(self.used(client, [parse_bytes32(d) for d in lock["digests"]])):
+                    raise Refused(f"{self.me.name} signed round ({lock['start']}, {lock['end']}], not on chain yet; "
+                                  f"it signs no other round for {self.config.leader_timeout_seconds:.0f}s.")
+            if not lock or lock["digests"] != mine:
+                self.cp.lock = {"start": start, "end": end, "digests": mine, "at": time.time()}
+                self.cp.save(self.path)
+        chain_id, contract = client.settings.network.chain_id, self.oracle.address
+        signatures = [sign_report(report, self.account, chain_id, contract) for report, _ in r.reports]
+        return {"address": self.account.address, "signatures": ["0x" + s.hex() for s in signatures]}
+
+    def serve(self) -> None:
+        self.server = PeerServer(self.me.host, self.me.port, self.sign_round, self.status_body)
+        self.server.start()
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def leader(self, end: int) -> tuple[OracleEntry, int]:
+        first = self._first_seen.setdefault(end, time.monotonic())
+        attempt = int((time.monotonic() - first) // self.config.leader_timeout_seconds)
+        rotation = self.config.rotation
+        return rotation[(end + attempt) % len(rotation)], attempt
+
+    def step(self) -> bool:
+        """One look at the chain; True when the checkpoint is at the confirmed head (nothing pending)."""
+        end = self.head(self.client) - self.config.confirmations
+        start = self.cp.block
+        if end <= start:
+            return True
+        r = self.compute(self.client, start, end)
+        if not r.digests or all(self.used(self.client, list(r.digests))):
+            self._advance(r)
+            return True
+        leader, attempt = self.leader(end)
+        if leader.id != self.me.id:
+            self.status(f"round {end}: {len(r.due)} subjects due; waiting for leader {leader.name}"
+                        + (f" (take-over {attempt})" if attempt else ""), round=r.summary())
+            return False
+        self._lead(r)
+        return False
+
+    def _advance(self, r: Round) -> None:
+        with self._cp_lock:
+            self.cp.block = r.end
+            lock = self.cp.lock
+            if lock and all(self.used(self.client, [parse_bytes32(d) for d in lock["digests"]])):
+                self.cp.lock = None
+            self.cp.save(self.path)
+        if r.digests:
+            self.status(f"round {r.end}: on chain ({r.summary()['subjects']} subjects); checkpoint {r.end}",
+                        round=r.summary())
+        elif r.due:
+            self.status(f"round {r.end}: {len(r.unscorable)} due subjects have no shipper history yet; "
+                        f"checkpoint {r.end}", round=r.summary())
+
+    def _lead(self, r: Round) -> None:
+        request = {"start": r.start, "end": r.end, "digests": [to_hex(d) for d in r.digests], "leader": self.me.name}
+        try:
+            own = self.sign_round(request, self.client)
+        except Refused as err:
+            self.status(f"round {r.end}: leading, but {err}", round=r.summary())
+            return
+        replies: dict[str, dict[str, Any] | str] = {self.me.name: own}
+        peers = [o for o in self.config.oracles if o.id != self.me.id]
+        replies.update(ask_signatures(peers, request, self.config.request_timeout_seconds))
+        signed: dict[str, list[bytes]] = {}
+        waiting: dict[str, str] = {}
+        for entry in self.config.oracles:
+            reply = replies[entry.name]
+            if isinstance(reply, str):
+                waiting[entry.name] = reply
+                continue
+            try:
+                sigs = [bytes.fromhex(str(s)[2:]) for s in reply["signatures"]]
+                if len(sigs) != len(r.digests) or any(recover_signer(d, s) != entry.address
+                                                      for d, s in zip(r.digests, sigs, strict=True)):
+                    raise InvalidSignature("signatures not made by its configured address over these digests")
+            except (KeyError, TypeError, ValueError, InvalidSignature) as err:
+                waiting[entry.name] = f"bad reply: {err}"
+                continue
+            signed[entry.address] = sigs
+        (threshold,) = self.client.call(self.oracle, "threshold")
+        k = int(threshold)
+        if len(signed) < k:
+            names = ", ".join(f"{n} ({why})" for n, why in sorted(waiting.items()))
+            self._shortfall = f"round {r.end}: {len(signed)} of {k} signatures; waiting for oracles {names}"
+            self.status(self._shortfall,
+                        round=r.summary(), signatures=len(signed), threshold=k, waiting=sorted(waiting))
+            return
+        chosen = sorted(signed, key=lambda a: int(a, 16))[:k]
+        sent = 0
+        for i, (report, entries) in enumerate(r.reports):
+            digest = r.digests[i]
+            if self.used(self.client, [digest])[0]:  # right before sending: another leader may have landed it
+                continue
+            signatures = order_signatures(digest, [signed[a][i] for a in chosen])
+            call = encode_call(self.oracle, "submit", report.as_tuple(), [e.as_tuple() for e in entries], signatures)
+            try:
+                self.client.transact(call, self.account, f"submitting round {r.end} report {i + 1}")
+            except TransactionRejected as err:  # refused at estimation: nothing was sent
+                self.status(f"round {r.end}: {err}", round=r.summary())
+                return
+            sent += 1
+        self.status(f"round {r.end}: submitted {sent} report(s) with {k} signatures "
+                    f"({', '.join(self.config.by_address(a).name for a in chosen)})",  # type: ignore[union-attr]
+                    round=r.summary(), signatures=k, threshold=k)
+
+    def _safe_step(self) -> bool:
+        try:
+            return self.step()
+        except ChainError as err:
+            self.status(f"chain not reachable: {err}")
+            return False
+
+    def run_once(self, timeout: float) -> dict[str, Any]:
+        """Runs until every event up to the confirmed head at start is scored on chain, or raises after `timeout`."""
+        target = self.head(self.client) - self.config.confirmations
+        deadline = time.monotonic() + timeout
+        while True:
+            done = self._safe_step()
+            if done and self.cp.block >= target:
+                return self.status_body()
+            if time.monotonic() > deadline:
+                last = self._shortfall or self.cp.last_round.get("status", "no round started")
+                raise QuorumNotReached(f"{self.me.name} gave up after {timeout:.0f}s, nothing partial written: {last}")
+            time.sleep(self.config.poll_seconds)
+
+    def run_forever(self, stop: threading.Event | None = None) -> None:
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            try:
+                self._safe_step()
+            except InvalidInput as err:  # e.g. the card is no longer the champion: wait for the operator
+                self.status(f"cannot score: {err}")
+            stop.wait(self.config.poll_seconds)
+
+
+def status_rows(config: OracleConfig, data_dir: Path) -> list[dict[str, Any]]:
+    """Each configured oracle's /status, or its local checkpoint file when it does not answer."""
+    from oracle.peers import peer_status
+
+    rows = []
+    for entry in config.oracles:
+        body = peer_status(entry)
+        if body is None:
+            path = checkpoint_path(data_dir, entry.id)
+            cp = Checkpoint.load(path, -1) if path.exists() else None
+            body = {"id": entry.id, "name": entry.name, "address": entry.address, "up": False,
+                    "checkpoint": cp.block if cp else None, "last_round": cp.last_round if cp else {},
+                    "lock": cp.lock if cp else None}
+        rows.append(body)
+    return rows

@@ -1,0 +1,279 @@
+"""The oracle daemon: n = 4 real `creditshare oracle run` processes, k = 3, on the test Anvil.
+
+The tests of this module share one chain history (no per-test snapshot revert: the
+daemons follow the chain, and a rewound chain is not something a daemon meets in
+production), and run in order: all up, a refresh request, one down, two down,
+SIGKILLs of the leader, and `--once`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from brownie import web3
+
+from creditshare.chain import ChainClient, encode_call
+from creditshare.config import Network, Settings
+from creditshare.ids import subject_id, to_hex
+from creditshare.keys import load_account
+from creditshare.localchain import free_port
+from tests.cli.conftest import row, write_csv
+
+SHIPPERS = ("uscc:SHIP1", "uscc:SHIP2", "uscc:SHIP3", "uscc:SHIP4")
+EXE = Path(sys.executable).parent / "creditshare"
+LEADER_TIMEOUT = 4.0
+
+
+@pytest.fixture(autouse=True)
+def isolation():
+    """Overrides the per-test snapshot revert: the daemons follow one chain history across the tests."""
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+class Fleet:
+    """The 4 oracle daemons as subprocesses, with their config, card and logs."""
+
+    def __init__(self, cli: Any, folder: Path, config: Path, card: Path, addresses: dict[int, str]) -> None:
+        self.cli, self.folder, self.config, self.card, self.addresses = cli, folder, config, card, addresses
+        self.procs: dict[int, subprocess.Popen[bytes]] = {}
+        self.client = ChainClient(Settings(cli.data_dir, Network("development", web3.provider.endpoint_uri, 31337,
+                                                                 False, 0)))
+        self.oracle = self.client.contract("ScoreOracle")
+        self.restarts = 0
+
+    def start(self, i: int) -> None:
+        assert i not in self.procs or self.procs[i].poll() is not None, f"o{i} is running"
+        log = (self.folder / f"o{i}.log").open("ab")
+        self.procs[i] = subprocess.Popen(
+            [str(EXE), "oracle", "run", "--id", str(i), "--config", str(self.config), "--card", str(self.card)],
+            env=self.cli.subprocess_env(), stdout=log, stderr=log)
+
+    def stop(self, i: int, sig: int = signal.SIGTERM) -> None:
+        proc = self.procs.pop(i, None)
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(sig)
+            proc.wait(timeout=20)
+
+    def ensure_all(self) -> None:
+        for i in range(1, 5):
+            if i not in self.procs or self.procs[i].poll() is not None:
+                self.start(i)
+
+    def stop_all(self) -> None:
+        for i in list(self.procs):
+            self.stop(i)
+
+    def logs(self) -> str:
+        return "\n".join(f"--- o{i}\n" + (self.folder / f"o{i}.log").read_text(errors="replace")[-3000:]
+                         for i in range(1, 5) if (self.folder / f"o{i}.log").exists())
+
+    # -- chain reads ----------------------------------------------------------------
+
+    def head(self) -> int:
+        return int(web3.eth.block_number)
+
+    def epochs(self, subjects: tuple[str, ...] = SHIPPERS) -> dict[str, int]:
+        (raw,) = self.client.call(self.oracle, "scoresOf", [subject_id(s) for s in subjects])
+        return {s: int(r[4]) for s, r in zip(subjects, raw, strict=True)}
+
+    def scored_since(self, block: int, subjects: tuple[str, ...] = SHIPPERS) -> bool:
+        return all(e >= block for e in self.epochs(subjects).values())
+
+    def accepted(self, from_block: int) -> list[Any]:
+        return list(self.oracle.events.ReportAccepted().get_logs(from_block=from_block, to_block="latest"))
+
+
+_counter = iter(range(10**6))
+
+
+def submit_settlements(cli: Any, folder: Path, shippers: tuple[str, ...]) -> int:
+    """Settlements for `shippers` submitted by the platform through the CLI; returns the block they landed in."""
+    n = next(_counter)
+    rows = [row(f"DMN-{n}-{i}", shipper=s, amount=str(100_000 + 37 * i + n), invoice="2026-01-05")
+            for i, s in enumerate(shippers)]
+    cli("settlements", "submit", str(write_csv(folder, rows, name=f"d{n}.csv")), account="plat")
+    return int(web3.eth.block_number)
+
+
+@pytest.fixture(scope="module")
+def fleet(cli, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("daemon")
+    for name, org in (("ship3", "uscc:SHIP3"), ("ship4", "uscc:SHIP4")):
+        cli("keys", "new", name)
+        p = cli.json("members", "propose", "admit", "--member", name, "--org", org, "--role", "SHIPPER", account="c1")
+        cli("members", "approve", str(p["id"]), account="c2")
+    addresses = {}
+    for i in range(1, 5):
+        addresses[i] = cli.json("keys", "new", f"o{i}")["address"]
+        p = cli.json("members", "propose", "admit", "--member", f"o{i}", "--org", f"uscc:ORACLE{i}", "--role",
+                     "ORACLE", account="c1")
+        cli("members", "approve", str(p["id"]), account="c2")
+    p = cli.json("members", "propose", "set-parameter", "--parameter", "oracle.threshold", "--value", "3",
+                 account="c1")
+    cli("members", "approve", str(p["id"]), account="c2")
+    card = folder / "card.json"
+    cli("model", "train", "--synthetic", "1500", "--seed", "5", "--out", str(card))
+    cli("model", "register", str(card), account="c1")
+    cli("model", "promote", str(card), "--skip-drift-check", account="c1")
+    cli("model", "promote", str(card), "--skip-drift-check", account="c2")
+    config = folder / "oracles.json"
+    config.write_text(json.dumps({
+        "oracles": [{"id": i, "name": f"o{i}", "keystore": f"o{i}", "address": addresses[i], "host": "127.0.0.1",
+                     "port": free_port()} for i in range(1, 5)],
+        "round": {"confirmations": 0, "poll_seconds": 0.25, "leader_timeout_seconds": LEADER_TIMEOUT,
+                  "report_ttl_seconds": 3600, "batch": 500, "request_timeout_seconds": 30},
+    }, indent=1))
+    f = Fleet(cli, folder, config, card, addresses)
+    yield f
+    f.stop_all()
+
+
+def test_settlements_submitted_through_the_cli_are_scored_by_the_daemons(cli, fleet):
+    start = fleet.head()
+    fleet.ensure_all()
+    block = submit_settlements(cli, fleet.folder, SHIPPERS)
+    try:
+        wait_for(lambda: fleet.scored_since(block), 90, "every shipper scored")
+    except AssertionError:
+        print(fleet.logs())
+        raise
+    accepted = fleet.accepted(start)
+    assert len(accepted) >= 1 and len({a["args"]["digest"] for a in accepted}) == len(accepted)
+    # the stored score is what any node computes from the ledger as of the round's block
+    from creditshare.scores import _scored
+    from scoring.model_card import ModelCard
+
+    epoch = fleet.epochs()["uscc:SHIP1"]
+    as_of = int(web3.eth.get_block(epoch)["timestamp"])
+    ship1 = to_hex(subject_id("uscc:SHIP1"))
+    expected = _scored(fleet.client, ModelCard.load(fleet.card), as_of, block=epoch, subjects={ship1})[0]
+    (stored,) = fleet.client.call(fleet.oracle, "scoreOf", subject_id("uscc:SHIP1"))
+    assert (stored[0], "ABCDE"[stored[1]]) == (expected.score, expected.tier)
+    assert len(accepted[-1]["args"]["signers"]) == 3
+    # every daemon's checkpoint reaches the head; `oracle status` shows it
+    head = fleet.head()
+    rows = wait_for(lambda: (r := cli.json("oracle", "status", "--config", str(fleet.config)))
+                    and all(x["up"] and x["checkpoint"] >= head - 1 for x in r) and r, 30, "checkpoints at the head")
+    assert [r["name"] for r in rows] == ["o1", "o2", "o3", "o4"]
+
+
+def test_a_refresh_request_is_answered_by_the_next_round(cli, fleet, monkeypatch):
+    fleet.ensure_all()
+    monkeypatch.setenv("CREDITSHARE_PASSWORD", "test-password")
+    monkeypatch.setenv("CREDITSHARE_SCRYPT_N", "16")
+    bank = load_account(cli.data_dir / "keystore", "bank")
+    before = fleet.epochs()["uscc:SHIP2"]
+    receipt = fleet.client.transact(encode_call(fleet.oracle, "requestRefresh", subject_id("uscc:SHIP2")), bank,
+                                    "refresh")
+    requested = int(receipt["blockNumber"])
+    assert before < requested
+    wait_for(lambda: fleet.epochs()["uscc:SHIP2"] >= requested, 60, "the refresh answered")
+    # the bound (oracle/daemon.py): with confirmations = 0 and no other traffic, epoch = the request's block
+    assert fleet.epochs()["uscc:SHIP2"] == requested
+    (report,) = fleet.accepted(requested)
+    assert report["blockNumber"] == requested + 1
+    # only the subject that asked was rescored
+    assert fleet.epochs()["uscc:SHIP1"] < requested
+
+
+def test_one_oracle_down_still_scores_three_of_four(cli, fleet):
+    fleet.ensure_all()
+    fleet.stop(4)
+    block = submit_settlements(cli, fleet.folder, SHIPPERS[:2])
+    wait_for(lambda: fleet.scored_since(block, SHIPPERS[:2]), 60, "scores with o4 down")
+    (report,) = fleet.accepted(block)
+    assert fleet.addresses[4] not in report["args"]["signers"]
+
+
+def test_two_oracles_down_write_nothing_and_say_so_then_complete_when_one_returns(cli, fleet):
+    fleet.ensure_all()
+    fleet.stop(4)
+    fleet.stop(3)
+    block = submit_settlements(cli, fleet.folder, SHIPPERS[2:])
+
+    def stuck() -> Any:
+        rows = cli.json("oracle", "status", "--config", str(fleet.config))
+        said = [(r.get("last_round") or {}).get("status", "") for r in rows if r["up"]]
+        return [s for s in said if "2 of 3 signatures; waiting for oracles o3" in s]
+
+    said = wait_for(stuck, 4 * LEADER_TIMEOUT + 20, "a clear status from a leader")
+    assert "o4 (not reachable)" in said[0]
+    assert fleet.accepted(block) == [] and not any(fleet.epochs(SHIPPERS[2:])[s] >= block for s in SHIPPERS[2:])
+    rows = {r["name"]: r for r in cli.json("oracle", "status", "--config", str(fleet.config))}
+    assert rows["o3"]["up"] is False and rows["o4"]["up"] is False
+    fleet.start(3)
+    wait_for(lambda: fleet.scored_since(block, SHIPPERS[2:]), 60, "scores once o3 is back")
+    assert len(fleet.accepted(block)) == 1
+
+
+def test_sigkill_of_the_leader_at_random_moments_skips_nothing_and_submits_nothing_twice(cli, fleet):
+    fleet.ensure_all()
+    rng = random.Random(7)
+    start = fleet.head()
+    last_event: dict[str, int] = {}
+    for _ in range(6):
+        shippers = tuple(rng.sample(SHIPPERS, rng.randint(1, 4)))
+        block = submit_settlements(cli, fleet.folder, shippers)
+        last_event.update({s: block for s in shippers})
+        time.sleep(rng.uniform(0.0, 2.5))
+        head = fleet.head()
+        rotation = sorted(fleet.addresses, key=lambda i: int(fleet.addresses[i], 16))
+        victim = rotation[head % 4]  # the leader of the round at the head
+        fleet.stop(victim, signal.SIGKILL)
+        time.sleep(rng.uniform(0.0, 1.5))
+        fleet.start(victim)
+    try:
+        wait_for(lambda: all(e >= last_event[s] for s, e in fleet.epochs(tuple(last_event)).items()), 120,
+                 "every affected shipper scored at its latest event")
+    except AssertionError:
+        print(fleet.logs())
+        raise
+    accepted = fleet.accepted(start)
+    digests = [a["args"]["digest"] for a in accepted]
+    assert len(digests) == len(set(digests))
+    oracles = {a.lower() for a in fleet.addresses.values()}
+    failed = []
+    for number in range(start + 1, fleet.head() + 1):
+        for tx in web3.eth.get_block(number, full_transactions=True)["transactions"]:
+            if tx["from"].lower() in oracles and web3.eth.get_transaction_receipt(tx["hash"])["status"] != 1:
+                failed.append(tx["hash"].hex())
+    assert failed == []
+
+
+def test_once_scores_what_is_pending_and_exits_and_fails_clearly_without_a_quorum(cli, fleet):
+    fleet.stop_all()
+    block = submit_settlements(cli, fleet.folder, SHIPPERS[:1])
+
+    def once(ids: list[int], timeout: int) -> list[subprocess.CompletedProcess[str]]:
+        procs = [subprocess.Popen([str(EXE), "oracle", "run", "--id", str(i), "--config", str(fleet.config),
+                                   "--card", str(fleet.card), "--once", "--timeout", str(timeout)],
+                                  env=cli.subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for i in ids]
+        return [subprocess.CompletedProcess(p.args, p.wait(timeout=timeout + 60), *p.communicate()) for p in procs]
+
+    too_few = once([1, 2], 12)
+    assert all(r.returncode == 1 for r in too_few)
+    assert any("of 3 signatures; waiting for oracles" in r.stderr for r in too_few), too_few[0].stderr
+    assert fleet.accepted(block) == []
+    done = once([1, 2, 3], 60)
+    assert [r.returncode for r in done] == [0, 0, 0], done[0].stderr
+    assert fleet.scored_since(block, SHIPPERS[:1])
+    assert len(fleet.accepted(block)) == 1
