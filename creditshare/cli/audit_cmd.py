@@ -25,4 +25,4 @@ def audit(
         emit_json({"subject": to_hex(sid), "accesses": accesses})
         return
     table(f"Accesses to the data of {subject} ({len(accesses)})", ["time", "lender", "purpose", "consent", "scope"],
-          [[a["time"], a["lender"], a["purpose"], a["consent_id"], ",".join(a["scope"])] for a in accesses])
+          [[a["time"], a["lender"][:10] + "…", a["purpose"], a["consent_id"], ",".join(a["scope"])] for a in accesses])
