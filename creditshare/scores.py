@@ -27,7 +27,8 @@ TIERS = "ABCDE"
 
 
 def _scored(client: ChainClient, card: Any, as_of: int, *, block: int | None = None,
-            subjects: set[str] | None = None) -> list[Any]:
+            subjects: set[str] | None = None,
+            aggregates: dict[str, dict[str, int]] | None = None) -> list[Any]:
     """Scores shippers with `card` from the ledger: the one place where features are assembled.
 
     With `block`, everything (champion, settlements, their states) is read as of that block
@@ -48,15 +49,24 @@ def _scored(client: ChainClient, card: Any, as_of: int, *, block: int | None = N
             return []
         raise InvalidInput("the ledger holds no settlements to score.")
     features = build_features(frame, as_of, roles=("shipper",))
+    # cross-platform aggregates revealed by a recorded MPC job (oracle/mpc_features.py)
+    if aggregates is not None:
+        from oracle.mpc_features import merge_aggregates
+
+        features = merge_aggregates(features, aggregates)
+    elif any(name.startswith("xp_") for name in card.feature_names):
+        raise InvalidInput("the card uses cross-platform xp_* features: pass the output file of a recorded "
+                           "cross_platform_features MPC job with --mpc-output.")
     if subjects is not None:
         features = features[features.index.isin(sorted(subjects))]
     return score_subjects(card, features)
 
 
 def propose(client: ChainClient, card: Any, *, as_of: int, epoch: int, expiry: int, out_dir: Path,
-            batch: int = 500) -> list[Path]:
+            batch: int = 500, aggregates: dict[str, dict[str, int]] | None = None) -> list[Path]:
     """Writes one report file per batch; returns their paths."""
-    reports = build_reports(_scored(client, card, as_of), epoch=epoch, model_hash=parse_bytes32(card.model_hash),
+    scored = _scored(client, card, as_of, aggregates=aggregates)
+    reports = build_reports(scored, epoch=epoch, model_hash=parse_bytes32(card.model_hash),
                             as_of=as_of, expiry=expiry, batch=batch)
     out_dir.mkdir(parents=True, exist_ok=True)
     contract = client.contract("ScoreOracle").address
@@ -101,7 +111,8 @@ def _check_target(client: ChainClient, body: dict[str, Any]) -> str:
     return str(contract)
 
 
-def sign(client: ChainClient, card: Any, path: Path, account: LocalAccount) -> str:
+def sign(client: ChainClient, card: Any, path: Path, account: LocalAccount, *,
+         aggregates: dict[str, dict[str, int]] | None = None) -> str:
     """Recomputes the report's batch and, if it matches, adds this operator's signature. Returns the outcome."""
     body, report, entries = _load(path)
     contract = _check_target(client, body)
@@ -109,7 +120,7 @@ def sign(client: ChainClient, card: Any, path: Path, account: LocalAccount) -> s
         raise InvalidInput(f"the report names model {to_hex(report.model_hash)}; this card is {card.model_hash}.")
     if entries_root(entries) != report.entries_root:
         raise InvalidInput("the report's entries do not hash to its entries root: not signing.")
-    derived = {s.subject: s.entry() for s in _scored(client, card, report.as_of)}
+    derived = {s.subject: s.entry() for s in _scored(client, card, report.as_of, aggregates=aggregates)}
     if any(derived.get(to_hex(e.subject)) != e for e in entries):
         raise InvalidInput("this node's recomputation of the batch disagrees with the report: not signing.")
     if account.address in body["signatures"]:

@@ -68,6 +68,8 @@ def train(
     version: int = typer.Option(1, "--version", min=1),
     settlements: Optional[Path] = SETTLEMENTS_OPT, synthetic: Optional[int] = SYNTHETIC_OPT, seed: int = SEED_OPT, market: str = MARKET_OPT,
     as_of: Optional[str] = AS_OF_OPT,
+    with_xp: bool = typer.Option(False, "--with-xp", help="Add the cross-platform xp_* features (what a "
+                                 "cross_platform_features MPC job over every platform reveals, computed in the clear)."),
 ) -> None:
     """Fit the scorecard (WOE binning + logistic regression, integer points) and write its model card."""
     from scoring.factory import train_scorecard, training_set, training_window
@@ -75,6 +77,11 @@ def train(
     st = state(ctx)
     frame, as_of_s = _data(settlements, synthetic, seed, as_of, ctx, market)
     X, y = training_set(frame, as_of_s)
+    if with_xp:
+        from privacy.holders import cross_platform_frame
+
+        xp = cross_platform_frame(frame, as_of_s, X.index)
+        X = X.join(xp.set_axis(X.index))
     result = train_scorecard(X, y, name=name, version=version, training=training_window(as_of_s))
     result.card.save(out)
     summary = {"card": str(out), "model_hash": result.card.model_hash, "rows": len(X),
@@ -85,6 +92,49 @@ def train(
     else:
         console.print(f"model card written to {out}\n  hash {summary['model_hash']}\n  {len(X)} rows; holdout AUC "
                       f"{summary['auc']}, KS {summary['ks']}, Gini {summary['gini']}")
+
+
+@app.command("train-federated")
+def train_federated(
+    ctx: typer.Context,
+    output: Path = typer.Argument(..., metavar="OUTPUT", help="A party's output file of a federated_binning MPC job."),
+    out: Path = typer.Option(..., "--out", help="Where to write the model card (canonical JSON)."),
+    name: str = typer.Option("freight-scorecard-federated", "--name"),
+    version: int = typer.Option(1, "--version", min=1),
+    min_iv: float = typer.Option(0.02, "--min-iv", min=0, help="Drop features whose IV is below this."),
+    max_features: int = typer.Option(8, "--max-features", min=1, help="Keep at most this many features (by IV)."),
+    no_chain_check: bool = typer.Option(False, "--no-chain-check",
+                                        help="Do not check that the job is recorded on chain with this output hash."),
+) -> None:
+    """Fit a joint scorecard from federated bin counts only (WOE naive Bayes, see scoring/federated.py).
+
+    The output file's hash is checked against its content and, when MpcJobLog is deployed, against the
+    hash recorded on chain for the job. Register and promote the card as usual."""
+    from creditshare.chain import Deployment
+    from creditshare.ids import to_hex
+    from creditshare.mpc_jobs import check_recorded, read_output
+    from scoring.federated import federated_card
+
+    st = state(ctx)
+    job = read_output(output, "federated_binning")
+    if no_chain_check:
+        chain_check = "skipped (--no-chain-check)"
+    elif not Deployment.load(st.settings.deployments_file, st.settings.network.chain_id).addresses.get("MpcJobLog"):
+        chain_check = "skipped (no deployment)"
+    else:
+        check_recorded(st.client, job)
+        chain_check = "recorded on chain"
+    card = federated_card(job.revealed, name=name, version=version, min_iv=min_iv, max_features=max_features,
+                          training={"mpc_job": to_hex(job.job_id), "mpc_output_hash": job.output_hash})
+    card.save(out)
+    summary = {"card": str(out), "model_hash": card.model_hash, "mpc_job": to_hex(job.job_id),
+               "output_hash": job.output_hash, "chain_check": chain_check, "features": list(card.feature_names),
+               "rows": card.training["n_rows"], "tiers": {t: m for t, m in card.tiers}}
+    if st.json:
+        emit_json(summary)
+    else:
+        console.print(f"model card written to {out}\n  hash {card.model_hash}\n  {summary['rows']} rows "
+                      f"(federated counts), {len(summary['features'])} features; MPC job {chain_check}")
 
 
 class _CardModel:

@@ -17,10 +17,23 @@ ACCOUNT_HELP = "Keystore name of this oracle operator's account."
 CARD_HELP = "This operator's copy of the champion model card."
 
 
+MPC_OUTPUT_HELP = ("A party's output file of a cross_platform_features MPC job recorded on chain: its xp_* "
+                   "aggregates become features (needed when the card uses them).")
+
+
 def _card(path: Path):  # noqa: ANN202 - scoring is imported late (it loads pandas)
     from scoring.model_card import ModelCard
 
     return ModelCard.load(path)
+
+
+def _aggregates(ctx: typer.Context, path: Optional[Path]) -> Optional[dict[str, dict[str, int]]]:
+    """The verified xp_* aggregates of an MPC output file (its hash must be the one recorded on chain)."""
+    if path is None:
+        return None
+    from oracle.mpc_features import load_aggregates
+
+    return load_aggregates(state(ctx).client, path)
 
 
 @app.command()
@@ -32,6 +45,7 @@ def propose(
     ttl: int = typer.Option(86_400, "--ttl", min=60, help="Seconds the signatures stay valid."),
     out_dir: Path = typer.Option(Path("reports"), "--out-dir", help="Where to write the report files."),
     batch: int = typer.Option(500, "--batch", min=1, max=500, help="Subjects per report."),
+    mpc_output: Optional[Path] = typer.Option(None, "--mpc-output", help=MPC_OUTPUT_HELP),
 ) -> None:
     """Score every shipper from the ledger with the champion card; write report files to sign."""
     from creditshare import scores
@@ -39,7 +53,7 @@ def propose(
     st = state(ctx)
     expiry = st.client.block_timestamp() + ttl
     paths = scores.propose(st.client, _card(card), as_of=parse_date(as_of, "--as-of"), epoch=epoch, expiry=expiry, out_dir=out_dir,
-                           batch=batch)
+                           batch=batch, aggregates=_aggregates(ctx, mpc_output))
     if st.json:
         emit_json([str(p) for p in paths])
     else:
@@ -52,13 +66,15 @@ def sign(
     reports: list[Path] = typer.Argument(..., help="Report files."),
     card: Path = typer.Option(..., "--card", help=CARD_HELP),
     account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    mpc_output: Optional[Path] = typer.Option(None, "--mpc-output", help=MPC_OUTPUT_HELP),
 ) -> None:
     """Recompute each batch independently and sign it only if it matches."""
     from creditshare import scores
 
     st = state(ctx)
     signer, loaded = st.account(account), _card(card)
-    results = {str(p): scores.sign(st.client, loaded, p, signer) for p in reports}
+    aggregates = _aggregates(ctx, mpc_output)
+    results = {str(p): scores.sign(st.client, loaded, p, signer, aggregates=aggregates) for p in reports}
     if st.json:
         emit_json(results)
     else:

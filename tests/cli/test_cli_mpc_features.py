@@ -1,0 +1,204 @@
+"""MPC aggregates into the model factory and the oracle, through the real CLI, real party processes and the chain.
+
+A federated_binning job (3 holders' labelled rows) is recorded and turned into a champion card by
+`model train-federated`; a cross_platform_features job (3 platforms' books) is recorded and its
+xp_* aggregates go into `oracle propose|sign --mpc-output`; the scores on chain equal the plaintext
+computation's.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from brownie import web3
+
+from creditshare.chain import ChainClient
+from creditshare.config import Network, Settings
+from creditshare.ids import subject_id, to_hex
+from creditshare.settlements import Ledger, parse_date, settlement_frame
+from oracle.mpc_features import load_aggregates, merge_aggregates
+from privacy.features import OUTPUT_FEATURES
+from privacy.holders import cross_platform_frame, platform_inputs
+from privacy.record import job_id_bytes32
+from scoring.factory import training_set
+from scoring.federated import FREIGHT_BIN_EDGES, binning_rows
+from scoring.features import build_features
+from scoring.model_card import ModelCard
+from scoring.synthetic import generate_market
+from tests.cli.conftest import row, write_csv
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "privacy"))
+from privacy_helpers import job_config, run_parties, write_json  # noqa: E402
+
+AS_OF = "2026-03-01"
+FEATURES = ("shp_ontime_bps", "shp_dpd_max", "shp_overdue_n", "xp_outstanding_fen", "xp_overdue_fen",
+            "xp_worst_dpd", "xp_platform_count")
+SHIP1, SHIP2, NOBODY = (to_hex(subject_id(f"uscc:{n}")) for n in ("SHIP1", "SHIP2", "NOBODY"))
+
+
+def run_job(folder: Path, cfg: dict, inputs: dict[int, Path]) -> Path:
+    cfg_path = write_json(folder / "job.json", cfg)
+    runs = run_parties(folder, {pid: cfg_path for pid in range(3)}, inputs)
+    for r in runs.values():
+        assert r.returncode == 0, r.stderr
+    return runs[0].output_path
+
+
+@pytest.fixture(scope="module")
+def world(cli, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mpc-features")
+    for i in (1, 2):
+        cli("keys", "new", f"o{i}")
+        p = cli.json("members", "propose", "admit", "--member", f"o{i}", "--org", f"uscc:ORACLE{i}", "--role",
+                     "ORACLE", account="c1")
+        cli("members", "approve", str(p["id"]), account="c2")
+    p = cli.json("members", "propose", "set-parameter", "--parameter", "oracle.threshold", "--value", "2",
+                 account="c1")
+    cli("members", "approve", str(p["id"]), account="c2")
+    rows = [row(f"XP-{i}", amount=str(100_000 + 7 * i), shipper="uscc:SHIP1" if i % 2 else "uscc:SHIP2",
+                invoice=f"2026-01-{5 + i:02d}", due="2026-02-04" if i < 4 else "2026-03-20") for i in range(8)]
+    cli("settlements", "submit", str(write_csv(folder, rows)), account="plat")
+    members = {m["org_id"]: m["address"] for m in cli.json("members", "list")}
+    holders = [members[to_hex(subject_id(f"uscc:{n}"))] for n in ("PLAT1", "SHIP1", "BANK1")]
+
+    # 1. federated binning over three holders' own labelled rows (synthetic market, xp_* in the clear)
+    market = generate_market(n_subjects=1500, seed=5)
+    X, y = training_set(market.settlements, market.as_of)
+    X = X.join(cross_platform_frame(market.settlements, market.as_of, X.index).set_axis(X.index))
+    fed_dir = folder / "federated"
+    fed_dir.mkdir()
+    inputs = {}
+    for pid, part in enumerate(np.array_split(np.arange(len(X)), 3)):
+        inputs[pid] = fed_dir / f"rows{pid}.csv"
+        with inputs[pid].open("w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=[*FEATURES, "bad"])
+            w.writeheader()
+            w.writerows(binning_rows(X.iloc[part], y[part], FEATURES))
+    cfg = job_config("federated_binning", bin_edges={f: FREIGHT_BIN_EDGES[f] for f in FEATURES})
+    cfg["job_id"] = "federated-binning-2026-03"
+    for party, address in zip(cfg["parties"], holders):
+        party["member"] = address
+    fed_out = run_job(fed_dir, cfg, inputs)
+    assert cli.json("mpc", "record", str(fed_out), account="plat")["done"] == "recorded"
+    card_path = folder / "card.json"
+    trained = cli.json("model", "train-federated", str(fed_out), "--out", str(card_path), "--version", "3")
+    cli("model", "register", str(card_path), account="c1")
+    for c in ("c1", "c2"):
+        cli("model", "promote", str(card_path), "--skip-drift-check", account=c)
+
+    # 2. cross-platform features: PLAT1's book is the ledger; two other platforms' books are off chain
+    client = ChainClient(Settings(cli.data_dir, Network("development", web3.provider.endpoint_uri, 31337, False, 0)))
+    frame = settlement_frame(Ledger(client))
+    as_of = parse_date(AS_OF, "as of")
+    (plat_book,) = platform_inputs(frame, as_of).values()
+    books = [plat_book, {SHIP1: [500_000, 200_000, 1, 1, 45]}, {SHIP2: [90_000, 0, 0, 1, 3], SHIP1: [1, 0, 0, 1, 0]}]
+    xp_dir = folder / "xp"
+    xp_dir.mkdir()
+    cfg = job_config("cross_platform_features", subjects=[SHIP1, SHIP2, NOBODY])
+    cfg["job_id"] = "xp-features-2026-03-01"
+    for party, address in zip(cfg["parties"], holders):
+        party["member"] = address
+    xp_out = run_job(xp_dir, cfg, {pid: write_json(xp_dir / f"in{pid}.json", {"subjects": books[pid]})
+                                   for pid in range(3)})
+    assert cli.json("mpc", "record", str(xp_out), account="ship")["done"] == "recorded"
+    expected = {s: [sum(b.get(s, [0] * 5)[k] for b in books) for k in range(4)] + [max(b.get(s, [0] * 5)[4]
+                                                                                    for b in books)]
+                for s in (SHIP1, SHIP2, NOBODY)}
+    return SimpleNamespace(folder=folder, card=card_path, trained=trained, fed_out=fed_out, xp_out=xp_out,
+                           frame=frame, as_of=as_of, expected=expected, client=client)
+
+
+def tampered(src: Path, dst: Path, change) -> Path:  # noqa: ANN001
+    body = json.loads(src.read_text())
+    change(body)
+    dst.write_text(json.dumps(body))
+    return dst
+
+
+def test_train_federated_checks_the_recorded_job_and_writes_a_card_with_xp_features(world):
+    card = ModelCard.load(world.card)
+    assert world.trained["chain_check"] == "recorded on chain"
+    assert world.trained["model_hash"] == card.model_hash and card.version == 3
+    assert any(f.startswith("xp_") for f in card.feature_names)
+    assert card.training["mpc_output_hash"] == json.loads(world.fed_out.read_text())["output_hash"]
+
+
+def test_recorded_mpc_aggregates_become_the_scores_on_chain(cli, world):
+    reports = cli.json("oracle", "propose", "--card", str(world.card), "--as-of", AS_OF, "--epoch", "1",
+                       "--out-dir", str(world.folder / "epoch1"), "--mpc-output", str(world.xp_out))
+    for name in ("o1", "o2"):
+        signed = cli.json("oracle", "sign", *reports, "--card", str(world.card), "--mpc-output", str(world.xp_out),
+                          account=name)
+        assert signed[reports[0]] == "signed"
+    assert cli.json("oracle", "submit", *reports, account="o1")[reports[0]]["entries"] == 2
+    shown = {s["subject"]: s for s in cli.json("score", "show", "uscc:SHIP1", "uscc:SHIP2")}
+    # the plaintext computation: ledger features + the sums of the three books
+    features = build_features(world.frame, world.as_of, roles=("shipper",))
+    aggregates = {s: dict(zip(OUTPUT_FEATURES, v)) for s, v in world.expected.items()}
+    card = ModelCard.load(world.card)
+    expected = card.score_frame(merge_aggregates(features, aggregates))
+    for subject, score in zip(features.index, expected):
+        assert shown[subject]["score"] == int(score)
+    assert aggregates[SHIP1]["xp_platform_count"] == 3 and aggregates[SHIP1]["xp_worst_dpd"] >= 45
+
+
+def test_verified_aggregates_merge_with_zeros_for_subjects_outside_the_job(world):
+    aggregates = load_aggregates(world.client, world.xp_out)
+    assert {s: list(v.values()) for s, v in aggregates.items()} == world.expected
+    assert world.expected[NOBODY] == [0] * 5
+    features = build_features(world.frame, world.as_of, roles=("shipper",))
+    stranger = "0x" + "cd" * 32
+    merged = merge_aggregates(features.reindex([*features.index, stranger]), aggregates)
+    assert merged.loc[stranger, list(OUTPUT_FEATURES)].tolist() == [0] * 5
+    assert merged.loc[SHIP1, "xp_platform_count"] == 3
+
+
+def test_an_xp_card_without_mpc_output_is_refused(cli, world):
+    done = cli("oracle", "propose", "--card", str(world.card), "--as-of", AS_OF, "--epoch", "2", "--out-dir",
+               str(world.folder / "epoch2"), ok=False)
+    assert done.exit_code == 1 and "--mpc-output" in done.stderr
+
+
+def test_a_tampered_mpc_output_is_refused(cli, world, tmp_path):
+    def inflate(body):  # noqa: ANN001, ANN202
+        body["revealed"]["subjects"][SHIP1][0] += 1
+
+    bad = tampered(world.xp_out, tmp_path / "xp.json", inflate)
+    done = cli("oracle", "propose", "--card", str(world.card), "--as-of", AS_OF, "--epoch", "3", "--out-dir",
+               str(tmp_path / "r"), "--mpc-output", str(bad), ok=False)
+    assert done.exit_code == 1 and "altered" in done.stderr
+
+    def more_bads(body):  # noqa: ANN001, ANN202
+        body["revealed"]["bins"]["shp_dpd_max"]["bad"][0] += 5
+
+    bad_fed = tampered(world.fed_out, tmp_path / "fed.json", more_bads)
+    done = cli("model", "train-federated", str(bad_fed), "--out", str(tmp_path / "c.json"), ok=False)
+    assert done.exit_code == 1 and "altered" in done.stderr and not (tmp_path / "c.json").exists()
+
+
+def test_an_unrecorded_job_is_refused(cli, world, tmp_path):
+    def relabel(body):  # noqa: ANN001, ANN202
+        body["job_id"] = "xp-never-recorded"
+        body["record"]["jobId"] = job_id_bytes32("xp-never-recorded")
+
+    unrecorded = tampered(world.xp_out, tmp_path / "xp.json", relabel)
+    done = cli("oracle", "sign", str(tmp_path / "none.json"), "--card", str(world.card), "--mpc-output",
+               str(unrecorded), account="o1", ok=False)
+    assert done.exit_code == 1 and "not recorded on chain" in done.stderr
+    fed = tampered(world.fed_out, tmp_path / "fed.json", relabel)
+    done = cli("model", "train-federated", str(fed), "--out", str(tmp_path / "c.json"), ok=False)
+    assert done.exit_code == 1 and "not recorded on chain" in done.stderr
+    offline = cli.json("model", "train-federated", str(fed), "--out", str(tmp_path / "c.json"), "--no-chain-check")
+    assert offline["chain_check"] == "skipped (--no-chain-check)"
+
+
+def test_model_train_with_xp_adds_the_cross_platform_features(cli, tmp_path):
+    out = tmp_path / "xp-card.json"
+    cli("model", "train", "--synthetic", "1500", "--seed", "5", "--with-xp", "--out", str(out))
+    assert any(f.startswith("xp_") for f in ModelCard.load(out).feature_names)
