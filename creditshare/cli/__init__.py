@@ -10,7 +10,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from creditshare.cli import chain_cmd, keys_cmd, members_cmd, model_cmd, mpc_cmd, oracle_cmd, score_cmd, settlements_cmd
+from creditshare.cli import chain_cmd, keys_cmd, members_cmd, model_cmd, mpc_cmd, oracle_cmd, report_cmd, score_cmd, settlements_cmd
 from creditshare.cli import audit_cmd, consent_cmd, list_cmd
 from creditshare.cli.context import State, fail
 from creditshare.errors import CreditShareError
@@ -68,6 +68,7 @@ app.add_typer(list_cmd.token_app, name="token")
 app.add_typer(consent_cmd.app, name="consent")
 app.command("audit")(audit_cmd.audit)
 app.command("deploy")(members_cmd.deploy)
+app.command("report")(report_cmd.report)
 
 
 @app.command("demo")

@@ -1,0 +1,155 @@
+"""`creditshare report SUBJECT` (terminal) and `creditshare report --html DIR` (the lender's HTML report)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from creditshare.cli.context import console, emit_json, state, table
+from creditshare.cli.score_cmd import load_card, verdict
+from creditshare.errors import InvalidInput
+from creditshare.ids import subject_id
+
+SUBJECT_ARG = typer.Argument(None, help="Subject: namespace:registration or 0x id (omit with --html).")
+HTML_OPT = typer.Option(None, "--html", help="Write the HTML report (index.html + one page per scored subject) "
+                                             "into this folder instead.")
+CARD_OPT = typer.Option(None, "--card", help="The champion's public model card: reason codes, ROC, PSI "
+                                             "(required with --html).")
+GAS_OPT = typer.Option(None, "--gas", help="A JSON file {\"operation\": gas, ...} of extra gas figures for the "
+                                           "gas table (e.g. benchmark results).")
+
+
+def _date(seconds: Optional[int]) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).date().isoformat() if seconds else "-"
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100:,}.{fen % 100:02d}"
+
+
+def report(
+    ctx: typer.Context,
+    subject: Optional[str] = SUBJECT_ARG,
+    html: Optional[Path] = HTML_OPT,
+    card: Optional[Path] = CARD_OPT,
+    settlements: Optional[Path] = typer.Option(None, "--settlements", help="With --html: the labelled set of the "
+                                               "ROC curve, a settlement CSV (or `chain`), with --as-of."),
+    synthetic: Optional[int] = typer.Option(None, "--synthetic", min=100, help="With --html: the ROC curve on the "
+                                            "holdout of the seeded synthetic market the card was trained on "
+                                            "(same split as `model train`)."),
+    seed: int = typer.Option(1, "--seed", help="Seed of the synthetic market."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Date of the --settlements population, YYYY-MM-DD."),
+    gas: Optional[Path] = GAS_OPT,
+) -> None:
+    """What the chain holds about a subject, verified locally; or, with --html DIR, the lender's HTML report.
+
+    Without --settlements/--synthetic the ROC curve is drawn on the ledger itself: shippers as of the champion's
+    first published score date, labelled by defaults in the following 90 days."""
+    if (subject is None) == (html is None):
+        raise InvalidInput("give either a SUBJECT or --html DIR.")
+    if html is None:
+        _subject(ctx, subject_id(subject or ""), card)
+        return
+    _html(ctx, html, card, settlements, synthetic, seed, as_of, gas)
+
+
+def _subject(ctx: typer.Context, subject: bytes, card: Optional[Path]) -> None:
+    from creditshare.lender_report import subject_report
+
+    st = state(ctx)
+    r = subject_report(st.client, subject, load_card(card))
+    if st.json:
+        emit_json(r)
+        return
+    s = r["score"]
+    console.print(f"[bold]Subject {r['subject']}[/bold]", soft_wrap=True)
+    if s["scored"]:
+        reasons = ", ".join(s["reasons"]) if s["reasons"] is not None else "? (give --card to recover them)"
+        table("Score", ["score", "tier", "reason codes", "model v", "as of", "stale (days)", "epoch"],
+              [[s["score"], s["tier"], reasons, s["model_version"], _date(s["as_of"]), s["staleness_days"],
+                s["epoch"]]])
+    else:
+        console.print("no score on chain")
+    if r["history"]:
+        table("Score history", ["epoch", "as of", "score", "tier", "block"],
+              [[h["epoch"], _date(h["as_of"]), h["score"], h["tier"], h["block"]] for h in r["history"]])
+    st_ = r["settlements"]
+    table("Settlements", ["", "value"],
+          [["settlements", st_["count"]],
+           *[[f"  {k}", v] for k, v in st_["by_status"].items()],
+           ["amount (yuan)", _yuan(st_["amount_fen"])], ["paid (yuan)", _yuan(st_["paid_fen"])],
+           ["outstanding (yuan)", _yuan(st_["outstanding_fen"])],
+           ["overdue or defaulted (yuan)", _yuan(st_["overdue_or_defaulted_fen"])],
+           ["late payments", st_["late_payments"]]])
+    if r["list_entries"]:
+        table("Credit-list entries", ["id", "category", "amount (yuan)", "status", "period", "maintainer"],
+              [[e["id"], e["category"], _yuan(e["amount_fen"]), e["status"], f"{e['period_from']}–{e['period_to']}",
+                e["maintainer"][:10] + "…"] for e in r["list_entries"]])
+    else:
+        console.print("credit list: no entries")
+    p = r["provenance"]
+    if s["scored"]:
+        console.print(f"provenance: {verdict(s)}", soft_wrap=True)
+        console.print(f"  model {p['model_hash']} v{p['model_version']}"
+                      f"{' (champion)' if p['champion'] else ' (not the champion)'}", soft_wrap=True)
+        console.print(f"  report #{p['report']} tx {p['report_tx']}", soft_wrap=True)
+        console.print(f"  oracle signers: {', '.join(p['oracle_signers'])}", soft_wrap=True)
+    cids = p["evidence_cids"]
+    console.print(f"  settlement evidence ({len(cids)} CIDs): {', '.join(cids[:5])}{' …' if len(cids) > 5 else ''}",
+                  soft_wrap=True)
+
+
+def _html(ctx: typer.Context, out: Path, card_path: Optional[Path], settlements: Optional[Path],
+          synthetic: Optional[int], seed: int, as_of: Optional[str], gas: Optional[Path]) -> None:
+    from creditshare.html_report import build
+
+    st = state(ctx)
+    if card_path is None:
+        raise InvalidInput("--html needs --card, the champion's public model card.")
+    card = load_card(card_path)
+    figures: Any = None
+    if gas is not None:
+        try:
+            figures = json.loads(gas.read_text())
+        except (OSError, ValueError) as err:
+            raise InvalidInput(f"cannot read the gas figures {gas}: {err}") from err
+        if not isinstance(figures, dict):
+            raise InvalidInput(f"{gas} must hold a JSON object {{\"operation\": gas}}.")
+    labelled, source = None, None
+    if settlements is not None or synthetic is not None:
+        from sklearn.model_selection import train_test_split
+
+        from creditshare.cli.model_cmd import _data
+        from scoring.factory import training_set
+
+        frame, as_of_s = _data(settlements, synthetic, seed, as_of, ctx)
+        X, y = training_set(frame, as_of_s)
+        if synthetic is not None:  # the holdout `model train` evaluated the card on
+            _, X, _, y = train_test_split(X, y, test_size=0.3, stratify=y, random_state=42)
+            source = f"holdout of the synthetic market (--synthetic {synthetic} --seed {seed})"
+        else:
+            source = f"{settlements} as of {_date(as_of_s)}"
+        labelled = (X, y)
+    with console.status("reading the chain and drawing the report", spinner="dots") if not st.json else _Null():
+        index, facts = build(st.client, out, card, labelled, source, figures)
+    if st.json:
+        emit_json(facts)
+        return
+    table("Subjects by tier", ["tier", "subjects", "overdue/defaulted", "default rate"],
+          [[t, r["subjects"], r["defaulters"], "-" if r["default_rate"] is None else f"{r['default_rate']:.1%}"]
+           for t, r in facts["by_tier"].items()])
+    console.print(f"ROC AUC {facts['roc'].get('auc')} ({facts['roc']['source']}); PSI {facts['psi']['psi']} "
+                  f"({facts['psi']['status']})", soft_wrap=True)
+    console.print(f"report written: {index}", soft_wrap=True)
+
+
+class _Null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None

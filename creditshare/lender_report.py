@@ -1,0 +1,147 @@
+"""What a lender sees about a subject, and about the whole scored population.
+
+`subject_report` gathers, for one subject: its verified score (creditshare.provenance),
+its score history (ScoreUpdated events), a summary of its settlements (counts by
+status, amounts, late payments, overdue/defaulted, evidence CIDs), the credit-list
+entries about it, and the provenance of its score (model, oracle signers, report tx).
+
+`population` gathers the same for every scored subject with a fixed number of scans
+(one per event kind, one `scoresOf` call per 500 subjects, one transaction fetch per
+score report, the settlement frame once): it is what the HTML report is drawn from.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from creditshare import evidence as ev
+from creditshare.chain import ChainClient
+from creditshare.errors import InvalidInput
+from creditshare.ids import to_hex
+from creditshare.models import Registry
+from creditshare.provenance import (AcceptedReport, accepted_reports, scan_logs, score_history, subjects_scored,
+                                    verify_scores)
+from creditshare.settlements import Ledger, _event_topic, settlement_frame
+
+BAD_STATUSES = ("Overdue", "Defaulted")
+TIERS = "ABCDE"
+
+
+def summarize_settlements(rows: Iterable[tuple[str, int, int, int, bytes]]) -> dict[str, Any]:
+    """Counts and amounts (fen) of (status label, amount, due date, paid date, evidence digest) rows."""
+    counts: Counter[str] = Counter()
+    total = paid = outstanding = bad_amount = late = 0
+    cids: dict[str, None] = {}
+    for status, amount, due, paid_date, evidence in rows:
+        counts[status] += 1
+        total += amount
+        if status == "Paid":
+            paid += amount
+            late += paid_date > due
+        elif status not in ("Resolved",):
+            outstanding += amount
+        if status in BAD_STATUSES:
+            bad_amount += amount
+        cids.setdefault(ev.cid_from_digest(evidence), None)
+    return {"count": sum(counts.values()), "by_status": dict(sorted(counts.items())), "amount_fen": total,
+            "paid_fen": paid, "outstanding_fen": outstanding, "late_payments": late,
+            "overdue": counts.get("Overdue", 0), "defaulted": counts.get("Defaulted", 0),
+            "overdue_or_defaulted_fen": bad_amount, "evidence_cids": list(cids)}
+
+
+def _list_entries(client: ChainClient, subjects: Sequence[bytes] | None) -> dict[str, list[dict[str, Any]]]:
+    """Credit-list entries by subject (0x hex), through creditshare.credit_list (empty if not deployed)."""
+    if "CreditList" not in client.deployment.addresses:
+        return {}
+    from creditshare.credit_list import CreditList
+
+    lst = CreditList(client)
+    if subjects is None:  # every subject with an entry: one scan of EntryPosted
+        posted = scan_logs(client, lst.contract.address, [_event_topic(lst.contract, "EntryPosted")])
+        subjects = list(dict.fromkeys(bytes.fromhex(log["topics"][2][2:]) for log in posted))
+    now = client.block_timestamp()
+    out = {}
+    for subject in subjects:
+        entries = lst.entries_of(subject)
+        if entries:
+            out[to_hex(subject)] = [e.to_json(now) for e in entries]
+    return out
+
+
+def _model_of(item: dict[str, Any]) -> dict[str, Any] | None:
+    if not item["scored"]:
+        return None
+    p = item["provenance"]
+    return {"model_hash": item["model_hash"], "model_version": item["model_version"],
+            "champion": item["model_is_champion"], "report": item["report"], "report_tx": p["report_tx"],
+            "digest": p["digest"], "oracle_signers": p["signers"], "threshold": p["threshold"],
+            "verified": p["verified"], "problems": p["problems"]}
+
+
+def subject_report(client: ChainClient, subject: bytes, card: Any = None) -> dict[str, Any]:
+    """Everything the chain holds about one subject, verified where it can be (see the module doc)."""
+    reports = accepted_reports(client)
+    (score,) = verify_scores(client, [subject], card, reports)
+    history = score_history(client, [subject], reports).get(to_hex(subject), [])
+    ledger = Ledger(client)
+    records = ledger.by_subject(subject)
+    states = ledger.states([r.id for r in records])
+    settlements = summarize_settlements(
+        (s.status.label, r.amount, r.due_date, s.paid_date, r.evidence) for r, s in zip(records, states, strict=True))
+    settlements["as_shipper"] = sum(r.shipper == subject for r in records)
+    entries = _list_entries(client, [subject]).get(to_hex(subject), [])
+    if not score["scored"] and not records and not entries:
+        raise InvalidInput(f"unknown subject {to_hex(subject)}: the chain holds no score, settlement or credit-list "
+                           "entry about it.")
+    return {"subject": to_hex(subject), "score": score, "history": history, "settlements": settlements,
+            "list_entries": entries,
+            "provenance": {**(_model_of(score) or {}), "evidence_cids": settlements["evidence_cids"]}}
+
+
+@dataclass
+class Population:
+    """Every scored subject with its verified score, history, settlements and list entries."""
+
+    items: list[dict[str, Any]]
+    history: dict[str, list[dict[str, Any]]]
+    settlements: dict[str, dict[str, Any]]
+    list_entries: dict[str, list[dict[str, Any]]]
+    frame: Any
+    reports: dict[int, AcceptedReport]
+    champion: bytes | None
+
+    def scored(self) -> list[dict[str, Any]]:
+        return [i for i in self.items if i["scored"]]
+
+    def by_tier(self) -> dict[str, dict[str, Any]]:
+        """Subjects, defaulters (an Overdue or Defaulted settlement) and default rate per tier."""
+        out = {t: {"subjects": 0, "defaulters": 0} for t in TIERS}
+        for item in self.scored():
+            row = out[item["tier"]]
+            row["subjects"] += 1
+            s = self.settlements.get(item["subject"])
+            row["defaulters"] += bool(s and (s["overdue"] or s["defaulted"]))
+        for row in out.values():
+            row["default_rate"] = round(row["defaulters"] / row["subjects"], 4) if row["subjects"] else None
+        return out
+
+
+def population(client: ChainClient, card: Any = None) -> Population:
+    reports = accepted_reports(client)
+    subjects = subjects_scored(client)
+    items = verify_scores(client, subjects, card, reports)
+    history = score_history(client, None, reports)
+    frame = settlement_frame(Ledger(client))
+    settlements: dict[str, dict[str, Any]] = {}
+    if not frame.empty:
+        cols = frame[["shipper", "status", "amount", "due_date", "paid_date", "evidence"]]
+        groups: dict[str, list[tuple[str, int, int, int, bytes]]] = {}
+        for shipper, status, amount, due, paid, evid in cols.itertuples(index=False, name=None):
+            groups.setdefault(shipper, []).append((status, int(amount), int(due), int(paid), bytes.fromhex(evid[2:])))
+        settlements = {s: summarize_settlements(rows) for s, rows in groups.items()}
+    entries = _list_entries(client, None)
+    return Population(items, history, settlements, entries, frame, reports, Registry(client).champion())
+

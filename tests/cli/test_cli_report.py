@@ -1,0 +1,114 @@
+"""The lender's report through the real CLI on a real Anvil: `report SUBJECT` and `report --html DIR`
+after settlements, a promoted card and two signed score reports."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from creditshare.ids import subject_id, to_hex
+from tests.cli.conftest import Cli
+from tests.cli.lender_scenario import TRAIN, scored_market
+
+SHIP1, SHIP2 = to_hex(subject_id("uscc:SHIP1")), to_hex(subject_id("uscc:SHIP2"))
+
+
+@pytest.fixture(scope="module")
+def market(cli, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report")
+    return folder, scored_market(cli, folder)
+
+
+def test_report_subject_shows_score_history_settlements_and_provenance(cli, market):
+    folder, card = market
+    r = cli.json("report", "uscc:SHIP2", "--card", str(card))
+    assert r["subject"] == SHIP2
+    assert r["score"]["provenance"]["verified"] and r["score"]["reasons"] is not None
+    assert [h["epoch"] for h in r["history"]] == [1, 2]
+    s = r["settlements"]
+    assert s["count"] == 3 and s["by_status"] == {"Defaulted": 1, "Overdue": 1, "Paid": 1}
+    assert s["amount_fen"] == 300_000 and s["paid_fen"] == 50_000 and s["overdue_or_defaulted_fen"] == 250_000
+    assert s["late_payments"] == 0 and s["defaulted"] == 1 and s["overdue"] == 1
+    p = r["provenance"]
+    assert p["model_hash"] == json.loads(card.read_text())["model_hash"] and p["champion"] is True
+    assert len(p["oracle_signers"]) == 3 and p["evidence_cids"] and p["evidence_cids"][0].startswith("b")
+    assert r["list_entries"] == []
+    ship1 = cli.json("report", "uscc:SHIP1")["settlements"]
+    assert ship1["late_payments"] == 1 and ship1["by_status"] == {"Invoiced": 1, "Paid": 3}
+    assert len(ship1["evidence_cids"]) == 2
+    text = cli("report", "uscc:SHIP2", "--card", str(card)).stdout
+    assert "Score history" in text and "verified: 3 oracle signatures" in text and "Defaulted" in text
+
+
+def test_report_html_has_the_four_plots_tables_and_subject_pages(cli, market, tmp_path):
+    folder, card = market
+    gas = tmp_path / "gas.json"
+    gas.write_text(json.dumps({"bench: naive oracle per score": 61234}))
+    out = tmp_path / "html"
+    facts = cli.json("report", "--html", str(out), "--card", str(card), *TRAIN, "--gas", str(gas))
+    index = (out / "index.html").read_text()
+    assert facts["index"] == str(out / "index.html") and facts["subjects"] == 2
+    for title in ("Score distribution by tier", "ROC curve of the champion", "PSI: training vs scored population",
+                  "Default rate by tier"):
+        assert re.search(rf"<figure id=\"[a-z-]+\"><svg.*?{re.escape(title)}.*?</svg><figcaption>", index, re.S), title
+    assert index.count("<svg") == 4
+    assert "Subjects by tier and default rate" in index and "Gas per operation" in index
+    assert "settlements submit" in index and "oracle submit" in index and "61,234" in index
+    metrics = json.loads(card.read_text())["metrics"]  # the holdout `model train` measured the card on
+    assert facts["roc"]["auc"] == pytest.approx(float(metrics["auc"]), abs=1e-4)
+    assert facts["roc"]["n"] == metrics["n"]
+    assert facts["by_tier"][json.loads(cli("--json", "score", "show", "uscc:SHIP2").stdout)[0]["tier"]][
+        "defaulters"] == 1
+    for subject in (SHIP1, SHIP2):
+        link = f"subjects/{subject[2:]}.html"
+        assert f'href="{link}"' in index
+        page = (out / link).read_text()
+        assert "Score history" in page and "oracle signers" in page and "verified" in page
+    # re-running replaces the report in place
+    cli("report", "--html", str(out), "--card", str(card))
+    assert (out / "index.html").exists() and not list(tmp_path.glob(".html.*"))
+
+
+def test_report_html_default_roc_uses_the_ledger(cli, market, tmp_path):
+    folder, card = market
+    facts = cli.json("report", "--html", str(tmp_path / "r"), "--card", str(card))
+    assert "the ledger" in facts["roc"]["source"]
+    assert (tmp_path / "r" / "index.html").read_text().count("<svg") == 4
+
+
+def test_report_of_an_unknown_subject_is_refused(cli, market):
+    result = cli("report", "uscc:NOBODY", ok=False)
+    assert result.exit_code == 1 and "unknown subject" in result.stderr
+
+
+def test_report_html_into_an_unwritable_place_is_refused(cli, market, tmp_path):
+    folder, card = market
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    result = cli("report", "--html", str(blocker / "report"), "--card", str(card), ok=False)
+    assert result.exit_code == 1 and "cannot write the report" in result.stderr
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "mine.txt").write_text("keep me")
+    result = cli("report", "--html", str(other), "--card", str(card), ok=False)
+    assert result.exit_code == 1 and "not overwriting" in result.stderr
+    assert (other / "mine.txt").read_text() == "keep me"
+
+
+def test_report_needs_a_subject_or_html_and_a_card_for_html(cli, market, tmp_path):
+    assert "either a SUBJECT or --html" in cli("report", ok=False).stderr
+    assert "--html needs --card" in cli("report", "--html", str(tmp_path / "x"), ok=False).stderr
+
+
+def test_report_html_without_a_champion_is_refused(tmp_path):
+    fresh = Cli(tmp_path / "data")
+    for name in ("c1", "c2", "c3"):
+        fresh("keys", "new", name)
+    fresh("deploy", "--committee", "c1=uscc:C1", "--committee", "c2=uscc:C2", "--committee", "c3=uscc:C3",
+          "--threshold", "2", account="c1")
+    card = tmp_path / "card.json"
+    fresh("model", "train", *TRAIN, "--out", str(card))
+    result = fresh("report", "--html", str(tmp_path / "r"), "--card", str(card), ok=False)
+    assert result.exit_code == 1 and "no champion model is promoted" in result.stderr
