@@ -110,7 +110,7 @@ def read_output(path: Path, computation: str) -> MpcOutput:
         raise InvalidInput(f"cannot read MPC output {path}: {err.strerror}") from err
     except json.JSONDecodeError as err:
         raise InvalidInput(f"MPC output {path} is not JSON: {err.msg} (line {err.lineno})") from err
-    if not isinstance(raw, dict) or not isinstance(raw.get("revealed"), dict) or not isinstance(raw.get("record"), dict):
+    if not isinstance(raw, dict) or not all(isinstance(raw.get(k), dict) for k in ("revealed", "record")):
         raise InvalidInput(f"{path} is not an MPC party output file (revealed or record missing).")
     if raw.get("computation") != computation:
         raise InvalidInput(f"{path} is the output of a {raw.get('computation')!r} job; a {computation!r} job "
