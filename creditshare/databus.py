@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
+from faster_eth_abi import decode
 
 from creditshare.chain import ChainClient, encode_call
-from creditshare.errors import InvalidInput
+from creditshare.errors import InvalidInput, TransactionRejected
+from creditshare.governance import Governance
 from creditshare.ids import to_hex
 
 SCOPES = {"score": 1, "settlements": 2, "list": 4}
@@ -146,25 +148,26 @@ class DataBus:
         """
         if not subjects:
             raise InvalidInput("name at least one subject to read.")
-        from creditshare.governance import Governance
-
         member = Governance(self.client).member(account.address)
         if member is None or not member.active or "LENDER" not in member.roles:
             raise InvalidInput(f"{account.address} is not an active LENDER member: only lenders read through the bus.")
-        missing = [s for s in subjects if self.valid_consent(s, account.address, purpose, scope) == 0]
-        if missing:
+        calls = [encode_call(self.contract, "accessMany", list(subjects[i:i + batch]), scope, purpose)
+                 for i in range(0, len(subjects), batch)]
+        try:
+            # every batch is checked before the first is sent: one subject without consent stops them all
+            for call in calls[1:]:
+                self.client.estimate(call, account, "the consented access")
+            receipts = self.client.transact_many(calls, account, "the consented access", scale_gas=True)
+        except TransactionRejected as err:
+            missing = [s for s in subjects if self.valid_consent(s, account.address, purpose, scope) == 0]
+            if not missing:
+                raise
             raise InvalidInput(
                 f"no valid consent of {len(missing)} subject(s) for {account.address}, purpose "
                 f"{purpose_name(purpose)}, scope {','.join(scope_names(scope))}: "
-                f"{', '.join(to_hex(s) for s in missing[:5])}{' ...' if len(missing) > 5 else ''}; nothing was read.")
-        calls = [encode_call(self.contract, "accessMany", list(subjects[i:i + batch]), scope, purpose)
-                 for i in range(0, len(subjects), batch)]
-        receipts = self.client.transact_many(calls, account, "the consented access", scale_gas=True)
-        topic = self.contract.events.DataAccessed().abi
-        from eth_utils import event_abi_to_log_topic
-        from faster_eth_abi import decode
-
-        wanted = "0x" + event_abi_to_log_topic(topic).hex()
+                f"{', '.join(to_hex(s) for s in missing[:5])}{' ...' if len(missing) > 5 else ''}; nothing was read."
+            ) from err
+        wanted = "0x" + event_abi_to_log_topic(self.contract.events.DataAccessed().abi).hex()
         out = []
         for receipt in receipts:
             for log in receipt["logs"]:
