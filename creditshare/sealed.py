@@ -115,9 +115,9 @@ def recover_sender_public_key(tx: Mapping[str, Any]) -> bytes:
     checked against the transaction's `from`.
     """
     tx_type = int(tx.get("type", 0) or 0)
-    r, s = int.from_bytes(bytes(tx["r"]), "big"), int.from_bytes(bytes(tx["s"]), "big")
-    to = bytes.fromhex(str(tx["to"])[2:]) if tx.get("to") else b""
-    data = bytes(tx["input"]) if not isinstance(tx["input"], str) else bytes.fromhex(tx["input"][2:])
+    r, s = _int(tx["r"]), _int(tx["s"])
+    to = _bytes(tx["to"]) if tx.get("to") else b""
+    data = _bytes(tx["input"])
     if tx_type == 0:
         v = int(tx["v"])
         fields = [int(tx["nonce"]), int(tx["gasPrice"]), int(tx["gas"]), to, int(tx["value"]), data]
@@ -132,7 +132,8 @@ def recover_sender_public_key(tx: Mapping[str, Any]) -> bytes:
         from eth_account.typed_transactions import TypedTransaction
 
         unsigned: dict[str, Any] = {"type": tx_type, "chainId": int(tx["chainId"]), "nonce": int(tx["nonce"]),
-                                    "gas": int(tx["gas"]), "to": tx.get("to") or b"", "value": int(tx["value"]),
+                                    "gas": int(tx["gas"]), "to": to_checksum_address(tx["to"]) if tx.get("to") else b"",
+                                    "value": int(tx["value"]),
                                     "data": data, "accessList": list(tx.get("accessList") or [])}
         if tx_type == 1:
             unsigned["gasPrice"] = int(tx["gasPrice"])
@@ -145,6 +146,14 @@ def recover_sender_public_key(tx: Mapping[str, Any]) -> bytes:
     if public.to_checksum_address() != to_checksum_address(tx["from"]):
         raise DetailsUnavailable(f"could not recover the public key of {tx['from']} from its transaction.")
     return bytes(public.to_bytes())
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) else int.from_bytes(_bytes(value), "big")
+
+
+def _bytes(value: Any) -> bytes:
+    return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
 
 
 # -- the store --------------------------------------------------------------------------------------
