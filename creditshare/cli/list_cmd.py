@@ -89,7 +89,7 @@ def show(
     table(f"Credit list entries of {what} ({sum(e['active'] for e in entries)} active)",
           ["id", "category", "amount (fen)", "band", "status", "active", "expires", "maintainer"],
           [[e["id"], e["category"], e["amount_fen"], e["band"], e["status"], e["active"], e["expires"],
-            e["maintainer"]] for e in entries])
+            e["maintainer"][:10] + "…"] for e in entries])
 
 
 @app.command("view")
