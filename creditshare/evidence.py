@@ -6,6 +6,7 @@ CIDv1 (raw codec), so anyone holding the file can prove that it matches.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from multiformats import CID, multihash
 from creditshare.errors import InvalidInput
 
 _CHUNK = 1 << 20
+_CID_PREFIX = bytes([0x01, 0x55, 0x12, 0x20])
 
 
 def file_digest(path: Path) -> bytes:
@@ -29,7 +31,10 @@ def cid_from_digest(digest: bytes) -> str:
     """The CIDv1 (raw, sha2-256, base32) for a sha2-256 digest."""
     if len(digest) != 32:
         raise InvalidInput(f"a sha2-256 digest has 32 bytes; got {len(digest)}.")
-    return str(CID("base32", 1, "raw", multihash.wrap(digest, "sha2-256")))
+    # CIDv1 + raw codec + sha2-256 multihash of 32 bytes, multibase "b" (base32 lower, no padding): the
+    # same string multiformats' CID gives, written with the stdlib (a thousand times faster, for reports
+    # that list tens of thousands of evidence CIDs)
+    return "b" + base64.b32encode(_CID_PREFIX + digest).decode("ascii").lower().rstrip("=")
 
 
 def digest_from_cid(cid: str) -> bytes:

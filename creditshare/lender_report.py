@@ -20,11 +20,11 @@ from typing import Any
 from creditshare import evidence as ev
 from creditshare.chain import ChainClient
 from creditshare.errors import InvalidInput
-from creditshare.ids import to_hex
+from creditshare.ids import SettlementId, SubjectId, to_hex
 from creditshare.models import Registry
 from creditshare.provenance import (AcceptedReport, accepted_reports, scan_logs, score_history, subjects_scored,
                                     verify_scores)
-from creditshare.settlements import Ledger, _event_topic, settlement_frame
+from creditshare.settlements import Ledger, Settlement, _event_topic, settlement_frame
 
 BAD_STATUSES = ("Overdue", "Defaulted")
 TIERS = "ABCDE"
@@ -50,6 +50,25 @@ def summarize_settlements(rows: Iterable[tuple[str, int, int, int, bytes]]) -> d
             "paid_fen": paid, "outstanding_fen": outstanding, "late_payments": late,
             "overdue": counts.get("Overdue", 0), "defaulted": counts.get("Defaulted", 0),
             "overdue_or_defaulted_fen": bad_amount, "evidence_cids": list(cids)}
+
+
+def subject_settlements(client: ChainClient, ledger: Ledger, subject: bytes) -> list[Settlement]:
+    """Settlements where `subject` is the shipper or the carrier (indexed topics: two log queries per
+    block window, decoded raw; the platform is not indexed, so a platform's own history is not scanned)."""
+    from faster_eth_abi import decode
+
+    topic = _event_topic(ledger.contract, "SettlementSubmitted")
+    found: dict[bytes, Settlement] = {}
+    for topics in ([topic, None, to_hex(subject)], [topic, None, None, to_hex(subject)]):
+        for log in scan_logs(client, ledger.contract.address, topics):
+            t = log["topics"]
+            platform, amount, invoice, due, evidence, _by = decode(
+                ["bytes32", "uint256", "uint64", "uint64", "bytes32", "address"], bytes.fromhex(log["data"][2:]))
+            sid = bytes.fromhex(t[1][2:])
+            found[sid] = Settlement(SettlementId(sid), SubjectId(bytes.fromhex(t[2][2:])), SubjectId(bytes(platform)),
+                                    SubjectId(bytes.fromhex(t[3][2:])), int(amount), int(invoice), int(due),
+                                    bytes(evidence))
+    return sorted(found.values(), key=lambda r: (r.invoice_date, r.id))
 
 
 def _list_entries(client: ChainClient, subjects: Sequence[bytes] | None) -> dict[str, list[dict[str, Any]]]:
@@ -87,11 +106,12 @@ def subject_report(client: ChainClient, subject: bytes, card: Any = None) -> dic
     (score,) = verify_scores(client, [subject], card, reports)
     history = score_history(client, [subject], reports).get(to_hex(subject), [])
     ledger = Ledger(client)
-    records = ledger.by_subject(subject)
+    records = subject_settlements(client, ledger, subject)
     states = ledger.states([r.id for r in records])
     settlements = summarize_settlements(
         (s.status.label, r.amount, r.due_date, s.paid_date, r.evidence) for r, s in zip(records, states, strict=True))
     settlements["as_shipper"] = sum(r.shipper == subject for r in records)
+    settlements["as_carrier"] = sum(r.carrier == subject for r in records)
     entries = _list_entries(client, [subject]).get(to_hex(subject), [])
     if not score["scored"] and not records and not entries:
         raise InvalidInput(f"unknown subject {to_hex(subject)}: the chain holds no score, settlement or credit-list "
