@@ -173,7 +173,7 @@ def plot_default_rate(by_tier: dict[str, dict[str, Any]]) -> str:
     for bar, t in zip(bars, TIERS):
         ax.annotate(f"{by_tier[t]['defaulters']}/{by_tier[t]['subjects']}", (bar.get_x() + 0.4, bar.get_height()),
                     ha="center", va="bottom", fontsize=8)
-    ax.set(title=PLOT_TITLES[3], xlabel="tier", ylabel="share of subjects with an overdue/defaulted settlement")
+    ax.set(title=PLOT_TITLES[3], xlabel="tier", ylabel="default rate (overdue or defaulted)")
     return _svg(fig, PLOT_TITLES[3])
 
 

@@ -70,3 +70,23 @@ def scored_market(cli, folder: Path) -> Path:
     score(cli, folder, card, 1, "2026-03-01")
     score(cli, folder, card, 2, "2026-03-15")
     return card
+
+
+def list_entry(cli, folder: Path) -> None:
+    """A maintainer `maint` posts one payment-default entry about uscc:SHIP2 (the credit-list CLI)."""
+    cli("keys", "new", "maint")
+    p = cli.json("members", "propose", "admit", "--member", "maint", "--org", "uscc:MAINT1", "--role", "MAINTAINER",
+                 account="c1")
+    cli("members", "approve", str(p["id"]), account="c2")
+    for name, value in (("creditList.entryTtl", 90 * 86_400), ("creditList.minStake", 50_000),
+                        ("creditList.contestDeposit", 20_000), ("creditList.viewFee", 1_000),
+                        ("creditList.reciprocityWindow", 30 * 86_400), ("creditList.reciprocityDiscountBps", 2_500)):
+        p = cli.json("members", "propose", "set-parameter", "--parameter", name, "--value", str(value), account="c1")
+        cli("members", "approve", str(p["id"]), account="c2")
+    cli("token", "mint", "maint", "1000000", account="c1")
+    (folder / "details.txt").write_text('{"days_overdue": 96}')
+    path = folder / "entries.csv"
+    path.write_text("subject,category,amount_fen,period_from,period_to,settlements,evidence,details,stake_fen\n"
+                    f"uscc:SHIP2,payment-default,250000,2026-01-01,2026-03-31,{sid('L2-2')},"
+                    "evidence/waybill-1.txt,details.txt,50000\n")
+    cli("list", "post", str(path), account="maint")

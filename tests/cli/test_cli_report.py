@@ -10,7 +10,7 @@ import pytest
 
 from creditshare.ids import subject_id, to_hex
 from tests.cli.conftest import Cli
-from tests.cli.lender_scenario import TRAIN, scored_market
+from tests.cli.lender_scenario import TRAIN, list_entry, scored_market
 
 SHIP1, SHIP2 = to_hex(subject_id("uscc:SHIP1")), to_hex(subject_id("uscc:SHIP2"))
 
@@ -18,7 +18,9 @@ SHIP1, SHIP2 = to_hex(subject_id("uscc:SHIP1")), to_hex(subject_id("uscc:SHIP2")
 @pytest.fixture(scope="module")
 def market(cli, tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
-    return folder, scored_market(cli, folder)
+    card = scored_market(cli, folder)
+    list_entry(cli, folder)
+    return folder, card
 
 
 def test_report_subject_shows_score_history_settlements_and_provenance(cli, market):
@@ -34,7 +36,9 @@ def test_report_subject_shows_score_history_settlements_and_provenance(cli, mark
     p = r["provenance"]
     assert p["model_hash"] == json.loads(card.read_text())["model_hash"] and p["champion"] is True
     assert len(p["oracle_signers"]) == 3 and p["evidence_cids"] and p["evidence_cids"][0].startswith("b")
-    assert r["list_entries"] == []
+    (entry,) = r["list_entries"]
+    assert entry["category"] == "payment-default" and entry["amount_fen"] == 250_000 and entry["active"]
+    assert cli.json("report", "uscc:SHIP1")["list_entries"] == []
     ship1 = cli.json("report", "uscc:SHIP1")["settlements"]
     assert ship1["late_payments"] == 1 and ship1["by_status"] == {"Invoiced": 1, "Paid": 3}
     assert len(ship1["evidence_cids"]) == 2
@@ -55,7 +59,7 @@ def test_report_html_has_the_four_plots_tables_and_subject_pages(cli, market, tm
         assert re.search(rf"<figure id=\"[a-z-]+\"><svg.*?{re.escape(title)}.*?</svg><figcaption>", index, re.S), title
     assert index.count("<svg") == 4
     assert "Subjects by tier and default rate" in index and "Gas per operation" in index
-    assert "settlements submit" in index and "oracle submit" in index and "61,234" in index
+    assert "settlements submit" in index and "oracle submit" in index and "list post" in index and "61,234" in index
     metrics = json.loads(card.read_text())["metrics"]  # the holdout `model train` measured the card on
     assert facts["roc"]["auc"] == pytest.approx(float(metrics["auc"]), abs=1e-4)
     assert facts["roc"]["n"] == metrics["n"]
@@ -66,6 +70,7 @@ def test_report_html_has_the_four_plots_tables_and_subject_pages(cli, market, tm
         assert f'href="{link}"' in index
         page = (out / link).read_text()
         assert "Score history" in page and "oracle signers" in page and "verified" in page
+        assert ("payment-default" in page) == (subject == SHIP2)
     # re-running replaces the report in place
     cli("report", "--html", str(out), "--card", str(card))
     assert (out / "index.html").exists() and not list(tmp_path.glob(".html.*"))
