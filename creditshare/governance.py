@@ -70,10 +70,10 @@ class Governance:
 
     def member(self, address: str) -> Member | None:
         address = to_checksum_address(address)
-        org_id, active, admitted = self.client.read(lambda: self.contract.functions.member(address).call(), "member")
+        ((org_id, active, admitted),) = self.client.call(self.contract, "member", address)
         if admitted == 0:
             return None
-        held = self.client.read(lambda: self.contract.functions.rolesOf(address).call(), "roles")
+        (held,) = self.client.call(self.contract, "rolesOf", address)
         return Member(address, bytes(org_id), bool(active), int(admitted), tuple(roles.name_of(bytes(r)) for r in held))
 
     def member_by_org(self, org_id: bytes) -> Member | None:

@@ -380,8 +380,10 @@ class Ledger:
             if per_record is not None:
                 args.append([per_record[i] for i in idx])
             calls.append(encode_call(self.contract, action, *args, *extra))
+        # one function over uniform records: estimate the first batch, scale the others (see transact_many);
+        # callers check every record's state first, so a batch that would revert is not expected
         return self.client.transact_many(
-            calls, account, f"{action} settlements",
+            calls, account, f"{action} settlements", scale_gas=True,
             on_mined=(lambda i, _r: on_batch(len(batches[i]))) if on_batch else None,
         )
 

@@ -274,7 +274,7 @@ PROFILES: dict[str, dict[str, object]] = {
     "standard": {},
     # `creditshare demo`: a year of busier shippers on 3 platforms; a higher distress rate so that a
     # training population of a few thousand shippers holds enough defaults to bin.
-    "freight-demo": {"history_days": 365, "monthly_rate_median": 45.0, "annual_default_rate": 0.2, "n_platforms": 3},
+    "freight-demo": {"history_days": 365, "monthly_rate_median": 70.0, "annual_default_rate": 0.2, "n_platforms": 3},
 }
 
 

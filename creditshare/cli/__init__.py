@@ -74,13 +74,16 @@ app.command("report")(report_cmd.report)
 @app.command("demo")
 def demo(
     ctx: typer.Context,
-    per_platform: int = typer.Option(2000, "--per-platform", min=1, help="Settlements each of the 3 platforms submits."),
+    shippers: int = typer.Option(100, "--shippers", min=2, max=999,
+                                 help="Shippers in the market (about 510 settlements each over the year)."),
+    carriers: int = typer.Option(500, "--carriers", min=2, max=9999, help="Carriers and drivers in the market."),
+    seed: int = typer.Option(7, "--seed", help="Seed of the synthetic market the demo plays."),
 ) -> None:
-    """Run the foundation end to end on the persistent local chain (what `make demo` runs)."""
+    """Play a year of a freight market end to end on the persistent local chain (what `make demo` runs)."""
     from creditshare.demo import run_demo
 
     state = ctx.find_root().obj
-    run_demo(state.settings, per_platform)
+    run_demo(state.settings, shippers=shippers, carriers=carriers, seed=seed)
 
 
 def main() -> None:

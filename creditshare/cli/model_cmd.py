@@ -37,8 +37,10 @@ def _data(settlements: Optional[Path], synthetic: Optional[int], seed: int, as_o
     if synthetic is not None:
         from scoring.synthetic import market_profile
 
-        generated = market_profile(market, n_subjects=synthetic, seed=seed)
-        return generated.settlements, generated.as_of if as_of is None else parse_date(as_of, "--as-of")
+        # with --as-of, the market is drawn around that date (its history before, its label window after)
+        when = {} if as_of is None else {"as_of": parse_date(as_of, "--as-of")}
+        generated = market_profile(market, n_subjects=synthetic, seed=seed, **when)
+        return generated.settlements, generated.as_of
     import pandas as pd
 
     if as_of is None:
@@ -57,7 +59,8 @@ SEED_OPT = typer.Option(1, "--seed", help="Seed of the synthetic market.")
 MARKET_OPT = typer.Option("standard", "--market", help="Profile of the synthetic market: `standard` (small shippers, "
                                                        "two years) or `freight-demo` (busier shippers, one year: the "
                                                        "market `creditshare demo` plays).")
-AS_OF_OPT = typer.Option(None, "--as-of", help="The training population's date, YYYY-MM-DD.")
+AS_OF_OPT = typer.Option(None, "--as-of", help="The training population's date, YYYY-MM-DD (with --synthetic: the "
+                                                 "date the market is drawn around, so that its season matches).")
 
 
 @app.command()
