@@ -9,10 +9,12 @@ Design (README "Oracle operators"):
   digests; the epoch rule (strictly newer per subject) makes a later round never
   undo an earlier one.
 - **Leader.** The n oracles of the config sorted by address take turns: the leader
-  of round B is number (B + attempt) mod n, where attempt = seconds since this node
-  first saw B as the round end // leader_timeout_seconds. So a leader that is down
-  or killed is taken over by the next one after the timeout, as long as the report
-  is not on chain.
+  of round B is number (B + attempt) mod n, where attempt = (now − block time of B)
+  // leader_timeout_seconds: the same on every node (clocks in sync) and across
+  restarts. So a leader that is down or killed is taken over by the next one after
+  the timeout, as long as the report is not on chain; a leader stops sending shortly
+  before its turn ends, so two leaders never race. leader_timeout_seconds must
+  exceed the time a round's computation and signing take.
 - **Exchange.** The leader POSTs (start, B, digests) to every peer's HTTP endpoint
   (oracle/peers.py). A peer recomputes the round from its own node and returns its
   signatures only if its digests are equal. The leader recovers every signature,
@@ -68,15 +70,19 @@ class QuorumNotReached(CreditShareError):
 class Daemon:
     """One oracle operator's daemon: call `serve()` then `run_once()` or `run_forever()`."""
 
-    def __init__(self, settings: Settings, config: OracleConfig, oracle_id: int, account: LocalAccount, card: Any,
-                 say: Callable[[str], None] | None = None) -> None:
+    def __init__(self, settings: Settings, config: OracleConfig, oracle_id: int, account: LocalAccount,
+                 card_path: Path, say: Callable[[str], None] | None = None,
+                 aggregates: dict[str, dict[str, int]] | None = None) -> None:
         self.config = config
         self.me = config.by_id(oracle_id)
         if account.address.lower() != self.me.address.lower():
             raise ConfigError(f"keystore {self.me.keystore} holds {account.address}, but {config.path} lists "
                               f"{self.me.address} for oracle {oracle_id}.")
         self.account = account
-        self.card = card
+        self.card_path = card_path
+        self._card_stamp: tuple[int, int] | None = None
+        self.card: Any = None
+        self.aggregates = aggregates  # xp_* features of a recorded MPC job (oracle/mpc_features.py), if the card uses them
         self.say = say or (lambda line: log.info("%s", line))
         self.client = ChainClient(settings)
         self.client.check_connection()
@@ -87,12 +93,30 @@ class Daemon:
         self._cp_lock = threading.Lock()
         self._compute_lock = threading.Lock()
         self._cache: dict[tuple[int, int], Round] = {}
-        self._first_seen: dict[int, float] = {}
+        self._block_time: dict[int, int] = {}
         self._last_said = ""
         self._shortfall = ""  # the last "m of k signatures" status: what --once reports when it gives up
         self.server: PeerServer | None = None
+        self._reload_card()
 
     # -- shared pieces ---------------------------------------------------------
+
+    def _reload_card(self) -> None:
+        """(Re)loads the card file when it changed: after a promotion the operator replaces it in place."""
+        from scoring.model_card import ModelCard
+
+        try:
+            stat = self.card_path.stat()
+        except OSError as err:
+            raise ConfigError(f"cannot read the model card {self.card_path}: {err.strerror}.") from err
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if stamp != self._card_stamp:
+            card = ModelCard.load(self.card_path)
+            with self._compute_lock:
+                self.card, self._card_stamp = card, stamp
+                self._cache.clear()
+            if self._card_stamp is not None and self.server is not None:
+                self.say(f"{self.me.name}: loaded model card {card.model_hash}")
 
     def compute(self, client: ChainClient, start: int, end: int) -> Round:
         """Round (start, end], computed once per node (the chain as of `end` does not change)."""
@@ -100,7 +124,7 @@ class Daemon:
             key = (start, end)
             if key not in self._cache:
                 self._cache[key] = compute_round(client, self.card, start, end, ttl=self.config.report_ttl_seconds,
-                                                 batch=self.config.batch)
+                                                 batch=self.config.batch, aggregates=self.aggregates)
                 while len(self._cache) > CACHE_SIZE:
                     self._cache.pop(next(iter(self._cache)))
             return self._cache[key]
@@ -168,14 +192,26 @@ class Daemon:
 
     # -- the loop ----------------------------------------------------------------------
 
-    def leader(self, end: int) -> tuple[OracleEntry, int]:
-        first = self._first_seen.setdefault(end, time.monotonic())
-        attempt = int((time.monotonic() - first) // self.config.leader_timeout_seconds)
+    def leader(self, end: int) -> tuple[OracleEntry, int, float]:
+        """The leader of round `end`, its take-over attempt, and the unix time its turn ends.
+
+        Turns are counted from the block time of `end`, the same on every node and across
+        restarts (node clocks are assumed in sync to well under leader_timeout_seconds).
+        """
+        if end not in self._block_time:
+            self._block_time[end] = int(self.client.read(lambda: self.client.w3.eth.get_block(end)["timestamp"],
+                                                         "block"))
+            while len(self._block_time) > CACHE_SIZE:
+                self._block_time.pop(next(iter(self._block_time)))
+        timeout = self.config.leader_timeout_seconds
+        attempt = max(0, int((time.time() - self._block_time[end]) // timeout))
         rotation = self.config.rotation
-        return rotation[(end + attempt) % len(rotation)], attempt
+        turn_ends = self._block_time[end] + (attempt + 1) * timeout
+        return rotation[(end + attempt) % len(rotation)], attempt, turn_ends
 
     def step(self) -> bool:
         """One look at the chain; True when the checkpoint is at the confirmed head (nothing pending)."""
+        self._reload_card()
         end = self.head(self.client) - self.config.confirmations
         start = self.cp.block
         if end <= start:
@@ -184,12 +220,12 @@ class Daemon:
         if not r.digests or all(self.used(self.client, list(r.digests))):
             self._advance(r)
             return True
-        leader, attempt = self.leader(end)
+        leader, attempt, turn_ends = self.leader(end)
         if leader.id != self.me.id:
             self.status(f"round {end}: {len(r.due)} subjects due; waiting for leader {leader.name}"
                         + (f" (take-over {attempt})" if attempt else ""), round=r.summary())
             return False
-        self._lead(r)
+        self._lead(r, turn_ends)
         return False
 
     def _advance(self, r: Round) -> None:
@@ -206,7 +242,7 @@ class Daemon:
             self.status(f"round {r.end}: {len(r.unscorable)} due subjects have no shipper history yet; "
                         f"checkpoint {r.end}", round=r.summary())
 
-    def _lead(self, r: Round) -> None:
+    def _lead(self, r: Round, turn_ends: float) -> None:
         request = {"start": r.start, "end": r.end, "digests": [to_hex(d) for d in r.digests], "leader": self.me.name}
         try:
             own = self.sign_round(request, self.client)
@@ -242,8 +278,14 @@ class Daemon:
             return
         chosen = sorted(signed, key=lambda a: int(a, 16))[:k]
         sent = 0
+        # stop sending a little before the turn ends, so a leader taking over never races this one
+        last_send = turn_ends - min(1.0, self.config.leader_timeout_seconds / 4)
         for i, (report, entries) in enumerate(r.reports):
             digest = r.digests[i]
+            if time.time() > last_send:
+                self.status(f"round {r.end}: {self.me.name}'s turn is over; the next leader takes the round",
+                            round=r.summary())
+                return
             if self.used(self.client, [digest])[0]:  # right before sending: another leader may have landed it
                 continue
             signatures = order_signatures(digest, [signed[a][i] for a in chosen])
@@ -285,6 +327,11 @@ class Daemon:
                 self._safe_step()
             except InvalidInput as err:  # e.g. the card is no longer the champion: wait for the operator
                 self.status(f"cannot score: {err}")
+            except CreditShareError as err:  # a refused transaction, a bad reply: look again next poll
+                self.status(f"round failed: {err}")
+            except Exception as err:  # a daemon outlives a bug in one round; the checkpoint makes retrying safe
+                log.exception("round failed")
+                self.status(f"round failed: {type(err).__name__}: {err}")
             stop.wait(self.config.poll_seconds)
 
 

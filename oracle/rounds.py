@@ -129,7 +129,8 @@ def stored_epochs(client: ChainClient, subjects: list[str], block: int) -> dict[
     return out
 
 
-def compute_round(client: ChainClient, card: Any, start: int, end: int, *, ttl: int, batch: int) -> Round:
+def compute_round(client: ChainClient, card: Any, start: int, end: int, *, ttl: int, batch: int,
+                  aggregates: dict[str, dict[str, int]] | None = None) -> Round:
     """The reports of round (start, end], read as of block `end` (see the module docstring)."""
     from creditshare.scores import _scored
 
@@ -141,7 +142,7 @@ def compute_round(client: ChainClient, card: Any, start: int, end: int, *, ttl: 
     if not due:
         return Round(start, end, (), (), (), ())
     as_of = int(client.read(lambda: client.w3.eth.get_block(end)["timestamp"], "block"))
-    scored = _scored(client, card, as_of, block=end, subjects=set(due))
+    scored = _scored(client, card, as_of, block=end, subjects=set(due), aggregates=aggregates)
     scored_ids = {s.subject for s in scored}
     reports = build_reports(scored, epoch=end, model_hash=parse_bytes32(card.model_hash), as_of=as_of,
                             expiry=as_of + ttl, batch=batch)

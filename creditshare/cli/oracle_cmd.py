@@ -109,9 +109,10 @@ def run(
     ctx: typer.Context,
     oracle_id: int = typer.Option(..., "--id", min=1, help="This operator's id in the config."),
     config: Path = typer.Option(..., "--config", help=CONFIG_HELP),
-    card: Path = typer.Option(..., "--card", help=CARD_HELP),
+    card: Path = typer.Option(..., "--card", help=CARD_HELP + " Re-read when the file changes (after a promotion)."),
     once: bool = typer.Option(False, "--once", help="Exit once every pending event is scored on chain."),
     timeout: float = typer.Option(300.0, "--timeout", min=1, help="With --once: give up after this many seconds."),
+    mpc_output: Optional[Path] = typer.Option(None, "--mpc-output", help=MPC_OUTPUT_HELP),
 ) -> None:
     """Run the oracle daemon: follow chain events, score, gather k signatures from the peers, submit once."""
     import logging
@@ -124,7 +125,8 @@ def run(
     entry = cfg.by_id(oracle_id)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     say = (lambda line: err_console.print(line, highlight=False, soft_wrap=True))
-    daemon = Daemon(st.settings, cfg, oracle_id, st.account(entry.keystore), _card(card), say=say)
+    daemon = Daemon(st.settings, cfg, oracle_id, st.account(entry.keystore), card, say=say,
+                    aggregates=_aggregates(ctx, mpc_output))
     daemon.serve()
     say(f"{entry.name}: serving peers on {entry.url}; checkpoint block {daemon.cp.block}")
     try:

@@ -81,6 +81,13 @@ class Fleet:
         for i in list(self.procs):
             self.stop(i)
 
+    def alive(self) -> bool:
+        """Raises if a daemon this fleet started has exited on its own (a crash must fail the test at once)."""
+        dead = [i for i, p in self.procs.items() if p.poll() is not None]
+        if dead:
+            raise AssertionError(f"daemon(s) {dead} exited:\n{self.logs()}")
+        return True
+
     def logs(self) -> str:
         return "\n".join(f"--- o{i}\n" + (self.folder / f"o{i}.log").read_text(errors="replace")[-3000:]
                          for i in range(1, 5) if (self.folder / f"o{i}.log").exists())
@@ -95,7 +102,7 @@ class Fleet:
         return {s: int(r[4]) for s, r in zip(subjects, raw, strict=True)}
 
     def scored_since(self, block: int, subjects: tuple[str, ...] = SHIPPERS) -> bool:
-        return all(e >= block for e in self.epochs(subjects).values())
+        return self.alive() and all(e >= block for e in self.epochs(subjects).values())
 
     def accepted(self, from_block: int) -> list[Any]:
         return list(self.oracle.events.ReportAccepted().get_logs(from_block=from_block, to_block="latest"))
@@ -229,23 +236,28 @@ def test_sigkill_of_the_leader_at_random_moments_skips_nothing_and_submits_nothi
     rng = random.Random(7)
     start = fleet.head()
     last_event: dict[str, int] = {}
-    for _ in range(6):
+    for _ in range(8):
         shippers = tuple(rng.sample(SHIPPERS, rng.randint(1, 4)))
         block = submit_settlements(cli, fleet.folder, shippers)
         last_event.update({s: block for s in shippers})
-        time.sleep(rng.uniform(0.0, 2.5))
+        time.sleep(rng.uniform(0.0, 2.0))
         head = fleet.head()
         rotation = sorted(fleet.addresses, key=lambda i: int(fleet.addresses[i], 16))
-        victim = rotation[head % 4]  # the leader of the round at the head
+        attempt = int((time.time() - web3.eth.get_block(head)["timestamp"]) // LEADER_TIMEOUT)
+        victim = rotation[(head + max(0, attempt)) % 4]  # the leader of the round at the head (oracle/daemon.py)
         fleet.stop(victim, signal.SIGKILL)
         time.sleep(rng.uniform(0.0, 1.5))
         fleet.start(victim)
     try:
-        wait_for(lambda: all(e >= last_event[s] for s, e in fleet.epochs(tuple(last_event)).items()), 120,
-                 "every affected shipper scored at its latest event")
+        check_no_skip_no_double(fleet, start, last_event)
     except AssertionError:
         print(fleet.logs())
         raise
+
+
+def check_no_skip_no_double(fleet: Fleet, start: int, last_event: dict[str, int]) -> None:
+    wait_for(lambda: all(e >= last_event[s] for s, e in fleet.epochs(tuple(last_event)).items()), 120,
+             "every affected shipper scored at its latest event")
     accepted = fleet.accepted(start)
     digests = [a["args"]["digest"] for a in accepted]
     assert len(digests) == len(set(digests))
@@ -256,6 +268,26 @@ def test_sigkill_of_the_leader_at_random_moments_skips_nothing_and_submits_nothi
             if tx["from"].lower() in oracles and web3.eth.get_transaction_receipt(tx["hash"])["status"] != 1:
                 failed.append(tx["hash"].hex())
     assert failed == []
+
+
+def test_a_model_promotion_rescores_every_shipper_with_the_new_card(cli, fleet):
+    fleet.ensure_all()
+    card2 = fleet.folder / "card2.json"
+    cli("model", "train", "--synthetic", "1500", "--seed", "6", "--out", str(card2))
+    cli("model", "register", str(card2), account="c1")
+    cli("model", "promote", str(card2), "--skip-drift-check", account="c1")
+    cli("model", "promote", str(card2), "--skip-drift-check", account="c2")
+    promoted = fleet.head()
+    from scoring.model_card import ModelCard
+
+    new_hash = ModelCard.load(card2).model_hash
+    # the operators replace their card file in place; the daemons re-read it
+    tmp = fleet.card.with_suffix(".new")
+    tmp.write_bytes(card2.read_bytes())
+    tmp.replace(fleet.card)
+    wait_for(lambda: fleet.scored_since(promoted), 60, "every shipper rescored after the promotion")
+    (raw,) = fleet.client.call(fleet.oracle, "scoresOf", [subject_id(s) for s in SHIPPERS])
+    assert {to_hex(bytes(r[2])) for r in raw} == {new_hash}
 
 
 def test_once_scores_what_is_pending_and_exits_and_fails_clearly_without_a_quorum(cli, fleet):
