@@ -10,6 +10,7 @@ from typing import Any, Optional
 import typer
 
 from creditshare.cli.context import console, emit_json, state, table
+from creditshare.cli.model_cmd import MARKET_OPT
 from creditshare.cli.score_cmd import load_card, verdict
 from creditshare.errors import InvalidInput
 from creditshare.ids import subject_id
@@ -42,6 +43,7 @@ def report(
                                             "holdout of the seeded synthetic market the card was trained on "
                                             "(same split as `model train`)."),
     seed: int = typer.Option(1, "--seed", help="Seed of the synthetic market."),
+    market: str = MARKET_OPT,
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Date of the --settlements population, YYYY-MM-DD."),
     gas: Optional[Path] = GAS_OPT,
 ) -> None:
@@ -54,7 +56,7 @@ def report(
     if html is None:
         _subject(ctx, subject_id(subject or ""), card)
         return
-    _html(ctx, html, card, settlements, synthetic, seed, as_of, gas)
+    _html(ctx, html, card, settlements, synthetic, seed, market, as_of, gas)
 
 
 def _subject(ctx: typer.Context, subject: bytes, card: Optional[Path]) -> None:
@@ -104,7 +106,7 @@ def _subject(ctx: typer.Context, subject: bytes, card: Optional[Path]) -> None:
 
 
 def _html(ctx: typer.Context, out: Path, card_path: Optional[Path], settlements: Optional[Path],
-          synthetic: Optional[int], seed: int, as_of: Optional[str], gas: Optional[Path]) -> None:
+          synthetic: Optional[int], seed: int, market: str, as_of: Optional[str], gas: Optional[Path]) -> None:
     from creditshare.html_report import build
 
     st = state(ctx)
@@ -126,11 +128,11 @@ def _html(ctx: typer.Context, out: Path, card_path: Optional[Path], settlements:
         from creditshare.cli.model_cmd import _data
         from scoring.factory import training_set
 
-        frame, as_of_s = _data(settlements, synthetic, seed, as_of, ctx)
+        frame, as_of_s = _data(settlements, synthetic, seed, as_of, ctx, market)
         X, y = training_set(frame, as_of_s)
         if synthetic is not None:  # the holdout `model train` evaluated the card on
             _, X, _, y = train_test_split(X, y, test_size=0.3, stratify=y, random_state=42)
-            source = f"holdout of the synthetic market (--synthetic {synthetic} --seed {seed})"
+            source = f"holdout of the synthetic market (--synthetic {synthetic} --seed {seed} --market {market})"
         else:
             source = f"{settlements} as of {_date(as_of_s)}"
         labelled = (X, y)
