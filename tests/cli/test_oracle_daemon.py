@@ -157,8 +157,10 @@ def test_settlements_submitted_through_the_cli_are_scored_by_the_daemons(cli, fl
     start = fleet.head()
     fleet.ensure_all()
     block = submit_settlements(cli, fleet.folder, SHIPPERS)
+    began = time.monotonic()
     try:
         wait_for(lambda: fleet.scored_since(block), 90, "every shipper scored")
+        print(f"\nsettlements to scores on chain (daemons starting): {time.monotonic() - began:.1f}s")
     except AssertionError:
         print(fleet.logs())
         raise
@@ -192,7 +194,9 @@ def test_a_refresh_request_is_answered_by_the_next_round(cli, fleet, monkeypatch
                                     "refresh")
     requested = int(receipt["blockNumber"])
     assert before < requested
+    began = time.monotonic()
     wait_for(lambda: fleet.epochs()["uscc:SHIP2"] >= requested, 60, "the refresh answered")
+    print(f"\nrefresh request to score on chain: {time.monotonic() - began:.1f}s")
     # the bound (oracle/daemon.py): with confirmations = 0 and no other traffic, epoch = the request's block
     assert fleet.epochs()["uscc:SHIP2"] == requested
     (report,) = fleet.accepted(requested)
