@@ -156,5 +156,6 @@ def status(ctx: typer.Context, config: Path = typer.Option(..., "--config", help
         emit_json(rows)
         return
     table("Oracles", ["id", "name", "up", "checkpoint", "last round"],
-          [[r["id"], r["name"], "yes" if r.get("up") else "no", r.get("checkpoint", "-"),
+          [[r["id"], r["name"], "yes" if r.get("up") else "no",
+            "-" if r.get("checkpoint") is None else r["checkpoint"],
             (r.get("last_round") or {}).get("status", "-")] for r in rows])
