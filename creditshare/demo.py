@@ -274,28 +274,59 @@ class Demo:
         return card
 
     def oracles(self, card: Path) -> None:
+        """The 4 oracle daemons (`oracle run --once`) score every shipper with new events: a rotating leader
+        gathers 3 of 4 signatures over its peers' HTTP endpoints, each peer recomputing the batch itself."""
         cs = self.cs
-        console.rule(f"[bold]9. {ORACLE_THRESHOLD} of {len(ORACLES)} oracles sign every shipper's score")
-        key = "oracle.threshold"
-        if Governance(self.client).parameter(key) != ORACLE_THRESHOLD:
-            proposal = cs("members", "propose", "set-parameter", "--parameter", key, "--value", str(ORACLE_THRESHOLD),
-                          "--account", keystore_name(COMMITTEE[0]), json_out=True)
-            cs("members", "approve", str(proposal["id"]), "--account", keystore_name(COMMITTEE[1]))
-        epoch = int(self.today.strftime("%Y%m%d"))
-        out_dir = self.folder / f"reports-{epoch}"
-        stored = cs("score", "show", self.shippers[0], json_out=True, show=False)
-        if stored and stored[0].get("epoch") == epoch:
-            console.print(f"  scores of epoch {epoch} are on chain already")
-        else:
-            reports = cs("oracle", "propose", "--card", str(card), "--as-of", self.today.isoformat(), "--epoch",
-                         str(epoch), "--out-dir", str(out_dir), json_out=True)
-            for i, oracle in enumerate(ORACLES[:ORACLE_THRESHOLD]):
-                cs("oracle", "sign", *reports, "--card", str(card), "--account", keystore_name(oracle), show=i == 0)
-            submitted = cs("oracle", "submit", *reports, "--account", keystore_name(ORACLES[0]), json_out=True)
-            per = [r["gas_per_score"] for r in submitted.values()]
-            if per:
-                self.gas["score (per subject, k signatures per batch)"] = sum(per) // len(per)
+        console.rule(f"[bold]9. {len(ORACLES)} oracle daemons: {ORACLE_THRESHOLD} of {len(ORACLES)} sign every "
+                     "shipper's score")
+        self._parameters({"oracle.threshold": ORACLE_THRESHOLD})
+        addresses = {k["name"]: k["address"] for k in cs("keys", "list", json_out=True, show=False)}
+        config = self.folder / "oracles.json"
+        config.write_text(json.dumps({
+            "oracles": [{"id": i, "name": keystore_name(o), "keystore": keystore_name(o),
+                         "address": addresses[keystore_name(o)], "host": "127.0.0.1", "port": free_port()}
+                        for i, o in enumerate(ORACLES, start=1)],
+            "round": {"confirmations": 0, "poll_seconds": 0.5, "leader_timeout_seconds": 60,
+                      "report_ttl_seconds": 3600, "batch": 500, "request_timeout_seconds": 180},
+        }, indent=1) + "\n")
+        procs = []
+        for i in range(1, len(ORACLES) + 1):
+            argv = ["oracle", "run", "--id", str(i), "--config", str(config), "--card", str(card), "--once",
+                    "--timeout", "900"]
+            if i == 1:
+                console.print(f"[dim]$ creditshare {shlex.join(argv)}   (and oracles 2, 3, 4, each on its own "
+                              "node)[/]")
+            procs.append(subprocess.Popen([cs.exe, *argv], env=cs.env, stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT, text=True))
+        failed = []
+        for i, proc in enumerate(procs, start=1):
+            out, _ = proc.communicate(timeout=1200)
+            if proc.returncode != 0:
+                failed.append(f"oracle {i}: {out.strip()[-500:]}")
+            elif i == 1:
+                console.print("\n".join("  " + line for line in out.strip().splitlines()[-4:]), highlight=False)
+        if failed:
+            raise CreditShareError("oracle daemons failed:\n" + "\n".join(failed))
+        cs("oracle", "status", "--config", str(config))
         cs("score", "show", *self.shippers[:3], "--card", str(card))
+        self._score_gas()
+
+    def _score_gas(self) -> None:
+        """Gas per committed score, from the receipts of the reports that hold the shippers' latest scores."""
+        from creditshare import scores
+        from creditshare.provenance import accepted_reports
+
+        client = self.client
+        stored = scores.scores(client, [subject_id(s) for s in self.shippers])
+        per_report = Counter(item["report"] for item in stored if item.get("scored"))
+        accepted = accepted_reports(client)
+        gas = entries = 0
+        for report_id, n in per_report.items():
+            if report_id in accepted:
+                gas += int(client.wait_receipt(bytes.fromhex(accepted[report_id].tx[2:]))["gasUsed"])
+                entries += n
+        if entries:
+            self.gas["score (per subject, 3 signatures per batch)"] = gas // entries
 
     def mpc(self, market: DemoMarket) -> None:
         """Each platform inputs its own per-carrier exposure; only the sums (and the worst days past due) come out."""
@@ -448,8 +479,8 @@ class Demo:
         (self.folder / "gas.json").write_text(json.dumps(self.gas, indent=1) + "\n")
         cs("report", self.shippers[0], "--card", str(card))
         out = self.folder / "report"
-        cs("report", "--html", str(out), "--card", str(card), "--synthetic", "1000", "--seed", "3",
-           "--gas", str(self.folder / "gas.json"))
+        cs("report", "--html", str(out), "--card", str(card), "--synthetic", "1000", "--seed", "3", "--market",
+           "freight-demo", "--as-of", self.today.isoformat(), "--gas", str(self.folder / "gas.json"))
         console.print(f"  open {out / 'index.html'}")
 
     def summary(self, market: DemoMarket) -> None:
@@ -471,7 +502,6 @@ class Demo:
             gas.add_row(name, f"{used:,}")
         console.print(gas)
         (self.folder / "gas.json").write_text(json.dumps(self.gas, indent=1) + "\n")
-        console.print(f"demo done in {time.monotonic() - self.started:.0f} s")
 
     def _tiers(self, market: DemoMarket, ledger: Ledger) -> None:
         from creditshare import scores
@@ -495,17 +525,28 @@ class Demo:
 
 def run_demo(settings: Settings, shippers: int = 100, carriers: int = 500, seed: int = 7) -> None:
     demo = Demo(settings, shippers, carriers, seed)
-    demo.chain_and_keys()
-    demo.consortium()
-    market = demo.settlements()
-    demo.financing(market)
-    card = demo.model()
-    demo.oracles(card)
-    demo.mpc(market)
-    demo.credit_list(market)
-    demo.consents()
-    demo.summary(market)
-    demo.report(card)
-    console.print("The chain keeps running: try `creditshare settlements history uscc:DEMOSHIP001` "
-                  "(with CREDITSHARE_PASSWORD_FILE=data/demo-password for signing commands); "
-                  "`creditshare chain stop` ends it.")
+    timings: dict[str, float] = {}
+
+    def step(name: str, fn: Any, *args: Any) -> Any:
+        started = time.monotonic()
+        result = fn(*args)
+        timings[name] = time.monotonic() - started
+        console.print(f"[dim]  ({name}: {timings[name]:.0f} s)[/]")
+        return result
+
+    step("chain and keys", demo.chain_and_keys)
+    step("consortium", demo.consortium)
+    market = step("settlements", demo.settlements)
+    step("financing", demo.financing, market)
+    card = step("model", demo.model)
+    step("oracles", demo.oracles, card)
+    step("mpc", demo.mpc, market)
+    step("credit list", demo.credit_list, market)
+    step("consents", demo.consents)
+    step("summary", demo.summary, market)
+    step("report", demo.report, card)
+    (demo.folder / "timings.json").write_text(json.dumps({k: round(v, 1) for k, v in timings.items()}, indent=1) + "\n")
+    console.print(f"demo done in {time.monotonic() - demo.started:.0f} s. The chain keeps running: try "
+                  "`creditshare report uscc:DEMOSHIP001` or `creditshare settlements history uscc:DEMOSHIP001` "
+                  "(signing commands need CREDITSHARE_PASSWORD_FILE=data/demo-password); the HTML report is "
+                  f"{demo.folder / 'report' / 'index.html'}; `creditshare chain stop` ends the chain.")
