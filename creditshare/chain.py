@@ -178,6 +178,9 @@ class Deployment:
         tmp.replace(self.path)
 
 
+LOG_BLOCK_SPAN = 5_000  # blocks per eth_getLogs request: nodes such as Besu cap the range
+
+
 class ChainClient:
     """web3 connection, contract handles and transaction sending for one network."""
 
@@ -211,6 +214,24 @@ class ChainClient:
                 time.sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")
+
+    def logs(self, address: str, topics: list[Any], from_block: int | None = None,
+             to_block: int | None = None) -> list[dict[str, Any]]:
+        """Raw logs of `address` matching `topics` (eth_getLogs, undecoded: web3's log formatting is the slow
+        part at 10^5 events), oldest first, read in LOG_BLOCK_SPAN windows. Defaults: from the deployment's
+        first block to the latest."""
+        start = self.deployment.from_block if from_block is None else from_block
+        latest = int(self.read(lambda: self.w3.eth.block_number, "block number")) if to_block is None else to_block
+        out: list[dict[str, Any]] = []
+        while start <= latest:
+            end = min(start + LOG_BLOCK_SPAN - 1, latest)
+            query = {"address": address, "fromBlock": hex(start), "toBlock": hex(end), "topics": topics}
+            response = self.read(lambda q=query: self.w3.provider.make_request("eth_getLogs", [q]), "event logs")
+            if "error" in response:
+                raise ChainError(f"the node refused a log query: {response['error'].get('message', response['error'])}")
+            out.extend(response.get("result", []))
+            start = end + 1
+        return out
 
     def call(self, contract: Contract, name: str, *args: Any, block: int | None = None,
              sender: str | None = None) -> tuple[Any, ...]:

@@ -25,7 +25,7 @@ from creditshare.chain import ChainClient, encode_call
 from creditshare.errors import DetailsUnavailable, InvalidInput
 from creditshare.governance import Governance
 from creditshare.ids import parse_bytes32, subject_id, to_hex
-from creditshare.settlements import LOG_BLOCK_SPAN, Ledger, RowError, iso_date, parse_date
+from creditshare.settlements import Ledger, RowError, iso_date, parse_date
 
 ENTRY_COLUMNS = ("subject", "category", "amount_fen", "period_from", "period_to", "settlements", "evidence",
                  "details", "stake_fen")
@@ -428,20 +428,12 @@ class CreditList:
         """Every paid view (EntryViewed), oldest first: viewer, subject, entry ids, transaction."""
         topic = _topic(self.contract, "EntryViewed")
         topics: list[Any] = [topic] + ([to_hex(subject)] if subject else [])
-        latest = int(self.client.read(lambda: self.client.w3.eth.block_number, "block number"))
         out = []
-        start = self.client.deployment.from_block
-        while start <= latest:
-            end = min(start + LOG_BLOCK_SPAN - 1, latest)
-            query = {"address": self.contract.address, "fromBlock": hex(start), "toBlock": hex(end), "topics": topics}
-            response = self.client.read(
-                lambda q=query: self.client.w3.provider.make_request("eth_getLogs", [q]), "view events")  # type: ignore[misc]
-            for log in response.get("result", []):
-                fee, discount, ids = abi_decode(["uint256", "uint256", "uint256[]"], _bytes(log["data"]))
-                out.append({"subject": log["topics"][1], "viewer": to_checksum_address("0x" + log["topics"][2][-40:]),
-                            "fee_fen": int(fee), "entry_ids": [int(i) for i in ids], "tx": log["transactionHash"],
-                            "block": int(log["blockNumber"], 16)})
-            start = end + 1
+        for log in self.client.logs(self.contract.address, topics):
+            fee, discount, ids = abi_decode(["uint256", "uint256", "uint256[]"], _bytes(log["data"]))
+            out.append({"subject": log["topics"][1], "viewer": to_checksum_address("0x" + log["topics"][2][-40:]),
+                        "fee_fen": int(fee), "entry_ids": [int(i) for i in ids], "tx": log["transactionHash"],
+                        "block": int(log["blockNumber"], 16)})
         return out
 
     def release(self, account: LocalAccount, subject: bytes | None = None) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import base64
 import hashlib
 from pathlib import Path
 
-from multiformats import CID, multihash
+from multiformats import CID
 
 from creditshare.errors import InvalidInput
 

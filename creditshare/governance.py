@@ -147,7 +147,8 @@ class Governance:
                 out.append({"address": address, "proposal": None, "status": "proposed"})
                 calls.append(encode_call(self.contract, "propose", int(ProposalKind.ADMIT), to_checksum_address(address),
                                          org_id, [roles.role_id(r) for r in role_names], ZERO32, 0))
-        receipts = self.client.transact_many(calls, account, "the admit proposals", on_mined=on_mined) if calls else []
+        receipts = (self.client.transact_many(calls, account, "the admit proposals", on_mined=on_mined, scale_gas=True)
+                    if calls else [])
         for index, receipt in zip(pending, receipts, strict=True):
             created = self.contract.events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
             out[index]["proposal"] = int(created[0]["args"]["proposalId"])
@@ -170,7 +171,8 @@ class Governance:
             else:
                 out.append({"id": pid, "status": "approved"})
                 calls.append(encode_call(self.contract, "approve", pid))
-        receipts = self.client.transact_many(calls, account, "the approvals", on_mined=on_mined) if calls else []
+        receipts = (self.client.transact_many(calls, account, "the approvals", on_mined=on_mined, scale_gas=True)
+                    if calls else [])
         done = iter(receipts)
         for item in out:
             if item["status"] == "approved":

@@ -173,7 +173,7 @@ def plot_default_rate(by_tier: dict[str, dict[str, Any]]) -> str:
     for bar, t in zip(bars, TIERS):
         ax.annotate(f"{by_tier[t]['defaulters']}/{by_tier[t]['subjects']}", (bar.get_x() + 0.4, bar.get_height()),
                     ha="center", va="bottom", fontsize=8)
-    ax.set(title=PLOT_TITLES[3], xlabel="tier", ylabel="default rate (overdue or defaulted)")
+    ax.set(title=PLOT_TITLES[3], xlabel="tier", ylabel="default rate (a settlement Defaulted)")
     return _svg(fig, PLOT_TITLES[3])
 
 
@@ -261,7 +261,7 @@ def render(pop: Population, card: Any, plots: dict[str, str], facts: dict[str, A
             item, pop.history.get(item["subject"], []), pop.settlements.get(item["subject"]),
             pop.list_entries.get(item["subject"], []))
     verified = sum(i["provenance"]["verified"] for i in scored)
-    tiers_table = _table(["tier", "subjects", "with overdue/defaulted", "default rate"],
+    tiers_table = _table(["tier", "subjects", "with a default", "default rate"],
                          [[t, r["subjects"], r["defaulters"],
                            "-" if r["default_rate"] is None else f"{r['default_rate']:.1%}"] for t, r in by_tier.items()])
     gas_table = _table(["operation", "gas", "unit", "transactions sampled", "source"],

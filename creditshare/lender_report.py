@@ -137,13 +137,14 @@ class Population:
         return [i for i in self.items if i["scored"]]
 
     def by_tier(self) -> dict[str, dict[str, Any]]:
-        """Subjects, defaulters (an Overdue or Defaulted settlement) and default rate per tier."""
+        """Subjects, defaulters (a settlement closed as Defaulted) and default rate per tier. Overdue alone
+        does not count: in freight most shippers have some invoice past due at any time."""
         out = {t: {"subjects": 0, "defaulters": 0} for t in TIERS}
         for item in self.scored():
             row = out[item["tier"]]
             row["subjects"] += 1
             s = self.settlements.get(item["subject"])
-            row["defaulters"] += bool(s and (s["overdue"] or s["defaulted"]))
+            row["defaulters"] += bool(s and s["defaulted"])
         for row in out.values():
             row["default_rate"] = round(row["defaulters"] / row["subjects"], 4) if row["subjects"] else None
         return out

@@ -35,8 +35,8 @@ from creditshare.errors import InvalidInput
 from creditshare.ids import to_hex
 from creditshare.models import Registry
 from creditshare.roles import role_id
-from creditshare.settlements import LOG_BLOCK_SPAN, _event_topic
-from oracle.report import Entry, InvalidSignature, ScoreReport, entries_root, reasons_hash, recover_signer, report_digest
+from creditshare.settlements import _event_topic
+from oracle.report import Entry, InvalidSignature, ScoreReport, entries_root, recover_signer, report_digest
 
 TIERS = "ABCDE"
 SCORE_CHUNK = 500  # subjects per scoresOf call
@@ -47,19 +47,8 @@ ACCEPTED_DATA = ["uint32", "uint64", "uint256", "address", "address[]"]
 
 def scan_logs(client: ChainClient, address: str, topics: list[Any], from_block: int | None = None,
               to_block: int | None = None) -> list[dict[str, Any]]:
-    """Raw logs of `address` matching `topics`, read in LOG_BLOCK_SPAN windows (oldest first)."""
-    start = client.deployment.from_block if from_block is None else from_block
-    latest = int(client.read(lambda: client.w3.eth.block_number, "block number")) if to_block is None else to_block
-    out: list[dict[str, Any]] = []
-    while start <= latest:
-        end = min(start + LOG_BLOCK_SPAN - 1, latest)
-        query = {"address": address, "fromBlock": hex(start), "toBlock": hex(end), "topics": topics}
-        response = client.read(lambda q=query: client.w3.provider.make_request("eth_getLogs", [q]), "logs")
-        if "error" in response:
-            raise InvalidInput(f"the node refused a log query: {response['error'].get('message')}")
-        out.extend(response.get("result", []))
-        start = end + 1
-    return out
+    """Raw logs of `address` matching `topics`, oldest first (ChainClient.logs)."""
+    return client.logs(address, topics, from_block, to_block)
 
 
 @dataclass(frozen=True)

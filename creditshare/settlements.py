@@ -464,7 +464,6 @@ class Ledger:
 
 STATUS_EVENTS = ("SettlementConfirmed", "SettlementPledged", "SettlementPaid", "SettlementOverdue",
                  "SettlementDisputed", "SettlementResolved")
-LOG_BLOCK_SPAN = 5_000  # blocks per eth_getLogs request: nodes such as Besu cap the range
 
 
 def _event_topic(contract: Any, name: str) -> str:
@@ -494,24 +493,17 @@ def settlement_frame(ledger: Ledger, block: int | None = None) -> Any:
     latest = block if block is not None else int(client.read(lambda: client.w3.eth.block_number, "block number"))
     records: dict[bytes, list[Any]] = {}
     last_change: dict[bytes, tuple[int, int]] = {}
-    start = ledger._from_block()
-    while start <= latest:
-        end = min(start + LOG_BLOCK_SPAN - 1, latest)
-        query = {"address": contract.address, "fromBlock": hex(start), "toBlock": hex(end),
-                 "topics": [[submitted, *status_topics]]}
-        response = client.read(lambda q=query: client.w3.provider.make_request("eth_getLogs", [q]), "settlement logs")
-        for log in response.get("result", []):
-            topics = log["topics"]
-            sid = bytes.fromhex(topics[1][2:])
-            block, index = int(log["blockNumber"], 16), int(log["logIndex"], 16)
-            if topics[0] == submitted:
-                platform, amount, invoice, due, evidence, _submitter = decode(
-                    ["bytes32", "uint256", "uint64", "uint64", "bytes32", "address"], bytes.fromhex(log["data"][2:]))
-                records[sid] = ["0x" + sid.hex(), topics[2], "0x" + platform.hex(), topics[3], amount, invoice, due,
-                                "0x" + evidence.hex()]
-            if (block, index) > last_change.get(sid, (-1, -1)):
-                last_change[sid] = (block, index)
-        start = end + 1
+    for log in client.logs(contract.address, [[submitted, *status_topics]], ledger._from_block(), latest):
+        topics = log["topics"]
+        sid = bytes.fromhex(topics[1][2:])
+        block, index = int(log["blockNumber"], 16), int(log["logIndex"], 16)
+        if topics[0] == submitted:
+            platform, amount, invoice, due, evidence, _submitter = decode(
+                ["bytes32", "uint256", "uint64", "uint64", "bytes32", "address"], bytes.fromhex(log["data"][2:]))
+            records[sid] = ["0x" + sid.hex(), topics[2], "0x" + platform.hex(), topics[3], amount, invoice, due,
+                            "0x" + evidence.hex()]
+        if (block, index) > last_change.get(sid, (-1, -1)):
+            last_change[sid] = (block, index)
     ids = list(records)
     states = ledger.states(ids, latest)
     times: dict[int, int] = {}

@@ -24,7 +24,7 @@ from typing import Any
 
 from creditshare.chain import ChainClient
 from creditshare.ids import parse_bytes32, to_hex
-from creditshare.settlements import LOG_BLOCK_SPAN, STATUS_EVENTS, _event_topic
+from creditshare.settlements import STATUS_EVENTS, _event_topic
 from oracle.batch import build_reports
 from oracle.report import Entry, ScoreReport, report_digest
 
@@ -49,20 +49,8 @@ class Round:
 
 
 def _logs(client: ChainClient, address: str, topics: list[Any], start: int, end: int) -> list[dict[str, Any]]:
-    """Raw logs of `address` with `topics` in blocks [start, end], in spans a node accepts."""
-    out: list[dict[str, Any]] = []
-    block = start
-    while block <= end:
-        last = min(block + LOG_BLOCK_SPAN - 1, end)
-        query = {"address": address, "fromBlock": hex(block), "toBlock": hex(last), "topics": topics}
-        response = client.read(lambda q=query: client.w3.provider.make_request("eth_getLogs", [q]), "event logs")
-        if "error" in response:
-            from creditshare.errors import ChainError
-
-            raise ChainError(f"the node refused a log query: {response['error'].get('message', response['error'])}")
-        out.extend(response.get("result", []))
-        block = last + 1
-    return out
+    """Raw logs of `address` with `topics` in blocks [start, end] (ChainClient.logs)."""
+    return client.logs(address, topics, start, end)
 
 
 def _topic_hex(topic: str) -> str:

@@ -83,6 +83,9 @@ class MarketParams:
     """How long before distress payment behaviour deteriorates."""
     dispute_rate: float = 0.03
     """Probability an invoice with an average carrier is disputed."""
+    record_resolved_disputes: bool = True
+    """Keep a dispute settled by payment as status Resolved. False records it as Paid (with its paid date),
+    as the settlement ledger does: it cannot record the payment of a Resolved settlement."""
     seed: int = 0
     """Seed of the numpy Generator."""
 
@@ -244,8 +247,9 @@ def generate_market(params: MarketParams | None = None, **overrides: object) -> 
     status[is_paid] = "Paid"
     status_date = np.where(is_paid, paid_date, status_date)
     res_paid = is_paid & resolved
-    status[res_paid] = "Resolved"
-    status_date = np.where(res_paid, np.minimum(resolve_at, paid_date), status_date)
+    if p.record_resolved_disputes:
+        status[res_paid] = "Resolved"
+        status_date = np.where(res_paid, np.minimum(resolve_at, paid_date), status_date)
     status[defaulted] = "Defaulted"
     status_date = np.where(defaulted, distress[who], status_date)
 
@@ -274,7 +278,9 @@ PROFILES: dict[str, dict[str, object]] = {
     "standard": {},
     # `creditshare demo`: a year of busier shippers on 3 platforms; a higher distress rate so that a
     # training population of a few thousand shippers holds enough defaults to bin.
-    "freight-demo": {"history_days": 365, "monthly_rate_median": 70.0, "annual_default_rate": 0.2, "n_platforms": 3},
+    # Disputes settled by payment are recorded as Paid, as the demo's ledger records them.
+    "freight-demo": {"history_days": 365, "monthly_rate_median": 70.0, "annual_default_rate": 0.2, "n_platforms": 3,
+                     "record_resolved_disputes": False},
 }
 
 

@@ -141,7 +141,7 @@ def _html(ctx: typer.Context, out: Path, card_path: Optional[Path], settlements:
     if st.json:
         emit_json(facts)
         return
-    table("Subjects by tier", ["tier", "subjects", "overdue/defaulted", "default rate"],
+    table("Subjects by tier", ["tier", "subjects", "with a default", "default rate"],
           [[t, r["subjects"], r["defaulters"], "-" if r["default_rate"] is None else f"{r['default_rate']:.1%}"]
            for t, r in facts["by_tier"].items()])
     console.print(f"ROC AUC {facts['roc'].get('auc')} ({facts['roc']['source']}); PSI {facts['psi']['psi']} "

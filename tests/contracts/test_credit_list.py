@@ -12,7 +12,7 @@ from eth_utils import keccak
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 
-from tests.conftest import ADMIT, ROLE, SET_PARAMETER, SUSPEND, ZERO32, ZERO_ADDRESS, admit, org
+from tests.conftest import SET_PARAMETER, SUSPEND, ZERO32, ZERO_ADDRESS, admit, org
 from tests.contracts.helpers import DAY, reverts
 
 ACTIVE, CONTESTED, UPHELD, OVERTURNED = 1, 2, 3, 4

@@ -8,7 +8,7 @@ from typing import Any
 
 import brownie
 import pytest
-from brownie import Consortium, ModelRegistry, ScoreOracle, chain
+from brownie import Consortium, ModelRegistry, ScoreOracle
 from brownie.test import given
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
