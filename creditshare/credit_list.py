@@ -454,6 +454,12 @@ class CreditList:
             if not todo:
                 continue
             tx = self.client.read(lambda h=viewed["tx"]: self.client.w3.eth.get_transaction(h), "view transaction")  # type: ignore[misc]
+            # the key that paid is the key that reads: a view made through another contract (a multisig,
+            # a relayer) has another sender, and its viewer gets no key this way
+            if to_checksum_address(tx["from"]) != viewed["viewer"] or not tx.get("to") or \
+                    to_checksum_address(tx["to"]) != to_checksum_address(self.contract.address):
+                raise DetailsUnavailable(f"the view in {viewed['tx']} was not sent by its viewer {viewed['viewer']} "
+                                         "to the credit list: no public key to wrap its content key to.")
             viewer_key = sealed.recover_sender_public_key(tx)
             for e in todo:
                 c = e.details_commitment

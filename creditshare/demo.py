@@ -11,6 +11,7 @@ and the market, and sends only what is missing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -307,12 +308,13 @@ class Demo:
             procs.append(subprocess.Popen([cs.exe, *argv], env=cs.env, stdout=subprocess.PIPE,
                                           stderr=subprocess.STDOUT, text=True))
         failed = []
-        for i, proc in enumerate(procs, start=1):
-            out, _ = proc.communicate(timeout=1200)
-            if proc.returncode != 0:
-                failed.append(f"oracle {i}: {out.strip()[-500:]}")
-            elif i == 1:
-                console.print("\n".join("  " + line for line in out.strip().splitlines()[-4:]), highlight=False)
+        with _reaped(procs):
+            for i, proc in enumerate(procs, start=1):
+                out, _ = proc.communicate(timeout=1200)
+                if proc.returncode != 0:
+                    failed.append(f"oracle {i}: {out.strip()[-500:]}")
+                elif i == 1:
+                    console.print("\n".join("  " + line for line in out.strip().splitlines()[-4:]), highlight=False)
         if failed:
             raise CreditShareError("oracle daemons failed:\n" + "\n".join(failed))
         cs("oracle", "status", "--config", str(config))
@@ -377,10 +379,11 @@ class Demo:
                               "platforms)[/]")
             procs.append(subprocess.Popen([cs.exe, *argv], env=cs.env, stdout=subprocess.PIPE,
                                           stderr=subprocess.PIPE, text=True))
-        for proc in procs:
-            _, err = proc.communicate(timeout=900)
-            if proc.returncode != 0:
-                raise CreditShareError(f"an MPC party failed: {err.strip()}")
+        with _reaped(procs):
+            for proc in procs:
+                _, err = proc.communicate(timeout=900)
+                if proc.returncode != 0:
+                    raise CreditShareError(f"an MPC party failed: {err.strip()}")
         for pid, platform in enumerate(PLATFORMS):
             cs("mpc", "record", str(self.folder / f"mpc-out-{pid}.json"), "--account", keystore_name(platform),
                show=pid == 0)
@@ -529,6 +532,18 @@ class Demo:
             rate = f"{100 * sum(flags) / len(flags):.0f}%" if flags else "-"
             table.add_row(tier, str(len(flags)), str(sum(flags)), rate)
         console.print(table)
+
+
+@contextlib.contextmanager
+def _reaped(procs: list[subprocess.Popen[str]]) -> Any:
+    """On the way out (a failure or a timeout included), no started process is left running."""
+    try:
+        yield
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
 
 def run_demo(settings: Settings, shippers: int = 100, carriers: int = 500, seed: int = 7) -> None:

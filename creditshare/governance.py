@@ -122,10 +122,14 @@ class Governance:
         Returns, per row, {"address", "proposal" (id or None), "status"}.
         """
         seen: set[str] = set()
+        orgs: set[bytes] = set()
         for address, org_id, role_names in rows:
             if address.lower() in seen:
                 raise InvalidInput(f"{address} is listed twice.")
+            if org_id in orgs:
+                raise InvalidInput(f"organisation {to_hex(org_id)} is listed twice.")
             seen.add(address.lower())
+            orgs.add(org_id)
             if not role_names:
                 raise InvalidInput(f"{address}: admitting a member needs at least one role.")
             if org_id == ZERO32:
@@ -133,15 +137,23 @@ class Governance:
             for r in role_names:
                 roles.role_id(r)
         now = self.client.block_timestamp()
-        open_admits = {p["account"].lower(): p["id"] for p in self.proposals()
+        open_admits = {(p["account"].lower(), p["org_id"], tuple(sorted(p["roles"]))): p["id"] for p in self.proposals()
                        if p["kind"] == "admit" and not p["executed"] and p["deadline"] > now}
         out: list[dict[str, Any]] = []
         calls, pending = [], []
+        taken = []
+        for address, org_id, _roles in rows:
+            holder = self.client.call(self.contract, "memberByOrg", org_id)[0]
+            if int(holder, 16) != 0 and holder.lower() != address.lower():
+                taken.append(f"{to_hex(org_id)} is {holder}'s organisation, not {address}'s")
+        if taken:
+            raise InvalidInput("nothing sent: " + "; ".join(taken[:10]))
         for address, org_id, role_names in rows:
+            same = (address.lower(), to_hex(org_id), tuple(sorted(r.upper() for r in role_names)))
             if self.member(address) is not None:
                 out.append({"address": address, "proposal": None, "status": "already a member"})
-            elif address.lower() in open_admits:
-                out.append({"address": address, "proposal": open_admits[address.lower()], "status": "open already"})
+            elif same in open_admits:
+                out.append({"address": address, "proposal": open_admits[same], "status": "open already"})
             else:
                 pending.append(len(out))
                 out.append({"address": address, "proposal": None, "status": "proposed"})
@@ -162,10 +174,13 @@ class Governance:
         if unknown:
             raise InvalidInput(f"there is no proposal {', '.join(map(str, unknown))} (the last one is {count}).")
         out, calls = [], []
-        for pid in proposal_ids:
+        now = self.client.block_timestamp()
+        for pid in dict.fromkeys(proposal_ids):  # each id once, in order
             info = self.proposal(pid)
             if info["executed"]:
                 out.append({"id": pid, "status": "executed already"})
+            elif info["deadline"] < now:
+                out.append({"id": pid, "status": "expired"})
             elif account.address.lower() in (a.lower() for a in info["approvers"]):
                 out.append({"id": pid, "status": "approved already"})
             else:

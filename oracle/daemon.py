@@ -39,6 +39,7 @@ Design (README "Oracle operators"):
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -46,12 +47,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from eth_account import Account
+from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
 from creditshare.chain import ChainClient, encode_call
 from creditshare.config import Settings
 from creditshare.errors import ChainError, ConfigError, CreditShareError, InvalidInput, TransactionRejected
 from creditshare.ids import parse_bytes32, to_hex
+from creditshare.roles import role_id
 from oracle.checkpoint import Checkpoint, checkpoint_path
 from oracle.config import OracleConfig, OracleEntry
 from oracle.peers import PeerServer, Refused, ask_signatures
@@ -167,7 +171,8 @@ class Daemon:
         if not mine:
             raise Refused(f"{self.me.name} finds nothing to score in round ({start}, {end}].")
         if mine != digests:
-            raise Refused(f"{self.me.name}'s recomputation of round ({start}, {end}] disagrees: digests {mine}.")
+            raise Refused(f"{self.me.name}'s recomputation of round ({start}, {end}] disagrees "
+                          f"({len(mine)} report(s) here, {len(digests)} asked).")
         with self._cp_lock:
             lock = self.cp.lock
             if lock and lock["digests"] != mine and time.time() - float(lock["at"]) < self.config.leader_timeout_seconds:
@@ -181,8 +186,27 @@ class Daemon:
         signatures = [sign_report(report, self.account, chain_id, contract) for report, _ in r.reports]
         return {"address": self.account.address, "signatures": ["0x" + s.hex() for s in signatures]}
 
+    def _request_text(self, request: dict[str, Any], client: ChainClient) -> str:
+        """What a leader signs to ask for signatures: the round, bound to this chain and ScoreOracle."""
+        body = {k: request[k] for k in ("start", "end", "digests", "leader")}
+        return (f"creditshare oracle round request\nchain {client.settings.network.chain_id}\n"
+                f"contract {self.oracle.address}\n{json.dumps(body, sort_keys=True, separators=(',', ':'))}")
+
+    def sign_peer_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A /sign request from the network: only another oracle of the config may ask (its key signs the request)."""
+        client = self.peer_client
+        try:
+            text = self._request_text(request, client)
+            signer = Account.recover_message(encode_defunct(text=text), signature=str(request["auth"]))
+        except (KeyError, TypeError, ValueError) as err:
+            raise InvalidInput(f"a sign request must be signed by an oracle of the config: {err}") from err
+        entry = self.config.by_address(signer)
+        if entry is None or entry.id == self.me.id:
+            raise InvalidInput(f"{signer} is not another oracle of this config: request refused.")
+        return self.sign_round(request, client)
+
     def serve(self) -> None:
-        self.server = PeerServer(self.me.host, self.me.port, self.sign_round, self.status_body)
+        self.server = PeerServer(self.me.host, self.me.port, self.sign_peer_request, self.status_body)
         self.server.start()
 
     def close(self) -> None:
@@ -251,7 +275,10 @@ class Daemon:
             return
         replies: dict[str, dict[str, Any] | str] = {self.me.name: own}
         peers = [o for o in self.config.oracles if o.id != self.me.id]
-        replies.update(ask_signatures(peers, request, self.config.request_timeout_seconds))
+        auth = self.account.sign_message(encode_defunct(text=self._request_text(request, self.client)))
+        # a hung peer must not make this leader miss its turn
+        timeout = max(1.0, min(self.config.request_timeout_seconds, turn_ends - time.time() - 1.0))
+        replies.update(ask_signatures(peers, {**request, "auth": "0x" + bytes(auth.signature).hex()}, timeout))
         signed: dict[str, list[bytes]] = {}
         waiting: dict[str, str] = {}
         for entry in self.config.oracles:
@@ -270,6 +297,11 @@ class Daemon:
             signed[entry.address] = sigs
         (threshold,) = self.client.call(self.oracle, "threshold")
         k = int(threshold)
+        consortium = self.client.contract("Consortium")
+        for address in list(signed):  # the contract refuses a report carrying a suspended oracle's signature
+            if not self.client.call(consortium, "isActiveWithRole", address, role_id("ORACLE"))[0]:
+                waiting[self.config.by_address(address).name] = "not an active ORACLE member"  # type: ignore[union-attr]
+                del signed[address]
         if len(signed) < k:
             names = ", ".join(f"{n} ({why})" for n, why in sorted(waiting.items()))
             self._shortfall = f"round {r.end}: {len(signed)} of {k} signatures; waiting for oracles {names}"

@@ -1,14 +1,15 @@
 """The transport between oracle daemons: a small HTTP endpoint each (stdlib http.server).
 
-    POST /sign   {"start": s, "end": B, "digests": ["0x…", …], "leader": "name"}
+    POST /sign   {"start": s, "end": B, "digests": ["0x…", …], "leader": "name", "auth": "0x…"}
                  -> 200 {"address": "0x…", "signatures": ["0x…", …]}
                  -> 409 {"error": "…"}  (recomputation disagrees, round locked, block not seen yet, …)
     GET  /status -> 200 {"id", "name", "address", "checkpoint", "last_round", "lock"}
 
-Requests carry no keys and need no authentication: a peer signs only reports it
-has recomputed itself from its own node, and the leader recovers every signature
-before using it. Bind to localhost or a private network: the endpoint reveals
-nothing secret but answers anyone who can reach it.
+A /sign request carries `auth`, the leader's signature (EIP-191) over the round,
+the chain id and the ScoreOracle address: a peer answers only another oracle of
+its config. It signs only reports it has recomputed itself from its own node, and
+the leader recovers every signature before using it. Bodies over 1 MiB are
+refused (413); a client has 30 s to send its request.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from typing import Any
 
 import requests
 
-from creditshare.errors import ConfigError, CreditShareError
+from creditshare.errors import ConfigError, CreditShareError, InvalidInput
 from oracle.config import OracleEntry
 
 log = logging.getLogger(__name__)
 
+MAX_REQUEST = 1 << 20  # bytes
 SignHandler = Callable[[dict[str, Any]], dict[str, Any]]
 StatusHandler = Callable[[], dict[str, Any]]
 
@@ -59,6 +61,8 @@ class PeerServer:
 
 def _handler(on_sign: SignHandler, on_status: StatusHandler) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        timeout = 30  # seconds a client may take to send its request
+
         def _reply(self, code: int, body: dict[str, Any]) -> None:
             data = json.dumps(body).encode()
             self.send_response(code)
@@ -78,8 +82,17 @@ def _handler(on_sign: SignHandler, on_status: StatusHandler) -> type[BaseHTTPReq
                 self._reply(404, {"error": "unknown path"})
                 return
             try:
-                length = int(self.headers.get("Content-Length", "0"))
-                body = json.loads(self.rfile.read(min(length, 1 << 20)))
+                length = int(self.headers.get("Content-Length", "-1"))
+            except ValueError:
+                length = -1
+            if length < 0:
+                self._reply(400, {"error": "bad request: a Content-Length is needed"})
+                return
+            if length > MAX_REQUEST:
+                self._reply(413, {"error": f"request larger than {MAX_REQUEST} bytes"})
+                return
+            try:
+                body = json.loads(self.rfile.read(length))
                 if not isinstance(body, dict):
                     raise ValueError("not an object")
             except ValueError as err:
@@ -87,6 +100,8 @@ def _handler(on_sign: SignHandler, on_status: StatusHandler) -> type[BaseHTTPReq
                 return
             try:
                 self._reply(200, on_sign(body))
+            except InvalidInput as err:
+                self._reply(400, {"error": str(err)})
             except CreditShareError as err:
                 self._reply(409, {"error": str(err)})
             except Exception as err:  # a bug must not kill the server thread; the leader sees the message
@@ -110,13 +125,17 @@ def ask_signatures(peers: list[OracleEntry], request: dict[str, Any], timeout: f
             return "not reachable"
         except requests.Timeout:
             return f"no answer within {timeout:.0f}s"
+        except requests.RequestException as err:
+            return f"request failed: {type(err).__name__}"
         try:
             body = response.json()
         except ValueError:
             return f"HTTP {response.status_code}"
+        if not isinstance(body, dict):
+            return f"HTTP {response.status_code}: not a JSON object"
         if response.status_code != 200:
             return str(body.get("error", f"HTTP {response.status_code}"))
-        return body  # type: ignore[no-any-return]
+        return body
 
     if not peers:
         return {}

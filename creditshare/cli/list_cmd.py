@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -150,7 +151,12 @@ def decrypt(
     st = state(ctx)
     details = CreditList(st.client).decrypt(entry_id, st.account(account))
     if out:
-        out.write_bytes(details)
+        try:  # the details are private: readable by this user only
+            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(details)
+        except OSError as err:
+            raise InvalidInput(f"cannot write {out}: {err.strerror}") from err
     if st.json:
         try:
             text: str | None = details.decode("utf-8")

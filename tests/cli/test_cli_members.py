@@ -166,4 +166,12 @@ def test_admissions_file_with_bad_rows_sends_nothing(cli, tmp_path):
     mixed = cli("members", "propose", "admit", "--file", str(bad), "--member", "plat", account="c1", ok=False)
     assert "--file admits the members listed in it" in mixed.stderr
     assert "there is no proposal 9999" in cli("members", "approve", "1", "9999", account="c2", ok=False).stderr
+    cli("keys", "new", "orgthief")
+    taken = tmp_path / "taken.csv"
+    taken.write_text("member,org,roles\norgthief,uscc:PLAT1,SHIPPER\n")
+    result = cli("members", "propose", "admit", "--file", str(taken), account="c1", ok=False)
+    assert result.exit_code == 1 and "nothing sent" in result.stderr and "organisation, not" in result.stderr
+    twice = tmp_path / "twice.csv"
+    twice.write_text("member,org,roles\norgthief,uscc:NEWORG,SHIPPER\nship,uscc:NEWORG,SHIPPER\n")
+    assert "is listed twice" in cli("members", "propose", "admit", "--file", str(twice), account="c1", ok=False).stderr
     assert len(cli.json("members", "proposals")) == before

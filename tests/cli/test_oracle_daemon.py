@@ -313,3 +313,32 @@ def test_once_scores_what_is_pending_and_exits_and_fails_clearly_without_a_quoru
     assert [r.returncode for r in done] == [0, 0, 0], done[0].stderr
     assert fleet.scored_since(block, SHIPPERS[:1])
     assert len(fleet.accepted(block)) == 1
+
+
+def test_a_daemon_signs_only_for_another_oracle_of_its_config(cli, fleet):
+    import requests
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
+    fleet.ensure_all()
+    url = json.loads(fleet.config.read_text())["oracles"][0]
+    url = f"http://{url['host']}:{url['port']}/sign"
+    head = web3.eth.block_number
+    request = {"start": 0, "end": head, "digests": ["0x" + "11" * 32], "leader": "o2"}
+
+    def post(**kwargs: Any) -> Any:
+        try:
+            return requests.post(url, timeout=30, **kwargs)
+        except requests.ConnectionError:
+            return None  # the daemon is still starting
+
+    # a Response with status 400 is falsy: wrap it for wait_for
+    (unsigned,) = wait_for(lambda: [r] if (r := post(json=request)) is not None else None, 60, "daemon o1 listening")
+    assert unsigned.status_code == 400 and "must be signed by an oracle" in unsigned.json()["error"]
+    text = (f"creditshare oracle round request\nchain {web3.eth.chain_id}\ncontract {fleet.oracle.address}\n"
+            + json.dumps(request, sort_keys=True, separators=(",", ":")))
+    outsider = Account.create().sign_message(encode_defunct(text=text))
+    refused = post(json={**request, "auth": "0x" + bytes(outsider.signature).hex()})
+    assert refused.status_code == 400 and "is not another oracle of this config" in refused.json()["error"]
+    big = post(data=b"{" + b" " * (1 << 20) + b"}", headers={"Content-Type": "application/json"})
+    assert big.status_code == 413
