@@ -76,6 +76,8 @@ class OracleConfig:
             values = [str(getattr(o, key)).lower() for o in oracles]
             if len(set(values)) != len(values):
                 raise ConfigError(f"the oracle config {path} lists the same {key} twice.")
+        if not isinstance(raw.get("round") or {}, dict):
+            raise ConfigError(f"the oracle config {path}: \"round\" must be an object of round settings.")
         settings = {**ROUND_DEFAULTS, **(raw.get("round") or {})}
         unknown = set(settings) - set(ROUND_DEFAULTS)
         if unknown:

@@ -52,6 +52,7 @@ def test_round_defaults_apply_when_omitted(tmp_path):
     ({"oracles": [oracle(1)], "round": {"leader_timeot_seconds": 3}}, "unknown round settings: leader_timeot"),
     ({"oracles": [oracle(1)], "round": {"batch": 501}}, "out of range"),
     ({"oracles": [oracle(1)], "round": {"poll_seconds": "fast"}}, "must be numbers"),
+    ({"oracles": [oracle(1)], "round": [15]}, "must be an object of round settings"),
 ])
 def test_bad_config_is_refused_with_a_clear_message(tmp_path, body, message):
     with pytest.raises(ConfigError, match=message):
@@ -86,6 +87,9 @@ def test_missing_checkpoint_starts_at_the_default_and_a_corrupt_one_is_refused(t
     assert Checkpoint.load(path, 41).block == 41
     path.parent.mkdir(parents=True)
     path.write_text("{\"blok\": 3}")
+    with pytest.raises(ConfigError, match="is not an oracle checkpoint"):
+        Checkpoint.load(path, 0)
+    path.write_text("{\"block\": 3, \"lock\": {\"start\": 1}}")  # a lock without end, digests, at
     with pytest.raises(ConfigError, match="is not an oracle checkpoint"):
         Checkpoint.load(path, 0)
 
