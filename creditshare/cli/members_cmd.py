@@ -106,11 +106,7 @@ def propose(
         with progress(st.json) as bar:
             task = bar.add_task("admit proposals", total=len(rows))
             results = gov.propose_admissions(signer, rows, on_mined=lambda _i, _r: bar.advance(task))
-        if st.json:
-            emit_json(results)
-        else:
-            counts = Counter(r["status"] for r in results)
-            console.print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+        _emit_statuses(st.json, results)
         return
     target = resolve_address(st.settings.keystore_dir, member) if member else None
     if parsed == ProposalKind.SET_PARAMETER and not parameter:
@@ -175,10 +171,15 @@ def approve(
     with progress(st.json) as bar:
         task = bar.add_task("approvals", total=len(proposal_ids))
         results = gov.approve_many(signer, proposal_ids, on_mined=lambda _i, _r: bar.advance(task))
-    if st.json:
+    _emit_statuses(st.json, results)
+
+
+def _emit_statuses(as_json: bool, results: list[dict[str, object]]) -> None:
+    """A batched command's outcome: every row with --json, else a count per status."""
+    if as_json:
         emit_json(results)
     else:
-        counts = Counter(r["status"] for r in results)
+        counts = Counter(str(r["status"]) for r in results)
         console.print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
 
 

@@ -130,6 +130,7 @@ def test_keys_new_creates_several_with_one_password_and_checks_names_first(cli):
     result = cli("keys", "new", "many3", "many1", ok=False)
     assert result.exit_code == 1 and "'many1' exists already" in result.stderr
     assert "many3" not in {k["name"] for k in cli.json("keys", "list")}  # nothing created
+    assert "given twice" in cli("keys", "new", "many4", "many4", ok=False).stderr
 
 
 def test_admissions_from_a_file_are_pipelined_and_idempotent(cli, tmp_path):
