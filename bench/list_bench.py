@@ -12,7 +12,7 @@ consented_read_gas: gas per subject of recording a consent-checked access
 transaction per subject.
 
 lender_reads_per_s: a lender reading N subjects' scores under consent, through
-the library (creditshare.databus.DataBus.access: accessMany batches, pipelined)
+the library (creditshare.bindings.data_bus.DataBus.access: accessMany batches, pipelined)
 and one `scoresOf` call for the batch. Baseline: per subject, one `access`
 transaction (waiting for its receipt) and one `scoresOf` call. Both on the same
 fresh Anvil in one run, on distinct fresh subjects; the naive loop first.
@@ -34,15 +34,15 @@ from eth_account import Account
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from creditshare import localchain  # noqa: E402
-from creditshare.chain import ChainClient, encode_call  # noqa: E402
-from creditshare.config import load_settings  # noqa: E402
-from creditshare.databus import DataBus, purpose_id  # noqa: E402
-from creditshare.deploy import deploy_all  # noqa: E402
-from creditshare.governance import ProposalKind, parameter_key  # noqa: E402
-from creditshare.ids import subject_id  # noqa: E402
-from creditshare.localchain import free_port  # noqa: E402
-from creditshare.roles import role_id  # noqa: E402
+from creditshare.core import localchain  # noqa: E402
+from creditshare.core.chain import ChainClient, encode_call  # noqa: E402
+from creditshare.core.config import load_settings  # noqa: E402
+from creditshare.bindings.data_bus import DataBus, purpose_id  # noqa: E402
+from creditshare.domain.deploy import deploy_all  # noqa: E402
+from creditshare.bindings.consortium import ProposalKind, parameter_key  # noqa: E402
+from creditshare.core.ids import subject_id  # noqa: E402
+from creditshare.core.localchain import free_port  # noqa: E402
+from creditshare.core.roles import role_id  # noqa: E402
 
 ZERO32 = bytes(32)
 ZERO_ADDRESS = "0x" + "00" * 20

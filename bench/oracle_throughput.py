@@ -24,13 +24,13 @@ from eth_account import Account
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from creditshare import localchain  # noqa: E402
-from creditshare.localchain import free_port  # noqa: E402
-from creditshare.chain import ChainClient, encode_call  # noqa: E402
-from creditshare.config import load_settings  # noqa: E402
-from creditshare.deploy import deploy_all  # noqa: E402
-from creditshare.governance import Governance, ProposalKind, parameter_key  # noqa: E402
-from creditshare.ids import parse_bytes32, subject_id  # noqa: E402
+from creditshare.core import localchain  # noqa: E402
+from creditshare.core.localchain import free_port  # noqa: E402
+from creditshare.core.chain import ChainClient, encode_call  # noqa: E402
+from creditshare.core.config import load_settings  # noqa: E402
+from creditshare.domain.deploy import deploy_all  # noqa: E402
+from creditshare.bindings.consortium import Consortium, ProposalKind, parameter_key  # noqa: E402
+from creditshare.core.ids import parse_bytes32, subject_id  # noqa: E402
 from oracle.batch import build_reports, score_subjects  # noqa: E402
 from oracle.report import ScoreReport, order_signatures, report_digest, sign_report  # noqa: E402
 
@@ -52,7 +52,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             committee = Account.create()
             oracles = [Account.create() for _ in range(4)]
             deploy_all(client, committee, [(committee.address, subject_id("uscc:BENCHCOMMITTEE"))], 1)
-            gov = Governance(client)
+            gov = Consortium(client)
             for i, o in enumerate(oracles):
                 gov.propose(committee, ProposalKind.ADMIT, o.address, subject_id(f"uscc:BENCHORACLE{i}"), ("ORACLE",))
             # about three quarters of a market's shippers have history by its as-of date

@@ -24,14 +24,14 @@ from eth_account import Account
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from creditshare import localchain  # noqa: E402
-from creditshare.localchain import free_port  # noqa: E402
-from creditshare.chain import ChainClient  # noqa: E402
-from creditshare.config import load_settings  # noqa: E402
-from creditshare.deploy import deploy_all  # noqa: E402
-from creditshare.governance import Governance, ProposalKind  # noqa: E402
-from creditshare.ids import subject_id  # noqa: E402
-from creditshare.settlements import parse_csv, write_csv  # noqa: E402
+from creditshare.core import localchain  # noqa: E402
+from creditshare.core.localchain import free_port  # noqa: E402
+from creditshare.core.chain import ChainClient  # noqa: E402
+from creditshare.core.config import load_settings  # noqa: E402
+from creditshare.domain.deploy import deploy_all  # noqa: E402
+from creditshare.bindings.consortium import Consortium, ProposalKind  # noqa: E402
+from creditshare.core.ids import subject_id  # noqa: E402
+from creditshare.domain.settlements import parse_csv, write_csv  # noqa: E402
 
 
 
@@ -95,7 +95,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             shippers = [Account.create() for _ in range(20)]
             client = ChainClient(settings)
             deploy_all(client, committee, [(committee.address, subject_id("uscc:BENCHCOMMITTEE"))], 1)
-            gov = Governance(client)
+            gov = Consortium(client)
             gov.propose(committee, ProposalKind.ADMIT, platform.address, subject_id("uscc:BENCHPLAT"), ("PLATFORM",))
             for i, s in enumerate(shippers):
                 gov.propose(committee, ProposalKind.ADMIT, s.address, subject_id(f"uscc:BENCHSHIP{i:02d}"), ("SHIPPER",))

@@ -55,7 +55,7 @@ contract SettlementLedger is ISettlementLedger {
             // the counterparty confirms: never the side that submitted
             bool allowed = s.submittedByShipper ? _isPlatformSide(caller, r) : _isShipperSide(caller, r);
             if (!allowed) revert SettlementLedgerNotParty(r.id, msg.sender);
-            _transition(r.id, s, Status.Invoiced, Status.Invoiced, Status.Confirmed);
+            _transition(r.id, s, Status.Confirmed);
             emit SettlementConfirmed(r.id, msg.sender);
         }
     }
@@ -70,7 +70,7 @@ contract SettlementLedger is ISettlementLedger {
         bytes32 financed = _financedEvidence[record.evidence];
         if (financed != bytes32(0)) revert SettlementLedgerEvidenceAlreadyFinanced(record.evidence, financed);
         if (!_consortium.isActiveWithRole(lender, Roles.LENDER)) revert SettlementLedgerNotLender(lender);
-        _transition(record.id, s, Status.Confirmed, Status.Confirmed, Status.Financed);
+        _transition(record.id, s, Status.Financed);
         _lenders[record.id] = lender;
         _financedEvidence[record.evidence] = record.id;
         emit SettlementPledged(record.id, lender, record.evidence, msg.sender);
@@ -87,11 +87,7 @@ contract SettlementLedger is ISettlementLedger {
             if (!_isShipperSide(caller, r)) revert SettlementLedgerNotParty(r.id, msg.sender);
             uint64 paidDate = paidDates[i];
             if (paidDate < r.invoiceDate || paidDate > block.timestamp) revert SettlementLedgerBadPaidDate(r.id, paidDate);
-            Status from = s.status;
-            if (from != Status.Confirmed && from != Status.Financed && from != Status.Overdue) {
-                revert SettlementLedgerBadTransition(r.id, from, Status.Paid);
-            }
-            s.status = Status.Paid;
+            _transition(r.id, s, Status.Paid);
             s.paidDate = uint40(paidDate);
             emit SettlementPaid(r.id, paidDate, msg.sender);
         }
@@ -106,7 +102,7 @@ contract SettlementLedger is ISettlementLedger {
             SettlementState storage s = _load(r);
             if (!_isPlatformSide(caller, r)) revert SettlementLedgerNotParty(r.id, msg.sender);
             if (block.timestamp <= r.dueDate) revert SettlementLedgerNotYetDue(r.id, r.dueDate);
-            _transition(r.id, s, Status.Confirmed, Status.Financed, Status.Overdue);
+            _transition(r.id, s, Status.Overdue);
             emit SettlementOverdue(r.id, msg.sender);
         }
     }
@@ -121,12 +117,7 @@ contract SettlementLedger is ISettlementLedger {
             if (!_isShipperSide(caller, r) && !_isPlatformSide(caller, r)) {
                 revert SettlementLedgerNotParty(r.id, msg.sender);
             }
-            Status from = s.status;
-            if (from != Status.Invoiced && from != Status.Confirmed && from != Status.Financed && from != Status.Overdue)
-            {
-                revert SettlementLedgerBadTransition(r.id, from, Status.Disputed);
-            }
-            s.status = Status.Disputed;
+            _transition(r.id, s, Status.Disputed);
             emit SettlementDisputed(r.id, reasonHash, msg.sender);
         }
     }
@@ -141,9 +132,8 @@ contract SettlementLedger is ISettlementLedger {
         for (uint256 i = 0; i < records.length; ++i) {
             Settlement calldata r = records[i];
             SettlementState storage s = _load(r);
-            // an Overdue settlement can only be closed as a default; Resolved needs a dispute
-            Status overdueAllowed = defaulted ? Status.Overdue : Status.Disputed;
-            _transition(r.id, s, Status.Disputed, overdueAllowed, outcome);
+            // an Overdue settlement can only be closed as a default; Resolved needs a dispute (see the table)
+            _transition(r.id, s, outcome);
             emit SettlementResolved(r.id, outcome, msg.sender);
         }
     }
@@ -216,10 +206,30 @@ contract SettlementLedger is ISettlementLedger {
         if (s.digest != _digest(r)) revert SettlementLedgerRecordMismatch(r.id);
     }
 
-    /// @dev Moves `s` to `to` if it is in `fromA` or `fromB`.
-    function _transition(bytes32 id, SettlementState storage s, Status fromA, Status fromB, Status to) private {
+    /// @inheritdoc ISettlementLedger
+    function predecessorsOf(Status to) public pure returns (uint256) {
+        // the lifecycle as one table (as OpenZeppelin's Governor validates proposal states by bitmap);
+        // creditshare/bindings/settlement_ledger.py mirrors it and a test compares the two
+        if (to == Status.Confirmed) return _bit(Status.Invoiced);
+        if (to == Status.Financed) return _bit(Status.Confirmed);
+        if (to == Status.Paid) return _bit(Status.Confirmed) | _bit(Status.Financed) | _bit(Status.Overdue);
+        if (to == Status.Overdue) return _bit(Status.Confirmed) | _bit(Status.Financed);
+        if (to == Status.Disputed) {
+            return _bit(Status.Invoiced) | _bit(Status.Confirmed) | _bit(Status.Financed) | _bit(Status.Overdue);
+        }
+        if (to == Status.Resolved) return _bit(Status.Disputed);
+        if (to == Status.Defaulted) return _bit(Status.Disputed) | _bit(Status.Overdue);
+        return 0; // None and Invoiced are never reached by a transition
+    }
+
+    function _bit(Status status) private pure returns (uint256) {
+        return 1 << uint8(status);
+    }
+
+    /// @dev Moves `s` to `to` if the table allows its current status as a predecessor.
+    function _transition(bytes32 id, SettlementState storage s, Status to) private {
         Status from = s.status;
-        if (from != fromA && from != fromB) revert SettlementLedgerBadTransition(id, from, to);
+        if (predecessorsOf(to) & _bit(from) == 0) revert SettlementLedgerBadTransition(id, from, to);
         s.status = to;
     }
 

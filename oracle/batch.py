@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from creditshare.errors import InvalidInput
+from creditshare.core.errors import InvalidInput
 from oracle.report import Entry, ScoreReport, reasons_hash
 
 TIER_CODES = {"A": 0, "B": 1, "C": 2, "D": 3, "E": 4}

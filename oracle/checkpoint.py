@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from creditshare.errors import ConfigError
+from creditshare.core.errors import ConfigError
 
 
 @dataclass

@@ -24,7 +24,7 @@ from typing import Any
 
 from eth_utils import is_address, to_checksum_address
 
-from creditshare.errors import ConfigError
+from creditshare.core.errors import ConfigError
 
 ROUND_DEFAULTS: dict[str, float] = {
     "confirmations": 0,  # blocks behind the head a round ends at (0 on QBFT: blocks are final)

@@ -51,11 +51,11 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
-from creditshare.chain import ChainClient, encode_call
-from creditshare.config import Settings
-from creditshare.errors import ChainError, ConfigError, CreditShareError, InvalidInput, TransactionRejected
-from creditshare.ids import parse_bytes32, to_hex
-from creditshare.roles import role_id
+from creditshare.core.chain import ChainClient, encode_call
+from creditshare.core.config import Settings
+from creditshare.core.errors import ChainError, ConfigError, CreditShareError, InvalidInput, TransactionRejected
+from creditshare.core.ids import parse_bytes32, to_hex
+from creditshare.core.roles import role_id
 from oracle.checkpoint import Checkpoint, checkpoint_path
 from oracle.config import OracleConfig, OracleEntry
 from oracle.peers import PeerServer, Refused, ask_signatures

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from creditshare.chain import ChainClient
-from creditshare.mpc_jobs import check_recorded, read_output
+from creditshare.core.chain import ChainClient
+from privacy.record import check_recorded, read_output
 from privacy.features import OUTPUT_FEATURES, features_by_subject
 
 Aggregates = dict[str, dict[str, int]]

@@ -24,7 +24,7 @@ from typing import Any
 
 import requests
 
-from creditshare.errors import ConfigError, CreditShareError, InvalidInput
+from creditshare.core.errors import ConfigError, CreditShareError, InvalidInput
 from oracle.config import OracleEntry
 
 log = logging.getLogger(__name__)

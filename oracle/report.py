@@ -29,7 +29,7 @@ from eth_keys.exceptions import BadSignature
 from eth_utils import keccak, to_checksum_address
 from faster_eth_abi import encode as abi_encode
 
-from creditshare.errors import CreditShareError, InvalidInput
+from creditshare.core.errors import CreditShareError, InvalidInput
 
 DOMAIN_NAME = "CreditShare ScoreOracle"
 DOMAIN_VERSION = "1"

@@ -9,7 +9,7 @@ round (start, end] gets the same reports and digests:
 - a subject is *due* if the last such event touching it lies after its stored
   score epoch as of `end` (epochs are block numbers, so a subject already scored
   by a later round is not scored again);
-- due subjects are scored with the champion card by creditshare.scores._scored
+- due subjects are scored with the champion card by oracle.scores._scored
   (as of the block time of `end`); a due subject without shipper history as of
   then cannot be scored and is left out (it is scored at its next event or
   refresh request);
@@ -22,9 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from creditshare.chain import ChainClient
-from creditshare.ids import parse_bytes32, to_hex
-from creditshare.settlements import STATUS_EVENTS, _event_topic
+from creditshare.core.chain import ChainClient
+from creditshare.core.ids import parse_bytes32, to_hex
+from creditshare.core.chain import event_topic
+from creditshare.bindings.settlement_ledger import STATUS_EVENTS
 from oracle.batch import build_reports
 from oracle.report import Entry, ScoreReport, report_digest
 
@@ -67,8 +68,8 @@ def affected(client: ChainClient, start: int, end: int) -> dict[str, int]:
             last[subject] = block
 
     ledger = client.contract("SettlementLedger")
-    submitted = _event_topic(ledger, "SettlementSubmitted")
-    status = [_event_topic(ledger, n) for n in STATUS_EVENTS]
+    submitted = event_topic(ledger, "SettlementSubmitted")
+    status = [event_topic(ledger, n) for n in STATUS_EVENTS]
     unknown: dict[str, int] = {}  # settlement id -> block of a status event
     for log in _logs(client, ledger.address, [[submitted, *status]], from_block, end):
         block = int(log["blockNumber"], 16)
@@ -83,11 +84,11 @@ def affected(client: ChainClient, start: int, end: int) -> dict[str, int]:
             touch(shipper_of[sid], block)
 
     oracle = client.contract("ScoreOracle")
-    for log in _logs(client, oracle.address, [_event_topic(oracle, "RefreshRequested")], from_block, end):
+    for log in _logs(client, oracle.address, [event_topic(oracle, "RefreshRequested")], from_block, end):
         touch(_topic_hex(log["topics"][1]), int(log["blockNumber"], 16))
 
     registry = client.contract("ModelRegistry")
-    promotions = _logs(client, registry.address, [_event_topic(registry, "ChampionChanged")], from_block, end)
+    promotions = _logs(client, registry.address, [event_topic(registry, "ChampionChanged")], from_block, end)
     if promotions:
         promoted = max(int(log["blockNumber"], 16) for log in promotions)
         for log in _logs(client, ledger.address, [submitted], client.deployment.from_block, end):
@@ -120,7 +121,7 @@ def stored_epochs(client: ChainClient, subjects: list[str], block: int) -> dict[
 def compute_round(client: ChainClient, card: Any, start: int, end: int, *, ttl: int, batch: int,
                   aggregates: dict[str, dict[str, int]] | None = None) -> Round:
     """The reports of round (start, end], read as of block `end` (see the module docstring)."""
-    from creditshare.scores import _scored
+    from oracle.scores import _scored
 
     if end <= start:
         return Round(start, end, (), (), (), ())

@@ -13,7 +13,7 @@ from privacy.config import MpcConfig, load_config, parse_config
 from privacy.features import OUTPUT_FEATURES, features_by_subject, subject_features
 from privacy.inputs import CROSS_FEATURES
 from privacy.record import job_record
-from privacy.woe import BinStats, bin_stats, woe_iv
+from scoring.woe import BinStats, bin_stats, woe_iv
 
 from typing import Any
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from eth_utils import keccak
 
-from creditshare.errors import InvalidInput
+from creditshare.core.errors import InvalidInput
 
 COMPUTATIONS = ("cross_platform_features", "federated_binning")
 DEFAULT_CONNECT_TIMEOUT_S = 20.0

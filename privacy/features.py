@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from creditshare.errors import InvalidInput
+from creditshare.core.errors import InvalidInput
 from privacy.config import MpcConfig
 
 # Names of the revealed per-subject aggregates, in row order of the result.

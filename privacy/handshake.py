@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from creditshare.errors import PrivacyError
+from creditshare.core.errors import PrivacyError
 from privacy.config import ConfigSummary, MpcConfig
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from creditshare.errors import InvalidInput
+from creditshare.core.errors import InvalidInput
 from privacy.computations import plaintext_cross_platform
 from privacy.features import OUTPUT_FEATURES
 from privacy.inputs import CROSS_FEATURES, MAX_DPD, MAX_FEN

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from creditshare.errors import InvalidInput
+from creditshare.core.errors import InvalidInput
 from privacy.config import MpcConfig, canonical_json, normalize_subject
 
 # Per-subject inputs of cross_platform_features, in this order.

@@ -23,7 +23,7 @@ from typing import Any, Awaitable
 
 import numpy as np
 
-from creditshare.errors import CreditShareError, InvalidInput, PrivacyError
+from creditshare.core.errors import CreditShareError, InvalidInput, PrivacyError
 from privacy import computations
 from privacy.config import MpcConfig, load_config
 from privacy.features import revealed_payload

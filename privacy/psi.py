@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from creditshare.errors import InvalidInput, PrivacyError
+from creditshare.core.errors import InvalidInput, PrivacyError
 
 PROTOCOL_VERSION = 1
 FPR = 1e-9  # false-positive rate of the server setup (RAW: only hash collisions)
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys
 
-    from creditshare.errors import CreditShareError
+    from creditshare.core.errors import CreditShareError
 
     parser = argparse.ArgumentParser(prog="python -m privacy.psi")
     parser.add_argument("role", choices=("serve", "query"))

@@ -1,4 +1,5 @@
-"""The record of an MPC job: what the chain (DataBus) stores about it.
+"""The record of an MPC job: what the chain (MpcJobLog) stores about it, and a party's output checked
+against it.
 
 bytes32 fields are 0x-prefixed lower-case hex, ready for a contract call.
 """
@@ -8,12 +9,16 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from eth_utils import keccak
 
-from creditshare.errors import InvalidInput
+from creditshare.bindings.mpc_job_log import MpcJobLog
+from creditshare.core.chain import ChainClient
+from creditshare.core.errors import InvalidInput
+from creditshare.core.ids import parse_bytes32, to_hex
 from privacy.config import MpcConfig, canonical_json
 
 
@@ -95,3 +100,52 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class MpcOutput:
+    """A party's output file of a finished MPC job, its output hash checked against its content."""
+
+    path: Path
+    job_id: bytes
+    computation: str
+    revealed: dict[str, Any]
+    output_hash: str
+
+
+def read_output(path: Path, computation: str) -> MpcOutput:
+    """Read a `creditshare mpc party --output` file and check that `revealed` hashes to its output hash.
+
+    Raises InvalidInput if the file is unreadable, is another computation's output, or was altered."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as err:
+        raise InvalidInput(f"cannot read MPC output {path}: {err.strerror}") from err
+    except json.JSONDecodeError as err:
+        raise InvalidInput(f"MPC output {path} is not JSON: {err.msg} (line {err.lineno})") from err
+    if not isinstance(raw, dict) or not all(isinstance(raw.get(k), dict) for k in ("revealed", "record")):
+        raise InvalidInput(f"{path} is not an MPC party output file (revealed or record missing).")
+    if raw.get("computation") != computation:
+        raise InvalidInput(f"{path} is the output of a {raw.get('computation')!r} job; a {computation!r} job "
+                           "output is needed.")
+    digest = output_hash(raw["revealed"])
+    claimed = {str(raw.get("output_hash", "")).lower(), str(raw["record"].get("outputHash", "")).lower()}
+    if claimed != {digest}:
+        raise InvalidInput(f"{path}: the revealed aggregates hash to {digest}, not to the output hash the file "
+                           "states: the file was altered.")
+    job_id = parse_bytes32(str(raw["record"].get("jobId", "")), "jobId")
+    if to_hex(job_id) != job_id_bytes32(str(raw.get("job_id", ""))):
+        raise InvalidInput(f"{path}: the record's jobId does not belong to job {raw.get('job_id')!r}.")
+    return MpcOutput(Path(path), job_id, computation, raw["revealed"], digest)
+
+
+def check_recorded(client: ChainClient, output: MpcOutput) -> dict[str, Any]:
+    """The job's on-chain record; raises InvalidInput unless it is recorded with the same output hash."""
+    status = MpcJobLog(client).status(output.job_id)
+    if status is None:
+        raise InvalidInput(f"MPC job {to_hex(output.job_id)} of {output.path} is not recorded on chain (MpcJobLog): "
+                           "its participants must `creditshare mpc record` it first.")
+    if status["output_hash"].lower() != output.output_hash:
+        raise InvalidInput(f"{output.path}: its output hash {output.output_hash} differs from the hash recorded on "
+                           f"chain for job {to_hex(output.job_id)} ({status['output_hash']}): refusing it.")
+    return status

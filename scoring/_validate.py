@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from creditshare.errors import ModelError
+from scoring.errors import ModelError
 
 
 def check_positive(name: str, value: object) -> float:

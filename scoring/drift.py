@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from creditshare.errors import ModelError
+from scoring.errors import ModelError
 from scoring.model_card import ModelCard
 
 WATCH = 0.10

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from creditshare.errors import ModelError
+from scoring.errors import ModelError
 from scoring._validate import check_frame, check_int, check_positive, check_target
 from scoring.features import DAY, build_features, default_labels
 from scoring.metrics import Metrics, evaluate_scores

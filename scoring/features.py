@@ -31,7 +31,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from creditshare.errors import InvalidInput
+from scoring.errors import InvalidData
 
 DAY: Final = 86_400
 STATUSES: Final = (
@@ -91,43 +91,43 @@ FEATURE_NAMES: Final = tuple(f"{p}_{f}" for p in ROLES.values() for f in ROLE_FE
 def validate_settlements(settlements: object) -> pd.DataFrame:
     """Check the settlements frame's columns, types and values; return it.
 
-    Raises :class:`InvalidInput` naming the first problem found.
+    Raises :class:`InvalidData` naming the first problem found.
     """
     if not isinstance(settlements, pd.DataFrame):
-        raise InvalidInput(f"settlements must be a pandas DataFrame; got {type(settlements).__name__}.")
+        raise InvalidData(f"settlements must be a pandas DataFrame; got {type(settlements).__name__}.")
     missing = [c for c in SETTLEMENT_COLUMNS if c not in settlements.columns]
     if missing:
-        raise InvalidInput(f"settlements are missing columns: {', '.join(missing)}.")
+        raise InvalidData(f"settlements are missing columns: {', '.join(missing)}.")
     for col, kind in SETTLEMENT_COLUMNS.items():
         ser = settlements[col]
         n_null = int(ser.isna().sum())
         if n_null:
-            raise InvalidInput(f"settlements column '{col}' has {n_null} missing values.")
+            raise InvalidData(f"settlements column '{col}' has {n_null} missing values.")
         if kind == "int":
             if not pd.api.types.is_integer_dtype(ser.dtype) or pd.api.types.is_bool_dtype(ser.dtype):
-                raise InvalidInput(
+                raise InvalidData(
                     f"settlements column '{col}' must hold integers (fen or unix seconds); got dtype {ser.dtype}."
                 )
             if len(ser) and int(ser.min()) < 0:
-                raise InvalidInput(f"settlements column '{col}' must not be negative; got {int(ser.min())}.")
+                raise InvalidData(f"settlements column '{col}' must not be negative; got {int(ser.min())}.")
         elif len(ser) and not (pd.api.types.is_string_dtype(ser.dtype) or ser.dtype == object):
-            raise InvalidInput(f"settlements column '{col}' must hold strings; got dtype {ser.dtype}.")
+            raise InvalidData(f"settlements column '{col}' must hold strings; got dtype {ser.dtype}.")
     if len(settlements):
         bad = ~settlements["status"].isin(STATUSES)
         if bad.any():
-            raise InvalidInput(
+            raise InvalidData(
                 f"unknown settlement status {settlements['status'][bad].iloc[0]!r}; expected one of {', '.join(STATUSES)}."
             )
         late_due = settlements["due_date"] < settlements["invoice_date"]
         if late_due.any():
             sid = settlements["settlement_id"][late_due].iloc[0]
-            raise InvalidInput(f"settlement {sid} is due before it was invoiced.")
+            raise InvalidData(f"settlement {sid} is due before it was invoiced.")
     return settlements
 
 
 def _check_as_of(as_of: object) -> int:
     if isinstance(as_of, bool) or not isinstance(as_of, (int, np.integer)) or int(as_of) < 0:
-        raise InvalidInput(f"as_of must be a non-negative integer unix time; got {as_of!r}.")
+        raise InvalidData(f"as_of must be a non-negative integer unix time; got {as_of!r}.")
     return int(as_of)
 
 
@@ -138,7 +138,7 @@ def role_features(settlements: pd.DataFrame, as_of: int, role: str) -> pd.DataFr
     subject id, one nullable ``Int64`` column per feature, prefixed by the role.
     """
     if role not in ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(ROLES)}; got {role!r}.")
+        raise InvalidData(f"role must be one of {', '.join(ROLES)}; got {role!r}.")
     prefix = ROLES[role]
     columns = [f"{prefix}_{f}" for f in ROLE_FEATURES]
     seen = settlements[settlements["invoice_date"].to_numpy(dtype=np.int64) <= as_of]
@@ -242,7 +242,7 @@ def build_features(
     t = _check_as_of(as_of)
     for r in roles:
         if r not in ROLES:
-            raise InvalidInput(f"role must be one of {', '.join(ROLES)}; got {r!r}.")
+            raise InvalidData(f"role must be one of {', '.join(ROLES)}; got {r!r}.")
     parts = [role_features(settlements, t, r) for r in roles]
     joined = pd.concat(parts, axis=1, join="outer", sort=True)
     joined.index.name = "subject"
@@ -263,7 +263,7 @@ def default_labels(
     validate_settlements(settlements)
     t = _check_as_of(as_of)
     if isinstance(horizon_days, bool) or not isinstance(horizon_days, (int, np.integer)) or horizon_days <= 0:
-        raise InvalidInput(f"horizon_days must be a positive integer; got {horizon_days!r}.")
+        raise InvalidData(f"horizon_days must be a positive integer; got {horizon_days!r}.")
     sd = settlements["status_date"].to_numpy(dtype=np.int64)
     hit = (settlements["status"].to_numpy(dtype=object) == "Defaulted") & (sd > t) & (sd <= t + horizon_days * DAY)
     bad = set(settlements["shipper"].to_numpy(dtype=object)[hit])

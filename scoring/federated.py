@@ -2,7 +2,7 @@
 
 Input: the revealed payload of a ``federated_binning`` MPC job, per feature
 its agreed integer bin edges and the good/bad row counts per bin summed over
-every holder (:func:`privacy.woe.woe_iv` turns them into WOE/IV).
+every holder (:func:`scoring.woe.woe_iv` turns them into WOE/IV).
 
 Method: a WOE naive-Bayes scorecard. With G goods and B bads in total and
 ``WOE_j(b) = ln(good_share / bad_share)`` of bin b of feature j,
@@ -41,8 +41,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from creditshare.errors import InvalidInput, ModelError
-from privacy.woe import MICRO, BinStats, woe_iv
+from scoring.errors import InvalidData, ModelError
+from scoring.woe import MICRO, BinStats, woe_iv
 from scoring.model_card import SCHEMA, SCORE_BUCKETS, TIERS, ModelCard, _card_float
 
 MISSING = -1
@@ -79,10 +79,10 @@ def binning_rows(X: pd.DataFrame, y: Any, features: Sequence[str]) -> list[dict[
     """
     absent = [f for f in features if f not in X.columns]
     if absent:
-        raise InvalidInput(f"rows lack feature columns: {', '.join(absent)}.")
+        raise InvalidData(f"rows lack feature columns: {', '.join(absent)}.")
     target = np.asarray(y).astype(np.int64)
     if len(target) != len(X) or not np.isin(target, (0, 1)).all():
-        raise InvalidInput("y must hold one 0/1 label per row.")
+        raise InvalidData("y must hold one 0/1 label per row.")
     cols = {f: X[f].astype("Int64").fillna(MISSING).to_numpy(dtype=np.int64) for f in features}
     return [{**{f: int(cols[f][i]) for f in features}, "bad": int(target[i])} for i in range(len(X))]
 
@@ -114,7 +114,7 @@ def federated_card(
     stats = _stats(revealed)
     totals = {(sum(s.good), sum(s.bad)) for s in stats.values()}
     if len(totals) != 1:
-        raise InvalidInput("the features' bin counts do not add up to the same goods and bads: "
+        raise InvalidData("the features' bin counts do not add up to the same goods and bads: "
                            "they were not counted over the same rows.")
     (n_good, n_bad), = totals
     ranked = sorted(stats.values(), key=lambda s: (-s.iv_micro, s.feature))
@@ -171,18 +171,18 @@ def federated_card(
 
 def _stats(revealed: Mapping[str, Any]) -> dict[str, BinStats]:
     if not isinstance(revealed, Mapping):
-        raise InvalidInput("the federated_binning output must be a JSON object.")
+        raise InvalidData("the federated_binning output must be a JSON object.")
     try:
         stats = woe_iv(dict(revealed))
     except (KeyError, TypeError) as err:
-        raise InvalidInput(f"the federated_binning output is malformed: {err}.") from err
+        raise InvalidData(f"the federated_binning output is malformed: {err}.") from err
     if not stats:
-        raise InvalidInput("the federated_binning output holds no features.")
+        raise InvalidData("the federated_binning output holds no features.")
     for s in stats.values():
         if any(isinstance(v, bool) or not isinstance(v, int) for v in (*s.edges, *s.good, *s.bad)):
-            raise InvalidInput(f"{s.feature}: edges and counts must be integers.")
+            raise InvalidData(f"{s.feature}: edges and counts must be integers.")
         if any(b <= a for a, b in zip(s.edges, s.edges[1:])):
-            raise InvalidInput(f"{s.feature}: bin edges must increase strictly.")
+            raise InvalidData(f"{s.feature}: bin edges must increase strictly.")
     return stats
 
 

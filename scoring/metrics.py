@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from creditshare.errors import ModelError
+from scoring.errors import ModelError
 from scoring._validate import check_target
 
 

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from eth_utils import keccak
 
-from creditshare.errors import InvalidInput, ModelError
+from scoring.errors import InvalidData, ModelError
 
 if TYPE_CHECKING:
     from scoring.metrics import Metrics
@@ -111,11 +111,11 @@ class _Feature:
             return self.missing_points
         if self.kind == "categorical":
             if not isinstance(value, str):
-                raise InvalidInput(f"feature '{self.name}' is categorical; got {value!r}.")
+                raise InvalidData(f"feature '{self.name}' is categorical; got {value!r}.")
             idx = self.categories.get(value)
             return self.missing_points if idx is None else int(self.points[idx])
         if isinstance(value, bool) or isinstance(value, str):
-            raise InvalidInput(f"feature '{self.name}' must be a number; got {value!r}.")
+            raise InvalidData(f"feature '{self.name}' must be a number; got {value!r}.")
         if isinstance(value, (int, np.integer)):
             v = int(value)
             if v in self.special_codes:
@@ -127,7 +127,7 @@ class _Feature:
             if value == int(value) and int(value) in self.special_codes:
                 return self.special_points
             return int(self.points[bisect.bisect_right(list(self.edges_float), float(value))])
-        raise InvalidInput(f"feature '{self.name}' must be an integer; got {value!r}.")
+        raise InvalidData(f"feature '{self.name}' must be an integer; got {value!r}.")
 
 
 class ModelCard:
@@ -357,10 +357,10 @@ class ModelCard:
         first (ties by name), at most ``n_reasons`` of them.
         """
         if not isinstance(features, Mapping):
-            raise InvalidInput(f"features must be a mapping of feature name to value; got {type(features).__name__}.")
+            raise InvalidData(f"features must be a mapping of feature name to value; got {type(features).__name__}.")
         absent = [f.name for f in self._features if f.name not in features]
         if absent:
-            raise InvalidInput(f"features are missing: {', '.join(absent)}.")
+            raise InvalidData(f"features are missing: {', '.join(absent)}.")
         total = self.intercept_points
         adverse = []
         for f in self._features:
@@ -373,10 +373,10 @@ class ModelCard:
 
     def _check_columns(self, df: pd.DataFrame) -> None:
         if not isinstance(df, pd.DataFrame):
-            raise InvalidInput(f"df must be a pandas DataFrame; got {type(df).__name__}.")
+            raise InvalidData(f"df must be a pandas DataFrame; got {type(df).__name__}.")
         absent = [f.name for f in self._features if f.name not in df.columns]
         if absent:
-            raise InvalidInput(f"df is missing feature columns: {', '.join(absent)}.")
+            raise InvalidData(f"df is missing feature columns: {', '.join(absent)}.")
 
     def feature_points(self, df: pd.DataFrame) -> np.ndarray:
         """Points per row and feature, shape ``(rows, features)``, int64."""
@@ -415,7 +415,7 @@ class ModelCard:
         if f.kind == "categorical":
             if pd.api.types.infer_dtype(col, skipna=True) not in ("string", "empty"):
                 bad = next(v for v in col.astype(object) if not (isinstance(v, str) or pd.isna(v)))
-                raise InvalidInput(f"feature '{f.name}' is categorical; got {bad!r}.")
+                raise InvalidData(f"feature '{f.name}' is categorical; got {bad!r}.")
             # unseen categories and missing values both map to the missing bin
             codes = col.astype(object).map(f.categories)
             return codes.fillna(n_bins + 1).to_numpy(dtype=np.int64)
@@ -456,7 +456,7 @@ def _numeric_column(f: _Feature, col: pd.Series) -> tuple[np.ndarray, np.ndarray
     """Values (int64 when exact, else float64) and the missing mask (None if nothing is missing)."""
     dtype = col.dtype
     if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
-        raise InvalidInput(f"feature '{f.name}' must be numeric; got dtype {dtype}.")
+        raise InvalidData(f"feature '{f.name}' must be numeric; got dtype {dtype}.")
     if pd.api.types.is_integer_dtype(dtype):
         if isinstance(dtype, np.dtype):
             return col.to_numpy(dtype=np.int64), None
@@ -466,9 +466,9 @@ def _numeric_column(f: _Feature, col: pd.Series) -> tuple[np.ndarray, np.ndarray
     miss = np.isnan(x)
     finite = x[~miss]
     if np.isinf(finite).any():
-        raise InvalidInput(f"feature '{f.name}' holds infinite values.")
+        raise InvalidData(f"feature '{f.name}' holds infinite values.")
     if f.integer and not np.array_equal(finite, np.floor(finite)):
-        raise InvalidInput(f"feature '{f.name}' must hold integers; got a fractional value.")
+        raise InvalidData(f"feature '{f.name}' must hold integers; got a fractional value.")
     return x, (miss if miss.any() else None)
 
 

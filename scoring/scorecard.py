@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from creditshare.errors import ModelError
+from scoring.errors import ModelError
 from scoring._validate import check_frame, check_int, check_positive, check_target
 
 TRENDS = frozenset(

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from creditshare.errors import InvalidInput
+from scoring.errors import InvalidData
 from scoring.features import DAY, build_features, default_labels
 
 
@@ -90,25 +90,25 @@ class MarketParams:
     """Seed of the numpy Generator."""
 
     def check(self) -> None:
-        """Raise :class:`InvalidInput` for an impossible parameter."""
+        """Raise :class:`InvalidData` for an impossible parameter."""
         if self.n_subjects < 1:
-            raise InvalidInput(f"n_subjects must be a positive integer; got {self.n_subjects}.")
+            raise InvalidData(f"n_subjects must be a positive integer; got {self.n_subjects}.")
         if self.history_days < 60:
-            raise InvalidInput(f"history_days must be at least 60; got {self.history_days}.")
+            raise InvalidData(f"history_days must be at least 60; got {self.history_days}.")
         if self.horizon_days < 1:
-            raise InvalidInput(f"horizon_days must be positive; got {self.horizon_days}.")
+            raise InvalidData(f"horizon_days must be positive; got {self.horizon_days}.")
         if len(self.payment_terms_days) != len(self.payment_terms_probs) or not self.payment_terms_days:
-            raise InvalidInput("payment_terms_days and payment_terms_probs must have the same, non-zero length.")
+            raise InvalidData("payment_terms_days and payment_terms_probs must have the same, non-zero length.")
         if abs(sum(self.payment_terms_probs) - 1.0) > 1e-9:
-            raise InvalidInput(f"payment_terms_probs must sum to 1; got {sum(self.payment_terms_probs)}.")
+            raise InvalidData(f"payment_terms_probs must sum to 1; got {sum(self.payment_terms_probs)}.")
         for name in ("monthly_rate_median", "amount_median_fen", "annual_default_rate"):
             if getattr(self, name) <= 0:
-                raise InvalidInput(f"{name} must be a positive number; got {getattr(self, name)}.")
+                raise InvalidData(f"{name} must be a positive number; got {getattr(self, name)}.")
         for name in ("late_base", "dispute_rate"):
             if not 0 < getattr(self, name) < 1:
-                raise InvalidInput(f"{name} must be strictly between 0 and 1; got {getattr(self, name)}.")
+                raise InvalidData(f"{name} must be strictly between 0 and 1; got {getattr(self, name)}.")
         if not 0 <= self.seasonality < 1:
-            raise InvalidInput(f"seasonality must be in [0, 1); got {self.seasonality}.")
+            raise InvalidData(f"seasonality must be in [0, 1); got {self.seasonality}.")
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,7 @@ def generate_market(params: MarketParams | None = None, **overrides: object) -> 
     base = asdict(params) if params is not None else {}
     unknown = [k for k in overrides if k not in MarketParams.__dataclass_fields__]
     if unknown:
-        raise InvalidInput(f"unknown market parameters: {', '.join(unknown)}.")
+        raise InvalidData(f"unknown market parameters: {', '.join(unknown)}.")
     p = MarketParams(**{**base, **overrides})  # type: ignore[arg-type]
     p.check()
     rng = np.random.default_rng(p.seed)
@@ -287,5 +287,5 @@ PROFILES: dict[str, dict[str, object]] = {
 def market_profile(name: str, **overrides: object) -> SyntheticMarket:
     """:func:`generate_market` with the named profile's parameters, then ``overrides``."""
     if name not in PROFILES:
-        raise InvalidInput(f"unknown market profile {name!r}; choose from {', '.join(sorted(PROFILES))}.")
+        raise InvalidData(f"unknown market profile {name!r}; choose from {', '.join(sorted(PROFILES))}.")
     return generate_market(**{**PROFILES[name], **overrides})

@@ -8,7 +8,7 @@ import pytest
 from brownie import accounts as brownie_accounts
 from eth_utils import keccak
 
-from creditshare.ids import subject_id
+from creditshare.core.ids import subject_id
 
 ROLE = {name: keccak(text=name) for name in ("SHIPPER", "PLATFORM", "CARRIER", "LENDER", "ORACLE", "MAINTAINER",
                                              "COMMITTEE")}

@@ -138,4 +138,8 @@ interface ISettlementLedger {
 
     /// @notice The consortium registry this ledger asks about members.
     function consortium() external view returns (address);
+
+    /// @notice The statuses a settlement may move to `to` from, as a bitmap
+    /// (bit i set for Status(i)): the one lifecycle table every transition checks.
+    function predecessorsOf(Status to) external pure returns (uint256);
 }

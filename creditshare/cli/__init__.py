@@ -13,7 +13,7 @@ from typer.core import TyperGroup
 from creditshare.cli import chain_cmd, keys_cmd, members_cmd, model_cmd, mpc_cmd, oracle_cmd, report_cmd, score_cmd, settlements_cmd
 from creditshare.cli import audit_cmd, consent_cmd, list_cmd
 from creditshare.cli.context import State, fail
-from creditshare.errors import CreditShareError
+from creditshare.core.errors import CreditShareError
 
 
 class _Root(TyperGroup):
@@ -80,7 +80,7 @@ def demo(
     seed: int = typer.Option(7, "--seed", help="Seed of the synthetic market the demo plays."),
 ) -> None:
     """Play a year of a freight market end to end on the persistent local chain (what `make demo` runs)."""
-    from creditshare.demo import run_demo
+    from creditshare.demo.run import run_demo
 
     state = ctx.find_root().obj
     run_demo(state.settings, shippers=shippers, carriers=carriers, seed=seed)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 
 from creditshare.cli.context import emit_json, state, table
-from creditshare.databus import DataBus
-from creditshare.ids import subject_id, to_hex
-from creditshare.keys import resolve_address
+from creditshare.bindings.data_bus import DataBus
+from creditshare.core.ids import subject_id, to_hex
+from creditshare.core.keys import resolve_address
 
 
 def audit(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from creditshare import localchain
+from creditshare.core import localchain
 from creditshare.cli.context import console, emit_json, state
 
 app = typer.Typer(help="Start, stop and inspect the persistent local chain (Anvil on 127.0.0.1:8545).",

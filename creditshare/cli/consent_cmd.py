@@ -7,12 +7,12 @@ from typing import Any, Optional
 import typer
 
 from creditshare.cli.context import console, emit_json, state, table
-from creditshare.databus import KNOWN_PURPOSES, DataBus, expiry_after_days, parse_scope, purpose_id, scope_names
-from creditshare.errors import InvalidInput
-from creditshare.governance import Governance
-from creditshare.ids import subject_id, to_hex
-from creditshare.keys import resolve_address
-from creditshare.settlements import parse_date
+from creditshare.bindings.data_bus import KNOWN_PURPOSES, DataBus, expiry_after_days, parse_scope, purpose_id, scope_names
+from creditshare.core.errors import InvalidInput
+from creditshare.bindings.consortium import Consortium
+from creditshare.core.ids import subject_id, to_hex
+from creditshare.core.keys import resolve_address
+from creditshare.domain.settlements import parse_date
 
 app = typer.Typer(
     help="Consent to lenders (grant, revoke, show) and consent-checked reads by lenders (access); every access is "
@@ -45,7 +45,7 @@ def grant(
     mask = parse_scope(scope)
     lender_address = resolve_address(st.settings.keystore_dir, lender)
     signer = st.account(account)
-    member = Governance(st.client).member(signer.address)
+    member = Consortium(st.client).member(signer.address)
     if member is None or not member.active:
         raise InvalidInput(f"{signer.address} is not an active consortium member: only a member grants consent "
                            f"for its organisation.")
@@ -115,18 +115,18 @@ def access(
     for r in records:
         by_subject[r["subject"]].update(consent_id=r["consent_id"], access_index=r["access_index"], tx=r["tx"])
     if mask & 1:
-        from creditshare.scores import scores
+        from oracle.scores import scores
 
         for item in scores(st.client, sids):
             by_subject[item["subject"]]["score"] = item
     if mask & 2:
-        from creditshare.settlements import Ledger
+        from creditshare.bindings.settlement_ledger import SettlementLedger
 
-        ledger = Ledger(st.client)
+        ledger = SettlementLedger(st.client)
         for s in sids:
             by_subject[to_hex(s)]["settlements"] = [r.to_json() for r in ledger.by_subject(s)]
     if mask & 4:
-        from creditshare.credit_list import CreditList
+        from creditshare.bindings.credit_list import CreditList
 
         book = CreditList(st.client)
         now = st.client.block_timestamp()

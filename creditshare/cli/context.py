@@ -13,10 +13,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from creditshare import keys
-from creditshare.chain import ChainClient
-from creditshare.config import Settings, load_settings
-from creditshare.errors import CreditShareError
+from creditshare.core import keys
+from creditshare.core.chain import ChainClient
+from creditshare.core.config import Settings, load_settings
+from creditshare.core.errors import CreditShareError
 
 console = Console()
 err_console = Console(stderr=True)

@@ -7,9 +7,9 @@ import sys
 
 import typer
 
-from creditshare import keys
+from creditshare.core import keys
 from creditshare.cli.context import console, emit_json, progress, state, table
-from creditshare.errors import ConfigError
+from creditshare.core.errors import ConfigError
 
 app = typer.Typer(help="Encrypted keystores (password from CREDITSHARE_PASSWORD, CREDITSHARE_PASSWORD_FILE or a prompt).",
                   no_args_is_help=True)

@@ -10,10 +10,12 @@ from typing import Optional
 import typer
 
 from creditshare.cli.context import console, emit_json, progress, state, table
-from creditshare.credit_list import ENTRY_COLUMNS, CreditList, Token, parse_entries
-from creditshare.errors import InvalidInput
-from creditshare.ids import subject_id, to_hex
-from creditshare.keys import resolve_address
+from creditshare.bindings.credit_list import CreditList
+from creditshare.bindings.settlement_token import SettlementToken
+from creditshare.domain.credit_entries import ENTRY_COLUMNS, decrypt_details, parse_entries, post_entries, release_keys
+from creditshare.core.errors import InvalidInput
+from creditshare.core.ids import subject_id, to_hex
+from creditshare.core.keys import resolve_address
 
 app = typer.Typer(
     help="The shared credit list: maintainers post staked entries (details sealed off chain), members pay to view "
@@ -48,7 +50,7 @@ def post(
     signer = st.account(account)
     with progress(st.json) as bar:
         task = bar.add_task("posting entries", total=len(rows))
-        result = book.post(rows, signer, dry_run=dry_run, on_posted=lambda n: bar.advance(task, n))
+        result = post_entries(book, rows, signer, dry_run=dry_run, on_posted=lambda n: bar.advance(task, n))
     out = {"file": str(file), "rows": len(rows), "posted": [] if dry_run else result.posted,
            "would_post": result.posted if dry_run else [], "already_posted": result.already,
            "gas_used": result.gas_used, "dry_run": dry_run}
@@ -131,7 +133,7 @@ def release(
     Idempotent: keys released before are not written again.
     """
     st = state(ctx)
-    result = CreditList(st.client).release(st.account(account), subject_id(subject) if subject else None)
+    result = release_keys(CreditList(st.client), st.account(account), subject_id(subject) if subject else None)
     if st.json:
         emit_json(result)
         return
@@ -149,7 +151,7 @@ def decrypt(
 ) -> None:
     """Decrypt an entry's private details with the key released to you (or your own, as its maintainer)."""
     st = state(ctx)
-    details = CreditList(st.client).decrypt(entry_id, st.account(account))
+    details = decrypt_details(CreditList(st.client), entry_id, st.account(account))
     if out:
         try:  # the details are private: readable by this user only
             fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -267,7 +269,7 @@ def mint(
     if amount <= 0:
         raise InvalidInput(f"amount must be a positive number of fen; got {amount}.")
     address = resolve_address(st.settings.keystore_dir, to)
-    token = Token(st.client)
+    token = SettlementToken(st.client)
     minted = amount - token.balance(address) if top_up else amount
     if minted > 0:
         token.mint(address, minted, st.account(account))
@@ -286,7 +288,7 @@ def token_balance(
     """Show an account's settlement-token balance in fen."""
     st = state(ctx)
     address = resolve_address(st.settings.keystore_dir, who)
-    info = {"address": address, "balance_fen": Token(st.client).balance(address)}
+    info = {"address": address, "balance_fen": SettlementToken(st.client).balance(address)}
     if st.json:
         emit_json(info)
     else:

@@ -9,13 +9,13 @@ from typing import Optional
 
 import typer
 
-from creditshare import deploy as deploy_mod
+from creditshare.domain import deploy as deploy_mod
 from creditshare.cli.context import console, emit_json, progress, state, table
-from creditshare.errors import CreditShareError, InvalidInput
-from creditshare.roles import role_id
-from creditshare.governance import ZERO32, Governance, Member, ProposalKind, parameter_key
-from creditshare.ids import subject_id, to_hex
-from creditshare.keys import resolve_address
+from creditshare.core.errors import CreditShareError, InvalidInput
+from creditshare.core.roles import role_id
+from creditshare.bindings.consortium import ZERO32, Consortium, Member, ProposalKind, parameter_key
+from creditshare.core.ids import subject_id, to_hex
+from creditshare.core.keys import resolve_address
 
 app = typer.Typer(help="Consortium members and committee proposals (m-of-n approval).", no_args_is_help=True)
 
@@ -56,7 +56,7 @@ def _member_rows(members: list[Member]) -> list[list[str]]:
 def list_(ctx: typer.Context) -> None:
     """List all members with their roles and status."""
     st = state(ctx)
-    members = Governance(st.client).members()
+    members = Consortium(st.client).members()
     if st.json:
         emit_json([m.to_json() for m in members])
     else:
@@ -67,7 +67,7 @@ def list_(ctx: typer.Context) -> None:
 def show(ctx: typer.Context, who: str = typer.Argument(..., help="Address, keystore name, or organisation subject.")) -> None:
     """Show one member."""
     st = state(ctx)
-    gov = Governance(st.client)
+    gov = Consortium(st.client)
     if who.startswith("0x") and len(who) == 42 or ":" not in who and not who.startswith("0x"):
         found = gov.member(resolve_address(st.settings.keystore_dir, who))
     else:
@@ -97,7 +97,7 @@ def propose(
     """Open a committee proposal; the proposer's approval counts at once."""
     st = state(ctx)
     parsed = ProposalKind.parse(kind)
-    gov = Governance(st.client)
+    gov = Consortium(st.client)
     if file is not None:
         if parsed != ProposalKind.ADMIT or member or org or role:
             raise InvalidInput("--file admits the members listed in it: use it with `admit` and no --member/--org/--role.")
@@ -158,7 +158,7 @@ def approve(
 ) -> None:
     """Approve proposals; each executes when the threshold is reached."""
     st = state(ctx)
-    gov = Governance(st.client)
+    gov = Consortium(st.client)
     if len(proposal_ids) == 1:
         executed = gov.approve(st.account(account), proposal_ids[0])
         info = gov.proposal(proposal_ids[0])
@@ -187,7 +187,7 @@ def _emit_statuses(as_json: bool, results: list[dict[str, object]]) -> None:
 def proposals(ctx: typer.Context) -> None:
     """List committee proposals."""
     st = state(ctx)
-    items = Governance(st.client).proposals()
+    items = Consortium(st.client).proposals()
     if st.json:
         emit_json(items)
     else:

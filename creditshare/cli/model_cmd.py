@@ -8,8 +8,8 @@ from typing import Any, Optional
 import typer
 
 from creditshare.cli.context import console, emit_json, state, table
-from creditshare.errors import InvalidInput
-from creditshare.settlements import parse_date
+from creditshare.core.errors import InvalidInput
+from creditshare.domain.settlements import parse_date
 
 app = typer.Typer(help="Scorecard models: train and evaluate (scoring/), register and promote on chain "
                        "(ModelRegistry), monitor drift.", no_args_is_help=True)
@@ -31,9 +31,9 @@ def _data(settlements: Optional[Path], synthetic: Optional[int], seed: int, as_o
     if settlements is not None and str(settlements) == "chain":
         if ctx is None or as_of is None:
             raise InvalidInput("--as-of YYYY-MM-DD is needed with --settlements chain.")
-        from creditshare.settlements import Ledger, settlement_frame
+        from creditshare.bindings.settlement_ledger import SettlementLedger, settlement_frame
 
-        return settlement_frame(Ledger(state(ctx).client)), parse_date(as_of, "--as-of")
+        return settlement_frame(SettlementLedger(state(ctx).client)), parse_date(as_of, "--as-of")
     if synthetic is not None:
         from scoring.synthetic import market_profile
 
@@ -113,9 +113,9 @@ def train_federated(
 
     The output file's hash is checked against its content and, when MpcJobLog is deployed, against the
     hash recorded on chain for the job. Register and promote the card as usual."""
-    from creditshare.chain import Deployment
-    from creditshare.ids import to_hex
-    from creditshare.mpc_jobs import check_recorded, read_output
+    from creditshare.core.chain import Deployment
+    from creditshare.core.ids import to_hex
+    from privacy.record import check_recorded, read_output
     from scoring.federated import federated_card
 
     st = state(ctx)
@@ -190,14 +190,14 @@ def register(
     account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
 ) -> None:
     """Register a model card's hash, version, metrics and file digest on chain (MAINTAINER or COMMITTEE)."""
-    from creditshare.ids import parse_bytes32
-    from creditshare.models import Registry
+    from creditshare.core.ids import parse_bytes32
+    from creditshare.bindings.model_registry import ModelRegistry
     from scoring.model_card import ModelCard, metrics_bps
 
     st = state(ctx)
     card = ModelCard.load(card_path)
     bps = metrics_bps(card)
-    done = Registry(st.client).register(st.account(account), parse_bytes32(card.model_hash, "model hash"),
+    done = ModelRegistry(st.client).register(st.account(account), parse_bytes32(card.model_hash, "model hash"),
                                         card.version, bps["auc"], bps["ks"], parse_bytes32(card.file_digest, "digest"))
     if st.json:
         emit_json({"done": done, "model_hash": card.model_hash, "version": card.version, **bps})
@@ -219,7 +219,7 @@ def promote(
 
     The current population (--settlements/--synthetic) is scored first: a PSI
     of 0.25 or more against the card's training population blocks promotion."""
-    from creditshare.models import Action, Registry, model_hash_arg
+    from creditshare.bindings.model_registry import Action, ModelRegistry, model_hash_arg
 
     st = state(ctx)
     model_hash = model_hash_arg(model)
@@ -228,7 +228,7 @@ def promote(
         if model.startswith("0x"):
             raise InvalidInput("the drift check needs the model card file, not only its hash.")
         drift = _drift(Path(model), settlements, synthetic, seed, as_of, block=True, ctx=ctx, market=market)
-    registry = Registry(st.client)
+    registry = ModelRegistry(st.client)
     registry.approve(st.account(account), model_hash, Action.PROMOTE)
     champion = registry.champion()
     result = {"model_hash": "0x" + model_hash.hex(), "approvals": registry.approvals(model_hash, Action.PROMOTE),
@@ -249,11 +249,11 @@ def retire(
     account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
 ) -> None:
     """Approve retiring a model (COMMITTEE; executes at the consortium threshold)."""
-    from creditshare.models import Action, Registry, model_hash_arg
+    from creditshare.bindings.model_registry import Action, ModelRegistry, model_hash_arg
 
     st = state(ctx)
     model_hash = model_hash_arg(model)
-    registry = Registry(st.client)
+    registry = ModelRegistry(st.client)
     registry.approve(st.account(account), model_hash, Action.RETIRE)
     found = registry.model(model_hash)
     status = found.status.name.lower() if found else "unknown"
@@ -266,10 +266,10 @@ def retire(
 @app.command()
 def show(ctx: typer.Context) -> None:
     """List registered models and the champion."""
-    from creditshare.models import Registry
+    from creditshare.bindings.model_registry import ModelRegistry
 
     st = state(ctx)
-    registry = Registry(st.client)
+    registry = ModelRegistry(st.client)
     models = registry.models()
     champion = registry.champion()
     if st.json:

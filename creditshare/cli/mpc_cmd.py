@@ -44,11 +44,11 @@ def record_job(
     Only commitments and hashes go on chain: input commitments, the purpose
     hash and the hash of the revealed output. Attesting checks that this
     participant received the same output."""
-    from creditshare.mpc_jobs import JobLog, JobRecord
+    from creditshare.bindings.mpc_job_log import MpcJobLog, JobRecord
 
     st = state(ctx)
     record = JobRecord.from_file(file)
-    log = JobLog(st.client)
+    log = MpcJobLog(st.client)
     done = log.record_or_attest(record, st.account(account))
     status = log.status(record.job_id)
     if st.json:
@@ -62,12 +62,12 @@ def record_job(
 @app.command("show")
 def show_job(ctx: typer.Context, job_id: str = typer.Argument(..., help="Job id (0x… bytes32).")) -> None:
     """Show a recorded MPC job: purpose, participants, commitments, attestations."""
-    from creditshare.errors import InvalidInput
-    from creditshare.ids import parse_bytes32
-    from creditshare.mpc_jobs import JobLog
+    from creditshare.core.errors import InvalidInput
+    from creditshare.core.ids import parse_bytes32
+    from creditshare.bindings.mpc_job_log import MpcJobLog
 
     st = state(ctx)
-    status = JobLog(st.client).status(parse_bytes32(job_id, "job id"))
+    status = MpcJobLog(st.client).status(parse_bytes32(job_id, "job id"))
     if status is None:
         raise InvalidInput(f"job {job_id} is not recorded.")
     if st.json:

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from creditshare.cli.context import console, emit_json, err_console, state, table
-from creditshare.settlements import parse_date
+from creditshare.domain.settlements import parse_date
 
 app = typer.Typer(help="Oracle operators: build a score batch from the ledger and the champion card, sign it "
                        "(k of n), submit it.", no_args_is_help=True)
@@ -48,7 +48,7 @@ def propose(
     mpc_output: Optional[Path] = typer.Option(None, "--mpc-output", help=MPC_OUTPUT_HELP),
 ) -> None:
     """Score every shipper from the ledger with the champion card; write report files to sign."""
-    from creditshare import scores
+    from oracle import scores
 
     st = state(ctx)
     expiry = st.client.block_timestamp() + ttl
@@ -69,7 +69,7 @@ def sign(
     mpc_output: Optional[Path] = typer.Option(None, "--mpc-output", help=MPC_OUTPUT_HELP),
 ) -> None:
     """Recompute each batch independently and sign it only if it matches."""
-    from creditshare import scores
+    from oracle import scores
 
     st = state(ctx)
     signer, loaded = st.account(account), _card(card)
@@ -89,7 +89,7 @@ def submit(
     account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
 ) -> None:
     """Submit signed reports (one transaction each, one signature set per batch)."""
-    from creditshare import scores
+    from oracle import scores
 
     st = state(ctx)
     signer = st.account(account)

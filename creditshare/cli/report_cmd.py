@@ -12,8 +12,8 @@ import typer
 from creditshare.cli.context import console, emit_json, state, table
 from creditshare.cli.model_cmd import MARKET_OPT
 from creditshare.cli.score_cmd import load_card, verdict
-from creditshare.errors import InvalidInput
-from creditshare.ids import subject_id
+from creditshare.core.errors import InvalidInput
+from creditshare.core.ids import subject_id
 
 SUBJECT_ARG = typer.Argument(None, help="Subject: namespace:registration or 0x id (omit with --html).")
 HTML_OPT = typer.Option(None, "--html", help="Write the HTML report (index.html + one page per scored subject) "
@@ -60,7 +60,7 @@ def report(
 
 
 def _subject(ctx: typer.Context, subject: bytes, card: Optional[Path]) -> None:
-    from creditshare.lender_report import subject_report
+    from creditshare.reports.lender import subject_report
 
     st = state(ctx)
     r = subject_report(st.client, subject, load_card(card))
@@ -107,7 +107,7 @@ def _subject(ctx: typer.Context, subject: bytes, card: Optional[Path]) -> None:
 
 def _html(ctx: typer.Context, out: Path, card_path: Optional[Path], settlements: Optional[Path],
           synthetic: Optional[int], seed: int, market: str, as_of: Optional[str], gas: Optional[Path]) -> None:
-    from creditshare.html_report import build
+    from creditshare.reports.html import build
 
     st = state(ctx)
     if card_path is None:

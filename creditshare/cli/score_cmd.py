@@ -9,8 +9,8 @@ from typing import Any, Optional
 import typer
 
 from creditshare.cli.context import console, emit_json, state, table
-from creditshare.errors import InvalidInput
-from creditshare.ids import subject_id
+from creditshare.core.errors import InvalidInput
+from creditshare.core.ids import subject_id
 
 app = typer.Typer(help="Lenders: read signed scores from the chain and verify them locally.", no_args_is_help=True)
 
@@ -40,7 +40,7 @@ def verdict(item: dict[str, Any]) -> str:
 
 
 def _show(ctx: typer.Context, subjects: list[bytes], card: Optional[Path]) -> None:
-    from creditshare.provenance import verify_scores
+    from oracle.provenance import verify_scores
 
     st = state(ctx)
     items = verify_scores(st.client, subjects, load_card(card))

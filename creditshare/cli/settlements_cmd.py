@@ -5,17 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Optional
 
 import typer
 from eth_utils import keccak
 
-from creditshare import settlements as sm
+from creditshare.bindings.settlement_ledger import DEFAULT_BATCH, Settlement, StoredState, iso_date
+from creditshare.domain import settlements as sm
 from creditshare.cli.context import console, emit_json, progress, state, table
-from creditshare.errors import InvalidInput
-from creditshare.ids import parse_bytes32, subject_id, to_hex
-from creditshare.keys import resolve_address
-from creditshare.settlements import Ledger, RowError, Status
+from creditshare.core.errors import InvalidInput
+from creditshare.core.ids import parse_bytes32, subject_id, to_hex
+from creditshare.core.keys import resolve_address
+from creditshare.bindings.consortium import Consortium
+from creditshare.bindings.settlement_ledger import SettlementLedger
 
 app = typer.Typer(help="Freight settlements: submit from CSV, confirm, pledge, pay, dispute, resolve, read.",
                   no_args_is_help=True)
@@ -23,24 +26,13 @@ app = typer.Typer(help="Freight settlements: submit from CSV, confirm, pledge, p
 ACCOUNT_HELP = "Keystore name of the signing account (or set CREDITSHARE_PRIVATE_KEY)."
 DRY_RUN_HELP = "Validate and show what would be sent; send nothing."
 
-# action -> (statuses it moves from, the status it moves to)
-TRANSITIONS: dict[str, tuple[set[Status], Status]] = {
-    "confirm": ({Status.INVOICED}, Status.CONFIRMED),
-    "pay": ({Status.CONFIRMED, Status.FINANCED, Status.OVERDUE}, Status.PAID),
-    "markOverdue": ({Status.CONFIRMED, Status.FINANCED}, Status.OVERDUE),
-    "dispute": ({Status.INVOICED, Status.CONFIRMED, Status.FINANCED, Status.OVERDUE}, Status.DISPUTED),
-    "resolve": ({Status.DISPUTED}, Status.RESOLVED),
-    "resolve-default": ({Status.DISPUTED, Status.OVERDUE}, Status.DEFAULTED),
-}
-
-
 @app.command()
 def submit(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="Settlement CSV (see README: reference, shipper, platform, carrier, "
                                           "amount_fen, invoice_date, due_date, evidence)."),
     account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
-    batch_size: int = typer.Option(sm.DEFAULT_BATCH, "--batch-size", min=1, max=1000,
+    batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size", min=1, max=1000,
                                    help="Settlements per transaction."),
     dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
 ) -> None:
@@ -54,8 +46,8 @@ def submit(
     started = time.perf_counter()
     rows = sm.parse_csv(file)
     signer = st.account(account)
-    ledger = Ledger(st.client)
-    plan = ledger.plan(file, rows, signer.address)
+    ledger = SettlementLedger(st.client)
+    plan = sm.plan_submission(ledger, Consortium(st.client), file, rows, signer.address)
     records = sm.records_from_rows(plan.to_send)
     gas_used = 0
     if records and not dry_run:
@@ -87,8 +79,8 @@ def submit(
                       f"in {elapsed:.1f}s, {result['gas_per_settlement']} gas each")
 
 
-def _selected(ledger: Ledger, ids: list[str], file: Optional[Path], extra: tuple[str, ...] = ()) -> tuple[
-        list[sm.Settlement], dict[bytes, dict[str, str]]]:
+def _selected(ledger: SettlementLedger, ids: list[str], file: Optional[Path], extra: tuple[str, ...] = ()) -> tuple[
+        list[Settlement], dict[bytes, dict[str, str]]]:
     if bool(ids) == bool(file):
         raise InvalidInput("name the settlements either as IDs or with --file CSV (not both).")
     if file:
@@ -103,58 +95,34 @@ def _selected(ledger: Ledger, ids: list[str], file: Optional[Path], extra: tuple
 
 
 def _run_lifecycle(
-    ctx: typer.Context, action: str, ids: list[str], file: Optional[Path], account: Optional[str], dry_run: bool,
-    extra_args: tuple[Any, ...] = (), per_record: Any = None, extra_columns: tuple[str, ...] = (),
-    transition: str | None = None,
+    ctx: typer.Context, step: str, ids: list[str], file: Optional[Path], account: Optional[str], dry_run: bool,
+    send: Callable[[SettlementLedger, list[Settlement], list[dict[str, str]], Any, Callable[[int], None]], Any],
+    extra_columns: tuple[str, ...] = (),
 ) -> None:
+    """Plans `step` for the named settlements (all or nothing), then `send`s the records that need it."""
     st = state(ctx)
-    ledger = Ledger(st.client)
+    ledger = SettlementLedger(st.client)
     records, extras = _selected(ledger, ids, file, extra_columns)
-    allowed_from, target = TRANSITIONS[transition or action]
-    states = ledger.states([r.id for r in records])
-    todo: list[int] = []
-    already = 0
-    past = 0
-    errors: list[RowError] = []
-    for i, (record, stored) in enumerate(zip(records, states, strict=True)):
-        if stored.status == Status.NONE:
-            errors.append(RowError(i + 1, f"settlement {to_hex(record.id)} is not on the ledger"))
-        elif stored.digest != record.digest:
-            errors.append(RowError(i + 1, f"settlement {to_hex(record.id)} is on chain with different content"))
-        elif stored.status == target:
-            already += 1
-        elif stored.status not in allowed_from and RANK[stored.status] >= RANK[target]:
-            past += 1
-        elif stored.status not in allowed_from:
-            errors.append(RowError(i + 1, f"settlement {to_hex(record.id)} is {stored.status.label}; "
-                                          f"cannot {action} it"))
-        else:
-            todo.append(i)
-    if errors:
-        raise sm.InvalidSettlementFile(file or Path("<ids>"), errors)
-    chosen = [records[i] for i in todo]
-    values = [per_record(records[i], extras.get(records[i].id, {})) for i in todo] if per_record else None
+    plan = sm.plan_lifecycle(step, records, ledger.states([r.id for r in records]))
+    if plan.errors:
+        raise sm.InvalidSettlementFile(file or Path("<ids>"), plan.errors)
+    chosen = [records[i] for i in plan.todo]
     if chosen and not dry_run:
         signer = st.account(account)
         with progress(st.json) as bar:
-            task = bar.add_task(f"{action} settlements", total=len(chosen))
-            ledger.lifecycle(action, chosen, signer, *extra_args, per_record=values,
-                             on_batch=lambda n: bar.advance(task, n))
+            task = bar.add_task(f"{step} settlements", total=len(chosen))
+            send(ledger, chosen, [extras.get(r.id, {}) for r in chosen], signer, lambda n: bar.advance(task, n))
+    action = sm.STEPS[step][0]
     verb = {"confirm": "confirmed", "pay": "paid", "markOverdue": "marked overdue", "dispute": "disputed",
             "resolve": "resolved"}[action]
     if st.json:
         emit_json({"action": action, "done": 0 if dry_run else len(chosen), "would_do": len(chosen) if dry_run else 0,
-                   "already": already, "skipped_past": past, "dry_run": dry_run})
+                   "already": plan.already, "skipped_past": plan.past, "dry_run": dry_run})
     else:
         prefix = "dry run: would have " if dry_run else ""
-        tail = f"; {past} skipped, already further along" if past else ""
-        console.print(f"{prefix}{verb} {len(chosen)} settlement(s); {already} were already {target.label}{tail}")
-
-
-# how far along the lifecycle a status is: a row already past an action's target
-# is skipped (so that re-running a file is harmless), one short of it is an error
-RANK = {Status.INVOICED: 1, Status.CONFIRMED: 2, Status.FINANCED: 3, Status.OVERDUE: 4, Status.DISPUTED: 5,
-        Status.PAID: 6, Status.RESOLVED: 6, Status.DEFAULTED: 6}
+        tail = f"; {plan.past} skipped, already further along" if plan.past else ""
+        console.print(f"{prefix}{verb} {len(chosen)} settlement(s); {plan.already} were already "
+                      f"{plan.target.label}{tail}")
 
 
 IDS_ARG = typer.Argument(None, help="Settlement ids (0x...), or use --file.")
@@ -166,7 +134,8 @@ def confirm(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] =
             account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
             dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP)) -> None:
     """Confirm Invoiced settlements (as the counterparty of the submitter)."""
-    _run_lifecycle(ctx, "confirm", ids or [], file, account, dry_run)
+    _run_lifecycle(ctx, "confirm", ids or [], file, account, dry_run,
+                   lambda ledger, chosen, _extra, signer, advance: ledger.confirm(chosen, signer, on_batch=advance))
 
 
 @app.command()
@@ -179,11 +148,14 @@ def pay(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] = FIL
     default = sm.parse_date(paid_date, "--paid-date") if paid_date else int(
         dt.datetime.combine(dt.datetime.now(dt.UTC).date(), dt.time(), dt.UTC).timestamp())
 
-    def date_of(record: sm.Settlement, extra: dict[str, str]) -> int:
+    def date_of(extra: dict[str, str]) -> int:
         text = extra.get("paid_date", "").strip()
         return sm.parse_date(text, "paid_date") if text else default
 
-    _run_lifecycle(ctx, "pay", ids or [], file, account, dry_run, per_record=date_of, extra_columns=("paid_date",))
+    _run_lifecycle(ctx, "pay", ids or [], file, account, dry_run,
+                   lambda ledger, chosen, extra, signer, advance: ledger.pay(
+                       chosen, [date_of(e) for e in extra], signer, on_batch=advance),
+                   extra_columns=("paid_date",))
 
 
 @app.command()
@@ -191,7 +163,8 @@ def overdue(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] =
             account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
             dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP)) -> None:
     """Mark settlements past their due date as Overdue (as the platform, the payee)."""
-    _run_lifecycle(ctx, "markOverdue", ids or [], file, account, dry_run)
+    _run_lifecycle(ctx, "markOverdue", ids or [], file, account, dry_run,
+                   lambda ledger, chosen, _extra, signer, advance: ledger.mark_overdue(chosen, signer, on_batch=advance))
 
 
 @app.command()
@@ -202,7 +175,10 @@ def dispute(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] =
     """Open a dispute on settlements (as the shipper or the platform)."""
     if not reason.strip():
         raise InvalidInput("--reason must not be empty.")
-    _run_lifecycle(ctx, "dispute", ids or [], file, account, dry_run, extra_args=(keccak(text=reason),))
+    reason_hash = keccak(text=reason)
+    _run_lifecycle(ctx, "dispute", ids or [], file, account, dry_run,
+                   lambda ledger, chosen, _extra, signer, advance: ledger.dispute(
+                       chosen, reason_hash, signer, on_batch=advance))
 
 
 @app.command()
@@ -211,8 +187,9 @@ def resolve(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] =
             account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
             dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP)) -> None:
     """Close disputed (or, with --defaulted, overdue) settlements (as a committee member)."""
-    _run_lifecycle(ctx, "resolve", ids or [], file, account, dry_run, extra_args=(defaulted,),
-                   transition="resolve-default" if defaulted else "resolve")
+    _run_lifecycle(ctx, "resolve-default" if defaulted else "resolve", ids or [], file, account, dry_run,
+                   lambda ledger, chosen, _extra, signer, advance: ledger.resolve(
+                       chosen, defaulted, signer, on_batch=advance))
 
 
 @app.command()
@@ -221,7 +198,7 @@ def pledge(ctx: typer.Context, settlement: str = typer.Argument(..., help="Settl
            account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP)) -> None:
     """Pledge a confirmed receivable to one lender (as the platform). A second pledge is refused."""
     st = state(ctx)
-    ledger = Ledger(st.client)
+    ledger = SettlementLedger(st.client)
     record = ledger.record(parse_bytes32(settlement, "settlement id"))
     lender_address = resolve_address(st.settings.keystore_dir, lender)
     ledger.pledge(record, lender_address, st.account(account))
@@ -231,10 +208,10 @@ def pledge(ctx: typer.Context, settlement: str = typer.Argument(..., help="Settl
         console.print(f"settlement {to_hex(record.id)} pledged to {lender_address}")
 
 
-def _describe(ledger: Ledger, record: sm.Settlement, stored: sm.StoredState) -> dict[str, Any]:
+def _describe(ledger: SettlementLedger, record: Settlement, stored: StoredState) -> dict[str, Any]:
     out = record.to_json()
     out["status"] = stored.status.label
-    out["paid_date"] = sm.iso_date(stored.paid_date) if stored.paid_date else None
+    out["paid_date"] = iso_date(stored.paid_date) if stored.paid_date else None
     out["submitted_by"] = "shipper" if stored.submitted_by_shipper else "platform"
     return out
 
@@ -243,13 +220,12 @@ def _describe(ledger: Ledger, record: sm.Settlement, stored: sm.StoredState) -> 
 def show(ctx: typer.Context, settlement: str = typer.Argument(..., help="Settlement id (0x...).")) -> None:
     """Show one settlement: its record, status, lender and every event."""
     st = state(ctx)
-    ledger = Ledger(st.client)
+    ledger = SettlementLedger(st.client)
     sid = parse_bytes32(settlement, "settlement id")
     record = ledger.record(sid)
     stored = ledger.states([sid])[0]
     info = _describe(ledger, record, stored)
-    lender = st.client.read(lambda: ledger.contract.functions.lenderOf(sid).call(), "lender")
-    info["lender"] = None if int(lender, 16) == 0 else lender
+    info["lender"] = ledger.lender_of(sid)
     info["events"] = ledger.history(sid)
     if st.json:
         emit_json(info)
@@ -264,7 +240,7 @@ def history(ctx: typer.Context, subject: str = typer.Argument(..., help="Subject
             limit: int = typer.Option(50, "--limit", min=1, help="Rows to print (JSON prints all).")) -> None:
     """List the settlements of a subject (as shipper, platform or carrier), oldest first."""
     st = state(ctx)
-    ledger = Ledger(st.client)
+    ledger = SettlementLedger(st.client)
     sid = subject_id(subject)
     records = ledger.by_subject(sid)
     states = ledger.states([r.id for r in records])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from brownie import chain
 
-from creditshare.ids import subject_id, to_hex
+from creditshare.core.ids import subject_id, to_hex
 
 PURPOSE = "receivable-financing"
 

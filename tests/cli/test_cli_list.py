@@ -13,9 +13,9 @@ import pytest
 from brownie import chain
 from eth_account import Account
 
-from creditshare import sealed
-from creditshare.errors import DetailsUnavailable
-from creditshare.ids import subject_id, to_hex
+from creditshare.domain import sealing as sealed
+from creditshare.core.errors import DetailsUnavailable
+from creditshare.core.ids import subject_id, to_hex
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DAY = 86_400

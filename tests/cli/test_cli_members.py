@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from creditshare.ids import subject_id, to_hex
+from creditshare.core.ids import subject_id, to_hex
 
 
 def test_keys_list_shows_names_and_addresses_only(cli):

@@ -68,10 +68,10 @@ def test_train_needs_as_of_with_a_settlements_file(cli, tmp_path):
 
 
 def test_settlement_history_read_from_the_chain_feeds_the_features(cli, tmp_path, monkeypatch):
-    from creditshare.chain import ChainClient
-    from creditshare.config import load_settings
-    from creditshare.ids import subject_id, to_hex
-    from creditshare.settlements import Ledger, settlement_frame
+    from creditshare.core.chain import ChainClient
+    from creditshare.core.config import load_settings
+    from creditshare.core.ids import subject_id, to_hex
+    from creditshare.bindings.settlement_ledger import SettlementLedger, settlement_frame
     from scoring.features import build_features
     from tests.cli.conftest import row, write_csv
 
@@ -82,7 +82,7 @@ def test_settlement_history_read_from_the_chain_feeds_the_features(cli, tmp_path
     cli("settlements", "pay", ids[0], "--paid-date", "2026-01-20", account="ship")
     monkeypatch.setenv("CREDITSHARE_DEV_RPC_URL", cli.env["CREDITSHARE_DEV_RPC_URL"])
     client = ChainClient(load_settings("development", cli.data_dir))
-    frame = settlement_frame(Ledger(client))
+    frame = settlement_frame(SettlementLedger(client))
     by_id = frame.set_index("settlement_id")
     assert by_id.loc[ids[0], "status"] == "Paid" and by_id.loc[ids[0], "paid_date"] == 1768867200
     assert by_id.loc[ids[0], "status_date"] == 1768867200

@@ -18,10 +18,11 @@ import numpy as np
 import pytest
 from brownie import web3
 
-from creditshare.chain import ChainClient
-from creditshare.config import Network, Settings
-from creditshare.ids import subject_id, to_hex
-from creditshare.settlements import Ledger, parse_date, settlement_frame
+from creditshare.core.chain import ChainClient
+from creditshare.core.config import Network, Settings
+from creditshare.core.ids import subject_id, to_hex
+from creditshare.bindings.settlement_ledger import SettlementLedger, settlement_frame
+from creditshare.domain.settlements import parse_date
 from oracle.mpc_features import load_aggregates, merge_aggregates
 from privacy.features import OUTPUT_FEATURES
 from privacy.holders import cross_platform_frame, platform_inputs
@@ -94,7 +95,7 @@ def world(cli, tmp_path_factory):
 
     # 2. cross-platform features: PLAT1's book is the ledger; two other platforms' books are off chain
     client = ChainClient(Settings(cli.data_dir, Network("development", web3.provider.endpoint_uri, 31337, False, 0)))
-    frame = settlement_frame(Ledger(client))
+    frame = settlement_frame(SettlementLedger(client))
     as_of = parse_date(AS_OF, "as of")
     (plat_book,) = platform_inputs(frame, as_of).values()
     books = [plat_book, {SHIP1: [500_000, 200_000, 1, 1, 45]}, {SHIP2: [90_000, 0, 0, 1, 3], SHIP1: [1, 0, 0, 1, 0]}]

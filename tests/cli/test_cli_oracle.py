@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from creditshare.ids import subject_id, to_hex
+from creditshare.core.ids import subject_id, to_hex
 from tests.cli.conftest import row, write_csv
 
 

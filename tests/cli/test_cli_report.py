@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from creditshare.ids import subject_id, to_hex
+from creditshare.core.ids import subject_id, to_hex
 from tests.cli.conftest import Cli
 from tests.cli.lender_scenario import TRAIN, list_entry, scored_market
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from creditshare.ids import subject_id, to_hex
+from creditshare.core.ids import subject_id, to_hex
 from tests.cli.lender_scenario import scored_market, TRAIN
 
 

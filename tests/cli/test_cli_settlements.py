@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from creditshare.ids import settlement_id, subject_id, to_hex
+from creditshare.core.ids import settlement_id, subject_id, to_hex
 from tests.cli.conftest import EXAMPLES, row, write_csv
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from creditshare.demo_market import shipper_org
-from creditshare.localchain import free_port
+from creditshare.demo.market import shipper_org
+from creditshare.core.localchain import free_port
 
 EXE = str(Path(sys.executable).parent / "creditshare")
 SHIPPERS = 8

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from creditshare.localchain import free_port
-from creditshare.ids import settlement_id, subject_id, to_hex
+from creditshare.core.localchain import free_port
+from creditshare.core.ids import settlement_id, subject_id, to_hex
 from tests.cli.conftest import EXAMPLES
 
 EXE = str(Path(sys.executable).parent / "creditshare")

@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 from brownie import web3
 
-from creditshare.chain import ChainClient, encode_call
-from creditshare.config import Network, Settings
-from creditshare.ids import subject_id, to_hex
-from creditshare.keys import load_account
-from creditshare.localchain import free_port
+from creditshare.core.chain import ChainClient, encode_call
+from creditshare.core.config import Network, Settings
+from creditshare.core.ids import subject_id, to_hex
+from creditshare.core.keys import load_account
+from creditshare.core.localchain import free_port
 from tests.cli.conftest import row, write_csv
 
 SHIPPERS = ("uscc:SHIP1", "uscc:SHIP2", "uscc:SHIP3", "uscc:SHIP4")
@@ -167,7 +167,7 @@ def test_settlements_submitted_through_the_cli_are_scored_by_the_daemons(cli, fl
     accepted = fleet.accepted(start)
     assert len(accepted) >= 1 and len({a["args"]["digest"] for a in accepted}) == len(accepted)
     # the stored score is what any node computes from the ledger as of the round's block
-    from creditshare.scores import _scored
+    from oracle.scores import _scored
     from scoring.model_card import ModelCard
 
     epoch = fleet.epochs()["uscc:SHIP1"]

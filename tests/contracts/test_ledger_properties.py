@@ -7,8 +7,8 @@ from brownie.test import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from creditshare.ids import SettlementId, SubjectId
-from creditshare.settlements import Settlement
+from creditshare.core.ids import SettlementId, SubjectId
+from creditshare.bindings.settlement_ledger import Settlement
 from tests.conftest import org
 from tests.contracts.helpers import DAY, reverts
 

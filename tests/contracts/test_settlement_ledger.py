@@ -7,8 +7,8 @@ import pytest
 from brownie import chain
 from eth_utils import keccak
 
-from creditshare.ids import SettlementId, SubjectId
-from creditshare.settlements import Settlement
+from creditshare.core.ids import SettlementId, SubjectId
+from creditshare.bindings.settlement_ledger import Settlement
 from tests.conftest import ADMIT, ROLE, SUSPEND, ZERO32, org
 from tests.contracts.helpers import DAY, record, reverts
 

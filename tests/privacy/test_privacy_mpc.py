@@ -17,8 +17,8 @@ from privacy.features import OUTPUT_FEATURES, features_by_subject, subject_featu
 from privacy.inputs import CROSS_FEATURES, align_subject_rows, bin_rows
 from privacy.party import plaintext_result
 from privacy.record import input_commitment
-from creditshare.config import shared_data_file
-from privacy.woe import bin_stats, woe_iv
+from creditshare.core.config import shared_data_file
+from scoring.woe import bin_stats, woe_iv
 
 N_SUBJECTS = 40
 NOBODY = subject(N_SUBJECTS - 1)  # in the agreed list, unknown to every holder

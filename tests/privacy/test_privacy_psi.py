@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from creditshare.errors import InvalidInput, PrivacyError
+from creditshare.core.errors import InvalidInput, PrivacyError
 from privacy.psi import psi_intersect, psi_query
 from privacy_helpers import REPO, free_ports, subject
 

@@ -12,13 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from creditshare.errors import CreditShareError, InvalidInput
+from creditshare.core.errors import CreditShareError, InvalidInput
 from privacy.config import load_config, parse_config
 from privacy.features import OUTPUT_FEATURES, features_by_subject, revealed_payload, subject_features
 from privacy.inputs import CROSS_FEATURES, InvalidPartyInput, align_subject_rows, bin_rows, load_inputs
 from privacy.party import _mpyc_argv, plaintext_result
 from privacy.record import input_commitment, job_id_bytes32, job_record, output_hash
-from privacy.woe import bin_stats, woe_iv
+from scoring.errors import InvalidData
+from scoring.woe import bin_stats, woe_iv
 from privacy_helpers import job_config, subject, write_json
 
 SUBJECTS = [subject(i) for i in range(5)]
@@ -167,11 +168,11 @@ def test_woe_of_a_pure_bin_stays_finite() -> None:
 
 
 def test_woe_needs_goods_and_bads() -> None:
-    with pytest.raises(InvalidInput, match="at least one good and one bad row; got 5 good and 0 bad"):
+    with pytest.raises(InvalidData, match="at least one good and one bad row; got 5 good and 0 bad"):
         bin_stats("x", [10], [2, 3], [0, 0])
-    with pytest.raises(InvalidInput, match="1 edges need 2 bins; got 3 good"):
+    with pytest.raises(InvalidData, match="1 edges need 2 bins; got 3 good"):
         bin_stats("x", [10], [1, 2, 3], [1, 2])
-    with pytest.raises(InvalidInput, match="bins missing"):
+    with pytest.raises(InvalidData, match="bins missing"):
         woe_iv({"subjects": {}})
 
 

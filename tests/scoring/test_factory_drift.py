@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pytest import approx
 
-from creditshare.errors import ModelError
+from scoring.errors import ModelError
 from scoring.drift import DRIFT, WATCH, PromotionBlocked, assert_promotable, csi, monitor, psi, status_of
 from scoring.factory import (
     CreditModel,
@@ -173,7 +173,7 @@ def test_training_set_is_integer_features_and_binary_labels(freight: tuple) -> N
 
 
 def test_training_set_rejects_bad_settlements(market: SyntheticMarket) -> None:
-    from creditshare.errors import InvalidInput
+    from scoring.errors import InvalidData
 
-    with pytest.raises(InvalidInput, match="missing columns: status"):
+    with pytest.raises(InvalidData, match="missing columns: status"):
         training_set(market.settlements.drop(columns=["status"]), market.as_of)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from creditshare.errors import InvalidInput
+from scoring.errors import InvalidData
 from scoring.features import DAY, FEATURE_NAMES, ROLE_FEATURES, build_features, default_labels, validate_settlements
 from scoring.synthetic import SyntheticMarket
 
@@ -148,14 +148,14 @@ def test_empty_settlements_give_an_empty_frame() -> None:
 
 
 def test_missing_column_is_rejected() -> None:
-    with pytest.raises(InvalidInput, match="missing columns: paid_date"):
+    with pytest.raises(InvalidData, match="missing columns: paid_date"):
         build_features(sample_settlements().drop(columns=["paid_date"]), T)
 
 
 def test_float_amounts_are_rejected() -> None:
     s = sample_settlements()
     s["amount"] = s["amount"].astype(float)
-    with pytest.raises(InvalidInput, match="'amount' must hold integers"):
+    with pytest.raises(InvalidData, match="'amount' must hold integers"):
         build_features(s, T)
 
 
@@ -163,51 +163,51 @@ def test_nan_values_are_rejected() -> None:
     s = sample_settlements()
     s["paid_date"] = s["paid_date"].astype(float)
     s.loc[0, "paid_date"] = np.nan
-    with pytest.raises(InvalidInput, match="'paid_date' has 1 missing values"):
+    with pytest.raises(InvalidData, match="'paid_date' has 1 missing values"):
         build_features(s, T)
 
 
 def test_unknown_status_is_rejected() -> None:
     s = sample_settlements()
     s.loc[2, "status"] = "Lost"
-    with pytest.raises(InvalidInput, match="unknown settlement status 'Lost'"):
+    with pytest.raises(InvalidData, match="unknown settlement status 'Lost'"):
         build_features(s, T)
 
 
 def test_negative_amount_is_rejected() -> None:
     s = sample_settlements()
     s.loc[2, "amount"] = -5
-    with pytest.raises(InvalidInput, match="'amount' must not be negative"):
+    with pytest.raises(InvalidData, match="'amount' must not be negative"):
         validate_settlements(s)
 
 
 def test_due_before_invoice_is_rejected() -> None:
     s = sample_settlements()
     s.loc[0, "due_date"] = s.loc[0, "invoice_date"] - 1
-    with pytest.raises(InvalidInput, match="due before it was invoiced"):
+    with pytest.raises(InvalidData, match="due before it was invoiced"):
         build_features(s, T)
 
 
 def test_numeric_subject_ids_are_rejected() -> None:
     s = sample_settlements()
     s["carrier"] = 7
-    with pytest.raises(InvalidInput, match="'carrier' must hold strings"):
+    with pytest.raises(InvalidData, match="'carrier' must hold strings"):
         build_features(s, T)
 
 
 @pytest.mark.parametrize("as_of", [-1, 1.5, "2024-01-01", True, None])
 def test_bad_as_of_is_rejected(as_of: object) -> None:
-    with pytest.raises(InvalidInput, match="as_of must be a non-negative integer"):
+    with pytest.raises(InvalidData, match="as_of must be a non-negative integer"):
         build_features(sample_settlements(), as_of)  # type: ignore[arg-type]
 
 
 def test_not_a_dataframe_is_rejected() -> None:
-    with pytest.raises(InvalidInput, match="must be a pandas DataFrame"):
+    with pytest.raises(InvalidData, match="must be a pandas DataFrame"):
         build_features([{"a": 1}], T)  # type: ignore[arg-type]
 
 
 def test_unknown_role_is_rejected() -> None:
-    with pytest.raises(InvalidInput, match="role must be one of"):
+    with pytest.raises(InvalidData, match="role must be one of"):
         build_features(sample_settlements(), T, roles=("lender",))
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import train_test_split
 
-from creditshare.errors import InvalidInput, ModelError
+from scoring.errors import InvalidData, ModelError
 from privacy.computations import plaintext_binning_counts
 from privacy.config import parse_config
 from privacy.features import OUTPUT_FEATURES, revealed_payload
@@ -99,7 +99,7 @@ def test_weak_features_are_dropped_and_at_most_max_features_kept():
     ({"bins": {}}, "no features"),
 ])
 def test_bad_federated_counts_are_refused(revealed, message):
-    with pytest.raises(InvalidInput, match=message):
+    with pytest.raises(InvalidData, match=message):
         federated_card(revealed, name="bad", version=1, min_iv=0)
 
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.model_selection import train_test_split
 
-from creditshare.errors import InvalidInput, ModelError
+from scoring.errors import InvalidData, ModelError
 from scoring.factory import TrainResult, train_scorecard
 from scoring.model_card import ModelCard, Score, canonical_bytes, metrics_bps
 
@@ -189,19 +189,19 @@ def test_malformed_card_with_matching_hash_is_rejected(freight: tuple) -> None:
 
 def test_score_one_without_a_feature_is_rejected(freight: tuple) -> None:
     card = _card(freight)
-    with pytest.raises(InvalidInput, match="features are missing: shp_n_30"):
+    with pytest.raises(InvalidData, match="features are missing: shp_n_30"):
         card.score_one({n: 1 for n in card.feature_names if n != "shp_n_30"})
 
 
 def test_score_one_with_a_fractional_value_is_rejected(freight: tuple) -> None:
     card = _card(freight)
-    with pytest.raises(InvalidInput, match="must be an integer; got 1.5"):
+    with pytest.raises(InvalidData, match="must be an integer; got 1.5"):
         card.score_one(dict({n: 1 for n in card.feature_names}, shp_n_30=1.5))
 
 
 def test_score_one_with_a_string_for_a_number_is_rejected(freight: tuple) -> None:
     card = _card(freight)
-    with pytest.raises(InvalidInput, match="must be a number; got '7'"):
+    with pytest.raises(InvalidData, match="must be a number; got '7'"):
         card.score_one(dict({n: 1 for n in card.feature_names}, shp_n_30="7"))
 
 
@@ -210,13 +210,13 @@ def test_score_frame_with_fractional_values_is_rejected(freight: tuple) -> None:
     card = _card(freight)
     bad = X.iloc[:5].astype("float64")
     bad.iloc[0, 0] = 0.5
-    with pytest.raises(InvalidInput, match="must hold integers"):
+    with pytest.raises(InvalidData, match="must hold integers"):
         card.score_frame(bad)
 
 
 def test_score_frame_without_a_column_is_rejected(freight: tuple) -> None:
     X, _, _ = freight
-    with pytest.raises(InvalidInput, match="missing feature columns: shp_n_30"):
+    with pytest.raises(InvalidData, match="missing feature columns: shp_n_30"):
         _card(freight).score_frame(X.drop(columns=["shp_n_30"]))
 
 
@@ -224,7 +224,7 @@ def test_score_frame_with_text_is_rejected(freight: tuple) -> None:
     X, _, _ = freight
     bad = X.iloc[:3].copy().astype(object)
     bad["shp_n_30"] = "many"
-    with pytest.raises(InvalidInput, match="'shp_n_30' must be numeric"):
+    with pytest.raises(InvalidData, match="'shp_n_30' must be numeric"):
         _card(freight).score_frame(bad)
 
 
@@ -291,7 +291,7 @@ def test_score_frame_with_a_number_in_a_categorical_column_is_rejected(german_re
     bad = X.iloc[:3].copy()
     bad["purpose"] = bad["purpose"].astype(object)
     bad.iloc[1, bad.columns.get_loc("purpose")] = 4
-    with pytest.raises(InvalidInput, match="'purpose' is categorical; got 4"):
+    with pytest.raises(InvalidData, match="'purpose' is categorical; got 4"):
         german_result.card.score_frame(bad)
 
 

@@ -8,7 +8,7 @@ import pytest
 from pytest import approx
 from sklearn.model_selection import train_test_split
 
-from creditshare.errors import ModelError
+from scoring.errors import ModelError
 from scoring.factory import evaluate
 from scoring.scorecard import ScorecardModel
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from pytest import approx
 
-from creditshare.errors import InvalidInput
+from scoring.errors import InvalidData
 from scoring.features import DAY, STATUSES, validate_settlements
 from scoring.synthetic import MarketParams, SyntheticMarket, generate_market
 
@@ -74,7 +74,7 @@ def test_labels_at_another_date_exclude_already_defaulted(market: SyntheticMarke
     ],
 )
 def test_bad_parameters_are_rejected(overrides: dict, message: str) -> None:
-    with pytest.raises(InvalidInput, match=message):
+    with pytest.raises(InvalidData, match=message):
         generate_market(**overrides)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from web3.middleware import ExtraDataToPOAMiddleware
 
-from creditshare.chain import ChainClient
-from creditshare.config import load_settings, network_by_name
-from creditshare.errors import ChainError, ConfigError
+from creditshare.core.chain import ChainClient
+from creditshare.core.config import load_settings, network_by_name
+from creditshare.core.errors import ChainError, ConfigError
 
 
 def test_consortium_network_from_environment(monkeypatch):

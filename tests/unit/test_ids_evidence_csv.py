@@ -11,9 +11,11 @@ from eth_utils import function_signature_to_4byte_selector, keccak
 from hypothesis import given
 from hypothesis import strategies as st
 
-from creditshare import chain, evidence, ids
-from creditshare.errors import InvalidInput
-from creditshare.settlements import SETTLEMENT_TUPLE, InvalidSettlementFile, Settlement, parse_csv
+from creditshare.core import chain
+from creditshare.core import ids
+from creditshare.core.errors import InvalidInput
+from creditshare.bindings.settlement_ledger import SETTLEMENT_TUPLE, Settlement
+from creditshare.domain.settlements import InvalidSettlementFile, parse_csv
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -41,11 +43,11 @@ def test_settlement_id_is_namespaced_by_platform():
 def test_evidence_cid_round_trip(tmp_path):
     f = tmp_path / "pod.pdf"
     f.write_bytes(b"%PDF proof of delivery")
-    cid = evidence.file_cid(f)
+    cid = ids.file_cid(f)
     assert cid.startswith("bafkrei")
-    assert evidence.digest_from_cid(cid) == hashlib.sha256(f.read_bytes()).digest()
+    assert ids.digest_from_cid(cid) == hashlib.sha256(f.read_bytes()).digest()
     with pytest.raises(InvalidInput, match="not a valid CID"):
-        evidence.digest_from_cid("not-a-cid")
+        ids.digest_from_cid("not-a-cid")
 
 
 def test_example_csv_parses():
@@ -81,7 +83,7 @@ def test_packed_submit_calldata_equals_eth_abi(records):
         address = "0x" + "11" * 20
         abi = chain.artifact("SettlementLedger")["abi"]
 
-    from creditshare.settlements import encode_submit
+    from creditshare.bindings.settlement_ledger import encode_submit
     packed = encode_submit(FakeContract, records)
     selector = function_signature_to_4byte_selector(f"submit({SETTLEMENT_TUPLE}[])")
     assert packed.data == selector + encode([f"{SETTLEMENT_TUPLE}[]"], [[r.as_tuple() for r in records]])

@@ -7,9 +7,9 @@ import itertools
 from hypothesis import given, strategies as st
 from multiformats import CID, multihash
 
-from creditshare.evidence import cid_from_digest, digest_from_cid
-from creditshare.lender_report import summarize_settlements
-from creditshare.provenance import _reasons_hash_fast, _string_words
+from creditshare.domain.evidence import cid_from_digest, digest_from_cid
+from creditshare.reports.lender import summarize_settlements
+from oracle.provenance import _reasons_hash_fast, _string_words
 from oracle.report import reasons_hash
 
 NAMES = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FF), max_size=70)

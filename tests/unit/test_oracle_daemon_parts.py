@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from creditshare.errors import ConfigError
-from creditshare.localchain import free_port
+from creditshare.core.errors import ConfigError
+from creditshare.core.localchain import free_port
 from oracle.checkpoint import Checkpoint, checkpoint_path
 from oracle.config import OracleConfig
 from oracle.peers import PeerServer, Refused, ask_signatures, peer_status

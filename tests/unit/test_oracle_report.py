@@ -12,7 +12,7 @@ from eth_utils import keccak, to_canonical_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from creditshare.errors import CreditShareError, InvalidInput
+from creditshare.core.errors import CreditShareError, InvalidInput
 from oracle.report import (
     REPORT_TYPE,
     THRESHOLD_KEY,

@@ -11,9 +11,9 @@ from eth_utils import to_checksum_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from creditshare import sealed
-from creditshare.errors import DetailsUnavailable, InvalidInput
-from creditshare.ids import subject_id
+from creditshare.domain import sealing as sealed
+from creditshare.core.errors import DetailsUnavailable, InvalidInput
+from creditshare.core.ids import subject_id
 
 SUBJECT = subject_id("uscc:DEBTOR1")
 VIEWER = Account.from_key("0x" + "22" * 32)

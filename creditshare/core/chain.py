@@ -21,15 +21,15 @@ import requests
 from faster_eth_abi import decode as abi_decode  # compiled eth-abi: same API, 3x faster
 from faster_eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
-from eth_utils import function_abi_to_4byte_selector, to_checksum_address
+from eth_utils import event_abi_to_log_topic, function_abi_to_4byte_selector, to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, Web3RPCError
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.types import TxReceipt
 
-from creditshare.config import BUILD_DIR, Settings
-from creditshare.errors import ChainError, ConfigError, TransactionRejected
+from creditshare.core.config import BUILD_DIR, Settings
+from creditshare.core.errors import ChainError, ConfigError, TransactionRejected
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +147,12 @@ def encode_call(contract: Contract, name: str, *args: Any) -> Call:
     """
     selector, inputs, _ = _signature(contract, name)
     return Call(str(contract.address), selector + abi_encode(list(inputs), list(args)))
+
+
+def event_topic(contract: Contract, name: str) -> str:
+    """The 0x topic of event `name` of `contract` (for raw log scans with ChainClient.logs)."""
+    item = next(i for i in contract.abi if i.get("type") == "event" and i["name"] == name)
+    return "0x" + event_abi_to_log_topic(item).hex()
 
 
 def decode_result(contract: Contract, name: str, raw: bytes) -> tuple[Any, ...]:

@@ -20,13 +20,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from creditshare.chain import ChainClient
-from creditshare.errors import InvalidInput, ModelError
-from creditshare.ids import to_hex
-from creditshare.lender_report import TIERS, Population, population
-from creditshare.models import Registry
-from creditshare.provenance import scan_logs
-from creditshare.settlements import _event_topic
+from creditshare.core.chain import ChainClient
+from creditshare.core.errors import InvalidInput
+from scoring.errors import ScoringError
+from creditshare.core.ids import to_hex
+from creditshare.reports.lender import TIERS, Population, population
+from creditshare.bindings.model_registry import ModelRegistry
+from oracle.provenance import scan_logs
+from creditshare.core.chain import event_topic
 
 MARKER = '<meta name="generator" content="creditshare report">'
 TIER_COLOURS = {"A": "#1a9850", "B": "#91cf60", "C": "#fee08b", "D": "#fc8d59", "E": "#d73027"}
@@ -57,7 +58,7 @@ def gas_per_operation(client: ChainClient, figures: dict[str, Any] | None = None
         if name not in client.deployment.addresses:
             continue
         contract = client.contract(name)
-        topic = _event_topic(contract, event)
+        topic = event_topic(contract, event)
         per_tx: dict[str, int] = {}
         span, end = 64, latest
         while end >= first and len(per_tx) < GAS_SAMPLE:
@@ -330,7 +331,7 @@ def build(client: ChainClient, out_dir: Path, card: Any, labelled: tuple[Any, An
     from scoring.factory import training_set
     from scoring.features import build_features
 
-    champion = Registry(client).champion()
+    champion = ModelRegistry(client).champion()
     if champion is None:
         raise InvalidInput("no champion model is promoted: there is nothing to report on (promote one with "
                            "`creditshare model promote`).")
@@ -348,7 +349,7 @@ def build(client: ChainClient, out_dir: Path, card: Any, labelled: tuple[Any, An
         source = f"the ledger's shippers as of {_date(first)}, labelled by defaults in the following 90 days"
         try:
             labelled = training_set(pop.frame, first)
-        except (ModelError, InvalidInput):
+        except (ScoringError, InvalidInput):
             labelled = None
     features = build_features(pop.frame, as_of, subjects=[i["subject"] for i in mine], roles=("shipper",))
     by_tier = pop.by_tier()

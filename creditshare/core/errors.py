@@ -31,10 +31,6 @@ class InvalidInput(CreditShareError, ValueError):
     """User input (a file, an argument) is invalid; nothing was written."""
 
 
-class ModelError(CreditShareError, ValueError):
-    """A model, model card or training data is invalid."""
-
-
 class PrivacyError(CreditShareError):
     """A multi-party computation or set intersection failed; nothing was revealed."""
 

@@ -30,12 +30,12 @@ from typing import Any
 from Crypto.Hash import keccak
 from faster_eth_abi import decode
 
-from creditshare.chain import ChainClient
-from creditshare.errors import InvalidInput
-from creditshare.ids import to_hex
-from creditshare.models import Registry
-from creditshare.roles import role_id
-from creditshare.settlements import _event_topic
+from creditshare.core.chain import ChainClient
+from creditshare.core.errors import InvalidInput
+from creditshare.core.ids import to_hex
+from creditshare.bindings.model_registry import ModelRegistry
+from creditshare.core.roles import role_id
+from creditshare.core.chain import event_topic
 from oracle.report import Entry, InvalidSignature, ScoreReport, entries_root, recover_signer, report_digest
 
 TIERS = "ABCDE"
@@ -70,7 +70,7 @@ def accepted_reports(client: ChainClient) -> dict[int, AcceptedReport]:
     """Every accepted report by id, from one scan of the ScoreOracle's `ReportAccepted` events."""
     oracle = client.contract("ScoreOracle")
     out = {}
-    for log in scan_logs(client, oracle.address, [_event_topic(oracle, "ReportAccepted")]):
+    for log in scan_logs(client, oracle.address, [event_topic(oracle, "ReportAccepted")]):
         rid, as_of, _n, submitter, signers = decode(ACCEPTED_DATA, bytes.fromhex(log["data"][2:]))
         t = log["topics"]
         out[int(rid)] = AcceptedReport(int(rid), bytes.fromhex(t[1][2:]), int(t[2], 16), bytes.fromhex(t[3][2:]),
@@ -191,7 +191,7 @@ def verify_scores(client: ChainClient, subjects: Sequence[bytes], card: Any = No
     for start in range(0, len(subjects), SCORE_CHUNK):
         (chunk,) = client.call(oracle, "scoresOf", list(subjects[start : start + SCORE_CHUNK]))
         raw.extend(chunk)
-    registry = Registry(client)
+    registry = ModelRegistry(client)
     champion = registry.champion()
     now = client.block_timestamp()
     needed = {int(r[6]) for r in raw if int(r[4]) != 0}
@@ -266,7 +266,7 @@ def subjects_scored(client: ChainClient) -> list[bytes]:
     """Every subject that has ever had a score stored, in first-scored order (one log scan)."""
     oracle = client.contract("ScoreOracle")
     seen: dict[bytes, None] = {}
-    for log in scan_logs(client, oracle.address, [_event_topic(oracle, "ScoreUpdated")]):
+    for log in scan_logs(client, oracle.address, [event_topic(oracle, "ScoreUpdated")]):
         seen.setdefault(bytes.fromhex(log["topics"][1][2:]), None)
     return list(seen)
 
@@ -275,7 +275,7 @@ def score_history(client: ChainClient, subjects: Iterable[bytes] | None = None,
                   reports: dict[int, AcceptedReport] | None = None) -> dict[str, list[dict[str, Any]]]:
     """ScoreUpdated events by subject (0x hex), oldest first, with the epoch and as-of of their report."""
     oracle = client.contract("ScoreOracle")
-    topics: list[Any] = [_event_topic(oracle, "ScoreUpdated")]
+    topics: list[Any] = [event_topic(oracle, "ScoreUpdated")]
     if subjects is not None:
         topics.append([to_hex(s) for s in subjects])
     by_tx = {r.tx: r for r in (reports if reports is not None else accepted_reports(client)).values()}

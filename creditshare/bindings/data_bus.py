@@ -17,10 +17,10 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
 from faster_eth_abi import decode
 
-from creditshare.chain import ChainClient, encode_call
-from creditshare.errors import InvalidInput, TransactionRejected
-from creditshare.governance import Governance
-from creditshare.ids import to_hex
+from creditshare.core.chain import ChainClient, encode_call
+from creditshare.core.errors import InvalidInput, TransactionRejected
+from creditshare.bindings.consortium import Consortium
+from creditshare.core.ids import to_hex
 
 SCOPES = {"score": 1, "settlements": 2, "list": 4}
 # purposes are hashed on chain; these names are shown back in clear
@@ -148,7 +148,7 @@ class DataBus:
         """
         if not subjects:
             raise InvalidInput("name at least one subject to read.")
-        member = Governance(self.client).member(account.address)
+        member = Consortium(self.client).member(account.address)
         if member is None or not member.active or "LENDER" not in member.roles:
             raise InvalidInput(f"{account.address} is not an active LENDER member: only lenders read through the bus.")
         calls = [encode_call(self.contract, "accessMany", list(subjects[i:i + batch]), scope, purpose)

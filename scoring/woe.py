@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from creditshare.errors import InvalidInput
+from scoring.errors import InvalidData
 
 MICRO = 1_000_000
 
@@ -46,13 +46,13 @@ def bin_stats(feature: str, edges: list[int] | tuple[int, ...], good: list[int] 
     """WOE_i = ln(good_share_i / bad_share_i) (optbinning's sign); IV = Σ (good_i − bad_i)·WOE_i."""
     k = len(edges) + 1
     if len(good) != k or len(bad) != k:
-        raise InvalidInput(f"{feature}: {len(edges)} edges need {k} bins; got {len(good)} good "
+        raise InvalidData(f"{feature}: {len(edges)} edges need {k} bins; got {len(good)} good "
                            f"and {len(bad)} bad counts.")
     if any(c < 0 for c in (*good, *bad)):
-        raise InvalidInput(f"{feature}: counts must be non-negative.")
+        raise InvalidData(f"{feature}: counts must be non-negative.")
     total_good, total_bad = sum(good), sum(bad)
     if total_good == 0 or total_bad == 0:
-        raise InvalidInput(f"{feature}: WOE needs at least one good and one bad row; "
+        raise InvalidData(f"{feature}: WOE needs at least one good and one bad row; "
                            f"got {total_good} good and {total_bad} bad.")
     g_share = []
     b_share = []
@@ -75,5 +75,5 @@ def woe_iv(revealed: dict[str, Any]) -> dict[str, BinStats]:
     """WOE/IV per feature from a federated_binning output's `revealed` payload."""
     bins = revealed.get("bins")
     if not isinstance(bins, dict):
-        raise InvalidInput("not a federated_binning output (bins missing).")
+        raise InvalidData("not a federated_binning output (bins missing).")
     return {name: bin_stats(name, b["edges"], b["good"], b["bad"]) for name, b in bins.items()}

@@ -38,8 +38,8 @@ from Crypto.Random import get_random_bytes
 from eth_keys import keys as eth_keys
 from eth_utils import keccak, to_checksum_address
 
-from creditshare import evidence as ev
-from creditshare.errors import DetailsUnavailable, InvalidInput
+from creditshare.domain import evidence as ev
+from creditshare.core.errors import DetailsUnavailable, InvalidInput
 
 MAGIC = b"CSSEAL1\x00"
 NONCE_BYTES = 12

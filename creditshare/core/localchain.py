@@ -19,8 +19,8 @@ from pathlib import Path
 
 import requests
 
-from creditshare.config import PROJECT_ROOT, Settings
-from creditshare.errors import ChainError, ConfigError
+from creditshare.core.config import PROJECT_ROOT, Settings
+from creditshare.core.errors import ChainError, ConfigError
 
 # each periodic dump serialises the whole chain (blocks, receipts, state), which
 # stalls the node for longer as the chain grows; a crash loses at most this much,

@@ -20,7 +20,7 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from creditshare.errors import ConfigError, KeyUnavailable
+from creditshare.core.errors import ConfigError, KeyUnavailable
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # scrypt work factor; lower it (a power of two) only for throwaway test keys

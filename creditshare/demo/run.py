@@ -28,15 +28,16 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from creditshare.chain import ChainClient
-from creditshare.config import Settings
-from creditshare.demo_market import PLATFORMS, DemoMarket, build_market, carrier_org, keystore_name, shipper_org
-from creditshare.errors import CreditShareError
-from creditshare.governance import Governance
-from creditshare.ids import settlement_id, subject_id, to_hex
-from creditshare.localchain import free_port
-from creditshare.roles import role_id
-from creditshare.settlements import Ledger, Status, parse_csv, write_csv
+from creditshare.core.chain import ChainClient
+from creditshare.core.config import Settings
+from creditshare.demo.market import PLATFORMS, DemoMarket, build_market, carrier_org, keystore_name, shipper_org
+from creditshare.core.errors import CreditShareError
+from creditshare.bindings.consortium import Consortium
+from creditshare.core.ids import settlement_id, subject_id, to_hex
+from creditshare.core.localchain import free_port
+from creditshare.core.roles import role_id
+from creditshare.bindings.settlement_ledger import SettlementLedger, Status
+from creditshare.domain.settlements import InvalidSettlementFile, parse_csv, parse_date, plan_lifecycle, write_csv
 
 console = Console()
 
@@ -101,7 +102,7 @@ class Demo:
         return ChainClient(self.settings)
 
     def account(self, org: str) -> Any:
-        from creditshare.keys import load_account
+        from creditshare.core.keys import load_account
 
         os.environ["CREDITSHARE_PASSWORD_FILE"] = str(self.cs.password_file)  # in-process signing
         return load_account(self.settings.keystore_dir, keystore_name(org))
@@ -141,7 +142,7 @@ class Demo:
             console.print(f"[dim]$ creditshare members approve {' '.join(pending[:3])} … ({len(pending)} ids) "
                           f"--account {keystore_name(COMMITTEE[1])}[/]")
             cs("members", "approve", *pending, "--account", keystore_name(COMMITTEE[1]), show=False)
-        gov = Governance(self.client)
+        gov = Consortium(self.client)
         roles = {r: len(gov.client.call(gov.contract, "activeMembersWithRole", role_id(r))[0])
                  for r in ("COMMITTEE", "PLATFORM", "SHIPPER", "CARRIER", "LENDER", "ORACLE", "MAINTAINER")}
         console.print("active members by role: " + ", ".join(f"{r} {n}" for r, n in roles.items()))
@@ -170,7 +171,6 @@ class Demo:
                      "the committee closes defaults")
         records = {r.reference: r.settlement for p in PLATFORMS
                    for r in parse_csv(self.folder / f"{keystore_name(p)}.csv")}
-        ledger = Ledger(self.client)
         by_shipper = market.by_shipper()
         first = self.shippers[0]
         rows = by_shipper.get(first, [])
@@ -192,7 +192,7 @@ class Demo:
         from concurrent.futures import ThreadPoolExecutor
 
         def one(shipper: str) -> None:  # each shipper signs with its own key and nonces, on its own client
-            self._shipper_steps(Ledger(self.client), market, records, by_shipper[shipper], self.account(shipper), gas)
+            self._shipper_steps(SettlementLedger(self.client), market, records, by_shipper[shipper], self.account(shipper), gas)
 
         with Progress(console=console, transient=False) as bar, ThreadPoolExecutor(max_workers=4) as pool:
             task = bar.add_task("shippers confirm and pay", total=len(others))
@@ -223,24 +223,26 @@ class Demo:
             cs("settlements", "resolve", "--file", str(self.folder / "defaulted.csv"), "--defaulted", "--account",
                keystore_name(COMMITTEE[0]))
 
-    def _shipper_steps(self, ledger: Ledger, market: DemoMarket, records: dict[str, Any], rows: list[dict[str, Any]],
+    def _shipper_steps(self, ledger: SettlementLedger, market: DemoMarket, records: dict[str, Any], rows: list[dict[str, Any]],
                        account: Any, gas: dict[str, list[int]]) -> None:
         """What `settlements confirm` and `settlements pay` do, for one shipper, skipping what is done."""
-        from creditshare.settlements import parse_date
-
         wanted = [records[r["reference"]] for r in rows if market.final[r["reference"]] != "Invoiced"]
-        states = dict(zip((w.id for w in wanted), ledger.states([w.id for w in wanted]), strict=True))
-        todo = [w for w in wanted if states[w.id].status == Status.INVOICED]
+        confirm = plan_lifecycle("confirm", wanted, ledger.states([w.id for w in wanted]))
+        todo = [wanted[i] for i in confirm.todo]
         if todo:
-            receipts = ledger.lifecycle("confirm", todo, account)
+            receipts = ledger.confirm(todo, account)
             with self.lock:
                 gas["confirm"] += [int(r["gasUsed"]) for r in receipts]
                 self.counts["confirm"] = self.counts.get("confirm", 0) + len(todo)
-        pay = [(records[r["reference"]], parse_date(market.paid[r["reference"]], "paid_date")) for r in rows
-               if r["reference"] in market.paid]
-        pay = [(w, d) for w, d in pay if states.get(w.id) is None or states[w.id].status != Status.PAID]
+        paid = [(records[r["reference"]], parse_date(market.paid[r["reference"]], "paid_date")) for r in rows
+                if r["reference"] in market.paid]
+        # confirmed just now, so planned after the confirmations are mined
+        plan = plan_lifecycle("pay", [w for w, _ in paid], ledger.states([w.id for w, _ in paid]))
+        pay = [paid[i] for i in plan.todo]
+        if plan.errors:
+            raise InvalidSettlementFile(Path(f"<{len(paid)} payments of one shipper>"), plan.errors)
         if pay:
-            receipts = ledger.lifecycle("pay", [w for w, _ in pay], account, per_record=[d for _, d in pay])
+            receipts = ledger.pay([w for w, _ in pay], [d for _, d in pay], account)
             with self.lock:
                 gas["pay"] += [int(r["gasUsed"]) for r in receipts]
                 self.counts["pay"] = self.counts.get("pay", 0) + len(pay)
@@ -323,8 +325,8 @@ class Demo:
 
     def _score_gas(self) -> None:
         """Gas per committed score, from the receipts of the reports that hold the shippers' latest scores."""
-        from creditshare import scores
-        from creditshare.provenance import accepted_reports
+        from oracle import scores
+        from oracle.provenance import accepted_reports
 
         client = self.client
         stored = scores.scores(client, [subject_id(s) for s in self.shippers])
@@ -342,7 +344,7 @@ class Demo:
         """Each platform inputs its own per-carrier exposure; only the sums (and the worst days past due) come out."""
         cs = self.cs
         console.rule("[bold]10. Privacy computing: 3 platforms sum carriers' exposure by MPC, recorded on chain")
-        ledger = Ledger(self.client)
+        ledger = SettlementLedger(self.client)
         carriers = sorted({to_hex(subject_id(r["carrier"])) for r in market.all_rows})
         addresses = {k["name"]: k["address"] for k in cs("keys", "list", json_out=True, show=False)}
         ports = [free_port() for _ in PLATFORMS]
@@ -398,7 +400,7 @@ class Demo:
 
     def _parameters(self, wanted: dict[str, int]) -> None:
         """Governed parameters: committee member 1 proposes, member 2 approves (the first through the CLI)."""
-        gov = Governance(self.client)
+        gov = Consortium(self.client)
         first = True
         for name, value in wanted.items():
             if gov.parameter(name) == value:
@@ -409,7 +411,7 @@ class Demo:
                 self.cs("members", "approve", str(proposal["id"]), "--account", keystore_name(COMMITTEE[1]))
                 first = False
             else:
-                from creditshare.governance import ProposalKind, parameter_key
+                from creditshare.bindings.consortium import ProposalKind, parameter_key
 
                 pid = gov.propose(self.account(COMMITTEE[0]), ProposalKind.SET_PARAMETER, key=parameter_key(name),
                                   value=value)
@@ -496,7 +498,7 @@ class Demo:
 
     def summary(self, market: DemoMarket) -> None:
         console.rule("[bold]Summary")
-        ledger = Ledger(self.client)
+        ledger = SettlementLedger(self.client)
         ids = [settlement_id(subject_id(r["platform"]), r["reference"]) for r in market.all_rows]
         counts = Counter(s.status.label for s in ledger.states(ids))
         table = Table(title="Settlements on chain by status")
@@ -514,8 +516,8 @@ class Demo:
         console.print(gas)
         (self.folder / "gas.json").write_text(json.dumps(self.gas, indent=1) + "\n")
 
-    def _tiers(self, market: DemoMarket, ledger: Ledger) -> None:
-        from creditshare import scores
+    def _tiers(self, market: DemoMarket, ledger: SettlementLedger) -> None:
+        from oracle import scores
 
         subjects = [subject_id(s) for s in self.shippers]
         stored = scores.scores(self.client, subjects)

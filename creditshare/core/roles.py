@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from eth_utils import keccak
 
-from creditshare.errors import InvalidInput
+from creditshare.core.errors import InvalidInput
 
 NAMES = ("SHIPPER", "PLATFORM", "CARRIER", "LENDER", "ORACLE", "MAINTAINER", "COMMITTEE")
 ROLE_IDS: dict[str, bytes] = {name: keccak(text=name) for name in NAMES}

@@ -1,6 +1,6 @@
 """What a lender sees about a subject, and about the whole scored population.
 
-`subject_report` gathers, for one subject: its verified score (creditshare.provenance),
+`subject_report` gathers, for one subject: its verified score (oracle.provenance),
 its score history (ScoreUpdated events), a summary of its settlements (counts by
 status, amounts, late payments, overdue/defaulted, evidence CIDs), the credit-list
 entries about it, and the provenance of its score (model, oracle signers, report tx).
@@ -17,14 +17,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from creditshare import evidence as ev
-from creditshare.chain import ChainClient
-from creditshare.errors import InvalidInput
-from creditshare.ids import SettlementId, SubjectId, to_hex
-from creditshare.models import Registry
-from creditshare.provenance import (AcceptedReport, accepted_reports, scan_logs, score_history, subjects_scored,
+from creditshare.core.chain import ChainClient
+from creditshare.core.errors import InvalidInput
+from creditshare.core.ids import SettlementId, SubjectId, cid_from_digest, to_hex
+from creditshare.bindings.model_registry import ModelRegistry
+from oracle.provenance import (AcceptedReport, accepted_reports, scan_logs, score_history, subjects_scored,
                                     verify_scores)
-from creditshare.settlements import Ledger, Settlement, _event_topic, settlement_frame
+from creditshare.core.chain import event_topic
+from creditshare.bindings.settlement_ledger import Settlement, SettlementLedger, settlement_frame
 
 BAD_STATUSES = ("Overdue", "Defaulted")
 TIERS = "ABCDE"
@@ -45,19 +45,19 @@ def summarize_settlements(rows: Iterable[tuple[str, int, int, int, bytes]]) -> d
             outstanding += amount
         if status in BAD_STATUSES:
             bad_amount += amount
-        cids.setdefault(ev.cid_from_digest(evidence), None)
+        cids.setdefault(cid_from_digest(evidence), None)
     return {"count": sum(counts.values()), "by_status": dict(sorted(counts.items())), "amount_fen": total,
             "paid_fen": paid, "outstanding_fen": outstanding, "late_payments": late,
             "overdue": counts.get("Overdue", 0), "defaulted": counts.get("Defaulted", 0),
             "overdue_or_defaulted_fen": bad_amount, "evidence_cids": list(cids)}
 
 
-def subject_settlements(client: ChainClient, ledger: Ledger, subject: bytes) -> list[Settlement]:
+def subject_settlements(client: ChainClient, ledger: SettlementLedger, subject: bytes) -> list[Settlement]:
     """Settlements where `subject` is the shipper or the carrier (indexed topics: two log queries per
     block window, decoded raw; the platform is not indexed, so a platform's own history is not scanned)."""
     from faster_eth_abi import decode
 
-    topic = _event_topic(ledger.contract, "SettlementSubmitted")
+    topic = event_topic(ledger.contract, "SettlementSubmitted")
     found: dict[bytes, Settlement] = {}
     for topics in ([topic, None, to_hex(subject)], [topic, None, None, to_hex(subject)]):
         for log in scan_logs(client, ledger.contract.address, topics):
@@ -72,14 +72,14 @@ def subject_settlements(client: ChainClient, ledger: Ledger, subject: bytes) -> 
 
 
 def _list_entries(client: ChainClient, subjects: Sequence[bytes] | None) -> dict[str, list[dict[str, Any]]]:
-    """Credit-list entries by subject (0x hex), through creditshare.credit_list (empty if not deployed)."""
+    """Credit-list entries by subject (0x hex), through creditshare.bindings.credit_list (empty if not deployed)."""
     if "CreditList" not in client.deployment.addresses:
         return {}
-    from creditshare.credit_list import CreditList
+    from creditshare.bindings.credit_list import CreditList
 
     lst = CreditList(client)
     if subjects is None:  # every subject with an entry: one scan of EntryPosted
-        posted = scan_logs(client, lst.contract.address, [_event_topic(lst.contract, "EntryPosted")])
+        posted = scan_logs(client, lst.contract.address, [event_topic(lst.contract, "EntryPosted")])
         subjects = list(dict.fromkeys(bytes.fromhex(log["topics"][2][2:]) for log in posted))
     now = client.block_timestamp()
     out = {}
@@ -105,7 +105,7 @@ def subject_report(client: ChainClient, subject: bytes, card: Any = None) -> dic
     reports = accepted_reports(client)
     (score,) = verify_scores(client, [subject], card, reports)
     history = score_history(client, [subject], reports).get(to_hex(subject), [])
-    ledger = Ledger(client)
+    ledger = SettlementLedger(client)
     records = subject_settlements(client, ledger, subject)
     states = ledger.states([r.id for r in records])
     settlements = summarize_settlements(
@@ -155,7 +155,7 @@ def population(client: ChainClient, card: Any = None) -> Population:
     subjects = subjects_scored(client)
     items = verify_scores(client, subjects, card, reports)
     history = score_history(client, None, reports)
-    frame = settlement_frame(Ledger(client))
+    frame = settlement_frame(SettlementLedger(client))
     settlements: dict[str, dict[str, Any]] = {}
     if not frame.empty:
         cols = frame[["shipper", "status", "amount", "due_date", "paid_date", "evidence"]]
@@ -164,5 +164,5 @@ def population(client: ChainClient, card: Any = None) -> Population:
             groups.setdefault(shipper, []).append((status, int(amount), int(due), int(paid), bytes.fromhex(evid[2:])))
         settlements = {s: summarize_settlements(rows) for s, rows in groups.items()}
     entries = _list_entries(client, None)
-    return Population(items, history, settlements, entries, frame, reports, Registry(client).champion())
+    return Population(items, history, settlements, entries, frame, reports, ModelRegistry(client).champion())
 

@@ -10,10 +10,10 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from web3.logs import DISCARD
 
-from creditshare import roles
-from creditshare.chain import ChainClient, encode_call
-from creditshare.errors import InvalidInput
-from creditshare.ids import to_hex
+from creditshare.core import roles
+from creditshare.core.chain import ChainClient, encode_call
+from creditshare.core.errors import InvalidInput
+from creditshare.core.ids import to_hex
 
 ZERO32 = bytes(32)
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -61,7 +61,7 @@ class Member:
         }
 
 
-class Governance:
+class Consortium:
     """The Consortium contract: members and proposals."""
 
     def __init__(self, client: ChainClient) -> None:

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from eth_account.signers.local import LocalAccount
 
-from creditshare.chain import ChainClient
-from creditshare.errors import InvalidInput
+from creditshare.core.chain import ChainClient
+from creditshare.core.errors import InvalidInput
 
 DEFAULT_PROPOSAL_TTL = 7 * 24 * 3600
 

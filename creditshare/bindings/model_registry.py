@@ -8,9 +8,9 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from creditshare.chain import ChainClient, encode_call
-from creditshare.errors import InvalidInput
-from creditshare.ids import parse_bytes32, to_hex
+from creditshare.core.chain import ChainClient, encode_call
+from creditshare.core.errors import InvalidInput
+from creditshare.core.ids import parse_bytes32, to_hex
 
 
 class ModelStatus(IntEnum):
@@ -44,7 +44,7 @@ class RegisteredModel:
                 "card_digest": to_hex(self.card_digest)}
 
 
-class Registry:
+class ModelRegistry:
     def __init__(self, client: ChainClient) -> None:
         self.client = client
         self.contract = client.contract("ModelRegistry")

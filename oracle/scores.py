@@ -15,11 +15,11 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from creditshare.chain import ChainClient, encode_call
-from creditshare.errors import InvalidInput
-from creditshare.ids import parse_bytes32, to_hex
-from creditshare.models import Registry
-from creditshare.settlements import Ledger, settlement_frame
+from creditshare.core.chain import ChainClient, encode_call
+from creditshare.core.errors import InvalidInput
+from creditshare.core.ids import parse_bytes32, to_hex
+from creditshare.bindings.model_registry import ModelRegistry
+from creditshare.bindings.settlement_ledger import SettlementLedger, settlement_frame
 from oracle.batch import build_reports, score_subjects
 from oracle.report import Entry, ScoreReport, entries_root, order_signatures, recover_signer, report_digest, sign_report
 
@@ -37,13 +37,13 @@ def _scored(client: ChainClient, card: Any, as_of: int, *, block: int | None = N
     """
     from scoring.features import build_features
 
-    registry = Registry(client)
+    registry = ModelRegistry(client)
     (raw_champion,) = client.call(registry.contract, "champion", block=block)
     champion = bytes(raw_champion) if any(raw_champion) else None
     if champion is None or to_hex(champion) != card.model_hash:
         raise InvalidInput(f"the card {card.model_hash} is not the registered champion "
                            f"({to_hex(champion) if champion else 'none promoted'}).")
-    frame = settlement_frame(Ledger(client), block)
+    frame = settlement_frame(SettlementLedger(client), block)
     if frame.empty:
         if subjects is not None:
             return []
@@ -150,7 +150,7 @@ def submit(client: ChainClient, path: Path, account: LocalAccount) -> dict[str, 
 def scores(client: ChainClient, subjects: list[bytes]) -> list[dict[str, Any]]:
     oracle = client.contract("ScoreOracle")
     (raw,) = client.call(oracle, "scoresOf", subjects)
-    registry = Registry(client)
+    registry = ModelRegistry(client)
     champion = registry.champion()
     now = client.block_timestamp()
     out = []

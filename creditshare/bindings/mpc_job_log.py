@@ -1,4 +1,4 @@
-"""Recording multi-party computations on chain (MpcJobLog) through the chain client."""
+"""The MpcJobLog contract: multi-party computations recorded and attested on chain."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, to_checksum_address
 
-from creditshare.chain import ChainClient, encode_call
-from creditshare.errors import InvalidInput
-from creditshare.ids import parse_bytes32, to_hex
+from creditshare.core.chain import ChainClient, encode_call
+from creditshare.core.errors import InvalidInput
+from creditshare.core.ids import parse_bytes32, to_hex
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class JobRecord:
         )
 
 
-class JobLog:
+class MpcJobLog:
     def __init__(self, client: ChainClient) -> None:
         self.client = client
         self.contract = client.contract("MpcJobLog")
@@ -85,54 +85,3 @@ class JobLog:
         call = encode_call(self.contract, "attest", record.job_id, record.output_hash)
         self.client.transact(call, account, "attesting the MPC job")
         return "attested"
-
-
-@dataclass(frozen=True)
-class MpcOutput:
-    """A party's output file of a finished MPC job, its output hash checked against its content."""
-
-    path: Path
-    job_id: bytes
-    computation: str
-    revealed: dict[str, Any]
-    output_hash: str
-
-
-def read_output(path: Path, computation: str) -> MpcOutput:
-    """Read a `creditshare mpc party --output` file and check that `revealed` hashes to its output hash.
-
-    Raises InvalidInput if the file is unreadable, is another computation's output, or was altered."""
-    from privacy.record import job_id_bytes32, output_hash
-
-    try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as err:
-        raise InvalidInput(f"cannot read MPC output {path}: {err.strerror}") from err
-    except json.JSONDecodeError as err:
-        raise InvalidInput(f"MPC output {path} is not JSON: {err.msg} (line {err.lineno})") from err
-    if not isinstance(raw, dict) or not all(isinstance(raw.get(k), dict) for k in ("revealed", "record")):
-        raise InvalidInput(f"{path} is not an MPC party output file (revealed or record missing).")
-    if raw.get("computation") != computation:
-        raise InvalidInput(f"{path} is the output of a {raw.get('computation')!r} job; a {computation!r} job "
-                           "output is needed.")
-    digest = output_hash(raw["revealed"])
-    claimed = {str(raw.get("output_hash", "")).lower(), str(raw["record"].get("outputHash", "")).lower()}
-    if claimed != {digest}:
-        raise InvalidInput(f"{path}: the revealed aggregates hash to {digest}, not to the output hash the file "
-                           "states: the file was altered.")
-    job_id = parse_bytes32(str(raw["record"].get("jobId", "")), "jobId")
-    if to_hex(job_id) != job_id_bytes32(str(raw.get("job_id", ""))):
-        raise InvalidInput(f"{path}: the record's jobId does not belong to job {raw.get('job_id')!r}.")
-    return MpcOutput(Path(path), job_id, computation, raw["revealed"], digest)
-
-
-def check_recorded(client: ChainClient, output: MpcOutput) -> dict[str, Any]:
-    """The job's on-chain record; raises InvalidInput unless it is recorded with the same output hash."""
-    status = JobLog(client).status(output.job_id)
-    if status is None:
-        raise InvalidInput(f"MPC job {to_hex(output.job_id)} of {output.path} is not recorded on chain (MpcJobLog): "
-                           "its participants must `creditshare mpc record` it first.")
-    if status["output_hash"].lower() != output.output_hash:
-        raise InvalidInput(f"{output.path}: its output hash {output.output_hash} differs from the hash recorded on "
-                           f"chain for job {to_hex(output.job_id)} ({status['output_hash']}): refusing it.")
-    return status

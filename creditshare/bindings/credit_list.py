@@ -1,0 +1,237 @@
+"""The CreditList contract: entries, paid views, contests, stakes and withdrawals.
+
+Maintainers post entries (read from a CSV, details sealed off chain: see
+creditshare.domain.credit_entries); members pay to view a subject; anyone
+concerned contests; the committee resolves; earnings leave by pull withdrawal.
+Money is integer fen throughout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+from faster_eth_abi import decode as abi_decode
+
+from creditshare.bindings.consortium import Consortium
+from creditshare.bindings.settlement_ledger import iso_date
+from creditshare.bindings.settlement_token import SettlementToken
+from creditshare.core.chain import ChainClient, encode_call, event_topic
+from creditshare.core.errors import InvalidInput
+from creditshare.core.ids import cid_from_digest, to_hex
+
+
+class Category(IntEnum):
+    PAYMENT_DEFAULT = 0
+    FRAUD = 1
+    FREIGHT_DISPUTE = 2
+    CARGO_DAMAGE = 3
+    OTHER = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower().replace("_", "-")
+
+    @classmethod
+    def parse(cls, text: str) -> Category:
+        key = text.strip().upper().replace("-", "_").replace(" ", "_")
+        if key not in cls.__members__:
+            raise InvalidInput(f"category must be one of {', '.join(c.label for c in cls)}; got {text!r}")
+        return cls[key]
+
+
+BANDS = ("under-10k-yuan", "under-100k-yuan", "under-1m-yuan", "at-least-1m-yuan")
+STATUSES = ("none", "active", "contested", "upheld", "overturned")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A stored entry's public facts."""
+
+    id: int
+    subject: bytes
+    maintainer: str
+    category: Category
+    band: int
+    status: int
+    posted_at: int
+    expires_at: int
+    period_from: int
+    period_to: int
+    amount: int
+    stake: int
+    settlements_hash: bytes
+    evidence: bytes
+    details_commitment: bytes
+
+    @classmethod
+    def from_tuple(cls, entry_id: int, raw: Sequence[Any]) -> Entry:
+        (subject, maintainer, category, band, status, posted, expires, pfrom, pto, amount, stake, shash, evid,
+         details) = raw
+        return cls(entry_id, bytes(subject), to_checksum_address(maintainer), Category(category), int(band),
+                   int(status), int(posted), int(expires), int(pfrom), int(pto), int(amount), int(stake),
+                   bytes(shash), bytes(evid), bytes(details))
+
+    def fingerprint(self) -> tuple[Any, ...]:
+        return (self.subject, self.maintainer, int(self.category), self.amount, self.period_from, self.period_to,
+                self.settlements_hash, self.evidence)
+
+    def counts(self, now: int) -> bool:
+        return self.status != 4 and now < self.expires_at
+
+    def to_json(self, now: int) -> dict[str, Any]:
+        return {"id": self.id, "subject": to_hex(self.subject), "maintainer": self.maintainer,
+                "category": self.category.label, "amount_fen": self.amount, "band": BANDS[self.band],
+                "status": STATUSES[self.status], "active": self.counts(now), "posted_at": self.posted_at,
+                "expires_at": self.expires_at, "expires": iso_date(self.expires_at),
+                "period_from": iso_date(self.period_from), "period_to": iso_date(self.period_to),
+                "stake_fen": self.stake, "evidence_cid": cid_from_digest(self.evidence),
+                "details_commitment": to_hex(self.details_commitment)}
+
+
+# -- the contracts ---------------------------------------------------------------------------------------
+
+
+def _raw_logs(receipt: Any, contract: Any, name: str) -> list[dict[str, Any]]:
+    topic = event_topic(contract, name)
+    return [log for log in receipt["logs"] if _hex(log["topics"][0]) == topic
+            and to_checksum_address(log["address"]) == contract.address]
+
+
+def _hex(value: Any) -> str:
+    return value if isinstance(value, str) else "0x" + bytes(value).hex()
+
+
+def _bytes(value: Any) -> bytes:
+    return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
+
+
+class CreditList:
+    """The CreditList contract (and the token its fees and stakes are paid in)."""
+
+    def __init__(self, client: ChainClient) -> None:
+        self.client = client
+        self.contract = client.contract("CreditList")
+        self.token = SettlementToken(client)
+
+    # -- reads --------------------------------------------------------------------------------------------
+
+    def entry(self, entry_id: int) -> Entry:
+        count = int(self.client.call(self.contract, "entryCount")[0])
+        if not 1 <= entry_id <= count:
+            raise InvalidInput(f"entry {entry_id} does not exist (the list holds entries 1..{count}).")
+        return Entry.from_tuple(entry_id, self.client.call(self.contract, "entry", entry_id)[0])
+
+    def entries_of(self, subject: bytes) -> list[Entry]:
+        ids = self.client.call(self.contract, "entryIdsOf", subject)[0]
+        raw = self.client.call(self.contract, "entriesOf", subject)[0]
+        return [Entry.from_tuple(int(i), r) for i, r in zip(ids, raw, strict=True)]
+
+    def contest_of(self, entry_id: int) -> dict[str, Any] | None:
+        contester, deposit, opened, up, down, reason = self.client.call(self.contract, "contestOf", entry_id)[0]
+        if int(opened) == 0:
+            return None
+        return {"contester": to_checksum_address(contester), "deposit_fen": int(deposit), "opened_at": int(opened),
+                "uphold_votes": int(up), "overturn_votes": int(down), "reason_hash": to_hex(bytes(reason))}
+
+    def balance(self, address: str) -> int:
+        return int(self.client.call(self.contract, "balanceOf", to_checksum_address(address))[0])
+
+    def fee_for(self, address: str) -> tuple[int, int]:
+        fee, discount = self.client.call(self.contract, "viewFeeFor", to_checksum_address(address))
+        return int(fee), int(discount)
+
+    def last_viewed_at(self, viewer: str, subject: bytes) -> int:
+        return int(self.client.call(self.contract, "lastViewedAt", to_checksum_address(viewer), subject)[0])
+
+    # -- view, contest, resolve, withdraw -----------------------------------------------------------------
+
+    def view(self, subject: bytes, account: LocalAccount, again: bool = False) -> dict[str, Any]:
+        """Pays to view `subject`. Paying twice for the same entries is skipped unless `again`."""
+        me = account.address
+        now = self.client.block_timestamp()
+        active = [e for e in self.entries_of(subject) if e.counts(now)]
+        if not active:
+            raise InvalidInput(f"subject {to_hex(subject)} has no active entry on the credit list: nothing to view.")
+        last = self.last_viewed_at(me, subject)
+        if last and not again and all(e.posted_at <= last for e in active):
+            return {"subject": to_hex(subject), "paid": False, "already_paid_at": last, "fee_fen": 0,
+                    "entry_ids": [e.id for e in active]}
+        fee, _discount = self.fee_for(me)
+        self.token.ensure_allowance(account, self.contract.address, fee, "viewing")
+        receipt = self.client.transact(encode_call(self.contract, "viewSubject", subject), account, "the view")
+        log = _raw_logs(receipt, self.contract, "EntryViewed")[0]
+        fee, discount, ids = abi_decode(["uint256", "uint256", "uint256[]"], _bytes(log["data"]))
+        return {"subject": to_hex(subject), "paid": True, "fee_fen": int(fee), "discount_fen": int(discount),
+                "entry_ids": [int(i) for i in ids], "tx": _hex(receipt["transactionHash"]),
+                "gas_used": int(receipt["gasUsed"])}
+
+    def contest(self, entry_id: int, reason: str, account: LocalAccount) -> dict[str, Any]:
+        entry = self.entry(entry_id)
+        existing = self.contest_of(entry_id)
+        if existing and existing["contester"] == account.address:
+            return {"entry_id": entry_id, "contested": False, "already": True, **existing}
+        deposit = Consortium(self.client).parameter("creditList.contestDeposit")
+        self.token.ensure_allowance(account, self.contract.address, deposit, "the contest deposit")
+        reason_hash = keccak(text=reason)
+        self.client.transact(encode_call(self.contract, "contest", entry.id, reason_hash), account, "the contest")
+        return {"entry_id": entry_id, "contested": True, "already": False, **(self.contest_of(entry_id) or {})}
+
+    def resolve(self, entry_id: int, uphold: bool, account: LocalAccount) -> dict[str, Any]:
+        entry = self.entry(entry_id)
+        if entry.status in (3, 4):
+            return {"entry_id": entry_id, "voted": False, "status": STATUSES[entry.status],
+                    "message": f"entry {entry_id} is already {STATUSES[entry.status]}"}
+        receipt = self.client.transact(encode_call(self.contract, "resolve", entry_id, uphold), account, "the vote")
+        resolved = _raw_logs(receipt, self.contract, "ContestResolved")
+        status = STATUSES[self.entry(entry_id).status]
+        contest = self.contest_of(entry_id) or {}
+        return {"entry_id": entry_id, "voted": True, "uphold": uphold, "resolved": bool(resolved), "status": status,
+                "uphold_votes": contest.get("uphold_votes"), "overturn_votes": contest.get("overturn_votes")}
+
+    def withdraw(self, account: LocalAccount) -> dict[str, Any]:
+        amount = self.balance(account.address)
+        if amount == 0:
+            return {"account": account.address, "withdrawn_fen": 0}
+        self.client.transact(encode_call(self.contract, "withdraw"), account, "the withdrawal")
+        return {"account": account.address, "withdrawn_fen": amount,
+                "token_balance_fen": self.token.balance(account.address)}
+
+    def release_stake(self, entry_id: int, account: LocalAccount) -> dict[str, Any]:
+        entry = self.entry(entry_id)
+        if entry.stake == 0:
+            return {"entry_id": entry_id, "released_fen": 0}
+        self.client.transact(encode_call(self.contract, "releaseStake", entry_id), account, "the stake release")
+        return {"entry_id": entry_id, "released_fen": entry.stake}
+
+    # -- key release and decryption ------------------------------------------------------------------------
+
+    def views(self, subject: bytes | None = None) -> list[dict[str, Any]]:
+        """Every paid view (EntryViewed), oldest first: viewer, subject, entry ids, transaction."""
+        topic = event_topic(self.contract, "EntryViewed")
+        topics: list[Any] = [topic] + ([to_hex(subject)] if subject else [])
+        out = []
+        for log in self.client.logs(self.contract.address, topics):
+            fee, discount, ids = abi_decode(["uint256", "uint256", "uint256[]"], _bytes(log["data"]))
+            out.append({"subject": log["topics"][1], "viewer": to_checksum_address("0x" + log["topics"][2][-40:]),
+                        "fee_fen": int(fee), "entry_ids": [int(i) for i in ids], "tx": log["transactionHash"],
+                        "block": int(log["blockNumber"], 16)})
+        return out
+
+    # -- post -------------------------------------------------------------------------------------------------
+
+    def post(self, entries: Sequence[tuple[Any, ...]], account: LocalAccount,
+             on_posted: Callable[[int], None] | None = None) -> list[tuple[int, Any]]:
+        """Posts each `EntryInput` tuple in its own transaction; returns (entry id, receipt) pairs in order."""
+        calls = [encode_call(self.contract, "post", entry) for entry in entries]
+        receipts = self.client.transact_many(calls, account, "posting the entries",
+                                             on_mined=(lambda _i, _r: on_posted(1)) if on_posted else None)
+        return [(int(_hex(_raw_logs(r, self.contract, "EntryPosted")[0]["topics"][1]), 16), r) for r in receipts]
+
+    def transaction(self, tx_hash: str) -> Any:
+        """A transaction sent to the list (a view's, whose sender's public key wraps a content key)."""
+        return self.client.read(lambda: self.client.w3.eth.get_transaction(tx_hash), "view transaction")  # type: ignore[arg-type]

@@ -1,0 +1,350 @@
+"""The SettlementLedger contract: its records, states and lifecycle table, and its events read back.
+
+Mirrors contracts/interfaces/ISettlementLedger.sol: `Status` is its enum,
+`Settlement` its struct, `PREDECESSORS` its lifecycle table (`predecessorsOf`),
+and `SettlementLedger` has one method per contract function (`mark_overdue` for
+`markOverdue`). What a command may do with a file of settlements (validation,
+planning) is the domain's: creditshare.domain.settlements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any, Final
+
+import pandas as pd
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from faster_eth_abi import decode
+
+from creditshare.core.chain import Call, ChainClient, encode_call, event_topic
+from creditshare.core.errors import InvalidInput
+from creditshare.core.ids import SettlementId, SubjectId, cid_from_digest, to_hex
+
+SETTLEMENT_TUPLE = "(bytes32,bytes32,bytes32,bytes32,uint256,uint64,uint64,bytes32)"
+MAX_AMOUNT = 2**96 - 1
+DEFAULT_BATCH = 400  # ~31k gas a record: a batch stays near 12.5M gas
+LOOKUP_CHUNK = 2000
+
+
+class Status(IntEnum):
+    NONE = 0
+    INVOICED = 1
+    CONFIRMED = 2
+    FINANCED = 3
+    PAID = 4
+    OVERDUE = 5
+    DISPUTED = 6
+    RESOLVED = 7
+    DEFAULTED = 8
+
+    @property
+    def label(self) -> str:
+        return self.name.capitalize()
+
+
+# The lifecycle: the statuses each status may be reached from (SettlementLedger.predecessorsOf).
+PREDECESSORS: Final[Mapping[Status, frozenset[Status]]] = {
+    Status.CONFIRMED: frozenset({Status.INVOICED}),
+    Status.FINANCED: frozenset({Status.CONFIRMED}),
+    Status.PAID: frozenset({Status.CONFIRMED, Status.FINANCED, Status.OVERDUE}),
+    Status.OVERDUE: frozenset({Status.CONFIRMED, Status.FINANCED}),
+    Status.DISPUTED: frozenset({Status.INVOICED, Status.CONFIRMED, Status.FINANCED, Status.OVERDUE}),
+    Status.RESOLVED: frozenset({Status.DISPUTED}),
+    Status.DEFAULTED: frozenset({Status.DISPUTED, Status.OVERDUE}),
+}
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """One settlement as the ledger hashes it."""
+
+    id: SettlementId
+    shipper: SubjectId
+    platform: SubjectId
+    carrier: SubjectId
+    amount: int
+    invoice_date: int
+    due_date: int
+    evidence: bytes
+
+    def as_tuple(self) -> tuple[bytes, bytes, bytes, bytes, int, int, int, bytes]:
+        return (
+            self.id,
+            self.shipper,
+            self.platform,
+            self.carrier,
+            self.amount,
+            self.invoice_date,
+            self.due_date,
+            self.evidence,
+        )
+
+    def abi_words(self) -> bytes:
+        """The record's ABI encoding: eight static 32-byte words."""
+        return b"".join((
+            self.id, self.shipper, self.platform, self.carrier, self.amount.to_bytes(32, "big"),
+            self.invoice_date.to_bytes(32, "big"), self.due_date.to_bytes(32, "big"), self.evidence,
+        ))
+
+    @property
+    def digest(self) -> bytes:
+        """What SettlementLedger stores: the first 25 bytes of keccak256(abi.encode(record))."""
+        return keccak(self.abi_words())[:25]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": to_hex(self.id),
+            "shipper": to_hex(self.shipper),
+            "platform": to_hex(self.platform),
+            "carrier": to_hex(self.carrier),
+            "amount_fen": self.amount,
+            "invoice_date": iso_date(self.invoice_date),
+            "due_date": iso_date(self.due_date),
+            "evidence_cid": cid_from_digest(self.evidence),
+        }
+
+
+def iso_date(seconds: int) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).date().isoformat()
+
+
+@dataclass(frozen=True)
+class StoredState:
+    digest: bytes
+    status: Status
+    submitted_by_shipper: bool
+    paid_date: int
+
+
+def encode_submit(contract: Any, records: Sequence[Settlement]) -> Call:
+    """Calldata of `submit(records)`, packed directly: the records are static
+    tuples, so the ABI encoding is the selector, the array offset and length,
+    then eight words per record (checked against eth-abi in the tests)."""
+    selector = encode_call(contract, "submit", []).data[:4]
+    head = (32).to_bytes(32, "big") + len(records).to_bytes(32, "big")
+    return Call(str(contract.address), selector + head + b"".join(r.abi_words() for r in records))
+
+
+class SettlementLedger:
+    """The SettlementLedger contract: one method per function of ISettlementLedger, plus event reads."""
+
+    def __init__(self, client: ChainClient) -> None:
+        self.client = client
+        self.contract = client.contract("SettlementLedger")
+        self.consortium = client.contract("Consortium")
+
+    def states(self, ids: Sequence[bytes], block: int | None = None) -> list[StoredState]:
+        """Stored states of `ids`, now or as of block number `block`."""
+        out: list[StoredState] = []
+        for start in range(0, len(ids), LOOKUP_CHUNK):
+            chunk = list(ids[start : start + LOOKUP_CHUNK])
+            (raw,) = self.client.call(self.contract, "statesOf", chunk, block=block)
+            out.extend(StoredState(bytes(d), Status(s), bool(b), int(p)) for d, s, b, p in raw)
+        return out
+
+    def submit(
+        self,
+        records: Sequence[Settlement],
+        account: LocalAccount,
+        batch_size: int = DEFAULT_BATCH,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> list[Any]:
+        """Submits records in batches; returns the receipts. `on_batch(n)` reports progress."""
+        batches = [records[i : i + batch_size] for i in range(0, len(records), batch_size)]
+        calls = [encode_submit(self.contract, b) for b in batches]
+        return self.client.transact_many(
+            calls,
+            account,
+            "submitting settlements",
+            scale_gas=True,
+            on_mined=(lambda i, _r: on_batch(len(batches[i]))) if on_batch else None,
+        )
+
+    def _batched(
+        self,
+        function: str,
+        records: Sequence[Settlement],
+        account: LocalAccount,
+        *extra: Any,
+        batch_size: int,
+        on_batch: Callable[[int], None] | None,
+        per_record: Sequence[Any] | None = None,
+    ) -> list[Any]:
+        """Sends `function(records[, per_record], *extra)` in batches of `batch_size` records."""
+        batches = [list(range(i, min(i + batch_size, len(records)))) for i in range(0, len(records), batch_size)]
+        calls = []
+        for idx in batches:
+            args: list[Any] = [[records[i].as_tuple() for i in idx]]
+            if per_record is not None:
+                args.append([per_record[i] for i in idx])
+            calls.append(encode_call(self.contract, function, *args, *extra))
+        # one function over uniform records: estimate the first batch, scale the others (see transact_many);
+        # callers check every record's state first (creditshare.domain.settlements.plan_lifecycle), so a
+        # batch that would revert is not expected
+        return self.client.transact_many(
+            calls, account, f"{function} settlements", scale_gas=True,
+            on_mined=(lambda i, _r: on_batch(len(batches[i]))) if on_batch else None,
+        )
+
+    def confirm(self, records: Sequence[Settlement], account: LocalAccount, *, batch_size: int = DEFAULT_BATCH,
+                on_batch: Callable[[int], None] | None = None) -> list[Any]:
+        return self._batched("confirm", records, account, batch_size=batch_size, on_batch=on_batch)
+
+    def pay(self, records: Sequence[Settlement], paid_dates: Sequence[int], account: LocalAccount, *,
+            batch_size: int = DEFAULT_BATCH, on_batch: Callable[[int], None] | None = None) -> list[Any]:
+        return self._batched("pay", records, account, batch_size=batch_size, on_batch=on_batch, per_record=paid_dates)
+
+    def mark_overdue(self, records: Sequence[Settlement], account: LocalAccount, *, batch_size: int = DEFAULT_BATCH,
+                     on_batch: Callable[[int], None] | None = None) -> list[Any]:
+        return self._batched("markOverdue", records, account, batch_size=batch_size, on_batch=on_batch)
+
+    def dispute(self, records: Sequence[Settlement], reason_hash: bytes, account: LocalAccount, *,
+                batch_size: int = DEFAULT_BATCH, on_batch: Callable[[int], None] | None = None) -> list[Any]:
+        return self._batched("dispute", records, account, reason_hash, batch_size=batch_size, on_batch=on_batch)
+
+    def resolve(self, records: Sequence[Settlement], defaulted: bool, account: LocalAccount, *,
+                batch_size: int = DEFAULT_BATCH, on_batch: Callable[[int], None] | None = None) -> list[Any]:
+        return self._batched("resolve", records, account, defaulted, batch_size=batch_size, on_batch=on_batch)
+
+    def pledge(self, record: Settlement, lender: str, account: LocalAccount) -> Any:
+        return self.client.transact(encode_call(self.contract, "pledge", record.as_tuple(), lender), account, "pledge")
+
+    def lender_of(self, sid: bytes) -> str | None:
+        (lender,) = self.client.call(self.contract, "lenderOf", sid)
+        return None if int(lender, 16) == 0 else str(lender)
+
+    def predecessors_of(self, to: Status) -> frozenset[Status]:
+        """The contract's lifecycle table for `to` (compared with PREDECESSORS in the tests)."""
+        (bitmap,) = self.client.call(self.contract, "predecessorsOf", int(to))
+        return frozenset(s for s in Status if bitmap >> int(s) & 1)
+
+    # -- reading records back from events ---------------------------------------
+
+    def from_block(self) -> int:
+        return self.client.deployment.from_block
+
+    def _submitted_logs(self, **topics: Any) -> list[Any]:
+        event = self.contract.events.SettlementSubmitted()
+        return list(
+            self.client.read(
+                lambda: event.get_logs(from_block=self.from_block(), to_block="latest", argument_filters=topics),
+                "settlement events",
+            )
+        )
+
+    @staticmethod
+    def _record_from_log(entry: Any) -> Settlement:
+        a = entry["args"]
+        return Settlement(
+            SettlementId(bytes(a["id"])), SubjectId(bytes(a["shipper"])), SubjectId(bytes(a["platform"])),
+            SubjectId(bytes(a["carrier"])), int(a["amount"]), int(a["invoiceDate"]), int(a["dueDate"]),
+            bytes(a["evidence"]),
+        )
+
+    def records(self, ids: Sequence[bytes]) -> dict[bytes, Settlement]:
+        """The submitted records of `ids`, read from the ledger's events."""
+        found: dict[bytes, Settlement] = {}
+        for start in range(0, len(ids), 100):
+            chunk = list(ids[start : start + 100])
+            for entry in self._submitted_logs(id=chunk):
+                record = self._record_from_log(entry)
+                found[record.id] = record
+        return found
+
+    def record(self, sid: bytes) -> Settlement:
+        found = self.records([sid])
+        if sid not in found:
+            raise InvalidInput(f"settlement {to_hex(sid)} is not on the ledger.")
+        return found[sid]
+
+    def history(self, sid: bytes) -> list[dict[str, Any]]:
+        """Every ledger event about settlement `sid`, oldest first."""
+        out: list[dict[str, Any]] = []
+        names = ("SettlementSubmitted", "SettlementConfirmed", "SettlementPledged", "SettlementPaid",
+                 "SettlementOverdue", "SettlementDisputed", "SettlementResolved")
+        for name in names:
+            event = getattr(self.contract.events, name)()
+            logs = self.client.read(
+                lambda e=event: e.get_logs(from_block=self.from_block(), argument_filters={"id": sid}), "events"
+            )
+            for entry in logs:
+                out.append({"event": name, "block": int(entry["blockNumber"]), "log_index": int(entry["logIndex"]),
+                            "tx": "0x" + bytes(entry["transactionHash"]).hex(),
+                            "args": {k: _plain(v) for k, v in entry["args"].items()}})
+        return sorted(out, key=lambda e: (e["block"], e["log_index"]))
+
+    def by_subject(self, subject: bytes) -> list[Settlement]:
+        """Settlements where `subject` is shipper, carrier or platform."""
+        found: dict[bytes, Settlement] = {}
+        for topic in ("shipper", "carrier"):
+            for entry in self._submitted_logs(**{topic: subject}):
+                record = self._record_from_log(entry)
+                found[record.id] = record
+        # the platform is not an indexed topic (three are taken): platforms are few, so scan
+        address = self.client.read(lambda: self.consortium.functions.memberByOrg(subject).call(), "member")
+        if int(address, 16) != 0:
+            for entry in self._submitted_logs():
+                if bytes(entry["args"]["platform"]) == subject:
+                    record = self._record_from_log(entry)
+                    found[record.id] = record
+        return sorted(found.values(), key=lambda r: (r.invoice_date, r.id))
+
+
+STATUS_EVENTS = ("SettlementConfirmed", "SettlementPledged", "SettlementPaid", "SettlementOverdue",
+                 "SettlementDisputed", "SettlementResolved")
+
+
+def settlement_frame(ledger: SettlementLedger, block: int | None = None) -> Any:
+    """The whole settlement history as the DataFrame that scoring/ reads.
+
+    Columns: settlement_id, shipper, platform, carrier (0x hex), amount (fen),
+    invoice_date, due_date, evidence (0x sha2-256 digest inside the evidence CID),
+    paid_date (unix seconds; 0 = unpaid), status (label), status_date (paid date
+    for Paid, else the block time of the last status change).
+    Logs are read raw and decoded with eth-abi: web3's log formatting is the
+    slow part at 10^5 events.
+    """
+    client, contract = ledger.client, ledger.contract
+    submitted = event_topic(contract, "SettlementSubmitted")
+    status_topics = [event_topic(contract, n) for n in STATUS_EVENTS]
+    # with `block`, the history as of that block: k oracles reading as of one block see the same frame
+    latest = block if block is not None else int(client.read(lambda: client.w3.eth.block_number, "block number"))
+    records: dict[bytes, list[Any]] = {}
+    last_change: dict[bytes, tuple[int, int]] = {}
+    for log in client.logs(contract.address, [[submitted, *status_topics]], ledger.from_block(), latest):
+        topics = log["topics"]
+        sid = bytes.fromhex(topics[1][2:])
+        block, index = int(log["blockNumber"], 16), int(log["logIndex"], 16)
+        if topics[0] == submitted:
+            platform, amount, invoice, due, evidence, _submitter = decode(
+                ["bytes32", "uint256", "uint64", "uint64", "bytes32", "address"], bytes.fromhex(log["data"][2:]))
+            records[sid] = ["0x" + sid.hex(), topics[2], "0x" + platform.hex(), topics[3], amount, invoice, due,
+                            "0x" + evidence.hex()]
+        if (block, index) > last_change.get(sid, (-1, -1)):
+            last_change[sid] = (block, index)
+    ids = list(records)
+    states = ledger.states(ids, latest)
+    times: dict[int, int] = {}
+    for block in {last_change[i][0] for i in ids}:
+        times[block] = int(client.read(lambda b=block: client.w3.eth.get_block(b)["timestamp"], "block"))
+    rows = []
+    for sid, state in zip(ids, states, strict=True):
+        changed = times[last_change[sid][0]]
+        status_date = state.paid_date if state.status == Status.PAID else changed
+        rows.append([*records[sid], state.paid_date, state.status.label, status_date])
+    columns = ["settlement_id", "shipper", "platform", "carrier", "amount", "invoice_date", "due_date", "evidence",
+               "paid_date", "status", "status_date"]
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in ("amount", "invoice_date", "due_date", "paid_date", "status_date"):
+        frame[column] = frame[column].astype("int64")
+    return frame
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return value

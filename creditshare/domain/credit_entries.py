@@ -1,0 +1,265 @@
+"""Credit-list entries: the CSV maintainers post from, and the sealed details behind each entry.
+
+Each row's private details are sealed (AES-GCM, creditshare.domain.sealing)
+into the evidence store before its entry is posted; the content key is wrapped
+to the maintainer, and later to every viewer who paid (`release_keys`), with
+the public key recovered from the viewer's own paying transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+
+from creditshare.bindings.consortium import Consortium
+from creditshare.bindings.credit_list import Category, CreditList, Entry
+from creditshare.bindings.settlement_ledger import SettlementLedger
+from creditshare.core.errors import DetailsUnavailable, InvalidInput
+from creditshare.core.ids import cid_from_digest, file_digest, parse_bytes32, subject_id, to_hex
+from creditshare.domain import evidence as ev
+from creditshare.domain import sealing
+from creditshare.domain.settlements import RowError, parse_date
+
+ENTRY_COLUMNS = ("subject", "category", "amount_fen", "period_from", "period_to", "settlements", "evidence",
+                 "details", "stake_fen")
+MAX_AMOUNT = 2**128 - 1
+
+
+class InvalidEntryFile(InvalidInput):
+    """An entry CSV has bad rows; nothing was posted."""
+
+    def __init__(self, path: Path, errors: Sequence[RowError]) -> None:
+        self.path = path
+        self.errors = list(errors)
+        super().__init__(f"{path}: {len(self.errors)} bad row(s); nothing was posted")
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    """One entry to post, as read from the CSV."""
+
+    line: int
+    subject: bytes
+    category: Category
+    amount: int
+    period_from: int
+    period_to: int
+    settlement_ids: tuple[bytes, ...]
+    evidence_path: Path
+    evidence: bytes  # sha2-256 digest of the evidence file
+    details_path: Path
+    stake: int
+
+    def fingerprint(self, maintainer: str) -> tuple[Any, ...]:
+        """What makes two entries the same: posting a row twice is detected by it."""
+        return (self.subject, to_checksum_address(maintainer), int(self.category), self.amount, self.period_from,
+                self.period_to, keccak(b"".join(self.settlement_ids)), self.evidence)
+
+
+@dataclass
+class PostResult:
+    posted: list[dict[str, Any]]
+    already: list[dict[str, Any]]
+    gas_used: int
+
+
+# -- the CSV ----------------------------------------------------------------------------------------------
+
+
+def parse_entries(path: Path) -> list[EntryRow]:
+    """Reads and validates a whole entry CSV; InvalidEntryFile lists every bad row."""
+    try:
+        handle = path.open(newline="", encoding="utf-8")
+    except OSError as err:
+        raise InvalidInput(f"cannot read {path}: {err.strerror}") from err
+    rows: list[EntryRow] = []
+    errors: list[RowError] = []
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in ENTRY_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InvalidInput(f"{path}: missing column(s) {', '.join(missing)}; the header must be "
+                               f"{','.join(ENTRY_COLUMNS)}")
+        for line, raw in enumerate(reader, start=2):
+            try:
+                rows.append(_entry_row(line, raw, path.parent))
+            except InvalidInput as err:
+                errors.append(RowError(line, str(err)))
+    if errors:
+        raise InvalidEntryFile(path, errors)
+    if not rows:
+        raise InvalidInput(f"{path} holds no entries.")
+    return rows
+
+
+def _fen(text: str | None, column: str) -> int:
+    try:
+        value = int((text or "").strip())
+    except ValueError as err:
+        raise InvalidInput(f"{column} must be a whole number of fen; got {text!r}") from err
+    if value < 0 or value > MAX_AMOUNT:
+        raise InvalidInput(f"{column} must be between 0 and {MAX_AMOUNT}; got {value}")
+    return value
+
+
+def _file(base: Path, text: str | None, column: str) -> Path:
+    if not text or not text.strip():
+        raise InvalidInput(f"{column} is empty: name a file (relative to the CSV's folder)")
+    path = (base / text.strip()).resolve()
+    if not path.is_file():
+        raise InvalidInput(f"{column} file {text.strip()} not found")
+    return path
+
+
+def _entry_row(line: int, raw: dict[str, str], base: Path) -> EntryRow:
+    amount = _fen(raw.get("amount_fen"), "amount_fen")
+    if amount == 0:
+        raise InvalidInput("amount_fen must be positive; got 0")
+    period_from = parse_date(raw.get("period_from") or "", "period_from")
+    period_to = parse_date(raw.get("period_to") or "", "period_to")
+    if period_to < period_from:
+        raise InvalidInput(f"period_to {raw['period_to']} is before period_from {raw['period_from']}")
+    settlements = tuple(parse_bytes32(s, "a settlement id") for s in (raw.get("settlements") or "").split(";")
+                        if s.strip())
+    evidence_path = _file(base, raw.get("evidence"), "evidence")
+    return EntryRow(line, subject_id(raw.get("subject") or ""), Category.parse(raw.get("category") or ""), amount,
+                    period_from, period_to, settlements, evidence_path, file_digest(evidence_path),
+                    _file(base, raw.get("details"), "details"), _fen(raw.get("stake_fen"), "stake_fen"))
+
+
+# -- post -----------------------------------------------------------------------------------------------
+
+def post_entries(book: CreditList, rows: Sequence[EntryRow], account: LocalAccount, dry_run: bool = False,
+                 on_posted: Callable[[int], None] | None = None) -> PostResult:
+    """Posts the rows not yet on the list (same maintainer, subject, category, amount, period, settlements
+    and evidence); seals each row's details into the store before its transaction is sent."""
+    me = account.address
+    gov = Consortium(book.client)
+    member = gov.member(me)
+    if member is None or not member.active or "MAINTAINER" not in member.roles:
+        raise InvalidInput(f"{me} is not an active MAINTAINER member: only maintainers post entries.")
+    min_stake = gov.parameter("creditList.minStake")
+    if gov.parameter("creditList.entryTtl") == 0:
+        raise InvalidInput("the committee has not set creditList.entryTtl yet; no entry can be posted "
+                           "(`creditshare members propose set-parameter --parameter creditList.entryTtl`).")
+    errors = [RowError(r.line, f"stake_fen {r.stake} is below the governed minimum {min_stake}")
+              for r in rows if r.stake < min_stake]
+    known = _known_settlements(book, rows)
+    errors += [RowError(r.line, f"settlement {to_hex(s)} is not on the ledger")
+               for r in rows for s in r.settlement_ids if s not in known]
+    if errors:
+        raise InvalidEntryFile(Path("<entries>"), errors)
+    existing: dict[tuple[Any, ...], int] = {}
+    for subject in {r.subject for r in rows}:
+        for e in book.entries_of(subject):
+            existing.setdefault(e.fingerprint(), e.id)
+    todo: list[EntryRow] = []
+    already: list[dict[str, Any]] = []
+    seen: set[tuple[Any, ...]] = set()
+    for r in rows:
+        fp = r.fingerprint(me)
+        if fp in existing:
+            already.append({"line": r.line, "id": existing[fp], "subject": to_hex(r.subject)})
+        elif fp in seen:
+            already.append({"line": r.line, "id": None, "subject": to_hex(r.subject), "duplicate_in_file": True})
+        else:
+            seen.add(fp)
+            todo.append(r)
+    if dry_run or not todo:
+        return PostResult([{"line": r.line, "subject": to_hex(r.subject)} for r in todo] if dry_run else [],
+                          already, 0)
+    book.token.ensure_allowance(account, book.contract.address, sum(r.stake for r in todo), "posting the stakes")
+    store = sealing.SealedStore(book.client.settings.evidence_dir)
+    my_key = sealing.public_key_of(bytes(account.key))
+    inputs, sealed_info = [], []
+    for r in todo:
+        key, blob = sealing.seal(r.details_path.read_bytes(), r.subject)
+        commitment, cid = store.put_blob(blob)
+        # the maintainer's own copy of the content key is written before the entry exists
+        store.put_key(commitment, me, sealing.wrap_key(key, my_key), role="maintainer")
+        ev.store(book.client.settings.evidence_dir, r.evidence_path.read_bytes())
+        sealed_info.append((commitment, cid))
+        inputs.append((r.subject, int(r.category), r.amount, r.period_from, r.period_to, list(r.settlement_ids),
+                       r.evidence, commitment, r.stake))
+    results = book.post(inputs, account, on_posted)
+    posted = []
+    for r, (entry_id, receipt), (commitment, cid) in zip(todo, results, sealed_info, strict=True):
+        posted.append({"line": r.line, "id": entry_id, "subject": to_hex(r.subject),
+                       "details_commitment": to_hex(commitment), "details_cid": cid,
+                       "evidence_cid": cid_from_digest(r.evidence), "stake_fen": r.stake,
+                       "gas_used": int(receipt["gasUsed"])})
+    return PostResult(posted, already, sum(int(receipt["gasUsed"]) for _id, receipt in results))
+
+
+
+def _known_settlements(book: CreditList, rows: Sequence[EntryRow]) -> set[bytes]:
+    wanted = sorted({s for r in rows for s in r.settlement_ids})
+    return set(SettlementLedger(book.client).records(wanted)) if wanted else set()
+
+
+# -- key release and decryption ------------------------------------------------------------------------
+
+
+def release_keys(book: CreditList, account: LocalAccount, subject: bytes | None = None) -> dict[str, Any]:
+    """Wraps the content key of each of the caller's entries to every viewer who paid for it (idempotent)."""
+    me = account.address
+    store = sealing.SealedStore(book.client.settings.evidence_dir)
+    entries: dict[int, Entry] = {}
+    content_keys: dict[bytes, bytes] = {}
+    released, already = [], 0
+    for viewed in book.views(subject):
+        mine = []
+        for eid in viewed["entry_ids"]:
+            if eid not in entries:
+                entries[eid] = book.entry(eid)
+            if entries[eid].maintainer == me:
+                mine.append(entries[eid])
+        todo = [e for e in mine if not store.has_key(e.details_commitment, viewed["viewer"])]
+        already += len(mine) - len(todo)
+        if not todo:
+            continue
+        tx = book.transaction(viewed["tx"])
+        # the key that paid is the key that reads: a view made through another contract (a multisig,
+        # a relayer) has another sender, and its viewer gets no key this way
+        if to_checksum_address(tx["from"]) != viewed["viewer"] or not tx.get("to") or \
+                to_checksum_address(tx["to"]) != to_checksum_address(book.contract.address):
+            raise DetailsUnavailable(f"the view in {viewed['tx']} was not sent by its viewer {viewed['viewer']} "
+                                     "to the credit list: no public key to wrap its content key to.")
+        viewer_key = sealing.recover_sender_public_key(tx)
+        for e in todo:
+            c = e.details_commitment
+            if c not in content_keys:
+                wrapped = store.key(c, me)
+                if wrapped is None:
+                    raise DetailsUnavailable(f"the content key of entry {e.id} is not in the evidence store "
+                                             f"{store.root}: it was posted from another data folder.")
+                content_keys[c] = sealing.unwrap_key(wrapped, bytes(account.key))
+            store.put_key(c, viewed["viewer"], sealing.wrap_key(content_keys[c], viewer_key), role="viewer",
+                               entry_id=e.id, view_tx=viewed["tx"], released_by=me)
+            released.append({"entry_id": e.id, "viewer": viewed["viewer"], "view_tx": viewed["tx"]})
+    return {"maintainer": me, "released": released, "already_released": already}
+
+
+def decrypt_details(book: CreditList, entry_id: int, account: LocalAccount) -> bytes:
+    """The private details of an entry, for its maintainer or a viewer whose key was released."""
+    me = account.address
+    store = sealing.SealedStore(book.client.settings.evidence_dir)
+    entry = book.entry(entry_id)
+    wrapped = store.key(entry.details_commitment, me)
+    if wrapped is None:
+        paid = book.last_viewed_at(me, entry.subject)
+        if paid == 0:
+            raise DetailsUnavailable(
+                f"{me} has not paid to view subject {to_hex(entry.subject)}: the details of entry {entry_id} "
+                f"are released only to paying viewers (`creditshare list view SUBJECT`).")
+        raise DetailsUnavailable(
+            f"{me} paid to view subject {to_hex(entry.subject)} but the key of entry {entry_id} has not been "
+            f"released yet: its maintainer {entry.maintainer} runs `creditshare list release`.")
+    key = sealing.unwrap_key(wrapped, bytes(account.key))
+    return sealing.open_sealed(store.blob(entry.details_commitment), key, entry.subject)

@@ -1,0 +1,304 @@
+"""Settlement files and the lifecycle rules: the CSV format, whole-file validation against the chain,
+and the plan of every lifecycle step (what to send, what is done, what is refused).
+
+The record, its statuses and the lifecycle table mirror the contract and live
+in its binding (creditshare.bindings.settlement_ledger); the CLI and the demo
+both call `plan_submission` and `plan_lifecycle` here.
+
+CSV columns (header required, order free; see examples/settlements.csv):
+
+=============  ===========================================================
+reference      the platform's own order reference (unique per platform)
+shipper        subject of the shipper: ``namespace:registration`` or 0x id
+platform       subject of the freight platform
+carrier        subject of the carrier (fleet or driver)
+amount_fen     amount in fen, a positive integer (1 yuan = 100 fen)
+invoice_date   YYYY-MM-DD (UTC)
+due_date       YYYY-MM-DD, not before invoice_date
+evidence       path of the evidence file, relative to the CSV's folder, or
+               ``cid:<CIDv1>`` for a document already hashed elsewhere
+=============  ===========================================================
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Final
+
+from creditshare.bindings.consortium import Consortium, Member
+from creditshare.bindings.settlement_ledger import MAX_AMOUNT, PREDECESSORS, Settlement, SettlementLedger, Status, StoredState
+from creditshare.core.errors import InvalidInput
+from creditshare.core.ids import digest_from_cid, file_digest, settlement_id, subject_id, to_hex
+
+CSV_COLUMNS = ("reference", "shipper", "platform", "carrier", "amount_fen", "invoice_date", "due_date", "evidence")
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    line: int
+    reference: str
+    settlement: Settlement
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RowError:
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+class InvalidSettlementFile(InvalidInput):
+    """A settlement CSV has bad rows; nothing was submitted."""
+
+    def __init__(self, path: Path, errors: Sequence[RowError]) -> None:
+        self.path = path
+        self.errors = list(errors)
+        super().__init__(f"{path}: {len(self.errors)} bad row(s); nothing was submitted")
+
+
+@lru_cache(maxsize=4096)
+def parse_date(text: str, column: str) -> int:
+    try:
+        day = dt.date.fromisoformat(text.strip())
+    except ValueError as err:
+        raise InvalidInput(f"{column} must be a date YYYY-MM-DD; got {text!r}") from err
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+
+
+def _amount(text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError as err:
+        raise InvalidInput(f"amount_fen must be a whole number of fen; got {text!r}") from err
+    if value <= 0:
+        raise InvalidInput(f"amount_fen must be positive; got {value}")
+    if value > MAX_AMOUNT:
+        raise InvalidInput(f"amount_fen must be at most {MAX_AMOUNT}; got {value}")
+    return value
+
+
+def _evidence(text: str, base: str, cache: dict[str, bytes]) -> bytes:
+    text = text.strip()
+    if not text:
+        raise InvalidInput("evidence is empty: name the evidence file (waybill, proof of delivery, ...)")
+    if text.startswith("cid:"):
+        return digest_from_cid(text[4:])
+    # os.path rather than pathlib: this runs once per row of files with 10^5 rows
+    path = os.path.normpath(os.path.join(base, text))
+    if path not in cache:
+        try:
+            cache[path] = file_digest(Path(path))
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as err:
+            raise InvalidInput(f"evidence file {text} not found") from err
+    return cache[path]
+
+
+def parse_csv(path: Path, extra_columns: tuple[str, ...] = ()) -> list[CsvRow]:
+    """Reads and checks a settlement CSV as a whole.
+
+    `extra_columns` may appear besides the standard ones (e.g. paid_date for
+    payments); their raw text is kept in `CsvRow.extra`.
+
+    Raises InvalidSettlementFile listing every bad row (with its line number)
+    if any row is bad; otherwise returns the parsed rows.
+    """
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as err:
+        raise InvalidInput(f"cannot read {path}: {err.strerror}") from err
+    rows: list[CsvRow] = []
+    errors: list[RowError] = []
+    seen: dict[bytes, int] = {}
+    cache: dict[str, bytes] = {}
+    base = str(path.parent)
+    with handle:
+        reader = csv.DictReader(handle)
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        missing = [c for c in CSV_COLUMNS if c not in header]
+        extra = [c for c in header if c not in CSV_COLUMNS and c not in extra_columns]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"missing column(s) {', '.join(missing)}")
+            if extra:
+                parts.append(f"unknown column(s) {', '.join(extra)}")
+            raise InvalidSettlementFile(path, [RowError(1, "; ".join(parts) + f"; expected {','.join(CSV_COLUMNS)}")])
+        reader.fieldnames = header
+        for raw in reader:
+            line = reader.line_num
+            if None in raw or any(v is None for v in raw.values()):
+                errors.append(RowError(line, f"expected {len(CSV_COLUMNS)} fields"))
+                continue
+            try:
+                platform = subject_id(raw["platform"])
+                record = Settlement(
+                    id=settlement_id(platform, raw["reference"].strip()),
+                    shipper=subject_id(raw["shipper"]),
+                    platform=platform,
+                    carrier=subject_id(raw["carrier"]),
+                    amount=_amount(raw["amount_fen"]),
+                    invoice_date=parse_date(raw["invoice_date"], "invoice_date"),
+                    due_date=parse_date(raw["due_date"], "due_date"),
+                    evidence=_evidence(raw["evidence"], base, cache),
+                )
+            except InvalidInput as err:
+                errors.append(RowError(line, str(err)))
+                continue
+            if record.due_date < record.invoice_date:
+                errors.append(RowError(line, f"due_date {raw['due_date'].strip()} is before invoice_date "
+                                             f"{raw['invoice_date'].strip()}"))
+                continue
+            if record.shipper == record.platform:
+                errors.append(RowError(line, "shipper and platform are the same subject"))
+                continue
+            if record.id in seen:
+                errors.append(RowError(line, f"duplicate reference {raw['reference'].strip()!r} "
+                                             f"(first on line {seen[record.id]})"))
+                continue
+            seen[record.id] = line
+            rows.append(CsvRow(line, raw["reference"].strip(), record, {c: raw[c] for c in extra_columns if c in raw}))
+    if errors:
+        raise InvalidSettlementFile(path, errors)
+    if not rows:
+        raise InvalidSettlementFile(path, [RowError(1, "the file has a header but no settlements")])
+    return rows
+
+
+# -- the ledger ---------------------------------------------------------------
+
+
+@dataclass
+class SubmitPlan:
+    """What `submit` will do with a file: rows to send and rows already on chain."""
+
+    to_send: list[CsvRow] = field(default_factory=list)
+    already_on_chain: list[CsvRow] = field(default_factory=list)
+
+
+def check_members(consortium: Consortium, rows: Sequence[CsvRow], submitter: str) -> list[RowError]:
+    """Row errors for unknown or suspended shippers/platforms and rows the submitter may not submit."""
+    orgs = {r.settlement.shipper for r in rows} | {r.settlement.platform for r in rows}
+    info: dict[bytes, Member] = {}
+    for org in orgs:
+        member = consortium.member_by_org(org)
+        if member is not None:
+            info[org] = member
+    errors: list[RowError] = []
+    for row in rows:
+        s = row.settlement
+        reasons = []
+        for side, org, role in (("shipper", s.shipper, "SHIPPER"), ("platform", s.platform, "PLATFORM")):
+            entry = info.get(org)
+            if entry is None:
+                reasons.append(f"{side} {to_hex(org)} is not a consortium member")
+            elif not entry.active:
+                reasons.append(f"{side} {to_hex(org)} is suspended")
+            elif role not in entry.roles:
+                reasons.append(f"{side} {to_hex(org)} does not hold the {role} role")
+        if not reasons:
+            own = {info[s.shipper].address.lower(), info[s.platform].address.lower()}
+            if submitter.lower() not in own:
+                reasons.append(f"account {submitter} is neither the shipper nor the platform of this settlement")
+        if reasons:
+            errors.append(RowError(row.line, "; ".join(reasons)))
+    return errors
+
+
+def plan_submission(ledger: SettlementLedger, consortium: Consortium, path: Path, rows: Sequence[CsvRow],
+                    submitter: str) -> SubmitPlan:
+    """Checks the file against the chain and splits it into new and already-stored rows.
+
+    Raises InvalidSettlementFile if any row is invalid against the chain
+    (unknown members, or an id on chain with different content).
+    """
+    errors = check_members(consortium, rows, submitter)
+    plan = SubmitPlan()
+    states = ledger.states([r.settlement.id for r in rows])
+    for row, state in zip(rows, states, strict=True):
+        if state.status == Status.NONE:
+            plan.to_send.append(row)
+        elif state.digest == row.settlement.digest:
+            plan.already_on_chain.append(row)
+        else:
+            errors.append(RowError(row.line, f"settlement {row.reference!r} is on chain with different content"))
+    if errors:
+        raise InvalidSettlementFile(path, sorted(errors, key=lambda e: e.line))
+    return plan
+
+
+# -- the lifecycle -------------------------------------------------------------------------------------------
+
+# each lifecycle step: the contract function it calls and the status it reaches
+STEPS: Final[Mapping[str, tuple[str, Status]]] = {
+    "confirm": ("confirm", Status.CONFIRMED),
+    "pay": ("pay", Status.PAID),
+    "markOverdue": ("markOverdue", Status.OVERDUE),
+    "dispute": ("dispute", Status.DISPUTED),
+    "resolve": ("resolve", Status.RESOLVED),
+    "resolve-default": ("resolve", Status.DEFAULTED),
+}
+
+# how far along the lifecycle a status is: a record already past a step's target is
+# skipped (so that re-running a file is harmless), one short of it is an error
+RANK: Final[Mapping[Status, int]] = {
+    Status.INVOICED: 1, Status.CONFIRMED: 2, Status.FINANCED: 3, Status.OVERDUE: 4, Status.DISPUTED: 5,
+    Status.PAID: 6, Status.RESOLVED: 6, Status.DEFAULTED: 6,
+}
+
+
+@dataclass
+class LifecyclePlan:
+    """What one lifecycle step will do with a list of records, checked as a whole against their stored states."""
+
+    step: str
+    target: Status
+    todo: list[int] = field(default_factory=list)  # indexes of the records to send
+    already: int = 0  # records already at the target
+    past: int = 0  # records already further along (skipped)
+    errors: list[RowError] = field(default_factory=list)
+
+
+def plan_lifecycle(step: str, records: Sequence[Settlement], states: Sequence[StoredState]) -> LifecyclePlan:
+    """Plans `step` (a key of STEPS) for `records` given their stored `states`; errors name the record (1-based)."""
+    _function, target = STEPS[step]
+    allowed = PREDECESSORS[target]
+    plan = LifecyclePlan(step, target)
+    for i, (record, stored) in enumerate(zip(records, states, strict=True)):
+        if stored.status == Status.NONE:
+            plan.errors.append(RowError(i + 1, f"settlement {to_hex(record.id)} is not on the ledger"))
+        elif stored.digest != record.digest:
+            plan.errors.append(RowError(i + 1, f"settlement {to_hex(record.id)} is on chain with different content"))
+        elif stored.status == target:
+            plan.already += 1
+        elif stored.status not in allowed and RANK[stored.status] >= RANK[target]:
+            plan.past += 1
+        elif stored.status not in allowed:
+            plan.errors.append(RowError(i + 1, f"settlement {to_hex(record.id)} is {stored.status.label}; "
+                                               f"cannot {step.split('-')[0]} it"))
+        else:
+            plan.todo.append(i)
+    return plan
+
+def records_from_rows(rows: Iterable[CsvRow]) -> list[Settlement]:
+    return [r.settlement for r in rows]
+
+
+def write_csv(path: Path, rows: Iterable[dict[str, Any]]) -> int:
+    """Writes settlement rows (dicts with the CSV columns, plus extra columns) to `path`; returns the count."""
+    rows = list(rows)
+    columns = list(CSV_COLUMNS) + [c for c in (rows[0] if rows else {}) if c not in CSV_COLUMNS]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return len(rows)
