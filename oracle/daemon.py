@@ -61,6 +61,7 @@ from oracle.config import OracleConfig, OracleEntry
 from oracle.peers import PeerServer, Refused, ask_signatures
 from oracle.report import InvalidSignature, order_signatures, recover_signer, sign_report
 from oracle.rounds import Round, compute_round
+from scoring.errors import ScoringError
 
 log = logging.getLogger(__name__)
 
@@ -357,7 +358,7 @@ class Daemon:
         while not stop.is_set():
             try:
                 self._safe_step()
-            except InvalidInput as err:  # e.g. the card is no longer the champion: wait for the operator
+            except (InvalidInput, ScoringError) as err:  # e.g. the card is no longer the champion: wait for the operator
                 self.status(f"cannot score: {err}")
             except CreditShareError as err:  # a refused transaction, a bad reply: look again next poll
                 self.status(f"round failed: {err}")

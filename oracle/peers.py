@@ -26,6 +26,7 @@ import requests
 
 from creditshare.core.errors import ConfigError, CreditShareError, InvalidInput
 from oracle.config import OracleEntry
+from scoring.errors import ScoringError
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def _handler(on_sign: SignHandler, on_status: StatusHandler) -> type[BaseHTTPReq
                 return
             try:
                 self._reply(200, on_sign(body))
-            except InvalidInput as err:
+            except (InvalidInput, ScoringError) as err:
                 self._reply(400, {"error": str(err)})
             except CreditShareError as err:
                 self._reply(409, {"error": str(err)})

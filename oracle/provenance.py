@@ -102,22 +102,22 @@ class ReasonBook:
             raise InvalidInput(f"the card allows {total} reason-code combinations; more than "
                                f"{MAX_REASON_COMBINATIONS} is too many to search.")
         self.model_hash = str(card.model_hash).lower()
-        words = {name: _string_words(name) for name in names}
+        words = {name: string_words(name) for name in names}
         self.book: dict[bytes, tuple[str, ...]] = {}
         for k in range(n + 1):
             for combo in itertools.permutations(names, k):
-                self.book[_reasons_hash_fast(combo, words)] = combo
+                self.book[reasons_hash_from_words(combo, words)] = combo
 
     def codes(self, digest: bytes) -> tuple[str, ...] | None:
         return self.book.get(digest)
 
 
-def _string_words(text: str) -> bytes:
+def string_words(text: str) -> bytes:
     data = text.encode()
     return len(data).to_bytes(32, "big") + data + b"\0" * (-len(data) % 32)
 
 
-def _reasons_hash_fast(combo: Sequence[str], words: dict[str, bytes]) -> bytes:
+def reasons_hash_from_words(combo: Sequence[str], words: dict[str, bytes]) -> bytes:
     """`oracle.report.reasons_hash(combo)` with the `abi.encode(string[])` written out by hand: a card
     can allow thousands of combinations, and the generic encoder is most of the cost."""
     offsets, tails, at = [], [], 32 * len(combo)

@@ -9,7 +9,7 @@ round (start, end] gets the same reports and digests:
 - a subject is *due* if the last such event touching it lies after its stored
   score epoch as of `end` (epochs are block numbers, so a subject already scored
   by a later round is not scored again);
-- due subjects are scored with the champion card by oracle.scores._scored
+- due subjects are scored with the champion card by oracle.scores.score_from_ledger
   (as of the block time of `end`); a due subject without shipper history as of
   then cannot be scored and is left out (it is scored at its next event or
   refresh request);
@@ -121,7 +121,7 @@ def stored_epochs(client: ChainClient, subjects: list[str], block: int) -> dict[
 def compute_round(client: ChainClient, card: Any, start: int, end: int, *, ttl: int, batch: int,
                   aggregates: dict[str, dict[str, int]] | None = None) -> Round:
     """The reports of round (start, end], read as of block `end` (see the module docstring)."""
-    from oracle.scores import _scored
+    from oracle.scores import score_from_ledger
 
     if end <= start:
         return Round(start, end, (), (), (), ())
@@ -131,7 +131,7 @@ def compute_round(client: ChainClient, card: Any, start: int, end: int, *, ttl: 
     if not due:
         return Round(start, end, (), (), (), ())
     as_of = int(client.read(lambda: client.w3.eth.get_block(end)["timestamp"], "block"))
-    scored = _scored(client, card, as_of, block=end, subjects=set(due), aggregates=aggregates)
+    scored = score_from_ledger(client, card, as_of, block=end, subjects=set(due), aggregates=aggregates)
     scored_ids = {s.subject for s in scored}
     reports = build_reports(scored, epoch=end, model_hash=parse_bytes32(card.model_hash), as_of=as_of,
                             expiry=as_of + ttl, batch=batch)

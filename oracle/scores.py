@@ -26,7 +26,7 @@ from oracle.report import Entry, ScoreReport, entries_root, order_signatures, re
 TIERS = "ABCDE"
 
 
-def _scored(client: ChainClient, card: Any, as_of: int, *, block: int | None = None,
+def score_from_ledger(client: ChainClient, card: Any, as_of: int, *, block: int | None = None,
             subjects: set[str] | None = None,
             aggregates: dict[str, dict[str, int]] | None = None) -> list[Any]:
     """Scores shippers with `card` from the ledger: the one place where features are assembled.
@@ -65,7 +65,7 @@ def _scored(client: ChainClient, card: Any, as_of: int, *, block: int | None = N
 def propose(client: ChainClient, card: Any, *, as_of: int, epoch: int, expiry: int, out_dir: Path,
             batch: int = 500, aggregates: dict[str, dict[str, int]] | None = None) -> list[Path]:
     """Writes one report file per batch; returns their paths."""
-    scored = _scored(client, card, as_of, aggregates=aggregates)
+    scored = score_from_ledger(client, card, as_of, aggregates=aggregates)
     reports = build_reports(scored, epoch=epoch, model_hash=parse_bytes32(card.model_hash),
                             as_of=as_of, expiry=expiry, batch=batch)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -120,7 +120,7 @@ def sign(client: ChainClient, card: Any, path: Path, account: LocalAccount, *,
         raise InvalidInput(f"the report names model {to_hex(report.model_hash)}; this card is {card.model_hash}.")
     if entries_root(entries) != report.entries_root:
         raise InvalidInput("the report's entries do not hash to its entries root: not signing.")
-    derived = {s.subject: s.entry() for s in _scored(client, card, report.as_of, aggregates=aggregates)}
+    derived = {s.subject: s.entry() for s in score_from_ledger(client, card, report.as_of, aggregates=aggregates)}
     if any(derived.get(to_hex(e.subject)) != e for e in entries):
         raise InvalidInput("this node's recomputation of the batch disagrees with the report: not signing.")
     if account.address in body["signatures"]:

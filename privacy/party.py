@@ -121,12 +121,12 @@ async def _party_main(rt: Any, config: MpcConfig, party_id: int, inputs: PartyIn
     if inputs is None:  # unreachable: an input error always fails the handshake
         raise InvalidInput(f"party {party_id} inputs are invalid: {local_error}")
     log.info("party %s: start handshake passed (%.1f s)", party_id, loop.time() - t0)
-    await _start_mpyc(rt, config)
+    await start_mpyc(rt, config)
     log.info("party %s: all %s parties connected (%.1f s)", party_id, config.n_parties, loop.time() - t0)
     return await _watched(rt, config, _job(rt, config, inputs))
 
 
-async def _start_mpyc(rt: Any, config: MpcConfig) -> None:
+async def start_mpyc(rt: Any, config: MpcConfig) -> None:
     try:
         await asyncio.wait_for(rt.start(), config.connect_timeout_s)
     except asyncio.TimeoutError:
@@ -235,7 +235,7 @@ def _connection_lost(peer: Any) -> bool:
     return transport is None or transport.is_closing()
 
 
-def _mpyc_argv(config: MpcConfig, party_id: int) -> list[str]:
+def mpyc_argv(config: MpcConfig, party_id: int) -> list[str]:
     """MPyC's own command-line options for this party: -P host:port per party, -I index."""
     argv = ["creditshare-mpc-party"]
     for p in config.parties:
@@ -254,7 +254,7 @@ def _new_runtime(config: MpcConfig, party_id: int) -> Any:
     into it, so the argv is swapped for MPyC's options while it parses.
     """
     saved = sys.argv
-    sys.argv = _mpyc_argv(config, party_id)
+    sys.argv = mpyc_argv(config, party_id)
     try:
         already = "mpyc.runtime" in sys.modules
         import mpyc.runtime as mpyc_runtime

@@ -43,7 +43,7 @@ import pandas as pd
 
 from scoring.errors import InvalidData, ModelError
 from scoring.woe import MICRO, BinStats, woe_iv
-from scoring.model_card import SCHEMA, SCORE_BUCKETS, TIERS, ModelCard, _card_float
+from scoring.model_card import SCHEMA, SCORE_BUCKETS, TIERS, ModelCard, card_float
 
 MISSING = -1
 """How a holder bins a missing feature value (features are non-negative integers)."""
@@ -152,7 +152,7 @@ def federated_card(
         "model_type": "scorecard",
         "features": features,
         "intercept_points": int(intercept),
-        "scaling": {"method": "pdo_odds", "pdo": _card_float(pdo), "odds": _card_float(odds),
+        "scaling": {"method": "pdo_odds", "pdo": card_float(pdo), "odds": card_float(odds),
                     "base_points": int(base_points), "higher_is_better": True},
         "tiers": [{"tier": t, "min_score": c} for t, c in zip(TIERS, cutoffs)],
         "n_reasons": int(n_reasons),

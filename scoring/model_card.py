@@ -77,7 +77,7 @@ def _decimal(value: float) -> str:
     return repr(float(value))
 
 
-def _card_float(value: float) -> str:
+def card_float(value: float) -> str:
     """A scaling parameter as a decimal string ("20" for 20.0)."""
     v = float(value)
     return str(int(v)) if v == int(v) else repr(v)
@@ -162,7 +162,7 @@ class ModelCard:
 
         if not isinstance(model, ScorecardModel):
             raise ModelError(f"model must be a ScorecardModel; got {type(model).__name__}.")
-        model._check_fitted()
+        model.check_fitted()
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise ModelError(f"version must be a positive integer; got {version!r}.")
         features = []
@@ -199,8 +199,8 @@ class ModelCard:
             "intercept_points": int(model.intercept_points_),
             "scaling": {
                 "method": "pdo_odds",
-                "pdo": _card_float(model.pdo),
-                "odds": _card_float(model.odds),
+                "pdo": card_float(model.pdo),
+                "odds": card_float(model.odds),
                 "base_points": int(model.base_points),
                 "higher_is_better": True,
             },

@@ -255,12 +255,12 @@ class ScorecardModel:
 
     # -- using ---------------------------------------------------------------------------
 
-    def _check_fitted(self) -> None:
+    def check_fitted(self) -> None:
         if not hasattr(self, "scorecard_"):
             raise ModelError("this ScorecardModel is not fitted yet; call fit(X, y) first.")
 
     def _frame(self, X: pd.DataFrame) -> pd.DataFrame:
-        self._check_fitted()
+        self.check_fitted()
         return check_frame(X, self.features_, self.categorical_)
 
     def score(self, X: pd.DataFrame) -> np.ndarray:

@@ -14,15 +14,17 @@ from creditshare.cli import chain_cmd, keys_cmd, members_cmd, model_cmd, mpc_cmd
 from creditshare.cli import audit_cmd, consent_cmd, list_cmd
 from creditshare.cli.context import State, fail
 from creditshare.core.errors import CreditShareError
+from scoring.errors import ScoringError
 
 
 class _Root(TyperGroup):
-    """Turns CreditShare errors into a readable message and exit code 1 (never a traceback)."""
+    """Turns CreditShare's and the model factory's errors into a readable message and exit code 1 (never a
+    traceback)."""
 
     def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except CreditShareError as err:
+        except (CreditShareError, ScoringError) as err:
             fail(err)
             raise typer.Exit(1) from err
 

@@ -17,6 +17,7 @@ from creditshare.core import keys
 from creditshare.core.chain import ChainClient
 from creditshare.core.config import Settings, load_settings
 from creditshare.core.errors import CreditShareError
+from scoring.errors import ScoringError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -74,7 +75,7 @@ def progress(quiet: bool) -> Progress:
     )
 
 
-def fail(err: CreditShareError) -> None:
+def fail(err: CreditShareError | ScoringError) -> None:
     err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
     details = getattr(err, "errors", None)
     if details:

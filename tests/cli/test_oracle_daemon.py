@@ -167,13 +167,13 @@ def test_settlements_submitted_through_the_cli_are_scored_by_the_daemons(cli, fl
     accepted = fleet.accepted(start)
     assert len(accepted) >= 1 and len({a["args"]["digest"] for a in accepted}) == len(accepted)
     # the stored score is what any node computes from the ledger as of the round's block
-    from oracle.scores import _scored
+    from oracle.scores import score_from_ledger
     from scoring.model_card import ModelCard
 
     epoch = fleet.epochs()["uscc:SHIP1"]
     as_of = int(web3.eth.get_block(epoch)["timestamp"])
     ship1 = to_hex(subject_id("uscc:SHIP1"))
-    expected = _scored(fleet.client, ModelCard.load(fleet.card), as_of, block=epoch, subjects={ship1})[0]
+    expected = score_from_ledger(fleet.client, ModelCard.load(fleet.card), as_of, block=epoch, subjects={ship1})[0]
     (stored,) = fleet.client.call(fleet.oracle, "scoreOf", subject_id("uscc:SHIP1"))
     assert (stored[0], "ABCDE"[stored[1]]) == (expected.score, expected.tier)
     assert len(accepted[-1]["args"]["signers"]) == 3

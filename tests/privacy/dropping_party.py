@@ -20,7 +20,7 @@ async def _die(*_: Any) -> Any:
 
 
 if os.environ.get("DROP_AT", "reveal") == "connect":
-    party._start_mpyc = _die  # type: ignore[assignment]
+    party.start_mpyc = _die  # type: ignore[assignment]
 else:
     computations.reveal = _die  # type: ignore[assignment]
 

@@ -16,7 +16,7 @@ from creditshare.core.errors import CreditShareError, InvalidInput
 from privacy.config import load_config, parse_config
 from privacy.features import OUTPUT_FEATURES, features_by_subject, revealed_payload, subject_features
 from privacy.inputs import CROSS_FEATURES, InvalidPartyInput, align_subject_rows, bin_rows, load_inputs
-from privacy.party import _mpyc_argv, plaintext_result
+from privacy.party import mpyc_argv, plaintext_result
 from privacy.record import input_commitment, job_id_bytes32, job_record, output_hash
 from scoring.errors import InvalidData
 from scoring.woe import bin_stats, woe_iv
@@ -79,7 +79,7 @@ def test_config_hash_ignores_timeouts_but_not_subjects() -> None:
 
 def test_mpyc_gets_its_own_options_per_party() -> None:
     cfg = cross_config()
-    assert _mpyc_argv(cfg, 1) == ["creditshare-mpc-party", "-P", "127.0.0.1:20001",
+    assert mpyc_argv(cfg, 1) == ["creditshare-mpc-party", "-P", "127.0.0.1:20001",
                                   "-P", "127.0.0.1:20002", "-P", "127.0.0.1:20003",
                                   "-I", "1", "--no-log"]
 

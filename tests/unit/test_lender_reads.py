@@ -9,7 +9,7 @@ from multiformats import CID, multihash
 
 from creditshare.domain.evidence import cid_from_digest, digest_from_cid
 from creditshare.reports.lender import summarize_settlements
-from oracle.provenance import _reasons_hash_fast, _string_words
+from oracle.provenance import reasons_hash_from_words, string_words
 from oracle.report import reasons_hash
 
 NAMES = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FF), max_size=70)
@@ -17,16 +17,16 @@ NAMES = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FF), m
 
 @given(st.lists(NAMES, max_size=5, unique=True))
 def test_fast_reasons_hash_equals_the_reference_encoding(combo):
-    words = {n: _string_words(n) for n in combo}
-    assert _reasons_hash_fast(combo, words) == reasons_hash(combo)
+    words = {n: string_words(n) for n in combo}
+    assert reasons_hash_from_words(combo, words) == reasons_hash(combo)
 
 
 def test_every_ordered_combination_of_a_small_card_hashes_like_the_oracle():
     names = ["shp_dpd_p90", "shp_ontime_bps", "shp_overdue_amt"]
-    words = {n: _string_words(n) for n in names}
+    words = {n: string_words(n) for n in names}
     for k in range(4):
         for combo in itertools.permutations(names, k):
-            assert _reasons_hash_fast(combo, words) == reasons_hash(combo)
+            assert reasons_hash_from_words(combo, words) == reasons_hash(combo)
 
 
 @given(st.binary(min_size=32, max_size=32))
