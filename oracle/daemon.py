@@ -51,17 +51,20 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
-from creditshare.core.chain import ChainClient, encode_call
+from creditshare.bindings.score_oracle import ScoreOracle
+from creditshare.core.chain import ChainClient
 from creditshare.core.config import Settings
 from creditshare.core.errors import ChainError, ConfigError, CreditShareError, InvalidInput, TransactionRejected
 from creditshare.core.ids import parse_bytes32, to_hex
-from creditshare.core.roles import role_id
 from oracle.checkpoint import Checkpoint, checkpoint_path
 from oracle.config import OracleConfig, OracleEntry
 from oracle.peers import PeerServer, Refused, ask_signatures
 from oracle.report import InvalidSignature, order_signatures, recover_signer, sign_report
 from oracle.rounds import Round, compute_round
 from scoring.errors import ScoringError
+from scoring.model_card import ModelCard
+from oracle.peers import peer_status
+from creditshare.bindings.consortium import Consortium
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +95,7 @@ class Daemon:
         self.client = ChainClient(settings)
         self.client.check_connection()
         self.peer_client = ChainClient(settings)  # the HTTP thread's own connection
-        self.oracle = self.client.contract("ScoreOracle")
+        self.oracle = ScoreOracle(self.client)
         self.path = checkpoint_path(settings.data_dir, oracle_id)
         self.cp = Checkpoint.load(self.path, self.client.deployment.from_block - 1)
         self._cp_lock = threading.Lock()
@@ -108,8 +111,6 @@ class Daemon:
 
     def _reload_card(self) -> None:
         """(Re)loads the card file when it changed: after a promotion the operator replaces it in place."""
-        from scoring.model_card import ModelCard
-
         try:
             stat = self.card_path.stat()
         except OSError as err:
@@ -135,8 +136,8 @@ class Daemon:
             return self._cache[key]
 
     def used(self, client: ChainClient, digests: list[bytes]) -> list[bool]:
-        contract = client.contract("ScoreOracle")
-        return [bool(client.call(contract, "isUsed", d)[0]) for d in digests]
+        oracle = ScoreOracle(client)
+        return [oracle.is_used(d) for d in digests]
 
     def head(self, client: ChainClient) -> int:
         return int(client.read(lambda: client.w3.eth.block_number, "block number"))
@@ -296,11 +297,10 @@ class Daemon:
                 waiting[entry.name] = f"bad reply: {err}"
                 continue
             signed[entry.address] = sigs
-        (threshold,) = self.client.call(self.oracle, "threshold")
-        k = int(threshold)
-        consortium = self.client.contract("Consortium")
+        k = self.oracle.threshold()
+        consortium = Consortium(self.client)
         for address in list(signed):  # the contract refuses a report carrying a suspended oracle's signature
-            if not self.client.call(consortium, "isActiveWithRole", address, role_id("ORACLE"))[0]:
+            if not consortium.is_active_with_role(address, "ORACLE"):
                 waiting[self.config.by_address(address).name] = "not an active ORACLE member"  # type: ignore[union-attr]
                 del signed[address]
         if len(signed) < k:
@@ -322,9 +322,9 @@ class Daemon:
             if self.used(self.client, [digest])[0]:  # right before sending: another leader may have landed it
                 continue
             signatures = order_signatures(digest, [signed[a][i] for a in chosen])
-            call = encode_call(self.oracle, "submit", report.as_tuple(), [e.as_tuple() for e in entries], signatures)
             try:
-                self.client.transact(call, self.account, f"submitting round {r.end} report {i + 1}")
+                self.oracle.submit(report.as_tuple(), [e.as_tuple() for e in entries], signatures, self.account,
+                                   f"submitting round {r.end} report {i + 1}")
             except TransactionRejected as err:  # refused at estimation: nothing was sent
                 self.status(f"round {r.end}: {err}", round=r.summary())
                 return
@@ -370,8 +370,6 @@ class Daemon:
 
 def status_rows(config: OracleConfig, data_dir: Path) -> list[dict[str, Any]]:
     """Each configured oracle's /status, or its local checkpoint file when it does not answer."""
-    from oracle.peers import peer_status
-
     rows = []
     for entry in config.oracles:
         body = peer_status(entry)

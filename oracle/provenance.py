@@ -34,21 +34,14 @@ from creditshare.core.chain import ChainClient
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import to_hex
 from creditshare.bindings.model_registry import ModelRegistry
-from creditshare.core.roles import role_id
-from creditshare.core.chain import event_topic
+from creditshare.bindings.score_oracle import ScoreOracle
+from scoring.model_card import TIERS
 from oracle.report import Entry, InvalidSignature, ScoreReport, entries_root, recover_signer, report_digest
+from creditshare.bindings.consortium import Consortium
 
-TIERS = "ABCDE"
-SCORE_CHUNK = 500  # subjects per scoresOf call
 MAX_REASON_COMBINATIONS = 500_000
 SUBMIT_ARGS = ["(uint64,bytes32,uint64,uint64,bytes32)", "(bytes32,uint16,uint8,bytes32)[]", "bytes[]"]
 ACCEPTED_DATA = ["uint32", "uint64", "uint256", "address", "address[]"]
-
-
-def scan_logs(client: ChainClient, address: str, topics: list[Any], from_block: int | None = None,
-              to_block: int | None = None) -> list[dict[str, Any]]:
-    """Raw logs of `address` matching `topics`, oldest first (ChainClient.logs)."""
-    return client.logs(address, topics, from_block, to_block)
 
 
 @dataclass(frozen=True)
@@ -68,9 +61,8 @@ class AcceptedReport:
 
 def accepted_reports(client: ChainClient) -> dict[int, AcceptedReport]:
     """Every accepted report by id, from one scan of the ScoreOracle's `ReportAccepted` events."""
-    oracle = client.contract("ScoreOracle")
     out = {}
-    for log in scan_logs(client, oracle.address, [event_topic(oracle, "ReportAccepted")]):
+    for log in ScoreOracle(client).report_accepted_logs():
         rid, as_of, _n, submitter, signers = decode(ACCEPTED_DATA, bytes.fromhex(log["data"][2:]))
         t = log["topics"]
         out[int(rid)] = AcceptedReport(int(rid), bytes.fromhex(t[1][2:]), int(t[2], 16), bytes.fromhex(t[3][2:]),
@@ -175,8 +167,7 @@ def _check_report(client: ChainClient, accepted: AcceptedReport, contract: str, 
         out.problems.append("a signer signed twice")
     for s in signers:
         if s.lower() not in oracles:
-            oracles[s.lower()] = bool(client.call(client.contract("Consortium"), "isActiveWithRole", s,
-                                                  role_id("ORACLE"))[0])
+            oracles[s.lower()] = Consortium(client).is_active_with_role(s, "ORACLE")
     valid = [s for s in distinct if oracles[s]]
     if len(valid) < k:
         out.problems.append(f"only {len(valid)} distinct signer(s) are active oracles; the threshold is {k}")
@@ -186,11 +177,8 @@ def _check_report(client: ChainClient, accepted: AcceptedReport, contract: str, 
 def verify_scores(client: ChainClient, subjects: Sequence[bytes], card: Any = None,
                   reports: dict[int, AcceptedReport] | None = None) -> list[dict[str, Any]]:
     """The stored score of each subject with a local provenance verdict (see the module doc)."""
-    oracle = client.contract("ScoreOracle")
-    raw: list[Any] = []
-    for start in range(0, len(subjects), SCORE_CHUNK):
-        (chunk,) = client.call(oracle, "scoresOf", list(subjects[start : start + SCORE_CHUNK]))
-        raw.extend(chunk)
+    oracle = ScoreOracle(client)
+    raw = oracle.scores_of(subjects)
     registry = ModelRegistry(client)
     champion = registry.champion()
     now = client.block_timestamp()
@@ -198,7 +186,7 @@ def verify_scores(client: ChainClient, subjects: Sequence[bytes], card: Any = No
     if needed and reports is None:
         reports = accepted_reports(client)
     reports = reports or {}
-    k = int(client.call(oracle, "threshold")[0])
+    k = oracle.threshold()
     oracles: dict[str, bool] = {}
     checked = {rid: _check_report(client, reports[rid], oracle.address, k, oracles) if rid in reports else None
                for rid in sorted(needed)}
@@ -264,9 +252,8 @@ def verify_scores(client: ChainClient, subjects: Sequence[bytes], card: Any = No
 
 def subjects_scored(client: ChainClient) -> list[bytes]:
     """Every subject that has ever had a score stored, in first-scored order (one log scan)."""
-    oracle = client.contract("ScoreOracle")
     seen: dict[bytes, None] = {}
-    for log in scan_logs(client, oracle.address, [event_topic(oracle, "ScoreUpdated")]):
+    for log in ScoreOracle(client).score_updated_logs():
         seen.setdefault(bytes.fromhex(log["topics"][1][2:]), None)
     return list(seen)
 
@@ -274,13 +261,9 @@ def subjects_scored(client: ChainClient) -> list[bytes]:
 def score_history(client: ChainClient, subjects: Iterable[bytes] | None = None,
                   reports: dict[int, AcceptedReport] | None = None) -> dict[str, list[dict[str, Any]]]:
     """ScoreUpdated events by subject (0x hex), oldest first, with the epoch and as-of of their report."""
-    oracle = client.contract("ScoreOracle")
-    topics: list[Any] = [event_topic(oracle, "ScoreUpdated")]
-    if subjects is not None:
-        topics.append([to_hex(s) for s in subjects])
     by_tx = {r.tx: r for r in (reports if reports is not None else accepted_reports(client)).values()}
     out: dict[str, list[dict[str, Any]]] = {}
-    for log in scan_logs(client, oracle.address, topics):
+    for log in ScoreOracle(client).score_updated_logs(None if subjects is None else list(subjects)):
         score, tier, rh = decode(["uint16", "uint8", "bytes32"], bytes.fromhex(log["data"][2:]))
         r = by_tx.get(log["transactionHash"])
         out.setdefault(log["topics"][1], []).append({

@@ -25,9 +25,12 @@ from typing import Any
 from creditshare.core.chain import ChainClient
 from creditshare.core.ids import parse_bytes32, to_hex
 from creditshare.core.chain import event_topic
-from creditshare.bindings.settlement_ledger import STATUS_EVENTS
+from creditshare.bindings.score_oracle import ScoreOracle
+from creditshare.bindings.model_registry import ModelRegistry
+from creditshare.bindings.settlement_ledger import STATUS_EVENTS, SettlementLedger
 from oracle.batch import build_reports
 from oracle.report import Entry, ScoreReport, report_digest
+from oracle.scores import score_from_ledger
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ def affected(client: ChainClient, start: int, end: int) -> dict[str, int]:
         if block > last.get(subject, -1):
             last[subject] = block
 
-    ledger = client.contract("SettlementLedger")
+    ledger = SettlementLedger(client).contract
     submitted = event_topic(ledger, "SettlementSubmitted")
     status = [event_topic(ledger, n) for n in STATUS_EVENTS]
     unknown: dict[str, int] = {}  # settlement id -> block of a status event
@@ -83,11 +86,10 @@ def affected(client: ChainClient, start: int, end: int) -> dict[str, int]:
         for sid, block in unknown.items():
             touch(shipper_of[sid], block)
 
-    oracle = client.contract("ScoreOracle")
-    for log in _logs(client, oracle.address, [event_topic(oracle, "RefreshRequested")], from_block, end):
+    for log in ScoreOracle(client).refresh_requested_logs(from_block, end):
         touch(_topic_hex(log["topics"][1]), int(log["blockNumber"], 16))
 
-    registry = client.contract("ModelRegistry")
+    registry = ModelRegistry(client).contract
     promotions = _logs(client, registry.address, [event_topic(registry, "ChampionChanged")], from_block, end)
     if promotions:
         promoted = max(int(log["blockNumber"], 16) for log in promotions)
@@ -108,21 +110,13 @@ def _shippers_of(client: ChainClient, ledger: Any, submitted: str, ids: list[str
 
 def stored_epochs(client: ChainClient, subjects: list[str], block: int) -> dict[str, int]:
     """Stored score epoch of each subject as of `block` (0 = never scored)."""
-    oracle = client.contract("ScoreOracle")
-    out: dict[str, int] = {}
-    for i in range(0, len(subjects), 1000):
-        chunk = subjects[i : i + 1000]
-        (raw,) = client.call(oracle, "scoresOf", [parse_bytes32(s) for s in chunk], block=block)
-        for subject, score in zip(chunk, raw, strict=True):
-            out[subject] = int(score[4])
-    return out
+    scores = ScoreOracle(client).scores_of([parse_bytes32(s) for s in subjects], block=block, chunk=1000)
+    return {subject: score.epoch for subject, score in zip(subjects, scores, strict=True)}
 
 
 def compute_round(client: ChainClient, card: Any, start: int, end: int, *, ttl: int, batch: int,
                   aggregates: dict[str, dict[str, int]] | None = None) -> Round:
     """The reports of round (start, end], read as of block `end` (see the module docstring)."""
-    from oracle.scores import score_from_ledger
-
     if end <= start:
         return Round(start, end, (), (), (), ())
     last = affected(client, start, end)
@@ -135,7 +129,7 @@ def compute_round(client: ChainClient, card: Any, start: int, end: int, *, ttl: 
     scored_ids = {s.subject for s in scored}
     reports = build_reports(scored, epoch=end, model_hash=parse_bytes32(card.model_hash), as_of=as_of,
                             expiry=as_of + ttl, batch=batch)
-    contract = client.contract("ScoreOracle").address
+    contract = ScoreOracle(client).address
     chain_id = client.settings.network.chain_id
     digests = tuple(report_digest(r, chain_id, contract) for r, _ in reports)
     return Round(start, end, tuple(due), tuple(s for s in due if s not in scored_ids),

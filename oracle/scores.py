@@ -15,15 +15,17 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from creditshare.core.chain import ChainClient, encode_call
+from creditshare.core.chain import ChainClient
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import parse_bytes32, to_hex
 from creditshare.bindings.model_registry import ModelRegistry
+from creditshare.bindings.score_oracle import ScoreOracle
 from creditshare.bindings.settlement_ledger import SettlementLedger, settlement_frame
+from scoring.model_card import TIERS
 from oracle.batch import build_reports, score_subjects
 from oracle.report import Entry, ScoreReport, entries_root, order_signatures, recover_signer, report_digest, sign_report
-
-TIERS = "ABCDE"
+from scoring.features import build_features
+from oracle.mpc_features import merge_aggregates
 
 
 def score_from_ledger(client: ChainClient, card: Any, as_of: int, *, block: int | None = None,
@@ -35,8 +37,6 @@ def score_from_ledger(client: ChainClient, card: Any, as_of: int, *, block: int 
     number, so every oracle node computes the same entries; with `subjects` (0x ids), only
     those subjects are scored, and those without any shipper history as of `as_of` are left out.
     """
-    from scoring.features import build_features
-
     registry = ModelRegistry(client)
     (raw_champion,) = client.call(registry.contract, "champion", block=block)
     champion = bytes(raw_champion) if any(raw_champion) else None
@@ -51,8 +51,6 @@ def score_from_ledger(client: ChainClient, card: Any, as_of: int, *, block: int 
     features = build_features(frame, as_of, roles=("shipper",))
     # cross-platform aggregates revealed by a recorded MPC job (oracle/mpc_features.py)
     if aggregates is not None:
-        from oracle.mpc_features import merge_aggregates
-
         features = merge_aggregates(features, aggregates)
     elif any(name.startswith("xp_") for name in card.feature_names):
         raise InvalidInput("the card uses cross-platform xp_* features: pass the output file of a recorded "
@@ -69,7 +67,7 @@ def propose(client: ChainClient, card: Any, *, as_of: int, epoch: int, expiry: i
     reports = build_reports(scored, epoch=epoch, model_hash=parse_bytes32(card.model_hash),
                             as_of=as_of, expiry=expiry, batch=batch)
     out_dir.mkdir(parents=True, exist_ok=True)
-    contract = client.contract("ScoreOracle").address
+    contract = ScoreOracle(client).address
     paths = []
     for i, (report, entries) in enumerate(reports, start=1):
         path = out_dir / f"report-{epoch}-{i:03d}.json"
@@ -104,7 +102,7 @@ def _load(path: Path) -> tuple[dict[str, Any], ScoreReport, list[Entry]]:
 
 
 def _check_target(client: ChainClient, body: dict[str, Any]) -> str:
-    contract = client.contract("ScoreOracle").address
+    contract = ScoreOracle(client).address
     if int(body["chain_id"]) != client.settings.network.chain_id or body["contract"].lower() != contract.lower():
         raise InvalidInput(f"the report is for chain {body['chain_id']} contract {body['contract']}, not this "
                            f"network's ScoreOracle {contract}.")
@@ -139,17 +137,14 @@ def submit(client: ChainClient, path: Path, account: LocalAccount) -> dict[str, 
     for address, sig in body["signatures"].items():
         if recover_signer(digest, bytes.fromhex(sig[2:])).lower() != address.lower():
             raise InvalidInput(f"the signature listed for {address} was not made by it.")
-    oracle = client.contract("ScoreOracle")
-    call = encode_call(oracle, "submit", report.as_tuple(), [e.as_tuple() for e in entries],
-                       order_signatures(digest, sigs))
-    receipt = client.transact(call, account, "submitting the score report")
+    receipt = ScoreOracle(client).submit(report.as_tuple(), [e.as_tuple() for e in entries],
+                                         order_signatures(digest, sigs), account)
     return {"entries": len(entries), "signatures": len(sigs), "gas_used": int(receipt["gasUsed"]),
             "gas_per_score": int(receipt["gasUsed"]) // max(1, len(entries))}
 
 
 def scores(client: ChainClient, subjects: list[bytes]) -> list[dict[str, Any]]:
-    oracle = client.contract("ScoreOracle")
-    (raw,) = client.call(oracle, "scoresOf", subjects)
+    raw = ScoreOracle(client).scores_of(subjects)
     registry = ModelRegistry(client)
     champion = registry.champion()
     now = client.block_timestamp()

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from creditshare.core.errors import InvalidInput, PrivacyError
+from creditshare.core.errors import CreditShareError
 
 PROTOCOL_VERSION = 1
 FPR = 1e-9  # false-positive rate of the server setup (RAW: only hash collisions)
@@ -216,8 +217,6 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m privacy.psi serve|query --ids FILE ...`: one holder's side of a PSI run."""
     import argparse
     import sys
-
-    from creditshare.core.errors import CreditShareError
 
     parser = argparse.ArgumentParser(prog="python -m privacy.psi")
     parser.add_argument("role", choices=("serve", "query"))

@@ -68,6 +68,17 @@ class Consortium:
         self.client = client
         self.contract = client.contract("Consortium")
 
+    def is_active_with_role(self, address: str, role: str) -> bool:
+        """Whether `address` is an active member holding `role` (a name of creditshare.core.roles.NAMES)."""
+        return bool(self.client.call(self.contract, "isActiveWithRole", to_checksum_address(address),
+                                     roles.role_id(role))[0])
+
+    def active_members_with_role(self, role: str) -> list[str]:
+        return [str(a) for a in self.client.call(self.contract, "activeMembersWithRole", roles.role_id(role))[0]]
+
+    def member_count(self) -> int:
+        return len(self.client.call(self.contract, "members")[0])
+
     def member(self, address: str) -> Member | None:
         address = to_checksum_address(address)
         ((org_id, active, admitted),) = self.client.call(self.contract, "member", address)

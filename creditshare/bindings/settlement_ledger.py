@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Final
 
-import pandas as pd
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from faster_eth_abi import decode
@@ -308,6 +307,8 @@ def settlement_frame(ledger: SettlementLedger, block: int | None = None) -> Any:
     Logs are read raw and decoded with eth-abi: web3's log formatting is the
     slow part at 10^5 events.
     """
+    import pandas as pd  # here, not at the top: every CLI command imports this module, few need pandas
+
     client, contract = ledger.client, ledger.contract
     submitted = event_topic(contract, "SettlementSubmitted")
     status_topics = [event_topic(contract, n) for n in STATUS_EVENTS]

@@ -35,9 +35,14 @@ from creditshare.core.errors import CreditShareError
 from creditshare.bindings.consortium import Consortium
 from creditshare.core.ids import settlement_id, subject_id, to_hex
 from creditshare.core.localchain import free_port
-from creditshare.core.roles import role_id
+from creditshare.core.roles import NAMES as ROLE_NAMES
 from creditshare.bindings.settlement_ledger import SettlementLedger, Status
 from creditshare.domain.settlements import InvalidSettlementFile, parse_csv, parse_date, plan_lifecycle, write_csv
+from scoring.model_card import TIERS, ModelCard
+from creditshare.core.keys import load_account
+from oracle import scores
+from oracle.provenance import accepted_reports
+from creditshare.bindings.consortium import ProposalKind, parameter_key
 
 console = Console()
 
@@ -102,8 +107,6 @@ class Demo:
         return ChainClient(self.settings)
 
     def account(self, org: str) -> Any:
-        from creditshare.core.keys import load_account
-
         os.environ["CREDITSHARE_PASSWORD_FILE"] = str(self.cs.password_file)  # in-process signing
         return load_account(self.settings.keystore_dir, keystore_name(org))
 
@@ -143,10 +146,9 @@ class Demo:
                           f"--account {keystore_name(COMMITTEE[1])}[/]")
             cs("members", "approve", *pending, "--account", keystore_name(COMMITTEE[1]), show=False)
         gov = Consortium(self.client)
-        roles = {r: len(gov.client.call(gov.contract, "activeMembersWithRole", role_id(r))[0])
-                 for r in ("COMMITTEE", "PLATFORM", "SHIPPER", "CARRIER", "LENDER", "ORACLE", "MAINTAINER")}
-        console.print("active members by role: " + ", ".join(f"{r} {n}" for r, n in roles.items()))
-        self.counts["members"] = len(gov.client.call(gov.contract, "members")[0])
+        by_role = {r: len(gov.active_members_with_role(r)) for r in ROLE_NAMES}
+        console.print("active members by role: " + ", ".join(f"{r} {n}" for r, n in by_role.items()))
+        self.counts["members"] = gov.member_count()
 
     def settlements(self) -> DemoMarket:
         cs = self.cs
@@ -275,7 +277,6 @@ class Demo:
             console.print(f"  card {card.name}: hash {trained['model_hash'][:18]}…, holdout AUC {trained['auc']}")
         cs("model", "register", str(card), "--account", keystore_name(COMMITTEE[0]))
         shown = cs("model", "show", json_out=True, show=False)
-        from scoring.model_card import ModelCard
 
         if shown["champion"] != ModelCard.load(card).model_hash:
             cs("model", "promote", str(card), "--synthetic", "1000", "--market", "freight-demo", "--seed", "2",
@@ -325,9 +326,6 @@ class Demo:
 
     def _score_gas(self) -> None:
         """Gas per committed score, from the receipts of the reports that hold the shippers' latest scores."""
-        from oracle import scores
-        from oracle.provenance import accepted_reports
-
         client = self.client
         stored = scores.scores(client, [subject_id(s) for s in self.shippers])
         per_report = Counter(item["report"] for item in stored if item.get("scored"))
@@ -411,8 +409,6 @@ class Demo:
                 self.cs("members", "approve", str(proposal["id"]), "--account", keystore_name(COMMITTEE[1]))
                 first = False
             else:
-                from creditshare.bindings.consortium import ProposalKind, parameter_key
-
                 pid = gov.propose(self.account(COMMITTEE[0]), ProposalKind.SET_PARAMETER, key=parameter_key(name),
                                   value=value)
                 gov.approve(self.account(COMMITTEE[1]), pid)
@@ -517,8 +513,6 @@ class Demo:
         (self.folder / "gas.json").write_text(json.dumps(self.gas, indent=1) + "\n")
 
     def _tiers(self, market: DemoMarket, ledger: SettlementLedger) -> None:
-        from oracle import scores
-
         subjects = [subject_id(s) for s in self.shippers]
         stored = scores.scores(self.client, subjects)
         defaulted = {r["shipper"] for r in market.all_rows if market.final[r["reference"]] == "Defaulted"}
@@ -529,7 +523,7 @@ class Demo:
         table = Table(title="Shippers by tier (scores on chain) and the share that defaulted")
         for c in ("tier", "shippers", "defaulted", "default rate"):
             table.add_column(c, justify="right")
-        for tier in "ABCDE":
+        for tier in TIERS:
             flags = by_tier.get(tier, [])
             rate = f"{100 * sum(flags) / len(flags):.0f}%" if flags else "-"
             table.add_row(tier, str(len(flags)), str(sum(flags)), rate)

@@ -23,10 +23,10 @@ from typing import Any
 from creditshare.core.chain import ChainClient
 from creditshare.core.errors import InvalidInput
 from scoring.errors import ScoringError
+from scoring.model_card import TIERS
 from creditshare.core.ids import to_hex
-from creditshare.reports.lender import TIERS, Population, population
+from creditshare.reports.lender import Population, population
 from creditshare.bindings.model_registry import ModelRegistry
-from oracle.provenance import scan_logs
 from creditshare.core.chain import event_topic
 
 MARKER = '<meta name="generator" content="creditshare report">'
@@ -63,7 +63,7 @@ def gas_per_operation(client: ChainClient, figures: dict[str, Any] | None = None
         span, end = 64, latest
         while end >= first and len(per_tx) < GAS_SAMPLE:
             start = max(first, end - span + 1)
-            logs = scan_logs(client, contract.address, [topic], start, end)
+            logs = client.logs(contract.address, [topic], start, end)
             for log in reversed(logs):
                 tx = log["transactionHash"]
                 if tx in per_tx or len(per_tx) < GAS_SAMPLE:

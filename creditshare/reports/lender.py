@@ -21,13 +21,14 @@ from creditshare.core.chain import ChainClient
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import SettlementId, SubjectId, cid_from_digest, to_hex
 from creditshare.bindings.model_registry import ModelRegistry
-from oracle.provenance import (AcceptedReport, accepted_reports, scan_logs, score_history, subjects_scored,
+from oracle.provenance import (AcceptedReport, accepted_reports, score_history, subjects_scored,
                                     verify_scores)
 from creditshare.core.chain import event_topic
 from creditshare.bindings.settlement_ledger import Settlement, SettlementLedger, settlement_frame
+from scoring.model_card import TIERS
+from creditshare.bindings.credit_list import CreditList
 
 BAD_STATUSES = ("Overdue", "Defaulted")
-TIERS = "ABCDE"
 
 
 def summarize_settlements(rows: Iterable[tuple[str, int, int, int, bytes]]) -> dict[str, Any]:
@@ -60,7 +61,7 @@ def subject_settlements(client: ChainClient, ledger: SettlementLedger, subject: 
     topic = event_topic(ledger.contract, "SettlementSubmitted")
     found: dict[bytes, Settlement] = {}
     for topics in ([topic, None, to_hex(subject)], [topic, None, None, to_hex(subject)]):
-        for log in scan_logs(client, ledger.contract.address, topics):
+        for log in client.logs(ledger.contract.address, topics):
             t = log["topics"]
             platform, amount, invoice, due, evidence, _by = decode(
                 ["bytes32", "uint256", "uint64", "uint64", "bytes32", "address"], bytes.fromhex(log["data"][2:]))
@@ -75,11 +76,9 @@ def _list_entries(client: ChainClient, subjects: Sequence[bytes] | None) -> dict
     """Credit-list entries by subject (0x hex), through creditshare.bindings.credit_list (empty if not deployed)."""
     if "CreditList" not in client.deployment.addresses:
         return {}
-    from creditshare.bindings.credit_list import CreditList
-
     lst = CreditList(client)
     if subjects is None:  # every subject with an entry: one scan of EntryPosted
-        posted = scan_logs(client, lst.contract.address, [event_topic(lst.contract, "EntryPosted")])
+        posted = client.logs(lst.contract.address, [event_topic(lst.contract, "EntryPosted")])
         subjects = list(dict.fromkeys(bytes.fromhex(log["topics"][2][2:]) for log in posted))
     now = client.block_timestamp()
     out = {}
