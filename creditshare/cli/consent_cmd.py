@@ -7,6 +7,7 @@ from typing import Any, Optional
 import typer
 
 from creditshare.cli.context import console, emit_json, state, table
+from creditshare.cli.options import LenderAccount, SubjectMemberAccount
 from creditshare.bindings.data_bus import KNOWN_PURPOSES, DataBus, expiry_after_days, parse_scope, purpose_id, scope_names
 from creditshare.core.errors import InvalidInput
 from creditshare.bindings.consortium import Consortium
@@ -19,7 +20,6 @@ app = typer.Typer(
          "logged on chain (see `creditshare audit`).",
     no_args_is_help=True)
 
-ACCOUNT_HELP = "Keystore name of the signing account (or set CREDITSHARE_PRIVATE_KEY)."
 PURPOSE_HELP = f"Purpose of the use, by name (e.g. {', '.join(KNOWN_PURPOSES)}); only its keccak256 goes on chain."
 SCOPE_HELP = "Comma-separated scopes: score, settlements, list (or all)."
 
@@ -32,7 +32,7 @@ def grant(
     scope: str = typer.Option(..., "--scope", help=SCOPE_HELP),
     days: Optional[int] = typer.Option(None, "--days", help="Valid until midnight UTC after this many days."),
     until: Optional[str] = typer.Option(None, "--until", help="Valid until this date (YYYY-MM-DD, 00:00 UTC)."),
-    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP + " The subject's member."),
+    account: SubjectMemberAccount = None,
 ) -> None:
     """Grant a lender consent to read your data (your member's organisation is the subject).
 
@@ -65,7 +65,7 @@ def grant(
 def revoke(
     ctx: typer.Context,
     consent_id: int = typer.Argument(..., help="Consent id."),
-    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP + " The subject's member."),
+    account: SubjectMemberAccount = None,
 ) -> None:
     """Revoke a consent at once (the subject's member only; revoking twice changes nothing)."""
     st = state(ctx)
@@ -99,7 +99,7 @@ def access(
     subjects: list[str] = typer.Argument(..., help="Subjects to read (namespace:registration or 0x ids)."),
     purpose: str = typer.Option(..., "--purpose", help=PURPOSE_HELP),
     scope: str = typer.Option("score", "--scope", help=SCOPE_HELP),
-    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP + " The LENDER."),
+    account: LenderAccount = None,
 ) -> None:
     """As a LENDER, record a consented access to subjects (one batched transaction) and read their data.
 

@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 
 from creditshare.cli.context import console, emit_json, progress, state, table
+from creditshare.cli.options import Account, CommitteeAccount, DryRun, MaintainerAccount, ViewerAccount
 from creditshare.bindings.credit_list import CreditList
 from creditshare.bindings.settlement_token import SettlementToken
 from creditshare.domain.credit_entries import ENTRY_COLUMNS, decrypt_details, parse_entries, post_entries, release_keys
@@ -24,7 +25,6 @@ app = typer.Typer(
 token_app = typer.Typer(help="The settlement token (CSFEN, 1 unit = 1 fen) that pays stakes, deposits and view fees.",
                         no_args_is_help=True)
 
-ACCOUNT_HELP = "Keystore name of the signing account (or set CREDITSHARE_PRIVATE_KEY)."
 SUBJECT_HELP = "Subject: namespace:registration (e.g. uscc:91310000MA1FL4XX1X) or a 0x 32-byte id."
 
 
@@ -35,8 +35,8 @@ def post(
                                           "payment-default, fraud, freight-dispute, cargo-damage or other; dates "
                                           "YYYY-MM-DD; settlements are 0x ids separated by ';' (may be empty); "
                                           "evidence and details are files relative to the CSV."),
-    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and show what would be posted; send nothing."),
+    account: Account = None,
+    dry_run: DryRun = False,
 ) -> None:
     """Post entries as a MAINTAINER: stakes are pulled in tokens, details are sealed (AES-GCM) into the evidence store.
 
@@ -99,7 +99,7 @@ def show(
 def view_(
     ctx: typer.Context,
     subject: str = typer.Argument(..., help=SUBJECT_HELP),
-    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    account: Account = None,
     again: bool = typer.Option(False, "--again", help="Pay again even if this account already paid for these entries."),
 ) -> None:
     """Pay the governed view fee (discounted for reciprocal members) to view a subject's entries.
@@ -124,7 +124,7 @@ def view_(
 def release(
     ctx: typer.Context,
     subject: Optional[str] = typer.Option(None, "--subject", help="Only views of this subject."),
-    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP + " The maintainer."),
+    account: MaintainerAccount = None,
 ) -> None:
     """Maintainer's key release: wrap each of your entries' content keys to every viewer who paid for it.
 
@@ -146,7 +146,7 @@ def release(
 def decrypt(
     ctx: typer.Context,
     entry_id: int = typer.Argument(..., help="Entry id."),
-    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP + " The paying viewer."),
+    account: ViewerAccount = None,
     out: Optional[Path] = typer.Option(None, "--out", help="Write the details to this file instead of stdout."),
 ) -> None:
     """Decrypt an entry's private details with the key released to you (or your own, as its maintainer)."""
@@ -179,7 +179,7 @@ def contest(
     ctx: typer.Context,
     entry_id: int = typer.Argument(..., help="Entry id."),
     reason: str = typer.Option(..., "--reason", help="Why the entry is wrong (only its keccak256 goes on chain)."),
-    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    account: Account = None,
 ) -> None:
     """Contest an active entry (any member, or the subject's member), paying the governed contest deposit."""
     st = state(ctx)
@@ -198,7 +198,7 @@ def resolve(
     entry_id: int = typer.Argument(..., help="Entry id."),
     uphold: bool = typer.Option(..., "--uphold/--overturn",
                                 help="Uphold (deposit to the maintainer) or overturn (stake slashed to the contester)."),
-    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP + " A COMMITTEE member."),
+    account: CommitteeAccount = None,
 ) -> None:
     """Vote on a contested entry as a COMMITTEE member; the first outcome to reach the threshold is executed."""
     st = state(ctx)
@@ -214,7 +214,7 @@ def resolve(
 @app.command()
 def withdraw(
     ctx: typer.Context,
-    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    account: Account = None,
     release_stakes: bool = typer.Option(False, "--release-stakes",
                                         help="First credit back the stakes of your expired entries."),
 ) -> None:
@@ -262,7 +262,7 @@ def mint(
     to: str = typer.Argument(..., help="Recipient: address or keystore name."),
     amount: int = typer.Argument(..., help="Fen to mint (integer)."),
     top_up: bool = typer.Option(False, "--top-up", help="Mint only what brings the balance up to AMOUNT (idempotent)."),
-    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP + " A COMMITTEE member."),
+    account: CommitteeAccount = None,
 ) -> None:
     """Mint settlement tokens (stands for money deposited with the issuing bank). COMMITTEE only."""
     st = state(ctx)

@@ -11,6 +11,7 @@ import typer
 
 from creditshare.domain import deploy as deploy_mod
 from creditshare.cli.context import console, emit_json, progress, state, table
+from creditshare.cli.options import Account
 from creditshare.core.errors import CreditShareError, InvalidInput
 from creditshare.core.roles import role_id
 from creditshare.bindings.consortium import ZERO32, Consortium, Member, ProposalKind, parameter_key
@@ -19,7 +20,6 @@ from creditshare.core.keys import resolve_address
 
 app = typer.Typer(help="Consortium members and committee proposals (m-of-n approval).", no_args_is_help=True)
 
-ACCOUNT_HELP = "Keystore name of the signing account (or set CREDITSHARE_PRIVATE_KEY)."
 
 
 def deploy(
@@ -29,7 +29,7 @@ def deploy(
         "or 0x subject id); repeat for each member."),
     threshold: int = typer.Option(..., "--threshold", help="Committee approvals a proposal needs."),
     proposal_ttl: int = typer.Option(deploy_mod.DEFAULT_PROPOSAL_TTL, help="Seconds a proposal stays open."),
-    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    account: Account = None,
     force: bool = typer.Option(False, "--force", help="Deploy anew even if contracts are saved for this network."),
 ) -> None:
     """Deploy the consortium's contracts (idempotent: saved deployments are reused)."""
@@ -92,7 +92,7 @@ def propose(
     value: int = typer.Option(0, "--value", help="New threshold or parameter value."),
     file: Optional[Path] = typer.Option(None, "--file", help="admit only: a CSV with columns member,org,roles (roles "
                                                             "separated by ';'): one proposal per row, sent pipelined."),
-    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    account: Account = None,
 ) -> None:
     """Open a committee proposal; the proposer's approval counts at once."""
     st = state(ctx)
@@ -154,7 +154,7 @@ def _admission_rows(keystore_dir: Path, file: Path) -> list[tuple[str, bytes, tu
 def approve(
     ctx: typer.Context,
     proposal_ids: list[int] = typer.Argument(..., help="Proposal id(s); several are approved pipelined."),
-    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    account: Account = None,
 ) -> None:
     """Approve proposals; each executes when the threshold is reached."""
     st = state(ctx)

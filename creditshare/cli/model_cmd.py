@@ -8,16 +8,12 @@ from typing import Any, Optional
 import typer
 
 from creditshare.cli.context import console, emit_json, state, table
+from creditshare.cli.options import Account, AsOf, Market, Seed, Settlements, Synthetic
 from creditshare.core.errors import InvalidInput
 from creditshare.domain.settlements import parse_date
 
 app = typer.Typer(help="Scorecard models: train and evaluate (scoring/), register and promote on chain "
                        "(ModelRegistry), monitor drift.", no_args_is_help=True)
-
-ACCOUNT_HELP = "Keystore name of the signing account (or set CREDITSHARE_PRIVATE_KEY)."
-SETTLEMENTS_HELP = ("`chain` to read the ledger, or a settlement history CSV with columns settlement_id, shipper, platform, carrier, amount, "
-                    "invoice_date, due_date, paid_date, status, status_date (unix seconds; paid_date 0 = unpaid).")
-SYNTHETIC_HELP = "Use a seeded synthetic freight market of this many shippers instead of a file."
 
 
 def _data(settlements: Optional[Path], synthetic: Optional[int], seed: int, as_of: Optional[str],
@@ -53,24 +49,14 @@ def _data(settlements: Optional[Path], synthetic: Optional[int], seed: int, as_o
     return frame, parse_date(as_of, "--as-of")
 
 
-SETTLEMENTS_OPT = typer.Option(None, "--settlements", help=SETTLEMENTS_HELP)
-SYNTHETIC_OPT = typer.Option(None, "--synthetic", min=100, help=SYNTHETIC_HELP)
-SEED_OPT = typer.Option(1, "--seed", help="Seed of the synthetic market.")
-MARKET_OPT = typer.Option("standard", "--market", help="Profile of the synthetic market: `standard` (small shippers, "
-                                                       "two years) or `freight-demo` (busier shippers, one year: the "
-                                                       "market `creditshare demo` plays).")
-AS_OF_OPT = typer.Option(None, "--as-of", help="The training population's date, YYYY-MM-DD (with --synthetic: the "
-                                                 "date the market is drawn around, so that its season matches).")
-
-
 @app.command()
 def train(
     ctx: typer.Context,
     out: Path = typer.Option(..., "--out", help="Where to write the model card (canonical JSON)."),
     name: str = typer.Option("freight-scorecard", "--name"),
     version: int = typer.Option(1, "--version", min=1),
-    settlements: Optional[Path] = SETTLEMENTS_OPT, synthetic: Optional[int] = SYNTHETIC_OPT, seed: int = SEED_OPT, market: str = MARKET_OPT,
-    as_of: Optional[str] = AS_OF_OPT,
+    settlements: Settlements = None, synthetic: Synthetic = None, seed: Seed = 1, market: Market = "standard",
+    as_of: AsOf = None,
     with_xp: bool = typer.Option(False, "--with-xp", help="Add the cross-platform xp_* features (what a "
                                  "cross_platform_features MPC job over every platform reveals, computed in the clear)."),
 ) -> None:
@@ -157,8 +143,8 @@ class _CardModel:
 def evaluate(
     ctx: typer.Context,
     card_path: Path = typer.Argument(..., metavar="CARD", help="The champion's model card."),
-    settlements: Optional[Path] = SETTLEMENTS_OPT, synthetic: Optional[int] = SYNTHETIC_OPT, seed: int = SEED_OPT, market: str = MARKET_OPT,
-    as_of: Optional[str] = AS_OF_OPT,
+    settlements: Settlements = None, synthetic: Synthetic = None, seed: Seed = 1, market: Market = "standard",
+    as_of: AsOf = None,
 ) -> None:
     """Champion (the card) against a gradient-boosting challenger on the same holdout."""
     from sklearn.model_selection import train_test_split
@@ -187,7 +173,7 @@ def evaluate(
 def register(
     ctx: typer.Context,
     card_path: Path = typer.Argument(..., metavar="CARD", help="The model card to register."),
-    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    account: Account = None,
 ) -> None:
     """Register a model card's hash, version, metrics and file digest on chain (MAINTAINER or COMMITTEE)."""
     from creditshare.core.ids import parse_bytes32
@@ -209,11 +195,11 @@ def register(
 def promote(
     ctx: typer.Context,
     model: str = typer.Argument(..., help="Model card file (or 0x model hash with --skip-drift-check)."),
-    settlements: Optional[Path] = SETTLEMENTS_OPT, synthetic: Optional[int] = SYNTHETIC_OPT, seed: int = SEED_OPT, market: str = MARKET_OPT,
-    as_of: Optional[str] = AS_OF_OPT,
+    settlements: Settlements = None, synthetic: Synthetic = None, seed: Seed = 1, market: Market = "standard",
+    as_of: AsOf = None,
     skip_drift_check: bool = typer.Option(False, "--skip-drift-check",
                                           help="Approve without checking the current population's PSI."),
-    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    account: Account = None,
 ) -> None:
     """Approve promoting a model to champion (COMMITTEE; executes at the consortium threshold).
 
@@ -246,7 +232,7 @@ def promote(
 def retire(
     ctx: typer.Context,
     model: str = typer.Argument(..., help="Model card file or 0x model hash."),
-    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    account: Account = None,
 ) -> None:
     """Approve retiring a model (COMMITTEE; executes at the consortium threshold)."""
     from creditshare.bindings.model_registry import Action, ModelRegistry, model_hash_arg
@@ -297,8 +283,8 @@ def _drift(card_path: Path, settlements: Optional[Path], synthetic: Optional[int
 def monitor(
     ctx: typer.Context,
     card_path: Path = typer.Argument(..., metavar="CARD", help="The model card whose population to check."),
-    settlements: Optional[Path] = SETTLEMENTS_OPT, synthetic: Optional[int] = SYNTHETIC_OPT, seed: int = SEED_OPT, market: str = MARKET_OPT,
-    as_of: Optional[str] = AS_OF_OPT,
+    settlements: Settlements = None, synthetic: Synthetic = None, seed: Seed = 1, market: Market = "standard",
+    as_of: AsOf = None,
 ) -> None:
     """PSI of the score distribution and CSI per feature against the training population.
 

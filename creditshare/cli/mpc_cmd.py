@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from creditshare.cli.context import console, emit_json, state
+from creditshare.cli.options import ParticipantAccount
 
 app = typer.Typer(help="Multi-party computation between data holders (MPyC parties over TCP).", no_args_is_help=True)
 psi_app = typer.Typer(help="Private set intersection of subject ids between two holders (ECDH, openmined-psi).",
@@ -37,7 +38,7 @@ def party(
 def record_job(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="The job record (from --record) or a party's output file."),
-    account: Optional[str] = typer.Option(None, "--account", help="Keystore name of this participant's account."),
+    account: ParticipantAccount = None,
 ) -> None:
     """Record a finished job on chain (MpcJobLog), or attest it if another participant recorded it.
 

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
 from creditshare.cli.context import console, emit_json, err_console, state, table
+from creditshare.cli.options import OracleAccount
 from creditshare.domain.settlements import parse_date
 
 app = typer.Typer(help="Oracle operators: build a score batch from the ledger and the champion card, sign it "
                        "(k of n), submit it.", no_args_is_help=True)
 
-ACCOUNT_HELP = "Keystore name of this oracle operator's account."
 CARD_HELP = "This operator's copy of the champion model card."
 
 
 MPC_OUTPUT_HELP = ("A party's output file of a cross_platform_features MPC job recorded on chain: its xp_* "
                    "aggregates become features (needed when the card uses them).")
+CONFIG_HELP = "The oracle set's config file (ORACLES.json: oracles, endpoints, round settings)."
+
+MpcOutput = Annotated[Optional[Path], typer.Option("--mpc-output", help=MPC_OUTPUT_HELP)]
 
 
 def _card(path: Path):  # noqa: ANN202 - scoring is imported late (it loads pandas)
@@ -45,7 +48,7 @@ def propose(
     ttl: int = typer.Option(86_400, "--ttl", min=60, help="Seconds the signatures stay valid."),
     out_dir: Path = typer.Option(Path("reports"), "--out-dir", help="Where to write the report files."),
     batch: int = typer.Option(500, "--batch", min=1, max=500, help="Subjects per report."),
-    mpc_output: Optional[Path] = typer.Option(None, "--mpc-output", help=MPC_OUTPUT_HELP),
+    mpc_output: MpcOutput = None,
 ) -> None:
     """Score every shipper from the ledger with the champion card; write report files to sign."""
     from oracle import scores
@@ -65,8 +68,8 @@ def sign(
     ctx: typer.Context,
     reports: list[Path] = typer.Argument(..., help="Report files."),
     card: Path = typer.Option(..., "--card", help=CARD_HELP),
-    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
-    mpc_output: Optional[Path] = typer.Option(None, "--mpc-output", help=MPC_OUTPUT_HELP),
+    account: OracleAccount = None,
+    mpc_output: MpcOutput = None,
 ) -> None:
     """Recompute each batch independently and sign it only if it matches."""
     from oracle import scores
@@ -86,7 +89,7 @@ def sign(
 def submit(
     ctx: typer.Context,
     reports: list[Path] = typer.Argument(..., help="Signed report files."),
-    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    account: OracleAccount = None,
 ) -> None:
     """Submit signed reports (one transaction each, one signature set per batch)."""
     from oracle import scores
@@ -101,9 +104,6 @@ def submit(
             console.print(f"{path}: {r['entries']} scores, {r['signatures']} signatures, {r['gas_per_score']} gas each")
 
 
-CONFIG_HELP = "The oracle set's config file (ORACLES.json: oracles, endpoints, round settings)."
-
-
 @app.command()
 def run(
     ctx: typer.Context,
@@ -112,7 +112,7 @@ def run(
     card: Path = typer.Option(..., "--card", help=CARD_HELP + " Re-read when the file changes (after a promotion)."),
     once: bool = typer.Option(False, "--once", help="Exit once every pending event is scored on chain."),
     timeout: float = typer.Option(300.0, "--timeout", min=1, help="With --once: give up after this many seconds."),
-    mpc_output: Optional[Path] = typer.Option(None, "--mpc-output", help=MPC_OUTPUT_HELP),
+    mpc_output: MpcOutput = None,
 ) -> None:
     """Run the oracle daemon: follow chain events, score, gather k signatures from the peers, submit once."""
     import logging

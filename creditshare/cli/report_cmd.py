@@ -10,7 +10,7 @@ from typing import Any, Optional
 import typer
 
 from creditshare.cli.context import console, emit_json, state, table
-from creditshare.cli.model_cmd import MARKET_OPT
+from creditshare.cli.options import Market, Seed
 from creditshare.cli.score_cmd import load_card, verdict
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import subject_id
@@ -42,8 +42,8 @@ def report(
     synthetic: Optional[int] = typer.Option(None, "--synthetic", min=100, help="With --html: the ROC curve on the "
                                             "holdout of the seeded synthetic market the card was trained on "
                                             "(same split as `model train`)."),
-    seed: int = typer.Option(1, "--seed", help="Seed of the synthetic market."),
-    market: str = MARKET_OPT,
+    seed: Seed = 1,
+    market: Market = "standard",
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Date of the --settlements population, YYYY-MM-DD."),
     gas: Optional[Path] = GAS_OPT,
 ) -> None:

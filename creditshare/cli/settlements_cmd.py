@@ -14,6 +14,7 @@ from eth_utils import keccak
 from creditshare.bindings.settlement_ledger import DEFAULT_BATCH, Settlement, StoredState, iso_date
 from creditshare.domain import settlements as sm
 from creditshare.cli.context import console, emit_json, progress, state, table
+from creditshare.cli.options import Account, DryRun
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import parse_bytes32, subject_id, to_hex
 from creditshare.core.keys import resolve_address
@@ -23,18 +24,16 @@ from creditshare.bindings.settlement_ledger import SettlementLedger
 app = typer.Typer(help="Freight settlements: submit from CSV, confirm, pledge, pay, dispute, resolve, read.",
                   no_args_is_help=True)
 
-ACCOUNT_HELP = "Keystore name of the signing account (or set CREDITSHARE_PRIVATE_KEY)."
-DRY_RUN_HELP = "Validate and show what would be sent; send nothing."
 
 @app.command()
 def submit(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="Settlement CSV (see README: reference, shipper, platform, carrier, "
                                           "amount_fen, invoice_date, due_date, evidence)."),
-    account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    account: Account = None,
     batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size", min=1, max=1000,
                                    help="Settlements per transaction."),
-    dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP),
+    dry_run: DryRun = False,
 ) -> None:
     """Validate a whole CSV, then submit the settlements not yet on chain, in batches.
 
@@ -131,8 +130,8 @@ FILE_OPT = typer.Option(None, "--file", help="A settlement CSV: act on every row
 
 @app.command()
 def confirm(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] = FILE_OPT,
-            account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
-            dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP)) -> None:
+            account: Account = None,
+            dry_run: DryRun = False) -> None:
     """Confirm Invoiced settlements (as the counterparty of the submitter)."""
     _run_lifecycle(ctx, "confirm", ids or [], file, account, dry_run,
                    lambda ledger, chosen, _extra, signer, advance: ledger.confirm(chosen, signer, on_batch=advance))
@@ -142,8 +141,8 @@ def confirm(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] =
 def pay(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] = FILE_OPT,
         paid_date: Optional[str] = typer.Option(None, "--paid-date", help="YYYY-MM-DD (default: today, UTC). "
                                                 "With --file, a paid_date column overrides it per row."),
-        account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
-        dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP)) -> None:
+        account: Account = None,
+        dry_run: DryRun = False) -> None:
     """Record payment of settlements (as the shipper, the payer)."""
     default = sm.parse_date(paid_date, "--paid-date") if paid_date else int(
         dt.datetime.combine(dt.datetime.now(dt.UTC).date(), dt.time(), dt.UTC).timestamp())
@@ -160,8 +159,8 @@ def pay(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] = FIL
 
 @app.command()
 def overdue(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] = FILE_OPT,
-            account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
-            dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP)) -> None:
+            account: Account = None,
+            dry_run: DryRun = False) -> None:
     """Mark settlements past their due date as Overdue (as the platform, the payee)."""
     _run_lifecycle(ctx, "markOverdue", ids or [], file, account, dry_run,
                    lambda ledger, chosen, _extra, signer, advance: ledger.mark_overdue(chosen, signer, on_batch=advance))
@@ -170,8 +169,8 @@ def overdue(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] =
 @app.command()
 def dispute(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] = FILE_OPT,
             reason: str = typer.Option(..., "--reason", help="Why; its keccak256 goes on chain, the text stays with you."),
-            account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
-            dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP)) -> None:
+            account: Account = None,
+            dry_run: DryRun = False) -> None:
     """Open a dispute on settlements (as the shipper or the platform)."""
     if not reason.strip():
         raise InvalidInput("--reason must not be empty.")
@@ -184,8 +183,8 @@ def dispute(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] =
 @app.command()
 def resolve(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] = FILE_OPT,
             defaulted: bool = typer.Option(False, "--defaulted", help="Close as Defaulted instead of Resolved."),
-            account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP),
-            dry_run: bool = typer.Option(False, "--dry-run", help=DRY_RUN_HELP)) -> None:
+            account: Account = None,
+            dry_run: DryRun = False) -> None:
     """Close disputed (or, with --defaulted, overdue) settlements (as a committee member)."""
     _run_lifecycle(ctx, "resolve-default" if defaulted else "resolve", ids or [], file, account, dry_run,
                    lambda ledger, chosen, _extra, signer, advance: ledger.resolve(
@@ -195,7 +194,7 @@ def resolve(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] =
 @app.command()
 def pledge(ctx: typer.Context, settlement: str = typer.Argument(..., help="Settlement id (0x...)."),
            lender: str = typer.Option(..., "--lender", help="The lender's address or keystore name."),
-           account: Optional[str] = typer.Option(None, "--account", help=ACCOUNT_HELP)) -> None:
+           account: Account = None) -> None:
     """Pledge a confirmed receivable to one lender (as the platform). A second pledge is refused."""
     st = state(ctx)
     ledger = SettlementLedger(st.client)
