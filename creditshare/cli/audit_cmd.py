@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from creditshare.cli.context import emit_json, state, table
+from creditshare.cli.context import emit, state, table
 from creditshare.bindings.data_bus import DataBus
 from creditshare.core.ids import subject_id, to_hex
 from creditshare.core.keys import resolve_address
@@ -21,8 +21,8 @@ def audit(
     sid = subject_id(subject)
     reader = resolve_address(st.settings.keystore_dir, as_)
     accesses = DataBus(st.client).accesses_of(sid, reader)
-    if st.json:
-        emit_json({"subject": to_hex(sid), "accesses": accesses})
-        return
-    table(f"Accesses to the data of {subject} ({len(accesses)})", ["time", "lender", "purpose", "consent", "scope"],
-          [[a["time"], a["lender"][:10] + "…", a["purpose"], a["consent_id"], ",".join(a["scope"])] for a in accesses])
+    emit(st, {"subject": to_hex(sid), "accesses": accesses},
+         lambda: table(f"Accesses to the data of {subject} ({len(accesses)})",
+                       ["time", "lender", "purpose", "consent", "scope"],
+                       [[a["time"], a["lender"][:10] + "…", a["purpose"], a["consent_id"], ",".join(a["scope"])]
+                        for a in accesses]))

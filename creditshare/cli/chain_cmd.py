@@ -5,21 +5,21 @@ from __future__ import annotations
 import typer
 
 from creditshare.core import localchain
-from creditshare.cli.context import console, emit_json, state
+from creditshare.cli.context import console, emit, state
 
 app = typer.Typer(help="Start, stop and inspect the persistent local chain (Anvil on 127.0.0.1:8545).",
                   no_args_is_help=True)
 
 
 def _show(ctx: typer.Context, s: localchain.ChainStatus, message: str) -> None:
-    if state(ctx).json:
-        emit_json({"running": s.running, "pid": s.pid, "rpc_url": s.rpc_url, "chain_id": s.chain_id,
-                   "block": s.block, "state_file": str(s.state_file), "state_bytes": s.state_bytes})
-        return
-    console.print(message)
-    if s.running:
-        console.print(f"  rpc {s.rpc_url}  chain id {s.chain_id}  block {s.block}  pid {s.pid or '?'}")
-    console.print(f"  state file {s.state_file} ({s.state_bytes} bytes)")
+    def text() -> None:
+        console.print(message)
+        if s.running:
+            console.print(f"  rpc {s.rpc_url}  chain id {s.chain_id}  block {s.block}  pid {s.pid or '?'}")
+        console.print(f"  state file {s.state_file} ({s.state_bytes} bytes)")
+
+    emit(state(ctx), {"running": s.running, "pid": s.pid, "rpc_url": s.rpc_url, "chain_id": s.chain_id,
+                      "block": s.block, "state_file": str(s.state_file), "state_bytes": s.state_bytes}, text)
 
 
 @app.command()

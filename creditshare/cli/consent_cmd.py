@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 import typer
 
-from creditshare.cli.context import console, emit_json, state, table
+from creditshare.cli.context import emit, state, table
 from creditshare.cli.options import LenderAccount, SubjectMemberAccount
 from creditshare.bindings.data_bus import KNOWN_PURPOSES, DataBus, expiry_after_days, parse_scope, purpose_id, scope_names
 from creditshare.core.errors import InvalidInput
@@ -53,12 +53,9 @@ def grant(
     now = st.client.block_timestamp()
     expires = expiry_after_days(now, days) if days is not None else parse_date(until or "", "--until")
     result = bus.grant(signer, member.org_id, lender_address, purpose_id(purpose), mask, expires)
-    if st.json:
-        emit_json(result)
-    elif result["already"]:
-        console.print(f"consent {result['id']} already grants {lender} this scope until {result['expires']}")
-    else:
-        console.print(f"granted consent {result['id']} to {lender} for {purpose} ({scope}) until {result['expires']}")
+    emit(st, result, f"consent {result['id']} already grants {lender} this scope until {result['expires']}"
+         if result["already"] else
+         f"granted consent {result['id']} to {lender} for {purpose} ({scope}) until {result['expires']}")
 
 
 @app.command()
@@ -70,10 +67,7 @@ def revoke(
     """Revoke a consent at once (the subject's member only; revoking twice changes nothing)."""
     st = state(ctx)
     result = DataBus(st.client).revoke(st.account(account), consent_id)
-    if st.json:
-        emit_json(result)
-    else:
-        console.print(f"consent {consent_id} {'was already revoked' if result['already'] else 'revoked'}")
+    emit(st, result, f"consent {consent_id} {'was already revoked' if result['already'] else 'revoked'}")
 
 
 @app.command()
@@ -86,11 +80,10 @@ def show(
     sid = subject_id(subject)
     now = st.client.block_timestamp()
     consents = [c.to_json(now) for c in DataBus(st.client).consents_of(sid)]
-    if st.json:
-        emit_json({"subject": to_hex(sid), "consents": consents})
-        return
-    table(f"Consents of {subject}", ["id", "lender", "purpose", "scope", "expires", "state"],
-          [[c["id"], c["lender"], c["purpose"], ",".join(c["scope"]), c["expires"], c["state"]] for c in consents])
+    emit(st, {"subject": to_hex(sid), "consents": consents},
+         lambda: table(f"Consents of {subject}", ["id", "lender", "purpose", "scope", "expires", "state"],
+                       [[c["id"], c["lender"], c["purpose"], ",".join(c["scope"]), c["expires"], c["state"]]
+                        for c in consents]))
 
 
 @app.command()
@@ -134,15 +127,15 @@ def access(
             by_subject[to_hex(s)]["list_entries"] = [e.to_json(now) for e in book.entries_of(s)]
     out = {"lender": signer.address, "purpose": purpose, "scope": scope_names(mask), "accesses": len(records),
            "subjects": list(by_subject.values())}
-    if st.json:
-        emit_json(out)
-        return
-    rows = []
-    for item in out["subjects"]:
-        score = item.get("score", {})
-        rows.append([item["subject"][:18] + "…", item.get("consent_id"),
-                     f"{score.get('score')} {score.get('tier')}" if score.get("scored") else "-" if mask & 1 else "",
-                     len(item.get("settlements", [])) if mask & 2 else "",
-                     sum(e["active"] for e in item.get("list_entries", [])) if mask & 4 else ""])
-    table(f"Consented read by {signer.address} ({purpose})", ["subject", "consent", "score", "settlements",
-                                                              "active list entries"], rows)
+    def text() -> None:
+        rows = []
+        for item in out["subjects"]:
+            score = item.get("score", {})
+            rows.append([item["subject"][:18] + "…", item.get("consent_id"),
+                         f"{score.get('score')} {score.get('tier')}" if score.get("scored") else "-" if mask & 1 else "",
+                         len(item.get("settlements", [])) if mask & 2 else "",
+                         sum(e["active"] for e in item.get("list_entries", [])) if mask & 4 else ""])
+        table(f"Consented read by {signer.address} ({purpose})", ["subject", "consent", "score", "settlements",
+                                                                  "active list entries"], rows)
+
+    emit(st, out, text)

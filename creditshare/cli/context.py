@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Union
 
 import typer
 from eth_account.signers.local import LocalAccount
@@ -56,6 +57,23 @@ def state(ctx: typer.Context) -> State:
 
 def emit_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+
+
+#: what a command prints without --json: a line, lines, or a function that prints (tables, styled lines)
+Text = Union[str, Sequence[str], Callable[[], object], None]
+
+
+def emit(st: State, result: Any, text: Text = None) -> None:
+    """A command's outcome, printed once: ``result`` as JSON with --json, else ``text`` (nothing if None)."""
+    if st.json:
+        emit_json(result)
+    elif callable(text):
+        text()
+    elif isinstance(text, str):
+        console.print(text)
+    elif text is not None:
+        for line in text:
+            console.print(line)
 
 
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:

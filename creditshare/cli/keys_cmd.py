@@ -8,7 +8,7 @@ import sys
 import typer
 
 from creditshare.core import keys
-from creditshare.cli.context import console, emit_json, progress, state, table
+from creditshare.cli.context import emit, progress, state, table
 from creditshare.core.errors import ConfigError
 
 app = typer.Typer(help="Encrypted keystores (password from CREDITSHARE_PASSWORD, CREDITSHARE_PASSWORD_FILE or a prompt).",
@@ -35,11 +35,8 @@ def new(ctx: typer.Context,
             created.append({"name": name, "address": keys.create_keystore(st.settings.keystore_dir, name,
                                                                           password=password)})
             bar.advance(task)
-    if st.json:
-        emit_json(created[0] if len(created) == 1 else created)
-    else:
-        for c in created:
-            console.print(f"created keystore {c['name']}: {c['address']}")
+    emit(st, created[0] if len(created) == 1 else created,
+         [f"created keystore {c['name']}: {c['address']}" for c in created])
 
 
 @app.command("import")
@@ -53,10 +50,7 @@ def import_(ctx: typer.Context, name: str = typer.Argument(..., help="Keystore n
         address = keys.create_keystore(st.settings.keystore_dir, name, private_key=secret)
     except ValueError as err:
         raise ConfigError("that is not a valid private key.") from err
-    if st.json:
-        emit_json({"name": name, "address": address})
-    else:
-        console.print(f"imported keystore {name}: {address}")
+    emit(st, {"name": name, "address": address}, f"imported keystore {name}: {address}")
 
 
 @app.command("list")
@@ -64,7 +58,5 @@ def list_(ctx: typer.Context) -> None:
     """List keystores and their addresses (nothing is unlocked)."""
     st = state(ctx)
     found = keys.list_keystores(st.settings.keystore_dir)
-    if st.json:
-        emit_json([{"name": n, "address": a} for n, a in found.items()])
-    else:
-        table("Keystores", ["name", "address"], [[n, a] for n, a in found.items()])
+    emit(st, [{"name": n, "address": a} for n, a in found.items()],
+         lambda: table("Keystores", ["name", "address"], [[n, a] for n, a in found.items()]))

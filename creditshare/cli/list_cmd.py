@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from creditshare.cli.context import console, emit_json, progress, state, table
+from creditshare.cli.context import emit, progress, state, table
 from creditshare.cli.options import Account, CommitteeAccount, DryRun, MaintainerAccount, ViewerAccount
 from creditshare.bindings.credit_list import CreditList
 from creditshare.bindings.settlement_token import SettlementToken
@@ -54,15 +54,10 @@ def post(
     out = {"file": str(file), "rows": len(rows), "posted": [] if dry_run else result.posted,
            "would_post": result.posted if dry_run else [], "already_posted": result.already,
            "gas_used": result.gas_used, "dry_run": dry_run}
-    if st.json:
-        emit_json(out)
-        return
-    if dry_run:
-        console.print(f"dry run: {len(result.posted)} entries would be posted, {len(result.already)} are posted already")
-        return
-    for p in result.posted:
-        console.print(f"posted entry {p['id']} (line {p['line']}): details sealed as {p['details_cid']}")
-    console.print(f"{len(result.posted)} posted, {len(result.already)} already on the list")
+    emit(st, out, f"dry run: {len(result.posted)} entries would be posted, {len(result.already)} are posted already"
+         if dry_run else
+         [*(f"posted entry {p['id']} (line {p['line']}): details sealed as {p['details_cid']}" for p in result.posted),
+          f"{len(result.posted)} posted, {len(result.already)} already on the list"])
 
 
 @app.command()
@@ -77,22 +72,18 @@ def show(
     if what.strip().isdigit():
         entry = book.entry(int(what))
         info = {**entry.to_json(now), "contest": book.contest_of(entry.id)}
-        if st.json:
-            emit_json(info)
-        else:
-            table(f"Entry {entry.id}", ["field", "value"], [[k, v] for k, v in info.items()])
+        emit(st, info, lambda: table(f"Entry {entry.id}", ["field", "value"], [[k, v] for k, v in info.items()]))
         return
     sid = subject_id(what)
     entries = [e.to_json(now) for e in book.entries_of(sid)]
     for e in entries:
         e["contest"] = book.contest_of(e["id"]) if e["status"] != "active" else None
-    if st.json:
-        emit_json({"subject": to_hex(sid), "active": sum(e["active"] for e in entries), "entries": entries})
-        return
-    table(f"Credit list entries of {what} ({sum(e['active'] for e in entries)} active)",
-          ["id", "category", "amount (fen)", "band", "status", "active", "expires", "maintainer"],
-          [[e["id"], e["category"], e["amount_fen"], e["band"], e["status"], e["active"], e["expires"],
-            e["maintainer"][:10] + "…"] for e in entries])
+    active = sum(e["active"] for e in entries)
+    emit(st, {"subject": to_hex(sid), "active": active, "entries": entries},
+         lambda: table(f"Credit list entries of {what} ({active} active)",
+                       ["id", "category", "amount (fen)", "band", "status", "active", "expires", "maintainer"],
+                       [[e["id"], e["category"], e["amount_fen"], e["band"], e["status"], e["active"], e["expires"],
+                         e["maintainer"][:10] + "…"] for e in entries]))
 
 
 @app.command("view")
@@ -110,14 +101,10 @@ def view_(
     """
     st = state(ctx)
     result = CreditList(st.client).view(subject_id(subject), st.account(account), again=again)
-    if st.json:
-        emit_json(result)
-    elif result["paid"]:
-        console.print(f"paid {result['fee_fen']} fen (discount {result['discount_fen']}) to view {subject}: "
-                      f"entries {', '.join(map(str, result['entry_ids']))}")
-    else:
-        console.print(f"already paid to view {subject} (entries {', '.join(map(str, result['entry_ids']))}); "
-                      f"nothing paid. Pass --again to pay anew.")
+    ids = ", ".join(map(str, result["entry_ids"]))
+    emit(st, result, f"paid {result['fee_fen']} fen (discount {result['discount_fen']}) to view {subject}: entries {ids}"
+         if result["paid"] else
+         f"already paid to view {subject} (entries {ids}); nothing paid. Pass --again to pay anew.")
 
 
 @app.command()
@@ -134,12 +121,8 @@ def release(
     """
     st = state(ctx)
     result = release_keys(CreditList(st.client), st.account(account), subject_id(subject) if subject else None)
-    if st.json:
-        emit_json(result)
-        return
-    for r in result["released"]:
-        console.print(f"released the key of entry {r['entry_id']} to {r['viewer']}")
-    console.print(f"{len(result['released'])} key(s) released, {result['already_released']} released before")
+    emit(st, result, [*(f"released the key of entry {r['entry_id']} to {r['viewer']}" for r in result["released"]),
+                      f"{len(result['released'])} key(s) released, {result['already_released']} released before"])
 
 
 @app.command()
@@ -159,19 +142,18 @@ def decrypt(
                 handle.write(details)
         except OSError as err:
             raise InvalidInput(f"cannot write {out}: {err.strerror}") from err
-    if st.json:
-        try:
-            text: str | None = details.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        emit_json({"entry_id": entry_id, "bytes": len(details), "details": text if not out else None,
-                   "details_hex": None if text is not None or out else "0x" + details.hex(),
-                   "out": str(out) if out else None})
-    elif out:
-        console.print(f"wrote {len(details)} bytes of entry {entry_id}'s details to {out}")
-    else:
+    try:
+        text: str | None = details.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+
+    def raw() -> None:
         sys.stdout.buffer.write(details)
         sys.stdout.flush()
+
+    emit(st, {"entry_id": entry_id, "bytes": len(details), "details": text if not out else None,
+              "details_hex": None if text is not None or out else "0x" + details.hex(), "out": str(out) if out else None},
+         f"wrote {len(details)} bytes of entry {entry_id}'s details to {out}" if out else raw)
 
 
 @app.command()
@@ -184,12 +166,8 @@ def contest(
     """Contest an active entry (any member, or the subject's member), paying the governed contest deposit."""
     st = state(ctx)
     result = CreditList(st.client).contest(entry_id, reason, st.account(account))
-    if st.json:
-        emit_json(result)
-    elif result["already"]:
-        console.print(f"entry {entry_id} is already contested by you")
-    else:
-        console.print(f"contested entry {entry_id}; deposit {result['deposit_fen']} fen")
+    emit(st, result, f"entry {entry_id} is already contested by you" if result["already"] else
+         f"contested entry {entry_id}; deposit {result['deposit_fen']} fen")
 
 
 @app.command()
@@ -203,12 +181,8 @@ def resolve(
     """Vote on a contested entry as a COMMITTEE member; the first outcome to reach the threshold is executed."""
     st = state(ctx)
     result = CreditList(st.client).resolve(entry_id, uphold, st.account(account))
-    if st.json:
-        emit_json(result)
-    elif not result["voted"]:
-        console.print(result["message"])
-    else:
-        console.print(f"voted to {'uphold' if uphold else 'overturn'} entry {entry_id}; it is {result['status']}")
+    emit(st, result, f"voted to {'uphold' if uphold else 'overturn'} entry {entry_id}; it is {result['status']}"
+         if result["voted"] else result["message"])
 
 
 @app.command()
@@ -230,12 +204,8 @@ def withdraw(
             if e.maintainer == signer.address and e.stake and now >= e.expires_at and e.status != 2:
                 released.append(book.release_stake(eid, signer))
     result = {**book.withdraw(signer), "stakes_released": released}
-    if st.json:
-        emit_json(result)
-    elif result["withdrawn_fen"] == 0:
-        console.print("nothing to withdraw: the balance is 0 fen")
-    else:
-        console.print(f"withdrew {result['withdrawn_fen']} fen; token balance now {result['token_balance_fen']} fen")
+    emit(st, result, "nothing to withdraw: the balance is 0 fen" if result["withdrawn_fen"] == 0 else
+         f"withdrew {result['withdrawn_fen']} fen; token balance now {result['token_balance_fen']} fen")
 
 
 @app.command()
@@ -250,10 +220,7 @@ def balance(
     fee, discount = book.fee_for(address)
     info = {"address": address, "list_balance_fen": book.balance(address),
             "token_balance_fen": book.token.balance(address), "view_fee_fen": fee, "view_discount_fen": discount}
-    if st.json:
-        emit_json(info)
-    else:
-        table(f"Credit list balance of {who}", ["field", "value"], [[k, v] for k, v in info.items()])
+    emit(st, info, lambda: table(f"Credit list balance of {who}", ["field", "value"], [[k, v] for k, v in info.items()]))
 
 
 @token_app.command()
@@ -274,10 +241,7 @@ def mint(
     if minted > 0:
         token.mint(address, minted, st.account(account))
     info = {"to": address, "minted_fen": max(0, minted), "balance_fen": token.balance(address)}
-    if st.json:
-        emit_json(info)
-    else:
-        console.print(f"minted {info['minted_fen']} fen to {address}; balance {info['balance_fen']} fen")
+    emit(st, info, f"minted {info['minted_fen']} fen to {address}; balance {info['balance_fen']} fen")
 
 
 @token_app.command("balance")
@@ -289,7 +253,4 @@ def token_balance(
     st = state(ctx)
     address = resolve_address(st.settings.keystore_dir, who)
     info = {"address": address, "balance_fen": SettlementToken(st.client).balance(address)}
-    if st.json:
-        emit_json(info)
-    else:
-        console.print(f"{address}: {info['balance_fen']} fen")
+    emit(st, info, f"{address}: {info['balance_fen']} fen")

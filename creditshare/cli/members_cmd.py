@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from creditshare.domain import deploy as deploy_mod
-from creditshare.cli.context import console, emit_json, progress, state, table
+from creditshare.cli.context import State, console, emit, progress, state, table
 from creditshare.cli.options import Account
 from creditshare.core.errors import CreditShareError, InvalidInput
 from creditshare.core.roles import role_id
@@ -41,10 +41,9 @@ def deploy(
         who, org = entry.split("=", 1)
         members.append((resolve_address(st.settings.keystore_dir, who), subject_id(org)))
     addresses = deploy_mod.deploy_all(st.client, st.account(account), members, threshold, proposal_ttl, force)
-    if st.json:
-        emit_json({"network": st.settings.network.name, "contracts": addresses})
-    else:
-        table(f"Contracts on {st.settings.network.name}", ["contract", "address"], [[k, v] for k, v in addresses.items()])
+    emit(st, {"network": st.settings.network.name, "contracts": addresses},
+         lambda: table(f"Contracts on {st.settings.network.name}", ["contract", "address"],
+                       [[k, v] for k, v in addresses.items()]))
 
 
 def _member_rows(members: list[Member]) -> list[list[str]]:
@@ -57,10 +56,8 @@ def list_(ctx: typer.Context) -> None:
     """List all members with their roles and status."""
     st = state(ctx)
     members = Consortium(st.client).members()
-    if st.json:
-        emit_json([m.to_json() for m in members])
-    else:
-        table("Consortium members", ["address", "org id", "status", "roles"], _member_rows(members))
+    emit(st, [m.to_json() for m in members],
+         lambda: table("Consortium members", ["address", "org id", "status", "roles"], _member_rows(members)))
 
 
 @app.command()
@@ -74,10 +71,7 @@ def show(ctx: typer.Context, who: str = typer.Argument(..., help="Address, keyst
         found = gov.member_by_org(subject_id(who))
     if found is None:
         raise InvalidInput(f"{who} is not a consortium member.")
-    if st.json:
-        emit_json(found.to_json())
-    else:
-        table("Member", ["address", "org id", "status", "roles"], _member_rows([found]))
+    emit(st, found.to_json(), lambda: table("Member", ["address", "org id", "status", "roles"], _member_rows([found])))
 
 
 @app.command()
@@ -106,7 +100,7 @@ def propose(
         with progress(st.json) as bar:
             task = bar.add_task("admit proposals", total=len(rows))
             results = gov.propose_admissions(signer, rows, on_mined=lambda _i, _r: bar.advance(task))
-        _emit_statuses(st.json, results)
+        _emit_statuses(st, results)
         return
     target = resolve_address(st.settings.keystore_dir, member) if member else None
     if parsed == ProposalKind.SET_PARAMETER and not parameter:
@@ -116,11 +110,11 @@ def propose(
         parameter_key(parameter) if parameter else ZERO32, value,
     )
     info = gov.proposal(proposal_id)
-    if st.json:
-        emit_json(info)
-    else:
+    def text() -> None:  # the threshold is read only for the text
         done = "executed" if info["executed"] else f"needs {gov.threshold()} approvals"
         console.print(f"proposal {proposal_id} ({info['kind']}) opened; {done}")
+
+    emit(st, info, text)
 
 
 def _admission_rows(keystore_dir: Path, file: Path) -> list[tuple[str, bytes, tuple[str, ...]]]:
@@ -161,26 +155,19 @@ def approve(
     gov = Consortium(st.client)
     if len(proposal_ids) == 1:
         executed = gov.approve(st.account(account), proposal_ids[0])
-        info = gov.proposal(proposal_ids[0])
-        if st.json:
-            emit_json(info)
-        else:
-            console.print(f"proposal {proposal_ids[0]} approved" + ("; executed" if executed else ""))
+        emit(st, gov.proposal(proposal_ids[0]), f"proposal {proposal_ids[0]} approved" + ("; executed" if executed else ""))
         return
     signer = st.account(account)
     with progress(st.json) as bar:
         task = bar.add_task("approvals", total=len(proposal_ids))
         results = gov.approve_many(signer, proposal_ids, on_mined=lambda _i, _r: bar.advance(task))
-    _emit_statuses(st.json, results)
+    _emit_statuses(st, results)
 
 
-def _emit_statuses(as_json: bool, results: list[dict[str, object]]) -> None:
+def _emit_statuses(st: State, results: list[dict[str, object]]) -> None:
     """A batched command's outcome: every row with --json, else a count per status."""
-    if as_json:
-        emit_json(results)
-    else:
-        counts = Counter(str(r["status"]) for r in results)
-        console.print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+    counts = Counter(str(r["status"]) for r in results)
+    emit(st, results, ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
 
 
 @app.command()
@@ -188,8 +175,6 @@ def proposals(ctx: typer.Context) -> None:
     """List committee proposals."""
     st = state(ctx)
     items = Consortium(st.client).proposals()
-    if st.json:
-        emit_json(items)
-    else:
-        table("Proposals", ["id", "kind", "member", "approvals", "executed", "deadline"],
-              [[p["id"], p["kind"], p["account"], len(p["approvers"]), p["executed"], p["deadline"]] for p in items])
+    emit(st, items, lambda: table("Proposals", ["id", "kind", "member", "approvals", "executed", "deadline"],
+                                  [[p["id"], p["kind"], p["account"], len(p["approvers"]), p["executed"], p["deadline"]]
+                                   for p in items]))

@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import typer
 
-from creditshare.cli.context import console, emit_json, state, table
+from creditshare.cli.context import console, emit, state, table
 from creditshare.cli.options import Account, AsOf, Market, Seed, Settlements, Synthetic
 from creditshare.core.errors import InvalidInput
 from creditshare.domain.settlements import parse_date
@@ -76,11 +76,8 @@ def train(
     summary = {"card": str(out), "model_hash": result.card.model_hash, "rows": len(X),
                "auc": round(result.metrics.auc, 4), "ks": round(result.metrics.ks, 4),
                "gini": round(result.metrics.gini, 4), "seconds": round(result.seconds, 2)}
-    if st.json:
-        emit_json(summary)
-    else:
-        console.print(f"model card written to {out}\n  hash {summary['model_hash']}\n  {len(X)} rows; holdout AUC "
-                      f"{summary['auc']}, KS {summary['ks']}, Gini {summary['gini']}")
+    emit(st, summary, f"model card written to {out}\n  hash {summary['model_hash']}\n  {len(X)} rows; holdout AUC "
+         f"{summary['auc']}, KS {summary['ks']}, Gini {summary['gini']}")
 
 
 @app.command("train-federated")
@@ -119,11 +116,8 @@ def train_federated(
     summary = {"card": str(out), "model_hash": card.model_hash, "mpc_job": to_hex(job.job_id),
                "output_hash": job.output_hash, "chain_check": chain_check, "features": list(card.feature_names),
                "rows": card.training["n_rows"], "tiers": {t: m for t, m in card.tiers}}
-    if st.json:
-        emit_json(summary)
-    else:
-        console.print(f"model card written to {out}\n  hash {card.model_hash}\n  {summary['rows']} rows "
-                      f"(federated counts), {len(summary['features'])} features; MPC job {chain_check}")
+    emit(st, summary, f"model card written to {out}\n  hash {card.model_hash}\n  {summary['rows']} rows "
+         f"(federated counts), {len(summary['features'])} features; MPC job {chain_check}")
 
 
 class _CardModel:
@@ -161,12 +155,12 @@ def evaluate(
     challenger = GradientBoostingChallenger(features=list(card.feature_names)).fit(X_tr, y_tr)
     report = compare(_CardModel(card), challenger, X_te, y_te, champion_name=card.name,
                      challenger_name="hist-gradient-boosting")
-    if st.json:
-        emit_json(report)
-        return
-    table("Champion / challenger (holdout)", ["model", "type", "AUC", "KS", "Gini"],
-          [[r["name"], r["type"], r["auc"], r["ks"], r["gini"]] for r in (report["champion"], report["challenger"])])
-    console.print(f"recommendation: {report['recommendation']}")
+    def text() -> None:
+        table("Champion / challenger (holdout)", ["model", "type", "AUC", "KS", "Gini"],
+              [[r["name"], r["type"], r["auc"], r["ks"], r["gini"]] for r in (report["champion"], report["challenger"])])
+        console.print(f"recommendation: {report['recommendation']}")
+
+    emit(st, report, text)
 
 
 @app.command()
@@ -185,10 +179,8 @@ def register(
     bps = metrics_bps(card)
     done = ModelRegistry(st.client).register(st.account(account), parse_bytes32(card.model_hash, "model hash"),
                                         card.version, bps["auc"], bps["ks"], parse_bytes32(card.file_digest, "digest"))
-    if st.json:
-        emit_json({"done": done, "model_hash": card.model_hash, "version": card.version, **bps})
-    else:
-        console.print(f"model {card.model_hash} {done} (version {card.version}, AUC {bps['auc']} bps)")
+    emit(st, {"done": done, "model_hash": card.model_hash, "version": card.version, **bps},
+         f"model {card.model_hash} {done} (version {card.version}, AUC {bps['auc']} bps)")
 
 
 @app.command()
@@ -219,13 +211,9 @@ def promote(
     champion = registry.champion()
     result = {"model_hash": "0x" + model_hash.hex(), "approvals": registry.approvals(model_hash, Action.PROMOTE),
               "champion": champion == model_hash, "psi": drift["psi"] if drift else None}
-    if st.json:
-        emit_json(result)
-    else:
-        if drift:
-            console.print(f"drift check: PSI {drift['psi']:.4f} ({drift['status']})")
-        console.print("promoted: now the champion" if result["champion"]
-                      else f"approval recorded ({result['approvals']} so far)")
+    emit(st, result, [*([f"drift check: PSI {drift['psi']:.4f} ({drift['status']})"] if drift else []),
+                      "promoted: now the champion" if result["champion"]
+                      else f"approval recorded ({result['approvals']} so far)"])
 
 
 @app.command()
@@ -243,10 +231,7 @@ def retire(
     registry.approve(st.account(account), model_hash, Action.RETIRE)
     found = registry.model(model_hash)
     status = found.status.name.lower() if found else "unknown"
-    if st.json:
-        emit_json({"model_hash": "0x" + model_hash.hex(), "status": status})
-    else:
-        console.print(f"retirement approved; model is {status}")
+    emit(st, {"model_hash": "0x" + model_hash.hex(), "status": status}, f"retirement approved; model is {status}")
 
 
 @app.command()
@@ -258,12 +243,10 @@ def show(ctx: typer.Context) -> None:
     registry = ModelRegistry(st.client)
     models = registry.models()
     champion = registry.champion()
-    if st.json:
-        emit_json({"champion": "0x" + champion.hex() if champion else None, "models": [m.to_json() for m in models]})
-        return
-    table("Registered models", ["hash", "version", "status", "AUC bps", "KS bps"],
-          [["0x" + m.model_hash.hex()[:16] + "…", m.version, m.status.name.lower(), m.auc_bps, m.ks_bps]
-           for m in models])
+    emit(st, {"champion": "0x" + champion.hex() if champion else None, "models": [m.to_json() for m in models]},
+         lambda: table("Registered models", ["hash", "version", "status", "AUC bps", "KS bps"],
+                       [["0x" + m.model_hash.hex()[:16] + "…", m.version, m.status.name.lower(), m.auc_bps, m.ks_bps]
+                        for m in models]))
 
 
 def _drift(card_path: Path, settlements: Optional[Path], synthetic: Optional[int], seed: int, as_of: Optional[str],
@@ -291,10 +274,10 @@ def monitor(
     Exit code 4 when PSI >= 0.25 (drifted: promotion is blocked)."""
     st = state(ctx)
     report = _drift(card_path, settlements, synthetic, seed, as_of, block=False, ctx=ctx, market=market)
-    if st.json:
-        emit_json(report)
-    else:
+    def text() -> None:
         console.print(f"PSI {report['psi']:.4f}: {report['status']}")
         table("CSI per feature", ["feature", "CSI"], [[k, f"{v:.4f}"] for k, v in sorted(report["csi"].items())])
+
+    emit(st, report, text)
     if report["status"] == "drifted":
         raise typer.Exit(4)

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from creditshare.cli.context import console, emit_json, state
+from creditshare.cli.context import console, emit, state
 from creditshare.cli.options import ParticipantAccount
 
 app = typer.Typer(help="Multi-party computation between data holders (MPyC parties over TCP).", no_args_is_help=True)
@@ -28,10 +28,8 @@ def party(
     from privacy import run_party  # imported late: MPyC reads sys.argv on import
 
     result = run_party(config, party_id, inputs, output, record_path=record)
-    if state(ctx).json:
-        emit_json({"output": str(result.output_path) if result.output_path else None, "record": result.record})
-    else:
-        console.print(f"party {party_id}: job done; outputs in {result.output_path}")
+    emit(state(ctx), {"output": str(result.output_path) if result.output_path else None, "record": result.record},
+         f"party {party_id}: job done; outputs in {result.output_path}")
 
 
 @app.command("record")
@@ -52,12 +50,9 @@ def record_job(
     log = MpcJobLog(st.client)
     done = log.record_or_attest(record, st.account(account))
     status = log.status(record.job_id)
-    if st.json:
-        emit_json({"done": done, "job": status})
-    else:
-        attested = len(status["attested_by"]) if status else 0
-        console.print(f"job {record.job_id.hex()[:16]}…: {done}; {attested} of {len(record.participants)} "
-                      "participants attested")
+    attested = len(status["attested_by"]) if status else 0
+    emit(st, {"done": done, "job": status}, f"job {record.job_id.hex()[:16]}…: {done}; {attested} of "
+         f"{len(record.participants)} participants attested")
 
 
 @app.command("show")
@@ -71,11 +66,11 @@ def show_job(ctx: typer.Context, job_id: str = typer.Argument(..., help="Job id 
     status = MpcJobLog(st.client).status(parse_bytes32(job_id, "job id"))
     if status is None:
         raise InvalidInput(f"job {job_id} is not recorded.")
-    if st.json:
-        emit_json(status)
-    else:
+    def text() -> None:
         for key, value in status.items():
             console.print(f"{key}: {value}", highlight=False)
+
+    emit(st, status, text)
 
 
 def _ids(path: Path) -> list[str]:
@@ -115,9 +110,9 @@ def query(
 
 
 def _print_shared(ctx: typer.Context, shared: set[str]) -> None:
-    if state(ctx).json:
-        emit_json(sorted(shared))
-    else:
+    def text() -> None:
         console.print(f"{len(shared)} shared subject(s)")
         for subject in sorted(shared):
             console.print(subject, highlight=False)
+
+    emit(state(ctx), sorted(shared), text)

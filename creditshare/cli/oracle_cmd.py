@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from creditshare.cli.context import console, emit_json, err_console, state, table
+from creditshare.cli.context import emit, err_console, state, table
 from creditshare.cli.options import OracleAccount
 from creditshare.domain.settlements import parse_date
 
@@ -57,10 +57,8 @@ def propose(
     expiry = st.client.block_timestamp() + ttl
     paths = scores.propose(st.client, _card(card), as_of=parse_date(as_of, "--as-of"), epoch=epoch, expiry=expiry, out_dir=out_dir,
                            batch=batch, aggregates=_aggregates(ctx, mpc_output))
-    if st.json:
-        emit_json([str(p) for p in paths])
-    else:
-        console.print(f"{len(paths)} report file(s) in {out_dir}; each needs k oracle signatures (`oracle sign`)")
+    emit(st, [str(p) for p in paths],
+         f"{len(paths)} report file(s) in {out_dir}; each needs k oracle signatures (`oracle sign`)")
 
 
 @app.command()
@@ -78,11 +76,7 @@ def sign(
     signer, loaded = st.account(account), _card(card)
     aggregates = _aggregates(ctx, mpc_output)
     results = {str(p): scores.sign(st.client, loaded, p, signer, aggregates=aggregates) for p in reports}
-    if st.json:
-        emit_json(results)
-    else:
-        for path, outcome in results.items():
-            console.print(f"{path}: {outcome}")
+    emit(st, results, [f"{path}: {outcome}" for path, outcome in results.items()])
 
 
 @app.command()
@@ -97,11 +91,8 @@ def submit(
     st = state(ctx)
     signer = st.account(account)
     results = {str(p): scores.submit(st.client, p, signer) for p in reports}
-    if st.json:
-        emit_json(results)
-    else:
-        for path, r in results.items():
-            console.print(f"{path}: {r['entries']} scores, {r['signatures']} signatures, {r['gas_per_score']} gas each")
+    emit(st, results, [f"{path}: {r['entries']} scores, {r['signatures']} signatures, {r['gas_per_score']} gas each"
+                       for path, r in results.items()])
 
 
 @app.command()
@@ -132,10 +123,7 @@ def run(
     try:
         if once:
             result = daemon.run_once(timeout)
-            if st.json:
-                emit_json(result)
-            else:
-                console.print(f"{entry.name}: every pending event is scored on chain; checkpoint {result['checkpoint']}")
+            emit(st, result, f"{entry.name}: every pending event is scored on chain; checkpoint {result['checkpoint']}")
         else:
             daemon.run_forever()
     except KeyboardInterrupt:
@@ -152,10 +140,7 @@ def status(ctx: typer.Context, config: Path = typer.Option(..., "--config", help
 
     st = state(ctx)
     rows = status_rows(OracleConfig.load(config), st.settings.data_dir)
-    if st.json:
-        emit_json(rows)
-        return
-    table("Oracles", ["id", "name", "up", "checkpoint", "last round"],
-          [[r["id"], r["name"], "yes" if r.get("up") else "no",
-            "-" if r.get("checkpoint") is None else r["checkpoint"],
-            (r.get("last_round") or {}).get("status", "-")] for r in rows])
+    emit(st, rows, lambda: table("Oracles", ["id", "name", "up", "checkpoint", "last round"],
+                                 [[r["id"], r["name"], "yes" if r.get("up") else "no",
+                                   "-" if r.get("checkpoint") is None else r["checkpoint"],
+                                   (r.get("last_round") or {}).get("status", "-")] for r in rows]))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
-from creditshare.cli.context import console, emit_json, state, table
+from creditshare.cli.context import console, emit, state, table
 from creditshare.cli.options import Market, Seed
 from creditshare.cli.score_cmd import load_card, verdict
 from creditshare.core.errors import InvalidInput
@@ -64,9 +65,10 @@ def _subject(ctx: typer.Context, subject: bytes, card: Optional[Path]) -> None:
 
     st = state(ctx)
     r = subject_report(st.client, subject, load_card(card))
-    if st.json:
-        emit_json(r)
-        return
+    emit(st, r, lambda: _print_subject(r))
+
+
+def _print_subject(r: dict[str, Any]) -> None:
     s = r["score"]
     console.print(f"[bold]Subject {r['subject']}[/bold]", soft_wrap=True)
     if s["scored"]:
@@ -136,22 +138,15 @@ def _html(ctx: typer.Context, out: Path, card_path: Optional[Path], settlements:
         else:
             source = f"{settlements} as of {_date(as_of_s)}"
         labelled = (X, y)
-    with console.status("reading the chain and drawing the report", spinner="dots") if not st.json else _Null():
+    with console.status("reading the chain and drawing the report", spinner="dots") if not st.json else nullcontext():
         index, facts = build(st.client, out, card, labelled, source, figures)
-    if st.json:
-        emit_json(facts)
-        return
-    table("Subjects by tier", ["tier", "subjects", "with a default", "default rate"],
-          [[t, r["subjects"], r["defaulters"], "-" if r["default_rate"] is None else f"{r['default_rate']:.1%}"]
-           for t, r in facts["by_tier"].items()])
-    console.print(f"ROC AUC {facts['roc'].get('auc')} ({facts['roc']['source']}); PSI {facts['psi']['psi']} "
-                  f"({facts['psi']['status']})", soft_wrap=True)
-    console.print(f"report written: {index}", soft_wrap=True)
 
+    def text() -> None:
+        table("Subjects by tier", ["tier", "subjects", "with a default", "default rate"],
+              [[t, r["subjects"], r["defaulters"], "-" if r["default_rate"] is None else f"{r['default_rate']:.1%}"]
+               for t, r in facts["by_tier"].items()])
+        console.print(f"ROC AUC {facts['roc'].get('auc')} ({facts['roc']['source']}); PSI {facts['psi']['psi']} "
+                      f"({facts['psi']['status']})", soft_wrap=True)
+        console.print(f"report written: {index}", soft_wrap=True)
 
-class _Null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+    emit(st, facts, text)

@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import typer
 
-from creditshare.cli.context import console, emit_json, state, table
+from creditshare.cli.context import console, emit, state, table
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import subject_id
 
@@ -44,9 +44,10 @@ def _show(ctx: typer.Context, subjects: list[bytes], card: Optional[Path]) -> No
 
     st = state(ctx)
     items = verify_scores(st.client, subjects, load_card(card))
-    if st.json:
-        emit_json(items)
-        return
+    emit(st, items, lambda: _print_scores(items))
+
+
+def _print_scores(items: list[dict[str, Any]]) -> None:
     table("Scores", ["subject", "score", "tier", "reasons", "model v", "champion", "as of", "stale (days)",
                      "provenance"],
           [[i["subject"][:14] + "…", i.get("score", "-"), i.get("tier", "-"),

@@ -13,7 +13,7 @@ from eth_utils import keccak
 
 from creditshare.bindings.settlement_ledger import DEFAULT_BATCH, Settlement, StoredState, iso_date
 from creditshare.domain import settlements as sm
-from creditshare.cli.context import console, emit_json, progress, state, table
+from creditshare.cli.context import emit, progress, state, table
 from creditshare.cli.options import Account, DryRun
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import parse_bytes32, subject_id, to_hex
@@ -66,16 +66,14 @@ def submit(
         "seconds": round(elapsed, 3),
         "dry_run": dry_run,
     }
-    if st.json:
-        emit_json(result)
-    elif not records:
-        console.print(f"nothing to submit: all {len(rows)} settlements of {file} are on chain already")
+    if not records:
+        text = f"nothing to submit: all {len(rows)} settlements of {file} are on chain already"
     elif dry_run:
-        console.print(f"dry run: {len(records)} settlements would be submitted, "
-                      f"{len(plan.already_on_chain)} are on chain already")
+        text = f"dry run: {len(records)} settlements would be submitted, {len(plan.already_on_chain)} are on chain already"
     else:
-        console.print(f"submitted {len(records)} settlements ({len(plan.already_on_chain)} were on chain already) "
-                      f"in {elapsed:.1f}s, {result['gas_per_settlement']} gas each")
+        text = (f"submitted {len(records)} settlements ({len(plan.already_on_chain)} were on chain already) "
+                f"in {elapsed:.1f}s, {result['gas_per_settlement']} gas each")
+    emit(st, result, text)
 
 
 def _selected(ledger: SettlementLedger, ids: list[str], file: Optional[Path], extra: tuple[str, ...] = ()) -> tuple[
@@ -114,14 +112,11 @@ def _run_lifecycle(
     action = sm.STEPS[step][0]
     verb = {"confirm": "confirmed", "pay": "paid", "markOverdue": "marked overdue", "dispute": "disputed",
             "resolve": "resolved"}[action]
-    if st.json:
-        emit_json({"action": action, "done": 0 if dry_run else len(chosen), "would_do": len(chosen) if dry_run else 0,
-                   "already": plan.already, "skipped_past": plan.past, "dry_run": dry_run})
-    else:
-        prefix = "dry run: would have " if dry_run else ""
-        tail = f"; {plan.past} skipped, already further along" if plan.past else ""
-        console.print(f"{prefix}{verb} {len(chosen)} settlement(s); {plan.already} were already "
-                      f"{plan.target.label}{tail}")
+    prefix = "dry run: would have " if dry_run else ""
+    tail = f"; {plan.past} skipped, already further along" if plan.past else ""
+    emit(st, {"action": action, "done": 0 if dry_run else len(chosen), "would_do": len(chosen) if dry_run else 0,
+              "already": plan.already, "skipped_past": plan.past, "dry_run": dry_run},
+         f"{prefix}{verb} {len(chosen)} settlement(s); {plan.already} were already {plan.target.label}{tail}")
 
 
 IDS_ARG = typer.Argument(None, help="Settlement ids (0x...), or use --file.")
@@ -201,10 +196,8 @@ def pledge(ctx: typer.Context, settlement: str = typer.Argument(..., help="Settl
     record = ledger.record(parse_bytes32(settlement, "settlement id"))
     lender_address = resolve_address(st.settings.keystore_dir, lender)
     ledger.pledge(record, lender_address, st.account(account))
-    if st.json:
-        emit_json({"settlement": to_hex(record.id), "lender": lender_address, "status": "Financed"})
-    else:
-        console.print(f"settlement {to_hex(record.id)} pledged to {lender_address}")
+    emit(st, {"settlement": to_hex(record.id), "lender": lender_address, "status": "Financed"},
+         f"settlement {to_hex(record.id)} pledged to {lender_address}")
 
 
 def _describe(ledger: SettlementLedger, record: Settlement, stored: StoredState) -> dict[str, Any]:
@@ -226,12 +219,11 @@ def show(ctx: typer.Context, settlement: str = typer.Argument(..., help="Settlem
     info = _describe(ledger, record, stored)
     info["lender"] = ledger.lender_of(sid)
     info["events"] = ledger.history(sid)
-    if st.json:
-        emit_json(info)
-        return
-    table(f"Settlement {to_hex(sid)}", ["field", "value"],
-          [[k, v] for k, v in info.items() if k != "events"])
-    table("Events", ["block", "event", "tx"], [[e["block"], e["event"], e["tx"]] for e in info["events"]])
+    def text() -> None:
+        table(f"Settlement {to_hex(sid)}", ["field", "value"], [[k, v] for k, v in info.items() if k != "events"])
+        table("Events", ["block", "event", "tx"], [[e["block"], e["event"], e["tx"]] for e in info["events"]])
+
+    emit(st, info, text)
 
 
 @app.command()
@@ -246,9 +238,8 @@ def history(ctx: typer.Context, subject: str = typer.Argument(..., help="Subject
     items = [_describe(ledger, r, s) for r, s in zip(records, states, strict=True)]
     for item in items:
         item["role"] = ",".join(role for role in ("shipper", "platform", "carrier") if item[role] == to_hex(sid))
-    if st.json:
-        emit_json({"subject": to_hex(sid), "settlements": items})
-        return
-    table(f"Settlements of {subject} ({len(items)})", ["id", "role", "amount (fen)", "invoiced", "due", "status", "paid"],
-          [[i["id"][:18] + "…", i["role"], i["amount_fen"], i["invoice_date"], i["due_date"], i["status"],
-            i["paid_date"] or ""] for i in items[-limit:]])
+    emit(st, {"subject": to_hex(sid), "settlements": items},
+         lambda: table(f"Settlements of {subject} ({len(items)})",
+                       ["id", "role", "amount (fen)", "invoiced", "due", "status", "paid"],
+                       [[i["id"][:18] + "…", i["role"], i["amount_fen"], i["invoice_date"], i["due_date"], i["status"],
+                         i["paid_date"] or ""] for i in items[-limit:]]))
