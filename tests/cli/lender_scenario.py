@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from creditshare.core.ids import settlement_id, subject_id, to_hex
-from tests.cli.conftest import row, write_csv
+from tests.cli.helpers import row, write_csv
 
 TRAIN = ("--synthetic", "1500", "--seed", "5")
 

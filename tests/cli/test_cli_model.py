@@ -73,7 +73,7 @@ def test_settlement_history_read_from_the_chain_feeds_the_features(cli, tmp_path
     from creditshare.core.ids import subject_id, to_hex
     from creditshare.bindings.settlement_ledger import SettlementLedger, settlement_frame
     from scoring.features import build_features
-    from tests.cli.conftest import row, write_csv
+    from tests.cli.helpers import row, write_csv
 
     path = write_csv(tmp_path, [row("FRAME-1"), row("FRAME-2", amount="5000"), row("FRAME-3", carrier="driver:D9")])
     cli("settlements", "submit", str(path), account="plat")

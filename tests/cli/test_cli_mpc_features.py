@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -32,10 +31,8 @@ from scoring.federated import FREIGHT_BIN_EDGES, binning_rows
 from scoring.features import build_features
 from scoring.model_card import ModelCard
 from scoring.synthetic import generate_market
-from tests.cli.conftest import row, write_csv
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "privacy"))
-from privacy_helpers import job_config, run_parties, write_json  # noqa: E402
+from tests.cli.helpers import row, write_csv
+from tests.privacy.privacy_helpers import job_config, run_parties, write_json
 
 AS_OF = "2026-03-01"
 FEATURES = ("shp_ontime_bps", "shp_dpd_max", "shp_overdue_n", "xp_outstanding_fen", "xp_overdue_fen",

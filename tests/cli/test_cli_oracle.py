@@ -7,7 +7,7 @@ import json
 import pytest
 
 from creditshare.core.ids import subject_id, to_hex
-from tests.cli.conftest import row, write_csv
+from tests.cli.helpers import row, write_csv
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from creditshare.core.ids import subject_id, to_hex
-from tests.cli.conftest import Cli
+from tests.cli.helpers import Cli
 from tests.cli.lender_scenario import TRAIN, list_entry, scored_market
 
 SHIP1, SHIP2 = to_hex(subject_id("uscc:SHIP1")), to_hex(subject_id("uscc:SHIP2"))

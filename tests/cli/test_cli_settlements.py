@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from creditshare.core.ids import settlement_id, subject_id, to_hex
-from tests.cli.conftest import EXAMPLES, row, write_csv
+from tests.cli.helpers import EXAMPLES, row, write_csv
 
 
 def sid(ref: str, platform: str = "uscc:PLAT1") -> str:

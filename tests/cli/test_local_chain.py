@@ -12,7 +12,7 @@ import pytest
 
 from creditshare.core.localchain import free_port
 from creditshare.core.ids import settlement_id, subject_id, to_hex
-from tests.cli.conftest import EXAMPLES
+from tests.cli.helpers import EXAMPLES
 
 EXE = str(Path(sys.executable).parent / "creditshare")
 

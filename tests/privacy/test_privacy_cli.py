@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from privacy_helpers import free_ports, job_config, subject, write_json
+from tests.privacy.privacy_helpers import free_ports, job_config, subject, write_json
 
 EXE = str(Path(sys.executable).parent / "creditshare")
 

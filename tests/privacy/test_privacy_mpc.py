@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from privacy_helpers import job_config, run_parties, subject, write_json
+from tests.privacy.privacy_helpers import job_config, run_parties, subject, write_json
 from privacy.config import parse_config
 from privacy.features import OUTPUT_FEATURES, features_by_subject, subject_features
 from privacy.inputs import CROSS_FEATURES, align_subject_rows, bin_rows
@@ -76,7 +76,7 @@ def test_cross_platform_features_equal_plaintext(cross_job: dict[str, Any]) -> N
 
 
 def test_comparisons_in_chunks_give_the_same_result(cross_job: dict[str, Any], tmp_path: Path) -> None:
-    from privacy_helpers import CHUNKED_PARTY
+    from tests.privacy.privacy_helpers import CHUNKED_PARTY
 
     cfg_path = write_json(tmp_path / "job.json", job_config(
         "cross_platform_features", subjects=cross_job["subjects"]))
@@ -292,7 +292,7 @@ def test_run_party_called_in_process_as_the_cli_does(tmp_path: Path) -> None:
     import sys
 
     from privacy import run_party
-    from privacy_helpers import REPO
+    from tests.privacy.privacy_helpers import REPO
 
     cfg, inputs = small_job(tmp_path)
     cfg_path = write_json(tmp_path / "job.json", cfg)

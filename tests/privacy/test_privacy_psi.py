@@ -11,7 +11,7 @@ import pytest
 
 from creditshare.core.errors import InvalidInput, PrivacyError
 from privacy.psi import psi_intersect, psi_query
-from privacy_helpers import REPO, free_ports, subject
+from tests.privacy.privacy_helpers import REPO, free_ports, subject
 
 A = [subject(i) for i in range(0, 300)]
 B = [subject(i) for i in range(200, 450)]

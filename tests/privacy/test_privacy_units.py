@@ -20,7 +20,7 @@ from privacy.party import mpyc_argv, plaintext_result
 from privacy.record import input_commitment, job_id_bytes32, job_record, output_hash
 from scoring.errors import InvalidData
 from scoring.woe import bin_stats, woe_iv
-from privacy_helpers import job_config, subject, write_json
+from tests.privacy.privacy_helpers import job_config, subject, write_json
 
 SUBJECTS = [subject(i) for i in range(5)]
 

@@ -26,7 +26,7 @@ from creditshare.core.config import Network, Settings
 from creditshare.core.ids import subject_id, to_hex
 from creditshare.core.keys import load_account
 from creditshare.core.localchain import free_port
-from tests.cli.conftest import row, write_csv
+from tests.cli.helpers import Cli, deployed_cli, row, write_csv
 
 SHIPPERS = ("uscc:SHIP1", "uscc:SHIP2", "uscc:SHIP3", "uscc:SHIP4")
 EXE = Path(sys.executable).parent / "creditshare"
@@ -36,6 +36,12 @@ LEADER_TIMEOUT = 4.0
 @pytest.fixture(autouse=True)
 def isolation():
     """Overrides the per-test snapshot revert: the daemons follow one chain history across the tests."""
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    """The CLI tests' deployed consortium (tests/cli/helpers.py), which the daemons and the tests drive."""
+    return deployed_cli(tmp_path_factory)
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
