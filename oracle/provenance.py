@@ -30,7 +30,7 @@ from typing import Any
 from Crypto.Hash import keccak
 from faster_eth_abi import decode
 
-from creditshare.core.chain import ChainClient
+from creditshare.core.chain import ChainClient, decode_log_data
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import to_hex
 from creditshare.bindings.model_registry import ModelRegistry
@@ -63,7 +63,7 @@ def accepted_reports(client: ChainClient) -> dict[int, AcceptedReport]:
     """Every accepted report by id, from one scan of the ScoreOracle's `ReportAccepted` events."""
     out = {}
     for log in ScoreOracle(client).report_accepted_logs():
-        rid, as_of, _n, submitter, signers = decode(ACCEPTED_DATA, bytes.fromhex(log["data"][2:]))
+        rid, as_of, _n, submitter, signers = decode_log_data(ACCEPTED_DATA, log)
         t = log["topics"]
         out[int(rid)] = AcceptedReport(int(rid), bytes.fromhex(t[1][2:]), int(t[2], 16), bytes.fromhex(t[3][2:]),
                                        int(as_of), submitter, tuple(signers), log["transactionHash"],
@@ -73,7 +73,7 @@ def accepted_reports(client: ChainClient) -> dict[int, AcceptedReport]:
 
 def decode_submit(client: ChainClient, tx_hash: str) -> tuple[ScoreReport, list[Entry], list[bytes]]:
     """The report, entries and signatures carried by a `ScoreOracle.submit` transaction."""
-    tx = client.read(lambda: client.w3.provider.make_request("eth_getTransactionByHash", [tx_hash]), "transaction")
+    tx = client.rpc("eth_getTransactionByHash", [tx_hash], "transaction")
     data = bytes.fromhex(((tx.get("result") or {}).get("input") or "0x")[2:])
     try:
         report, entries, signatures = decode(SUBMIT_ARGS, data[4:])
@@ -264,7 +264,7 @@ def score_history(client: ChainClient, subjects: Iterable[bytes] | None = None,
     by_tx = {r.tx: r for r in (reports if reports is not None else accepted_reports(client)).values()}
     out: dict[str, list[dict[str, Any]]] = {}
     for log in ScoreOracle(client).score_updated_logs(None if subjects is None else list(subjects)):
-        score, tier, rh = decode(["uint16", "uint8", "bytes32"], bytes.fromhex(log["data"][2:]))
+        score, tier, rh = decode_log_data(("uint16", "uint8", "bytes32"), log)
         r = by_tx.get(log["transactionHash"])
         out.setdefault(log["topics"][1], []).append({
             "score": int(score), "tier": TIERS[tier], "reasons_hash": to_hex(rh),

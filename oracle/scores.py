@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -143,7 +144,7 @@ def submit(client: ChainClient, path: Path, account: LocalAccount) -> dict[str, 
             "gas_per_score": int(receipt["gasUsed"]) // max(1, len(entries))}
 
 
-def scores(client: ChainClient, subjects: list[bytes]) -> list[dict[str, Any]]:
+def scores(client: ChainClient, subjects: Sequence[bytes]) -> list[dict[str, Any]]:
     raw = ScoreOracle(client).scores_of(subjects)
     registry = ModelRegistry(client)
     champion = registry.champion()

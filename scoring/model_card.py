@@ -423,7 +423,7 @@ class ModelCard:
         edges = f.edges_int_array if values.dtype == np.int64 else f.edges_float
         if len(edges) <= 32:
             # a few comparisons beat a binary search per row; x >= edge moves x up one bin
-            idx = np.zeros(len(values), dtype=np.int8)
+            idx: np.ndarray = np.zeros(len(values), dtype=np.int8)
             for e in edges:
                 idx += values >= e
         else:

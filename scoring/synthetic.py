@@ -288,4 +288,4 @@ def market_profile(name: str, **overrides: object) -> SyntheticMarket:
     """:func:`generate_market` with the named profile's parameters, then ``overrides``."""
     if name not in PROFILES:
         raise InvalidData(f"unknown market profile {name!r}; choose from {', '.join(sorted(PROFILES))}.")
-    return generate_market(**{**PROFILES[name], **overrides})
+    return generate_market(None, **{**PROFILES[name], **overrides})

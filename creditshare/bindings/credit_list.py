@@ -15,14 +15,16 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
-from faster_eth_abi import decode as abi_decode
 
 from creditshare.bindings.consortium import Consortium
 from creditshare.bindings.settlement_ledger import iso_date
 from creditshare.bindings.settlement_token import SettlementToken
-from creditshare.core.chain import ChainClient, encode_call, event_topic
+from creditshare.core.chain import ChainClient, decode_log_data, encode_call, event_topic
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import cid_from_digest, to_hex
+
+
+VIEWED_DATA = ("uint256", "uint256", "uint256[]")  # EntryViewed: fee, discount, entry ids
 
 
 class Category(IntEnum):
@@ -106,10 +108,6 @@ def _hex(value: Any) -> str:
     return value if isinstance(value, str) else "0x" + bytes(value).hex()
 
 
-def _bytes(value: Any) -> bytes:
-    return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
-
-
 class CreditList:
     """The CreditList contract (and the token its fees and stakes are paid in)."""
 
@@ -165,7 +163,7 @@ class CreditList:
         self.token.ensure_allowance(account, self.contract.address, fee, "viewing")
         receipt = self.client.transact(encode_call(self.contract, "viewSubject", subject), account, "the view")
         log = _raw_logs(receipt, self.contract, "EntryViewed")[0]
-        fee, discount, ids = abi_decode(["uint256", "uint256", "uint256[]"], _bytes(log["data"]))
+        fee, discount, ids = decode_log_data(VIEWED_DATA, log)
         return {"subject": to_hex(subject), "paid": True, "fee_fen": int(fee), "discount_fen": int(discount),
                 "entry_ids": [int(i) for i in ids], "tx": _hex(receipt["transactionHash"]),
                 "gas_used": int(receipt["gasUsed"])}
@@ -216,7 +214,7 @@ class CreditList:
         topics: list[Any] = [topic] + ([to_hex(subject)] if subject else [])
         out = []
         for log in self.client.logs(self.contract.address, topics):
-            fee, discount, ids = abi_decode(["uint256", "uint256", "uint256[]"], _bytes(log["data"]))
+            fee, discount, ids = decode_log_data(VIEWED_DATA, log)
             out.append({"subject": log["topics"][1], "viewer": to_checksum_address("0x" + log["topics"][2][-40:]),
                         "fee_fen": int(fee), "entry_ids": [int(i) for i in ids], "tx": log["transactionHash"],
                         "block": int(log["blockNumber"], 16)})

@@ -15,9 +15,8 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
-from faster_eth_abi import decode
 
-from creditshare.core.chain import ChainClient, encode_call
+from creditshare.core.chain import ChainClient, decode_log_data, encode_call
 from creditshare.core.errors import InvalidInput, TransactionRejected
 from creditshare.bindings.consortium import Consortium
 from creditshare.core.ids import to_hex
@@ -172,7 +171,7 @@ class DataBus:
         for receipt in receipts:
             for log in receipt["logs"]:
                 if log["topics"][0] == wanted:
-                    consent_id, _scope, index = decode(["uint256", "uint8", "uint256"], bytes.fromhex(log["data"][2:]))
+                    consent_id, _scope, index = decode_log_data(("uint256", "uint8", "uint256"), log)
                     out.append({"subject": log["topics"][1], "consent_id": int(consent_id),
                                 "access_index": int(index), "tx": log["transactionHash"]})
         return out

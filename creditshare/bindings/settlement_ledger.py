@@ -17,9 +17,8 @@ from typing import Any, Final
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
-from faster_eth_abi import decode
 
-from creditshare.core.chain import Call, ChainClient, encode_call, event_topic
+from creditshare.core.chain import Call, ChainClient, decode_log_data, encode_call, event_topic
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import SettlementId, SubjectId, cid_from_digest, to_hex
 
@@ -226,14 +225,15 @@ class SettlementLedger:
     def from_block(self) -> int:
         return self.client.deployment.from_block
 
+    def _event_logs(self, event: Any, topics: dict[str, Any]) -> list[Any]:
+        """Decoded logs of `event` (a contract event) since deployment, filtered by indexed `topics`."""
+        return list(self.client.read(
+            lambda: event.get_logs(from_block=self.from_block(), to_block="latest", argument_filters=topics),
+            f"{event.event_name} events",
+        ))
+
     def _submitted_logs(self, **topics: Any) -> list[Any]:
-        event = self.contract.events.SettlementSubmitted()
-        return list(
-            self.client.read(
-                lambda: event.get_logs(from_block=self.from_block(), to_block="latest", argument_filters=topics),
-                "settlement events",
-            )
-        )
+        return self._event_logs(self.contract.events.SettlementSubmitted(), topics)
 
     @staticmethod
     def _record_from_log(entry: Any) -> Settlement:
@@ -267,9 +267,7 @@ class SettlementLedger:
                  "SettlementOverdue", "SettlementDisputed", "SettlementResolved")
         for name in names:
             event = getattr(self.contract.events, name)()
-            logs = self.client.read(
-                lambda e=event: e.get_logs(from_block=self.from_block(), argument_filters={"id": sid}), "events"
-            )
+            logs = self._event_logs(event, {"id": sid})
             for entry in logs:
                 out.append({"event": name, "block": int(entry["blockNumber"]), "log_index": int(entry["logIndex"]),
                             "tx": "0x" + bytes(entry["transactionHash"]).hex(),
@@ -292,6 +290,9 @@ class SettlementLedger:
                     found[record.id] = record
         return sorted(found.values(), key=lambda r: (r.invoice_date, r.id))
 
+
+# the non-indexed fields of SettlementSubmitted (id, shipper and carrier are its topics)
+SUBMITTED_DATA = ("bytes32", "uint256", "uint64", "uint64", "bytes32", "address")
 
 STATUS_EVENTS = ("SettlementConfirmed", "SettlementPledged", "SettlementPaid", "SettlementOverdue",
                  "SettlementDisputed", "SettlementResolved")
@@ -321,8 +322,7 @@ def settlement_frame(ledger: SettlementLedger, block: int | None = None) -> Any:
         sid = bytes.fromhex(topics[1][2:])
         block, index = int(log["blockNumber"], 16), int(log["logIndex"], 16)
         if topics[0] == submitted:
-            platform, amount, invoice, due, evidence, _submitter = decode(
-                ["bytes32", "uint256", "uint64", "uint64", "bytes32", "address"], bytes.fromhex(log["data"][2:]))
+            platform, amount, invoice, due, evidence, _submitter = decode_log_data(SUBMITTED_DATA, log)
             records[sid] = ["0x" + sid.hex(), topics[2], "0x" + platform.hex(), topics[3], amount, invoice, due,
                             "0x" + evidence.hex()]
         if (block, index) > last_change.get(sid, (-1, -1)):
@@ -331,7 +331,7 @@ def settlement_frame(ledger: SettlementLedger, block: int | None = None) -> Any:
     states = ledger.states(ids, latest)
     times: dict[int, int] = {}
     for block in {last_change[i][0] for i in ids}:
-        times[block] = int(client.read(lambda b=block: client.w3.eth.get_block(b)["timestamp"], "block"))
+        times[block] = client.block_timestamp(block)
     rows = []
     for sid, state in zip(ids, states, strict=True):
         changed = times[last_change[sid][0]]

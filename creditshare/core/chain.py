@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import requests
 from faster_eth_abi import decode as abi_decode  # compiled eth-abi: same API, 3x faster
@@ -26,7 +26,9 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, Web3RPCError
 from web3.middleware import ExtraDataToPOAMiddleware
-from web3.types import TxReceipt
+from eth_typing import ABIEvent, ABIFunction
+from hexbytes import HexBytes
+from web3.types import BlockIdentifier, RPCEndpoint, TxReceipt
 
 from creditshare.core.config import BUILD_DIR, Settings
 from creditshare.core.errors import ChainError, ConfigError, TransactionRejected
@@ -61,7 +63,7 @@ def _error_selectors() -> dict[bytes, tuple[str, list[str], list[str]]]:
     return selectors
 
 
-def _abi_type(arg: dict[str, Any]) -> str:
+def _abi_type(arg: Mapping[str, Any]) -> str:
     if arg["type"].startswith("tuple"):
         inner = ",".join(_abi_type(c) for c in arg["components"])
         return f"({inner}){arg['type'][5:]}"
@@ -116,11 +118,11 @@ class Call:
     data: bytes
 
 
-def _function_abi(contract: Contract, name: str) -> dict[str, Any]:
+def _function_abi(contract: Contract, name: str) -> ABIFunction:
     matches = [item for item in contract.abi if item.get("type") == "function" and item.get("name") == name]
     if len(matches) != 1:
         raise ConfigError(f"{name} is not a unique function of the contract ABI.")
-    return matches[0]
+    return cast(ABIFunction, matches[0])
 
 
 _SIGNATURES: dict[tuple[str, str], tuple[bytes, tuple[str, ...], tuple[str, ...]]] = {}
@@ -151,8 +153,15 @@ def encode_call(contract: Contract, name: str, *args: Any) -> Call:
 
 def event_topic(contract: Contract, name: str) -> str:
     """The 0x topic of event `name` of `contract` (for raw log scans with ChainClient.logs)."""
-    item = next(i for i in contract.abi if i.get("type") == "event" and i["name"] == name)
-    return "0x" + event_abi_to_log_topic(item).hex()
+    item = next(i for i in contract.abi if i.get("type") == "event" and i.get("name") == name)
+    return "0x" + event_abi_to_log_topic(cast(ABIEvent, item)).hex()
+
+
+def decode_log_data(types: Sequence[str], log: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The non-indexed arguments of a raw log (ChainClient.logs or a raw receipt), decoded with eth-abi."""
+    data = log["data"]
+    raw = bytes.fromhex(data[2:]) if isinstance(data, str) else bytes(data)
+    return tuple(abi_decode(list(types), raw))
 
 
 def decode_result(contract: Contract, name: str, raw: bytes) -> tuple[Any, ...]:
@@ -221,6 +230,12 @@ class ChainClient:
                 delay *= 2
         raise AssertionError("unreachable")
 
+    def rpc(self, method: str, params: list[Any], what: str) -> dict[str, Any]:
+        """A raw JSON-RPC request, retried like every read (for calls and logs that skip web3's formatting)."""
+        endpoint = RPCEndpoint(method)
+        response: dict[str, Any] = self.read(lambda: self.w3.provider.make_request(endpoint, params), what)
+        return response
+
     def logs(self, address: str, topics: list[Any], from_block: int | None = None,
              to_block: int | None = None) -> list[dict[str, Any]]:
         """Raw logs of `address` matching `topics` (eth_getLogs, undecoded: web3's log formatting is the slow
@@ -232,7 +247,7 @@ class ChainClient:
         while start <= latest:
             end = min(start + LOG_BLOCK_SPAN - 1, latest)
             query = {"address": address, "fromBlock": hex(start), "toBlock": hex(end), "topics": topics}
-            response = self.read(lambda q=query: self.w3.provider.make_request("eth_getLogs", [q]), "event logs")
+            response = self.rpc("eth_getLogs", [query], "event logs")
             if "error" in response:
                 raise ChainError(f"the node refused a log query: {response['error'].get('message', response['error'])}")
             out.extend(response.get("result", []))
@@ -247,7 +262,7 @@ class ChainClient:
         call = encode_call(contract, name, *args)
         query = {"to": call.to, "data": "0x" + call.data.hex()} | ({"from": sender} if sender else {})
         params = [query, "latest" if block is None else hex(block)]
-        response = self.read(lambda: self.w3.provider.make_request("eth_call", params), name)
+        response = self.rpc("eth_call", params, name)
         if "error" in response:
             data = response["error"].get("data")
             reason = decode_revert(data) if isinstance(data, str) else response["error"].get("message", "")
@@ -264,8 +279,9 @@ class ChainClient:
             )
         return chain_id
 
-    def block_timestamp(self) -> int:
-        return int(self.read(lambda: self.w3.eth.get_block("latest")["timestamp"], "latest block"))
+    def block_timestamp(self, block: BlockIdentifier = "latest") -> int:
+        """The timestamp of `block` (a number, or "latest")."""
+        return int(self.read(lambda: self.w3.eth.get_block(block)["timestamp"], "block"))
 
     # -- contracts -----------------------------------------------------------
 
@@ -407,9 +423,7 @@ class ChainClient:
         deadline = time.monotonic() + timeout
         delay = 0.002
         while True:
-            response = self.read(
-                lambda: self.w3.provider.make_request("eth_getTransactionReceipt", ["0x" + tx_hash.hex()]), "receipt"
-            )
+            response = self.rpc("eth_getTransactionReceipt", ["0x" + tx_hash.hex()], "receipt")
             result = response.get("result")
             if result:
                 for key in ("status", "gasUsed", "blockNumber"):
@@ -435,7 +449,8 @@ class ChainClient:
         tx.pop("to", None)
         tx_hash = self._sign_and_send(tx, account)
         receipt = self.read(
-            lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=0.01), "receipt"
+            lambda: self.w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=120, poll_latency=0.01),
+            "receipt",
         )
         if receipt["status"] != 1:
             raise TransactionRejected(f"deploying {name} reverted.")

@@ -92,7 +92,7 @@ def network_by_name(name: str) -> Network:
 def load_settings(network: str | None = None, data_dir: str | Path | None = None) -> Settings:
     """Settings from arguments first, then the environment, then defaults."""
     name = network or os.environ.get("CREDITSHARE_NETWORK", "local")
-    folder = Path(data_dir or os.environ.get("CREDITSHARE_DATA_DIR", PROJECT_ROOT / "data")).resolve()
+    folder = Path(data_dir or os.environ.get("CREDITSHARE_DATA_DIR") or PROJECT_ROOT / "data").resolve()
     return Settings(data_dir=folder, network=network_by_name(name))
 
 

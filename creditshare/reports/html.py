@@ -74,8 +74,7 @@ def gas_per_operation(client: ChainClient, figures: dict[str, Any] | None = None
         gas = []
         for tx, n in per_tx.items():
             # raw: web3's receipt formatting costs ~0.3 s for a receipt with 400 logs
-            receipt = client.read(lambda t=tx: client.w3.provider.make_request("eth_getTransactionReceipt", [t]),
-                                  "receipt")
+            receipt = client.rpc("eth_getTransactionReceipt", [tx], "receipt")
             gas.append(int(receipt["result"]["gasUsed"], 16) / n)
         out.append({"operation": label, "unit": f"gas per {unit}", "gas": round(sum(gas) / len(gas)),
                     "transactions": len(gas), "source": "receipts"})

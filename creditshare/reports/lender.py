@@ -23,8 +23,8 @@ from creditshare.core.ids import SettlementId, SubjectId, cid_from_digest, to_he
 from creditshare.bindings.model_registry import ModelRegistry
 from oracle.provenance import (AcceptedReport, accepted_reports, score_history, subjects_scored,
                                     verify_scores)
-from creditshare.core.chain import event_topic
-from creditshare.bindings.settlement_ledger import Settlement, SettlementLedger, settlement_frame
+from creditshare.core.chain import decode_log_data, event_topic
+from creditshare.bindings.settlement_ledger import SUBMITTED_DATA, Settlement, SettlementLedger, settlement_frame
 from scoring.model_card import TIERS
 from creditshare.bindings.credit_list import CreditList
 
@@ -56,15 +56,12 @@ def summarize_settlements(rows: Iterable[tuple[str, int, int, int, bytes]]) -> d
 def subject_settlements(client: ChainClient, ledger: SettlementLedger, subject: bytes) -> list[Settlement]:
     """Settlements where `subject` is the shipper or the carrier (indexed topics: two log queries per
     block window, decoded raw; the platform is not indexed, so a platform's own history is not scanned)."""
-    from faster_eth_abi import decode
-
     topic = event_topic(ledger.contract, "SettlementSubmitted")
     found: dict[bytes, Settlement] = {}
     for topics in ([topic, None, to_hex(subject)], [topic, None, None, to_hex(subject)]):
         for log in client.logs(ledger.contract.address, topics):
             t = log["topics"]
-            platform, amount, invoice, due, evidence, _by = decode(
-                ["bytes32", "uint256", "uint64", "uint64", "bytes32", "address"], bytes.fromhex(log["data"][2:]))
+            platform, amount, invoice, due, evidence, _by = decode_log_data(SUBMITTED_DATA, log)
             sid = bytes.fromhex(t[1][2:])
             found[sid] = Settlement(SettlementId(sid), SubjectId(bytes.fromhex(t[2][2:])), SubjectId(bytes(platform)),
                                     SubjectId(bytes.fromhex(t[3][2:])), int(amount), int(invoice), int(due),
@@ -138,7 +135,7 @@ class Population:
     def by_tier(self) -> dict[str, dict[str, Any]]:
         """Subjects, defaulters (a settlement closed as Defaulted) and default rate per tier. Overdue alone
         does not count: in freight most shippers have some invoice past due at any time."""
-        out = {t: {"subjects": 0, "defaulters": 0} for t in TIERS}
+        out: dict[str, dict[str, Any]] = {t: {"subjects": 0, "defaulters": 0} for t in TIERS}
         for item in self.scored():
             row = out[item["tier"]]
             row["subjects"] += 1
