@@ -1,0 +1,1 @@
+"""One binding per contract, named after it, whose methods mirror the Solidity interface."""

@@ -1,0 +1,1 @@
+"""Ground floor: errors, settings, ids, roles, keys and the one chain client. Imports nothing of ours."""

@@ -1,0 +1,1 @@
+"""What lenders read: the subject report and the HTML report over the whole chain."""
