@@ -11,7 +11,7 @@ Typical flow (what ``creditshare model train|evaluate|monitor`` calls)::
     X, y = training_set(settlements, as_of)
     result = train_scorecard(X, y, name="freight", version=1)
     result.card.save("card.json")
-    report = compare(result.model, GradientBoostingChallenger().fit(...), X_test, y_test)
+    report = challenge(result.card, X, y)  # the card against a challenger on the same holdout
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ from scoring.scorecard import ScorecardModel
 
 #: a challenger must beat the champion's holdout AUC by this much to be recommended
 MIN_AUC_GAIN = 0.005
+#: the holdout's share of the rows, and the seed of its stratified split (the same rows for the same data)
+TEST_SIZE = 0.3
+SPLIT_SEED = 42
 
 
 @runtime_checkable
@@ -149,6 +152,30 @@ def compare(
     }
 
 
+class _CardModel:
+    """A model card seen as a fitted model (risk = minus the score). Its class name is the champion's ``type``
+    in :func:`challenge`'s report."""
+
+    def __init__(self, card: ModelCard) -> None:
+        self.card = card
+
+    def fit(self, X: pd.DataFrame, y: Any) -> _CardModel:
+        raise ModelError("a model card is already fitted.")
+
+    def risk(self, X: pd.DataFrame) -> np.ndarray:
+        return np.asarray(-self.card.score_frame(X))
+
+
+def challenge(card: ModelCard, X: pd.DataFrame, y: Any, *, test_size: float = TEST_SIZE,
+              random_state: int = SPLIT_SEED) -> dict[str, Any]:
+    """The card (champion) against a gradient-boosting challenger fitted on the card's features, both evaluated
+    on the holdout :func:`train_scorecard` keeps: the :func:`compare` report."""
+    X_tr, X_te, y_tr, y_te = holdout_split(X, y, test_size=test_size, random_state=random_state)
+    challenger = GradientBoostingChallenger(features=list(card.feature_names)).fit(X_tr, y_tr)
+    return compare(_CardModel(card), challenger, X_te, y_te, champion_name=card.name,
+                   challenger_name="hist-gradient-boosting")
+
+
 def _rounded(m: Metrics) -> dict[str, float]:
     return {"auc": round(m.auc, 6), "ks": round(m.ks, 6), "gini": round(m.gini, 6)}
 
@@ -175,8 +202,8 @@ def train_scorecard(
     *,
     name: str,
     version: int,
-    test_size: float = 0.3,
-    random_state: int = 42,
+    test_size: float = TEST_SIZE,
+    random_state: int = SPLIT_SEED,
     training: Mapping[str, int | str | None] | None = None,
     **params: Any,
 ) -> TrainResult:
@@ -186,20 +213,26 @@ def train_scorecard(
     if len(X) == 0:
         raise ModelError("X is empty: at least one row is needed.")
     target = check_target(y, len(X))
-    if not 0 < test_size < 1:
-        raise ModelError(f"test_size must be between 0 and 1; got {test_size}.")
-    try:
-        X_tr, X_te, y_tr, y_te = train_test_split(
-            X, target, test_size=test_size, stratify=target, random_state=random_state
-        )
-    except ValueError as err:
-        raise ModelError(f"cannot split the data for a holdout: {err}") from err
+    X_tr, X_te, y_tr, y_te = holdout_split(X, target, test_size=test_size, random_state=random_state)
     start = time.perf_counter()
     model = ScorecardModel(**params).fit(X_tr, y_tr)
     seconds = time.perf_counter() - start
     metrics = evaluate(model, X_te, y_te)
     card = ModelCard.from_scorecard(model, name=name, version=version, metrics=metrics, training=training)
     return TrainResult(model=model, card=card, metrics=metrics, X_test=X_te, y_test=y_te, seconds=seconds)
+
+
+def holdout_split(
+    X: pd.DataFrame, y: Any, *, test_size: float = TEST_SIZE, random_state: int = SPLIT_SEED
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
+    """``X_train, X_test, y_train, y_test``: the stratified split :func:`train_scorecard` evaluates on."""
+    if not 0 < test_size < 1:
+        raise ModelError(f"test_size must be between 0 and 1; got {test_size}.")
+    try:
+        X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=test_size, stratify=y, random_state=random_state)
+    except ValueError as err:
+        raise ModelError(f"cannot split the data for a holdout: {err}") from err
+    return X_tr, X_te, np.asarray(y_tr), np.asarray(y_te)
 
 
 def training_set(

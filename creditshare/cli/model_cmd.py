@@ -10,43 +10,10 @@ import typer
 from creditshare.cli.context import console, emit, state, table
 from creditshare.cli.options import Account, AsOf, Market, Seed, Settlements, Synthetic
 from creditshare.core.errors import InvalidInput
-from creditshare.domain.settlements import parse_date
+from creditshare.domain.training_data import settlement_history
 
 app = typer.Typer(help="Scorecard models: train and evaluate (scoring/), register and promote on chain "
                        "(ModelRegistry), monitor drift.", no_args_is_help=True)
-
-
-def _data(settlements: Optional[Path], synthetic: Optional[int], seed: int, as_of: Optional[str],
-          ctx: Optional[typer.Context] = None, market: str = "standard") -> tuple[Any, int]:
-    """The settlements DataFrame and the as-of date (unix seconds) of the population.
-
-    Sources: a CSV file, a synthetic market, or (`--settlements chain`) the
-    ledger itself, read through the chain client."""
-    if (settlements is None) == (synthetic is None):
-        raise InvalidInput("give the data either as --settlements FILE (or `chain`) or as --synthetic N.")
-    if settlements is not None and str(settlements) == "chain":
-        if ctx is None or as_of is None:
-            raise InvalidInput("--as-of YYYY-MM-DD is needed with --settlements chain.")
-        from creditshare.bindings.settlement_ledger import SettlementLedger, settlement_frame
-
-        return settlement_frame(SettlementLedger(state(ctx).client)), parse_date(as_of, "--as-of")
-    if synthetic is not None:
-        from scoring.synthetic import market_profile
-
-        # with --as-of, the market is drawn around that date (its history before, its label window after)
-        when = {} if as_of is None else {"as_of": parse_date(as_of, "--as-of")}
-        generated = market_profile(market, n_subjects=synthetic, seed=seed, **when)
-        return generated.settlements, generated.as_of
-    import pandas as pd
-
-    if as_of is None:
-        raise InvalidInput("--as-of YYYY-MM-DD is needed with --settlements.")
-    try:
-        frame = pd.read_csv(settlements, dtype={"settlement_id": str, "shipper": str, "platform": str,
-                                                "carrier": str, "status": str})
-    except (OSError, ValueError) as err:
-        raise InvalidInput(f"cannot read {settlements}: {err}") from err
-    return frame, parse_date(as_of, "--as-of")
 
 
 @app.command()
@@ -64,7 +31,8 @@ def train(
     from scoring.factory import train_scorecard, training_set, training_window
 
     st = state(ctx)
-    frame, as_of_s = _data(settlements, synthetic, seed, as_of, ctx, market)
+    frame, as_of_s = settlement_history(settlements, synthetic, as_of=as_of, seed=seed, market=market,
+                                        chain=lambda: st.client)
     X, y = training_set(frame, as_of_s)
     if with_xp:
         from privacy.holders import cross_platform_frame
@@ -120,19 +88,6 @@ def train_federated(
          f"(federated counts), {len(summary['features'])} features; MPC job {chain_check}")
 
 
-class _CardModel:
-    """A model card seen as a fitted model (risk = minus the score), for the comparison report."""
-
-    def __init__(self, card: Any) -> None:
-        self.card = card
-
-    def fit(self, X: Any, y: Any) -> _CardModel:
-        raise InvalidInput("a model card is already fitted.")
-
-    def risk(self, X: Any) -> Any:
-        return -self.card.score_frame(X)
-
-
 @app.command()
 def evaluate(
     ctx: typer.Context,
@@ -141,20 +96,15 @@ def evaluate(
     as_of: AsOf = None,
 ) -> None:
     """Champion (the card) against a gradient-boosting challenger on the same holdout."""
-    from sklearn.model_selection import train_test_split
-
-    from scoring.factory import GradientBoostingChallenger, compare
-    from scoring.factory import training_set
+    from scoring.factory import challenge, training_set
     from scoring.model_card import ModelCard
 
     st = state(ctx)
     card = ModelCard.load(card_path)
-    frame, as_of_s = _data(settlements, synthetic, seed, as_of, ctx, market)
-    X, y = training_set(frame, as_of_s)
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, stratify=y, random_state=42)
-    challenger = GradientBoostingChallenger(features=list(card.feature_names)).fit(X_tr, y_tr)
-    report = compare(_CardModel(card), challenger, X_te, y_te, champion_name=card.name,
-                     challenger_name="hist-gradient-boosting")
+    frame, as_of_s = settlement_history(settlements, synthetic, as_of=as_of, seed=seed, market=market,
+                                        chain=lambda: st.client)
+    report = challenge(card, *training_set(frame, as_of_s))
+
     def text() -> None:
         table("Champion / challenger (holdout)", ["model", "type", "AUC", "KS", "Gini"],
               [[r["name"], r["type"], r["auc"], r["ks"], r["gini"]] for r in (report["champion"], report["challenger"])])
@@ -205,7 +155,7 @@ def promote(
     if not skip_drift_check:
         if model.startswith("0x"):
             raise InvalidInput("the drift check needs the model card file, not only its hash.")
-        drift = _drift(Path(model), settlements, synthetic, seed, as_of, block=True, ctx=ctx, market=market)
+        drift = _drift(ctx, Path(model), settlements, synthetic, seed, as_of, market, block=True)
     registry = ModelRegistry(st.client)
     registry.approve(st.account(account), model_hash, Action.PROMOTE)
     champion = registry.champion()
@@ -249,14 +199,15 @@ def show(ctx: typer.Context) -> None:
                         for m in models]))
 
 
-def _drift(card_path: Path, settlements: Optional[Path], synthetic: Optional[int], seed: int, as_of: Optional[str],
-           block: bool, ctx: Optional[typer.Context] = None, market: str = "standard") -> dict[str, Any]:
+def _drift(ctx: typer.Context, card_path: Path, settlements: Optional[Path], synthetic: Optional[int], seed: int,
+           as_of: Optional[str], market: str, block: bool) -> dict[str, Any]:
     from scoring.drift import assert_promotable, monitor
     from scoring.features import build_features
     from scoring.model_card import ModelCard
 
     card = ModelCard.load(card_path)
-    frame, as_of_s = _data(settlements, synthetic, seed, as_of, ctx, market)
+    frame, as_of_s = settlement_history(settlements, synthetic, as_of=as_of, seed=seed, market=market,
+                                        chain=lambda: state(ctx).client)
     features = build_features(frame, as_of_s, roles=("shipper",))
     report = assert_promotable(card, features) if block else monitor(card, features)
     return report.as_dict()
@@ -273,7 +224,8 @@ def monitor(
 
     Exit code 4 when PSI >= 0.25 (drifted: promotion is blocked)."""
     st = state(ctx)
-    report = _drift(card_path, settlements, synthetic, seed, as_of, block=False, ctx=ctx, market=market)
+    report = _drift(ctx, card_path, settlements, synthetic, seed, as_of, market, block=False)
+
     def text() -> None:
         console.print(f"PSI {report['psi']:.4f}: {report['status']}")
         table("CSI per feature", ["feature", "CSI"], [[k, f"{v:.4f}"] for k, v in sorted(report["csi"].items())])

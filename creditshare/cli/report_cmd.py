@@ -125,15 +125,14 @@ def _html(ctx: typer.Context, out: Path, card_path: Optional[Path], settlements:
             raise InvalidInput(f"{gas} must hold a JSON object {{\"operation\": gas}}.")
     labelled, source = None, None
     if settlements is not None or synthetic is not None:
-        from sklearn.model_selection import train_test_split
+        from creditshare.domain.training_data import settlement_history
+        from scoring.factory import holdout_split, training_set
 
-        from creditshare.cli.model_cmd import _data
-        from scoring.factory import training_set
-
-        frame, as_of_s = _data(settlements, synthetic, seed, as_of, ctx, market)
+        frame, as_of_s = settlement_history(settlements, synthetic, as_of=as_of, seed=seed, market=market,
+                                            chain=lambda: st.client)
         X, y = training_set(frame, as_of_s)
         if synthetic is not None:  # the holdout `model train` evaluated the card on
-            _, X, _, y = train_test_split(X, y, test_size=0.3, stratify=y, random_state=42)
+            _, X, _, y = holdout_split(X, y)
             source = f"holdout of the synthetic market (--synthetic {synthetic} --seed {seed} --market {market})"
         else:
             source = f"{settlements} as of {_date(as_of_s)}"

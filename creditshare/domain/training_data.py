@@ -1,0 +1,77 @@
+"""The population a model is trained, evaluated or monitored on: the settlement history as the DataFrame that
+scoring/ reads, and the population's as-of date.
+
+Three sources, exactly one at a time: the ledger itself (read through the chain client), a settlement-history
+CSV (the columns of :func:`creditshare.bindings.settlement_ledger.settlement_frame`), or a seeded synthetic
+market (:func:`scoring.synthetic.market_profile`). What `creditshare model train|evaluate|promote|monitor` and
+`creditshare report --html` read; the errors name their options (--settlements, --synthetic, --as-of).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from creditshare.core.chain import ChainClient
+from creditshare.core.errors import InvalidInput
+from creditshare.domain.settlements import parse_date
+
+#: the ``settlements`` source that reads the ledger
+CHAIN = "chain"
+#: the text columns of a settlement-history CSV; the others are integers (unix seconds, fen)
+TEXT_COLUMNS = ("settlement_id", "shipper", "platform", "carrier", "status")
+
+
+def settlement_history(
+    settlements: str | Path | None = None,
+    synthetic: int | None = None,
+    *,
+    as_of: str | None = None,
+    seed: int = 1,
+    market: str = "standard",
+    chain: Callable[[], ChainClient] | None = None,
+) -> tuple[Any, int]:
+    """The settlements DataFrame and the population's as-of date (unix seconds).
+
+    ``settlements`` is a CSV file or ``"chain"`` (the ledger, through the client ``chain()`` returns: called
+    only for that source); ``synthetic`` is the number of shippers of a synthetic market of profile ``market``
+    drawn with ``seed``. ``as_of`` (YYYY-MM-DD) is needed with ``settlements``; with ``synthetic`` the market is
+    drawn around it when given (its history before, its label window after), else around the profile's date.
+    """
+    if (settlements is None) == (synthetic is None):
+        raise InvalidInput("give the data either as --settlements FILE (or `chain`) or as --synthetic N.")
+    if settlements is not None and str(settlements) == CHAIN:
+        if as_of is None:
+            raise InvalidInput("--as-of YYYY-MM-DD is needed with --settlements chain.")
+        if chain is None:
+            raise InvalidInput("reading the settlements from the chain needs a chain client.")
+        return chain_settlements(chain()), parse_date(as_of, "--as-of")
+    if synthetic is not None:
+        from scoring.synthetic import market_profile
+
+        when = {} if as_of is None else {"as_of": parse_date(as_of, "--as-of")}
+        generated = market_profile(market, n_subjects=synthetic, seed=seed, **when)
+        return generated.settlements, generated.as_of
+    if as_of is None:
+        raise InvalidInput("--as-of YYYY-MM-DD is needed with --settlements.")
+    assert settlements is not None
+    return read_settlement_history(Path(settlements)), parse_date(as_of, "--as-of")
+
+
+def chain_settlements(client: ChainClient) -> Any:
+    """The ledger's whole settlement history (as of the latest block)."""
+    from creditshare.bindings.settlement_ledger import SettlementLedger, settlement_frame
+
+    return settlement_frame(SettlementLedger(client))
+
+
+def read_settlement_history(path: Path) -> Any:
+    """A settlement-history CSV (columns settlement_id, shipper, platform, carrier, amount, invoice_date,
+    due_date, paid_date, status, status_date) as a DataFrame; scoring/ validates its content."""
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path, dtype={column: str for column in TEXT_COLUMNS})
+    except (OSError, ValueError) as err:
+        raise InvalidInput(f"cannot read {path}: {err}") from err
