@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
 from creditshare.cli.context import emit, state, table
 from creditshare.cli.options import LenderAccount, SubjectMemberAccount
-from creditshare.bindings.data_bus import KNOWN_PURPOSES, DataBus, expiry_after_days, parse_scope, purpose_id, scope_names
+from creditshare.bindings.data_bus import KNOWN_PURPOSES, DataBus, parse_scope
 from creditshare.core.errors import InvalidInput
-from creditshare.bindings.consortium import Consortium
 from creditshare.core.ids import subject_id, to_hex
 from creditshare.core.keys import resolve_address
-from creditshare.domain.settlements import parse_date
+from creditshare.domain.consents import grant_own
+from creditshare.reports.consented import consented_read
 
 app = typer.Typer(
     help="Consent to lenders (grant, revoke, show) and consent-checked reads by lenders (access); every access is "
@@ -45,14 +45,7 @@ def grant(
     mask = parse_scope(scope)
     lender_address = resolve_address(st.settings.keystore_dir, lender)
     signer = st.account(account)
-    member = Consortium(st.client).member(signer.address)
-    if member is None or not member.active:
-        raise InvalidInput(f"{signer.address} is not an active consortium member: only a member grants consent "
-                           f"for its organisation.")
-    bus = DataBus(st.client)
-    now = st.client.block_timestamp()
-    expires = expiry_after_days(now, days) if days is not None else parse_date(until or "", "--until")
-    result = bus.grant(signer, member.org_id, lender_address, purpose_id(purpose), mask, expires)
+    result = grant_own(st.client, signer, lender_address, purpose, mask, days=days, until=until)
     emit(st, result, f"consent {result['id']} already grants {lender} this scope until {result['expires']}"
          if result["already"] else
          f"granted consent {result['id']} to {lender} for {purpose} ({scope}) until {result['expires']}")
@@ -103,30 +96,8 @@ def access(
     mask = parse_scope(scope)
     sids = [subject_id(s) for s in subjects]
     signer = st.account(account)
-    records = DataBus(st.client).access(signer, sids, mask, purpose_id(purpose))
-    by_subject: dict[str, Any] = {to_hex(s): {"subject": to_hex(s)} for s in sids}
-    for r in records:
-        by_subject[r["subject"]].update(consent_id=r["consent_id"], access_index=r["access_index"], tx=r["tx"])
-    if mask & 1:
-        from oracle.scores import scores
+    out = consented_read(st.client, signer, sids, mask, purpose)
 
-        for item in scores(st.client, sids):
-            by_subject[item["subject"]]["score"] = item
-    if mask & 2:
-        from creditshare.bindings.settlement_ledger import SettlementLedger
-
-        ledger = SettlementLedger(st.client)
-        for s in sids:
-            by_subject[to_hex(s)]["settlements"] = [r.to_json() for r in ledger.by_subject(s)]
-    if mask & 4:
-        from creditshare.bindings.credit_list import CreditList
-
-        book = CreditList(st.client)
-        now = st.client.block_timestamp()
-        for s in sids:
-            by_subject[to_hex(s)]["list_entries"] = [e.to_json(now) for e in book.entries_of(s)]
-    out = {"lender": signer.address, "purpose": purpose, "scope": scope_names(mask), "accesses": len(records),
-           "subjects": list(by_subject.values())}
     def text() -> None:
         rows = []
         for item in out["subjects"]:

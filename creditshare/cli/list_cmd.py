@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -13,7 +12,8 @@ from creditshare.cli.context import emit, progress, state, table
 from creditshare.cli.options import Account, CommitteeAccount, DryRun, MaintainerAccount, ViewerAccount
 from creditshare.bindings.credit_list import CreditList
 from creditshare.bindings.settlement_token import SettlementToken
-from creditshare.domain.credit_entries import ENTRY_COLUMNS, decrypt_details, parse_entries, post_entries, release_keys
+from creditshare.domain.credit_entries import (ENTRY_COLUMNS, decrypt_details, parse_entries, post_entries,
+                                               release_expired_stakes, release_keys, save_details)
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import subject_id, to_hex
 from creditshare.core.keys import resolve_address
@@ -136,12 +136,7 @@ def decrypt(
     st = state(ctx)
     details = decrypt_details(CreditList(st.client), entry_id, st.account(account))
     if out:
-        try:  # the details are private: readable by this user only
-            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(details)
-        except OSError as err:
-            raise InvalidInput(f"cannot write {out}: {err.strerror}") from err
+        save_details(out, details)
     try:
         text: str | None = details.decode("utf-8")
     except UnicodeDecodeError:
@@ -196,13 +191,7 @@ def withdraw(
     st = state(ctx)
     book = CreditList(st.client)
     signer = st.account(account)
-    released = []
-    if release_stakes:
-        now = st.client.block_timestamp()
-        for eid in range(1, int(st.client.call(book.contract, "entryCount")[0]) + 1):
-            e = book.entry(eid)
-            if e.maintainer == signer.address and e.stake and now >= e.expires_at and e.status != 2:
-                released.append(book.release_stake(eid, signer))
+    released = release_expired_stakes(book, signer) if release_stakes else []
     result = {**book.withdraw(signer), "stakes_released": released}
     emit(st, result, "nothing to withdraw: the balance is 0 fen" if result["withdrawn_fen"] == 0 else
          f"withdrew {result['withdrawn_fen']} fen; token balance now {result['token_balance_fen']} fen")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from pathlib import Path
 from typing import Optional
@@ -10,10 +9,10 @@ from typing import Optional
 import typer
 
 from creditshare.domain import deploy as deploy_mod
+from creditshare.domain.admissions import read_admissions
 from creditshare.cli.context import State, console, emit, progress, state, table
 from creditshare.cli.options import Account
-from creditshare.core.errors import CreditShareError, InvalidInput
-from creditshare.core.roles import role_id
+from creditshare.core.errors import InvalidInput
 from creditshare.bindings.consortium import ZERO32, Consortium, Member, ProposalKind, parameter_key
 from creditshare.core.ids import subject_id, to_hex
 from creditshare.core.keys import resolve_address
@@ -95,7 +94,7 @@ def propose(
     if file is not None:
         if parsed != ProposalKind.ADMIT or member or org or role:
             raise InvalidInput("--file admits the members listed in it: use it with `admit` and no --member/--org/--role.")
-        rows = _admission_rows(st.settings.keystore_dir, file)
+        rows = read_admissions(st.settings.keystore_dir, file)
         signer = st.account(account)
         with progress(st.json) as bar:
             task = bar.add_task("admit proposals", total=len(rows))
@@ -110,38 +109,12 @@ def propose(
         parameter_key(parameter) if parameter else ZERO32, value,
     )
     info = gov.proposal(proposal_id)
+
     def text() -> None:  # the threshold is read only for the text
         done = "executed" if info["executed"] else f"needs {gov.threshold()} approvals"
         console.print(f"proposal {proposal_id} ({info['kind']}) opened; {done}")
 
     emit(st, info, text)
-
-
-def _admission_rows(keystore_dir: Path, file: Path) -> list[tuple[str, bytes, tuple[str, ...]]]:
-    """The whole admissions CSV, validated before anything is sent; every bad row is listed."""
-    try:
-        with file.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            if reader.fieldnames is None or not {"member", "org", "roles"} <= set(reader.fieldnames):
-                raise InvalidInput(f"{file}: the header must hold member,org,roles.")
-            raw = list(reader)
-    except OSError as err:
-        raise InvalidInput(f"cannot read {file}: {err.strerror}") from err
-    rows, errors = [], []
-    for line, r in enumerate(raw, start=2):
-        try:
-            names = tuple(x.strip().upper() for x in (r["roles"] or "").replace(" ", ";").split(";") if x.strip())
-            for name in names:
-                role_id(name)
-            rows.append((resolve_address(keystore_dir, (r["member"] or "").strip()), subject_id((r["org"] or "").strip()),
-                         names))
-        except CreditShareError as err:
-            errors.append(f"line {line}: {err}")
-    if errors:
-        raise InvalidInput(f"{file}: {len(errors)} bad row(s), nothing sent:\n  " + "\n  ".join(errors[:20]))
-    if not rows:
-        raise InvalidInput(f"{file} lists no members.")
-    return rows
 
 
 @app.command()

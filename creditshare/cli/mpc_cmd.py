@@ -66,6 +66,7 @@ def show_job(ctx: typer.Context, job_id: str = typer.Argument(..., help="Job id 
     status = MpcJobLog(st.client).status(parse_bytes32(job_id, "job id"))
     if status is None:
         raise InvalidInput(f"job {job_id} is not recorded.")
+
     def text() -> None:
         for key, value in status.items():
             console.print(f"{key}: {value}", highlight=False)
@@ -110,6 +111,7 @@ def query(
 
 
 def _print_shared(ctx: typer.Context, shared: set[str]) -> None:
+
     def text() -> None:
         console.print(f"{len(shared)} shared subject(s)")
         for subject in sorted(shared):

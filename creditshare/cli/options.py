@@ -26,9 +26,11 @@ SubjectMemberAccount = Annotated[Optional[str], typer.Option("--account", help=A
 #: --account of a LENDER member
 LenderAccount = Annotated[Optional[str], typer.Option("--account", help=ACCOUNT_HELP + " The LENDER.")]
 #: --account of an oracle operator
-OracleAccount = Annotated[Optional[str], typer.Option("--account", help="Keystore name of this oracle operator's account.")]
+OracleAccount = Annotated[Optional[str], typer.Option("--account",
+                                                      help="Keystore name of this oracle operator's account.")]
 #: --account of a participant of an MPC job
-ParticipantAccount = Annotated[Optional[str], typer.Option("--account", help="Keystore name of this participant's account.")]
+ParticipantAccount = Annotated[Optional[str], typer.Option("--account",
+                                                           help="Keystore name of this participant's account.")]
 
 DRY_RUN_HELP = "Validate and show what would be sent; send nothing."
 

@@ -219,6 +219,7 @@ def show(ctx: typer.Context, settlement: str = typer.Argument(..., help="Settlem
     info = _describe(ledger, record, stored)
     info["lender"] = ledger.lender_of(sid)
     info["events"] = ledger.history(sid)
+
     def text() -> None:
         table(f"Settlement {to_hex(sid)}", ["field", "value"], [[k, v] for k, v in info.items() if k != "events"])
         table("Events", ["block", "event", "tx"], [[e["block"], e["event"], e["tx"]] for e in info["events"]])

@@ -9,6 +9,7 @@ the public key recovered from the viewer's own paying transaction.
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
 from creditshare.bindings.consortium import Consortium
-from creditshare.bindings.credit_list import Category, CreditList, Entry
+from creditshare.bindings.credit_list import STATUSES, Category, CreditList, Entry
 from creditshare.bindings.settlement_ledger import SettlementLedger
 from creditshare.core.errors import DetailsUnavailable, InvalidInput
 from creditshare.core.ids import cid_from_digest, file_digest, parse_bytes32, subject_id, to_hex
@@ -263,3 +264,29 @@ def decrypt_details(book: CreditList, entry_id: int, account: LocalAccount) -> b
             f"released yet: its maintainer {entry.maintainer} runs `creditshare list release`.")
     key = sealing.unwrap_key(wrapped, bytes(account.key))
     return sealing.open_sealed(store.blob(entry.details_commitment), key, entry.subject)
+
+
+def save_details(path: Path, details: bytes) -> None:
+    """Writes decrypted details to ``path``, readable by this user only (0600): they are private."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(details)
+    except OSError as err:
+        raise InvalidInput(f"cannot write {path}: {err.strerror}") from err
+
+
+# -- stakes ---------------------------------------------------------------------------------------------
+
+
+def release_expired_stakes(book: CreditList, account: LocalAccount) -> list[dict[str, Any]]:
+    """Credits back to the caller's list balance the stake of each of its entries that has expired and is not
+    under contest (one transaction each): the release_stake results, oldest entry first."""
+    now = book.client.block_timestamp()
+    contested = STATUSES.index("contested")
+    released = []
+    for eid in range(1, int(book.client.call(book.contract, "entryCount")[0]) + 1):
+        e = book.entry(eid)
+        if e.maintainer == account.address and e.stake and now >= e.expires_at and e.status != contested:
+            released.append(book.release_stake(eid, account))
+    return released

@@ -1,0 +1,44 @@
+"""A lender's consented read: the access is recorded on chain first (DataBus.accessMany), then the data of
+every subject is read, for the scopes consented (score, settlements, credit-list entries)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from creditshare.bindings.data_bus import SCOPES, DataBus, purpose_id, scope_names
+from creditshare.core.chain import ChainClient
+from creditshare.core.ids import to_hex
+
+
+def consented_read(client: ChainClient, account: LocalAccount, subjects: Sequence[bytes], scope: int,
+                   purpose: str) -> dict[str, Any]:
+    """Records ``account``'s access to ``subjects`` (all or nothing: every subject needs a valid consent for this
+    lender, purpose and scope), then reads them: per subject its consent and access index, and its ``score``,
+    ``settlements`` and ``list_entries`` as far as ``scope`` (a bitmask of SCOPES) reaches."""
+    records = DataBus(client).access(account, subjects, scope, purpose_id(purpose))
+    by_subject: dict[str, Any] = {to_hex(s): {"subject": to_hex(s)} for s in subjects}
+    for r in records:
+        by_subject[r["subject"]].update(consent_id=r["consent_id"], access_index=r["access_index"], tx=r["tx"])
+    if scope & SCOPES["score"]:
+        from oracle.scores import scores
+
+        for item in scores(client, list(subjects)):
+            by_subject[item["subject"]]["score"] = item
+    if scope & SCOPES["settlements"]:
+        from creditshare.bindings.settlement_ledger import SettlementLedger
+
+        ledger = SettlementLedger(client)
+        for s in subjects:
+            by_subject[to_hex(s)]["settlements"] = [r.to_json() for r in ledger.by_subject(s)]
+    if scope & SCOPES["list"]:
+        from creditshare.bindings.credit_list import CreditList
+
+        book = CreditList(client)
+        now = client.block_timestamp()
+        for s in subjects:
+            by_subject[to_hex(s)]["list_entries"] = [e.to_json(now) for e in book.entries_of(s)]
+    return {"lender": account.address, "purpose": purpose, "scope": scope_names(scope), "accesses": len(records),
+            "subjects": list(by_subject.values())}
