@@ -1,6 +1,6 @@
 """Shared fixtures. Brownie's pytest plugin starts a real Anvil (development
-network, 127.0.0.1:8546) for the session; every test runs in a snapshot that is
-reverted afterwards (fn_isolation)."""
+network, 127.0.0.1:8546) for the session; the chain tests (tests/contracts, tests/cli: see
+their conftests) run in a snapshot that is reverted afterwards (fn_isolation)."""
 
 from __future__ import annotations
 
@@ -20,11 +20,6 @@ WEEK = 7 * 24 * 3600
 
 def org(name: str) -> bytes:
     return bytes(subject_id(f"uscc:{name}"))
-
-
-@pytest.fixture(autouse=True)
-def isolation(fn_isolation):  # noqa: ANN001 - brownie fixture
-    """Each test starts from the module's deployed state."""
 
 
 @pytest.fixture(scope="module")

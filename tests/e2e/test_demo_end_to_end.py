@@ -18,6 +18,8 @@ from creditshare.core.localchain import free_port
 EXE = str(Path(sys.executable).parent / "creditshare")
 SHIPPERS = 8
 
+pytestmark = [pytest.mark.chain, pytest.mark.slow]  # its own Anvil (CREDITSHARE_NETWORK=local)
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):

@@ -32,10 +32,8 @@ SHIPPERS = ("uscc:SHIP1", "uscc:SHIP2", "uscc:SHIP3", "uscc:SHIP4")
 EXE = Path(sys.executable).parent / "creditshare"
 LEADER_TIMEOUT = 4.0
 
-
-@pytest.fixture(autouse=True)
-def isolation():
-    """Overrides the per-test snapshot revert: the daemons follow one chain history across the tests."""
+# no fn_isolation here (unlike tests/cli): the daemons follow one chain history across the tests
+pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
