@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import pytest
 from brownie import accounts as brownie_accounts
-from eth_utils import keccak
 
+from creditshare.bindings.consortium import ProposalKind
 from creditshare.core.ids import subject_id
+from creditshare.core.roles import ROLE_IDS
 
-ROLE = {name: keccak(text=name) for name in ("SHIPPER", "PLATFORM", "CARRIER", "LENDER", "ORACLE", "MAINTAINER",
-                                             "COMMITTEE")}
-ADMIT, SET_ROLES, SUSPEND, REINSTATE, SET_THRESHOLD, SET_PARAMETER = range(6)
 ZERO32 = b"\x00" * 32
 ZERO_ADDRESS = "0x" + "00" * 20
 WEEK = 7 * 24 * 3600
@@ -36,7 +34,8 @@ def people():
 
 
 def admit(consortium, committee, account, name: str, roles: list[str]) -> None:
-    tx = consortium.propose(ADMIT, account, org(name), [ROLE[r] for r in roles], ZERO32, 0, {"from": committee[0]})
+    tx = consortium.propose(ProposalKind.ADMIT, account, org(name), [ROLE_IDS[r] for r in roles], ZERO32, 0,
+                            {"from": committee[0]})
     consortium.approve(tx.return_value, {"from": committee[1]})
 
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from creditshare.core.ids import subject_id, to_hex
+from scoring.model_card import TIERS
 from tests.cli.helpers import row, write_csv
 
 
@@ -51,7 +52,7 @@ def test_three_of_four_oracles_put_signed_scores_on_chain(cli, setup):
     assert done["entries"] == 2 and done["signatures"] == 3
     shown = cli.json("score", "show", "uscc:SHIP1", "uscc:SHIP2", "uscc:NOBODY")
     assert [s["scored"] for s in shown] == [True, True, False]
-    assert shown[0]["model_is_champion"] is True and shown[0]["tier"] in "ABCDE"
+    assert shown[0]["model_is_champion"] is True and shown[0]["tier"] in TIERS
     assert shown[0]["subject"] == to_hex(subject_id("uscc:SHIP1"))
     again = cli("oracle", "submit", *reports, account="o1", ok=False)
     assert "ScoreOracleReportAlreadySubmitted" in again.stderr

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from creditshare.core.ids import subject_id, to_hex
+from scoring.model_card import TIERS
 from tests.cli.lender_scenario import scored_market, TRAIN
 
 
@@ -25,7 +26,7 @@ def test_score_show_verifies_a_score_and_recovers_its_reason_codes(cli, market):
         assert item["scored"] and p["verified"], p["problems"]
         assert item["epoch"] == 2 and item["model_is_champion"] is True and item["model_version"] == 1
         assert len(p["signers"]) == 3 and p["threshold"] == 3 and p["reasons_recovered"]
-        assert isinstance(item["reasons"], list) and item["tier"] in "ABCDE"
+        assert isinstance(item["reasons"], list) and item["tier"] in TIERS
     card_hash = json.loads(card.read_text())["model_hash"]
     assert shown[0]["model_hash"] == card_hash
     assert shown[0]["subject"] == to_hex(subject_id("uscc:SHIP1"))

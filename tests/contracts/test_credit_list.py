@@ -12,11 +12,12 @@ from eth_utils import keccak
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 
-from tests.conftest import SET_PARAMETER, SUSPEND, ZERO32, ZERO_ADDRESS, admit, org
+from creditshare.bindings.consortium import ProposalKind
+from creditshare.bindings.credit_list import BANDS, STATUSES, Category
+from tests.conftest import ZERO32, ZERO_ADDRESS, admit, org
 from tests.contracts.helpers import DAY, reverts
 
-ACTIVE, CONTESTED, UPHELD, OVERTURNED = 1, 2, 3, 4
-PAYMENT_DEFAULT, FRAUD, FREIGHT_DISPUTE, CARGO_DAMAGE, OTHER = range(5)
+ACTIVE, CONTESTED, UPHELD, OVERTURNED = (STATUSES.index(s) for s in ("active", "contested", "upheld", "overturned"))
 
 MIN_STAKE = 50_000  # fen: 500 yuan
 TTL = 90 * DAY
@@ -32,12 +33,13 @@ CALLERS = ["COMMITTEE", "PLATFORM", "SHIPPER", "LENDER", "ORACLE", "MAINTAINER",
 
 
 def set_param(consortium, committee, name: str, value: int) -> None:
-    tx = consortium.propose(SET_PARAMETER, ZERO_ADDRESS, ZERO32, [], keccak(text=name), value, {"from": committee[0]})
+    tx = consortium.propose(ProposalKind.SET_PARAMETER, ZERO_ADDRESS, ZERO32, [], keccak(text=name), value,
+                            {"from": committee[0]})
     consortium.approve(tx.return_value, {"from": committee[1]})
 
 
 def suspend(consortium, committee, account) -> None:
-    tx = consortium.propose(SUSPEND, account, ZERO32, [], ZERO32, 0, {"from": committee[0]})
+    tx = consortium.propose(ProposalKind.SUSPEND, account, ZERO32, [], ZERO32, 0, {"from": committee[0]})
     consortium.approve(tx.return_value, {"from": committee[1]})
 
 
@@ -73,9 +75,9 @@ def clist(CreditList, consortium, committee, people, token, m2):
     return c
 
 
-def entry_input(subject=SUBJECT, *, category=PAYMENT_DEFAULT, amount=2_500_000, period=(1_700_000_000, 1_700_864_000),
-                settlements=(b"\x01" * 32, b"\x02" * 32), evidence=b"\xee" * 32, details=b"\xdd" * 32,
-                stake=MIN_STAKE) -> tuple:
+def entry_input(subject=SUBJECT, *, category=Category.PAYMENT_DEFAULT, amount=2_500_000,
+                period=(1_700_000_000, 1_700_864_000), settlements=(b"\x01" * 32, b"\x02" * 32), evidence=b"\xee" * 32,
+                details=b"\xdd" * 32, stake=MIN_STAKE) -> tuple:
     return (subject, category, amount, period[0], period[1], list(settlements), evidence, details, stake)
 
 
@@ -131,13 +133,13 @@ def test_post_stores_entry_pulls_stake_and_emits_record(clist, token, people):
     maint = people["MAINTAINER"]
     before = token.balanceOf(maint)
     ids = [b"\x01" * 32, b"\x02" * 32, b"\x03" * 32]
-    tx = clist.post(entry_input(category=FRAUD, settlements=ids, stake=MIN_STAKE + 7), {"from": maint})
+    tx = clist.post(entry_input(category=Category.FRAUD, settlements=ids, stake=MIN_STAKE + 7), {"from": maint})
     eid = tx.return_value
     assert eid == 1 and clist.entryCount() == 1
     e = clist.entry(eid)
     assert e["subject"] == "0x" + SUBJECT.hex() and e["maintainer"] == maint
-    assert (e["category"], e["band"], e["status"], e["amount"], e["stake"]) == (FRAUD, 1, ACTIVE, 2_500_000,
-                                                                                 MIN_STAKE + 7)
+    assert (e["category"], BANDS[e["band"]], e["status"], e["amount"], e["stake"]) == (
+        Category.FRAUD, "under-100k-yuan", ACTIVE, 2_500_000, MIN_STAKE + 7)
     assert e["expiresAt"] == tx.timestamp + TTL and e["postedAt"] == tx.timestamp
     assert bytes(e["settlementsHash"]) == keccak(b"".join(ids))
     assert bytes(e["detailsCommitment"]) == b"\xdd" * 32 and bytes(e["evidence"]) == b"\xee" * 32
@@ -150,11 +152,13 @@ def test_post_stores_entry_pulls_stake_and_emits_record(clist, token, people):
     assert len(clist.entriesOf(SUBJECT)) == 1
 
 
-@pytest.mark.parametrize("amount,band", [(1, 0), (999_999, 0), (1_000_000, 1), (9_999_999, 1), (10_000_000, 2),
-                                         (99_999_999, 2), (100_000_000, 3), (2**128 - 1, 3)])
+@pytest.mark.parametrize("amount,band", [(1, "under-10k-yuan"), (999_999, "under-10k-yuan"),
+                                         (1_000_000, "under-100k-yuan"), (9_999_999, "under-100k-yuan"),
+                                         (10_000_000, "under-1m-yuan"), (99_999_999, "under-1m-yuan"),
+                                         (100_000_000, "at-least-1m-yuan"), (2**128 - 1, "at-least-1m-yuan")])
 def test_amount_band_is_derived_from_fen(clist, people, amount, band):
     eid = post(clist, people["MAINTAINER"], amount=amount)
-    assert clist.entry(eid)["band"] == band
+    assert BANDS[clist.entry(eid)["band"]] == band
 
 
 @pytest.mark.parametrize("field,value,error", [

@@ -12,10 +12,12 @@ from eth_utils import keccak
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 
-from tests.conftest import SUSPEND, ZERO32, admit, org
+from creditshare.bindings.consortium import ProposalKind
+from creditshare.bindings.data_bus import SCOPES
+from tests.conftest import ZERO32, admit, org
 from tests.contracts.helpers import DAY, reverts
 
-SCORE, SETTLEMENTS, LIST = 1, 2, 4
+SCORE, SETTLEMENTS, LIST = SCOPES["score"], SCOPES["settlements"], SCOPES["list"]
 ALL = SCORE | SETTLEMENTS | LIST
 PURPOSE = keccak(text="receivable-financing")
 OTHER_PURPOSE = keccak(text="marketing")
@@ -24,7 +26,7 @@ CALLERS = ["COMMITTEE", "PLATFORM", "SHIPPER", "LENDER", "ORACLE", "MAINTAINER",
 
 
 def suspend(consortium, committee, account) -> None:
-    tx = consortium.propose(SUSPEND, account, ZERO32, [], ZERO32, 0, {"from": committee[0]})
+    tx = consortium.propose(ProposalKind.SUSPEND, account, ZERO32, [], ZERO32, 0, {"from": committee[0]})
     consortium.approve(tx.return_value, {"from": committee[1]})
 
 

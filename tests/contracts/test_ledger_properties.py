@@ -8,7 +8,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from creditshare.core.ids import SettlementId, SubjectId
-from creditshare.bindings.settlement_ledger import Settlement
+from creditshare.bindings.settlement_ledger import Settlement, Status
 from tests.conftest import org
 from tests.contracts.helpers import DAY, reverts
 
@@ -35,7 +35,7 @@ def test_valid_batch_stores_exactly_its_records(ledger, people, batch):
     for r, (digest, status, by_shipper, paid) in zip(records, states):
         py = Settlement(SettlementId(r[0]), SubjectId(r[1]), SubjectId(r[2]), SubjectId(r[3]), r[4], r[5], r[6], r[7])
         assert bytes(digest) == py.digest
-        assert (status, by_shipper, paid) == (1, False, 0)
+        assert (status, by_shipper, paid) == (Status.INVOICED, False, 0)
 
 
 @given(batch=st.lists(record_fields, min_size=2, max_size=20), bad_at=st.integers(min_value=0, max_value=19))
@@ -48,4 +48,4 @@ def test_one_bad_record_reverts_the_whole_batch(ledger, people, batch, bad_at):
     records[bad_at] = tuple(broken)
     with reverts("SettlementLedgerBadAmount"):
         ledger.submit(records, {"from": people["PLATFORM"]})
-    assert all(s[1] == 0 for s in ledger.statesOf([r[0] for r in records]))
+    assert all(s[1] == Status.NONE for s in ledger.statesOf([r[0] for r in records]))

@@ -14,13 +14,11 @@ from eth_utils import keccak
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-COMMITTEE = keccak(b"COMMITTEE")
-MAINTAINER = keccak(b"MAINTAINER")
-LENDER = keccak(b"LENDER")
+from creditshare.bindings.consortium import ProposalKind
+from creditshare.bindings.model_registry import Action, ModelStatus
+from creditshare.core.roles import ROLE_IDS
+
 ZERO = "0x" + "00" * 32
-ADMIT, SUSPEND = 0, 2
-PROMOTE, RETIRE = 0, 1
-NONE, REGISTERED, CHAMPION, RETIRED = 0, 1, 2, 3
 H1 = "0x" + keccak(b"card one").hex()
 H2 = "0x" + keccak(b"card two").hex()
 CID = "0x" + keccak(b"card file digest").hex()
@@ -53,7 +51,7 @@ def members() -> dict[str, Any]:
 
 
 def _admit(cons: Any, m: dict[str, Any], who: str, roles: list[bytes]) -> None:
-    tx = cons.propose(ADMIT, m[who], org(who), roles, ZERO, 0, {"from": m["c1"]})
+    tx = cons.propose(ProposalKind.ADMIT, m[who], org(who), roles, ZERO, 0, {"from": m["c1"]})
     cons.approve(tx.return_value, {"from": m["c2"]})
 
 
@@ -63,8 +61,8 @@ def consortium(members: dict[str, Any]) -> Any:
     cons = Consortium.deploy(
         [m["c1"], m["c2"], m["c3"]], [org("c1"), org("c2"), org("c3")], 2, 7 * 86400, {"from": accounts[0]}
     )
-    _admit(cons, m, "maintainer", [MAINTAINER])
-    _admit(cons, m, "lender", [LENDER])
+    _admit(cons, m, "maintainer", [ROLE_IDS["MAINTAINER"]])
+    _admit(cons, m, "lender", [ROLE_IDS["LENDER"]])
     return cons
 
 
@@ -79,7 +77,7 @@ def isolation(fn_isolation: Any) -> None:
 
 
 def _suspend(consortium: Any, m: dict[str, Any], who: str, proposer: str, approver: str) -> None:
-    tx = consortium.propose(SUSPEND, m[who], ZERO, [], ZERO, 0, {"from": m[proposer]})
+    tx = consortium.propose(ProposalKind.SUSPEND, m[who], ZERO, [], ZERO, 0, {"from": m[proposer]})
     consortium.approve(tx.return_value, {"from": m[approver]})
     assert not consortium.isActive(m[who])
 
@@ -114,7 +112,7 @@ def test_register_by_maintainer_stores_model_and_emits(registry: Any, members: d
     tx = _register(registry, members)
     rec = registry.model(H1)
     assert rec["version"] == 1 and rec["aucBps"] == 8123 and rec["ksBps"] == 4950
-    assert rec["status"] == REGISTERED and rec["registrant"] == members["maintainer"]
+    assert rec["status"] == ModelStatus.REGISTERED and rec["registrant"] == members["maintainer"]
     assert rec["cardDigest"] == CID and rec["promotedAt"] == 0
     assert registry.models() == [H1]
     ev = tx.events["ModelRegistered"]
@@ -196,13 +194,13 @@ def test_promotion_needs_threshold_distinct_committee_approvals(registry: Any, m
     tx1 = registry.approvePromotion(H1, {"from": members["c1"]})
     assert tx1.events["ActionApproved"]["approvals"] == 1
     assert registry.champion() == ZERO and not registry.isChampion(H1)
-    assert registry.approvals(H1, PROMOTE) == 1 and registry.hasApproved(H1, PROMOTE, members["c1"])
+    assert registry.approvals(H1, Action.PROMOTE) == 1 and registry.hasApproved(H1, Action.PROMOTE, members["c1"])
     tx2 = registry.approvePromotion(H1, {"from": members["c2"]})
     assert tx2.events["ChampionChanged"]["previous"] == ZERO
     assert tx2.events["ChampionChanged"]["champion"] == H1
     assert registry.champion() == H1 and registry.isChampion(H1)
     rec = registry.model(H1)
-    assert rec["status"] == CHAMPION and rec["promotedAt"] > 0
+    assert rec["status"] == ModelStatus.CHAMPION and rec["promotedAt"] > 0
 
 
 def test_approve_promotion_twice_by_same_member_reverts(registry: Any, members: dict[str, Any]) -> None:
@@ -243,7 +241,7 @@ def test_new_champion_sends_previous_back_to_registered(registry: Any, members: 
     tx = _promote(registry, members, H2)
     assert tx.events["ChampionChanged"]["previous"] == H1
     assert registry.champion() == H2 and not registry.isChampion(H1)
-    assert registry.model(H1)["status"] == REGISTERED
+    assert registry.model(H1)["status"] == ModelStatus.REGISTERED
 
 
 def test_rollback_needs_fresh_approvals(registry: Any, members: dict[str, Any]) -> None:
@@ -252,7 +250,7 @@ def test_rollback_needs_fresh_approvals(registry: Any, members: dict[str, Any]) 
     _promote(registry, members, H1)
     _promote(registry, members, H2)
     # approvals given for H1's first promotion do not count again
-    assert registry.approvals(H1, PROMOTE) == 0 and not registry.hasApproved(H1, PROMOTE, members["c1"])
+    assert registry.approvals(H1, Action.PROMOTE) == 0 and not registry.hasApproved(H1, Action.PROMOTE, members["c1"])
     registry.approvePromotion(H1, {"from": members["c1"]})
     assert registry.champion() == H2
     registry.approvePromotion(H1, {"from": members["c3"]})
@@ -263,7 +261,7 @@ def test_suspended_approver_does_not_count(registry: Any, consortium: Any, membe
     _register(registry, members)
     registry.approvePromotion(H1, {"from": members["c1"]})
     _suspend(consortium, members, "c1", "c2", "c3")
-    assert registry.approvals(H1, PROMOTE) == 0
+    assert registry.approvals(H1, Action.PROMOTE) == 0
     registry.approvePromotion(H1, {"from": members["c2"]})
     assert registry.champion() == ZERO
     registry.approvePromotion(H1, {"from": members["c3"]})
@@ -285,10 +283,10 @@ def test_suspended_committee_member_cannot_approve(
 def test_retirement_of_registered_model_needs_threshold(registry: Any, members: dict[str, Any]) -> None:
     _register(registry, members)
     registry.approveRetirement(H1, {"from": members["c1"]})
-    assert registry.model(H1)["status"] == REGISTERED
+    assert registry.model(H1)["status"] == ModelStatus.REGISTERED
     tx = registry.approveRetirement(H1, {"from": members["c3"]})
     assert tx.events["ModelRetired"]["wasChampion"] is False
-    assert registry.model(H1)["status"] == RETIRED
+    assert registry.model(H1)["status"] == ModelStatus.RETIRED
 
 
 def test_retiring_the_champion_leaves_no_champion(registry: Any, members: dict[str, Any]) -> None:
@@ -349,9 +347,9 @@ def test_model_of_unknown_hash_reverts(registry: Any) -> None:
 
 def test_approvals_of_unknown_hash_reverts(registry: Any, members: dict[str, Any]) -> None:
     with reverts("ModelRegistryUnknownModel"):
-        registry.approvals(H1, PROMOTE)
+        registry.approvals(H1, Action.PROMOTE)
     with reverts("ModelRegistryUnknownModel"):
-        registry.hasApproved(H1, RETIRE, members["c1"])
+        registry.hasApproved(H1, Action.RETIRE, members["c1"])
 
 
 # -- invariants under random sequences -----------------------------------------------------
@@ -369,8 +367,8 @@ class RegistryModel:
         self.champion: str | None = None
 
     def _reset(self, h: str) -> None:
-        self.votes.pop((h, PROMOTE), None)
-        self.votes.pop((h, RETIRE), None)
+        self.votes.pop((h, Action.PROMOTE), None)
+        self.votes.pop((h, Action.RETIRE), None)
 
     def register(self, h: str) -> None:
         if h in self.status:
@@ -378,11 +376,12 @@ class RegistryModel:
                 self.registry.register(h, 1, 8000, 4000, CID, {"from": self.maintainer})
         else:
             self.registry.register(h, 1, 8000, 4000, CID, {"from": self.maintainer})
-            self.status[h] = REGISTERED
+            self.status[h] = ModelStatus.REGISTERED
 
-    def approve(self, h: str, who: Any, action: int) -> None:
-        fn = self.registry.approvePromotion if action == PROMOTE else self.registry.approveRetirement
-        allowed = (REGISTERED,) if action == PROMOTE else (REGISTERED, CHAMPION)
+    def approve(self, h: str, who: Any, action: Action) -> None:
+        fn = self.registry.approvePromotion if action == Action.PROMOTE else self.registry.approveRetirement
+        allowed = ((ModelStatus.REGISTERED,) if action == Action.PROMOTE
+                   else (ModelStatus.REGISTERED, ModelStatus.CHAMPION))
         votes = self.votes.setdefault((h, action), set())
         if h not in self.status:
             with reverts("ModelRegistryUnknownModel"):
@@ -397,25 +396,25 @@ class RegistryModel:
             fn(h, {"from": who})
             votes.add(who.address)
             if len(votes) >= 2:
-                if action == PROMOTE:
+                if action == Action.PROMOTE:
                     if self.champion is not None:
-                        self.status[self.champion] = REGISTERED
+                        self.status[self.champion] = ModelStatus.REGISTERED
                         self._reset(self.champion)
-                    self.status[h] = CHAMPION
+                    self.status[h] = ModelStatus.CHAMPION
                     self.champion = h
                 else:
                     if self.champion == h:
                         self.champion = None
-                    self.status[h] = RETIRED
+                    self.status[h] = ModelStatus.RETIRED
                 self._reset(h)
 
     def check(self) -> None:
         assert self.registry.champion() == (self.champion or ZERO)
-        assert sum(1 for s in self.status.values() if s == CHAMPION) <= 1
+        assert sum(1 for s in self.status.values() if s == ModelStatus.CHAMPION) <= 1
         for h, s in self.status.items():
             assert self.registry.model(h)["status"] == s
             assert self.registry.isChampion(h) == (h == self.champion)
-            for action in (PROMOTE, RETIRE):
+            for action in (Action.PROMOTE, Action.RETIRE):
                 assert self.registry.approvals(h, action) == len(self.votes.get((h, action), ()))
 
 
@@ -438,5 +437,5 @@ def test_registry_matches_its_rules_under_random_sequences(
         if name == "register":
             model.register(h)
         else:
-            model.approve(h, model.committee[who], PROMOTE if name == "promote" else RETIRE)
+            model.approve(h, model.committee[who], Action.PROMOTE if name == "promote" else Action.RETIRE)
         model.check()

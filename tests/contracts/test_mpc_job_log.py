@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 
-from tests.conftest import SUSPEND, ZERO32
+from creditshare.bindings.consortium import ProposalKind
+from tests.conftest import ZERO32
 from tests.contracts.helpers import reverts
 
 JOB = keccak(text="xp-2026-11-28")
@@ -76,7 +77,7 @@ def test_non_member_participant_is_refused(log, parties, people):
 
 
 def test_suspended_participant_is_refused(log, consortium, committee, parties):
-    tx = consortium.propose(SUSPEND, parties[2], ZERO32, [], ZERO32, 0, {"from": committee[0]})
+    tx = consortium.propose(ProposalKind.SUSPEND, parties[2], ZERO32, [], ZERO32, 0, {"from": committee[0]})
     consortium.approve(tx.return_value, {"from": committee[1]})
     with reverts("MpcJobLogNotActiveMember"):
         log.record(JOB, PURPOSE, CONFIG, parties, C, OUTPUT, {"from": parties[0]})

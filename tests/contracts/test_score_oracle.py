@@ -26,7 +26,10 @@ from oracle.report import (
     report_digest,
     sign_report,
 )
-from tests.conftest import ROLE, SET_PARAMETER, SUSPEND, WEEK, ZERO32, ZERO_ADDRESS, admit, org
+from creditshare.bindings.consortium import ProposalKind
+from creditshare.core.roles import ROLE_IDS
+from scoring.model_card import TIERS
+from tests.conftest import WEEK, ZERO32, ZERO_ADDRESS, admit, org
 from tests.contracts.helpers import reverts
 
 CHAIN_ID = 31337
@@ -88,20 +91,21 @@ def oracle(consortium: Any, registry: Any, committee: list[Any]) -> Any:
 
 
 def set_threshold(consortium: Any, committee: list[Any], k: int) -> None:
-    tx = consortium.propose(SET_PARAMETER, ZERO_ADDRESS, ZERO32, [], THRESHOLD_KEY, k, {"from": committee[0]})
+    tx = consortium.propose(ProposalKind.SET_PARAMETER, ZERO_ADDRESS, ZERO32, [], THRESHOLD_KEY, k,
+                            {"from": committee[0]})
     consortium.approve(tx.return_value, {"from": committee[1]})
     assert consortium.parameter(THRESHOLD_KEY) == k
 
 
 def suspend(consortium: Any, committee: list[Any], account: Any) -> None:
-    tx = consortium.propose(SUSPEND, account, ZERO32, [], ZERO32, 0, {"from": committee[0]})
+    tx = consortium.propose(ProposalKind.SUSPEND, account, ZERO32, [], ZERO32, 0, {"from": committee[0]})
     consortium.approve(tx.return_value, {"from": committee[1]})
     assert not consortium.isActive(account)
 
 
 def entries(n: int, start: int = 0, shift: int = 0) -> list[Entry]:
     return [
-        Entry(subject=keccak(text=f"subject {i}"), score=300 + (i * 7 + shift) % 600, tier=(i + shift) % 5,
+        Entry(subject=keccak(text=f"subject {i}"), score=300 + (i * 7 + shift) % 600, tier=(i + shift) % len(TIERS),
               reasons_hash=reasons_hash([f"R{(i + shift) % 11}", f"R{(i + shift) % 13 + 11}"]))
         for i in range(start, start + n)
     ]
@@ -199,7 +203,7 @@ def test_submit_with_four_of_four(oracle: Any, oracle_keys: list[LocalAccount], 
 def test_submit_with_one_oracle_suspended_still_k_of_n(oracle: Any, consortium: Any, committee: list[Any],
                                                        oracle_keys: list[LocalAccount], senders: list[Any]) -> None:
     suspend(consortium, committee, senders[0])
-    assert len(consortium.activeMembersWithRole(ROLE["ORACLE"])) == 3
+    assert len(consortium.activeMembersWithRole(ROLE_IDS["ORACLE"])) == 3
     batch = entries(4)
     submit_signed(oracle, batch, oracle_keys[1:], senders[1])
     assert oracle.scoreOf(batch[0].subject)["epoch"] == 1

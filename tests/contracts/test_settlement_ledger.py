@@ -8,11 +8,12 @@ from brownie import chain
 from eth_utils import keccak
 
 from creditshare.core.ids import SettlementId, SubjectId
-from creditshare.bindings.settlement_ledger import Settlement
-from tests.conftest import ADMIT, ROLE, SUSPEND, ZERO32, org
+from creditshare.bindings.consortium import ProposalKind
+from creditshare.bindings.settlement_ledger import PREDECESSORS, Settlement, Status
+from creditshare.core.roles import ROLE_IDS
+from tests.conftest import ZERO32, org
 from tests.contracts.helpers import DAY, record, reverts
 
-INVOICED, CONFIRMED, FINANCED, PAID, OVERDUE, DISPUTED, RESOLVED, DEFAULTED = range(1, 9)
 REASON = keccak(text="short delivery")
 
 
@@ -20,25 +21,25 @@ def status(ledger, r) -> int:
     return ledger.stateOf(r[0])[1]
 
 
-def drive(ledger, people, committee, r, target: int) -> None:
+def drive(ledger, people, committee, r, target: Status) -> None:
     """Submits `r` (as the platform) and moves it to `target`."""
     platform, shipper = people["PLATFORM"], people["SHIPPER"]
     ledger.submit([r], {"from": platform})
-    if target == INVOICED:
+    if target == Status.INVOICED:
         return
-    if target == DISPUTED:
+    if target == Status.DISPUTED:
         ledger.dispute([r], REASON, {"from": shipper})
         return
     ledger.confirm([r], {"from": shipper})
-    if target == FINANCED:
+    if target == Status.FINANCED:
         ledger.pledge(r, people["LENDER"], {"from": platform})
-    elif target == PAID:
+    elif target == Status.PAID:
         ledger.pay([r], [r[5] + DAY], {"from": shipper})
-    elif target in (OVERDUE, DEFAULTED):
+    elif target in (Status.OVERDUE, Status.DEFAULTED):
         ledger.markOverdue([r], {"from": platform})
-        if target == DEFAULTED:
+        if target == Status.DEFAULTED:
             ledger.resolve([r], True, {"from": committee[0]})
-    elif target == RESOLVED:
+    elif target == Status.RESOLVED:
         ledger.dispute([r], REASON, {"from": shipper})
         ledger.resolve([r], False, {"from": committee[0]})
 
@@ -51,7 +52,7 @@ def test_submit_stores_digest_and_emits_full_record(ledger, people):
     digest, st, by_shipper, paid = ledger.stateOf(r[0])
     py = Settlement(SettlementId(r[0]), SubjectId(r[1]), SubjectId(r[2]), SubjectId(r[3]), *r[4:7], r[7])
     assert bytes(digest) == py.digest == bytes(ledger.digestOf(r))
-    assert (st, by_shipper, paid) == (INVOICED, False, 0)
+    assert (st, by_shipper, paid) == (Status.INVOICED, False, 0)
 
 
 def test_shipper_submits_and_platform_confirms(ledger, people):
@@ -62,62 +63,62 @@ def test_shipper_submits_and_platform_confirms(ledger, people):
         ledger.confirm([r], {"from": people["SHIPPER"]})  # never the submitter
     tx = ledger.confirm([r], {"from": people["PLATFORM"]})
     assert tx.events["SettlementConfirmed"]["by"] == people["PLATFORM"]
-    assert status(ledger, r) == CONFIRMED
+    assert status(ledger, r) == Status.CONFIRMED
 
 
 def test_full_lifecycle_confirm_pledge_pay(ledger, people):
     r = record(3)
-    drive(ledger, people, None, r, FINANCED)
+    drive(ledger, people, None, r, Status.FINANCED)
     assert ledger.lenderOf(r[0]) == people["LENDER"]
     assert ledger.financedByEvidence(r[7]) == "0x" + r[0].hex()
     tx = ledger.pay([r], [r[5] + 3 * DAY], {"from": people["SHIPPER"]})
     assert tx.events["SettlementPaid"]["paidDate"] == r[5] + 3 * DAY
-    assert status(ledger, r) == PAID and ledger.stateOf(r[0])[3] == r[5] + 3 * DAY
+    assert status(ledger, r) == Status.PAID and ledger.stateOf(r[0])[3] == r[5] + 3 * DAY
 
 
-@pytest.mark.parametrize("start", [CONFIRMED, FINANCED])
+@pytest.mark.parametrize("start", [Status.CONFIRMED, Status.FINANCED])
 def test_overdue_then_paid_late(ledger, people, committee, start):
     r = record(4)
     drive(ledger, people, committee, r, start)
     tx = ledger.markOverdue([r], {"from": people["PLATFORM"]})
-    assert "SettlementOverdue" in tx.events and status(ledger, r) == OVERDUE
+    assert "SettlementOverdue" in tx.events and status(ledger, r) == Status.OVERDUE
     ledger.pay([r], [r[6] + 10 * DAY], {"from": people["SHIPPER"]})
-    assert status(ledger, r) == PAID
+    assert status(ledger, r) == Status.PAID
 
 
-@pytest.mark.parametrize("start", [INVOICED, CONFIRMED, FINANCED, OVERDUE])
-@pytest.mark.parametrize("outcome", [RESOLVED, DEFAULTED])
+@pytest.mark.parametrize("start", [Status.INVOICED, Status.CONFIRMED, Status.FINANCED, Status.OVERDUE])
+@pytest.mark.parametrize("outcome", [Status.RESOLVED, Status.DEFAULTED])
 def test_dispute_then_committee_resolves(ledger, people, committee, start, outcome):
     r = record(5)
     drive(ledger, people, committee, r, start)
     ledger.dispute([r], REASON, {"from": people["PLATFORM"]})
-    assert status(ledger, r) == DISPUTED
-    tx = ledger.resolve([r], outcome == DEFAULTED, {"from": committee[1]})
+    assert status(ledger, r) == Status.DISPUTED
+    tx = ledger.resolve([r], outcome == Status.DEFAULTED, {"from": committee[1]})
     assert tx.events["SettlementResolved"]["outcome"] == outcome
     assert status(ledger, r) == outcome
 
 
 def test_overdue_can_be_defaulted_without_dispute(ledger, people, committee):
     r = record(6)
-    drive(ledger, people, committee, r, DEFAULTED)
-    assert status(ledger, r) == DEFAULTED
+    drive(ledger, people, committee, r, Status.DEFAULTED)
+    assert status(ledger, r) == Status.DEFAULTED
 
 
 # every (state, action) pair the lifecycle does not allow
-INVALID = [
-    (INVOICED, "pledge"), (INVOICED, "pay"), (INVOICED, "markOverdue"), (INVOICED, "resolve"),
-    (INVOICED, "default"),
-    (CONFIRMED, "confirm"), (CONFIRMED, "resolve"), (CONFIRMED, "default"),
-    (FINANCED, "confirm"), (FINANCED, "pledge"), (FINANCED, "resolve"), (FINANCED, "default"),
-    (PAID, "confirm"), (PAID, "pledge"), (PAID, "pay"), (PAID, "markOverdue"), (PAID, "dispute"), (PAID, "resolve"),
-    (PAID, "default"),
-    (OVERDUE, "confirm"), (OVERDUE, "pledge"), (OVERDUE, "markOverdue"), (OVERDUE, "resolve"),
-    (DISPUTED, "confirm"), (DISPUTED, "pledge"), (DISPUTED, "pay"), (DISPUTED, "markOverdue"),
-    (DISPUTED, "dispute"),
-    (RESOLVED, "confirm"), (RESOLVED, "pay"), (RESOLVED, "dispute"), (RESOLVED, "resolve"), (RESOLVED, "default"),
-    (DEFAULTED, "confirm"), (DEFAULTED, "pay"), (DEFAULTED, "dispute"), (DEFAULTED, "resolve"),
-    (DEFAULTED, "default"), (DEFAULTED, "markOverdue"),
-]
+REFUSED = {
+    Status.INVOICED: ("pledge", "pay", "markOverdue", "resolve", "default"),
+    Status.CONFIRMED: ("confirm", "resolve", "default"),
+    Status.FINANCED: ("confirm", "pledge", "resolve", "default"),
+    Status.PAID: ("confirm", "pledge", "pay", "markOverdue", "dispute", "resolve", "default"),
+    Status.OVERDUE: ("confirm", "pledge", "markOverdue", "resolve"),
+    Status.DISPUTED: ("confirm", "pledge", "pay", "markOverdue", "dispute"),
+    Status.RESOLVED: ("confirm", "pay", "dispute", "resolve", "default"),
+    Status.DEFAULTED: ("confirm", "pay", "dispute", "resolve", "default", "markOverdue"),
+}
+INVALID = [(start, action) for start, actions in REFUSED.items() for action in actions]
+# the status each action moves a settlement to
+TARGET = {"confirm": Status.CONFIRMED, "pledge": Status.FINANCED, "pay": Status.PAID, "markOverdue": Status.OVERDUE,
+          "dispute": Status.DISPUTED, "resolve": Status.RESOLVED, "default": Status.DEFAULTED}
 
 
 def act(ledger, people, committee, r, action: str):
@@ -141,16 +142,21 @@ def test_invalid_transition_is_refused(ledger, people, committee, start, action)
     r = record(7)
     drive(ledger, people, committee, r, start)
     # a settlement pledged once stays financed: the guard answers first
-    expected = "SettlementLedgerAlreadyFinanced" if (action == "pledge" and start != INVOICED and ledger.lenderOf(r[0])
-                                                     != brownie.ZERO_ADDRESS) else "SettlementLedgerBadTransition"
+    pledged = action == "pledge" and start != Status.INVOICED and ledger.lenderOf(r[0]) != brownie.ZERO_ADDRESS
+    expected = "SettlementLedgerAlreadyFinanced" if pledged else "SettlementLedgerBadTransition"
     with reverts(expected):
         act(ledger, people, committee, r, action)
     assert status(ledger, r) == start
 
 
+def test_every_refused_pair_is_one_the_lifecycle_table_forbids():
+    for start, action in INVALID:
+        assert start not in PREDECESSORS.get(TARGET[action], frozenset()), (start, action)
+
+
 def test_second_pledge_is_refused_even_after_overdue(ledger, people, committee):
     r = record(8)
-    drive(ledger, people, committee, r, FINANCED)
+    drive(ledger, people, committee, r, Status.FINANCED)
     with reverts("SettlementLedgerAlreadyFinanced"):
         ledger.pledge(r, people["LENDER"], {"from": people["PLATFORM"]})
     ledger.markOverdue([r], {"from": people["PLATFORM"]})
@@ -161,17 +167,17 @@ def test_second_pledge_is_refused_even_after_overdue(ledger, people, committee):
 def test_same_evidence_under_another_id_cannot_be_financed_twice(ledger, people, committee):
     evidence = keccak(text="waybill 42")
     first, second = record(9, evidence=evidence), record(10, evidence=evidence)
-    drive(ledger, people, committee, first, FINANCED)
-    drive(ledger, people, committee, second, CONFIRMED)
+    drive(ledger, people, committee, first, Status.FINANCED)
+    drive(ledger, people, committee, second, Status.CONFIRMED)
     with reverts("SettlementLedgerEvidenceAlreadyFinanced"):
         ledger.pledge(second, people["LENDER"], {"from": people["PLATFORM"]})
-    assert status(ledger, second) == CONFIRMED
+    assert status(ledger, second) == Status.CONFIRMED
 
 
 @pytest.mark.parametrize("who", ["PLATFORM", "SHIPPER", "ORACLE", "OUTSIDER"])
 def test_pledge_to_a_non_lender_is_refused(ledger, people, committee, who):
     r = record(11)
-    drive(ledger, people, committee, r, CONFIRMED)
+    drive(ledger, people, committee, r, Status.CONFIRMED)
     with reverts("SettlementLedgerNotLender"):
         ledger.pledge(r, people[who], {"from": people["PLATFORM"]})
 
@@ -201,7 +207,7 @@ def test_overdue_before_due_date_is_refused(ledger, people):
 @pytest.mark.parametrize("paid", ["before-invoice", "future"])
 def test_bad_paid_date_is_refused(ledger, people, committee, paid):
     r = record(15)
-    drive(ledger, people, committee, r, CONFIRMED)
+    drive(ledger, people, committee, r, Status.CONFIRMED)
     date = r[5] - 1 if paid == "before-invoice" else chain.time() + 10 * DAY
     with reverts("SettlementLedgerBadPaidDate"):
         ledger.pay([r], [date], {"from": people["SHIPPER"]})
@@ -209,7 +215,7 @@ def test_bad_paid_date_is_refused(ledger, people, committee, paid):
 
 def test_pay_needs_one_date_per_record(ledger, people, committee):
     r = record(16)
-    drive(ledger, people, committee, r, CONFIRMED)
+    drive(ledger, people, committee, r, Status.CONFIRMED)
     with reverts("SettlementLedgerLengthMismatch"):
         ledger.pay([r], [], {"from": people["SHIPPER"]})
 
@@ -255,14 +261,15 @@ def test_duplicate_id_reverts_the_whole_batch(ledger, people):
     ledger.submit([a], {"from": people["PLATFORM"]})
     with reverts("SettlementLedgerAlreadyExists"):
         ledger.submit([b, a], {"from": people["PLATFORM"]})
-    assert status(ledger, b) == 0
+    assert status(ledger, b) == Status.NONE
     with reverts("SettlementLedgerAlreadyExists"):
         ledger.submit([b, b], {"from": people["PLATFORM"]})
 
 
 def test_platform_cannot_submit_for_another_platform(ledger, consortium, committee, people, accounts):
     other = accounts.add()
-    tx = consortium.propose(ADMIT, other, org("OTHERPLAT"), [ROLE["PLATFORM"]], ZERO32, 0, {"from": committee[0]})
+    tx = consortium.propose(ProposalKind.ADMIT, other, org("OTHERPLAT"), [ROLE_IDS["PLATFORM"]], ZERO32, 0,
+                            {"from": committee[0]})
     consortium.approve(tx.return_value, {"from": committee[1]})
     with reverts("SettlementLedgerNotParty"):
         ledger.submit([record(20)], {"from": other, "gas_price": 0})
@@ -271,7 +278,7 @@ def test_platform_cannot_submit_for_another_platform(ledger, consortium, committ
 def test_suspended_platform_is_refused(ledger, consortium, committee, people):
     r = record(21)
     ledger.submit([r], {"from": people["PLATFORM"]})
-    tx = consortium.propose(SUSPEND, people["PLATFORM"], ZERO32, [], ZERO32, 0, {"from": committee[0]})
+    tx = consortium.propose(ProposalKind.SUSPEND, people["PLATFORM"], ZERO32, [], ZERO32, 0, {"from": committee[0]})
     consortium.approve(tx.return_value, {"from": committee[1]})
     with reverts("SettlementLedgerNotActiveMember"):
         ledger.submit([record(22)], {"from": people["PLATFORM"]})

@@ -14,6 +14,7 @@ import pytest
 
 from creditshare.demo.market import shipper_org
 from creditshare.core.localchain import free_port
+from scoring.model_card import TIERS
 
 EXE = str(Path(sys.executable).parent / "creditshare")
 SHIPPERS = 8
@@ -51,7 +52,7 @@ def test_every_shipper_with_history_is_scored_and_verified(demo):
     scored = {s: item for s, item in zip(subjects, scores, strict=True) if item["scored"]}
     assert set(scored) == traded and traded
     for item in scored.values():
-        assert item["tier"] in "ABCDE" and item["model_is_champion"]
+        assert item["tier"] in TIERS and item["model_is_champion"]
         assert item["provenance"]["verified"], item["provenance"]
         assert len(item["provenance"]["signers"]) >= 3  # 3 of the 4 oracles
 

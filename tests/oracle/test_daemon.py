@@ -26,6 +26,7 @@ from creditshare.core.config import Network, Settings
 from creditshare.core.ids import subject_id, to_hex
 from creditshare.core.keys import load_account
 from creditshare.core.localchain import free_port
+from scoring.model_card import TIERS
 from tests.cli.helpers import Cli, deployed_cli, row, write_csv
 
 SHIPPERS = ("uscc:SHIP1", "uscc:SHIP2", "uscc:SHIP3", "uscc:SHIP4")
@@ -179,7 +180,7 @@ def test_settlements_submitted_through_the_cli_are_scored_by_the_daemons(cli, fl
     ship1 = to_hex(subject_id("uscc:SHIP1"))
     expected = score_from_ledger(fleet.client, ModelCard.load(fleet.card), as_of, block=epoch, subjects={ship1})[0]
     (stored,) = fleet.client.call(fleet.oracle, "scoreOf", subject_id("uscc:SHIP1"))
-    assert (stored[0], "ABCDE"[stored[1]]) == (expected.score, expected.tier)
+    assert (stored[0], TIERS[stored[1]]) == (expected.score, expected.tier)
     assert len(accepted[-1]["args"]["signers"]) == 3
     # every daemon's checkpoint reaches the head; `oracle status` shows it
     head = fleet.head()
