@@ -95,16 +95,3 @@ def load_settings(network: str | None = None, data_dir: str | Path | None = None
     folder = Path(data_dir or os.environ.get("CREDITSHARE_DATA_DIR") or PROJECT_ROOT / "data").resolve()
     return Settings(data_dir=folder, network=network_by_name(name))
 
-
-def shared_data_file(name: str) -> Path:
-    """A file of the consortium's shared data folder (e.g. germancredit.csv).
-
-    Looked up in CREDITSHARE_SHARED_DATA, then in ../shared/data beside the
-    project (where CI puts it), then in /work/shared/data.
-    """
-    candidates = [Path(os.environ["CREDITSHARE_SHARED_DATA"])] if os.environ.get("CREDITSHARE_SHARED_DATA") else []
-    candidates += [PROJECT_ROOT.parent / "shared" / "data", Path("/work/shared/data")]
-    for folder in candidates:
-        if (folder / name).is_file():
-            return folder / name
-    raise ConfigError(f"{name} not found in {', '.join(str(c) for c in candidates)}; set CREDITSHARE_SHARED_DATA.")

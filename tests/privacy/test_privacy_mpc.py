@@ -17,7 +17,7 @@ from privacy.features import OUTPUT_FEATURES, features_by_subject, subject_featu
 from privacy.inputs import CROSS_FEATURES, align_subject_rows, bin_rows
 from privacy.party import plaintext_result
 from privacy.record import input_commitment
-from creditshare.core.config import shared_data_file
+from tests.data import shared_data_file
 from scoring.woe import bin_stats, woe_iv
 
 N_SUBJECTS = 40

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from creditshare.core.config import shared_data_file
+from tests.data import shared_data_file
 from scoring.factory import TrainResult, train_scorecard, training_set, training_window
 from scoring.synthetic import SyntheticMarket, generate_market
 
