@@ -6,6 +6,9 @@ PIP := $(VENV)/bin/pip
 STAMPS := .stamps
 SOLC_VERSION := 0.8.37
 SOLCX_DIR ?= $(HOME)/.solcx
+SOL_SOURCES := $(shell find contracts -name '*.sol')
+# compiled contracts (abi, bytecode) as package data of creditshare (generated, not in git)
+ARTIFACTS := creditshare/core/artifacts
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: setup compile test demo bench clean help
@@ -52,10 +55,19 @@ $(SOLCX_DIR)/solc-v$(SOLC_VERSION): scripts/solc_wrapper.js $(STAMPS)/npm FORCE_
 .PHONY: FORCE_SOLC
 FORCE_SOLC:
 
-$(STAMPS)/compile: $(STAMPS)/python $(SOLCX_DIR)/solc-v$(SOLC_VERSION) brownie-config.yaml $(shell find contracts -name '*.sol')
-	@echo "==> compiling contracts (brownie, solc $(SOLC_VERSION), evm cancun)"
+$(STAMPS)/compile: $(STAMPS)/python $(STAMPS)/npm $(SOLCX_DIR)/solc-v$(SOLC_VERSION) brownie-config.yaml scripts/export_artifacts.py $(SOL_SOURCES)
+	@echo "==> compiling contracts (brownie, solc $(SOLC_VERSION), evm cancun); abi and bytecode into $(ARTIFACTS)"
 	@$(VENV)/bin/brownie compile > $(STAMPS)/compile.log 2>&1 || (cat $(STAMPS)/compile.log; exit 1)
+	@$(PY) scripts/export_artifacts.py build/contracts $(ARTIFACTS) >> $(STAMPS)/compile.log 2>&1 \
+		|| (cat $(STAMPS)/compile.log; exit 1)
 	@touch $@
+
+# the package's artifacts were removed (e.g. by hand): compile and export again
+ifeq ($(wildcard $(ARTIFACTS)/*.json),)
+$(STAMPS)/compile: FORCE
+endif
+.PHONY: FORCE
+FORCE:
 
 compile: $(STAMPS)/compile
 
@@ -72,4 +84,4 @@ bench: setup
 	@$(PY) bench/run.py
 
 clean:
-	rm -rf build $(STAMPS) reports
+	rm -rf build $(STAMPS) reports $(ARTIFACTS)

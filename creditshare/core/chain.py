@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, cast
 
@@ -30,7 +32,7 @@ from eth_typing import ABIEvent, ABIFunction
 from hexbytes import HexBytes
 from web3.types import BlockIdentifier, RPCEndpoint, TxReceipt
 
-from creditshare.core.config import BUILD_DIR, Settings
+from creditshare.core.config import Settings
 from creditshare.core.errors import ChainError, ConfigError, TransactionRejected
 
 log = logging.getLogger(__name__)
@@ -38,21 +40,28 @@ log = logging.getLogger(__name__)
 READ_RETRIES = 5
 
 
+def _artifacts() -> Traversable:
+    """The package's folder of compiled contracts (abi, bytecode), written by `make compile`."""
+    return files("creditshare.core") / "artifacts"
+
+
 @cache
 def artifact(name: str) -> dict[str, Any]:
-    """The compiled artifact (abi, bytecode) of contract `name` from build/."""
-    path = BUILD_DIR / f"{name}.json"
+    """The compiled artifact (abi, bytecode) of contract `name`, shipped in the package."""
+    path = _artifacts() / f"{name}.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
-        raise ConfigError(f"contract {name} is not compiled ({path} missing); run `make setup`.") from err
+        raise ConfigError(f"contract {name} is not compiled ({path} missing); run `make compile`.") from err
 
 
 @cache
 def _error_selectors() -> dict[bytes, tuple[str, list[str], list[str]]]:
     """Selector -> (error name, argument names, argument types) over every compiled contract."""
     selectors: dict[bytes, tuple[str, list[str], list[str]]] = {}
-    for path in BUILD_DIR.glob("*.json"):
+    folder = _artifacts()
+    paths = [p for p in folder.iterdir() if p.name.endswith(".json")] if folder.is_dir() else []
+    for path in paths:
         for item in json.loads(path.read_text(encoding="utf-8")).get("abi", []):
             if item.get("type") != "error":
                 continue

@@ -19,7 +19,6 @@ from pathlib import Path
 from creditshare.core.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-BUILD_DIR = PROJECT_ROOT / "build" / "contracts"
 NETWORKS = ("development", "local", "consortium")
 
 
