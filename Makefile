@@ -5,11 +5,14 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMPS := .stamps
 SOLC_VERSION := 0.8.37
-SOLCX_DIR ?= $(HOME)/.solcx
 SOL_SOURCES := $(shell find contracts -name '*.sol')
 # compiled contracts (abi, bytecode) as package data of creditshare (generated, not in git)
 ARTIFACTS := creditshare/core/artifacts
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+# py-solc-x (and so brownie) looks for compilers in this checkout, never in ~/.solcx;
+# the test session (tests/checkout_plugin.py) sets the same folder
+export SOLCX_BINARY_PATH := $(CURDIR)/$(STAMPS)/solcx
+SOLC_SHIM := $(SOLCX_BINARY_PATH)/solc-v$(SOLC_VERSION)
 
 .PHONY: setup compile test demo bench clean help
 
@@ -19,11 +22,11 @@ help:
 	@echo "make demo     setup, then the main job on the persistent local chain"
 	@echo "make bench    setup, then every benchmark; writes bench/results/latest.json"
 
-setup: $(STAMPS)/python $(STAMPS)/npm $(SOLCX_DIR)/solc-v$(SOLC_VERSION) $(STAMPS)/compile
+setup: $(STAMPS)/python $(STAMPS)/npm $(SOLC_SHIM) $(STAMPS)/compile
 	@echo "==> setup complete"
 
 $(STAMPS)/python: requirements.txt pyproject.toml
-	@echo "==> creating the Python virtual environment in $(VENV) (pinned requirements.txt)"
+	@echo "==> Python virtual environment in $(VENV): pinned requirements.txt, this package editable"
 	@mkdir -p $(STAMPS)
 	@test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
 	@$(PIP) install --quiet --disable-pip-version-check -r requirements.txt
@@ -31,10 +34,6 @@ $(STAMPS)/python: requirements.txt pyproject.toml
 	@# gencode runs on the newer runtime, so it is installed without its own pins
 	@$(PIP) install --quiet --disable-pip-version-check --no-deps openmined-psi==2.0.6
 	@$(PIP) install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
-	@echo "==> pointing brownie's development network at Anvil on 127.0.0.1:8546 (zero gas price)"
-	@$(VENV)/bin/brownie networks modify development port=8546 chain_id=31337 gas_limit=30000000 \
-		base_fee=0 gas_price=0 accounts=10 > $(STAMPS)/brownie-networks.log 2>&1 \
-		|| (cat $(STAMPS)/brownie-networks.log; exit 1)
 	@touch $@
 
 $(STAMPS)/npm: package.json package-lock.json
@@ -43,19 +42,16 @@ $(STAMPS)/npm: package.json package-lock.json
 	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-# py-solc-x (and so brownie) finds this executable and never downloads a compiler
-$(SOLCX_DIR)/solc-v$(SOLC_VERSION): scripts/solc_wrapper.js $(STAMPS)/npm FORCE_SOLC
-	@mkdir -p $(SOLCX_DIR)
-	@if ! grep -qs "$(CURDIR)/scripts/solc_wrapper.js" $@; then \
-		echo "==> registering npm solc $(SOLC_VERSION) with py-solc-x ($@)"; \
-		printf '#!/bin/sh\nexec node "%s/scripts/solc_wrapper.js" "$$@"\n' "$(CURDIR)" > $@; \
-		chmod +x $@; \
-	fi
+# py-solc-x (and so brownie) finds this executable through SOLCX_BINARY_PATH and never
+# downloads a compiler; it finds the wrapper relative to itself, so it stays valid if the
+# checkout moves
+$(SOLC_SHIM): scripts/solc_wrapper.js $(STAMPS)/npm
+	@echo "==> registering npm solc $(SOLC_VERSION) with py-solc-x in this checkout ($(STAMPS)/solcx)"
+	@mkdir -p $(@D)
+	@printf '#!/bin/sh\nexec node "$$(dirname "$$0")/../../scripts/solc_wrapper.js" "$$@"\n' > $@
+	@chmod +x $@
 
-.PHONY: FORCE_SOLC
-FORCE_SOLC:
-
-$(STAMPS)/compile: $(STAMPS)/python $(STAMPS)/npm $(SOLCX_DIR)/solc-v$(SOLC_VERSION) brownie-config.yaml scripts/export_artifacts.py $(SOL_SOURCES)
+$(STAMPS)/compile: $(STAMPS)/python $(STAMPS)/npm $(SOLC_SHIM) brownie-config.yaml scripts/export_artifacts.py $(SOL_SOURCES)
 	@echo "==> compiling contracts (brownie, solc $(SOLC_VERSION), evm cancun); abi and bytecode into $(ARTIFACTS)"
 	@$(VENV)/bin/brownie compile > $(STAMPS)/compile.log 2>&1 || (cat $(STAMPS)/compile.log; exit 1)
 	@$(PY) scripts/export_artifacts.py build/contracts $(ARTIFACTS) >> $(STAMPS)/compile.log 2>&1 \
@@ -72,7 +68,9 @@ FORCE:
 compile: $(STAMPS)/compile
 
 test: setup
-	@echo "==> running the test suite (pytest with brownie's plugin; it starts Anvil on 127.0.0.1:8546)"
+	@echo "==> running the test suite (pytest with brownie's plugin; it starts this checkout's Anvil on" \
+		"127.0.0.1:$$($(PY) -c 'from creditshare.core.config import dev_chain_port; print(dev_chain_port())')," \
+		"or on a free port if another process holds that one)"
 	@$(PY) -m pytest -p no:cacheprovider tests
 
 demo: setup

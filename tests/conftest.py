@@ -1,5 +1,5 @@
 """Shared fixtures. Brownie's pytest plugin starts a real Anvil (development
-network, 127.0.0.1:8546) for the session; the chain tests (tests/contracts, tests/cli: see
+network, its port: tests/checkout_plugin.py) for the session; the chain tests (tests/contracts, tests/cli: see
 their conftests) run in a snapshot that is reverted afterwards (fn_isolation)."""
 
 from __future__ import annotations

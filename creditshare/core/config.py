@@ -3,7 +3,8 @@
 Everything comes from the environment (prefix ``CREDITSHARE_``) or CLI options;
 nothing secret is read from here. Networks:
 
-- ``development``: the ephemeral Anvil that the tests start (brownie, port 8546).
+- ``development``: the ephemeral Anvil that the tests start (brownie), on this
+  checkout's own port (see ``dev_chain_port``).
 - ``local``: the persistent Anvil that ``creditshare chain start`` runs on
   127.0.0.1:8545, with its state file under the data folder.
 - ``consortium``: any EVM JSON-RPC endpoint (Hyperledger Besu QBFT first of all),
@@ -12,6 +13,7 @@ nothing secret is read from here. Networks:
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,12 +69,31 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer; got {raw!r}.") from err
 
 
+# the test Anvil's port is taken from this range: below Linux's ephemeral ports (32768+), so
+# no outgoing connection holds it, and away from the usual 8545/8546
+DEV_PORT_RANGE = range(20000, 30000)
+
+
+def dev_chain_port() -> int:
+    """The port of this checkout's test Anvil (the ``development`` network).
+
+    CREDITSHARE_DEV_PORT if set; otherwise derived from the checkout's path, so two
+    checkouts on one machine do not share a test chain. The test session takes
+    another free port if this one is held by someone else, and exports it in
+    CREDITSHARE_DEV_PORT and CREDITSHARE_DEV_RPC_URL.
+    """
+    port = _env_int("CREDITSHARE_DEV_PORT", 0)
+    if port:
+        return port
+    digest = hashlib.sha256(str(PROJECT_ROOT).encode("utf-8")).digest()
+    return DEV_PORT_RANGE.start + int.from_bytes(digest[:4], "big") % len(DEV_PORT_RANGE)
+
+
 def network_by_name(name: str) -> Network:
     """The network called `name`, with overrides from the environment."""
     if name == "development":
-        return Network(
-            name, os.environ.get("CREDITSHARE_DEV_RPC_URL", "http://127.0.0.1:8546"), 31337, poa=False, gas_price=0
-        )
+        dev_url = os.environ.get("CREDITSHARE_DEV_RPC_URL") or f"http://127.0.0.1:{dev_chain_port()}"
+        return Network(name, dev_url, 31337, poa=False, gas_price=0)
     if name == "local":
         port = _env_int("CREDITSHARE_LOCAL_PORT", 8545)
         return Network(name, f"http://127.0.0.1:{port}", _env_int("CREDITSHARE_LOCAL_CHAIN_ID", 1337), False, 0)

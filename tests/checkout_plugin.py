@@ -1,0 +1,126 @@
+"""Makes a test session this checkout's own. Loaded first (``-p tests.checkout_plugin``
+in pyproject's pytest addopts), before brownie's plugin compiles the project or
+starts its Anvil, so plain ``python -m pytest`` works as ``make test`` does:
+
+- the compiler: py-solc-x finds the solc-js shim that ``make setup`` writes in
+  .stamps/solcx (SOLCX_BINARY_PATH); nothing is looked up or written in ~/.solcx;
+- the chain: brownie's ``development`` network is defined here, in memory: Anvil
+  (this checkout's node_modules) on 127.0.0.1 at this checkout's port
+  (``creditshare.core.config.dev_chain_port``: derived from the checkout's path,
+  CREDITSHARE_DEV_PORT overrides; another free port if a foreign process holds it,
+  so the tests never attach to someone else's chain), chain id 31337, zero base fee
+  and gas price, 30M gas, 10 accounts. Brownie's global ~/.brownie/network-config.yaml
+  is neither used for it nor edited. CREDITSHARE_DEV_PORT and CREDITSHARE_DEV_RPC_URL
+  are exported, so ``network_by_name("development")`` and the CLI subprocesses reach
+  the same node;
+- hypothesis keeps its example database in .hypothesis/ here, not in ~/.brownie;
+- the package's contract artifacts follow brownie's build when brownie compiled
+  changed contracts at session start.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from creditshare.core.config import DEV_PORT_RANGE, dev_chain_port
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"
+
+
+# --- compiler -------------------------------------------------------------------------------------------------
+
+os.environ.setdefault("SOLCX_BINARY_PATH", str(ROOT / ".stamps" / "solcx"))
+_bin = ROOT / "node_modules" / ".bin"
+if _bin.is_dir() and os.environ.get("PATH", "").split(os.pathsep)[0] != str(_bin):
+    os.environ["PATH"] = os.pathsep.join([str(_bin), os.environ.get("PATH", "")])
+
+
+# --- the test chain's port and network --------------------------------------------------------------------------
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def choose_port() -> int:
+    """CREDITSHARE_DEV_PORT as given; else this checkout's port, or the next free one in the range."""
+    if os.environ.get("CREDITSHARE_DEV_PORT"):
+        return dev_chain_port()
+    preferred = dev_chain_port()
+    size = len(DEV_PORT_RANGE)
+    for step in range(200):
+        port = DEV_PORT_RANGE.start + (preferred - DEV_PORT_RANGE.start + step) % size
+        if _port_is_free(port):
+            if step:
+                print(f"\nport {preferred} is taken; this session's test Anvil uses {port}", file=sys.stderr)
+            return port
+    raise pytest.UsageError(f"no free port near {preferred} for the test Anvil; set CREDITSHARE_DEV_PORT")
+
+
+def _configure_network(port: int) -> None:
+    from brownie._config import CONFIG
+
+    CONFIG.networks["development"] = {
+        "id": "development",
+        "name": "Anvil (this checkout's test chain)",
+        "cmd": "anvil",  # brownie picks its Anvil backend by this prefix; PATH starts with node_modules/.bin
+        "host": f"http://{HOST}",
+        "cmd_settings": {  # Anvil's command line
+            "port": port,
+            "chain_id": 31337,
+            "base_fee": 0,  # a permissioned chain: zero base fee and gas price
+            "gas_price": 0,
+            "gas_limit": 30_000_000,
+            "accounts": 10,
+        },
+    }
+
+
+PORT = choose_port()
+os.environ["CREDITSHARE_DEV_PORT"] = str(PORT)
+os.environ["CREDITSHARE_DEV_RPC_URL"] = f"http://{HOST}:{PORT}"
+_configure_network(PORT)
+
+
+# --- after brownie loaded the project ---------------------------------------------------------------------------
+
+def _export_artifacts_if_stale() -> None:
+    build = ROOT / "build" / "contracts"
+    target = ROOT / "creditshare" / "core" / "artifacts"
+    built = {p.name: p.stat().st_mtime for p in build.glob("*.json")}
+    exported = {p.name: p.stat().st_mtime for p in target.glob("*.json")}
+    if built and (built.keys() != exported.keys() or max(built.values()) > min(exported.values())):
+        sys.path.insert(0, str(ROOT / "scripts"))
+        try:
+            from export_artifacts import export
+        finally:
+            sys.path.remove(str(ROOT / "scripts"))
+        export(build, target)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    from hypothesis import settings
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
+    # brownie's current profile carries brownie-config.yaml's values; only the database moves
+    current = settings.get_profile(settings._current_profile)  # type: ignore[attr-defined]
+    settings.register_profile(
+        "creditshare", parent=current, database=DirectoryBasedExampleDatabase(str(ROOT / ".hypothesis" / "examples"))
+    )
+    settings.load_profile("creditshare")
+    _export_artifacts_if_stale()
+
+
+def pytest_report_header() -> str:
+    return f"test chain: Anvil on {os.environ['CREDITSHARE_DEV_RPC_URL']} (chain id 31337)"
