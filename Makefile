@@ -14,10 +14,11 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export SOLCX_BINARY_PATH := $(CURDIR)/$(STAMPS)/solcx
 SOLC_SHIM := $(SOLCX_BINARY_PATH)/solc-v$(SOLC_VERSION)
 
-.PHONY: setup compile test demo bench clean help
+.PHONY: setup compile lint test demo bench clean help
 
 help:
 	@echo "make setup    virtual environment, npm packages, offline solc, compiled contracts"
+	@echo "make lint     setup, then ruff (lint and format), mypy and the import layers (lint-imports)"
 	@echo "make test     setup, then the whole test suite on a real local Anvil"
 	@echo "make demo     setup, then the main job on the persistent local chain"
 	@echo "make bench    setup, then every benchmark; writes bench/results/latest.json"
@@ -25,8 +26,8 @@ help:
 setup: $(STAMPS)/python $(STAMPS)/npm $(SOLC_SHIM) $(STAMPS)/compile
 	@echo "==> setup complete"
 
-$(STAMPS)/python: requirements.txt pyproject.toml
-	@echo "==> Python virtual environment in $(VENV): pinned requirements.txt, this package editable"
+$(STAMPS)/python: requirements.txt requirements-dev.txt pyproject.toml
+	@echo "==> Python virtual environment in $(VENV): pinned requirements.txt and requirements-dev.txt, this package editable"
 	@mkdir -p $(STAMPS)
 	@test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
 	@$(PIP) install --quiet --disable-pip-version-check -r requirements.txt
@@ -34,6 +35,7 @@ $(STAMPS)/python: requirements.txt pyproject.toml
 	@# gencode runs on the newer runtime, so it is installed without its own pins
 	@$(PIP) install --quiet --disable-pip-version-check --no-deps openmined-psi==2.0.6
 	@$(PIP) install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
 $(STAMPS)/npm: package.json package-lock.json
@@ -66,6 +68,17 @@ endif
 FORCE:
 
 compile: $(STAMPS)/compile
+
+# the code's own checks, run by .ci/run beside the tests
+LINTED := creditshare oracle privacy scoring bench tests
+lint: $(STAMPS)/python
+	@echo "==> ruff: lint and format check"
+	@$(VENV)/bin/ruff check $(LINTED)
+	@$(VENV)/bin/ruff format --check $(LINTED)
+	@echo "==> mypy (disallow_untyped_defs) on creditshare, oracle, privacy, scoring"
+	@$(VENV)/bin/mypy creditshare oracle privacy scoring
+	@echo "==> lint-imports: the layers (pyproject.toml [tool.importlinter])"
+	@$(VENV)/bin/lint-imports
 
 test: setup
 	@echo "==> running the test suite (pytest with brownie's plugin; it starts this checkout's Anvil on" \
