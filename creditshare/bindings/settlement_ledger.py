@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Final
 
@@ -24,7 +24,7 @@ from creditshare.core.ids import SettlementId, SubjectId, cid_from_digest, to_he
 
 SETTLEMENT_TUPLE = "(bytes32,bytes32,bytes32,bytes32,uint256,uint64,uint64,bytes32)"
 MAX_AMOUNT = 2**96 - 1
-DEFAULT_BATCH = 400  # ~31k gas a record: a batch stays near 12.5M gas
+DEFAULT_BATCH = 400  # ~32k gas a record: a batch stays near 13M gas
 LOOKUP_CHUNK = 2000
 
 
@@ -38,19 +38,22 @@ class Status(IntEnum):
     DISPUTED = 6
     RESOLVED = 7
     DEFAULTED = 8
+    PAYMENT_DECLARED = 9
 
     @property
     def label(self) -> str:
-        return self.name.capitalize()
+        return "".join(part.capitalize() for part in self.name.split("_"))
 
 
 # The lifecycle: the statuses each status may be reached from (SettlementLedger.predecessorsOf).
 PREDECESSORS: Final[Mapping[Status, frozenset[Status]]] = {
     Status.CONFIRMED: frozenset({Status.INVOICED}),
     Status.FINANCED: frozenset({Status.CONFIRMED}),
-    Status.PAID: frozenset({Status.CONFIRMED, Status.FINANCED, Status.OVERDUE}),
+    Status.PAYMENT_DECLARED: frozenset({Status.CONFIRMED, Status.FINANCED, Status.OVERDUE}),
+    Status.PAID: frozenset({Status.PAYMENT_DECLARED}),
     Status.OVERDUE: frozenset({Status.CONFIRMED, Status.FINANCED}),
-    Status.DISPUTED: frozenset({Status.INVOICED, Status.CONFIRMED, Status.FINANCED, Status.OVERDUE}),
+    Status.DISPUTED: frozenset({Status.INVOICED, Status.CONFIRMED, Status.FINANCED, Status.OVERDUE,
+                                Status.PAYMENT_DECLARED}),
     Status.RESOLVED: frozenset({Status.DISPUTED}),
     Status.DEFAULTED: frozenset({Status.DISPUTED, Status.OVERDUE}),
 }
@@ -58,7 +61,8 @@ PREDECESSORS: Final[Mapping[Status, frozenset[Status]]] = {
 
 @dataclass(frozen=True)
 class Settlement:
-    """One settlement as the ledger hashes it."""
+    """One settlement as the ledger hashes it. `reference_hash` (creditshare.core.ids.reference_hash of the
+    platform's order reference) is what `submit` derives the id from; records read back from events lack it."""
 
     id: SettlementId
     shipper: SubjectId
@@ -68,6 +72,7 @@ class Settlement:
     invoice_date: int
     due_date: int
     evidence: bytes
+    reference_hash: bytes = field(default=b"", compare=False, repr=False)
 
     def as_tuple(self) -> tuple[bytes, bytes, bytes, bytes, int, int, int, bytes]:
         return (
@@ -90,8 +95,16 @@ class Settlement:
 
     @property
     def digest(self) -> bytes:
-        """What SettlementLedger stores: the first 25 bytes of keccak256(abi.encode(record))."""
-        return keccak(self.abi_words())[:25]
+        """What SettlementLedger stores: the first 20 bytes of keccak256(abi.encode(record))."""
+        return keccak(self.abi_words())[:20]
+
+    @property
+    def fingerprint(self) -> bytes:
+        """The receivable's economic identity (SettlementLedger.fingerprintOf): shipper, platform, amount,
+        invoice and due day."""
+        words = (self.shipper, self.platform, self.amount.to_bytes(32, "big"),
+                 (self.invoice_date // 86_400).to_bytes(32, "big"), (self.due_date // 86_400).to_bytes(32, "big"))
+        return keccak(b"".join(words))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -115,16 +128,24 @@ class StoredState:
     digest: bytes
     status: Status
     submitted_by_shipper: bool
-    paid_date: int
+    since: int  # block time of the confirmation, then of the payment declaration
+    paid_date: int  # the declared paid date (final only once status is PAID)
 
 
 def encode_submit(contract: Any, records: Sequence[Settlement]) -> Call:
-    """Calldata of `submit(records)`, packed directly: the records are static
-    tuples, so the ABI encoding is the selector, the array offset and length,
-    then eight words per record (checked against eth-abi in the tests)."""
-    selector = encode_call(contract, "submit", []).data[:4]
-    head = (32).to_bytes(32, "big") + len(records).to_bytes(32, "big")
-    return Call(str(contract.address), selector + head + b"".join(r.abi_words() for r in records))
+    """Calldata of `submit(records, referenceHashes)`, packed directly: the records
+    are static tuples, so the ABI encoding is the selector, the two array offsets,
+    the records' length and eight words per record, then the hashes' length and
+    one word per record (checked against eth-abi in the tests)."""
+    missing = [to_hex(r.id) for r in records if len(r.reference_hash) != 32]
+    if missing:
+        raise InvalidInput(f"settlements without their reference hash cannot be submitted: {', '.join(missing[:3])}")
+    selector = encode_call(contract, "submit", [], []).data[:4]
+    n = len(records)
+    head = (64).to_bytes(32, "big") + (64 + 32 + 256 * n).to_bytes(32, "big")
+    body = n.to_bytes(32, "big") + b"".join(r.abi_words() for r in records)
+    hashes = n.to_bytes(32, "big") + b"".join(r.reference_hash for r in records)
+    return Call(str(contract.address), selector + head + body + hashes)
 
 
 class SettlementLedger:
@@ -141,7 +162,7 @@ class SettlementLedger:
         for start in range(0, len(ids), LOOKUP_CHUNK):
             chunk = list(ids[start : start + LOOKUP_CHUNK])
             (raw,) = self.client.call(self.contract, "statesOf", chunk, block=block)
-            out.extend(StoredState(bytes(d), Status(s), bool(b), int(p)) for d, s, b, p in raw)
+            out.extend(StoredState(bytes(d), Status(s), bool(b), int(t), int(p)) for d, s, b, t, p in raw)
         return out
 
     def submit(
@@ -195,6 +216,23 @@ class SettlementLedger:
     def pay(self, records: Sequence[Settlement], paid_dates: Sequence[int], account: LocalAccount, *,
             batch_size: int = DEFAULT_BATCH, on_batch: Callable[[int], None] | None = None) -> list[Any]:
         return self._batched("pay", records, account, batch_size=batch_size, on_batch=on_batch, per_record=paid_dates)
+
+    def confirm_payment(self, records: Sequence[Settlement], account: LocalAccount, *,
+                        batch_size: int = DEFAULT_BATCH, on_batch: Callable[[int], None] | None = None) -> list[Any]:
+        return self._batched("confirmPayment", records, account, batch_size=batch_size, on_batch=on_batch)
+
+    def finalize_payment(self, records: Sequence[Settlement], account: LocalAccount, *,
+                         batch_size: int = DEFAULT_BATCH, on_batch: Callable[[int], None] | None = None) -> list[Any]:
+        return self._batched("finalizePayment", records, account, batch_size=batch_size, on_batch=on_batch)
+
+    def dispute_window(self) -> int:
+        """Seconds a declared payment stays open to dispute (SettlementLedger.disputeWindow)."""
+        (window,) = self.client.call(self.contract, "disputeWindow")
+        return int(window)
+
+    def now(self) -> int:
+        """The latest block's time: what the contract's `block.timestamp` checks compare with."""
+        return self.client.block_timestamp("latest")
 
     def mark_overdue(self, records: Sequence[Settlement], account: LocalAccount, *, batch_size: int = DEFAULT_BATCH,
                      on_batch: Callable[[int], None] | None = None) -> list[Any]:
@@ -263,8 +301,8 @@ class SettlementLedger:
     def history(self, sid: bytes) -> list[dict[str, Any]]:
         """Every ledger event about settlement `sid`, oldest first."""
         out: list[dict[str, Any]] = []
-        names = ("SettlementSubmitted", "SettlementConfirmed", "SettlementPledged", "SettlementPaid",
-                 "SettlementOverdue", "SettlementDisputed", "SettlementResolved")
+        names = ("SettlementSubmitted", "SettlementConfirmed", "SettlementPledged", "SettlementPaymentDeclared",
+                 "SettlementPaid", "SettlementOverdue", "SettlementDisputed", "SettlementResolved")
         for name in names:
             event = getattr(self.contract.events, name)()
             logs = self._event_logs(event, {"id": sid})
@@ -294,8 +332,8 @@ class SettlementLedger:
 # the non-indexed fields of SettlementSubmitted (id, shipper and carrier are its topics)
 SUBMITTED_DATA = ("bytes32", "uint256", "uint64", "uint64", "bytes32", "address")
 
-STATUS_EVENTS = ("SettlementConfirmed", "SettlementPledged", "SettlementPaid", "SettlementOverdue",
-                 "SettlementDisputed", "SettlementResolved")
+STATUS_EVENTS = ("SettlementConfirmed", "SettlementPledged", "SettlementPaymentDeclared", "SettlementPaid",
+                 "SettlementOverdue", "SettlementDisputed", "SettlementResolved")
 
 
 def settlement_frame(ledger: SettlementLedger, block: int | None = None) -> Any:
@@ -303,7 +341,9 @@ def settlement_frame(ledger: SettlementLedger, block: int | None = None) -> Any:
 
     Columns: settlement_id, shipper, platform, carrier (0x hex), amount (fen),
     invoice_date, due_date, evidence (0x sha2-256 digest inside the evidence CID),
-    paid_date (unix seconds; 0 = unpaid), status (label), status_date (paid date
+    paid_date (unix seconds; 0 = unpaid: only a final payment, status Paid,
+    carries its date; a PaymentDeclared one is unpaid until the payee confirms
+    it or its dispute window passes), status (label), status_date (paid date
     for Paid, else the block time of the last status change).
     Logs are read raw and decoded with eth-abi: web3's log formatting is the
     slow part at 10^5 events.
@@ -335,8 +375,9 @@ def settlement_frame(ledger: SettlementLedger, block: int | None = None) -> Any:
     rows = []
     for sid, state in zip(ids, states, strict=True):
         changed = times[last_change[sid][0]]
-        status_date = state.paid_date if state.status == Status.PAID else changed
-        rows.append([*records[sid], state.paid_date, state.status.label, status_date])
+        final = state.status == Status.PAID
+        status_date = state.paid_date if final else changed
+        rows.append([*records[sid], state.paid_date if final else 0, state.status.label, status_date])
     columns = ["settlement_id", "shipper", "platform", "carrier", "amount", "invoice_date", "due_date", "evidence",
                "paid_date", "status", "status_date"]
     frame = pd.DataFrame(rows, columns=columns)

@@ -47,14 +47,20 @@ def subject_id(text: str) -> SubjectId:
     return SubjectId(keccak(text=canonical))
 
 
-def settlement_id(platform: SubjectId, order_ref: str) -> SettlementId:
-    """The on-chain id of a platform's order reference."""
+def reference_hash(order_ref: str) -> bytes:
+    """The hash of a platform's order reference that SettlementLedger.submit takes beside each record."""
     if not _ORDER_REF.match(order_ref):
         raise InvalidInput(
             f"settlement reference must be 1-128 letters, digits or . _ - / : and start with a letter or digit; "
             f"got {order_ref!r}."
         )
-    return SettlementId(keccak(b"creditshare:settlement:" + platform + order_ref.encode("ascii")))
+    return keccak(b"creditshare:settlement:" + order_ref.encode("ascii"))
+
+
+def settlement_id(platform: SubjectId, order_ref: str) -> SettlementId:
+    """The on-chain id of a platform's order reference: keccak256(abi.encode(platform, reference_hash)), the
+    rule SettlementLedger.submit checks (`idOf`)."""
+    return SettlementId(keccak(platform + reference_hash(order_ref)))
 
 
 def to_hex(value: bytes) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 
-from tests.contracts.helpers import DAY, record, reverts
+from tests.contracts.helpers import record, refs, reverts
 
 CALLERS = ["COMMITTEE", "PLATFORM", "SHIPPER", "LENDER", "ORACLE", "MAINTAINER", "CARRIER", "OUTSIDER"]
 
@@ -16,6 +16,7 @@ ALLOWED = {
     "confirm": {"SHIPPER"},  # the platform submitted, so only the shipper confirms
     "pledge": {"PLATFORM"},
     "pay": {"SHIPPER"},
+    "confirmPayment": {"PLATFORM"},  # the payee (not financed): never the payer
     "markOverdue": {"PLATFORM"},
     "dispute": {"PLATFORM", "SHIPPER"},
     "resolve": {"COMMITTEE"},
@@ -27,6 +28,8 @@ def expected_error(fn: str, caller: str) -> str:
         return "SettlementLedgerWrongRole"
     if caller == "OUTSIDER":
         return "SettlementLedgerNotActiveMember"
+    if fn == "confirmPayment":
+        return "SettlementLedgerNotPayee"
     if fn == "submit":
         return "SettlementLedgerWrongRole"
     return "SettlementLedgerNotParty"
@@ -36,9 +39,11 @@ def prepare(ledger, people, fn: str):
     r = record(500)
     if fn == "submit":
         return r
-    ledger.submit([r], {"from": people["PLATFORM"]})
-    if fn in ("pledge", "pay", "markOverdue"):
+    ledger.submit([r], refs([r]), {"from": people["PLATFORM"]})
+    if fn in ("pledge", "pay", "markOverdue", "confirmPayment"):
         ledger.confirm([r], {"from": people["SHIPPER"]})
+    if fn == "confirmPayment":
+        ledger.pay([r], [0], {"from": people["SHIPPER"]})
     if fn == "resolve":
         ledger.dispute([r], keccak(text="x"), {"from": people["SHIPPER"]})
     return r
@@ -47,13 +52,15 @@ def prepare(ledger, people, fn: str):
 def call(ledger, people, fn: str, r, sender):
     tx = {"from": sender}
     if fn == "submit":
-        return ledger.submit([r], tx)
+        return ledger.submit([r], refs([r]), tx)
     if fn == "confirm":
         return ledger.confirm([r], tx)
     if fn == "pledge":
         return ledger.pledge(r, people["LENDER"], tx)
     if fn == "pay":
-        return ledger.pay([r], [r[5] + DAY], tx)
+        return ledger.pay([r], [0], tx)
+    if fn == "confirmPayment":
+        return ledger.confirmPayment([r], tx)
     if fn == "markOverdue":
         return ledger.markOverdue([r], tx)
     if fn == "dispute":

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from creditshare.core.ids import SettlementId, SubjectId
 from creditshare.bindings.settlement_ledger import Settlement, Status
 from tests.conftest import org
-from tests.contracts.helpers import DAY, reverts
+from tests.contracts.helpers import DAY, refs, reverts, settlement_id
 
 record_fields = st.tuples(
     st.integers(min_value=1, max_value=2**96 - 1),  # amount
@@ -22,7 +22,8 @@ record_fields = st.tuples(
 
 def build(index: int, fields) -> tuple:
     amount, invoice, term, evidence = fields
-    return ((index + 1).to_bytes(32, "big"), org("SHIPPER"), org("PLATFORM"), org(f"D{index}"), amount, invoice,
+    sid = settlement_id(org("PLATFORM"), (index + 1).to_bytes(32, "big"))
+    return (sid, org("SHIPPER"), org("PLATFORM"), org(f"D{index}"), amount, invoice,
             invoice + term * DAY, evidence)
 
 
@@ -30,12 +31,12 @@ def build(index: int, fields) -> tuple:
 @settings(max_examples=20)
 def test_valid_batch_stores_exactly_its_records(ledger, people, batch):
     records = [build(i, f) for i, f in enumerate(batch)]
-    ledger.submit(records, {"from": people["PLATFORM"]})
+    ledger.submit(records, refs(records), {"from": people["PLATFORM"]})
     states = ledger.statesOf([r[0] for r in records])
-    for r, (digest, status, by_shipper, paid) in zip(records, states):
+    for r, (digest, status, by_shipper, since, paid) in zip(records, states):
         py = Settlement(SettlementId(r[0]), SubjectId(r[1]), SubjectId(r[2]), SubjectId(r[3]), r[4], r[5], r[6], r[7])
         assert bytes(digest) == py.digest
-        assert (status, by_shipper, paid) == (Status.INVOICED, False, 0)
+        assert (status, by_shipper, since, paid) == (Status.INVOICED, False, 0, 0)
 
 
 @given(batch=st.lists(record_fields, min_size=2, max_size=20), bad_at=st.integers(min_value=0, max_value=19))
@@ -47,5 +48,5 @@ def test_one_bad_record_reverts_the_whole_batch(ledger, people, batch, bad_at):
     broken[4] = 0  # zero amount
     records[bad_at] = tuple(broken)
     with reverts("SettlementLedgerBadAmount"):
-        ledger.submit(records, {"from": people["PLATFORM"]})
+        ledger.submit(records, refs(records), {"from": people["PLATFORM"]})
     assert all(s[1] == Status.NONE for s in ledger.statesOf([r[0] for r in records]))

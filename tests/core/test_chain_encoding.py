@@ -12,10 +12,10 @@ from creditshare.bindings.settlement_ledger import SETTLEMENT_TUPLE, Settlement,
 from creditshare.core import chain
 
 record = st.builds(
-    lambda i, s, p, c, a, inv, term, e: Settlement(i, s, p, c, a, inv, inv + term, e),
+    lambda i, s, p, c, a, inv, term, e, ref: Settlement(i, s, p, c, a, inv, inv + term, e, reference_hash=ref),
     st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32),
     st.binary(min_size=32, max_size=32), st.integers(1, 2**96 - 1), st.integers(1, 2**40 - 10**6),
-    st.integers(0, 10**6), st.binary(min_size=32, max_size=32),
+    st.integers(0, 10**6), st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32),
 )
 
 
@@ -26,13 +26,14 @@ def test_packed_submit_calldata_equals_eth_abi(records):
         abi = chain.artifact("SettlementLedger")["abi"]
 
     packed = encode_submit(FakeContract, records)
-    selector = function_signature_to_4byte_selector(f"submit({SETTLEMENT_TUPLE}[])")
-    assert packed.data == selector + encode([f"{SETTLEMENT_TUPLE}[]"], [[r.as_tuple() for r in records]])
+    selector = function_signature_to_4byte_selector(f"submit({SETTLEMENT_TUPLE}[],bytes32[])")
+    assert packed.data == selector + encode([f"{SETTLEMENT_TUPLE}[]", "bytes32[]"],
+                                            [[r.as_tuple() for r in records], [r.reference_hash for r in records]])
 
 
 @given(record)
 def test_digest_matches_abi_encoding(r):
-    assert r.digest == keccak(encode([SETTLEMENT_TUPLE], [r.as_tuple()]))[:25]
+    assert r.digest == keccak(encode([SETTLEMENT_TUPLE], [r.as_tuple()]))[:20]
 
 
 def test_decode_revert_names_the_error_and_its_arguments():
