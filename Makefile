@@ -22,6 +22,7 @@ help:
 	@echo "make test     setup, then the whole test suite on a real local Anvil"
 	@echo "make demo     setup, then the main job on the persistent local chain"
 	@echo "make bench    setup, then every benchmark; writes bench/results/latest.json"
+	@echo "make audit    slither over contracts/; fails on findings not excused in audit/slither-triage.json"
 
 setup: $(STAMPS)/python $(STAMPS)/npm $(SOLC_SHIM) $(STAMPS)/compile
 	@echo "==> setup complete"
@@ -85,6 +86,23 @@ test: setup
 		"127.0.0.1:$$($(PY) -c 'from creditshare.core.config import dev_chain_port; print(dev_chain_port())')," \
 		"or on a free port if another process holds that one)"
 	@$(PY) -m pytest -p no:cacheprovider tests
+
+# static analysis (slither) in its own environment: solc-select, a slither dependency, installs
+# a `solc` command that must not land in .venv/bin, on the PATH of brownie and the tests.
+# `make audit AUDIT_FLAGS=--report-only` prints the findings without failing.
+AUDIT_VENV := .venv-audit
+.PHONY: audit
+$(STAMPS)/audit: requirements-audit.txt
+	@echo "==> slither in $(AUDIT_VENV): pinned requirements-audit.txt"
+	@mkdir -p $(STAMPS)
+	@test -x $(AUDIT_VENV)/bin/python || python3.11 -m venv $(AUDIT_VENV) || python3 -m venv $(AUDIT_VENV)
+	@$(AUDIT_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-audit.txt
+	@$(AUDIT_VENV)/bin/pip check --disable-pip-version-check
+	@touch $@
+
+audit: $(STAMPS)/audit $(STAMPS)/npm $(SOLC_SHIM)
+	@echo "==> slither over contracts/ (scripts/audit.py), findings checked against audit/slither-triage.json"
+	@$(AUDIT_VENV)/bin/python scripts/audit.py $(AUDIT_FLAGS)
 
 demo: setup
 	@echo "==> running the demo on the persistent local chain"
