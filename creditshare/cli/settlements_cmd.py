@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
 from collections.abc import Callable
@@ -11,7 +10,7 @@ from typing import Any, Optional
 import typer
 from eth_utils import keccak
 
-from creditshare.bindings.settlement_ledger import DEFAULT_BATCH, Settlement, StoredState, iso_date
+from creditshare.bindings.settlement_ledger import DEFAULT_BATCH, Settlement, Status, StoredState, iso_date
 from creditshare.domain import settlements as sm
 from creditshare.cli.context import emit, progress, state, table
 from creditshare.cli.options import Account, DryRun
@@ -95,12 +94,18 @@ def _run_lifecycle(
     ctx: typer.Context, step: str, ids: list[str], file: Optional[Path], account: Optional[str], dry_run: bool,
     send: Callable[[SettlementLedger, list[Settlement], list[dict[str, str]], Any, Callable[[int], None]], Any],
     extra_columns: tuple[str, ...] = (),
+    check: Callable[[list[Settlement], list[StoredState], list[dict[str, str]]], list[sm.RowError]] | None = None,
 ) -> None:
-    """Plans `step` for the named settlements (all or nothing), then `send`s the records that need it."""
+    """Plans `step` for the named settlements (all or nothing), then `send`s the records that need it.
+    `check(records, states, extras)` adds the step's own refusals (checked on the records to send)."""
     st = state(ctx)
     ledger = SettlementLedger(st.client)
     records, extras = _selected(ledger, ids, file, extra_columns)
-    plan = sm.plan_lifecycle(step, records, ledger.states([r.id for r in records]))
+    states = ledger.states([r.id for r in records])
+    plan = sm.plan_lifecycle(step, records, states)
+    if not plan.errors and check is not None:
+        plan.errors = check([records[i] for i in plan.todo], [states[i] for i in plan.todo],
+                            [extras.get(records[i].id, {}) for i in plan.todo])
     if plan.errors:
         raise sm.InvalidSettlementFile(file or Path("<ids>"), plan.errors)
     chosen = [records[i] for i in plan.todo]
@@ -110,7 +115,8 @@ def _run_lifecycle(
             task = bar.add_task(f"{step} settlements", total=len(chosen))
             send(ledger, chosen, [extras.get(r.id, {}) for r in chosen], signer, lambda n: bar.advance(task, n))
     action = sm.STEPS[step][0]
-    verb = {"confirm": "confirmed", "pay": "paid", "markOverdue": "marked overdue", "dispute": "disputed",
+    verb = {"confirm": "confirmed", "pay": "declared payment of", "confirmPayment": "confirmed payment of",
+            "finalizePayment": "finalized payment of", "markOverdue": "marked overdue", "dispute": "disputed",
             "resolve": "resolved"}[action]
     prefix = "dry run: would have " if dry_run else ""
     tail = f"; {plan.past} skipped, already further along" if plan.past else ""
@@ -134,22 +140,58 @@ def confirm(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] =
 
 @app.command()
 def pay(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] = FILE_OPT,
-        paid_date: Optional[str] = typer.Option(None, "--paid-date", help="YYYY-MM-DD (default: today, UTC). "
-                                                "With --file, a paid_date column overrides it per row."),
+        paid_date: Optional[str] = typer.Option(None, "--paid-date", help="YYYY-MM-DD, not before the invoice "
+                                                "was confirmed (default: the time of the declaration). With --file, "
+                                                "a paid_date column overrides it per row."),
         account: Account = None,
         dry_run: DryRun = False) -> None:
-    """Record payment of settlements (as the shipper, the payer)."""
-    default = sm.parse_date(paid_date, "--paid-date") if paid_date else int(
-        dt.datetime.combine(dt.datetime.now(dt.UTC).date(), dt.time(), dt.UTC).timestamp())
+    """Declare payment of settlements (as the shipper, the payer).
+
+    The payment is final (Paid) only when the payee confirms it
+    (`settlements confirm-payment`) or, undisputed, after the dispute window
+    (`settlements finalize`); until then it counts as unpaid.
+    """
+    default = sm.parse_date(paid_date, "--paid-date") if paid_date else 0  # 0: the block time of the declaration
 
     def date_of(extra: dict[str, str]) -> int:
         text = extra.get("paid_date", "").strip()
         return sm.parse_date(text, "paid_date") if text else default
 
+    def check(chosen: list[Settlement], states: list[StoredState], extra: list[dict[str, str]]) -> list[sm.RowError]:
+        return sm.check_paid_dates(chosen, states, [date_of(e) for e in extra],
+                                   SettlementLedger(state(ctx).client).now())
+
     _run_lifecycle(ctx, "pay", ids or [], file, account, dry_run,
                    lambda ledger, chosen, extra, signer, advance: ledger.pay(
                        chosen, [date_of(e) for e in extra], signer, on_batch=advance),
-                   extra_columns=("paid_date",))
+                   extra_columns=("paid_date",), check=check)
+
+
+@app.command("confirm-payment")
+def confirm_payment(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] = FILE_OPT,
+                    account: Account = None,
+                    dry_run: DryRun = False) -> None:
+    """Confirm receipt of declared payments (as the payee: the lender of a financed settlement, else the platform)."""
+    _run_lifecycle(ctx, "confirm-payment", ids or [], file, account, dry_run,
+                   lambda ledger, chosen, _extra, signer, advance: ledger.confirm_payment(
+                       chosen, signer, on_batch=advance))
+
+
+@app.command()
+def finalize(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] = FILE_OPT,
+             account: Account = None,
+             dry_run: DryRun = False) -> None:
+    """Make declared payments final once their dispute window has passed undisputed (anyone may)."""
+    def check(chosen: list[Settlement], states: list[StoredState], _extra: list[dict[str, str]]) -> list[sm.RowError]:
+        ledger = SettlementLedger(state(ctx).client)
+        window, now = ledger.dispute_window(), ledger.now()
+        return [sm.RowError(i + 1, f"settlement {to_hex(r.id)}: its dispute window is open until "
+                                   f"{iso_date(s.since + window)}")
+                for i, (r, s) in enumerate(zip(chosen, states, strict=True)) if now <= s.since + window]
+
+    _run_lifecycle(ctx, "finalize", ids or [], file, account, dry_run,
+                   lambda ledger, chosen, _extra, signer, advance: ledger.finalize_payment(
+                       chosen, signer, on_batch=advance), check=check)
 
 
 @app.command()
@@ -204,6 +246,7 @@ def _describe(ledger: SettlementLedger, record: Settlement, stored: StoredState)
     out = record.to_json()
     out["status"] = stored.status.label
     out["paid_date"] = iso_date(stored.paid_date) if stored.paid_date else None
+    out["payment_final"] = stored.status == Status.PAID
     out["submitted_by"] = "shipper" if stored.submitted_by_shipper else "platform"
     return out
 

@@ -32,9 +32,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from creditshare.bindings.consortium import Consortium, Member
-from creditshare.bindings.settlement_ledger import MAX_AMOUNT, PREDECESSORS, Settlement, SettlementLedger, Status, StoredState
+from creditshare.bindings.settlement_ledger import (MAX_AMOUNT, PREDECESSORS, Settlement, SettlementLedger, Status,
+                                                    StoredState, iso_date)
 from creditshare.core.errors import InvalidInput
-from creditshare.core.ids import digest_from_cid, file_digest, settlement_id, subject_id, to_hex
+from creditshare.core.ids import digest_from_cid, file_digest, reference_hash, settlement_id, subject_id, to_hex
 
 CSV_COLUMNS = ("reference", "shipper", "platform", "carrier", "amount_fen", "invoice_date", "due_date", "evidence")
 
@@ -149,6 +150,7 @@ def parse_csv(path: Path, extra_columns: tuple[str, ...] = ()) -> list[CsvRow]:
                     invoice_date=parse_date(raw["invoice_date"], "invoice_date"),
                     due_date=parse_date(raw["due_date"], "due_date"),
                     evidence=_evidence(raw["evidence"], base, cache),
+                    reference_hash=reference_hash(raw["reference"].strip()),
                 )
             except InvalidInput as err:
                 errors.append(RowError(line, str(err)))
@@ -159,6 +161,9 @@ def parse_csv(path: Path, extra_columns: tuple[str, ...] = ()) -> list[CsvRow]:
                 continue
             if record.shipper == record.platform:
                 errors.append(RowError(line, "shipper and platform are the same subject"))
+                continue
+            if record.carrier in (record.shipper, record.platform):
+                errors.append(RowError(line, "the carrier is the same subject as the shipper or the platform"))
                 continue
             if record.id in seen:
                 errors.append(RowError(line, f"duplicate reference {raw['reference'].strip()!r} "
@@ -240,7 +245,9 @@ def plan_submission(ledger: SettlementLedger, consortium: Consortium, path: Path
 # each lifecycle step: the contract function it calls and the status it reaches
 STEPS: Final[Mapping[str, tuple[str, Status]]] = {
     "confirm": ("confirm", Status.CONFIRMED),
-    "pay": ("pay", Status.PAID),
+    "pay": ("pay", Status.PAYMENT_DECLARED),
+    "confirm-payment": ("confirmPayment", Status.PAID),
+    "finalize": ("finalizePayment", Status.PAID),
     "markOverdue": ("markOverdue", Status.OVERDUE),
     "dispute": ("dispute", Status.DISPUTED),
     "resolve": ("resolve", Status.RESOLVED),
@@ -251,7 +258,7 @@ STEPS: Final[Mapping[str, tuple[str, Status]]] = {
 # skipped (so that re-running a file is harmless), one short of it is an error
 RANK: Final[Mapping[Status, int]] = {
     Status.INVOICED: 1, Status.CONFIRMED: 2, Status.FINANCED: 3, Status.OVERDUE: 4, Status.DISPUTED: 5,
-    Status.PAID: 6, Status.RESOLVED: 6, Status.DEFAULTED: 6,
+    Status.PAYMENT_DECLARED: 6, Status.PAID: 7, Status.RESOLVED: 7, Status.DEFAULTED: 7,
 }
 
 
@@ -283,10 +290,22 @@ def plan_lifecycle(step: str, records: Sequence[Settlement], states: Sequence[St
             plan.past += 1
         elif stored.status not in allowed:
             plan.errors.append(RowError(i + 1, f"settlement {to_hex(record.id)} is {stored.status.label}; "
-                                               f"cannot {step.split('-')[0]} it"))
+                                               f"cannot {step.removesuffix('-default')} it"))
         else:
             plan.todo.append(i)
     return plan
+
+def check_paid_dates(records: Sequence[Settlement], states: Sequence[StoredState], dates: Sequence[int],
+                     now: int) -> list[RowError]:
+    """The declared paid dates SettlementLedger.pay would refuse: before the confirmation of the invoice
+    (`StoredState.since`) or after `now`. A date of 0 means the block time of the declaration."""
+    errors = []
+    for i, (record, stored, date) in enumerate(zip(records, states, dates, strict=True)):
+        if date and (date < stored.since or date > now):
+            errors.append(RowError(i + 1, f"settlement {to_hex(record.id)}: paid date {iso_date(date)} must lie "
+                                          f"between its confirmation ({iso_date(stored.since)}) and now"))
+    return errors
+
 
 def records_from_rows(rows: Iterable[CsvRow]) -> list[Settlement]:
     return [r.settlement for r in rows]

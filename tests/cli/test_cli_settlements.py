@@ -139,15 +139,19 @@ def test_lifecycle_through_the_cli(cli, tmp_path):
     cli("settlements", "pledge", sid("LIFE-1"), "--lender", "bank", account="plat")
     again = cli("settlements", "pledge", sid("LIFE-1"), "--lender", "bank", account="plat", ok=False)
     assert "SettlementLedgerAlreadyFinanced" in again.stderr and "Traceback" not in again.stderr
-    cli("settlements", "pay", sid("LIFE-1"), "--paid-date", "2026-02-01", account="ship")
+    declared = cli.json("settlements", "pay", sid("LIFE-1"), account="ship")
+    assert declared["done"] == 1 and status_of(cli, "LIFE-1") == "PaymentDeclared"
+    assert cli.json("settlements", "show", sid("LIFE-1"))["payment_final"] is False
+    cli("settlements", "confirm-payment", sid("LIFE-1"), account="bank")  # financed: the lender confirms receipt
     cli("settlements", "overdue", sid("LIFE-2"), account="plat")
     cli("settlements", "dispute", sid("LIFE-3"), "--reason", "short delivery", account="ship")
     cli("settlements", "resolve", sid("LIFE-3"), "--defaulted", account="c1")
     shown = cli.json("settlements", "show", sid("LIFE-1"))
-    assert shown["status"] == "Paid" and shown["paid_date"] == "2026-02-01"
+    assert shown["status"] == "Paid" and shown["payment_final"] is True and shown["paid_date"]
     assert shown["lender"] is not None and shown["evidence_cid"].startswith("bafkrei")
     assert [e["event"] for e in shown["events"]] == ["SettlementSubmitted", "SettlementConfirmed",
-                                                     "SettlementPledged", "SettlementPaid"]
+                                                     "SettlementPledged", "SettlementPaymentDeclared",
+                                                     "SettlementPaid"]
     assert status_of(cli, "LIFE-2") == "Overdue" and status_of(cli, "LIFE-3") == "Defaulted"
 
 
@@ -160,16 +164,45 @@ def test_wrong_role_lifecycle_is_refused_before_sending(cli, tmp_path):
     assert "is Invoiced; cannot pay it" in result.stderr
 
 
-def test_pay_file_with_paid_date_column(cli, tmp_path):
+def test_backdated_paid_date_is_refused_before_sending(cli, tmp_path):
+    """The payer cannot date its payment before the invoice was confirmed: a clear error, nothing sent."""
     path = write_csv(tmp_path, [row("PD-1"), row("PD-2")])
     cli("settlements", "submit", str(path), account="plat")
     cli("settlements", "confirm", "--file", str(path), account="ship")
     text = path.read_text().splitlines()
     paid = tmp_path / "paid.csv"
     paid.write_text("\n".join([text[0] + ",paid_date", text[1] + ",2026-01-20", text[2] + ","]) + "\n")
-    cli("settlements", "pay", "--file", str(paid), "--paid-date", "2026-01-25", account="ship")
-    assert cli.json("settlements", "show", sid("PD-1"))["paid_date"] == "2026-01-20"
-    assert cli.json("settlements", "show", sid("PD-2"))["paid_date"] == "2026-01-25"
+    result = cli("settlements", "pay", "--file", str(paid), account="ship", ok=False)
+    assert result.exit_code == 1 and "error:" in result.stderr and "must lie between its confirmation" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert status_of(cli, "PD-1") == "Confirmed" and status_of(cli, "PD-2") == "Confirmed"
+    result = cli("settlements", "pay", sid("PD-2"), "--paid-date", "2026-01-25", account="ship", ok=False)
+    assert "error:" in result.stderr and status_of(cli, "PD-2") == "Confirmed"
+
+
+def test_payer_cannot_confirm_its_own_payment(cli, tmp_path):
+    path = write_csv(tmp_path, [row("OWN-1")])
+    cli("settlements", "submit", str(path), account="plat")
+    cli("settlements", "confirm", sid("OWN-1"), account="ship")
+    cli("settlements", "pay", sid("OWN-1"), account="ship")
+    result = cli("settlements", "confirm-payment", sid("OWN-1"), account="ship", ok=False)
+    assert result.exit_code == 1 and "error:" in result.stderr and "SettlementLedgerNotPayee" in result.stderr
+    result = cli("settlements", "finalize", sid("OWN-1"), account="ship", ok=False)
+    assert "error:" in result.stderr and "dispute window is open until" in result.stderr
+    assert status_of(cli, "OWN-1") == "PaymentDeclared"
+    done = cli.json("settlements", "confirm-payment", sid("OWN-1"), account="plat")
+    assert done["done"] == 1 and status_of(cli, "OWN-1") == "Paid"
+
+
+def test_declared_payment_can_be_disputed_by_the_payee(cli, tmp_path):
+    path = write_csv(tmp_path, [row("DSP-1")])
+    cli("settlements", "submit", str(path), account="plat")
+    cli("settlements", "confirm", sid("DSP-1"), account="ship")
+    cli("settlements", "pay", sid("DSP-1"), account="ship")
+    cli("settlements", "dispute", sid("DSP-1"), "--reason", "nothing received", account="plat")
+    assert status_of(cli, "DSP-1") == "Disputed"
+    result = cli("settlements", "confirm-payment", sid("DSP-1"), account="plat", ok=False)
+    assert "is Disputed; cannot confirm-payment it" in result.stderr
 
 
 def test_history_of_a_subject_in_each_role(cli, tmp_path):
@@ -205,6 +238,6 @@ def test_rerunning_a_lifecycle_file_skips_rows_already_further_along(cli, tmp_pa
     path = write_csv(tmp_path, [row("RR-1"), row("RR-2")])
     cli("settlements", "submit", str(path), account="plat")
     cli("settlements", "confirm", "--file", str(path), account="ship")
-    cli("settlements", "pay", sid("RR-1"), "--paid-date", "2026-01-10", account="ship")
+    cli("settlements", "pay", sid("RR-1"), account="ship")
     again = cli.json("settlements", "confirm", "--file", str(path), account="ship")
     assert (again["done"], again["already"], again["skipped_past"]) == (0, 1, 1)
