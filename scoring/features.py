@@ -8,7 +8,10 @@ floored (``sum // count``); the 90th percentile is the nearest-rank one.
 Point-in-time rules for an as-of date ``t`` (unix seconds):
 
 - a settlement counts only if ``invoice_date <= t``;
-- it is paid as of ``t`` only if ``0 < paid_date <= t``;
+- it is paid as of ``t`` only if ``0 < paid_date <= t``; only a final payment
+  carries a paid date (status Paid: the payee confirmed it, or its dispute
+  window passed): a declared one (status PaymentDeclared) has paid_date 0 and
+  counts as unpaid, so the payer alone never changes its own features;
 - it is due as of ``t`` if ``due_date < t``; overdue as of ``t`` if due and unpaid;
 - it counts as defaulted only if its status is Defaulted and ``status_date <= t``;
   as disputed only if its status is Disputed or Resolved (a dispute was raised
@@ -43,6 +46,7 @@ STATUSES: Final = (
     "Disputed",
     "Resolved",
     "Defaulted",
+    "PaymentDeclared",
 )
 SETTLEMENT_COLUMNS: Final = {
     "settlement_id": "str",
@@ -169,7 +173,8 @@ def role_features(settlements: pd.DataFrame, as_of: int, role: str) -> pd.DataFr
         out[f"n_{w}"] = gsum(in_w)
         out[f"amt_{w}"] = gsum(np.where(in_w, amt, 0))
 
-    paid_asof = (paid > 0) & (paid <= as_of)
+    # a declared payment is not final: it never counts as paid, whatever date a frame gives it
+    paid_asof = (paid > 0) & (paid <= as_of) & (status != "PaymentDeclared")
     is_due = due < as_of
     n_due = gsum(is_due)
     no_due = n_due == 0

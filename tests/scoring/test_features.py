@@ -213,3 +213,17 @@ def test_unknown_role_is_rejected() -> None:
 
 def test_role_feature_names_are_stable() -> None:
     assert len(ROLE_FEATURES) == 19 and FEATURE_NAMES[0] == "shp_n_30" and FEATURE_NAMES[-1] == "car_trend_bps"
+
+
+def test_declared_but_unconfirmed_payment_counts_as_unpaid() -> None:
+    """The payer's own declaration (status PaymentDeclared) never makes it look paid, whatever date a frame gives."""
+    final = sample_settlements()
+    declared = final.copy()
+    declared.loc[declared["settlement_id"] == f"0x{3:064x}", ["paid_date", "status"]] = [T - 29 * DAY,
+                                                                                         "PaymentDeclared"]
+    before, after = build_features(final, T).loc[S], build_features(declared, T).loc[S]
+    for name in ("shp_ontime_bps", "shp_dpd_mean", "shp_dpd_max", "shp_overdue_n"):
+        assert after[name] == before[name], name
+    paid = declared.copy()
+    paid.loc[paid["settlement_id"] == f"0x{3:064x}", "status"] = "Paid"
+    assert build_features(paid, T).loc[S]["shp_overdue_n"] == before["shp_overdue_n"] - 1
