@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eth_utils import keccak
+from eth_utils import is_address, keccak
 
-from creditshare.bindings.mpc_job_log import MpcJobLog
+from creditshare.bindings.mpc_job_log import JobRecord, MpcJobLog, job_digest, job_id_of
 from creditshare.core.chain import ChainClient
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import parse_bytes32, to_hex
@@ -64,26 +64,43 @@ def job_record(
     computation: str = "",
     config_hash: str | None = None,
 ) -> dict[str, Any]:
-    """A job record for the chain: jobId, participants, purposeHash, commitments, outputHash."""
+    """A job record for the chain: labelHash, participants, purposeHash, commitments, outputHash, and the jobId
+    MpcJobLog derives from them (keccak of the label hash and the record's digest; see bindings.mpc_job_log)."""
     if len(input_commitments) != len(participants):
         raise InvalidInput(f"{len(participants)} participants but {len(input_commitments)} "
                            "input commitments.")
     for c in (*input_commitments, output_hash):
         if not (isinstance(c, str) and c.startswith("0x") and len(c) == 66):
             raise InvalidInput(f"{c!r} is not a 0x-prefixed bytes32 hex string.")
+    label_hash = job_id_bytes32(job_id)
+    purpose_hash = bytes32_hex(keccak(purpose.encode()))
     record: dict[str, Any] = {
-        "jobId": job_id_bytes32(job_id),
+        "labelHash": label_hash,
         "jobLabel": job_id,
         "computation": computation,
         "participants": list(participants),
         "purpose": purpose,
-        "purposeHash": bytes32_hex(keccak(purpose.encode())),
+        "purposeHash": purpose_hash,
         "inputCommitments": list(input_commitments),
         "outputHash": output_hash,
     }
     if config_hash is not None:
         record["configHash"] = config_hash
+    if _has_member_addresses(participants):
+        digest = job_digest(bytes.fromhex(purpose_hash[2:]), parse_bytes32(config_hash or "0x" + "00" * 32,
+                            "configHash"), participants, [parse_bytes32(c, "commitment") for c in input_commitments],
+                            parse_bytes32(output_hash, "outputHash"))
+        record["digest"] = bytes32_hex(digest)
+        record["jobId"] = bytes32_hex(job_id_of(bytes.fromhex(label_hash[2:]), digest))
+    else:
+        # parties without member addresses: nothing to record on chain (JobRecord refuses it)
+        record["jobId"] = label_hash
     return record
+
+
+def _has_member_addresses(participants: Any) -> bool:
+    return isinstance(participants, list) and bool(participants) and all(
+        isinstance(p, str) and is_address(p) for p in participants)
 
 
 def participants_of(config: MpcConfig) -> list[str]:
@@ -133,9 +150,16 @@ def read_output(path: Path, computation: str) -> MpcOutput:
     if claimed != {digest}:
         raise InvalidInput(f"{path}: the revealed aggregates hash to {digest}, not to the output hash the file "
                            "states: the file was altered.")
-    job_id = parse_bytes32(str(raw["record"].get("jobId", "")), "jobId")
-    if to_hex(job_id) != job_id_bytes32(str(raw.get("job_id", ""))):
-        raise InvalidInput(f"{path}: the record's jobId does not belong to job {raw.get('job_id')!r}.")
+    if str(raw["record"].get("labelHash", "")).lower() != job_id_bytes32(str(raw.get("job_id", ""))):
+        raise InvalidInput(f"{path}: the record's labelHash does not belong to job {raw.get('job_id')!r}.")
+    if _has_member_addresses(raw["record"].get("participants")):
+        # the on-chain id is derived from the record's content: a record that was altered names another job
+        job_id = JobRecord.from_dict(raw["record"], str(path)).job_id
+    else:
+        # parties named without member addresses: the job cannot be on chain, its id is its label's hash
+        job_id = parse_bytes32(str(raw["record"].get("jobId", "")), "jobId")
+        if to_hex(job_id) != job_id_bytes32(str(raw.get("job_id", ""))):
+            raise InvalidInput(f"{path}: the record's jobId does not belong to job {raw.get('job_id')!r}.")
     return MpcOutput(Path(path), job_id, computation, raw["revealed"], digest)
 
 

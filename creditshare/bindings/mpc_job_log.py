@@ -1,4 +1,9 @@
-"""The MpcJobLog contract: multi-party computations recorded and attested on chain."""
+"""The MpcJobLog contract: multi-party computations recorded and attested on chain.
+
+A job's id is derived, never chosen: digest = keccak256(abi.encode(purposeHash, configHash, participants,
+inputCommitments, outputHash)) and id = keccak256(abi.encode(labelHash, digest)), as the contract computes them
+(`digestOf`, `jobIdOf`). A participant attests the digest of its own copy of the record.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +12,75 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eth_abi import encode
 from eth_account.signers.local import LocalAccount
-from eth_utils import is_address, to_checksum_address
+from eth_utils import is_address, keccak, to_checksum_address
 
 from creditshare.core.chain import ChainClient, encode_call
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import parse_bytes32, to_hex
 
 
+MAX_PARTICIPANTS = 16  # the contract's MAX_PARTICIPANTS
+
+
+def job_digest(purpose_hash: bytes, config_hash: bytes, participants: list[str], input_commitments: list[bytes],
+               output_hash: bytes) -> bytes:
+    """MpcJobLog.digestOf: keccak256 of the whole record."""
+    return keccak(encode(["bytes32", "bytes32", "address[]", "bytes32[]", "bytes32"],
+                         [purpose_hash, config_hash, [to_checksum_address(p) for p in participants],
+                          list(input_commitments), output_hash]))
+
+
+def job_id_of(label_hash: bytes, digest: bytes) -> bytes:
+    """MpcJobLog.jobIdOf: a job's id from its name's hash and its digest."""
+    return keccak(encode(["bytes32", "bytes32"], [label_hash, digest]))
+
+
 @dataclass(frozen=True)
 class JobRecord:
-    job_id: bytes
+    label_hash: bytes
     purpose_hash: bytes
     config_hash: bytes
     participants: tuple[str, ...]
     input_commitments: tuple[bytes, ...]
     output_hash: bytes
+
+    @property
+    def digest(self) -> bytes:
+        return job_digest(self.purpose_hash, self.config_hash, list(self.participants),
+                          list(self.input_commitments), self.output_hash)
+
+    @property
+    def job_id(self) -> bytes:
+        return job_id_of(self.label_hash, self.digest)
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any], source: str) -> JobRecord:
+        """A job record as `job_record` writes it; its `jobId` must be the one derived from its content."""
+        missing = [k for k in ("purposeHash", "participants", "inputCommitments", "outputHash", "jobId",
+                               "labelHash") if k not in record]
+        if missing:
+            raise InvalidInput(f"{source}: the job record lacks {', '.join(missing)}.")
+        participants = record["participants"]
+        if not isinstance(participants, list) or not all(isinstance(p, str) and is_address(p) for p in participants):
+            raise InvalidInput(f"{source}: participants must be member addresses (0x…); set `member` for every "
+                               "party in the job config.")
+        commitments = record["inputCommitments"]
+        if not isinstance(commitments, list):
+            raise InvalidInput(f"{source}: inputCommitments must be a list of bytes32.")
+        out = cls(
+            label_hash=parse_bytes32(record["labelHash"], "labelHash"),
+            purpose_hash=parse_bytes32(record["purposeHash"], "purposeHash"),
+            config_hash=parse_bytes32(record.get("configHash", "0x" + "00" * 32), "configHash"),
+            participants=tuple(to_checksum_address(p) for p in participants),
+            input_commitments=tuple(parse_bytes32(c, "input commitment") for c in commitments),
+            output_hash=parse_bytes32(record["outputHash"], "outputHash"),
+        )
+        if parse_bytes32(record["jobId"], "jobId") != out.job_id:
+            raise InvalidInput(f"{source}: the record's jobId {record['jobId']} is not the id of its content "
+                               f"({to_hex(out.job_id)}): the record was altered.")
+        return out
 
     @classmethod
     def from_file(cls, path: Path) -> JobRecord:
@@ -36,22 +94,7 @@ class JobRecord:
         record = raw.get("record", raw) if isinstance(raw, dict) else None
         if not isinstance(record, dict):
             raise InvalidInput(f"{path} holds no MPC job record.")
-        missing = [k for k in ("jobId", "purposeHash", "participants", "inputCommitments", "outputHash")
-                   if k not in record]
-        if missing:
-            raise InvalidInput(f"{path}: the job record lacks {', '.join(missing)}.")
-        participants = record["participants"]
-        if not isinstance(participants, list) or not all(isinstance(p, str) and is_address(p) for p in participants):
-            raise InvalidInput(f"{path}: participants must be member addresses (0x…); set `member` for every "
-                               "party in the job config.")
-        return cls(
-            job_id=parse_bytes32(record["jobId"], "jobId"),
-            purpose_hash=parse_bytes32(record["purposeHash"], "purposeHash"),
-            config_hash=parse_bytes32(record.get("configHash", "0x" + "00" * 32), "configHash"),
-            participants=tuple(to_checksum_address(p) for p in participants),
-            input_commitments=tuple(parse_bytes32(c, "input commitment") for c in record["inputCommitments"]),
-            output_hash=parse_bytes32(record["outputHash"], "outputHash"),
-        )
+        return cls.from_dict(record, str(path))
 
 
 class MpcJobLog:
@@ -64,24 +107,29 @@ class MpcJobLog:
         if count == 0:
             return None
         (job,) = self.client.call(self.contract, "job", job_id)
-        purpose, config, output, recorder, recorded_at, participants, commitments = job
+        label, purpose, config, output, digest, recorder, recorded_at, participants, commitments = job
         attested = [p for p in participants if self.client.call(self.contract, "hasAttested", job_id, p)[0]]
-        return {"job_id": to_hex(job_id), "purpose_hash": to_hex(purpose), "config_hash": to_hex(config),
-                "output_hash": to_hex(output), "recorder": to_checksum_address(recorder), "recorded_at": recorded_at,
+        return {"job_id": to_hex(job_id), "label_hash": to_hex(label), "purpose_hash": to_hex(purpose),
+                "config_hash": to_hex(config), "output_hash": to_hex(output), "digest": to_hex(digest),
+                "recorder": to_checksum_address(recorder), "recorded_at": recorded_at,
                 "participants": [to_checksum_address(p) for p in participants],
                 "input_commitments": [to_hex(c) for c in commitments],
                 "attested_by": [to_checksum_address(p) for p in attested]}
 
     def record_or_attest(self, record: JobRecord, account: LocalAccount) -> str:
-        """Records the job, or attests it if another participant recorded it. Returns what was done."""
+        """Records the job, or attests its whole digest if another participant recorded the same record (the
+        id is derived from the content, so a record with other data is another job). Returns what was done."""
+        if len(record.participants) > MAX_PARTICIPANTS:
+            raise InvalidInput(f"a job has at most {MAX_PARTICIPANTS} participants; this one has "
+                               f"{len(record.participants)}.")
         existing = self.status(record.job_id)
         if existing is None:
-            call = encode_call(self.contract, "record", record.job_id, record.purpose_hash, record.config_hash,
+            call = encode_call(self.contract, "record", record.label_hash, record.purpose_hash, record.config_hash,
                                list(record.participants), list(record.input_commitments), record.output_hash)
             self.client.transact(call, account, "recording the MPC job")
             return "recorded"
         if account.address in existing["attested_by"]:
             return "already attested"
-        call = encode_call(self.contract, "attest", record.job_id, record.output_hash)
+        call = encode_call(self.contract, "attest", record.job_id, record.digest)
         self.client.transact(call, account, "attesting the MPC job")
         return "attested"

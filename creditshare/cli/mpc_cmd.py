@@ -41,8 +41,10 @@ def record_job(
     """Record a finished job on chain (MpcJobLog), or attest it if another participant recorded it.
 
     Only commitments and hashes go on chain: input commitments, the purpose
-    hash and the hash of the revealed output. Attesting checks that this
-    participant received the same output."""
+    hash, the config hash and the hash of the revealed output. The job's id is
+    derived from its name and the digest of the whole record, so nobody can
+    take another job's id; attesting endorses that whole digest (this
+    participant's own copy of the record), not only the output."""
     from creditshare.bindings.mpc_job_log import MpcJobLog, JobRecord
 
     st = state(ctx)
@@ -51,7 +53,8 @@ def record_job(
     done = log.record_or_attest(record, st.account(account))
     status = log.status(record.job_id)
     attested = len(status["attested_by"]) if status else 0
-    emit(st, {"done": done, "job": status}, f"job {record.job_id.hex()[:16]}…: {done}; {attested} of "
+    emit(st, {"done": done, "job_id": "0x" + record.job_id.hex(), "job": status},
+         f"job 0x{record.job_id.hex()}: {done}; {attested} of "
          f"{len(record.participants)} participants attested")
 
 

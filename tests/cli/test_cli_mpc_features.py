@@ -25,6 +25,7 @@ from creditshare.domain.settlements import parse_date
 from oracle.mpc_features import load_aggregates, merge_aggregates
 from privacy.features import OUTPUT_FEATURES
 from privacy.holders import cross_platform_frame, platform_inputs
+from creditshare.bindings.mpc_job_log import job_id_of
 from privacy.record import job_id_bytes32
 from scoring.factory import training_set
 from scoring.federated import FREIGHT_BIN_EDGES, binning_rows
@@ -183,7 +184,10 @@ def test_a_tampered_mpc_output_is_refused(cli, world, tmp_path):
 def test_an_unrecorded_job_is_refused(cli, world, tmp_path):
     def relabel(body):  # noqa: ANN001, ANN202
         body["job_id"] = "xp-never-recorded"
-        body["record"]["jobId"] = job_id_bytes32("xp-never-recorded")
+        body["record"]["labelHash"] = job_id_bytes32("xp-never-recorded")
+        # a consistent record of a job nobody recorded: its id follows from the new label and its content
+        body["record"]["jobId"] = "0x" + job_id_of(bytes.fromhex(body["record"]["labelHash"][2:]),
+                                                   bytes.fromhex(body["record"]["digest"][2:])).hex()
 
     unrecorded = tampered(world.xp_out, tmp_path / "xp.json", relabel)
     done = cli("oracle", "sign", str(tmp_path / "none.json"), "--card", str(world.card), "--mpc-output",
@@ -194,6 +198,18 @@ def test_an_unrecorded_job_is_refused(cli, world, tmp_path):
     assert done.exit_code == 1 and "not recorded on chain" in done.stderr
     offline = cli.json("model", "train-federated", str(fed), "--out", str(tmp_path / "c.json"), "--no-chain-check")
     assert offline["chain_check"] == "skipped (--no-chain-check)"
+
+
+def test_a_record_whose_id_does_not_match_its_content_is_refused_and_nothing_is_sent(cli, world, tmp_path):
+    def swap(body):  # noqa: ANN001, ANN202
+        body["record"]["inputCommitments"][0] = "0x" + "11" * 32  # a squatter's copy under the real id
+
+    bad = tampered(world.xp_out, tmp_path / "xp.json", swap)
+    bad_id = json.loads(bad.read_text())["record"]["jobId"]
+    done = cli("mpc", "record", str(bad), account="plat", ok=False)
+    assert done.exit_code == 1 and "error:" in done.stderr and "altered" in done.stderr
+    shown = cli.json("mpc", "show", bad_id)  # the id is the real job's, recorded earlier and unchanged
+    assert shown["input_commitments"][0] != "0x" + "11" * 32 and len(shown["attested_by"]) >= 1
 
 
 def test_model_train_with_xp_adds_the_cross_platform_features(cli, tmp_path):
