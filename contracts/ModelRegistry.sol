@@ -9,12 +9,15 @@ import {Roles} from "./libraries/Roles.sol";
 /// @notice Registered scoring models and the committee-approved champion.
 contract ModelRegistry is IModelRegistry {
     uint256 private constant MAX_BPS = 10_000;
+    /// @inheritdoc IModelRegistry
+    // long enough for a committee spread over time zones, short enough that a vote is about today's card
+    uint256 public constant APPROVAL_TTL = 7 days;
 
     IConsortium private immutable _consortium;
     mapping(bytes32 modelHash => Model) private _models;
     // a ballot is one (model, action, round); a new round starts at every status change
     mapping(bytes32 ballot => address[] approvers) private _approvers;
-    mapping(bytes32 ballot => mapping(address approver => bool)) private _approved;
+    mapping(bytes32 ballot => mapping(address approver => uint64 approvedAt)) private _approvedAt;
     bytes32[] private _modelList;
     bytes32 private _champion;
 
@@ -42,7 +45,10 @@ contract ModelRegistry is IModelRegistry {
         if (version == 0) revert ModelRegistryZeroVersion();
         if (aucBps > MAX_BPS) revert ModelRegistryBadMetric(aucBps);
         if (ksBps > MAX_BPS) revert ModelRegistryBadMetric(ksBps);
-        if (_models[modelHash].status != Status.None) revert ModelRegistryAlreadyRegistered(modelHash);
+        Status was = _models[modelHash].status;
+        if (was != Status.None && was != Status.Withdrawn) revert ModelRegistryAlreadyRegistered(modelHash);
+        // a withdrawn hash keeps its round, so approvals given before the withdrawal never count again
+        uint256 round = _models[modelHash].round;
         _models[modelHash] = Model({
             version: version,
             aucBps: aucBps,
@@ -52,9 +58,9 @@ contract ModelRegistry is IModelRegistry {
             promotedAt: 0,
             registrant: msg.sender,
             cardDigest: cardDigest,
-            round: 0
+            round: round
         });
-        _modelList.push(modelHash);
+        if (was == Status.None) _modelList.push(modelHash);
         emit ModelRegistered(modelHash, version, msg.sender, cardDigest, aucBps, ksBps);
     }
 
@@ -96,6 +102,17 @@ contract ModelRegistry is IModelRegistry {
     }
 
     /// @inheritdoc IModelRegistry
+    function approveWithdrawal(bytes32 modelHash) external onlyActiveCommittee {
+        Model storage m = _known(modelHash);
+        if (m.status != Status.Registered) revert ModelRegistryWrongStatus(modelHash, m.status);
+        if (_vote(modelHash, m, Action.Withdraw)) {
+            m.status = Status.Withdrawn;
+            ++m.round;
+            emit RegistrationWithdrawn(modelHash, m.registrant, m.cardDigest);
+        }
+    }
+
+    /// @inheritdoc IModelRegistry
     function champion() external view returns (bytes32) {
         return _champion;
     }
@@ -124,7 +141,7 @@ contract ModelRegistry is IModelRegistry {
     /// @inheritdoc IModelRegistry
     function hasApproved(bytes32 modelHash, Action action, address approver) external view returns (bool) {
         Model storage m = _known(modelHash);
-        return _approved[_ballot(modelHash, action, m.round)][approver];
+        return _fresh(_approvedAt[_ballot(modelHash, action, m.round)][approver]);
     }
 
     /// @inheritdoc IModelRegistry
@@ -135,25 +152,34 @@ contract ModelRegistry is IModelRegistry {
     function _known(bytes32 modelHash) private view returns (Model storage m) {
         m = _models[modelHash];
         if (m.status == Status.None) revert ModelRegistryUnknownModel(modelHash);
+        // a withdrawn registration stays readable (who squatted, with what digest); its actions revert on status
     }
 
     /// @dev Records the caller's approval; true when approvals reach the threshold.
     function _vote(bytes32 modelHash, Model storage m, Action action) private returns (bool) {
         bytes32 ballot = _ballot(modelHash, action, m.round);
-        if (_approved[ballot][msg.sender]) revert ModelRegistryAlreadyApproved(modelHash, action, msg.sender);
-        _approved[ballot][msg.sender] = true;
-        _approvers[ballot].push(msg.sender);
+        uint64 before = _approvedAt[ballot][msg.sender];
+        if (_fresh(before)) revert ModelRegistryAlreadyApproved(modelHash, action, msg.sender);
+        _approvedAt[ballot][msg.sender] = uint64(block.timestamp);
+        // an expired approval renewed: the approver is listed once, with its new time
+        if (before == 0) _approvers[ballot].push(msg.sender);
         uint256 count = _count(ballot);
         emit ActionApproved(modelHash, action, msg.sender, count);
         return count >= _consortium.threshold();
     }
 
-    /// @dev approvals of members suspended or removed from the committee since do not count
+    /// @dev approvals of members suspended or removed from the committee since, or older than the TTL, do not
+    /// count; the loop is bounded by the committee members who ever approved this ballot, each listed once
     function _count(bytes32 ballot) private view returns (uint256 n) {
         address[] storage approvers = _approvers[ballot];
         for (uint256 i = 0; i < approvers.length; ++i) {
-            if (_consortium.isActiveWithRole(approvers[i], Roles.COMMITTEE)) ++n;
+            address a = approvers[i];
+            if (_fresh(_approvedAt[ballot][a]) && _consortium.isActiveWithRole(a, Roles.COMMITTEE)) ++n;
         }
+    }
+
+    function _fresh(uint64 approvedAt) private view returns (bool) {
+        return approvedAt != 0 && block.timestamp < approvedAt + APPROVAL_TTL;
     }
 
     function _ballot(bytes32 modelHash, Action action, uint256 round) private pure returns (bytes32) {

@@ -11,26 +11,40 @@ import {IConsortium} from "./IConsortium.sol";
 /// @dev Who may do what:
 /// - register: an active MAINTAINER or COMMITTEE member (model builders). Registering
 ///   has no effect on scores, so one member's word is enough.
-/// - promote to champion, retire: approvals of `consortium.threshold()` distinct active
-///   COMMITTEE members. Approvals are counted when each one arrives, and only those of
-///   members who are still active committee members count.
+/// - promote to champion, retire, withdraw: approvals of `consortium.threshold()` distinct
+///   active COMMITTEE members. Approvals are counted when each one arrives, and only those
+///   of members who are still active committee members, given less than `APPROVAL_TTL`
+///   ago, count: a stale approval does not wait to be completed months later. An
+///   approver whose approval expired may approve again.
+///
+/// Squatting: a registration is bound to its registrant and its card digest, and the
+/// hash is keccak256 of the canonical card, which holds the metrics. A member who copies
+/// a real model's hash from the mempool and registers it first with false metrics or a
+/// false digest holds the record under its own address (shown in `ModelRegistered` and
+/// `model`); the committee withdraws such a registration (`approveWithdrawal`, Registered
+/// models only) and the hash may then be registered again by its real builder. Clients
+/// compare an existing registration's registrant, metrics and digest with their card
+/// and refuse one that differs.
 ///
 /// Lifecycle: Registered -> Champion (promotion; the previous champion goes back to
 /// Registered, so that a rollback is one more promotion) -> Registered ...;
 /// Registered or Champion -> Retired (final; retiring the champion leaves no champion,
-/// which stops on-chain scoring until a new promotion). Every status change opens a new
+/// which stops on-chain scoring until a new promotion); Registered -> Withdrawn (the
+/// record is void; the hash may be registered again). Every status change opens a new
 /// round of approvals: approvals given before it do not carry over.
 interface IModelRegistry {
     enum Status {
         None,
         Registered,
         Champion,
-        Retired
+        Retired,
+        Withdrawn
     }
 
     enum Action {
         Promote,
-        Retire
+        Retire,
+        Withdraw
     }
 
     /// @notice A registered model. Metrics are holdout figures in basis points
@@ -70,8 +84,10 @@ interface IModelRegistry {
     event ActionApproved(bytes32 indexed modelHash, Action indexed action, address indexed approver, uint256 approvals);
     event ChampionChanged(bytes32 indexed previous, bytes32 indexed champion);
     event ModelRetired(bytes32 indexed modelHash, bool wasChampion);
+    event RegistrationWithdrawn(bytes32 indexed modelHash, address indexed registrant, bytes32 cardDigest);
 
-    /// @notice Registers a model. Only active MAINTAINER or COMMITTEE members.
+    /// @notice Registers a model. Only active MAINTAINER or COMMITTEE members; the
+    /// hash must be new or withdrawn. The caller becomes the registrant.
     /// @param modelHash keccak256 of the model card's canonical bytes (not zero).
     /// @param version The card's version (not zero).
     /// @param aucBps Holdout AUC in basis points (at most 10000).
@@ -87,6 +103,14 @@ interface IModelRegistry {
     /// approval that reaches the threshold. Only active COMMITTEE members, once per round.
     function approveRetirement(bytes32 modelHash) external;
 
+    /// @notice Approves withdrawing a Registered model's registration (e.g. a squatted
+    /// hash with false metrics); withdraws it on the approval that reaches the
+    /// threshold. Only active COMMITTEE members, once per round.
+    function approveWithdrawal(bytes32 modelHash) external;
+
+    /// @notice How long an approval counts, in seconds.
+    function APPROVAL_TTL() external view returns (uint256);
+
     /// @notice The champion's hash (zero if there is none).
     function champion() external view returns (bytes32);
 
@@ -96,14 +120,17 @@ interface IModelRegistry {
     /// @notice The record of a model (reverts for an unknown hash).
     function model(bytes32 modelHash) external view returns (Model memory);
 
-    /// @notice Every registered hash, in order of registration.
+    /// @notice Every registered hash, in order of first registration (withdrawn ones
+    /// included, each once).
     function models() external view returns (bytes32[] memory);
 
     /// @notice Approvals of `action` on `modelHash` in its current round, counting only
-    /// approvers who are active committee members now.
+    /// approvers who are active committee members now and approved less than
+    /// `APPROVAL_TTL` ago.
     function approvals(bytes32 modelHash, Action action) external view returns (uint256);
 
-    /// @notice True if `approver` approved `action` on `modelHash` in its current round.
+    /// @notice True if `approver` approved `action` on `modelHash` in its current round
+    /// less than `APPROVAL_TTL` ago.
     function hasApproved(bytes32 modelHash, Action action, address approver) external view returns (bool);
 
     /// @notice The Consortium that says who is a member and what the threshold is.

@@ -7,6 +7,7 @@ from enum import IntEnum
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 
 from creditshare.core.chain import ChainClient, encode_call
 from creditshare.core.errors import InvalidInput
@@ -18,11 +19,17 @@ class ModelStatus(IntEnum):
     REGISTERED = 1
     CHAMPION = 2
     RETIRED = 3
+    WITHDRAWN = 4
 
 
 class Action(IntEnum):
     PROMOTE = 0
     RETIRE = 1
+    WITHDRAW = 2
+
+
+APPROVE = {Action.PROMOTE: "approvePromotion", Action.RETIRE: "approveRetirement",
+           Action.WITHDRAW: "approveWithdrawal"}
 
 
 @dataclass(frozen=True)
@@ -55,8 +62,8 @@ class ModelRegistry:
             return None
         (m,) = self.client.call(self.contract, "model", model_hash)
         version, auc, ks, status, registered, promoted, registrant, digest, _round = m
-        return RegisteredModel(model_hash, version, auc, ks, ModelStatus(status), registered, promoted, registrant,
-                               bytes(digest))
+        return RegisteredModel(model_hash, version, auc, ks, ModelStatus(status), registered, promoted,
+                               to_checksum_address(registrant), bytes(digest))
 
     def models(self) -> list[RegisteredModel]:
         (hashes,) = self.client.call(self.contract, "models")
@@ -71,15 +78,24 @@ class ModelRegistry:
 
     def register(self, account: LocalAccount, model_hash: bytes, version: int, auc_bps: int, ks_bps: int,
                  card_digest: bytes) -> str:
+        """Registers the card; a registration of the same hash with the same version, metrics and digest is kept
+        (idempotent), one that differs (a squatter's, or a stale card) is refused with who holds it."""
         existing = self.model(model_hash)
-        if existing is not None:
+        if existing is not None and existing.status != ModelStatus.WITHDRAWN:
+            if (existing.version, existing.auc_bps, existing.ks_bps, existing.card_digest) != (
+                    version, auc_bps, ks_bps, card_digest):
+                raise InvalidInput(
+                    f"model {to_hex(model_hash)} is already registered by {existing.registrant} with other "
+                    f"figures (version {existing.version}, AUC {existing.auc_bps} bps, KS {existing.ks_bps} bps, "
+                    f"digest {to_hex(existing.card_digest)}) than this card: ask the committee to withdraw that "
+                    f"registration (`creditshare model withdraw`), then register again.")
             return "already registered"
         call = encode_call(self.contract, "register", model_hash, version, auc_bps, ks_bps, card_digest)
         self.client.transact(call, account, "registering the model")
         return "registered"
 
     def approve(self, account: LocalAccount, model_hash: bytes, action: Action) -> None:
-        name = "approvePromotion" if action == Action.PROMOTE else "approveRetirement"
+        name = APPROVE[action]
         self.client.transact(encode_call(self.contract, name, model_hash), account, f"{name}")
 
 

@@ -119,7 +119,10 @@ def register(
     card_path: Path = typer.Argument(..., metavar="CARD", help="The model card to register."),
     account: Account = None,
 ) -> None:
-    """Register a model card's hash, version, metrics and file digest on chain (MAINTAINER or COMMITTEE)."""
+    """Register a model card's hash, version, metrics and file digest on chain (MAINTAINER or COMMITTEE).
+
+    The registration names you as its registrant. If the hash is already registered with other figures (a
+    squatter's copy), this is refused: the committee withdraws that registration (`model withdraw`) first."""
     from creditshare.core.ids import parse_bytes32
     from creditshare.bindings.model_registry import ModelRegistry
     from scoring.model_card import ModelCard, metrics_bps
@@ -143,7 +146,8 @@ def promote(
                                           help="Approve without checking the current population's PSI."),
     account: Account = None,
 ) -> None:
-    """Approve promoting a model to champion (COMMITTEE; executes at the consortium threshold).
+    """Approve promoting a model to champion (COMMITTEE; executes at the consortium threshold; approvals count
+    for 7 days).
 
     The current population (--settlements/--synthetic) is scored first: a PSI
     of 0.25 or more against the card's training population blocks promotion."""
@@ -172,7 +176,7 @@ def retire(
     model: str = typer.Argument(..., help="Model card file or 0x model hash."),
     account: Account = None,
 ) -> None:
-    """Approve retiring a model (COMMITTEE; executes at the consortium threshold)."""
+    """Approve retiring a model (COMMITTEE; executes at the consortium threshold; approvals count for 7 days)."""
     from creditshare.bindings.model_registry import Action, ModelRegistry, model_hash_arg
 
     st = state(ctx)
@@ -182,6 +186,27 @@ def retire(
     found = registry.model(model_hash)
     status = found.status.name.lower() if found else "unknown"
     emit(st, {"model_hash": "0x" + model_hash.hex(), "status": status}, f"retirement approved; model is {status}")
+
+
+@app.command()
+def withdraw(
+    ctx: typer.Context,
+    model: str = typer.Argument(..., help="Model card file or 0x model hash."),
+    account: Account = None,
+) -> None:
+    """Approve withdrawing a Registered model's registration, e.g. a hash squatted with false figures (COMMITTEE;
+    executes at the consortium threshold; approvals count for 7 days). The hash may then be registered again."""
+    from creditshare.bindings.model_registry import Action, ModelRegistry, model_hash_arg
+
+    st = state(ctx)
+    model_hash = model_hash_arg(model)
+    registry = ModelRegistry(st.client)
+    registry.approve(st.account(account), model_hash, Action.WITHDRAW)
+    found = registry.model(model_hash)
+    status = found.status.name.lower() if found else "unknown"
+    emit(st, {"model_hash": "0x" + model_hash.hex(), "status": status,
+              "approvals": registry.approvals(model_hash, Action.WITHDRAW)},
+         f"withdrawal approved; model is {status}")
 
 
 @app.command()

@@ -29,6 +29,21 @@ def test_register_promote_and_show(cli, card):
     assert [m["status"] for m in shown["models"]] == ["champion"]
 
 
+def test_the_committee_withdraws_a_registration_and_the_hash_may_be_registered_again(cli, tmp_path):
+    path = tmp_path / "other.json"
+    model_hash = cli.json("model", "train", "--synthetic", "1500", "--seed", "9", "--out", str(path))["model_hash"]
+    assert cli.json("model", "register", str(path), account="c1")["done"] == "registered"
+    refused = cli("model", "withdraw", str(path), account="plat", ok=False)
+    assert refused.exit_code == 1 and "ModelRegistryNotCommittee" in refused.stderr
+    first = cli.json("model", "withdraw", str(path), account="c1")
+    assert (first["status"], first["approvals"]) == ("registered", 1)
+    assert cli.json("model", "withdraw", model_hash, account="c2")["status"] == "withdrawn"
+    assert cli.json("model", "register", str(path), account="c2")["done"] == "registered"
+    shown = [m for m in cli.json("model", "show")["models"] if m["model_hash"] == model_hash]
+    assert len(shown) == 1 and shown[0]["status"] == "registered"
+    assert shown[0]["registrant"] == next(k["address"] for k in cli.json("keys", "list") if k["name"] == "c2")
+
+
 def test_register_by_a_platform_is_refused(cli, card):
     result = cli("model", "register", str(card[0]), account="plat", ok=False)
     assert result.exit_code == 1 and "ModelRegistryNotRegistrar" in result.stderr

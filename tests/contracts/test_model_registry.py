@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from brownie import Consortium, ModelRegistry, accounts
+from brownie import Consortium, ModelRegistry, accounts, chain
 from brownie.exceptions import VirtualMachineError
 from brownie.test import given, strategy
 from eth_utils import keccak
@@ -350,6 +350,95 @@ def test_approvals_of_unknown_hash_reverts(registry: Any, members: dict[str, Any
         registry.approvals(H1, Action.PROMOTE)
     with reverts("ModelRegistryUnknownModel"):
         registry.hasApproved(H1, Action.RETIRE, members["c1"])
+
+
+# -- squatting: withdrawal; approvals expire ----------------------------------------------
+
+TTL = 7 * 86400  # ModelRegistry.APPROVAL_TTL
+
+
+def _withdraw(registry: Any, m: dict[str, Any], h: str) -> Any:
+    registry.approveWithdrawal(h, {"from": m["c1"]})
+    return registry.approveWithdrawal(h, {"from": m["c2"]})
+
+
+def test_squatted_registration_is_withdrawn_and_registered_again_by_its_builder(
+    registry: Any, members: dict[str, Any]
+) -> None:
+    # the maintainer copies the builder's hash from the mempool and registers it first with false figures
+    registry.register(H1, 1, 9999, 9999, CID, {"from": members["maintainer"]})
+    assert registry.model(H1)["registrant"] == members["maintainer"]
+    registry.approvePromotion(H1, {"from": members["c3"]})  # one approval given before anyone noticed
+    tx = _withdraw(registry, members, H1)
+    ev = tx.events["RegistrationWithdrawn"]
+    assert (ev["modelHash"], ev["registrant"], ev["cardDigest"]) == (H1, members["maintainer"], CID)
+    assert registry.model(H1)["status"] == ModelStatus.WITHDRAWN and not registry.isChampion(H1)
+    with reverts("ModelRegistryWrongStatus"):
+        registry.approvePromotion(H1, {"from": members["c1"]})
+    real = "0x" + keccak(b"real card file").hex()
+    registry.register(H1, 1, 8123, 4950, real, {"from": members["c3"]})
+    rec = registry.model(H1)
+    assert (rec["registrant"], rec["aucBps"], rec["ksBps"], rec["cardDigest"], rec["status"]) == (
+        members["c3"], 8123, 4950, real, ModelStatus.REGISTERED)
+    assert list(registry.models()) == [H1]
+    # the approval given to the squatted registration does not carry over
+    assert registry.approvals(H1, Action.PROMOTE) == 0 and not registry.hasApproved(H1, Action.PROMOTE, members["c3"])
+    registry.approvePromotion(H1, {"from": members["c1"]})
+    assert registry.champion() == ZERO
+
+
+def test_withdrawal_by_maintainer_reverts(registry: Any, members: dict[str, Any]) -> None:
+    _register(registry, members)
+    with reverts("ModelRegistryNotCommittee"):
+        registry.approveWithdrawal(H1, {"from": members["maintainer"]})
+
+
+def test_withdrawal_of_the_champion_or_retired_model_reverts(registry: Any, members: dict[str, Any]) -> None:
+    _register(registry, members)
+    _register(registry, members, H2)
+    _promote(registry, members, H1)
+    with reverts("ModelRegistryWrongStatus"):
+        registry.approveWithdrawal(H1, {"from": members["c1"]})
+    registry.approveRetirement(H2, {"from": members["c1"]})
+    registry.approveRetirement(H2, {"from": members["c2"]})
+    with reverts("ModelRegistryWrongStatus"):
+        registry.approveWithdrawal(H2, {"from": members["c1"]})
+
+
+def test_withdrawal_of_unknown_model_reverts(registry: Any, members: dict[str, Any]) -> None:
+    with reverts("ModelRegistryUnknownModel"):
+        registry.approveWithdrawal(H1, {"from": members["c1"]})
+
+
+def test_register_over_a_live_registration_reverts_and_withdrawn_hash_cannot_be_withdrawn_twice(
+    registry: Any, members: dict[str, Any]
+) -> None:
+    _register(registry, members)
+    with reverts("ModelRegistryAlreadyRegistered"):
+        registry.register(H1, 1, 1, 1, CID, {"from": members["c3"]})
+    _withdraw(registry, members, H1)
+    with reverts("ModelRegistryWrongStatus"):
+        registry.approveWithdrawal(H1, {"from": members["c3"]})
+
+
+def test_approvals_expire_after_the_ttl(registry: Any, members: dict[str, Any]) -> None:
+    assert registry.APPROVAL_TTL() == TTL
+    _register(registry, members)
+    registry.approvePromotion(H1, {"from": members["c1"]})
+    chain.sleep(TTL - 60)
+    chain.mine()
+    assert registry.approvals(H1, Action.PROMOTE) == 1
+    with reverts("ModelRegistryAlreadyApproved"):
+        registry.approvePromotion(H1, {"from": members["c1"]})
+    chain.sleep(61)
+    chain.mine()
+    assert registry.approvals(H1, Action.PROMOTE) == 0 and not registry.hasApproved(H1, Action.PROMOTE, members["c1"])
+    # a stale approval does not complete a promotion months later
+    tx = registry.approvePromotion(H1, {"from": members["c2"]})
+    assert tx.events["ActionApproved"]["approvals"] == 1 and registry.champion() == ZERO
+    # the approver renews it and is counted once
+    tx = registry.approvePromotion(H1, {"from": members["c1"]})
+    assert tx.events["ActionApproved"]["approvals"] == 2 and registry.champion() == H1
 
 
 # -- invariants under random sequences -----------------------------------------------------
