@@ -5,13 +5,14 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {AccessControlEnumerable} from "@openzeppelin/contracts/access/extensions/AccessControlEnumerable.sol";
 import {IConsortium} from "./interfaces/IConsortium.sol";
+import {Parameters} from "./libraries/Parameters.sol";
 import {Roles} from "./libraries/Roles.sol";
 
 /// @title Consortium
 /// @notice Member registry and committee governance of the CreditShare network.
 contract Consortium is IConsortium, AccessControlEnumerable {
     /// @notice Governed parameter: seconds a proposal stays open.
-    bytes32 public constant PROPOSAL_TTL = keccak256("consortium.proposalTtl");
+    bytes32 public constant PROPOSAL_TTL = Parameters.PROPOSAL_TTL;
 
     mapping(address account => Member) private _members;
     mapping(bytes32 orgId => address account) private _memberByOrg;
@@ -25,11 +26,10 @@ contract Consortium is IConsortium, AccessControlEnumerable {
     /// @param committee The founding committee members, admitted active with the COMMITTEE role.
     /// @param orgIds Their organisation ids, one per committee member.
     /// @param threshold_ Approvals a proposal needs (1..committee.length).
-    /// @param proposalTtl Seconds a proposal stays open.
+    /// @param proposalTtl Seconds a proposal stays open, within the bounds of `consortium.proposalTtl`.
     constructor(address[] memory committee, bytes32[] memory orgIds, uint256 threshold_, uint256 proposalTtl) {
-        if (committee.length == 0 || committee.length != orgIds.length || proposalTtl == 0) {
-            revert ConsortiumBadBootstrap();
-        }
+        if (committee.length == 0 || committee.length != orgIds.length) revert ConsortiumBadBootstrap();
+        _checkParameter(PROPOSAL_TTL, proposalTtl);
         if (threshold_ == 0 || threshold_ > committee.length) revert ConsortiumBadThreshold(threshold_, committee.length);
         _grantRole(Roles.GOVERNOR, address(this));
         _setRoleAdmin(DEFAULT_ADMIN_ROLE, Roles.GOVERNOR);
@@ -150,6 +150,18 @@ contract Consortium is IConsortium, AccessControlEnumerable {
     }
 
     /// @inheritdoc IConsortium
+    function parameterBounds(bytes32 key) external view returns (uint256 min, uint256 max) {
+        bool known;
+        (known, min, max) = Parameters.bounds(key, _activeOracles(key));
+        if (!known) revert ConsortiumUnknownParameter(key);
+    }
+
+    /// @inheritdoc IConsortium
+    function parameterKeys() external pure returns (bytes32[] memory) {
+        return Parameters.keys();
+    }
+
+    /// @inheritdoc IConsortium
     function threshold() external view returns (uint256) {
         return _threshold;
     }
@@ -236,8 +248,21 @@ contract Consortium is IConsortium, AccessControlEnumerable {
             uint256 committee = activeCommitteeCount();
             if (value == 0 || value > committee) revert ConsortiumBadThreshold(value, committee);
         } else {
-            if (key == bytes32(0) || (key == PROPOSAL_TTL && value == 0)) revert ConsortiumBadParameter(key, value);
+            _checkParameter(key, value);
         }
+    }
+
+    /// @dev The one check of a governed parameter (`Parameters.bounds`), at bootstrap, at
+    /// proposal and at execution.
+    function _checkParameter(bytes32 key, uint256 value) private view {
+        (bool known, uint256 min, uint256 max) = Parameters.bounds(key, _activeOracles(key));
+        if (!known) revert ConsortiumUnknownParameter(key);
+        if (value < min || value > max) revert ConsortiumParameterOutOfBounds(key, value, min, max);
+    }
+
+    /// @dev The active oracle count bounds `oracle.threshold` only: other keys skip the loop.
+    function _activeOracles(bytes32 key) private view returns (uint256) {
+        return key == Parameters.ORACLE_THRESHOLD ? activeMembersWithRole(Roles.ORACLE).length : 0;
     }
 
     function _checkNewMember(address account, bytes32 orgId) private view {

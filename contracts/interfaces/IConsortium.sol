@@ -58,7 +58,8 @@ interface IConsortium {
     error ConsortiumAlreadySuspended(address account);
     error ConsortiumNotSuspended(address account);
     error ConsortiumBadThreshold(uint256 threshold, uint256 activeCommittee);
-    error ConsortiumBadParameter(bytes32 key, uint256 value);
+    error ConsortiumUnknownParameter(bytes32 key);
+    error ConsortiumParameterOutOfBounds(bytes32 key, uint256 value, uint256 min, uint256 max);
     error ConsortiumRolesAreGoverned();
     error ConsortiumBadBootstrap();
 
@@ -76,7 +77,20 @@ interface IConsortium {
 
     /// @notice Opens a proposal and counts the proposer's approval. Only active
     /// committee members may propose. The proposal's arguments are checked when
-    /// it is created, so that a proposal that could never execute is refused.
+    /// it is created, so that a proposal that could never execute is refused, and
+    /// again when it executes, since the registry may have changed in between.
+    /// @dev Bounds: SET_THRESHOLD takes 1..`activeCommitteeCount()`
+    /// (`ConsortiumBadThreshold`). SET_PARAMETER takes only the keys of
+    /// `parameterKeys()`, each within `parameterBounds(key)` (inclusive):
+    /// `consortium.proposalTtl` 1 hour..90 days; `creditList.entryTtl` and
+    /// `creditList.reciprocityWindow` 0..3650 days (a zero entry TTL turns posting
+    /// off); `creditList.minStake`, `creditList.contestDeposit` and
+    /// `creditList.viewFee` 0..2^128-1; `creditList.reciprocityDiscountBps`
+    /// 0..10000; `oracle.threshold` 2..the number of active ORACLE members. A value
+    /// out of range reverts `ConsortiumParameterOutOfBounds`. An unknown key (a
+    /// misspelt name, the zero key) reverts `ConsortiumUnknownParameter`: no
+    /// contract reads it, so setting it could only hide a typo. A new governed
+    /// parameter is added to `Parameters` (and its Python mirror) first.
     /// @return proposalId The new proposal's id (ids start at 1).
     function propose(
         ProposalKind kind,
@@ -115,6 +129,14 @@ interface IConsortium {
 
     /// @notice A governed parameter (zero if never set).
     function parameter(bytes32 key) external view returns (uint256);
+
+    /// @notice The inclusive range a SET_PARAMETER proposal may give `key` now (for
+    /// `oracle.threshold` the maximum is the current number of active oracles).
+    /// Reverts `ConsortiumUnknownParameter` for a key that is not governed.
+    function parameterBounds(bytes32 key) external view returns (uint256 min, uint256 max);
+
+    /// @notice The keys of every governed parameter.
+    function parameterKeys() external pure returns (bytes32[] memory);
 
     /// @notice The number of committee approvals a proposal needs.
     function threshold() external view returns (uint256);

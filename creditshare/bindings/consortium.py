@@ -43,6 +43,37 @@ def parameter_key(name: str) -> bytes:
     return keccak(text=name)
 
 
+DAY = 86_400
+MAX_MONEY = 2**128 - 1
+# The governed parameters and their inclusive [min, max], mirroring contracts/libraries/Parameters.sol
+# (a test compares them with Consortium.parameterBounds). None as max: the number of active ORACLE
+# members, read from the chain. The contract refuses any other name.
+PARAMETER_BOUNDS: dict[str, tuple[int, int | None]] = {
+    "consortium.proposalTtl": (3_600, 90 * DAY),
+    "creditList.entryTtl": (0, 3_650 * DAY),  # 0: posting is off
+    "creditList.minStake": (0, MAX_MONEY),
+    "creditList.contestDeposit": (0, MAX_MONEY),
+    "creditList.viewFee": (0, MAX_MONEY),
+    "creditList.reciprocityWindow": (0, 3_650 * DAY),
+    "creditList.reciprocityDiscountBps": (0, 10_000),
+    "oracle.threshold": (2, None),  # k of n: at least 2, at most the active oracles
+}
+
+
+def check_parameter(name: str, value: int, active_oracles: int | None = None) -> None:
+    """Refuses, before anything is sent, what Consortium.propose would refuse for SET_PARAMETER `name`."""
+    if name not in PARAMETER_BOUNDS:
+        raise InvalidInput(f"unknown governed parameter {name!r}; choose one of {', '.join(PARAMETER_BOUNDS)}.")
+    low, high = PARAMETER_BOUNDS[name]
+    if high is None:
+        if active_oracles is None:
+            raise ValueError(f"{name} is bounded by the active oracle count: pass active_oracles.")
+        high = active_oracles
+    if not low <= value <= high:
+        what = f"{high} (the active ORACLE members)" if PARAMETER_BOUNDS[name][1] is None else str(high)
+        raise InvalidInput(f"{name} must be between {low} and {what}; got {value}.")
+
+
 @dataclass(frozen=True)
 class Member:
     address: str
@@ -237,3 +268,13 @@ class Consortium:
 
     def parameter(self, name: str) -> int:
         return int(self.client.read(lambda: self.contract.functions.parameter(parameter_key(name)).call(), "parameter"))
+
+    def parameter_bounds(self, name: str) -> tuple[int, int]:
+        """The contract's inclusive range for `name` now (`parameterBounds`); reverts for an unknown name."""
+        low, high = self.client.call(self.contract, "parameterBounds", parameter_key(name))
+        return int(low), int(high)
+
+    def check_parameter(self, name: str, value: int) -> None:
+        """`check_parameter` with the active oracle count read from the chain where the bound needs it."""
+        needs_oracles = name in PARAMETER_BOUNDS and PARAMETER_BOUNDS[name][1] is None
+        check_parameter(name, value, len(self.active_members_with_role("ORACLE")) if needs_oracles else None)

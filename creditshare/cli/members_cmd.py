@@ -102,8 +102,10 @@ def propose(
         _emit_statuses(st, results)
         return
     target = resolve_address(st.settings.keystore_dir, member) if member else None
-    if parsed == ProposalKind.SET_PARAMETER and not parameter:
-        raise InvalidInput("set-parameter needs --parameter NAME.")
+    if parsed == ProposalKind.SET_PARAMETER:
+        if not parameter:
+            raise InvalidInput("set-parameter needs --parameter NAME.")
+        gov.check_parameter(parameter, value)  # the contract's bounds, refused before sending
     proposal_id = gov.propose(
         st.account(account), parsed, target, subject_id(org) if org else ZERO32, tuple(role),
         parameter_key(parameter) if parameter else ZERO32, value,

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from eth_account.signers.local import LocalAccount
 
+from creditshare.bindings.consortium import check_parameter
 from creditshare.core.chain import ChainClient
 from creditshare.core.errors import InvalidInput
 
@@ -30,8 +31,7 @@ def deploy_all(
         raise InvalidInput("the founding committee needs at least one member (--committee ADDRESS=ORG).")
     if not 1 <= threshold <= len(committee):
         raise InvalidInput(f"threshold must be between 1 and the committee size {len(committee)}; got {threshold}.")
-    if proposal_ttl <= 0:
-        raise InvalidInput(f"proposal TTL must be a positive number of seconds; got {proposal_ttl}.")
+    check_parameter("consortium.proposalTtl", proposal_ttl)  # the Consortium constructor's bound
     deployment = client.deployment
     if force:
         deployment.addresses.clear()

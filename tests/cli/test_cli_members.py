@@ -38,6 +38,14 @@ def test_deploy_rejects_bad_threshold(cli):
     assert result.exit_code == 1 and "threshold must be between 1 and the committee size 1" in result.stderr
 
 
+def test_deploy_rejects_a_proposal_ttl_out_of_bounds(cli):
+    for ttl in ("0", str(2**64 - 1)):
+        result = cli("deploy", "--committee", "c1=uscc:C1", "--threshold", "1", "--proposal-ttl", ttl, "--force",
+                     account="c1", ok=False)
+        assert result.exit_code == 1
+        assert f"error: consortium.proposalTtl must be between 3600 and 7776000; got {ttl}." in result.stderr
+
+
 def test_members_list_and_show(cli):
     members = cli.json("members", "list")
     by_org = {m["org_id"]: m for m in members}
@@ -77,6 +85,38 @@ def test_bad_proposal_arguments_are_refused_before_sending(cli):
     assert "unknown role 'KING'" in result.stderr
     result = cli("members", "propose", "crown", account="c1", ok=False)
     assert "unknown proposal kind 'crown'" in result.stderr
+
+
+def test_out_of_range_parameter_is_refused_before_sending(cli):
+    before = len(cli.json("members", "proposals"))
+    for name, value, message in (
+        ("consortium.proposalTtl", 2**64 - 1, "consortium.proposalTtl must be between 3600 and 7776000; got"),
+        ("consortium.proposalTtl", 0, "consortium.proposalTtl must be between 3600 and 7776000; got 0."),
+        ("creditList.reciprocityDiscountBps", 10_001, "creditList.reciprocityDiscountBps must be between 0 and 10000"),
+        ("oracle.threshold", 1, "oracle.threshold must be between 2 and"),
+        ("creditlist.viewFee", 1, "unknown governed parameter 'creditlist.viewFee'"),
+    ):
+        result = cli("members", "propose", "set-parameter", "--parameter", name, "--value", str(value), account="c1",
+                     ok=False)
+        assert result.exit_code == 1 and "error:" in result.stderr and message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+    assert len(cli.json("members", "proposals")) == before
+
+
+def test_oracle_threshold_above_the_active_oracles_is_refused_before_sending(cli):
+    oracles = sum("ORACLE" in m["roles"] and m["active"] for m in cli.json("members", "list"))
+    before = len(cli.json("members", "proposals"))
+    result = cli("members", "propose", "set-parameter", "--parameter", "oracle.threshold", "--value",
+                 str(oracles + 1), account="c1", ok=False)
+    assert result.exit_code == 1
+    assert f"oracle.threshold must be between 2 and {oracles} (the active ORACLE members)" in result.stderr
+    assert len(cli.json("members", "proposals")) == before
+
+
+def test_parameter_within_bounds_is_proposed(cli):
+    proposal = cli.json("members", "propose", "set-parameter", "--parameter", "creditList.reciprocityDiscountBps",
+                        "--value", "10000", account="c1")
+    assert proposal["kind"] == "set-parameter" and proposal["value"] == 10_000
 
 
 def test_missing_password_is_a_clear_error(cli):

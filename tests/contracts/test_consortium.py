@@ -5,13 +5,18 @@ from __future__ import annotations
 import brownie
 import pytest
 from brownie import chain
+from brownie.test import given
 from eth_utils import keccak
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
-from creditshare.bindings.consortium import ProposalKind
+from creditshare.bindings.consortium import PARAMETER_BOUNDS, ProposalKind, check_parameter
+from creditshare.core.errors import InvalidInput
 from creditshare.core.roles import ROLE_IDS
 from tests.conftest import WEEK, ZERO32, ZERO_ADDRESS, org
 from tests.contracts.helpers import reverts
 
+DAY = 86_400
 NEWCOMER = 9  # brownie account index of the outsider in `people`
 
 
@@ -155,15 +160,133 @@ def test_suspension_that_breaks_quorum_is_refused(consortium, committee):
 
 
 def test_set_parameter(consortium, committee):
-    key = keccak(text="creditlist.viewFee")
+    key = keccak(text="creditList.viewFee")
     pid = propose(consortium, committee[0], ProposalKind.SET_PARAMETER, key=key, value=500)
     tx = consortium.approve(pid, {"from": committee[1]})
     assert tx.events["ParameterChanged"]["newValue"] == 500
     assert consortium.parameter(key) == 500
-    with reverts("ConsortiumBadParameter"):
+    with reverts("ConsortiumUnknownParameter"):
         propose(consortium, committee[0], ProposalKind.SET_PARAMETER, key=ZERO32, value=1)
-    with reverts("ConsortiumBadParameter"):
+    with reverts("ConsortiumParameterOutOfBounds"):
         propose(consortium, committee[0], ProposalKind.SET_PARAMETER, key=consortium.PROPOSAL_TTL(), value=0)
+
+
+# --- governed parameter bounds (issue #12, finding 8) -------------------------------------------------------------
+
+
+def set_param(consortium, committee, name: str, value: int):
+    pid = propose(consortium, committee[0], ProposalKind.SET_PARAMETER, key=keccak(text=name), value=value)
+    return consortium.approve(pid, {"from": committee[1]})
+
+
+def add_oracle(consortium, committee, account, name: str) -> None:
+    pid = propose(consortium, committee[0], ProposalKind.ADMIT, account, org(name), ["ORACLE"])
+    consortium.approve(pid, {"from": committee[1]})
+
+
+@pytest.mark.parametrize("ttl", [2**256 - 1, 2**64 - 1, 90 * DAY + 1])
+def test_proposal_ttl_that_would_brick_governance_is_refused(consortium, committee, people, ttl):
+    """The exploit: a lifetime of 2^256-1 overflowed `block.timestamp + ttl` (every approve then reverted) and
+    2^64-1 wrapped the uint64 deadline into the past (every later proposal born expired)."""
+    key = consortium.PROPOSAL_TTL()
+    with reverts("ConsortiumParameterOutOfBounds"):
+        propose(consortium, committee[0], ProposalKind.SET_PARAMETER, key=key, value=ttl)
+    assert consortium.parameter(key) == WEEK
+    pid = propose(consortium, committee[0], ProposalKind.ADMIT, people["OUTSIDER"], org("NEW"), ["LENDER"])
+    consortium.approve(pid, {"from": committee[1]})
+    assert consortium.isActive(people["OUTSIDER"])
+
+
+def test_proposal_ttl_at_its_bounds_keeps_later_proposals_open(consortium, committee, people):
+    set_param(consortium, committee, "consortium.proposalTtl", 90 * DAY)
+    pid = propose(consortium, committee[0], ProposalKind.ADMIT, people["OUTSIDER"], org("NEW"), ["LENDER"])
+    assert consortium.proposal(pid)["deadline"] == chain[-1].timestamp + 90 * DAY
+    set_param(consortium, committee, "consortium.proposalTtl", 3600)
+    with reverts("ConsortiumParameterOutOfBounds"):
+        propose(consortium, committee[0], ProposalKind.SET_PARAMETER, key=consortium.PROPOSAL_TTL(), value=3599)
+
+
+@pytest.mark.parametrize("ttl", [0, 3599, 90 * DAY + 1, 2**256 - 1])
+def test_bootstrap_rejects_proposal_ttl_out_of_bounds(Consortium, committee, ttl):
+    with reverts("ConsortiumParameterOutOfBounds"):
+        Consortium.deploy(committee, [org("A"), org("B"), org("C")], 2, ttl, {"from": committee[0]})
+
+
+def test_misspelt_parameter_is_refused(consortium, committee):
+    for name in ("creditlist.viewFee", "oracle.Threshold", "consortium.proposalTTL", "dataBus.unknown"):
+        with reverts("ConsortiumUnknownParameter"):
+            propose(consortium, committee[0], ProposalKind.SET_PARAMETER, key=keccak(text=name), value=1)
+        with reverts("ConsortiumUnknownParameter"):
+            consortium.parameterBounds(keccak(text=name))
+
+
+@pytest.mark.parametrize("name", [n for n, (_, high) in PARAMETER_BOUNDS.items() if high is not None])
+def test_each_fixed_bound_is_inclusive_and_one_past_it_is_refused(consortium, committee, name):
+    low, high = PARAMETER_BOUNDS[name]
+    for value in (low, high):
+        tx = set_param(consortium, committee, name, value)
+        assert tx.events["ParameterChanged"]["newValue"] == value
+    for value in ([low - 1] if low > 0 else []) + [high + 1, 2**256 - 1]:
+        with reverts("ConsortiumParameterOutOfBounds"):
+            propose(consortium, committee[0], ProposalKind.SET_PARAMETER, key=keccak(text=name), value=value)
+
+
+def test_reciprocity_discount_above_100_percent_is_refused(consortium, committee):
+    with reverts("ConsortiumParameterOutOfBounds"):
+        set_param(consortium, committee, "creditList.reciprocityDiscountBps", 10_001)
+    set_param(consortium, committee, "creditList.reciprocityDiscountBps", 10_000)
+
+
+def test_oracle_threshold_is_between_two_and_the_active_oracles(consortium, committee, people):
+    # the module's consortium has one oracle: no k is possible yet
+    with reverts("ConsortiumParameterOutOfBounds"):
+        set_param(consortium, committee, "oracle.threshold", 1)
+    with reverts("ConsortiumParameterOutOfBounds"):
+        set_param(consortium, committee, "oracle.threshold", 2)
+    add_oracle(consortium, committee, people["OUTSIDER"], "ORACLE2")
+    assert tuple(map(int, consortium.parameterBounds(keccak(text="oracle.threshold")))) == (2, 2)
+    for k in (0, 1, 3, 2**256 - 1):
+        with reverts("ConsortiumParameterOutOfBounds"):
+            set_param(consortium, committee, "oracle.threshold", k)
+    set_param(consortium, committee, "oracle.threshold", 2)
+    assert consortium.parameter(keccak(text="oracle.threshold")) == 2
+
+
+def test_oracle_threshold_is_checked_again_at_execution(consortium, committee, people):
+    add_oracle(consortium, committee, people["OUTSIDER"], "ORACLE2")
+    pid = propose(consortium, committee[0], ProposalKind.SET_PARAMETER, key=keccak(text="oracle.threshold"), value=2)
+    suspend = propose(consortium, committee[0], ProposalKind.SUSPEND, people["ORACLE"])
+    consortium.approve(suspend, {"from": committee[1]})
+    with reverts("ConsortiumParameterOutOfBounds"):
+        consortium.approve(pid, {"from": committee[1]})
+    assert consortium.parameter(keccak(text="oracle.threshold")) == 0
+
+
+def test_python_bounds_table_equals_the_contract_table(consortium, committee, people):
+    add_oracle(consortium, committee, people["OUTSIDER"], "ORACLE2")
+    keys = [bytes(k) for k in consortium.parameterKeys()]
+    assert sorted(keys) == sorted(keccak(text=name) for name in PARAMETER_BOUNDS)
+    active_oracles = len(consortium.activeMembersWithRole(ROLE_IDS["ORACLE"]))
+    for name, (low, high) in PARAMETER_BOUNDS.items():
+        bounds = tuple(map(int, consortium.parameterBounds(keccak(text=name))))
+        assert bounds == (low, active_oracles if high is None else high), name
+
+
+@given(index=st.integers(0, len(PARAMETER_BOUNDS) - 1),
+       value=st.one_of(st.integers(0, 2**256 - 1), st.integers(0, 20_000), st.integers(0, 100 * DAY)))
+@settings(max_examples=60, suppress_health_check=list(HealthCheck))
+def test_a_proposal_is_accepted_exactly_when_python_accepts_the_value(consortium, committee, index, value):
+    name = list(PARAMETER_BOUNDS)[index]
+    try:
+        check_parameter(name, value, active_oracles=1)
+        accepted = True
+    except InvalidInput:
+        accepted = False
+    if accepted:
+        propose(consortium, committee[0], ProposalKind.SET_PARAMETER, key=keccak(text=name), value=value)
+    else:
+        with reverts("ConsortiumParameterOutOfBounds"):
+            propose(consortium, committee[0], ProposalKind.SET_PARAMETER, key=keccak(text=name), value=value)
 
 
 @pytest.mark.parametrize("bad", ["zero-address", "zero-org", "existing-member", "existing-org", "no-roles",

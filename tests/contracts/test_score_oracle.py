@@ -409,12 +409,23 @@ def test_submit_by_suspended_oracle_reverts(oracle: Any, consortium: Any, commit
         submit_signed(oracle, entries(2), oracle_keys[:3], senders[3])
 
 
-def test_submit_with_threshold_unset_reverts(oracle: Any, consortium: Any, committee: list[Any],
-                                             oracle_keys: list[LocalAccount], senders: list[Any]) -> None:
-    set_threshold(consortium, committee, 0)
-    assert oracle.threshold() == 0
+def test_submit_with_threshold_unset_reverts(registry: Any, committee: list[Any], oracle_keys: list[LocalAccount],
+                                             senders: list[Any]) -> None:
+    # governance cannot set k back to 0 (Consortium bounds it to 2..n): a fresh consortium has it unset
+    fresh = Consortium.deploy(committee, [org("C0"), org("C1"), org("C2")], 2, WEEK, {"from": committee[0]})
+    for i, sender in enumerate(senders):
+        admit(fresh, committee, sender, f"ORACLE{i}", ["ORACLE"])
+    unset = ScoreOracle.deploy(fresh, registry, {"from": committee[0]})
+    assert unset.threshold() == 0
     with reverts("ScoreOracleThresholdUnset"):
-        submit_signed(oracle, entries(2), oracle_keys, senders[0])
+        submit_signed(unset, entries(2), oracle_keys, senders[0])
+
+
+@pytest.mark.parametrize("k", [0, 1, 5])
+def test_governance_refuses_an_oracle_threshold_outside_two_to_n(consortium: Any, committee: list[Any],
+                                                                 k: int) -> None:
+    with reverts("ConsortiumParameterOutOfBounds"):
+        set_threshold(consortium, committee, k)
 
 
 def test_request_refresh_by_non_lender_reverts(oracle: Any, people: dict[str, Any], senders: list[Any]) -> None:
@@ -460,7 +471,7 @@ def test_any_signed_batch_is_stored_as_signed(oracle: Any, oracle_keys: list[Loc
 def test_gas_per_committed_score_batched_vs_one_per_tx(oracle: Any, consortium: Any, committee: list[Any],
                                                        oracle_keys: list[LocalAccount], senders: list[Any]) -> None:
     """Prints gas per committed score (run with -s); a batch must cost at most a third of
-    the naive way: one subject per transaction, carrying one signature (k = 1)."""
+    the naive way: one subject per transaction, carrying the fewest signatures governance allows (k = 2)."""
     per_score: dict[str, float] = {}
     start = 0
     for n in (200, 500):
@@ -469,13 +480,13 @@ def test_gas_per_committed_score_batched_vs_one_per_tx(oracle: Any, consortium: 
         per_score[f"batch{n}_new"] = fresh.gas_used / n
         per_score[f"batch{n}_update"] = update.gas_used / n
         start += n
-    set_threshold(consortium, committee, 1)
+    set_threshold(consortium, committee, 2)
     naive_new, naive_update = [], []
     for i in range(start, start + 10):
         (one,) = entries(1, start=i)
-        naive_new.append(submit_signed(oracle, [one], oracle_keys[:1], senders[0], epoch=1).gas_used)
+        naive_new.append(submit_signed(oracle, [one], oracle_keys[:2], senders[0], epoch=1).gas_used)
         (again,) = entries(1, start=i, shift=1)
-        naive_update.append(submit_signed(oracle, [again], oracle_keys[:1], senders[0], epoch=2).gas_used)
+        naive_update.append(submit_signed(oracle, [again], oracle_keys[:2], senders[0], epoch=2).gas_used)
     per_score["naive_new"] = sum(naive_new) / len(naive_new)
     per_score["naive_update"] = sum(naive_update) / len(naive_update)
     for name, gas in per_score.items():
