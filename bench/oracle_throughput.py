@@ -4,7 +4,7 @@ Project: scores for N subjects computed from the champion model card, batched
 500 to a report, each report signed by 3 of 4 oracles (EIP-712) and committed to
 ScoreOracle with one signature set per batch; transactions pipelined.
 Baseline: a naive oracle, one transaction per subject carrying a one-entry
-report and one signature (the threshold set to 1 for it), waiting for each
+report and two signatures (the threshold set to 2, the least governance allows), waiting for each
 receipt. Both run on the same fresh Anvil in one run; the naive loop first.
 """
 
@@ -70,8 +70,9 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             model_hash = parse_bytes32(card.model_hash)
             now = client.block_timestamp()
 
-            # naive: one subject per transaction, one signature (k = 1), waiting for each receipt
-            gov.propose(committee, ProposalKind.SET_PARAMETER, key=parameter_key("oracle.threshold"), value=1)
+            # naive: one subject per transaction, the fewest signatures governance allows (k = 2), waiting for
+            # each receipt
+            gov.propose(committee, ProposalKind.SET_PARAMETER, key=parameter_key("oracle.threshold"), value=2)
             naive_features = features.sort_index().iloc[:naive_count]
             started = time.perf_counter()
             naive_gas = 0
@@ -79,8 +80,9 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                 entry = scored.entry()
                 report = ScoreReport.build(epoch=1, model_hash=model_hash, as_of=now - 60, expiry=now + 3600,
                                            entries=[entry])
-                sig = sign_report(report, oracles[0], chain_id, address)
-                receipt = client.transact(encode_call(oracle, "submit", report.as_tuple(), [entry.as_tuple()], [sig]),
+                sigs = order_signatures(report_digest(report, chain_id, address),
+                                        [sign_report(report, o, chain_id, address) for o in oracles[:2]])
+                receipt = client.transact(encode_call(oracle, "submit", report.as_tuple(), [entry.as_tuple()], sigs),
                                           oracles[0], "naive submit")
                 naive_gas += int(receipt["gasUsed"])
             naive_s = time.perf_counter() - started
@@ -105,10 +107,10 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     project_rate, naive_rate = project_n / project_s, naive_count / naive_s
     return [
         {"name": "oracle_throughput", "unit": "scores/s", "value": round(project_rate, 1),
-         "baseline": "naive oracle: one tx per subject, one signature", "baseline_value": round(naive_rate, 1),
+         "baseline": "naive oracle: one tx per subject, two signatures (k = 2)", "baseline_value": round(naive_rate, 1),
          "ratio": round(project_rate / naive_rate, 2), "n": project_n, "baseline_n": naive_count},
         {"name": "score_gas", "unit": "gas/score", "value": project_gas // project_n,
-         "baseline": "naive oracle: one tx per subject, one signature", "baseline_value": naive_gas // naive_count,
+         "baseline": "naive oracle: one tx per subject, two signatures (k = 2)", "baseline_value": naive_gas // naive_count,
          "ratio": round((project_gas / project_n) / (naive_gas / naive_count), 3)},
     ]
 

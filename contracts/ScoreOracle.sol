@@ -7,6 +7,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IConsortium} from "./interfaces/IConsortium.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IScoreOracle} from "./interfaces/IScoreOracle.sol";
+import {Parameters} from "./libraries/Parameters.sol";
 import {Roles} from "./libraries/Roles.sol";
 
 /// @title ScoreOracle
@@ -15,7 +16,8 @@ contract ScoreOracle is IScoreOracle, EIP712 {
     bytes32 private constant REPORT_TYPEHASH = keccak256(
         "ScoreReport(uint64 epoch,bytes32 modelHash,uint64 asOf,uint64 expiry,bytes32 entriesRoot)"
     );
-    bytes32 private constant THRESHOLD_KEY = keccak256("oracle.threshold");
+    bytes32 private constant THRESHOLD_KEY = Parameters.ORACLE_THRESHOLD;
+    uint64 private constant MAX_REPORT_TTL = 7 days;
 
     IConsortium private immutable _consortium;
     IModelRegistry private immutable _registry;
@@ -42,9 +44,17 @@ contract ScoreOracle is IScoreOracle, EIP712 {
         if (!_consortium.isActiveWithRole(msg.sender, Roles.ORACLE)) revert ScoreOracleNotOracle(msg.sender);
         uint256 k = _consortium.parameter(THRESHOLD_KEY);
         if (k == 0) revert ScoreOracleThresholdUnset();
+        // re-checked here: oracles suspended since k was set may leave k above n
+        uint256 n = _consortium.activeMembersWithRole(Roles.ORACLE).length;
+        if (k < Parameters.MIN_ORACLE_THRESHOLD || k > n) revert ScoreOracleBadThreshold(k, n);
         if (entries.length == 0) revert ScoreOracleEmptyReport();
         if (block.timestamp > report.expiry) revert ScoreOracleExpired(report.expiry, block.timestamp);
+        if (report.expiry > block.timestamp + MAX_REPORT_TTL) {
+            revert ScoreOracleExpiryTooFar(report.expiry, block.timestamp + MAX_REPORT_TTL);
+        }
         if (report.asOf > block.timestamp) revert ScoreOracleAsOfInFuture(report.asOf, block.timestamp);
+        // epochs are block numbers: a future epoch would freeze its subjects until that block
+        if (report.epoch > block.number) revert ScoreOracleEpochInFuture(report.epoch, block.number);
         bytes32 digest = _digest(report);
         if (_reportIds[digest] != 0) revert ScoreOracleReportAlreadySubmitted(digest);
         if (!_registry.isChampion(report.modelHash)) revert ScoreOracleNotChampion(report.modelHash);
@@ -119,6 +129,11 @@ contract ScoreOracle is IScoreOracle, EIP712 {
     /// @inheritdoc IScoreOracle
     function threshold() external view returns (uint256) {
         return _consortium.parameter(THRESHOLD_KEY);
+    }
+
+    /// @inheritdoc IScoreOracle
+    function maxReportTtl() external pure returns (uint64) {
+        return MAX_REPORT_TTL;
     }
 
     /// @inheritdoc IScoreOracle

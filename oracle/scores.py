@@ -20,7 +20,7 @@ from creditshare.core.chain import ChainClient
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import parse_bytes32, to_hex
 from creditshare.bindings.model_registry import ModelRegistry
-from creditshare.bindings.score_oracle import ScoreOracle
+from creditshare.bindings.score_oracle import MAX_REPORT_TTL, ScoreOracle
 from creditshare.bindings.settlement_ledger import SettlementLedger, settlement_frame
 from scoring.model_card import TIERS
 from oracle.batch import build_reports, score_subjects
@@ -64,6 +64,7 @@ def score_from_ledger(client: ChainClient, card: Any, as_of: int, *, block: int 
 def propose(client: ChainClient, card: Any, *, as_of: int, epoch: int, expiry: int, out_dir: Path,
             batch: int = 500, aggregates: dict[str, dict[str, int]] | None = None) -> list[Path]:
     """Writes one report file per batch; returns their paths."""
+    _check_epoch_and_expiry(client, epoch, expiry)
     scored = score_from_ledger(client, card, as_of, aggregates=aggregates)
     reports = build_reports(scored, epoch=epoch, model_hash=parse_bytes32(card.model_hash),
                             as_of=as_of, expiry=expiry, batch=batch)
@@ -81,6 +82,19 @@ def propose(client: ChainClient, card: Any, *, as_of: int, epoch: int, expiry: i
                       "signatures": {}})
         paths.append(path)
     return paths
+
+
+def _check_epoch_and_expiry(client: ChainClient, epoch: int, expiry: int) -> None:
+    """What ScoreOracle.submit would refuse later, refused before scoring: an epoch past the latest block
+    (epochs are block numbers) and an expiry more than MAX_REPORT_TTL past the latest block's time."""
+    latest = int(client.read(lambda: client.w3.eth.block_number, "block number"))
+    if not 1 <= epoch <= latest:
+        raise InvalidInput(f"epoch must be between 1 and the latest block number {latest} (epochs are block "
+                           f"numbers); got {epoch}.")
+    limit = client.block_timestamp() + MAX_REPORT_TTL
+    if expiry > limit:
+        raise InvalidInput(f"expiry {expiry} is more than {MAX_REPORT_TTL} seconds after the latest block's time; "
+                           "the ScoreOracle refuses it (use a shorter --ttl).")
 
 
 def _write(path: Path, body: dict[str, Any]) -> None:

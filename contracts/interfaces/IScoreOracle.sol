@@ -29,7 +29,11 @@ import {IModelRegistry} from "./IModelRegistry.sol";
 ///
 /// Epochs start at 1: a subject never scored has epoch 0, and a report's epoch must be
 /// strictly greater than the stored epoch of each of its subjects, which also rejects a
-/// subject listed twice in one report.
+/// subject listed twice in one report. Epochs are block numbers (the oracles score the
+/// ledger as of block `epoch`), so an epoch may not exceed the submitting block's number:
+/// an epoch near 2^64 would otherwise freeze its subjects for ever. A report may not
+/// expire more than `maxReportTtl()` (7 days) after the submitting block's time, so a
+/// signature set cannot be kept for later use indefinitely.
 interface IScoreOracle {
     /// @notice One subject's score in a report. `reasonsHash` is keccak256 of the
     /// subject's reason codes, as the model card defines them.
@@ -81,8 +85,11 @@ interface IScoreOracle {
     error ScoreOracleNotOracle(address caller);
     error ScoreOracleNotLender(address caller);
     error ScoreOracleThresholdUnset();
+    error ScoreOracleBadThreshold(uint256 threshold, uint256 activeOracles);
     error ScoreOracleEmptyReport();
     error ScoreOracleExpired(uint64 expiry, uint256 timestamp);
+    error ScoreOracleExpiryTooFar(uint64 expiry, uint256 maxExpiry);
+    error ScoreOracleEpochInFuture(uint64 epoch, uint256 blockNumber);
     error ScoreOracleAsOfInFuture(uint64 asOf, uint256 timestamp);
     error ScoreOracleReportAlreadySubmitted(bytes32 digest);
     error ScoreOracleNotChampion(bytes32 modelHash);
@@ -116,8 +123,11 @@ interface IScoreOracle {
 
     /// @notice Stores the scores of a report signed by at least k distinct active oracles.
     /// @dev Callable by any active ORACLE member. Rejects, in this order: a caller that is
-    /// not an active oracle, an unset threshold, an empty batch, an expired report
-    /// (`block.timestamp > expiry`), an as-of time in the future, a report already
+    /// not an active oracle, an unset threshold, a threshold below 2 or above the number of
+    /// active oracles (`ScoreOracleBadThreshold`: oracles may have been suspended since k
+    /// was set), an empty batch, an expired report (`block.timestamp > expiry`), an expiry
+    /// more than `maxReportTtl()` past `block.timestamp`, an as-of time in the future, an
+    /// epoch above `block.number`, a report already
     /// submitted (same digest), a model hash that is not the champion, entries that do not
     /// hash to `entriesRoot`, fewer than k signatures, a malformed signature, a signer that
     /// is not an active oracle (this is also how a signature made for another chain id or
@@ -161,6 +171,10 @@ interface IScoreOracle {
     /// `keccak256("oracle.threshold")`. Zero means unset, and `submit` then reverts:
     /// no scores are accepted until the committee sets k.
     function threshold() external view returns (uint256);
+
+    /// @notice The longest a report may stay valid: `submit` refuses an expiry later
+    /// than `block.timestamp + maxReportTtl()` (7 days).
+    function maxReportTtl() external pure returns (uint64);
 
     /// @notice The Consortium parameter key of the threshold, `keccak256("oracle.threshold")`.
     function thresholdKey() external pure returns (bytes32);

@@ -19,6 +19,7 @@ from creditshare.core.chain import ChainClient, encode_call, event_topic
 from creditshare.core.ids import to_hex
 
 SCORE_CHUNK = 500  # subjects per scoresOf call
+MAX_REPORT_TTL = 7 * 86_400  # ScoreOracle.maxReportTtl(): latest expiry past the submitting block's time
 
 
 class Score(NamedTuple):
@@ -89,6 +90,10 @@ class ScoreOracle:
     def threshold(self) -> int:
         """k: the signatures a report needs (the governed `oracle.threshold`)."""
         return int(self.client.call(self.contract, "threshold")[0])
+
+    def max_report_ttl(self) -> int:
+        """The contract's cap on a report's expiry past the submitting block's time (MAX_REPORT_TTL)."""
+        return int(self.client.call(self.contract, "maxReportTtl")[0])
 
     # -- events (raw logs, oldest first) --------------------------------------------------------------------
 

@@ -85,3 +85,25 @@ def test_score_batch_reads_many_subjects(cli, setup, tmp_path):
     path.write_text("uscc:SHIP1\nuscc:NOBODY\n")
     items = cli.json("score", "batch", str(path))
     assert len(items) == 2 and items[1]["scored"] is False
+
+
+def test_propose_refuses_an_epoch_past_the_latest_block_and_writes_nothing(cli, setup):
+    folder, card = setup
+    out = folder / "future"
+    for epoch in (2**64 - 1, 10**9):
+        result = cli("oracle", "propose", "--card", str(card), "--as-of", "2026-03-01", "--epoch", str(epoch),
+                     "--out-dir", str(out), ok=False)
+        assert result.exit_code == 1
+        assert "error: epoch must be between 1 and the latest block number" in result.stderr
+        assert f"(epochs are block numbers); got {epoch}." in result.stderr
+    assert not out.exists()
+
+
+def test_propose_refuses_a_ttl_beyond_the_oracle_maximum_and_writes_nothing(cli, setup):
+    folder, card = setup
+    out = folder / "far"
+    result = cli("oracle", "propose", "--card", str(card), "--as-of", "2026-03-01", "--epoch", "4", "--ttl",
+                 str(7 * 86_400 + 1), "--out-dir", str(out), ok=False)
+    assert result.exit_code == 1 and "error: expiry" in result.stderr
+    assert "more than 604800 seconds after the latest block's time" in result.stderr
+    assert not out.exists()

@@ -3,7 +3,6 @@ rejection, the Python digest against the contract's, and gas per committed score
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import brownie
@@ -17,6 +16,7 @@ from faster_eth_abi import encode as abi_encode
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from creditshare.bindings.score_oracle import MAX_REPORT_TTL
 from oracle.report import (
     THRESHOLD_KEY,
     Entry,
@@ -37,7 +37,6 @@ H1 = keccak(text="champion card")
 H2 = keccak(text="challenger card")
 CID = keccak(text="card file digest")
 HOUR = 3600
-_epochs = itertools.count(1000)
 
 
 def oracle_key(i: int) -> LocalAccount:
@@ -153,6 +152,7 @@ def test_views_report_wiring_threshold_and_domain(oracle: Any, consortium: Any, 
     assert oracle.modelRegistry() == registry.address
     assert oracle.thresholdKey() == "0x" + THRESHOLD_KEY.hex()
     assert oracle.threshold() == 3
+    assert oracle.maxReportTtl() == MAX_REPORT_TTL == 7 * 86_400
     assert oracle.reportCount() == 0
     domain = oracle.eip712Domain()
     assert domain[1] == "CreditShare ScoreOracle" and domain[2] == "1" and domain[3] == CHAIN_ID
@@ -295,6 +295,63 @@ def test_report_one_second_past_expiry_reverts(oracle: Any, oracle_keys: list[Lo
     next_block_at(at)
     with reverts("ScoreOracleExpired"):
         submit(oracle, rep, batch, sigs, senders[0])
+
+
+def test_report_expiring_exactly_max_ttl_after_its_block_is_accepted(oracle: Any, oracle_keys: list[LocalAccount],
+                                                                      senders: list[Any]) -> None:
+    batch = entries(2)
+    at = block_time() + 5
+    rep = report(batch, as_of=at - 10, expiry=at + MAX_REPORT_TTL)
+    sigs = signatures(oracle, rep, oracle_keys[:3])
+    next_block_at(at)
+    submit(oracle, rep, batch, sigs, senders[0])
+    assert oracle.scoreOf(batch[0].subject)["asOf"] == at - 10
+
+
+@pytest.mark.parametrize("beyond", [1, 2**63])
+def test_report_expiring_beyond_max_ttl_reverts(oracle: Any, oracle_keys: list[LocalAccount], senders: list[Any],
+                                                beyond: int) -> None:
+    """A signature set kept for later use: its expiry lies more than 7 days past the submitting block."""
+    batch = entries(2)
+    at = block_time() + 5
+    rep = report(batch, as_of=at - 10, expiry=min(at + MAX_REPORT_TTL + beyond, 2**64 - 1))
+    sigs = signatures(oracle, rep, oracle_keys[:3])
+    next_block_at(at)
+    with reverts("ScoreOracleExpiryTooFar"):
+        submit(oracle, rep, batch, sigs, senders[0])
+
+
+def block_number() -> int:
+    return int(brownie.web3.eth.block_number)
+
+
+@pytest.mark.parametrize("ahead", [2, 2**64 - 1])
+def test_epoch_beyond_the_submitting_block_reverts(oracle: Any, oracle_keys: list[LocalAccount],
+                                                   senders: list[Any], ahead: int) -> None:
+    """The exploit: an epoch of 2^64-1 would have frozen its subjects for ever (no later epoch exists)."""
+    batch = entries(2)
+    epoch = min(block_number() + ahead, 2**64 - 1)  # the submitting block is block_number() + 1
+    with reverts("ScoreOracleEpochInFuture"):
+        submit_signed(oracle, batch, oracle_keys[:3], senders[0], epoch=epoch)
+    submit_signed(oracle, batch, oracle_keys[:3], senders[0], epoch=block_number())
+    assert oracle.scoreOf(batch[0].subject)["epoch"] == block_number() - 1
+
+
+def test_epoch_equal_to_the_submitting_block_is_accepted(oracle: Any, oracle_keys: list[LocalAccount],
+                                                         senders: list[Any]) -> None:
+    batch = entries(2)
+    epoch = block_number() + 1
+    tx = submit_signed(oracle, batch, oracle_keys[:3], senders[0], epoch=epoch)
+    assert tx.block_number == epoch and oracle.scoreOf(batch[0].subject)["epoch"] == epoch
+
+
+def test_threshold_above_the_active_oracles_reverts(oracle: Any, consortium: Any, committee: list[Any],
+                                                    oracle_keys: list[LocalAccount], senders: list[Any]) -> None:
+    """k = 3 was valid when set; two oracles suspended since leave n = 2, and no report may pass with k > n."""
+    suspend(consortium, committee, senders[2])
+    suspend(consortium, committee, senders[3])
+    with reverts("ScoreOracleBadThreshold"):
+        submit_signed(oracle, entries(2), oracle_keys[:2], senders[0])
 
 
 def test_as_of_in_future_reverts(oracle: Any, oracle_keys: list[LocalAccount], senders: list[Any]) -> None:
@@ -459,7 +516,8 @@ def test_python_digest_equals_contract_digest(oracle: Any, epoch: int, model: by
 def test_any_signed_batch_is_stored_as_signed(oracle: Any, oracle_keys: list[LocalAccount], senders: list[Any],
                                               rows: list[tuple[int, int, int]]) -> None:
     batch = [Entry(keccak(text=f"p{i}"), score, tier, keccak(text=f"r{i}:{score}")) for i, score, tier in rows]
-    epoch = next(_epochs)  # state carries over between examples: keep epochs increasing
+    # state carries over between examples: epochs are block numbers, and every example mines blocks
+    epoch = int(brownie.web3.eth.block_number)
     submit_signed(oracle, batch, oracle_keys[1:], senders[0], epoch=epoch)
     stored = oracle.scoresOf([e.subject for e in batch])
     assert [(s["score"], s["tier"], s["epoch"]) for s in stored] == [(e.score, e.tier, epoch) for e in batch]
