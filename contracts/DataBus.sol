@@ -12,6 +12,12 @@ contract DataBus is IDataBus {
     uint8 public constant SCOPE_SETTLEMENTS = 2;
     uint8 public constant SCOPE_LIST = 4;
     uint8 private constant SCOPE_ALL = SCOPE_SCORE | SCOPE_SETTLEMENTS | SCOPE_LIST;
+    /// @inheritdoc IDataBus
+    // ~32k gas a subject: 200 fit a 30M block with room to spare
+    uint256 public constant MAX_BATCH = 200;
+    /// @inheritdoc IDataBus
+    // two storage reads a record: a page stays far below an eth_call's gas cap
+    uint256 public constant MAX_PAGE = 500;
 
     /// @dev One slot per access: the lender and purpose live in the consent.
     struct AccessRecord {
@@ -82,6 +88,7 @@ contract DataBus is IDataBus {
         returns (uint256[] memory consentIds)
     {
         if (subjects.length == 0) revert DataBusEmptyBatch();
+        if (subjects.length > MAX_BATCH) revert DataBusBatchTooLarge(subjects.length, MAX_BATCH);
         // one membership check per batch: the consortium call dominates a single access
         _checkLender(scope);
         consentIds = new uint256[](subjects.length);
@@ -114,17 +121,22 @@ contract DataBus is IDataBus {
     }
 
     /// @inheritdoc IDataBus
-    function accessesOf(bytes32 subject) external view returns (Access[] memory out) {
+    function accessesOf(bytes32 subject, uint256 offset, uint256 limit) external view returns (Access[] memory out) {
         if (_consortium.memberByOrg(subject) != msg.sender && !_consortium.isActiveWithRole(msg.sender, Roles.COMMITTEE))
         {
             revert DataBusNotAuthorised(msg.sender, subject);
         }
+        if (limit == 0 || limit > MAX_PAGE) revert DataBusBadPageSize(limit, MAX_PAGE);
         AccessRecord[] storage log = _accesses[subject];
-        out = new Access[](log.length);
-        for (uint256 i = 0; i < log.length; ++i) {
+        uint256 end = log.length;
+        if (offset >= end) return out;
+        // offset < end here, so offset + limit cannot overflow past what matters
+        if (end - offset > limit) end = offset + limit;
+        out = new Access[](end - offset);
+        for (uint256 i = offset; i < end; ++i) {
             AccessRecord memory r = log[i];
             Consent storage c = _consents[r.consentId];
-            out[i] = Access({lender: c.lender, purpose: c.purpose, consentId: r.consentId, scope: r.scope, at: r.at});
+            out[i - offset] = Access({lender: c.lender, purpose: c.purpose, consentId: r.consentId, scope: r.scope, at: r.at});
         }
     }
 

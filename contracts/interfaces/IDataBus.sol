@@ -15,11 +15,32 @@ pragma solidity 0.8.37;
 /// lender, purpose) replaces the earlier one. A consent is valid while it is not
 /// revoked, not expired, and the lender is still an active LENDER member.
 ///
+/// What every member can read without the bus: the chain is members-only but
+/// not private between members. Scores and tiers (`ScoreOracle.scoreOf` /
+/// `scoresOf`), the facts of credit-list entries (`CreditList.entriesOf`:
+/// subject, maintainer, amount band, status, the details commitment) and the
+/// settlement ledger's records and events are public to every member and
+/// every node operator; a consent does not hide them and the log does not see
+/// a read of them. What a consented, logged read is for is what is kept off
+/// chain: the sealed details of credit-list entries and any data a holder
+/// serves off chain. A holder serves such a read only for a `DataAccessed`
+/// record of that reader, for that subject, in the right scope, at or before
+/// the read, under a consent still valid (the events are public, so any
+/// holder can check; the Python binding's `consented_list_access` does it for
+/// list details). For public data the log is the lender's declaration of
+/// use, made in its own transaction, not a gate.
+///
+/// `eth_call` is not authentication: anyone can set the `from` of a call, so
+/// a view that reads `msg.sender` (`accessesOf`) only keeps honest callers
+/// from reading the log by mistake; the log itself, like all chain state and
+/// the `DataAccessed` events, is visible to every node operator, which is why
+/// it holds ids and hashes only.
+///
 /// Storage per access is one slot (consent id, scope, time); the lender and the
 /// purpose are read from the consent, so `accessesOf` returns full records.
-/// `accessesOf` is refused to anyone but the subject's member and active
-/// committee members; like all chain state, the log is still visible to node
-/// operators, which is why it holds ids and hashes only.
+/// The log only grows by an active lender's consented accesses, at most
+/// `MAX_BATCH` per `accessMany`, and is read in pages of at most `MAX_PAGE`
+/// records, so no read of it can run out of gas however long it grows.
 interface IDataBus {
     /// @notice A subject's consent.
     struct Consent {
@@ -57,6 +78,8 @@ interface IDataBus {
     error DataBusScopeNotGranted(uint256 consentId, uint8 granted, uint8 requested);
     error DataBusEmptyBatch();
     error DataBusNotAuthorised(address caller, bytes32 subject);
+    error DataBusBatchTooLarge(uint256 size, uint256 max);
+    error DataBusBadPageSize(uint256 limit, uint256 max);
 
     event ConsentGranted(
         uint256 indexed consentId,
@@ -98,7 +121,7 @@ interface IDataBus {
 
     /// @notice `access` for many subjects in one transaction; all or nothing:
     /// one subject without a valid consent reverts the batch (pre-filter with
-    /// `validConsent`).
+    /// `validConsent`). At most `MAX_BATCH` subjects a call.
     function accessMany(bytes32[] calldata subjects, uint8 scope, bytes32 purpose)
         external
         returns (uint256[] memory consentIds);
@@ -116,15 +139,24 @@ interface IDataBus {
     /// @notice The ids of every consent `subject` ever granted, oldest first.
     function consentsOf(bytes32 subject) external view returns (uint256[] memory);
 
-    /// @notice Every access to `subject`'s data, oldest first. Only the member
-    /// registered for `subject` and active COMMITTEE members may ask.
-    function accessesOf(bytes32 subject) external view returns (Access[] memory);
+    /// @notice The accesses to `subject`'s data with log indexes `offset` up to
+    /// `offset + limit` (fewer at the end of the log, none past it), oldest
+    /// first; `limit` is 1..`MAX_PAGE`. Only the member registered for
+    /// `subject` and active COMMITTEE members may ask; in an `eth_call` that
+    /// is not authentication (anyone can set `from`), see the contract notes.
+    function accessesOf(bytes32 subject, uint256 offset, uint256 limit) external view returns (Access[] memory);
 
     /// @notice How many accesses to `subject`'s data were recorded.
     function accessCount(bytes32 subject) external view returns (uint256);
 
     /// @notice How many consents were granted.
     function consentCount() external view returns (uint256);
+
+    /// @notice Most subjects one `accessMany` records.
+    function MAX_BATCH() external view returns (uint256);
+
+    /// @notice Most records one `accessesOf` page returns.
+    function MAX_PAGE() external view returns (uint256);
 
     /// @notice The consortium registry.
     function consortium() external view returns (address);

@@ -16,7 +16,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
 
-from creditshare.core.chain import ChainClient, decode_log_data, encode_call
+from creditshare.core.chain import ChainClient, decode_log_data, encode_call, event_topic
 from creditshare.core.errors import InvalidInput, TransactionRejected
 from creditshare.bindings.consortium import Consortium
 from creditshare.core.ids import to_hex
@@ -25,7 +25,8 @@ SCOPES = {"score": 1, "settlements": 2, "list": 4}
 # purposes are hashed on chain; these names are shown back in clear
 KNOWN_PURPOSES = ("receivable-financing", "credit-line", "onboarding", "monitoring", "collections")
 DAY = 86_400
-MAX_BATCH = 200  # subjects per accessMany transaction
+MAX_BATCH = 200  # subjects per accessMany transaction (the contract's MAX_BATCH)
+PAGE = 500  # access records per accessesOf call (the contract's MAX_PAGE)
 
 
 def parse_scope(text: str) -> int:
@@ -176,9 +177,38 @@ class DataBus:
                                 "access_index": int(index), "tx": log["transactionHash"]})
         return out
 
-    def accesses_of(self, subject: bytes, reader: str) -> list[dict[str, Any]]:
-        """The access log of `subject`, read as `reader` (the subject's member or a committee member)."""
-        raw = self.client.call(self.contract, "accessesOf", subject, sender=to_checksum_address(reader))[0]
+    def consented_list_access(self, subject: bytes, lender: str, to_block: int) -> dict[str, Any] | None:
+        """The latest `DataAccessed` record of `lender` for `subject` with the list scope, in a block up to
+        `to_block`, whose consent (or its replacement for the same purpose) still covers the list scope now;
+        None if there is none. The events are public, so anyone may ask (a maintainer releasing a key does)."""
+        lender = to_checksum_address(lender)
+        topics = [event_topic(self.contract, "DataAccessed"), to_hex(subject), "0x" + "00" * 12 + lender[2:].lower()]
+        for log in reversed(self.client.logs(self.contract.address, topics, to_block=to_block)):
+            consent_id, scope, index = decode_log_data(("uint256", "uint8", "uint256"), log)
+            if not int(scope) & SCOPES["list"]:
+                continue
+            purpose = bytes.fromhex(log["topics"][3][2:])
+            if self.valid_consent(subject, lender, purpose, SCOPES["list"]):
+                return {"consent_id": int(consent_id), "access_index": int(index), "tx": log["transactionHash"],
+                        "block": int(log["blockNumber"], 16)}
+        return None
+
+    def accesses_of(self, subject: bytes, reader: str, offset: int = 0, limit: int | None = None
+                    ) -> list[dict[str, Any]]:
+        """The access log of `subject` from index `offset` (all of it, or `limit` records), read as `reader`
+        (the subject's member or a committee member) in pages of PAGE records.
+
+        `reader` is the `from` of an eth_call: it keeps honest callers out, it authenticates no one."""
+        if offset < 0 or (limit is not None and limit <= 0):
+            raise InvalidInput(f"offset must be 0 or more and limit positive; got {offset} and {limit}.")
+        raw: list[Any] = []
+        while limit is None or len(raw) < limit:
+            size = PAGE if limit is None else min(PAGE, limit - len(raw))
+            page = self.client.call(self.contract, "accessesOf", subject, offset + len(raw), size,
+                                    sender=to_checksum_address(reader))[0]
+            raw.extend(page)
+            if len(page) < size:
+                break
         return [{"lender": to_checksum_address(lender), "purpose": purpose_name(bytes(purpose)),
                  "consent_id": int(cid), "scope": scope_names(int(scope)), "at": int(at),
                  "time": dt.datetime.fromtimestamp(int(at), dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")}

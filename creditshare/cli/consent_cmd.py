@@ -17,7 +17,9 @@ from creditshare.reports.consented import consented_read
 
 app = typer.Typer(
     help="Consent to lenders (grant, revoke, show) and consent-checked reads by lenders (access); every access is "
-         "logged on chain (see `creditshare audit`).",
+         "logged on chain (see `creditshare audit`). Scores, tiers, credit-list entry facts and settlement records "
+         "are public to every member with or without consent; the access is what a holder of off-chain data (the "
+         "sealed details of list entries) checks before it serves a read.",
     no_args_is_help=True)
 
 PURPOSE_HELP = f"Purpose of the use, by name (e.g. {', '.join(KNOWN_PURPOSES)}); only its keccak256 goes on chain."
@@ -87,10 +89,15 @@ def access(
     scope: str = typer.Option("score", "--scope", help=SCOPE_HELP),
     account: LenderAccount = None,
 ) -> None:
-    """As a LENDER, record a consented access to subjects (one batched transaction) and read their data.
+    """As a LENDER, record a consented access to subjects (batched transactions of at most 200) and read their data.
 
-    All or nothing: if any subject has no valid consent for this lender, purpose
-    and scope, nothing is recorded or read.
+    What each scope reads: score (the score and tier, public to every member),
+    settlements (the subject's settlement records, public to every member),
+    list (its credit-list entry facts, public; and the logged access a
+    maintainer can check before it releases the sealed details you paid for
+    with `list view`). For public data the access is your declared, logged
+    use, not a gate. All or nothing: if any subject has no valid consent for this
+    lender, purpose and scope, nothing is recorded or read.
     """
     st = state(ctx)
     mask = parse_scope(scope)

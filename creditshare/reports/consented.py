@@ -1,5 +1,10 @@
 """A lender's consented read: the access is recorded on chain first (DataBus.accessMany), then the data of
-every subject is read, for the scopes consented (score, settlements, credit-list entries)."""
+every subject is read, for the scopes consented (score, settlements, credit-list entries).
+
+What each read releases: the score and tier, the settlement records and the list entry facts are public to every
+member (the access declares and logs the use, it does not unlock them); the `list` access is the record an
+entry's maintainer can check (`DataBus.consented_list_access`) before it releases the sealed details this lender
+paid for with `list view`."""
 
 from __future__ import annotations
 
@@ -40,5 +45,9 @@ def consented_read(client: ChainClient, account: LocalAccount, subjects: Sequenc
         now = client.block_timestamp()
         for s in subjects:
             by_subject[to_hex(s)]["list_entries"] = [e.to_json(now) for e in book.entries_of(s)]
+    released = {"score": "public to every member", "settlements": "public to every member",
+                "list": "entry facts public to every member; the logged access a maintainer checks before it "
+                        "releases the sealed details paid for with `list view`"}
     return {"lender": account.address, "purpose": purpose, "scope": scope_names(scope), "accesses": len(records),
+            "releases": {name: released[name] for name in scope_names(scope)},
             "subjects": list(by_subject.values())}

@@ -3,11 +3,18 @@ reads recorded on chain and listed by `audit`, and every refusal (no consent, wr
 
 from __future__ import annotations
 
+import re
+
 from brownie import chain
 
 from creditshare.core.ids import subject_id, to_hex
 
 PURPOSE = "receivable-financing"
+
+
+def words(text: str) -> str:
+    """Help text with rich's box and line wrapping undone."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
 
 
 def address(cli, name: str) -> str:
@@ -50,6 +57,21 @@ def test_consented_read_is_logged_and_audit_lists_it(cli):
         address(cli, "bank"), PURPOSE, c1["id"], ["score", "list"])
     assert cli.json("audit", "uscc:SHIP1", "--as", "c1")["accesses"] == log  # the committee may read it too
     assert "Accesses to the data of uscc:SHIP1 (1)" in cli("audit", "uscc:SHIP1", "--as", "ship").stdout
+
+
+def test_audit_reads_the_log_in_pages_and_access_says_what_each_scope_releases(cli):
+    grant(cli, "ship")
+    reads = [cli.json("consent", "access", "uscc:SHIP1", "--purpose", PURPOSE, "--scope", "score",
+                      account="bank") for _ in range(3)]
+    assert reads[0]["releases"] == {"score": "public to every member"}
+    assert "sealed details" in words(cli("consent", "access", "--help").stdout)
+    whole = cli.json("audit", "uscc:SHIP1", "--as", "ship")["accesses"]
+    page = cli.json("audit", "uscc:SHIP1", "--as", "ship", "--offset", str(len(whole) - 2), "--limit", "1")
+    assert page["offset"] == len(whole) - 2 and page["accesses"] == whole[-2:-1]
+    assert cli.json("audit", "uscc:SHIP1", "--as", "ship", "--offset", str(len(whole)))["accesses"] == []
+    bad = cli("audit", "uscc:SHIP1", "--as", "ship", "--limit", "0", ok=False)
+    assert bad.exit_code != 0
+    assert "not authentication" in words(cli("audit", "--help").stdout)
 
 
 def test_audit_is_refused_to_anyone_else(cli):
@@ -123,3 +145,35 @@ def test_grant_refusals(cli):
     unknown = cli("consent", "revoke", "999", account="ship", ok=False)
     assert unknown.exit_code == 1 and "consent 999 does not exist" in unknown.stderr
     assert cli.json("consent", "show", "uscc:SHIP1")["consents"] == []  # nothing was granted
+
+
+
+def test_the_key_release_gate_needs_a_logged_list_read_at_or_before_the_view_under_a_valid_consent(cli, monkeypatch):
+    """DataBus.consented_list_access, the check a maintainer makes before it wraps a member subject's content key
+    to a paying viewer: a DataAccessed record of that viewer for that subject, in scope list, in a block up to the
+    view's, under a consent that still covers the list scope."""
+    from brownie import web3
+
+    from creditshare.bindings.data_bus import SCOPES, DataBus, purpose_id
+    from creditshare.core.chain import ChainClient
+    from creditshare.core.config import load_settings
+    from creditshare.core.keys import load_account
+
+    for key, value in cli.env.items():
+        monkeypatch.setenv(key, value)
+    settings = load_settings("development", cli.data_dir)
+    bus = DataBus(ChainClient(settings))
+    bank_account = load_account(settings.keystore_dir, "bank")
+    sid, bank = subject_id("uscc:SHIP1"), address(cli, "bank")
+    c = grant(cli, "ship", scope="score,list")
+    bus.access(bank_account, [sid], SCOPES["score"], purpose_id(PURPOSE))
+    assert bus.consented_list_access(sid, bank, web3.eth.block_number) is None  # a score read releases nothing
+    bus.access(bank_account, [sid], SCOPES["list"], purpose_id(PURPOSE))
+    logged = web3.eth.block_number
+    found = bus.consented_list_access(sid, bank, logged)
+    assert found is not None and found["consent_id"] == c["id"] and found["block"] == logged
+    assert bus.consented_list_access(sid, bank, logged - 1) is None  # a view before the read gets no key
+    assert bus.consented_list_access(sid, address(cli, "ship2"), logged) is None  # nor another lender
+    assert bus.consented_list_access(subject_id("uscc:SHIP2"), bank, logged) is None  # nor another subject
+    cli("consent", "revoke", str(c["id"]), account="ship")
+    assert bus.consented_list_access(sid, bank, logged) is None  # nor a read under a revoked consent

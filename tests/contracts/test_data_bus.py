@@ -18,6 +18,8 @@ from tests.conftest import ZERO32, admit, org
 from tests.contracts.helpers import DAY, reverts
 
 SCORE, SETTLEMENTS, LIST = SCOPES["score"], SCOPES["settlements"], SCOPES["list"]
+PAGE = 500  # DataBus.MAX_PAGE
+BATCH = 200  # DataBus.MAX_BATCH
 ALL = SCORE | SETTLEMENTS | LIST
 PURPOSE = keccak(text="receivable-financing")
 OTHER_PURPOSE = keccak(text="marketing")
@@ -148,10 +150,10 @@ def test_consented_access_is_logged_and_returns_the_consent_id(bus, people, comm
         "0x" + SUBJECT.hex(), lender, PURPOSE, cid, SETTLEMENTS, 0)
     tx2 = bus.access(SUBJECT, SCORE | SETTLEMENTS, PURPOSE, {"from": lender})
     assert tx2.events["DataAccessed"]["accessIndex"] == 1 and bus.accessCount(SUBJECT) == 2
-    log = bus.accessesOf(SUBJECT, {"from": people["SHIPPER"]})
+    log = bus.accessesOf(SUBJECT, 0, PAGE, {"from": people["SHIPPER"]})
     assert [(a["lender"], bytes(a["purpose"]), a["consentId"], a["scope"], a["at"]) for a in log] == [
         (lender, PURPOSE, cid, SETTLEMENTS, tx.timestamp), (lender, PURPOSE, cid, SCORE | SETTLEMENTS, tx2.timestamp)]
-    assert len(bus.accessesOf(SUBJECT, {"from": committee[1]})) == 2
+    assert len(bus.accessesOf(SUBJECT, 0, PAGE, {"from": committee[1]})) == 2
 
 
 @pytest.mark.parametrize("case", ["none", "other_purpose", "other_lender", "other_subject"])
@@ -267,16 +269,50 @@ def test_only_the_subject_and_the_committee_list_accesses(bus, people, committee
     bus.access(SUBJECT, SCORE, PURPOSE, {"from": people["LENDER"]})
     sender = sender_of(caller, people, committee)
     if caller in ("SHIPPER", "COMMITTEE"):
-        assert len(bus.accessesOf(SUBJECT, {"from": sender})) == 1
+        assert len(bus.accessesOf(SUBJECT, 0, PAGE, {"from": sender})) == 1
     else:
         with reverts("DataBusNotAuthorised"):
-            bus.accessesOf(SUBJECT, {"from": sender})
+            bus.accessesOf(SUBJECT, 0, PAGE, {"from": sender})
 
 
 def test_suspended_committee_member_cannot_list_accesses(bus, consortium, committee):
     suspend(consortium, committee, committee[2])
     with reverts("DataBusNotAuthorised"):
-        bus.accessesOf(SUBJECT, {"from": committee[2]})
+        bus.accessesOf(SUBJECT, 0, PAGE, {"from": committee[2]})
+
+
+def test_access_log_reads_in_bounded_pages(bus, people, committee):
+    lender, shipper = people["LENDER"], people["SHIPPER"]
+    assert (bus.MAX_PAGE(), bus.MAX_BATCH()) == (PAGE, BATCH)
+    grant(bus, shipper, lender, scope=SCORE)
+    # a lender grows a subject's log by at most BATCH records a call: 3 full batches make 600
+    times = [bus.accessMany([SUBJECT] * BATCH, SCORE, PURPOSE, {"from": lender}).timestamp for _ in range(3)]
+    assert bus.accessCount(SUBJECT) == 3 * BATCH
+    first = bus.accessesOf(SUBJECT, 0, PAGE, {"from": shipper})
+    rest = bus.accessesOf(SUBJECT, PAGE, PAGE, {"from": shipper})
+    assert (len(first), len(rest)) == (PAGE, 3 * BATCH - PAGE)
+    assert [a["at"] for a in first + rest] == [t for t in times for _ in range(BATCH)]
+    assert len(bus.accessesOf(SUBJECT, 3 * BATCH, PAGE, {"from": shipper})) == 0
+    assert len(bus.accessesOf(SUBJECT, 2**256 - 1, PAGE, {"from": shipper})) == 0
+    assert [a["at"] for a in bus.accessesOf(SUBJECT, 199, 2, {"from": committee[0]})] == [times[0], times[1]]
+    # a full page costs a bounded, small share of an eth_call's gas
+    gas = bus.accessesOf.estimate_gas(SUBJECT, 0, PAGE, {"from": shipper})
+    print(f"accessesOf_page500_gas={gas}")
+    assert gas < 3_000_000
+
+
+@pytest.mark.parametrize("limit", [0, PAGE + 1, 2**256 - 1])
+def test_access_log_page_size_out_of_bounds_reverts(bus, people, limit):
+    with reverts("DataBusBadPageSize"):
+        bus.accessesOf(SUBJECT, 0, limit, {"from": people["SHIPPER"]})
+
+
+def test_access_many_beyond_the_batch_bound_reverts(bus, people):
+    lender = people["LENDER"]
+    grant(bus, people["SHIPPER"], lender, scope=SCORE)
+    with reverts("DataBusBatchTooLarge"):
+        bus.accessMany([SUBJECT] * (BATCH + 1), SCORE, PURPOSE, {"from": lender})
+    assert bus.accessCount(SUBJECT) == 0
 
 
 # --- property test -----------------------------------------------------------------------------------------------
@@ -349,7 +385,7 @@ def test_no_access_is_recorded_without_a_valid_consent(bus, people, committee, l
             sleep(op[1] * DAY)
     for subject, expected in log.items():
         assert bus.accessCount(subject) == len(expected)
-        recorded = bus.accessesOf(subject, {"from": committee[0]})
+        recorded = bus.accessesOf(subject, 0, PAGE, {"from": committee[0]})
         assert [(a["lender"], bytes(a["purpose"]), a["consentId"], a["scope"], a["at"]) for a in recorded] == expected
         # every recorded access names a consent of this subject, for this lender and purpose, covering the scope
         for lender, purpose, cid, scope, at in expected:
