@@ -25,6 +25,7 @@ from creditshare.core.ids import cid_from_digest, to_hex
 
 
 VIEWED_DATA = ("uint256", "uint256", "uint256[]")  # EntryViewed: fee, discount, entry ids
+PAGE = 100  # CreditList.MAX_PAGE: the history of a subject is read in pages
 
 
 class Category(IntEnum):
@@ -125,16 +126,29 @@ class CreditList:
         return Entry.from_tuple(entry_id, self.client.call(self.contract, "entry", entry_id)[0])
 
     def entries_of(self, subject: bytes) -> list[Entry]:
-        ids = self.client.call(self.contract, "entryIdsOf", subject)[0]
-        raw = self.client.call(self.contract, "entriesOf", subject)[0]
-        return [Entry.from_tuple(int(i), r) for i, r in zip(ids, raw, strict=True)]
+        """Every entry ever posted about `subject`, oldest first (read in pages of PAGE)."""
+        total = int(self.client.call(self.contract, "entryCountOf", subject)[0])
+        out: list[Entry] = []
+        for start in range(0, total, PAGE):
+            ids = self.client.call(self.contract, "entryIdsOf", subject, start, PAGE)[0]
+            raw = self.client.call(self.contract, "entriesOf", subject, start, PAGE)[0]
+            out += [Entry.from_tuple(int(i), r) for i, r in zip(ids, raw, strict=True)]
+        return out
 
     def contest_of(self, entry_id: int) -> dict[str, Any] | None:
-        contester, deposit, opened, up, down, reason = self.client.call(self.contract, "contestOf", entry_id)[0]
+        contester, deposit, opened, up, down, deadline, rnd, reason = self.client.call(
+            self.contract, "contestOf", entry_id)[0]
         if int(opened) == 0:
             return None
         return {"contester": to_checksum_address(contester), "deposit_fen": int(deposit), "opened_at": int(opened),
-                "uphold_votes": int(up), "overturn_votes": int(down), "reason_hash": to_hex(bytes(reason))}
+                "uphold_votes": int(up), "overturn_votes": int(down), "deadline": int(deadline),
+                "deadline_date": iso_date(int(deadline)), "round": int(rnd), "reason_hash": to_hex(bytes(reason))}
+
+    def limits(self) -> dict[str, int]:
+        """The governed caps and contest timeout in force (the contract applies defaults and bounds)."""
+        per_maintainer, per_subject, timeout = self.client.call(self.contract, "limits")
+        return {"max_live_per_maintainer": int(per_maintainer), "max_maintainers_per_subject": int(per_subject),
+                "contest_timeout": int(timeout)}
 
     def balance(self, address: str) -> int:
         return int(self.client.call(self.contract, "balanceOf", to_checksum_address(address))[0])
@@ -190,6 +204,28 @@ class CreditList:
         contest = self.contest_of(entry_id) or {}
         return {"entry_id": entry_id, "voted": True, "uphold": uphold, "resolved": bool(resolved), "status": status,
                 "uphold_votes": contest.get("uphold_votes"), "overturn_votes": contest.get("overturn_votes")}
+
+    def revote(self, entry_id: int, account: LocalAccount) -> dict[str, Any]:
+        """Discards a split round of votes (COMMITTEE); voting starts again, the deadline stays."""
+        self.entry(entry_id)
+        self.client.transact(encode_call(self.contract, "revote", entry_id), account, "the revote")
+        contest = self.contest_of(entry_id) or {}
+        return {"entry_id": entry_id, "round": contest.get("round"), "deadline": contest.get("deadline")}
+
+    def expire_contest(self, entry_id: int, account: LocalAccount) -> dict[str, Any]:
+        """Ends a contest undecided at its deadline: the deposit back to the contester, the entry Active again."""
+        entry = self.entry(entry_id)
+        contest = self.contest_of(entry_id)
+        if entry.status != STATUSES.index("contested") or contest is None:
+            return {"entry_id": entry_id, "expired": False, "status": STATUSES[entry.status],
+                    "message": f"entry {entry_id} has no pending contest (it is {STATUSES[entry.status]})"}
+        now = self.client.block_timestamp()
+        if now < contest["deadline"]:
+            raise InvalidInput(f"the contest of entry {entry_id} is open until {contest['deadline_date']} "
+                               f"(unix {contest['deadline']}); it can be expired only after its deadline.")
+        self.client.transact(encode_call(self.contract, "expireContest", entry_id), account, "the contest expiry")
+        return {"entry_id": entry_id, "expired": True, "status": STATUSES[self.entry(entry_id).status],
+                "contester": contest["contester"], "refunded_fen": contest["deposit_fen"]}
 
     def withdraw(self, account: LocalAccount) -> dict[str, Any]:
         amount = self.balance(account.address)

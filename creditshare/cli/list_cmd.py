@@ -158,7 +158,12 @@ def contest(
     reason: str = typer.Option(..., "--reason", help="Why the entry is wrong (only its keccak256 goes on chain)."),
     account: Account = None,
 ) -> None:
-    """Contest an active entry (any member, or the subject's member), paying the governed contest deposit."""
+    """Contest an active entry (any member, or the subject's member), paying the governed contest deposit.
+
+    The subject's own member may contest once per entry even while a third party's contest is pending (it
+    replaces it; that deposit goes back) or after one was upheld. A contest undecided at its deadline
+    (creditList.contestTimeout, 30 days unless set) is ended with `list expire`.
+    """
     st = state(ctx)
     result = CreditList(st.client).contest(entry_id, reason, st.account(account))
     emit(st, result, f"entry {entry_id} is already contested by you" if result["already"] else
@@ -178,6 +183,33 @@ def resolve(
     result = CreditList(st.client).resolve(entry_id, uphold, st.account(account))
     emit(st, result, f"voted to {'uphold' if uphold else 'overturn'} entry {entry_id}; it is {result['status']}"
          if result["voted"] else result["message"])
+
+
+@app.command()
+def revote(
+    ctx: typer.Context,
+    entry_id: int = typer.Argument(..., help="Entry id."),
+    account: CommitteeAccount = None,
+) -> None:
+    """Discard a split vote (votes on both sides) and start a new round, as a COMMITTEE member (at most 3 rounds;
+    the deadline stays)."""
+    st = state(ctx)
+    result = CreditList(st.client).revote(entry_id, st.account(account))
+    emit(st, result, f"entry {entry_id}: votes discarded, round {result['round']} open until unix {result['deadline']}")
+
+
+@app.command()
+def expire(
+    ctx: typer.Context,
+    entry_id: int = typer.Argument(..., help="Entry id."),
+    account: Account = None,
+) -> None:
+    """End a contest still undecided at its deadline (anyone): the deposit goes back to the contester, the stake
+    stays with the entry, and the entry is active again."""
+    st = state(ctx)
+    result = CreditList(st.client).expire_contest(entry_id, st.account(account))
+    emit(st, result, f"contest of entry {entry_id} expired undecided; {result['refunded_fen']} fen credited back "
+                     f"to {result['contester']}" if result["expired"] else result["message"])
 
 
 @app.command()

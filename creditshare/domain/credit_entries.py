@@ -157,8 +157,9 @@ def post_entries(book: CreditList, rows: Sequence[EntryRow], account: LocalAccou
     if errors:
         raise InvalidEntryFile(Path("<entries>"), errors)
     existing: dict[tuple[Any, ...], int] = {}
-    for subject in {r.subject for r in rows}:
-        for e in book.entries_of(subject):
+    on_list = {subject: book.entries_of(subject) for subject in {r.subject for r in rows}}
+    for subject_entries in on_list.values():
+        for e in subject_entries:
             existing.setdefault(e.fingerprint(), e.id)
     todo: list[EntryRow] = []
     already: list[dict[str, Any]] = []
@@ -172,6 +173,9 @@ def post_entries(book: CreditList, rows: Sequence[EntryRow], account: LocalAccou
         else:
             seen.add(fp)
             todo.append(r)
+    slot_errors = _slot_errors(book, todo, me, on_list)
+    if slot_errors:  # checked before anything is sealed or sent
+        raise InvalidEntryFile(Path("<entries>"), slot_errors)
     if dry_run or not todo:
         return PostResult([{"line": r.line, "subject": to_hex(r.subject)} for r in todo] if dry_run else [],
                           already, 0)
@@ -197,6 +201,32 @@ def post_entries(book: CreditList, rows: Sequence[EntryRow], account: LocalAccou
                        "gas_used": int(receipt["gasUsed"])})
     return PostResult(posted, already, sum(int(receipt["gasUsed"]) for _id, receipt in results))
 
+
+
+def _slot_errors(book: CreditList, rows: Sequence[EntryRow], me: str,
+                 on_list: dict[bytes, list[Entry]]) -> list[RowError]:
+    """The rows the list's caps would refuse: more live entries by one maintainer about a subject than
+    creditList.maxLivePerMaintainer, or a maintainer new to a subject whose creditList.maxMaintainersPerSubject
+    maintainers all hold live entries (CreditList counts the same way: entries that stopped counting free a slot)."""
+    limits = book.limits()
+    per_maintainer, per_subject = limits["max_live_per_maintainer"], limits["max_maintainers_per_subject"]
+    now = book.client.block_timestamp()
+    errors: list[RowError] = []
+    for subject, entries in on_list.items():
+        wanted = [r for r in rows if r.subject == subject]
+        live = [e for e in entries if e.counts(now)]
+        mine = sum(1 for e in live if e.maintainer == me)
+        others = {e.maintainer for e in live if e.maintainer != me}
+        if mine == 0 and wanted and len(others) >= per_subject:
+            errors += [RowError(r.line, f"subject {to_hex(subject)} already has live entries by {len(others)} "
+                                        f"maintainers, the most the list allows (creditList.maxMaintainersPerSubject "
+                                        f"= {per_subject})") for r in wanted]
+        elif mine + len(wanted) > per_maintainer:
+            errors += [RowError(r.line, f"you already hold {mine} live entries about subject {to_hex(subject)} and "
+                                        f"this file adds {len(wanted)}: the list allows {per_maintainer} per "
+                                        f"maintainer and subject (creditList.maxLivePerMaintainer)")
+                       for r in wanted[max(0, per_maintainer - mine):]]
+    return sorted(errors, key=lambda e: e.line)
 
 
 def _known_settlements(book: CreditList, rows: Sequence[EntryRow]) -> set[bytes]:

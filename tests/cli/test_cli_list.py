@@ -69,8 +69,12 @@ def write(folder: Path, name: str, rows: list[str]) -> Path:
     return path
 
 
+def address(cli, name: str) -> str:
+    return next(k["address"] for k in cli.json("keys", "list") if k["name"] == name)
+
+
 def entry_count(cli) -> int:
-    return len([e for s in ("uscc:DEBTOR1", "uscc:DEBTOR2", "uscc:SHIP2") for e in
+    return len([e for s in ("uscc:DEBTOR1", "uscc:DEBTOR2", "uscc:SHIP1", "uscc:SHIP2") for e in
                 cli.json("list", "show", s)["entries"]])
 
 
@@ -110,14 +114,15 @@ def test_posting_the_same_file_again_posts_nothing(cli, book, posted):
     assert len(dup["would_post"]) == 1 and dup["already_posted"][0]["duplicate_in_file"] is True
 
 
-def test_view_pays_the_fee_split_over_the_active_entries(cli, posted):
+def test_view_pays_the_fee_split_per_maintainer(cli, posted):
     before = {m: cli.json("list", "balance", m)["list_balance_fen"] for m in ("maint", "maint2")}
     viewed = cli.json("list", "view", "uscc:DEBTOR1", account="bank")
     assert viewed["paid"] is True and viewed["fee_fen"] == VIEW_FEE and viewed["discount_fen"] == 0
     assert viewed["entry_ids"] == [posted["d1"], posted["d2"], posted["d3"]]
     after = {m: cli.json("list", "balance", m)["list_balance_fen"] for m in ("maint", "maint2")}
-    # 1001 / 3 = 333 each, the remainder 2 to the oldest entry's maintainer (maint)
-    assert after["maint"] - before["maint"] == 333 * 2 + 2 and after["maint2"] - before["maint2"] == 333
+    # one share per maintainer, not per entry: 1001 / 2 = 500 each, the remainder 1 to the oldest entry's
+    # maintainer (maint, who holds two of the three entries)
+    assert after["maint"] - before["maint"] == 501 and after["maint2"] - before["maint2"] == 500
     assert cli.json("token", "balance", "bank")["balance_fen"] == FUNDS - VIEW_FEE
     # viewing again without new entries is skipped: nothing is paid twice
     again = cli.json("list", "view", "uscc:DEBTOR1", account="bank")
@@ -263,6 +268,59 @@ def test_rejections_by_role_payment_and_input(cli, book, posted):
     assert mint.exit_code == 1 and "SettlementTokenNotMinter" in mint.stderr
     assert "positive number of fen" in cli("token", "mint", "bank", "0", account="c1", ok=False).stderr
     assert "subject must be" in cli("list", "show", "bad subject", ok=False).stderr
+
+
+def test_posting_beyond_the_live_cap_is_refused_and_writes_nothing(cli, book, posted):
+    evidence = cli.data_dir / "evidence"
+    files_before = sorted(p for p in evidence.rglob("*") if p.is_file())
+    before = entry_count(cli)
+    assert cli.json("list", "show", "uscc:DEBTOR1")["active"] == 3  # maint holds 2 of them, the cap is 3
+    rows = [entry_row("uscc:DEBTOR1", "d3", amount="111"), entry_row("uscc:DEBTOR1", "d4", amount="222")]
+    result = cli("list", "post", str(write(book, "flood.csv", rows)), account="maint", ok=False)
+    assert result.exit_code == 1 and "error:" in result.stderr, result.stderr
+    assert "line 3: you already hold 2 live entries" in result.stderr and "line 2:" not in result.stderr
+    assert "creditList.maxLivePerMaintainer" in result.stderr
+    assert entry_count(cli) == before and sorted(p for p in evidence.rglob("*") if p.is_file()) == files_before
+    one = cli.json("list", "post", str(write(book, "one.csv", rows[:1])), account="maint")  # the last free slot
+    assert len(one["posted"]) == 1
+
+
+def test_subject_contest_replaces_a_friendly_contest(cli, book, posted):
+    # ship is the member registered for uscc:SHIP1; bank, a third party, contests first
+    eid = cli.json("list", "post", str(write(book, "ship1.csv", [entry_row("uscc:SHIP1", "d5")])),
+                   account="maint")["posted"][0]["id"]
+    cli("list", "contest", str(eid), "--reason", "weak", account="bank")
+    cli("list", "resolve", str(eid), "--uphold", account="c1")
+    third = cli("list", "contest", str(eid), "--reason", "me too", account="maint2", ok=False)
+    assert third.exit_code == 1 and "CreditListNotContestable" in third.stderr
+    own = cli.json("list", "contest", str(eid), "--reason", "not our debt", account="ship")
+    assert own["contested"] and own["contester"] == address(cli, "ship") and own["uphold_votes"] == 0
+    assert cli.json("list", "balance", "bank")["list_balance_fen"] == DEPOSIT  # the displaced deposit, back
+    cli("list", "resolve", str(eid), "--overturn", account="c1")
+    assert cli.json("list", "resolve", str(eid), "--overturn", account="c2")["status"] == "overturned"
+
+
+def test_split_contest_is_revoted_then_expires_undecided(cli, posted):
+    eid = posted["d4"]
+    cli("list", "contest", str(eid), "--reason", "disputed", account="ship")
+    early = cli("list", "expire", str(eid), account="ship", ok=False)
+    assert early.exit_code == 1 and "can be expired only after its deadline" in early.stderr
+    cli("list", "resolve", str(eid), "--uphold", account="c1")
+    cli("list", "resolve", str(eid), "--overturn", account="c2")
+    again = cli.json("list", "revote", str(eid), account="c3")
+    assert again["round"] == 2 and cli.json("list", "show", str(eid))["contest"]["uphold_votes"] == 0
+    not_split = cli("list", "revote", str(eid), account="c1", ok=False)
+    assert not_split.exit_code == 1 and "CreditListVoteNotSplit" in not_split.stderr
+    chain.sleep(30 * DAY)
+    chain.mine()
+    late = cli("list", "resolve", str(eid), "--uphold", account="c1", ok=False)
+    assert late.exit_code == 1 and "CreditListContestTimedOut" in late.stderr
+    out = cli.json("list", "expire", str(eid), account="bank")  # anyone
+    assert out["expired"] and out["refunded_fen"] == DEPOSIT and out["status"] == "active"
+    assert cli.json("list", "balance", "ship")["list_balance_fen"] == DEPOSIT
+    shown = cli.json("list", "show", str(eid))
+    assert shown["status"] == "active" and shown["stake_fen"] == MIN_STAKE and shown["contest"] is None
+    assert "has no pending contest" in cli("list", "expire", str(eid), account="bank").stdout
 
 
 def test_top_up_mint_is_idempotent(cli, book):

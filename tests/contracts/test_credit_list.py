@@ -1,21 +1,22 @@
 """CreditList and SettlementToken: posting, the access matrix, contests both
-ways, expiry, fee and reciprocity arithmetic, pull withdrawals, and a property
-test of the money and counting invariants over random operation sequences."""
+ways, expiry, fee and reciprocity arithmetic, pull withdrawals, the caps that
+bound a view (issue #12: per-maintainer split, live-entry caps, pruning), contest
+timeouts and revotes, the subject's own contest, and the parameter bounds. The
+money and counting invariants over random operation sequences are in
+test_credit_list_state_machine.py."""
 
 from __future__ import annotations
 
 import brownie
 import pytest
 from brownie import accounts, chain
-from brownie.test import given
 from eth_utils import keccak
-from hypothesis import HealthCheck, event, settings
-from hypothesis import strategies as st
 
 from creditshare.bindings.consortium import ProposalKind
 from creditshare.bindings.credit_list import BANDS, STATUSES, Category
 from tests.conftest import ZERO32, ZERO_ADDRESS, admit, org
 from tests.contracts.helpers import DAY, reverts
+
 
 ACTIVE, CONTESTED, UPHELD, OVERTURNED = (STATUSES.index(s) for s in ("active", "contested", "upheld", "overturned"))
 
@@ -36,6 +37,23 @@ def set_param(consortium, committee, name: str, value: int) -> None:
     tx = consortium.propose(ProposalKind.SET_PARAMETER, ZERO_ADDRESS, ZERO32, [], keccak(text=name), value,
                             {"from": committee[0]})
     consortium.approve(tx.return_value, {"from": committee[1]})
+
+
+def force_param(consortium, name: str, value: int) -> None:
+    """Writes a parameter straight into the Consortium's storage (anvil_setStorageAt): a value the Consortium
+    itself would refuse, or a key it does not govern yet, so that what is tested is the list's own guard."""
+    web3 = brownie.web3
+    known = keccak(text="creditList.entryTtl")  # set by the clist fixture
+
+    def slot(key: bytes, base: int) -> str:
+        return "0x" + keccak(key + base.to_bytes(32, "big")).hex()
+
+    base = next(b for b in range(64)
+                if int.from_bytes(web3.eth.get_storage_at(consortium.address, slot(known, b)), "big") ==
+                consortium.parameter(known))
+    web3.provider.make_request("anvil_setStorageAt", [consortium.address, slot(keccak(text=name), base),
+                                                      "0x" + value.to_bytes(32, "big").hex()])
+    assert consortium.parameter(keccak(text=name)) == value
 
 
 def suspend(consortium, committee, account) -> None:
@@ -148,8 +166,9 @@ def test_post_stores_entry_pulls_stake_and_emits_record(clist, token, people):
     assert tx.events["EntryPosted"]["stake"] == MIN_STAKE + 7
     assert before - token.balanceOf(maint) == MIN_STAKE + 7 == token.balanceOf(clist)
     assert ints(clist.liabilities()) == (0, MIN_STAKE + 7, 0)
-    assert list(clist.entryIdsOf(SUBJECT)) == [1] and clist.activeEntryCount(SUBJECT) == 1 and clist.isActiveEntry(1)
-    assert len(clist.entriesOf(SUBJECT)) == 1
+    assert list(clist.entryIdsOf(SUBJECT, 0, 100)) == [1] and clist.activeEntryCount(SUBJECT) == 1
+    assert len(clist.entriesOf(SUBJECT, 0, 100)) == 1 and clist.entryCountOf(SUBJECT) == 1 and clist.isActiveEntry(1)
+    assert list(clist.activeEntryIdsOf(SUBJECT)) == [1] and list(clist.maintainersOf(SUBJECT)) == [maint]
 
 
 @pytest.mark.parametrize("amount,band", [(1, "under-10k-yuan"), (999_999, "under-10k-yuan"),
@@ -349,7 +368,8 @@ def test_threshold_is_read_at_each_vote(clist, consortium, committee, people):
     assert clist.resolve(eid, True, {"from": committee[2]}).events["ContestResolved"]["upheld"] is True
 
 
-def test_contest_pending_past_expiry_locks_the_stake_until_resolved(clist, people, committee):
+def test_contest_pending_past_expiry_locks_the_stake_until_resolved(clist, consortium, committee, people):
+    force_param(consortium, "creditList.contestTimeout", TTL + 30 * DAY)
     maint = people["MAINTAINER"]
     eid = post(clist, maint)
     clist.contest(eid, ZERO32, {"from": people["SHIPPER"]})
@@ -406,7 +426,7 @@ def test_governed_ttl_change_applies_to_new_entries_only(clist, consortium, comm
 
 # --- fees and reciprocity ----------------------------------------------------------------------------------------
 
-def test_view_fee_is_split_over_active_entries_with_remainder_to_the_oldest(clist, token, people, m2):
+def test_view_fee_is_split_per_maintainer_with_remainder_to_the_oldest_entrys_maintainer(clist, token, people, m2):
     maint, lender = people["MAINTAINER"], people["LENDER"]
     e1 = post(clist, maint)
     e2 = post(clist, m2)
@@ -417,9 +437,9 @@ def test_view_fee_is_split_over_active_entries_with_remainder_to_the_oldest(clis
     assert tx.return_value == VIEW_FEE and before - token.balanceOf(lender) == VIEW_FEE
     ev = tx.events["EntryViewed"]
     assert (ev["subject"], ev["viewer"], ev["fee"], ev["discount"], list(ev["entryIds"])) == (
-        "0x" + SUBJECT.hex(), lender, VIEW_FEE, 0, [e1, e2, e3])
-    # 1001 = 3 * 333 + 2: the oldest entry's maintainer gets 335
-    assert clist.balanceOf(maint) == 335 + 333 and clist.balanceOf(m2) == 333
+        "0x" + SUBJECT.hex(), lender, VIEW_FEE, 0, [e1, e3, e2])  # grouped by maintainer
+    # one share per maintainer, not per entry: 1001 = 2 * 500 + 1, the remainder to the oldest entry's maintainer
+    assert clist.balanceOf(maint) == 501 and clist.balanceOf(m2) == 500
     assert clist.hasPaidView(lender, SUBJECT) and clist.lastViewedAt(lender, SUBJECT) == tx.timestamp
     assert not clist.hasPaidView(lender, DEBTOR) and not clist.hasPaidView(people["CARRIER"], SUBJECT)
 
@@ -490,7 +510,7 @@ def test_discount_arithmetic_is_floor_of_fee_times_bps(clist, consortium, commit
 
 
 def test_discount_above_100_percent_is_refused(clist, consortium, committee, m2):
-    set_param(consortium, committee, "creditList.reciprocityDiscountBps", 10_001)
+    force_param(consortium, "creditList.reciprocityDiscountBps", 10_001)
     post(clist, m2, SUBJECT)
     with reverts("CreditListBadParameter"):
         clist.viewSubject(SUBJECT, {"from": m2})
@@ -543,181 +563,288 @@ def test_suspended_member_still_withdraws_what_it_earned(clist, consortium, comm
     assert token.balanceOf(maint) - before == VIEW_FEE
 
 
-# --- property test -----------------------------------------------------------------------------------------------
+# --- flooding: per-maintainer split, live caps, pruning (issue #12, finding 5) ------------------------------------
 
-P_TTL = 10 * DAY + 12 * 3600  # half-day offsets keep the whole-day sleeps far from every boundary
-P_WINDOW = 5 * DAY + 12 * 3600
-P_SUBJECTS = [SUBJECT, DEBTOR, org("CARRIER")]
-
-# An operation is (kind, parameters) drawn as two small integers: a compact encoding keeps hypothesis'
-# buffers small (long tuples of one_of overrun) while the weights favour operations that change state.
-operations = st.lists(st.tuples(st.integers(0, 99), st.integers(0, 2**16 - 1)), min_size=10, max_size=25)
-
-
-def decode(k: int, p: int) -> tuple:
-    if k < 25:
-        return ("post", p % 2, (p // 2) % 3, (p // 6) % 6)
-    if k < 40:
-        return ("contest", p % 31, (p // 31) % 4)
-    if k < 58:
-        return ("vote", p % 31, (p // 31) % 3, bool((p // 93) % 2))
-    if k < 78:
-        return ("view", p % 4, (p // 4) % 31)
-    if k < 85:
-        return ("release", p % 31)
-    if k < 92:
-        return ("withdraw", p % 6)
-    return ("sleep", 1 + p % 15)
+def test_flooding_a_subject_earns_no_larger_share_of_the_fee(clist, consortium, committee, people, m2):
+    force_param(consortium, "creditList.maxLivePerMaintainer", 8)
+    maint = people["MAINTAINER"]
+    post(clist, m2)
+    flood = [post(clist, maint) for _ in range(8)]
+    tx = clist.viewSubject(SUBJECT, {"from": people["LENDER"]})
+    assert sorted(tx.events["EntryViewed"]["entryIds"]) == sorted([1, *flood])
+    # m2's entry is the oldest: it gets the remainder; eight entries earn maint one share
+    assert clist.balanceOf(m2) == 501 and clist.balanceOf(maint) == 500
 
 
-@given(ops=operations)
-@settings(max_examples=40, suppress_health_check=list(HealthCheck))
-def test_money_and_counting_invariants_hold_over_random_operations(clist, token, consortium, committee, people, m2,
-                                                                   ops):
-    set_param(consortium, committee, "creditList.entryTtl", P_TTL)
-    set_param(consortium, committee, "creditList.reciprocityWindow", P_WINDOW)
-    maintainers = [people["MAINTAINER"], m2]
-    contesters = [people["LENDER"], people["SHIPPER"], people["CARRIER"], m2]
-    viewers = [people["LENDER"], people["MAINTAINER"], m2, people["SHIPPER"]]
-    holders = [people["MAINTAINER"], m2, people["LENDER"], people["SHIPPER"], people["CARRIER"], committee[0]]
-    wallets = [*committee, *people.values(), m2]
-    minted = token.totalSupply()
-    entries: list[dict] = []
-    balance = {h.address: 0 for h in holders}
-    credited = {h.address: 0 for h in holders}
-    withdrawn = {h.address: 0 for h in holders}
-    voted: set = set()
+def test_maintainer_holds_at_most_the_capped_live_entries_per_subject(clist, people):
+    maint = people["MAINTAINER"]
+    assert ints(clist.limits()) == (3, 16, 30 * DAY)  # defaults while unset
+    for _ in range(3):
+        post(clist, maint)
+    with reverts("CreditListTooManyEntries"):
+        post(clist, maint)
+    post(clist, maint, DEBTOR)  # the cap is per subject
+    assert clist.activeEntryCount(SUBJECT) == 3 and clist.entryCountOf(SUBJECT) == 3
 
-    def counts(e, now):
-        return e["status"] != OVERTURNED and now < e["expires"]
 
-    def now():
-        return chain[-1].timestamp
+def test_expired_and_overturned_entries_free_their_slot(clist, people, committee):
+    maint = people["MAINTAINER"]
+    ids = [post(clist, maint) for _ in range(3)]
+    clist.contest(ids[0], ZERO32, {"from": people["LENDER"]})
+    clist.resolve(ids[0], False, {"from": committee[0]})
+    clist.resolve(ids[0], False, {"from": committee[1]})
+    fourth = post(clist, maint)  # the overturned entry's slot
+    with reverts("CreditListTooManyEntries"):
+        post(clist, maint)
+    sleep(TTL + 1)
+    fresh = [post(clist, maint) for _ in range(3)]  # every old slot was pruned
+    assert sorted(clist.activeEntryIdsOf(SUBJECT)) == fresh and fourth not in fresh
+    assert clist.entryCountOf(SUBJECT) == 7 and list(clist.entryIdsOf(SUBJECT, 5, 100)) == fresh[1:]
 
-    for raw in ops:
-        op = decode(*raw)
-        kind = op[0]
-        t = now()
-        if kind == "post":
-            who, subj = maintainers[op[1]], P_SUBJECTS[op[2]]
-            stake = MIN_STAKE + op[3] * 1_000
-            tx = clist.post(entry_input(subj, stake=stake), {"from": who})
-            entries.append({"id": tx.return_value, "maint": who.address, "subject": subj, "stake": stake,
-                            "status": ACTIVE, "posted": tx.timestamp, "expires": tx.timestamp + P_TTL})
-        elif kind == "contest" and entries:
-            e, who = entries[op[1] % len(entries)], contesters[op[2]]
-            ok = e["status"] == ACTIVE and t < e["expires"] and who.address != e["maint"]
-            event(f"contest {'accepted' if ok else 'refused'}")
-            if ok:
-                clist.contest(e["id"], ZERO32, {"from": who})
-                e["status"], e["contester"], e["votes"] = CONTESTED, who.address, [0, 0]
-            else:
-                with brownie.reverts():
-                    clist.contest(e["id"], ZERO32, {"from": who})
-        elif kind == "vote" and entries:
-            # mostly a pending contest, so that contests get decided
-            pool = [e for e in entries if e["status"] == CONTESTED] if op[1] % 4 else []
-            pool = pool or entries
-            e, voter, uphold = pool[op[1] % len(pool)], committee[op[2]], op[3]
-            ok = e["status"] == CONTESTED and (e["id"], voter.address) not in voted
-            event(f"vote {'counted' if ok else 'refused'}")
-            if not ok:
-                with brownie.reverts():
-                    clist.resolve(e["id"], uphold, {"from": voter})
-                continue
-            clist.resolve(e["id"], uphold, {"from": voter})
-            voted.add((e["id"], voter.address))
-            e["votes"][int(uphold)] += 1
-            if e["votes"][int(uphold)] == 2:
-                if uphold:
-                    e["status"] = UPHELD
-                    gain = {e["maint"]: DEPOSIT}
-                else:
-                    e["status"] = OVERTURNED
-                    gain = {e["contester"]: DEPOSIT + e["stake"]}
-                    e["stake"] = 0
-                event(f"contest {'upheld' if uphold else 'overturned'}")
-                for k, v in gain.items():
-                    balance[k] += v
-                    credited[k] += v
-        elif kind == "view":
-            # op[2] < 3 names a subject; above, the subject of an entry posted earlier
-            who = viewers[op[1]]
-            subj = P_SUBJECTS[op[2] % 3] if op[2] < 3 or not entries else entries[op[2] % len(entries)]["subject"]
-            active = [e for e in entries if e["subject"] == subj and counts(e, t)]
-            event(f"view {'paid' if active else 'refused'}")
-            if not active:
-                with brownie.reverts():
-                    clist.viewSubject(subj, {"from": who})
-                continue
-            recip = any(e["maint"] == who.address and e["status"] != OVERTURNED and e["posted"] + P_WINDOW >= t
-                        for e in entries)
-            fee = VIEW_FEE - (VIEW_FEE * DISCOUNT_BPS // 10_000 if recip else 0)
-            tx = clist.viewSubject(subj, {"from": who})
-            assert tx.return_value == fee
-            assert list(tx.events["EntryViewed"]["entryIds"]) == [e["id"] for e in active]
-            share = fee // len(active)
-            for i, e in enumerate(active):
-                amount = share + (fee % len(active) if i == 0 else 0)
-                balance[e["maint"]] += amount
-                credited[e["maint"]] += amount
-            assert clist.hasPaidView(who, subj)
-        elif kind == "release" and entries:
-            e = entries[op[1] % len(entries)]
-            ok = e["stake"] > 0 and e["status"] != CONTESTED and t >= e["expires"]
-            event(f"release {'paid' if ok else 'refused'}")
-            if ok:
-                clist.releaseStake(e["id"], {"from": e["maint"]})
-                balance[e["maint"]] += e["stake"]
-                credited[e["maint"]] += e["stake"]
-                e["stake"] = 0
-            else:
-                with brownie.reverts():
-                    clist.releaseStake(e["id"], {"from": e["maint"]})
-        elif kind == "withdraw":
-            who = holders[op[1]]
-            event(f"withdraw {'paid' if balance[who.address] else 'refused'}")
-            if balance[who.address] == 0:
-                with reverts("CreditListNothingToWithdraw"):
-                    clist.withdraw({"from": who})
-                continue
-            before = token.balanceOf(who)
-            clist.withdraw({"from": who})
-            assert token.balanceOf(who) - before == balance[who.address]
-            withdrawn[who.address] += balance[who.address]
-            balance[who.address] = 0
-        elif kind == "sleep":
-            sleep(op[1] * DAY)
 
-        # conservation: wallets + the list's escrow (balances + stakes + deposits) = minted
-        owed = clist.liabilities()
-        held = token.balanceOf(clist)
-        assert held == sum(owed)
-        assert owed[1] == sum(e["stake"] for e in entries)
-        assert owed[2] == DEPOSIT * sum(1 for e in entries if e["status"] == CONTESTED)
-        assert sum(token.balanceOf(w) for w in wallets) + held == minted == token.totalSupply()
-        # counting: expired or overturned entries never count
-        t = now()
-        for subj in P_SUBJECTS:
-            assert clist.activeEntryCount(subj) == sum(1 for e in entries if e["subject"] == subj and counts(e, t))
+def test_governed_live_cap_applies_at_the_next_post(clist, consortium, committee, people):
+    force_param(consortium, "creditList.maxLivePerMaintainer", 1)
+    post(clist, people["MAINTAINER"])
+    with reverts("CreditListTooManyEntries"):
+        post(clist, people["MAINTAINER"])
 
-    for h in holders:
-        a = h.address
-        assert clist.balanceOf(h) == balance[a] and clist.creditedTotal(h) == credited[a]
-        assert withdrawn[a] <= credited[a] and credited[a] - clist.balanceOf(h) == withdrawn[a]
-    t = now()
-    for e in entries:
-        assert clist.isActiveEntry(e["id"]) == counts(e, t)
-        assert clist.entry(e["id"])["status"] == e["status"]
+
+def test_full_subject_refuses_a_new_maintainer_until_a_slot_stops_counting(clist, consortium, committee, people, m2):
+    force_param(consortium, "creditList.maxMaintainersPerSubject", 1)
+    maint = people["MAINTAINER"]
+    eid = post(clist, maint)
+    with reverts("CreditListSubjectFull"):
+        post(clist, m2)
+    post(clist, m2, DEBTOR)  # another subject has room
+    clist.contest(eid, ZERO32, {"from": people["LENDER"]})
+    clist.resolve(eid, False, {"from": committee[0]})
+    clist.resolve(eid, False, {"from": committee[1]})
+    mine = post(clist, m2)  # maint's only entry was overturned: its slot is taken over
+    assert list(clist.maintainersOf(SUBJECT)) == [m2] and list(clist.activeEntryIdsOf(SUBJECT)) == [mine]
+
+
+def test_view_gas_does_not_grow_with_the_subjects_history(clist, people, m2):
+    maint = people["MAINTAINER"]
+
+    def view_gas():
+        clist.viewSubject(SUBJECT, {"from": people["SHIPPER"]})  # warm the balance slots
+        return clist.viewSubject(SUBJECT, {"from": people["LENDER"]}).gas_used
+
+    for _ in range(3):
+        post(clist, maint)
+        post(clist, m2)
+    first = view_gas()
+    for _ in range(4):  # 24 more entries over time, each generation expiring before the next
+        sleep(TTL + 1)
+        for _ in range(3):
+            post(clist, maint)
+            post(clist, m2)
+    assert clist.entryCountOf(SUBJECT) == 30 and clist.activeEntryCount(SUBJECT) == 6
+    assert view_gas() <= first + 2_000
+    with reverts("CreditListBadPage"):
+        clist.entryIdsOf(SUBJECT, 0, 101)
+    with reverts("CreditListBadPage"):
+        clist.entriesOf(SUBJECT, 0, 0)
+    assert len(clist.entriesOf(SUBJECT, 0, 100)) == 30 and list(clist.entryIdsOf(SUBJECT, 30, 10)) == []
+
+
+def test_worst_case_view_stays_far_below_the_block_gas_limit(clist, token, consortium, committee, people):
+    """32 maintainers with 8 live entries each: the most a view can ever read."""
+    force_param(consortium, "creditList.maxLivePerMaintainer", 8)
+    force_param(consortium, "creditList.maxMaintainersPerSubject", 32)
+    for i in range(32):
+        m = new_account(committee[0])
+        admit(consortium, committee, m, f"FLOOD{i}", ["MAINTAINER"])
+        token.mint(m, FUNDS, {"from": committee[0]})
+        token.approve(clist, 2**256 - 1, {"from": m})
+        for _ in range(8):
+            post(clist, m, DEBTOR)
+    extra = new_account(committee[0])
+    admit(consortium, committee, extra, "FLOOD32", ["MAINTAINER"])
+    with reverts("CreditListSubjectFull"):
+        post(clist, extra, DEBTOR)
+    tx = clist.viewSubject(DEBTOR, {"from": people["LENDER"]})
+    assert len(tx.events["EntryViewed"]["entryIds"]) == 256 and clist.balanceOf(clist.maintainersOf(DEBTOR)[5]) > 0
+    print(f"list_view_gas worst case (32 maintainers x 8 entries) gas={tx.gas_used}")
+    assert tx.gas_used < 5_000_000  # a sixth of the 30M block: 32 first credits and 256 ids in the event
+
+
+# --- contest timeout and revote (finding 6) ----------------------------------------------------------------------
+
+def test_undecided_contest_times_out_and_refunds_both_sides(clist, token, people, committee):
+    maint, carrier = people["MAINTAINER"], people["CARRIER"]
+    eid = post(clist, maint)
+    tx = clist.contest(eid, ZERO32, {"from": carrier})
+    deadline = tx.timestamp + 30 * DAY
+    assert clist.contestOf(eid)["deadline"] == deadline and clist.contestOf(eid)["round"] == 1
+    clist.resolve(eid, True, {"from": committee[0]})
+    clist.resolve(eid, False, {"from": committee[1]})
+    with reverts("CreditListContestNotTimedOut"):
+        clist.expireContest(eid, {"from": carrier})
+    sleep(30 * DAY)
+    with reverts("CreditListContestTimedOut"):
+        clist.resolve(eid, False, {"from": committee[2]})
+    tx = clist.expireContest(eid, {"from": people["OUTSIDER"]})  # anyone may settle it
+    assert tx.events["ContestExpired"]["contester"] == carrier and tx.events["ContestExpired"]["deposit"] == DEPOSIT
+    e = clist.entry(eid)
+    assert (e["status"], e["stake"]) == (ACTIVE, MIN_STAKE) and clist.contestOf(eid)["contester"] == ZERO_ADDRESS
+    assert clist.balanceOf(carrier) == DEPOSIT and ints(clist.liabilities()) == (DEPOSIT, MIN_STAKE, 0)
+    with reverts("CreditListNotContested"):
+        clist.expireContest(eid, {"from": carrier})
+    sleep(TTL)
+    clist.releaseStake(eid, {"from": maint})
+    assert clist.balanceOf(maint) == MIN_STAKE and token.balanceOf(clist) == sum(clist.liabilities())
+
+
+def test_configured_contest_timeout_is_bounded(clist, consortium, committee, people):
+    eid = post(clist, people["MAINTAINER"])
+    force_param(consortium, "creditList.contestTimeout", 3600)  # below one day
+    with reverts("CreditListBadParameter"):
+        clist.contest(eid, ZERO32, {"from": people["LENDER"]})
+    force_param(consortium, "creditList.contestTimeout", 366 * DAY)
+    with reverts("CreditListBadParameter"):
+        clist.contest(eid, ZERO32, {"from": people["LENDER"]})
+    force_param(consortium, "creditList.contestTimeout", 2 * DAY)
+    tx = clist.contest(eid, ZERO32, {"from": people["LENDER"]})
+    assert clist.contestOf(eid)["deadline"] == tx.timestamp + 2 * DAY
+
+
+def test_split_vote_with_two_eligible_voters_is_decided_after_a_revote(clist, people, committee):
+    eid = post(clist, people["MAINTAINER"])
+    clist.contest(eid, ZERO32, {"from": committee[2]})  # only committee[0] and committee[1] may vote
+    with reverts("CreditListVoteNotSplit"):
+        clist.revote(eid, {"from": committee[0]})
+    clist.resolve(eid, True, {"from": committee[0]})
+    with reverts("CreditListVoteNotSplit"):
+        clist.revote(eid, {"from": committee[0]})
+    clist.resolve(eid, False, {"from": committee[1]})
+    with reverts("CreditListConflictOfInterest"):
+        clist.revote(eid, {"from": committee[2]})
+    with reverts("CreditListWrongRole"):
+        clist.revote(eid, {"from": people["LENDER"]})
+    tx = clist.revote(eid, {"from": committee[1]})
+    assert tx.events["ContestRevoted"]["round"] == 2
+    c = clist.contestOf(eid)
+    assert (c["upholdVotes"], c["overturnVotes"], c["round"]) == (0, 0, 2)
+    clist.resolve(eid, False, {"from": committee[0]})  # voters may change their minds
+    assert clist.resolve(eid, False, {"from": committee[1]}).events["ContestResolved"]["upheld"] is False
+    with reverts("CreditListNotContested"):
+        clist.revote(eid, {"from": committee[0]})
+
+
+def test_revotes_are_limited_to_three_rounds(clist, people, committee):
+    eid = post(clist, people["MAINTAINER"])
+    clist.contest(eid, ZERO32, {"from": committee[2]})
+    for _ in range(2):
+        clist.resolve(eid, True, {"from": committee[0]})
+        clist.resolve(eid, False, {"from": committee[1]})
+        clist.revote(eid, {"from": committee[0]})
+    clist.resolve(eid, True, {"from": committee[0]})
+    clist.resolve(eid, False, {"from": committee[1]})
+    with reverts("CreditListTooManyRounds"):
+        clist.revote(eid, {"from": committee[0]})
+    sleep(30 * DAY)
+    with reverts("CreditListContestTimedOut"):
+        clist.revote(eid, {"from": committee[0]})
+    clist.expireContest(eid, {"from": committee[2]})
+    assert clist.balanceOf(committee[2]) == DEPOSIT
+
+
+# --- the subject's own contest (finding 7) -----------------------------------------------------------------------
+
+def test_subject_contest_replaces_a_pending_friendly_contest(clist, people, committee):
+    lender, shipper = people["LENDER"], people["SHIPPER"]  # people["SHIPPER"] is SUBJECT's member
+    eid = post(clist, people["MAINTAINER"])
+    clist.contest(eid, keccak(text="weak"), {"from": lender})  # the maintainer's ally files first
+    clist.resolve(eid, True, {"from": committee[0]})
+    with reverts("CreditListNotContestable"):
+        clist.contest(eid, ZERO32, {"from": people["CARRIER"]})  # third parties still contest once
+    tx = clist.contest(eid, keccak(text="not our debt"), {"from": shipper})
+    assert tx.events["ContestSuperseded"]["contester"] == lender and tx.events["ContestSuperseded"]["deposit"] == DEPOSIT
+    c = clist.contestOf(eid)
+    assert (c["contester"], c["upholdVotes"], c["overturnVotes"]) == (shipper, 0, 0)
+    assert clist.balanceOf(lender) == DEPOSIT and ints(clist.liabilities()) == (DEPOSIT, MIN_STAKE, DEPOSIT)
+    with reverts("CreditListNotContestable"):
+        clist.contest(eid, ZERO32, {"from": shipper})  # the subject contests once
+    clist.resolve(eid, False, {"from": committee[0]})  # the earlier vote does not carry over
+    clist.resolve(eid, False, {"from": committee[1]})
+    assert clist.entry(eid)["status"] == OVERTURNED and clist.balanceOf(shipper) == DEPOSIT + MIN_STAKE
+
+
+def test_subject_may_contest_an_entry_upheld_against_a_third_party(clist, people, committee):
+    maint, shipper = people["MAINTAINER"], people["SHIPPER"]
+    eid = post(clist, maint)
+    clist.contest(eid, ZERO32, {"from": people["LENDER"]})
+    clist.resolve(eid, True, {"from": committee[0]})
+    clist.resolve(eid, True, {"from": committee[1]})
+    assert clist.entry(eid)["status"] == UPHELD and clist.balanceOf(maint) == DEPOSIT
+    clist.contest(eid, ZERO32, {"from": shipper})
+    assert clist.entry(eid)["status"] == CONTESTED and clist.contestOf(eid)["contester"] == shipper
+    clist.resolve(eid, True, {"from": committee[0]})
+    clist.resolve(eid, True, {"from": committee[2]})
+    assert clist.balanceOf(maint) == 2 * DEPOSIT
+    with reverts("CreditListNotContestable"):
+        clist.contest(eid, ZERO32, {"from": shipper})
+
+
+def test_subject_contest_after_its_own_timed_out_contest_is_refused(clist, people):
+    eid = post(clist, people["MAINTAINER"])
+    clist.contest(eid, ZERO32, {"from": people["SHIPPER"]})
+    sleep(30 * DAY)
+    clist.expireContest(eid, {"from": people["SHIPPER"]})
+    with reverts("CreditListNotContestable"):
+        clist.contest(eid, ZERO32, {"from": people["SHIPPER"]})
+    clist.contest(eid, ZERO32, {"from": people["LENDER"]})  # the entry is Active again for third parties
+
+
+# --- parameter bounds (finding 14) -------------------------------------------------------------------------------
+
+def test_entry_ttl_above_ten_years_is_refused_where_it_is_read(clist, consortium, committee, people):
+    for ttl in (3650 * DAY + 1, 2**64 + 1, 2**256 - 1):  # 2**64 + 1 would wrap the uint64 expiry to 1
+        force_param(consortium, "creditList.entryTtl", ttl)
+        with reverts("CreditListBadParameter"):
+            post(clist, people["MAINTAINER"])
+    set_param(consortium, committee, "creditList.entryTtl", 3650 * DAY)
+    tx = clist.post(entry_input(), {"from": people["MAINTAINER"]})
+    assert clist.entry(tx.return_value)["expiresAt"] == tx.timestamp + 3650 * DAY
+
+
+@pytest.mark.parametrize("name,value,call", [
+    ("creditList.maxLivePerMaintainer", 9, "post"),
+    ("creditList.maxMaintainersPerSubject", 33, "post"),
+    ("creditList.minStake", 2**128, "post"),
+    ("creditList.viewFee", 2**128, "view"),
+    ("creditList.reciprocityWindow", 3650 * DAY + 1, "view"),
+    ("creditList.reciprocityDiscountBps", 10_001, "view"),
+])
+def test_parameters_out_of_bounds_are_refused(clist, consortium, people, m2, name, value, call):
+    post(clist, m2)
+    force_param(consortium, name, value)
+    with reverts("CreditListBadParameter"):
+        if call == "post":
+            post(clist, people["MAINTAINER"])
+        else:
+            clist.viewSubject(SUBJECT, {"from": m2})  # reciprocal: every view parameter is read
+
+
+def test_reciprocity_check_reads_only_the_newest_entries(clist, consortium, committee, people, m2):
+    force_param(consortium, "creditList.maxLivePerMaintainer", 8)
+    subjects = [org(f"R{i}") for i in range(5)]
+    mine = [post(clist, m2, s) for s in subjects for _ in range(8)]  # 40 entries, all in the window
+    for eid in mine[-32:]:  # overturn the newest 32
+        clist.contest(eid, ZERO32, {"from": people["LENDER"]})
+        clist.resolve(eid, False, {"from": committee[0]})
+        clist.resolve(eid, False, {"from": committee[1]})
+    assert not clist.isReciprocal(m2)  # older valid entries beyond the scan earn no discount
 
 
 # --- gas ---------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("n_entries", [1, 3, 10])
+@pytest.mark.parametrize("n_entries", [1, 3, 6])
 def test_list_view_gas(clist, people, m2, n_entries):
     for i in range(n_entries):
         post(clist, people["MAINTAINER"] if i % 2 == 0 else m2)
     clist.viewSubject(SUBJECT, {"from": people["SHIPPER"]})  # warm the maintainers' balance slots
     tx = clist.viewSubject(SUBJECT, {"from": people["LENDER"]})
     print(f"list_view_gas entries={n_entries} gas={tx.gas_used}")
-    assert tx.gas_used < 110_000 + 11_000 * n_entries
+    assert tx.gas_used < 120_000 + 11_000 * n_entries
