@@ -1,8 +1,8 @@
 """Benchmarks `list_view_gas`, `consented_read_gas` and `lender_reads_per_s`.
 
 list_view_gas: gas of one paid view of a subject with 5 active entries by 5
-maintainers (CreditList.viewSubject: fee pulled once, split, credited for pull
-withdrawal, the view recorded). Baseline: one paid view transaction per entry
+maintainers (CreditList.viewSubject: fee pulled once, split per maintainer over
+the live lists, credited for pull withdrawal, the view recorded). Baseline: one paid view transaction per entry
 (the same 5 maintainers' entries, each about its own subject). For scale,
 `plain_token_transfers_gas` is what paying the 5 maintainers with bare token
 transfers costs (no split rule, no record, no key release possible).
