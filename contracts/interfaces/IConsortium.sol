@@ -86,7 +86,10 @@ interface IConsortium {
     /// `creditList.reciprocityWindow` 0..3650 days (a zero entry TTL turns posting
     /// off); `creditList.minStake`, `creditList.contestDeposit` and
     /// `creditList.viewFee` 0..2^128-1; `creditList.reciprocityDiscountBps`
-    /// 0..10000; `oracle.threshold` 2..the number of active ORACLE members. A value
+    /// 0..10000; `creditList.maxLivePerMaintainer` 1..8,
+    /// `creditList.maxMaintainersPerSubject` 1..32, `creditList.contestTimeout` 1..365
+    /// days (never set, these three take CreditList's defaults); `oracle.threshold`
+    /// 2..the number of active ORACLE members. A value
     /// out of range reverts `ConsortiumParameterOutOfBounds`. An unknown key (a
     /// misspelt name, the zero key) reverts `ConsortiumUnknownParameter`: no
     /// contract reads it, so setting it could only hide a typo. A new governed

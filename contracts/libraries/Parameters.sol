@@ -19,6 +19,9 @@ library Parameters {
     bytes32 internal constant VIEW_FEE = keccak256("creditList.viewFee");
     bytes32 internal constant RECIPROCITY_WINDOW = keccak256("creditList.reciprocityWindow");
     bytes32 internal constant RECIPROCITY_DISCOUNT_BPS = keccak256("creditList.reciprocityDiscountBps");
+    bytes32 internal constant MAX_LIVE_PER_MAINTAINER = keccak256("creditList.maxLivePerMaintainer");
+    bytes32 internal constant MAX_MAINTAINERS_PER_SUBJECT = keccak256("creditList.maxMaintainersPerSubject");
+    bytes32 internal constant CONTEST_TIMEOUT = keccak256("creditList.contestTimeout");
     bytes32 internal constant ORACLE_THRESHOLD = keccak256("oracle.threshold");
 
     uint256 internal constant MIN_PROPOSAL_TTL = 1 hours;
@@ -26,12 +29,18 @@ library Parameters {
     uint256 internal constant MAX_PERIOD = 3650 days;
     uint256 internal constant MAX_MONEY = type(uint128).max;
     uint256 internal constant MAX_BPS = 10_000;
+    // CreditList's caps (its MAX_LIVE_PER_MAINTAINER_LIMIT, MAX_MAINTAINERS_PER_SUBJECT_LIMIT and contest
+    // timeout range); unset (zero) they take CreditList's defaults, once set they stay within these
+    uint256 internal constant MAX_LIVE_PER_MAINTAINER_LIMIT = 8;
+    uint256 internal constant MAX_MAINTAINERS_PER_SUBJECT_LIMIT = 32;
+    uint256 internal constant MIN_CONTEST_TIMEOUT = 1 days;
+    uint256 internal constant MAX_CONTEST_TIMEOUT = 365 days;
     // k of n: one oracle alone must never be able to put a score on chain
     uint256 internal constant MIN_ORACLE_THRESHOLD = 2;
 
     /// @notice Every governed parameter key, in a fixed order.
     function keys() internal pure returns (bytes32[] memory all) {
-        all = new bytes32[](8);
+        all = new bytes32[](11);
         all[0] = PROPOSAL_TTL;
         all[1] = ENTRY_TTL;
         all[2] = MIN_STAKE;
@@ -39,7 +48,10 @@ library Parameters {
         all[4] = VIEW_FEE;
         all[5] = RECIPROCITY_WINDOW;
         all[6] = RECIPROCITY_DISCOUNT_BPS;
-        all[7] = ORACLE_THRESHOLD;
+        all[7] = MAX_LIVE_PER_MAINTAINER;
+        all[8] = MAX_MAINTAINERS_PER_SUBJECT;
+        all[9] = CONTEST_TIMEOUT;
+        all[10] = ORACLE_THRESHOLD;
     }
 
     /// @notice The inclusive range of `key`; `known` is false for a key not in the table.
@@ -49,6 +61,9 @@ library Parameters {
         if (key == ENTRY_TTL || key == RECIPROCITY_WINDOW) return (true, 0, MAX_PERIOD);
         if (key == MIN_STAKE || key == CONTEST_DEPOSIT || key == VIEW_FEE) return (true, 0, MAX_MONEY);
         if (key == RECIPROCITY_DISCOUNT_BPS) return (true, 0, MAX_BPS);
+        if (key == MAX_LIVE_PER_MAINTAINER) return (true, 1, MAX_LIVE_PER_MAINTAINER_LIMIT);
+        if (key == MAX_MAINTAINERS_PER_SUBJECT) return (true, 1, MAX_MAINTAINERS_PER_SUBJECT_LIMIT);
+        if (key == CONTEST_TIMEOUT) return (true, MIN_CONTEST_TIMEOUT, MAX_CONTEST_TIMEOUT);
         if (key == ORACLE_THRESHOLD) return (true, MIN_ORACLE_THRESHOLD, activeOracles);
         return (false, 0, 0);
     }

@@ -56,6 +56,10 @@ PARAMETER_BOUNDS: dict[str, tuple[int, int | None]] = {
     "creditList.viewFee": (0, MAX_MONEY),
     "creditList.reciprocityWindow": (0, 3_650 * DAY),
     "creditList.reciprocityDiscountBps": (0, 10_000),
+    # never set, these three take CreditList's defaults (3, 16, 30 days)
+    "creditList.maxLivePerMaintainer": (1, 8),
+    "creditList.maxMaintainersPerSubject": (1, 32),
+    "creditList.contestTimeout": (DAY, 365 * DAY),
     "oracle.threshold": (2, None),  # k of n: at least 2, at most the active oracles
 }
 
