@@ -4,6 +4,11 @@ Project: `creditshare settlements submit FILE.csv` (the real CLI in a
 subprocess: parse, validate the whole file against the chain, batch, send).
 Baseline: a naive web3.py loop, one transaction per settlement (build, sign,
 send, wait for the receipt). Both run against the same fresh Anvil in one run.
+
+Also the gas of the later lifecycle steps, each as the CLI sends them on the
+project's settlements: `pledge` (one receivable, with its fingerprint slot),
+`pay` (the shipper's declaration, per settlement in a batch) and
+`confirmPayment` (the platform's confirmation of receipt, per settlement).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from creditshare.core.chain import ChainClient  # noqa: E402
 from creditshare.core.config import load_settings  # noqa: E402
 from creditshare.domain.deploy import deploy_all  # noqa: E402
 from creditshare.bindings.consortium import Consortium, ProposalKind  # noqa: E402
+from creditshare.bindings.settlement_ledger import SettlementLedger  # noqa: E402
 from creditshare.core.ids import subject_id  # noqa: E402
 from creditshare.domain.settlements import parse_csv, write_csv  # noqa: E402
 
@@ -65,7 +71,7 @@ def naive_loop(client: ChainClient, account: Any, records: list[Any]) -> tuple[f
     gas_total = 0
     started = time.perf_counter()
     for record in records:
-        tx = ledger.functions.submit([record.as_tuple()]).build_transaction(
+        tx = ledger.functions.submit([record.as_tuple()], [record.reference_hash]).build_transaction(
             {"from": account.address, "nonce": nonce, "gas": 300_000, "gasPrice": 0,
              "chainId": client.settings.network.chain_id})
         signed = account.sign_transaction(tx)
@@ -91,12 +97,13 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         # the chain, which would charge the longer-running naive loop more
         localchain.start(settings, state_interval=None)
         try:
-            committee, platform = Account.create(), Account.create()
+            committee, platform, lender = Account.create(), Account.create(), Account.create()
             shippers = [Account.create() for _ in range(20)]
             client = ChainClient(settings)
             deploy_all(client, committee, [(committee.address, subject_id("uscc:BENCHCOMMITTEE"))], 1)
             gov = Consortium(client)
             gov.propose(committee, ProposalKind.ADMIT, platform.address, subject_id("uscc:BENCHPLAT"), ("PLATFORM",))
+            gov.propose(committee, ProposalKind.ADMIT, lender.address, subject_id("uscc:BENCHBANK"), ("LENDER",))
             for i, s in enumerate(shippers):
                 gov.propose(committee, ProposalKind.ADMIT, s.address, subject_id(f"uscc:BENCHSHIP{i:02d}"), ("SHIPPER",))
 
@@ -119,6 +126,8 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             project_s = time.perf_counter() - started
             result = json.loads(out.stdout)
             assert result["submitted"] == count, result
+            lifecycle = lifecycle_gas(client, platform, shippers, lender, [r.settlement for r in
+                                                                        parse_csv(project_csv)][:400])
 
         finally:
             localchain.stop(settings)
@@ -133,7 +142,35 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         {"name": "settlement_gas", "unit": "gas/settlement", "value": project_gas,
          "baseline": "naive web3.py loop, one tx per settlement", "baseline_value": naive_gas_each,
          "ratio": round(project_gas / naive_gas_each, 3)},
+        *({"name": name, "unit": unit, "value": value, "n": n} for name, unit, value, n in lifecycle),
     ]
+
+
+def lifecycle_gas(client: ChainClient, platform: Any, shippers: list[Any], lender: Any,
+                  records: list[Any]) -> list[tuple[str, str, int, int]]:
+    """Gas of confirm, pledge, pay (the declaration) and confirmPayment, as (name, unit, value, n).
+    `records` are on chain, submitted by the platform; each shipper confirms and declares its own."""
+    ledger = SettlementLedger(client)
+    by_shipper: dict[str, list[Any]] = {}
+    for r in records:
+        by_shipper.setdefault(r.shipper.hex(), []).append(r)
+    accounts = {subject_id(f"uscc:BENCHSHIP{i:02d}").hex(): s for i, s in enumerate(shippers)}
+    pledged = records[0]
+    gas = {"confirm": 0, "pay": 0}
+    for key, mine in by_shipper.items():
+        gas["confirm"] += sum(int(t["gasUsed"]) for t in ledger.confirm(mine, accounts[key]))
+    pledge = int(ledger.pledge(pledged, lender.address, platform)["gasUsed"])
+    for key, mine in by_shipper.items():
+        gas["pay"] += sum(int(t["gasUsed"]) for t in ledger.pay(mine, [0] * len(mine), accounts[key]))
+    rest = [r for r in records if r.id != pledged.id]
+    confirm_payment = sum(int(t["gasUsed"]) for t in ledger.confirm_payment(rest, platform))
+    financed = int(ledger.confirm_payment([pledged], lender)[0]["gasUsed"])
+    n = len(records)
+    return [("settlement_confirm_gas", "gas/settlement", gas["confirm"] // n, n),
+            ("settlement_pledge_gas", "gas/pledge", pledge, 1),
+            ("settlement_pay_declare_gas", "gas/settlement", gas["pay"] // n, n),
+            ("settlement_pay_confirm_gas", "gas/settlement", confirm_payment // len(rest), len(rest)),
+            ("settlement_pay_confirm_financed_gas", "gas/settlement", financed, 1)]
 
 
 if __name__ == "__main__":
