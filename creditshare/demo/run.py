@@ -37,7 +37,7 @@ from creditshare.core.ids import settlement_id, subject_id, to_hex
 from creditshare.core.localchain import free_port
 from creditshare.core.roles import NAMES as ROLE_NAMES
 from creditshare.bindings.settlement_ledger import SettlementLedger, Status
-from creditshare.domain.settlements import InvalidSettlementFile, parse_csv, parse_date, plan_lifecycle, write_csv
+from creditshare.domain.settlements import InvalidSettlementFile, parse_csv, plan_lifecycle, write_csv
 from scoring.model_card import TIERS, ModelCard
 from creditshare.core.keys import load_account
 from oracle import scores
@@ -169,15 +169,17 @@ class Demo:
 
     def _lifecycle(self, market: DemoMarket) -> None:
         cs = self.cs
-        console.rule("[bold]6. Shippers confirm and pay (some late); platforms mark overdue and dispute; "
-                     "the committee closes defaults")
+        console.rule("[bold]6. Shippers confirm and declare payments; platforms confirm receipt, mark overdue and "
+                     "dispute; the committee closes defaults")
         records = {r.reference: r.settlement for p in PLATFORMS
                    for r in parse_csv(self.folder / f"{keystore_name(p)}.csv")}
         by_shipper = market.by_shipper()
         first = self.shippers[0]
         rows = by_shipper.get(first, [])
         confirm = [r for r in rows if market.final[r["reference"]] != "Invoiced"]
-        paid = market.with_paid_dates([r for r in confirm if r["reference"] in market.paid])
+        # the paid date is the block time of the declaration: the ledger refuses a date before the confirmation,
+        # so the year's history is replayed today (the market's own paid dates stay off chain)
+        paid = [r for r in confirm if r["reference"] in market.paid]
         write_csv(self.folder / "shipper-confirm.csv", confirm)
         write_csv(self.folder / "shipper-pay.csv", paid)
         if confirm:
@@ -203,6 +205,15 @@ class Demo:
         for action, used in gas.items():
             if used:
                 self.gas[f"{action} settlement"] = sum(used) // max(1, self.counts.get(action, 1))
+        for platform in PLATFORMS:  # the payee confirms receipt: only then is a payment final (Paid)
+            name = keystore_name(platform)
+            received = [r for r in market.rows[platform] if r["reference"] in market.paid]
+            if received:
+                write_csv(self.folder / f"{name}-received.csv", received)
+                result = cs("settlements", "confirm-payment", "--file", str(self.folder / f"{name}-received.csv"),
+                            "--account", name, json_out=True, show=platform == PLATFORMS[0])
+                if result["done"]:
+                    self.counts["confirm payment"] = self.counts.get("confirm payment", 0) + result["done"]
         for platform in PLATFORMS:
             name = keystore_name(platform)
             now = int(time.time())
@@ -236,8 +247,7 @@ class Demo:
             with self.lock:
                 gas["confirm"] += [int(r["gasUsed"]) for r in receipts]
                 self.counts["confirm"] = self.counts.get("confirm", 0) + len(todo)
-        paid = [(records[r["reference"]], parse_date(market.paid[r["reference"]], "paid_date")) for r in rows
-                if r["reference"] in market.paid]
+        paid = [(records[r["reference"]], 0) for r in rows if r["reference"] in market.paid]  # 0: the block time
         # confirmed just now, so planned after the confirmations are mined
         plan = plan_lifecycle("pay", [w for w, _ in paid], ledger.states([w.id for w, _ in paid]))
         pay = [paid[i] for i in plan.todo]
