@@ -39,7 +39,7 @@ def promote(cli, card: Path) -> None:
 
 
 def settlements(cli, folder: Path) -> None:
-    """SHIP1: 3 paid (1 late), 1 open; SHIP2: 1 paid, 1 overdue, 1 defaulted."""
+    """SHIP1: 3 paid (late), 1 open; SHIP2: 1 paid, 1 overdue, 1 defaulted."""
     rows = [row(f"L1-{i}", amount=str(100_000 * (i + 1)), evidence=f"evidence/waybill-{1 + i % 2}.txt")
             for i in range(4)]
     rows += [row(f"L2-{i}", shipper="uscc:SHIP2", amount=str(50_000 * (i + 1))) for i in range(3)]
@@ -47,9 +47,11 @@ def settlements(cli, folder: Path) -> None:
     cli("settlements", "submit", str(path), account="plat")
     cli("settlements", "confirm", *[sid(f"L1-{i}") for i in range(3)], account="ship")
     cli("settlements", "confirm", *[sid(f"L2-{i}") for i in range(3)], account="ship2")
-    cli("settlements", "pay", sid("L1-0"), sid("L1-1"), "--paid-date", "2026-01-20", account="ship")
-    cli("settlements", "pay", sid("L1-2"), "--paid-date", "2026-02-20", account="ship")  # late: due 2026-02-04
-    cli("settlements", "pay", sid("L2-0"), "--paid-date", "2026-01-25", account="ship2")
+    # payments are declared at the block time (a paid date cannot precede the confirmation) and made final by
+    # the payee; all three are therefore late against their 2026 due dates
+    cli("settlements", "pay", sid("L1-0"), sid("L1-1"), sid("L1-2"), account="ship")
+    cli("settlements", "pay", sid("L2-0"), account="ship2")
+    cli("settlements", "confirm-payment", sid("L1-0"), sid("L1-1"), sid("L1-2"), sid("L2-0"), account="plat")
     cli("settlements", "overdue", sid("L2-1"), sid("L2-2"), account="plat")
     cli("settlements", "resolve", sid("L2-2"), "--defaulted", account="c1")
 

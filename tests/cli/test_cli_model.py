@@ -94,13 +94,15 @@ def test_settlement_history_read_from_the_chain_feeds_the_features(cli, tmp_path
     cli("settlements", "submit", str(path), account="plat")
     cli("settlements", "confirm", "--file", str(path), account="ship")
     ids = [r["id"] for r in cli.json("settlements", "history", "uscc:SHIP1")["settlements"]]
-    cli("settlements", "pay", ids[0], "--paid-date", "2026-01-20", account="ship")
+    cli("settlements", "pay", ids[0], account="ship")  # declared at the block time, final once the payee confirms
+    cli("settlements", "confirm-payment", ids[0], account="plat")
     monkeypatch.setenv("CREDITSHARE_DEV_RPC_URL", cli.env["CREDITSHARE_DEV_RPC_URL"])
     client = ChainClient(load_settings("development", cli.data_dir))
     frame = settlement_frame(SettlementLedger(client))
     by_id = frame.set_index("settlement_id")
-    assert by_id.loc[ids[0], "status"] == "Paid" and by_id.loc[ids[0], "paid_date"] == 1768867200
-    assert by_id.loc[ids[0], "status_date"] == 1768867200
+    paid_date = int(by_id.loc[ids[0], "paid_date"])
+    assert by_id.loc[ids[0], "status"] == "Paid" and by_id.loc[ids[0], "status_date"] == paid_date
+    assert paid_date == client.block_timestamp(int(cli.json("settlements", "show", ids[0])["events"][-2]["block"]))
     assert set(by_id.loc[ids[1:], "status"]) == {"Confirmed"}
     assert by_id.loc[ids[1], "shipper"] == to_hex(subject_id("uscc:SHIP1"))
     features = build_features(frame, 1_770_000_000, roles=("shipper",))
