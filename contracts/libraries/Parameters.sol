@@ -23,6 +23,7 @@ library Parameters {
     bytes32 internal constant MAX_MAINTAINERS_PER_SUBJECT = keccak256("creditList.maxMaintainersPerSubject");
     bytes32 internal constant CONTEST_TIMEOUT = keccak256("creditList.contestTimeout");
     bytes32 internal constant ORACLE_THRESHOLD = keccak256("oracle.threshold");
+    bytes32 internal constant DISPUTE_WINDOW = keccak256("settlementLedger.disputeWindow");
 
     uint256 internal constant MIN_PROPOSAL_TTL = 1 hours;
     uint256 internal constant MAX_PROPOSAL_TTL = 90 days;
@@ -35,12 +36,15 @@ library Parameters {
     uint256 internal constant MAX_MAINTAINERS_PER_SUBJECT_LIMIT = 32;
     uint256 internal constant MIN_CONTEST_TIMEOUT = 1 days;
     uint256 internal constant MAX_CONTEST_TIMEOUT = 365 days;
+    // SettlementLedger's dispute window for declared payments; unset (zero) it takes the ledger's 7 days
+    uint256 internal constant MIN_DISPUTE_WINDOW = 1 days;
+    uint256 internal constant MAX_DISPUTE_WINDOW = 90 days;
     // k of n: one oracle alone must never be able to put a score on chain
     uint256 internal constant MIN_ORACLE_THRESHOLD = 2;
 
     /// @notice Every governed parameter key, in a fixed order.
     function keys() internal pure returns (bytes32[] memory all) {
-        all = new bytes32[](11);
+        all = new bytes32[](12);
         all[0] = PROPOSAL_TTL;
         all[1] = ENTRY_TTL;
         all[2] = MIN_STAKE;
@@ -52,6 +56,7 @@ library Parameters {
         all[8] = MAX_MAINTAINERS_PER_SUBJECT;
         all[9] = CONTEST_TIMEOUT;
         all[10] = ORACLE_THRESHOLD;
+        all[11] = DISPUTE_WINDOW;
     }
 
     /// @notice The inclusive range of `key`; `known` is false for a key not in the table.
@@ -65,6 +70,7 @@ library Parameters {
         if (key == MAX_MAINTAINERS_PER_SUBJECT) return (true, 1, MAX_MAINTAINERS_PER_SUBJECT_LIMIT);
         if (key == CONTEST_TIMEOUT) return (true, MIN_CONTEST_TIMEOUT, MAX_CONTEST_TIMEOUT);
         if (key == ORACLE_THRESHOLD) return (true, MIN_ORACLE_THRESHOLD, activeOracles);
+        if (key == DISPUTE_WINDOW) return (true, MIN_DISPUTE_WINDOW, MAX_DISPUTE_WINDOW);
         return (false, 0, 0);
     }
 }

@@ -61,6 +61,7 @@ PARAMETER_BOUNDS: dict[str, tuple[int, int | None]] = {
     "creditList.maxMaintainersPerSubject": (1, 32),
     "creditList.contestTimeout": (DAY, 365 * DAY),
     "oracle.threshold": (2, None),  # k of n: at least 2, at most the active oracles
+    "settlementLedger.disputeWindow": (DAY, 90 * DAY),  # never set: the ledger's 7 days
 }
 
 
