@@ -40,13 +40,14 @@ HOST = "127.0.0.1"
 
 # --- compiler -------------------------------------------------------------------------------------------------
 
-os.environ.setdefault("SOLCX_BINARY_PATH", str(ROOT / ".stamps" / "solcx"))
+os.environ["SOLCX_BINARY_PATH"] = str(ROOT / ".stamps" / "solcx")  # as the Makefile exports it
 _bin = ROOT / "node_modules" / ".bin"
 if _bin.is_dir() and os.environ.get("PATH", "").split(os.pathsep)[0] != str(_bin):
     os.environ["PATH"] = os.pathsep.join([str(_bin), os.environ.get("PATH", "")])
 
 
 # --- the test chain's port and network --------------------------------------------------------------------------
+
 
 def _port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -99,6 +100,7 @@ _configure_network(PORT)
 
 # --- brownie's dropped-transaction check ------------------------------------------------------------------------
 
+
 def _receipt_before_drop_check(original: Callable[..., None]) -> Callable[..., None]:
     """Brownie calls a transaction dropped when the sender's nonce has passed it while no receipt
     is found. Anvil mines in the background and makes the new nonce visible a moment before the
@@ -143,6 +145,7 @@ _patch_brownie()
 
 
 # --- after brownie loaded the project ---------------------------------------------------------------------------
+
 
 def _export_artifacts_if_stale() -> None:
     build = ROOT / "build" / "contracts"

@@ -114,4 +114,3 @@ def load_settings(network: str | None = None, data_dir: str | Path | None = None
     name = network or os.environ.get("CREDITSHARE_NETWORK", "local")
     folder = Path(data_dir or os.environ.get("CREDITSHARE_DATA_DIR") or PROJECT_ROOT / "data").resolve()
     return Settings(data_dir=folder, network=network_by_name(name))
-

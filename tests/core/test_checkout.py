@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from brownie import web3
+from hypothesis import settings
 
 from creditshare.core import chain, config
 from creditshare.core.config import DEV_PORT_RANGE, dev_chain_port, network_by_name
@@ -43,11 +44,18 @@ def test_the_cli_development_network_is_the_test_chain():
     url = network_by_name("development").rpc_url
     assert web3.provider.endpoint_uri == url == os.environ["CREDITSHARE_DEV_RPC_URL"]
     block = web3.eth.get_block("latest")
-    assert (web3.eth.chain_id, block.baseFeePerGas, block.gasLimit, len(web3.eth.accounts)) == (31337, 0, 30_000_000, 10)
+    chain_settings = (web3.eth.chain_id, block.baseFeePerGas, block.gasLimit, len(web3.eth.accounts))
+    assert chain_settings == (31337, 0, 30_000_000, 10)
 
 
 def test_compiler_folder_is_the_checkouts():
     assert Path(os.environ["SOLCX_BINARY_PATH"]) == CHECKOUT / ".stamps" / "solcx"
+
+
+def test_hypothesis_keeps_brownie_config_and_a_database_in_the_checkout():
+    current = settings.default
+    assert (current.max_examples, current.deadline) == (25, None)  # brownie-config.yaml's hypothesis section
+    assert Path(current.database.path) == CHECKOUT / ".hypothesis" / "examples"
 
 
 def test_artifacts_are_package_data():
