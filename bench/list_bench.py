@@ -34,15 +34,15 @@ from eth_account import Account
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from creditshare.bindings.consortium import ProposalKind, parameter_key  # noqa: E402
+from creditshare.bindings.data_bus import DataBus, purpose_id  # noqa: E402
 from creditshare.core import localchain  # noqa: E402
 from creditshare.core.chain import ChainClient, encode_call  # noqa: E402
 from creditshare.core.config import load_settings  # noqa: E402
-from creditshare.bindings.data_bus import DataBus, purpose_id  # noqa: E402
-from creditshare.domain.deploy import deploy_all  # noqa: E402
-from creditshare.bindings.consortium import ProposalKind, parameter_key  # noqa: E402
 from creditshare.core.ids import subject_id  # noqa: E402
 from creditshare.core.localchain import free_port  # noqa: E402
 from creditshare.core.roles import role_id  # noqa: E402
+from creditshare.domain.deploy import deploy_all  # noqa: E402
 
 ZERO32 = bytes(32)
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -54,8 +54,10 @@ PURPOSE = purpose_id("receivable-financing")
 
 
 def _admit(client: ChainClient, consortium: Any, committee: Any, members: list[tuple[str, bytes, str]]) -> None:
-    calls = [encode_call(consortium, "propose", int(ProposalKind.ADMIT), address, org, [role_id(role)], ZERO32, 0)
-             for address, org, role in members]
+    calls = [
+        encode_call(consortium, "propose", int(ProposalKind.ADMIT), address, org, [role_id(role)], ZERO32, 0)
+        for address, org, role in members
+    ]
     client.transact_many(calls, committee, "admissions", scale_gas=True)
 
 
@@ -64,8 +66,13 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     n_project = 100 if quick else 300
     n_naive = 30 if quick else 60
     with tempfile.TemporaryDirectory(prefix="cs-list-bench-") as tmp:
-        os.environ.update({"CREDITSHARE_DATA_DIR": str(Path(tmp) / "data"), "CREDITSHARE_NETWORK": "local",
-                           "CREDITSHARE_LOCAL_PORT": str(free_port())})
+        os.environ.update(
+            {
+                "CREDITSHARE_DATA_DIR": str(Path(tmp) / "data"),
+                "CREDITSHARE_NETWORK": "local",
+                "CREDITSHARE_LOCAL_PORT": str(free_port()),
+            }
+        )
         settings = load_settings()
         localchain.start(settings, state_interval=None)
         try:
@@ -78,28 +85,54 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             maintainers = [Account.create() for _ in range(ENTRIES_PER_SUBJECT)]
             lender = Account.create()
             subjects = [Account.create() for _ in range(n_project + n_naive)]
-            _admit(client, consortium, committee,
-                   [(m.address, subject_id(f"uscc:BENCHMAINT{i}"), "MAINTAINER") for i, m in enumerate(maintainers)]
-                   + [(lender.address, subject_id("uscc:BENCHLENDER"), "LENDER")]
-                   + [(s.address, subject_id(f"uscc:BENCHSUBJ{i}"), "SHIPPER") for i, s in enumerate(subjects)])
-            params = {"creditList.entryTtl": 90 * 86_400, "creditList.minStake": MIN_STAKE,
-                      "creditList.viewFee": VIEW_FEE}
-            client.transact_many([encode_call(consortium, "propose", int(ProposalKind.SET_PARAMETER), ZERO_ADDRESS,
-                                              ZERO32, [], parameter_key(k), v) for k, v in params.items()],
-                                 committee, "parameters")
-            client.transact_many([encode_call(token, "mint", a.address, 10**9) for a in [*maintainers, lender]],
-                                 committee, "mint")
+            _admit(
+                client,
+                consortium,
+                committee,
+                [(m.address, subject_id(f"uscc:BENCHMAINT{i}"), "MAINTAINER") for i, m in enumerate(maintainers)]
+                + [(lender.address, subject_id("uscc:BENCHLENDER"), "LENDER")]
+                + [(s.address, subject_id(f"uscc:BENCHSUBJ{i}"), "SHIPPER") for i, s in enumerate(subjects)],
+            )
+            params = {
+                "creditList.entryTtl": 90 * 86_400,
+                "creditList.minStake": MIN_STAKE,
+                "creditList.viewFee": VIEW_FEE,
+            }
+            client.transact_many(
+                [
+                    encode_call(
+                        consortium,
+                        "propose",
+                        int(ProposalKind.SET_PARAMETER),
+                        ZERO_ADDRESS,
+                        ZERO32,
+                        [],
+                        parameter_key(k),
+                        v,
+                    )
+                    for k, v in params.items()
+                ],
+                committee,
+                "parameters",
+            )
+            client.transact_many(
+                [encode_call(token, "mint", a.address, 10**9) for a in [*maintainers, lender]], committee, "mint"
+            )
 
             # -- list_view_gas -----------------------------------------------------------------------------
             now = client.block_timestamp()
             viewed = [subject_id(f"uscc:BENCHDEBTOR{i}") for i in range(n_views)]
             # the baseline's subjects hold one entry each: one paid view per entry
-            single = [[subject_id(f"uscc:BENCHSINGLE{v}X{i}") for i in range(ENTRIES_PER_SUBJECT)]
-                      for v in range(n_views)]
+            single = [
+                [subject_id(f"uscc:BENCHSINGLE{v}X{i}") for i in range(ENTRIES_PER_SUBJECT)] for v in range(n_views)
+            ]
 
             def post(s: bytes) -> Any:
-                return encode_call(clist, "post", (s, 0, 5_000_000, now - 86_400 * 30, now - 86_400, [], b"\x01" * 32,
-                                                   b"\x02" * 32, MIN_STAKE))
+                return encode_call(
+                    clist,
+                    "post",
+                    (s, 0, 5_000_000, now - 86_400 * 30, now - 86_400, [], b"\x01" * 32, b"\x02" * 32, MIN_STAKE),
+                )
 
             for i, m in enumerate(maintainers):
                 client.transact(encode_call(token, "approve", clist.address, 10**9), m, "approve")
@@ -114,8 +147,12 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             for v, s in enumerate(viewed):
                 naive_view_gas.append(sum(gas(encode_call(clist, "viewSubject", one)) for one in single[v]))
                 view_gas.append(gas(encode_call(clist, "viewSubject", s)))
-                transfer_gas.append(sum(gas(encode_call(token, "transfer", m.address, VIEW_FEE // len(maintainers)))
-                                        for m in maintainers))
+                transfer_gas.append(
+                    sum(
+                        gas(encode_call(token, "transfer", m.address, VIEW_FEE // len(maintainers)))
+                        for m in maintainers
+                    )
+                )
 
             # -- consents ----------------------------------------------------------------------------------
             expires = client.block_timestamp() + 30 * 86_400
@@ -138,7 +175,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             started = time.perf_counter()
             records = databus.access(lender, project_sids, SCORE, PURPOSE)
             for i in range(0, len(project_sids), 500):
-                client.call(oracle, "scoresOf", project_sids[i:i + 500])
+                client.call(oracle, "scoresOf", project_sids[i : i + 500])
             project_s = time.perf_counter() - started
             assert len(records) == n_project
             txs = {r["tx"] for r in records}
@@ -152,16 +189,37 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     read, naive_read = project_gas // n_project, naive_gas // n_naive
     rate, naive_rate = n_project / project_s, n_naive / naive_s
     return [
-        {"name": "list_view_gas", "unit": "gas/view", "value": view,
-         "baseline": f"one paid view transaction per entry ({ENTRIES_PER_SUBJECT} entries)",
-         "baseline_value": naive_view, "ratio": round(view / naive_view, 3), "entries_per_subject": ENTRIES_PER_SUBJECT,
-         "views": len(view_gas), "plain_token_transfers_gas": transfers},
-        {"name": "consented_read_gas", "unit": "gas/subject", "value": read,
-         "baseline": "one DataBus.access transaction per subject", "baseline_value": naive_read,
-         "ratio": round(read / naive_read, 3), "n": n_project, "baseline_n": n_naive},
-        {"name": "lender_reads_per_s", "unit": "subjects/s", "value": round(rate, 1),
-         "baseline": "per subject: one access transaction and one scoresOf call", "baseline_value": round(naive_rate, 1),
-         "ratio": round(rate / naive_rate, 2), "n": n_project, "baseline_n": n_naive},
+        {
+            "name": "list_view_gas",
+            "unit": "gas/view",
+            "value": view,
+            "baseline": f"one paid view transaction per entry ({ENTRIES_PER_SUBJECT} entries)",
+            "baseline_value": naive_view,
+            "ratio": round(view / naive_view, 3),
+            "entries_per_subject": ENTRIES_PER_SUBJECT,
+            "views": len(view_gas),
+            "plain_token_transfers_gas": transfers,
+        },
+        {
+            "name": "consented_read_gas",
+            "unit": "gas/subject",
+            "value": read,
+            "baseline": "one DataBus.access transaction per subject",
+            "baseline_value": naive_read,
+            "ratio": round(read / naive_read, 3),
+            "n": n_project,
+            "baseline_n": n_naive,
+        },
+        {
+            "name": "lender_reads_per_s",
+            "unit": "subjects/s",
+            "value": round(rate, 1),
+            "baseline": "per subject: one access transaction and one scoresOf call",
+            "baseline_value": round(naive_rate, 1),
+            "ratio": round(rate / naive_rate, 2),
+            "n": n_project,
+            "baseline_n": n_naive,
+        },
     ]
 
 

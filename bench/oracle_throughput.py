@@ -24,16 +24,15 @@ from eth_account import Account
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from creditshare.bindings.consortium import Consortium, ProposalKind, parameter_key  # noqa: E402
 from creditshare.core import localchain  # noqa: E402
-from creditshare.core.localchain import free_port  # noqa: E402
 from creditshare.core.chain import ChainClient, encode_call  # noqa: E402
 from creditshare.core.config import load_settings  # noqa: E402
-from creditshare.domain.deploy import deploy_all  # noqa: E402
-from creditshare.bindings.consortium import Consortium, ProposalKind, parameter_key  # noqa: E402
 from creditshare.core.ids import parse_bytes32, subject_id  # noqa: E402
+from creditshare.core.localchain import free_port  # noqa: E402
+from creditshare.domain.deploy import deploy_all  # noqa: E402
 from oracle.batch import build_reports, score_subjects  # noqa: E402
 from oracle.report import ScoreReport, order_signatures, report_digest, sign_report  # noqa: E402
-
 
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
@@ -43,8 +42,13 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     count = 2_000 if quick else 10_000
     naive_count = 200 if quick else 500
     with tempfile.TemporaryDirectory(prefix="cs-oracle-bench-") as tmp:
-        os.environ.update({"CREDITSHARE_DATA_DIR": str(Path(tmp) / "data"), "CREDITSHARE_NETWORK": "local",
-                           "CREDITSHARE_LOCAL_PORT": str(free_port())})
+        os.environ.update(
+            {
+                "CREDITSHARE_DATA_DIR": str(Path(tmp) / "data"),
+                "CREDITSHARE_NETWORK": "local",
+                "CREDITSHARE_LOCAL_PORT": str(free_port()),
+            }
+        )
         settings = load_settings()
         localchain.start(settings, state_interval=None)
         try:
@@ -60,10 +64,16 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             X, y = training_set(market.settlements, market.as_of)
             card = train_scorecard(X, y, name="bench", version=1).card
             registry = client.contract("ModelRegistry")
-            client.transact(encode_call(registry, "register", parse_bytes32(card.model_hash), 1, 7000, 3000,
-                                        parse_bytes32(card.file_digest)), committee, "register")
-            client.transact(encode_call(registry, "approvePromotion", parse_bytes32(card.model_hash)), committee,
-                            "promote")
+            client.transact(
+                encode_call(
+                    registry, "register", parse_bytes32(card.model_hash), 1, 7000, 3000, parse_bytes32(card.file_digest)
+                ),
+                committee,
+                "register",
+            )
+            client.transact(
+                encode_call(registry, "approvePromotion", parse_bytes32(card.model_hash)), committee, "promote"
+            )
             oracle = client.contract("ScoreOracle")
             chain_id, address = settings.network.chain_id, str(oracle.address)
             features = market.features()
@@ -78,21 +88,32 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             naive_gas = 0
             for scored in score_subjects(card, naive_features):
                 entry = scored.entry()
-                report = ScoreReport.build(epoch=1, model_hash=model_hash, as_of=now - 60, expiry=now + 3600,
-                                           entries=[entry])
-                sigs = order_signatures(report_digest(report, chain_id, address),
-                                        [sign_report(report, o, chain_id, address) for o in oracles[:2]])
-                receipt = client.transact(encode_call(oracle, "submit", report.as_tuple(), [entry.as_tuple()], sigs),
-                                          oracles[0], "naive submit")
+                report = ScoreReport.build(
+                    epoch=1, model_hash=model_hash, as_of=now - 60, expiry=now + 3600, entries=[entry]
+                )
+                sigs = order_signatures(
+                    report_digest(report, chain_id, address),
+                    [sign_report(report, o, chain_id, address) for o in oracles[:2]],
+                )
+                receipt = client.transact(
+                    encode_call(oracle, "submit", report.as_tuple(), [entry.as_tuple()], sigs),
+                    oracles[0],
+                    "naive submit",
+                )
                 naive_gas += int(receipt["gasUsed"])
             naive_s = time.perf_counter() - started
 
             # project: batches of 500, 3 of 4 signatures each, pipelined
             gov.propose(committee, ProposalKind.SET_PARAMETER, key=parameter_key("oracle.threshold"), value=3)
-            project_features = features.sort_index().iloc[naive_count:naive_count + count]
+            project_features = features.sort_index().iloc[naive_count : naive_count + count]
             started = time.perf_counter()
-            reports = build_reports(score_subjects(card, project_features), epoch=1, model_hash=model_hash,
-                                    as_of=now - 60, expiry=now + 3600)
+            reports = build_reports(
+                score_subjects(card, project_features),
+                epoch=1,
+                model_hash=model_hash,
+                as_of=now - 60,
+                expiry=now + 3600,
+            )
             calls = []
             for report, entries in reports:
                 digest = report_digest(report, chain_id, address)
@@ -106,12 +127,24 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             localchain.stop(settings)
     project_rate, naive_rate = project_n / project_s, naive_count / naive_s
     return [
-        {"name": "oracle_throughput", "unit": "scores/s", "value": round(project_rate, 1),
-         "baseline": "naive oracle: one tx per subject, two signatures (k = 2)", "baseline_value": round(naive_rate, 1),
-         "ratio": round(project_rate / naive_rate, 2), "n": project_n, "baseline_n": naive_count},
-        {"name": "score_gas", "unit": "gas/score", "value": project_gas // project_n,
-         "baseline": "naive oracle: one tx per subject, two signatures (k = 2)", "baseline_value": naive_gas // naive_count,
-         "ratio": round((project_gas / project_n) / (naive_gas / naive_count), 3)},
+        {
+            "name": "oracle_throughput",
+            "unit": "scores/s",
+            "value": round(project_rate, 1),
+            "baseline": "naive oracle: one tx per subject, two signatures (k = 2)",
+            "baseline_value": round(naive_rate, 1),
+            "ratio": round(project_rate / naive_rate, 2),
+            "n": project_n,
+            "baseline_n": naive_count,
+        },
+        {
+            "name": "score_gas",
+            "unit": "gas/score",
+            "value": project_gas // project_n,
+            "baseline": "naive oracle: one tx per subject, two signatures (k = 2)",
+            "baseline_value": naive_gas // naive_count,
+            "ratio": round((project_gas / project_n) / (naive_gas / naive_count), 3),
+        },
     ]
 
 

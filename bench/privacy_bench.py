@@ -65,8 +65,7 @@ def _write_mpc_job(tmp: Path, n_subjects: int) -> tuple[Path, list[Path]]:
         "job_id": f"bench-{n_subjects}",
         "computation": "cross_platform_features",
         "purpose": "benchmark",
-        "parties": [{"name": f"p{i}", "host": "127.0.0.1", "port": p}
-                    for i, p in enumerate(_free_ports(N_PARTIES))],
+        "parties": [{"name": f"p{i}", "host": "127.0.0.1", "port": p} for i, p in enumerate(_free_ports(N_PARTIES))],
         "subjects_file": "subjects.txt",
         "timeouts": {"connect_s": 60, "job_s": 3600},
     }
@@ -80,8 +79,10 @@ def _write_mpc_job(tmp: Path, n_subjects: int) -> tuple[Path, list[Path]]:
             fh.write(",".join(["subject", *CROSS_FEATURES]) + "\n")
             for s in subjects:
                 if rng.random() < 0.6:  # each platform knows ~60% of the subjects
-                    fh.write(f"{s},{rng.randrange(10**10)},{rng.randrange(10**8)},"
-                             f"{rng.randint(0, 5)},1,{rng.randint(0, 365)}\n")
+                    fh.write(
+                        f"{s},{rng.randrange(10**10)},{rng.randrange(10**8)},"
+                        f"{rng.randint(0, 5)},1,{rng.randint(0, 365)}\n"
+                    )
         inputs.append(path)
     return cfg_path, inputs
 
@@ -92,12 +93,29 @@ def bench_mpc(n_subjects: int, name: str) -> dict[str, Any]:
         cfg_path, inputs = _write_mpc_job(tmp, n_subjects)
         env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONWARNINGS="ignore")
         t0 = time.perf_counter()
-        procs = [subprocess.Popen([sys.executable, "-m", "privacy.party", "--config", str(cfg_path),
-                                   "--id", str(pid), "--inputs", str(inputs[pid]),
-                                   "--output", str(tmp / f"out{pid}.json")],
-                                  cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True)
-                 for pid in range(N_PARTIES)]
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "privacy.party",
+                    "--config",
+                    str(cfg_path),
+                    "--id",
+                    str(pid),
+                    "--inputs",
+                    str(inputs[pid]),
+                    "--output",
+                    str(tmp / f"out{pid}.json"),
+                ],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for pid in range(N_PARTIES)
+        ]
         for p in procs:
             _, err = p.communicate(timeout=3600)
             if p.returncode != 0:
@@ -120,7 +138,7 @@ def bench_psi(n: int, name: str) -> dict[str, Any]:
     rng = random.Random(11)
     universe = rng.sample(range(10**9), int(n * 1.5))
     a = [_subject(i) for i in universe[:n]]
-    b = [_subject(i) for i in universe[n // 2: n // 2 + n]]  # half of each side shared
+    b = [_subject(i) for i in universe[n // 2 : n // 2 + n]]  # half of each side shared
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         (tmp / "a.txt").write_text("\n".join(a) + "\n")
@@ -129,12 +147,42 @@ def bench_psi(n: int, name: str) -> dict[str, Any]:
         env = dict(os.environ, PYTHONPATH=str(REPO))
         cmd = [sys.executable, "-m", "privacy.psi"]
         t0 = time.perf_counter()
-        server = subprocess.Popen([*cmd, "serve", "--ids", str(tmp / "a.txt"), "--port", str(port),
-                                   "--timeout", "600", "--output", str(tmp / "a-out.txt")],
-                                  cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        client = subprocess.run([*cmd, "query", "--ids", str(tmp / "b.txt"), "--port", str(port),
-                                 "--timeout", "600", "--output", str(tmp / "b-out.txt")],
-                                cwd=REPO, env=env, capture_output=True, timeout=1200)
+        server = subprocess.Popen(
+            [
+                *cmd,
+                "serve",
+                "--ids",
+                str(tmp / "a.txt"),
+                "--port",
+                str(port),
+                "--timeout",
+                "600",
+                "--output",
+                str(tmp / "a-out.txt"),
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        client = subprocess.run(
+            [
+                *cmd,
+                "query",
+                "--ids",
+                str(tmp / "b.txt"),
+                "--port",
+                str(port),
+                "--timeout",
+                "600",
+                "--output",
+                str(tmp / "b-out.txt"),
+            ],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            timeout=1200,
+        )
         server.communicate(timeout=1200)
         psi_s = time.perf_counter() - t0
         if client.returncode or server.returncode:
@@ -180,8 +228,7 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     for r in results:
-        print(f"{r['name']:<22} {r['value']:>10.3f} s   baseline {r['baseline_value']:.6f} s   "
-              f"ratio {r['ratio']}")
+        print(f"{r['name']:<22} {r['value']:>10.3f} s   baseline {r['baseline_value']:.6f} s   ratio {r['ratio']}")
     return 0
 
 

@@ -47,12 +47,17 @@ def main() -> int:
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
-    lines = [f"# Benchmarks ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.machine()}, "
-             f"{'quick' if args.quick else 'full'})", "",
-             "| name | unit | value | baseline | baseline value | ratio |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"# Benchmarks ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.machine()}, "
+        f"{'quick' if args.quick else 'full'})",
+        "",
+        "| name | unit | value | baseline | baseline value | ratio |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in results:
-        lines.append(f"| {r['name']} | {r['unit']} | {r['value']} | {r['baseline']} | {r['baseline_value']} | "
-                     f"{r['ratio']} |")
+        lines.append(
+            f"| {r['name']} | {r['unit']} | {r['value']} | {r['baseline']} | {r['baseline_value']} | {r['ratio']} |"
+        )
     (out / "latest.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     if failures:

@@ -29,16 +29,15 @@ from eth_account import Account
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from creditshare.core import localchain  # noqa: E402
-from creditshare.core.localchain import free_port  # noqa: E402
-from creditshare.core.chain import ChainClient  # noqa: E402
-from creditshare.core.config import load_settings  # noqa: E402
-from creditshare.domain.deploy import deploy_all  # noqa: E402
 from creditshare.bindings.consortium import Consortium, ProposalKind  # noqa: E402
 from creditshare.bindings.settlement_ledger import SettlementLedger  # noqa: E402
+from creditshare.core import localchain  # noqa: E402
+from creditshare.core.chain import ChainClient  # noqa: E402
+from creditshare.core.config import load_settings  # noqa: E402
 from creditshare.core.ids import subject_id  # noqa: E402
+from creditshare.core.localchain import free_port  # noqa: E402
+from creditshare.domain.deploy import deploy_all  # noqa: E402
 from creditshare.domain.settlements import parse_csv, write_csv  # noqa: E402
-
 
 
 def make_rows(folder: Path, count: int, prefix: str, seed: int) -> list[dict[str, Any]]:
@@ -50,16 +49,18 @@ def make_rows(folder: Path, count: int, prefix: str, seed: int) -> list[dict[str
         name = f"evidence/{prefix}-{i:06d}.txt"
         (folder / name).write_text(f"waybill {prefix}-{i} weight {rng.randint(100, 30000)}kg\n")
         day = 1 + i % 28
-        rows.append({
-            "reference": f"{prefix}-{i:06d}",
-            "shipper": f"uscc:BENCHSHIP{i % 20:02d}",
-            "platform": "uscc:BENCHPLAT",
-            "carrier": f"driver:BENCH{rng.randint(0, 499):04d}",
-            "amount_fen": rng.randint(50_000, 5_000_000),
-            "invoice_date": f"2026-09-{day:02d}",
-            "due_date": f"2026-10-{day:02d}",
-            "evidence": name,
-        })
+        rows.append(
+            {
+                "reference": f"{prefix}-{i:06d}",
+                "shipper": f"uscc:BENCHSHIP{i % 20:02d}",
+                "platform": "uscc:BENCHPLAT",
+                "carrier": f"driver:BENCH{rng.randint(0, 499):04d}",
+                "amount_fen": rng.randint(50_000, 5_000_000),
+                "invoice_date": f"2026-09-{day:02d}",
+                "due_date": f"2026-10-{day:02d}",
+                "evidence": name,
+            }
+        )
     return rows
 
 
@@ -72,12 +73,19 @@ def naive_loop(client: ChainClient, account: Any, records: list[Any]) -> tuple[f
     started = time.perf_counter()
     for record in records:
         tx = ledger.functions.submit([record.as_tuple()], [record.reference_hash]).build_transaction(
-            {"from": account.address, "nonce": nonce, "gas": 300_000, "gasPrice": 0,
-             "chainId": client.settings.network.chain_id})
+            {
+                "from": account.address,
+                "nonce": nonce,
+                "gas": 300_000,
+                "gasPrice": 0,
+                "chainId": client.settings.network.chain_id,
+            }
+        )
         signed = account.sign_transaction(tx)
         # a short poll interval keeps the baseline as fast as this loop can be
-        receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction),
-                                                      poll_latency=0.005)
+        receipt = w3.eth.wait_for_transaction_receipt(
+            w3.eth.send_raw_transaction(signed.raw_transaction), poll_latency=0.005
+        )
         assert receipt["status"] == 1
         gas_total += int(receipt["gasUsed"])
         nonce += 1
@@ -89,8 +97,12 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     naive_count = 500 if quick else 2_000  # the naive rate is steady: a sample measures it
     with tempfile.TemporaryDirectory(prefix="cs-bench-") as tmp:
         folder = Path(tmp)
-        env = {**os.environ, "CREDITSHARE_DATA_DIR": str(folder / "data"), "CREDITSHARE_NETWORK": "local",
-               "CREDITSHARE_LOCAL_PORT": str(free_port())}
+        env = {
+            **os.environ,
+            "CREDITSHARE_DATA_DIR": str(folder / "data"),
+            "CREDITSHARE_NETWORK": "local",
+            "CREDITSHARE_LOCAL_PORT": str(free_port()),
+        }
         os.environ.update(env)
         settings = load_settings()
         # no periodic state dumps: a dump stalls the node for a time that grows with
@@ -105,7 +117,9 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             gov.propose(committee, ProposalKind.ADMIT, platform.address, subject_id("uscc:BENCHPLAT"), ("PLATFORM",))
             gov.propose(committee, ProposalKind.ADMIT, lender.address, subject_id("uscc:BENCHBANK"), ("LENDER",))
             for i, s in enumerate(shippers):
-                gov.propose(committee, ProposalKind.ADMIT, s.address, subject_id(f"uscc:BENCHSHIP{i:02d}"), ("SHIPPER",))
+                gov.propose(
+                    committee, ProposalKind.ADMIT, s.address, subject_id(f"uscc:BENCHSHIP{i:02d}"), ("SHIPPER",)
+                )
 
             project_csv = folder / "project.csv"
             write_csv(project_csv, make_rows(folder, count, "P", 1))
@@ -121,13 +135,17 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             started = time.perf_counter()
             out = subprocess.run(
                 [str(ROOT / ".venv" / "bin" / "creditshare"), "--json", "settlements", "submit", str(project_csv)],
-                env=cli_env, capture_output=True, text=True, check=True,
+                env=cli_env,
+                capture_output=True,
+                text=True,
+                check=True,
             )
             project_s = time.perf_counter() - started
             result = json.loads(out.stdout)
             assert result["submitted"] == count, result
-            lifecycle = lifecycle_gas(client, platform, shippers, lender, [r.settlement for r in
-                                                                        parse_csv(project_csv)][:400])
+            lifecycle = lifecycle_gas(
+                client, platform, shippers, lender, [r.settlement for r in parse_csv(project_csv)][:400]
+            )
 
         finally:
             localchain.stop(settings)
@@ -136,18 +154,31 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     project_gas = result["gas_per_settlement"]
     naive_gas_each = naive_gas // naive_count
     return [
-        {"name": "settlement_ingest", "unit": "settlements/s", "value": round(project_rate, 1),
-         "baseline": "naive web3.py loop, one tx per settlement", "baseline_value": round(naive_rate, 1),
-         "ratio": round(project_rate / naive_rate, 2), "n": count, "baseline_n": naive_count},
-        {"name": "settlement_gas", "unit": "gas/settlement", "value": project_gas,
-         "baseline": "naive web3.py loop, one tx per settlement", "baseline_value": naive_gas_each,
-         "ratio": round(project_gas / naive_gas_each, 3)},
+        {
+            "name": "settlement_ingest",
+            "unit": "settlements/s",
+            "value": round(project_rate, 1),
+            "baseline": "naive web3.py loop, one tx per settlement",
+            "baseline_value": round(naive_rate, 1),
+            "ratio": round(project_rate / naive_rate, 2),
+            "n": count,
+            "baseline_n": naive_count,
+        },
+        {
+            "name": "settlement_gas",
+            "unit": "gas/settlement",
+            "value": project_gas,
+            "baseline": "naive web3.py loop, one tx per settlement",
+            "baseline_value": naive_gas_each,
+            "ratio": round(project_gas / naive_gas_each, 3),
+        },
         *({"name": name, "unit": unit, "value": value, "n": n} for name, unit, value, n in lifecycle),
     ]
 
 
-def lifecycle_gas(client: ChainClient, platform: Any, shippers: list[Any], lender: Any,
-                  records: list[Any]) -> list[tuple[str, str, int, int]]:
+def lifecycle_gas(
+    client: ChainClient, platform: Any, shippers: list[Any], lender: Any, records: list[Any]
+) -> list[tuple[str, str, int, int]]:
     """Gas of confirm, pledge, pay (the declaration) and confirmPayment, as (name, unit, value, n).
     `records` are on chain, submitted by the platform; each shipper confirms and declares its own."""
     ledger = SettlementLedger(client)
@@ -166,11 +197,13 @@ def lifecycle_gas(client: ChainClient, platform: Any, shippers: list[Any], lende
     confirm_payment = sum(int(t["gasUsed"]) for t in ledger.confirm_payment(rest, platform))
     financed = int(ledger.confirm_payment([pledged], lender)[0]["gasUsed"])
     n = len(records)
-    return [("settlement_confirm_gas", "gas/settlement", gas["confirm"] // n, n),
-            ("settlement_pledge_gas", "gas/pledge", pledge, 1),
-            ("settlement_pay_declare_gas", "gas/settlement", gas["pay"] // n, n),
-            ("settlement_pay_confirm_gas", "gas/settlement", confirm_payment // len(rest), len(rest)),
-            ("settlement_pay_confirm_financed_gas", "gas/settlement", financed, 1)]
+    return [
+        ("settlement_confirm_gas", "gas/settlement", gas["confirm"] // n, n),
+        ("settlement_pledge_gas", "gas/pledge", pledge, 1),
+        ("settlement_pay_declare_gas", "gas/settlement", gas["pay"] // n, n),
+        ("settlement_pay_confirm_gas", "gas/settlement", confirm_payment // len(rest), len(rest)),
+        ("settlement_pay_confirm_financed_gas", "gas/settlement", financed, 1),
+    ]
 
 
 if __name__ == "__main__":

@@ -51,8 +51,9 @@ def _plain(value: Any) -> Any:
     return int(value) if hasattr(value, "__int__") and not isinstance(value, str) else value
 
 
-def build_reports(scored: Sequence[ScoredSubject], *, epoch: int, model_hash: bytes, as_of: int, expiry: int,
-                  batch: int = MAX_BATCH) -> list[tuple[ScoreReport, list[Entry]]]:
+def build_reports(
+    scored: Sequence[ScoredSubject], *, epoch: int, model_hash: bytes, as_of: int, expiry: int, batch: int = MAX_BATCH
+) -> list[tuple[ScoreReport, list[Entry]]]:
     """One report per batch of entries, all of the same epoch (the epoch guard is per subject)."""
     if not 1 <= batch <= MAX_BATCH:
         raise InvalidInput(f"batch must be between 1 and {MAX_BATCH}; got {batch}.")

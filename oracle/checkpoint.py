@@ -35,8 +35,12 @@ class Checkpoint:
             raw = json.loads(path.read_text(encoding="utf-8"))
             lock = raw.get("lock")
             if lock is not None:  # the round this oracle signed last: start, end, digests, at
-                lock = {"start": int(lock["start"]), "end": int(lock["end"]), "at": float(lock["at"]),
-                        "digests": [str(d) for d in lock["digests"]]}
+                lock = {
+                    "start": int(lock["start"]),
+                    "end": int(lock["end"]),
+                    "at": float(lock["at"]),
+                    "digests": [str(d) for d in lock["digests"]],
+                }
             return cls(block=int(raw["block"]), lock=lock, last_round=dict(raw.get("last_round") or {}))
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise ConfigError(f"{path} is not an oracle checkpoint ({err}); move it away to start over.") from err

@@ -70,35 +70,52 @@ class OracleConfig:
         except ValueError as err:
             raise ConfigError(f"the oracle config {path} is not JSON: {err}.") from err
         if not isinstance(raw, dict) or not isinstance(raw.get("oracles"), list) or not raw["oracles"]:
-            raise ConfigError(f"the oracle config {path} needs a non-empty \"oracles\" list.")
+            raise ConfigError(f'the oracle config {path} needs a non-empty "oracles" list.')
         oracles = tuple(_entry(path, i, item) for i, item in enumerate(raw["oracles"]))
         for key in ("id", "name", "address"):
             values = [str(getattr(o, key)).lower() for o in oracles]
             if len(set(values)) != len(values):
                 raise ConfigError(f"the oracle config {path} lists the same {key} twice.")
         if not isinstance(raw.get("round") or {}, dict):
-            raise ConfigError(f"the oracle config {path}: \"round\" must be an object of round settings.")
+            raise ConfigError(f'the oracle config {path}: "round" must be an object of round settings.')
         settings = {**ROUND_DEFAULTS, **(raw.get("round") or {})}
         unknown = set(settings) - set(ROUND_DEFAULTS)
         if unknown:
             raise ConfigError(f"the oracle config {path} has unknown round settings: {', '.join(sorted(unknown))}.")
         try:
-            out = cls(path, oracles, int(settings["confirmations"]), float(settings["poll_seconds"]),
-                      float(settings["leader_timeout_seconds"]), int(settings["report_ttl_seconds"]),
-                      int(settings["batch"]), float(settings["request_timeout_seconds"]))
+            out = cls(
+                path,
+                oracles,
+                int(settings["confirmations"]),
+                float(settings["poll_seconds"]),
+                float(settings["leader_timeout_seconds"]),
+                int(settings["report_ttl_seconds"]),
+                int(settings["batch"]),
+                float(settings["request_timeout_seconds"]),
+            )
         except (TypeError, ValueError) as err:
             raise ConfigError(f"the round settings of {path} must be numbers: {err}.") from err
-        if out.confirmations < 0 or out.poll_seconds <= 0 or out.leader_timeout_seconds <= 0 \
-                or out.report_ttl_seconds < 60 or not 1 <= out.batch <= 500 or out.request_timeout_seconds <= 0:
-            raise ConfigError(f"the round settings of {path} are out of range: confirmations >= 0, poll and "
-                              "timeouts > 0, report_ttl_seconds >= 60, 1 <= batch <= 500.")
+        if (
+            out.confirmations < 0
+            or out.poll_seconds <= 0
+            or out.leader_timeout_seconds <= 0
+            or out.report_ttl_seconds < 60
+            or not 1 <= out.batch <= 500
+            or out.request_timeout_seconds <= 0
+        ):
+            raise ConfigError(
+                f"the round settings of {path} are out of range: confirmations >= 0, poll and "
+                "timeouts > 0, report_ttl_seconds >= 60, 1 <= batch <= 500."
+            )
         return out
 
     def by_id(self, oracle_id: int) -> OracleEntry:
         for o in self.oracles:
             if o.id == oracle_id:
                 return o
-        raise ConfigError(f"oracle id {oracle_id} is not in {self.path} (ids: {', '.join(str(o.id) for o in self.oracles)}).")
+        raise ConfigError(
+            f"oracle id {oracle_id} is not in {self.path} (ids: {', '.join(str(o.id) for o in self.oracles)})."
+        )
 
     def by_address(self, address: str) -> OracleEntry | None:
         return next((o for o in self.oracles if o.address.lower() == address.lower()), None)
@@ -124,5 +141,11 @@ def _entry(path: Path, index: int, item: Any) -> OracleEntry:
         raise ConfigError(f"{where}: id and port must be integers.") from err
     if oracle_id < 1 or not 1 <= port <= 65535:
         raise ConfigError(f"{where}: id must be >= 1 and port in 1..65535.")
-    return OracleEntry(oracle_id, str(item["name"]), str(item["keystore"]), to_checksum_address(item["address"]),
-                       str(item.get("host", "127.0.0.1")), port)
+    return OracleEntry(
+        oracle_id,
+        str(item["name"]),
+        str(item["keystore"]),
+        to_checksum_address(item["address"]),
+        str(item.get("host", "127.0.0.1")),
+        port,
+    )

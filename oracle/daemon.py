@@ -51,6 +51,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
+from creditshare.bindings.consortium import Consortium
 from creditshare.bindings.score_oracle import ScoreOracle
 from creditshare.core.chain import ChainClient
 from creditshare.core.config import Settings
@@ -58,13 +59,11 @@ from creditshare.core.errors import ChainError, ConfigError, CreditShareError, I
 from creditshare.core.ids import parse_bytes32, to_hex
 from oracle.checkpoint import Checkpoint, checkpoint_path
 from oracle.config import OracleConfig, OracleEntry
-from oracle.peers import PeerServer, Refused, ask_signatures
+from oracle.peers import PeerServer, Refused, ask_signatures, peer_status
 from oracle.report import InvalidSignature, order_signatures, recover_signer, sign_report
 from oracle.rounds import Round, compute_round
 from scoring.errors import ScoringError
 from scoring.model_card import ModelCard
-from oracle.peers import peer_status
-from creditshare.bindings.consortium import Consortium
 
 log = logging.getLogger(__name__)
 
@@ -78,19 +77,30 @@ class QuorumNotReached(CreditShareError):
 class Daemon:
     """One oracle operator's daemon: call `serve()` then `run_once()` or `run_forever()`."""
 
-    def __init__(self, settings: Settings, config: OracleConfig, oracle_id: int, account: LocalAccount,
-                 card_path: Path, say: Callable[[str], None] | None = None,
-                 aggregates: dict[str, dict[str, int]] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        config: OracleConfig,
+        oracle_id: int,
+        account: LocalAccount,
+        card_path: Path,
+        say: Callable[[str], None] | None = None,
+        aggregates: dict[str, dict[str, int]] | None = None,
+    ) -> None:
         self.config = config
         self.me = config.by_id(oracle_id)
         if account.address.lower() != self.me.address.lower():
-            raise ConfigError(f"keystore {self.me.keystore} holds {account.address}, but {config.path} lists "
-                              f"{self.me.address} for oracle {oracle_id}.")
+            raise ConfigError(
+                f"keystore {self.me.keystore} holds {account.address}, but {config.path} lists "
+                f"{self.me.address} for oracle {oracle_id}."
+            )
         self.account = account
         self.card_path = card_path
         self._card_stamp: tuple[int, int] | None = None
         self.card: Any = None
-        self.aggregates = aggregates  # xp_* features of a recorded MPC job (oracle/mpc_features.py), if the card uses them
+        self.aggregates = (
+            aggregates  # xp_* features of a recorded MPC job (oracle/mpc_features.py), if the card uses them
+        )
         self.say = say or (lambda line: log.info("%s", line))
         self.client = ChainClient(settings)
         self.client.check_connection()
@@ -129,8 +139,15 @@ class Daemon:
         with self._compute_lock:
             key = (start, end)
             if key not in self._cache:
-                self._cache[key] = compute_round(client, self.card, start, end, ttl=self.config.report_ttl_seconds,
-                                                 batch=self.config.batch, aggregates=self.aggregates)
+                self._cache[key] = compute_round(
+                    client,
+                    self.card,
+                    start,
+                    end,
+                    ttl=self.config.report_ttl_seconds,
+                    batch=self.config.batch,
+                    aggregates=self.aggregates,
+                )
                 while len(self._cache) > CACHE_SIZE:
                     self._cache.pop(next(iter(self._cache)))
             return self._cache[key]
@@ -153,8 +170,15 @@ class Daemon:
 
     def status_body(self) -> dict[str, Any]:
         with self._cp_lock:
-            return {"id": self.me.id, "name": self.me.name, "address": self.me.address, "checkpoint": self.cp.block,
-                    "last_round": self.cp.last_round, "lock": self.cp.lock, "up": True}
+            return {
+                "id": self.me.id,
+                "name": self.me.name,
+                "address": self.me.address,
+                "checkpoint": self.cp.block,
+                "last_round": self.cp.last_round,
+                "lock": self.cp.lock,
+                "up": True,
+            }
 
     # -- peer side: sign a round after recomputing it --------------------------------
 
@@ -173,14 +197,22 @@ class Daemon:
         if not mine:
             raise Refused(f"{self.me.name} finds nothing to score in round ({start}, {end}].")
         if mine != digests:
-            raise Refused(f"{self.me.name}'s recomputation of round ({start}, {end}] disagrees "
-                          f"({len(mine)} report(s) here, {len(digests)} asked).")
+            raise Refused(
+                f"{self.me.name}'s recomputation of round ({start}, {end}] disagrees "
+                f"({len(mine)} report(s) here, {len(digests)} asked)."
+            )
         with self._cp_lock:
             lock = self.cp.lock
-            if lock and lock["digests"] != mine and time.time() - float(lock["at"]) < self.config.leader_timeout_seconds:
+            if (
+                lock
+                and lock["digests"] != mine
+                and time.time() - float(lock["at"]) < self.config.leader_timeout_seconds
+            ):
                 if not all(self.used(client, [parse_bytes32(d) for d in lock["digests"]])):
-                    raise Refused(f"{self.me.name} signed round ({lock['start']}, {lock['end']}], not on chain yet; "
-                                  f"it signs no other round for {self.config.leader_timeout_seconds:.0f}s.")
+                    raise Refused(
+                        f"{self.me.name} signed round ({lock['start']}, {lock['end']}], not on chain yet; "
+                        f"it signs no other round for {self.config.leader_timeout_seconds:.0f}s."
+                    )
             if not lock or lock["digests"] != mine:
                 self.cp.lock = {"start": start, "end": end, "digests": mine, "at": time.time()}
                 self.cp.save(self.path)
@@ -191,8 +223,10 @@ class Daemon:
     def _request_text(self, request: dict[str, Any], client: ChainClient) -> str:
         """What a leader signs to ask for signatures: the round, bound to this chain and ScoreOracle."""
         body = {k: request[k] for k in ("start", "end", "digests", "leader")}
-        return (f"creditshare oracle round request\nchain {client.settings.network.chain_id}\n"
-                f"contract {self.oracle.address}\n{json.dumps(body, sort_keys=True, separators=(',', ':'))}")
+        return (
+            f"creditshare oracle round request\nchain {client.settings.network.chain_id}\n"
+            f"contract {self.oracle.address}\n{json.dumps(body, sort_keys=True, separators=(',', ':'))}"
+        )
 
     def sign_peer_request(self, request: dict[str, Any]) -> dict[str, Any]:
         """A /sign request from the network: only another oracle of the config may ask (its key signs the request)."""
@@ -225,8 +259,9 @@ class Daemon:
         restarts (node clocks are assumed in sync to well under leader_timeout_seconds).
         """
         if end not in self._block_time:
-            self._block_time[end] = int(self.client.read(lambda: self.client.w3.eth.get_block(end)["timestamp"],
-                                                         "block"))
+            self._block_time[end] = int(
+                self.client.read(lambda: self.client.w3.eth.get_block(end)["timestamp"], "block")
+            )
             while len(self._block_time) > CACHE_SIZE:
                 self._block_time.pop(next(iter(self._block_time)))
         timeout = self.config.leader_timeout_seconds
@@ -248,8 +283,11 @@ class Daemon:
             return True
         leader, attempt, turn_ends = self.leader(end)
         if leader.id != self.me.id:
-            self.status(f"round {end}: {len(r.due)} subjects due; waiting for leader {leader.name}"
-                        + (f" (take-over {attempt})" if attempt else ""), round=r.summary())
+            self.status(
+                f"round {end}: {len(r.due)} subjects due; waiting for leader {leader.name}"
+                + (f" (take-over {attempt})" if attempt else ""),
+                round=r.summary(),
+            )
             return False
         self._lead(r, turn_ends)
         return False
@@ -262,11 +300,14 @@ class Daemon:
                 self.cp.lock = None
             self.cp.save(self.path)
         if r.digests:
-            self.status(f"round {r.end}: on chain ({r.summary()['subjects']} subjects); checkpoint {r.end}",
-                        round=r.summary())
+            self.status(
+                f"round {r.end}: on chain ({r.summary()['subjects']} subjects); checkpoint {r.end}", round=r.summary()
+            )
         elif r.due:
-            self.status(f"round {r.end}: {len(r.unscorable)} due subjects have no shipper history yet; "
-                        f"checkpoint {r.end}", round=r.summary())
+            self.status(
+                f"round {r.end}: {len(r.unscorable)} due subjects have no shipper history yet; checkpoint {r.end}",
+                round=r.summary(),
+            )
 
     def _lead(self, r: Round, turn_ends: float) -> None:
         request = {"start": r.start, "end": r.end, "digests": [to_hex(d) for d in r.digests], "leader": self.me.name}
@@ -290,8 +331,9 @@ class Daemon:
                 continue
             try:
                 sigs = [bytes.fromhex(str(s)[2:]) for s in reply["signatures"]]
-                if len(sigs) != len(r.digests) or any(recover_signer(d, s) != entry.address
-                                                      for d, s in zip(r.digests, sigs, strict=True)):
+                if len(sigs) != len(r.digests) or any(
+                    recover_signer(d, s) != entry.address for d, s in zip(r.digests, sigs, strict=True)
+                ):
                     raise InvalidSignature("signatures not made by its configured address over these digests")
             except (KeyError, TypeError, ValueError, InvalidSignature) as err:
                 waiting[entry.name] = f"bad reply: {err}"
@@ -306,8 +348,9 @@ class Daemon:
         if len(signed) < k:
             names = ", ".join(f"{n} ({why})" for n, why in sorted(waiting.items()))
             self._shortfall = f"round {r.end}: {len(signed)} of {k} signatures; waiting for oracles {names}"
-            self.status(self._shortfall,
-                        round=r.summary(), signatures=len(signed), threshold=k, waiting=sorted(waiting))
+            self.status(
+                self._shortfall, round=r.summary(), signatures=len(signed), threshold=k, waiting=sorted(waiting)
+            )
             return
         chosen = sorted(signed, key=lambda a: int(a, 16))[:k]
         sent = 0
@@ -316,22 +359,32 @@ class Daemon:
         for i, (report, entries) in enumerate(r.reports):
             digest = r.digests[i]
             if time.time() > last_send:
-                self.status(f"round {r.end}: {self.me.name}'s turn is over; the next leader takes the round",
-                            round=r.summary())
+                self.status(
+                    f"round {r.end}: {self.me.name}'s turn is over; the next leader takes the round", round=r.summary()
+                )
                 return
             if self.used(self.client, [digest])[0]:  # right before sending: another leader may have landed it
                 continue
             signatures = order_signatures(digest, [signed[a][i] for a in chosen])
             try:
-                self.oracle.submit(report.as_tuple(), [e.as_tuple() for e in entries], signatures, self.account,
-                                   f"submitting round {r.end} report {i + 1}")
+                self.oracle.submit(
+                    report.as_tuple(),
+                    [e.as_tuple() for e in entries],
+                    signatures,
+                    self.account,
+                    f"submitting round {r.end} report {i + 1}",
+                )
             except TransactionRejected as err:  # refused at estimation: nothing was sent
                 self.status(f"round {r.end}: {err}", round=r.summary())
                 return
             sent += 1
-        self.status(f"round {r.end}: submitted {sent} report(s) with {k} signatures "
-                    f"({', '.join(self.config.by_address(a).name for a in chosen)})",  # type: ignore[union-attr]
-                    round=r.summary(), signatures=k, threshold=k)
+        self.status(
+            f"round {r.end}: submitted {sent} report(s) with {k} signatures "
+            f"({', '.join(self.config.by_address(a).name for a in chosen)})",  # type: ignore[union-attr]
+            round=r.summary(),
+            signatures=k,
+            threshold=k,
+        )
 
     def _safe_step(self) -> bool:
         try:
@@ -358,7 +411,10 @@ class Daemon:
         while not stop.is_set():
             try:
                 self._safe_step()
-            except (InvalidInput, ScoringError) as err:  # e.g. the card is no longer the champion: wait for the operator
+            except (
+                InvalidInput,
+                ScoringError,
+            ) as err:  # e.g. the card is no longer the champion: wait for the operator
                 self.status(f"cannot score: {err}")
             except CreditShareError as err:  # a refused transaction, a bad reply: look again next poll
                 self.status(f"round failed: {err}")
@@ -376,8 +432,14 @@ def status_rows(config: OracleConfig, data_dir: Path) -> list[dict[str, Any]]:
         if body is None:
             path = checkpoint_path(data_dir, entry.id)
             cp = Checkpoint.load(path, -1) if path.exists() else None
-            body = {"id": entry.id, "name": entry.name, "address": entry.address, "up": False,
-                    "checkpoint": cp.block if cp else None, "last_round": cp.last_round if cp else {},
-                    "lock": cp.lock if cp else None}
+            body = {
+                "id": entry.id,
+                "name": entry.name,
+                "address": entry.address,
+                "up": False,
+                "checkpoint": cp.block if cp else None,
+                "last_round": cp.last_round if cp else {},
+                "lock": cp.lock if cp else None,
+            }
         rows.append(body)
     return rows

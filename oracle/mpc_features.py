@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from creditshare.core.chain import ChainClient
-from privacy.record import check_recorded, read_output
 from privacy.features import OUTPUT_FEATURES, features_by_subject
+from privacy.record import check_recorded, read_output
 
 Aggregates = dict[str, dict[str, int]]
 

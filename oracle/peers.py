@@ -47,8 +47,9 @@ class PeerServer:
         try:
             self.httpd = ThreadingHTTPServer((host, port), handler)
         except OSError as err:
-            raise ConfigError(f"cannot listen on {host}:{port}: {err.strerror} (is another daemon of this id "
-                              "running?).") from err
+            raise ConfigError(
+                f"cannot listen on {host}:{port}: {err.strerror} (is another daemon of this id running?)."
+            ) from err
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="oracle-peer-server", daemon=True)
 
@@ -115,8 +116,9 @@ def _handler(on_sign: SignHandler, on_status: StatusHandler) -> type[BaseHTTPReq
     return Handler
 
 
-def ask_signatures(peers: list[OracleEntry], request: dict[str, Any], timeout: float
-                   ) -> dict[str, dict[str, Any] | str]:
+def ask_signatures(
+    peers: list[OracleEntry], request: dict[str, Any], timeout: float
+) -> dict[str, dict[str, Any] | str]:
     """POSTs the round to every peer at once; name -> reply body, or the reason it failed (a string)."""
 
     def one(peer: OracleEntry) -> dict[str, Any] | str:

@@ -30,14 +30,14 @@ from typing import Any
 from Crypto.Hash import keccak
 from faster_eth_abi import decode
 
+from creditshare.bindings.consortium import Consortium
+from creditshare.bindings.model_registry import ModelRegistry
+from creditshare.bindings.score_oracle import ScoreOracle
 from creditshare.core.chain import ChainClient, decode_log_data
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import to_hex
-from creditshare.bindings.model_registry import ModelRegistry
-from creditshare.bindings.score_oracle import ScoreOracle
-from scoring.model_card import TIERS
 from oracle.report import Entry, InvalidSignature, ScoreReport, entries_root, recover_signer, report_digest
-from creditshare.bindings.consortium import Consortium
+from scoring.model_card import TIERS
 
 MAX_REASON_COMBINATIONS = 500_000
 SUBMIT_ARGS = ["(uint64,bytes32,uint64,uint64,bytes32)", "(bytes32,uint16,uint8,bytes32)[]", "bytes[]"]
@@ -65,9 +65,17 @@ def accepted_reports(client: ChainClient) -> dict[int, AcceptedReport]:
     for log in ScoreOracle(client).report_accepted_logs():
         rid, as_of, _n, submitter, signers = decode_log_data(ACCEPTED_DATA, log)
         t = log["topics"]
-        out[int(rid)] = AcceptedReport(int(rid), bytes.fromhex(t[1][2:]), int(t[2], 16), bytes.fromhex(t[3][2:]),
-                                       int(as_of), submitter, tuple(signers), log["transactionHash"],
-                                       int(log["blockNumber"], 16))
+        out[int(rid)] = AcceptedReport(
+            int(rid),
+            bytes.fromhex(t[1][2:]),
+            int(t[2], 16),
+            bytes.fromhex(t[3][2:]),
+            int(as_of),
+            submitter,
+            tuple(signers),
+            log["transactionHash"],
+            int(log["blockNumber"], 16),
+        )
     return out
 
 
@@ -79,8 +87,11 @@ def decode_submit(client: ChainClient, tx_hash: str) -> tuple[ScoreReport, list[
         report, entries, signatures = decode(SUBMIT_ARGS, data[4:])
     except Exception as err:  # noqa: BLE001 - any decoding failure means "not a submit call"
         raise InvalidInput(f"transaction {tx_hash} is not a ScoreOracle.submit call: {err}") from err
-    return (ScoreReport(*report), [Entry(bytes(s), int(sc), int(t), bytes(r)) for s, sc, t, r in entries],
-            [bytes(s) for s in signatures])
+    return (
+        ScoreReport(*report),
+        [Entry(bytes(s), int(sc), int(t), bytes(r)) for s, sc, t, r in entries],
+        [bytes(s) for s in signatures],
+    )
 
 
 class ReasonBook:
@@ -91,8 +102,10 @@ class ReasonBook:
         n = int(card.n_reasons)
         total = sum(_permutations(len(names), k) for k in range(n + 1))
         if total > MAX_REASON_COMBINATIONS:
-            raise InvalidInput(f"the card allows {total} reason-code combinations; more than "
-                               f"{MAX_REASON_COMBINATIONS} is too many to search.")
+            raise InvalidInput(
+                f"the card allows {total} reason-code combinations; more than "
+                f"{MAX_REASON_COMBINATIONS} is too many to search."
+            )
         self.model_hash = str(card.model_hash).lower()
         words = {name: string_words(name) for name in names}
         self.book: dict[bytes, tuple[str, ...]] = {}
@@ -138,8 +151,9 @@ class _Checked:
     problems: list[str] = field(default_factory=list)
 
 
-def _check_report(client: ChainClient, accepted: AcceptedReport, contract: str, k: int,
-                  oracles: dict[str, bool]) -> _Checked:
+def _check_report(
+    client: ChainClient, accepted: AcceptedReport, contract: str, k: int, oracles: dict[str, bool]
+) -> _Checked:
     out = _Checked()
     try:
         report, entries, signatures = decode_submit(client, accepted.tx)
@@ -152,7 +166,9 @@ def _check_report(client: ChainClient, accepted: AcceptedReport, contract: str, 
         out.problems.append("the submitted entries do not hash to the signed entries root")
     digest = report_digest(report, client.settings.network.chain_id, contract)
     if digest != accepted.digest:
-        out.problems.append(f"the digest recomputed here {to_hex(digest)} is not the accepted {to_hex(accepted.digest)}")
+        out.problems.append(
+            f"the digest recomputed here {to_hex(digest)} is not the accepted {to_hex(accepted.digest)}"
+        )
     if (report.epoch, report.model_hash, report.as_of) != (accepted.epoch, accepted.model_hash, accepted.as_of):
         out.problems.append("the calldata report differs from the ReportAccepted event")
     signers = []
@@ -174,8 +190,9 @@ def _check_report(client: ChainClient, accepted: AcceptedReport, contract: str, 
     return out
 
 
-def verify_scores(client: ChainClient, subjects: Sequence[bytes], card: Any = None,
-                  reports: dict[int, AcceptedReport] | None = None) -> list[dict[str, Any]]:
+def verify_scores(
+    client: ChainClient, subjects: Sequence[bytes], card: Any = None, reports: dict[int, AcceptedReport] | None = None
+) -> list[dict[str, Any]]:
     """The stored score of each subject with a local provenance verdict (see the module doc)."""
     oracle = ScoreOracle(client)
     raw = oracle.scores_of(subjects)
@@ -188,8 +205,10 @@ def verify_scores(client: ChainClient, subjects: Sequence[bytes], card: Any = No
     reports = reports or {}
     k = oracle.threshold()
     oracles: dict[str, bool] = {}
-    checked = {rid: _check_report(client, reports[rid], oracle.address, k, oracles) if rid in reports else None
-               for rid in sorted(needed)}
+    checked = {
+        rid: _check_report(client, reports[rid], oracle.address, k, oracles) if rid in reports else None
+        for rid in sorted(needed)
+    }
     models: dict[bytes, Any] = {}
     book = ReasonBook(card) if card is not None else None
     out = []
@@ -202,10 +221,19 @@ def verify_scores(client: ChainClient, subjects: Sequence[bytes], card: Any = No
         if model_hash not in models:
             models[model_hash] = registry.model(model_hash)
         model = models[model_hash]
-        item.update({"score": int(score), "tier": TIERS[tier], "model_hash": to_hex(model_hash),
-                     "model_version": model.version if model else None, "model_is_champion": champion == model_hash,
-                     "as_of": int(as_of), "epoch": int(epoch), "staleness_days": max(0, now - int(as_of)) // 86400,
-                     "report": int(rid)})
+        item.update(
+            {
+                "score": int(score),
+                "tier": TIERS[tier],
+                "model_hash": to_hex(model_hash),
+                "model_version": model.version if model else None,
+                "model_is_champion": champion == model_hash,
+                "as_of": int(as_of),
+                "epoch": int(epoch),
+                "staleness_days": max(0, now - int(as_of)) // 86400,
+                "report": int(rid),
+            }
+        )
         problems: list[str] = []
         c = checked.get(int(rid))
         accepted = reports.get(int(rid))
@@ -224,28 +252,32 @@ def verify_scores(client: ChainClient, subjects: Sequence[bytes], card: Any = No
         reasons = None
         if book is not None:
             if book.model_hash != to_hex(model_hash):
-                problems.append(f"the card given hashes to {book.model_hash}, not to the report's model "
-                                f"{to_hex(model_hash)}: reason codes cannot be recovered with it")
+                problems.append(
+                    f"the card given hashes to {book.model_hash}, not to the report's model "
+                    f"{to_hex(model_hash)}: reason codes cannot be recovered with it"
+                )
             elif entry is not None:
                 found = book.codes(entry.reasons_hash)
                 if found is None:
                     problems.append("no reason-code combination of the card hashes to the signed reasons hash")
                 else:
                     reasons = list(found)
-        item.update({
-            "reasons": reasons,
-            "reasons_hash": to_hex(entry.reasons_hash) if entry else None,
-            "provenance": {
-                "verified": not problems,
-                "problems": problems,
-                "report_tx": accepted.tx if accepted else None,
-                "digest": to_hex(accepted.digest) if accepted else None,
-                "signers": c.signers if c else [],
-                "threshold": k,
-                "submitter": accepted.submitter if accepted else None,
-                "reasons_recovered": reasons is not None,
-            },
-        })
+        item.update(
+            {
+                "reasons": reasons,
+                "reasons_hash": to_hex(entry.reasons_hash) if entry else None,
+                "provenance": {
+                    "verified": not problems,
+                    "problems": problems,
+                    "report_tx": accepted.tx if accepted else None,
+                    "digest": to_hex(accepted.digest) if accepted else None,
+                    "signers": c.signers if c else [],
+                    "threshold": k,
+                    "submitter": accepted.submitter if accepted else None,
+                    "reasons_recovered": reasons is not None,
+                },
+            }
+        )
         out.append(item)
     return out
 
@@ -258,16 +290,25 @@ def subjects_scored(client: ChainClient) -> list[bytes]:
     return list(seen)
 
 
-def score_history(client: ChainClient, subjects: Iterable[bytes] | None = None,
-                  reports: dict[int, AcceptedReport] | None = None) -> dict[str, list[dict[str, Any]]]:
+def score_history(
+    client: ChainClient, subjects: Iterable[bytes] | None = None, reports: dict[int, AcceptedReport] | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """ScoreUpdated events by subject (0x hex), oldest first, with the epoch and as-of of their report."""
     by_tx = {r.tx: r for r in (reports if reports is not None else accepted_reports(client)).values()}
     out: dict[str, list[dict[str, Any]]] = {}
     for log in ScoreOracle(client).score_updated_logs(None if subjects is None else list(subjects)):
         score, tier, rh = decode_log_data(("uint16", "uint8", "bytes32"), log)
         r = by_tx.get(log["transactionHash"])
-        out.setdefault(log["topics"][1], []).append({
-            "score": int(score), "tier": TIERS[tier], "reasons_hash": to_hex(rh),
-            "epoch": r.epoch if r else None, "as_of": r.as_of if r else None, "report": r.report_id if r else None,
-            "block": int(log["blockNumber"], 16), "tx": log["transactionHash"]})
+        out.setdefault(log["topics"][1], []).append(
+            {
+                "score": int(score),
+                "tier": TIERS[tier],
+                "reasons_hash": to_hex(rh),
+                "epoch": r.epoch if r else None,
+                "as_of": r.as_of if r else None,
+                "report": r.report_id if r else None,
+                "block": int(log["blockNumber"], 16),
+                "tx": log["transactionHash"],
+            }
+        )
     return out

@@ -120,11 +120,9 @@ class ScoreReport:
         _bytes32(self.entries_root, "entries_root")
 
     @classmethod
-    def build(cls, *, epoch: int, model_hash: bytes, as_of: int, expiry: int,
-              entries: Sequence[Entry]) -> ScoreReport:
+    def build(cls, *, epoch: int, model_hash: bytes, as_of: int, expiry: int, entries: Sequence[Entry]) -> ScoreReport:
         """The report committing to `entries` (in this order)."""
-        return cls(epoch=epoch, model_hash=model_hash, as_of=as_of, expiry=expiry,
-                   entries_root=entries_root(entries))
+        return cls(epoch=epoch, model_hash=model_hash, as_of=as_of, expiry=expiry, entries_root=entries_root(entries))
 
     def as_tuple(self) -> tuple[int, bytes, int, int, bytes]:
         """The ABI tuple `(epoch, modelHash, asOf, expiry, entriesRoot)`."""

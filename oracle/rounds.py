@@ -22,12 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from creditshare.core.chain import ChainClient
-from creditshare.core.ids import parse_bytes32, to_hex
-from creditshare.core.chain import event_topic
-from creditshare.bindings.score_oracle import ScoreOracle
 from creditshare.bindings.model_registry import ModelRegistry
+from creditshare.bindings.score_oracle import ScoreOracle
 from creditshare.bindings.settlement_ledger import STATUS_EVENTS, SettlementLedger
+from creditshare.core.chain import ChainClient, event_topic
+from creditshare.core.ids import parse_bytes32, to_hex
 from oracle.batch import build_reports
 from oracle.report import Entry, ScoreReport, report_digest
 from oracle.scores import score_from_ledger
@@ -47,9 +46,14 @@ class Round:
         return f"{self.start}:{self.end}"
 
     def summary(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "subjects": sum(len(e) for _, e in self.reports),
-                "reports": len(self.reports), "digests": [to_hex(d) for d in self.digests],
-                "unscorable": len(self.unscorable)}
+        return {
+            "start": self.start,
+            "end": self.end,
+            "subjects": sum(len(e) for _, e in self.reports),
+            "reports": len(self.reports),
+            "digests": [to_hex(d) for d in self.digests],
+            "unscorable": len(self.unscorable),
+        }
 
 
 def _logs(client: ChainClient, address: str, topics: list[Any], start: int, end: int) -> list[dict[str, Any]]:
@@ -114,8 +118,16 @@ def stored_epochs(client: ChainClient, subjects: list[str], block: int) -> dict[
     return {subject: score.epoch for subject, score in zip(subjects, scores, strict=True)}
 
 
-def compute_round(client: ChainClient, card: Any, start: int, end: int, *, ttl: int, batch: int,
-                  aggregates: dict[str, dict[str, int]] | None = None) -> Round:
+def compute_round(
+    client: ChainClient,
+    card: Any,
+    start: int,
+    end: int,
+    *,
+    ttl: int,
+    batch: int,
+    aggregates: dict[str, dict[str, int]] | None = None,
+) -> Round:
     """The reports of round (start, end], read as of block `end` (see the module docstring)."""
     if end <= start:
         return Round(start, end, (), (), (), ())
@@ -127,10 +139,17 @@ def compute_round(client: ChainClient, card: Any, start: int, end: int, *, ttl: 
     as_of = int(client.read(lambda: client.w3.eth.get_block(end)["timestamp"], "block"))
     scored = score_from_ledger(client, card, as_of, block=end, subjects=set(due), aggregates=aggregates)
     scored_ids = {s.subject for s in scored}
-    reports = build_reports(scored, epoch=end, model_hash=parse_bytes32(card.model_hash), as_of=as_of,
-                            expiry=as_of + ttl, batch=batch)
+    reports = build_reports(
+        scored, epoch=end, model_hash=parse_bytes32(card.model_hash), as_of=as_of, expiry=as_of + ttl, batch=batch
+    )
     contract = ScoreOracle(client).address
     chain_id = client.settings.network.chain_id
     digests = tuple(report_digest(r, chain_id, contract) for r, _ in reports)
-    return Round(start, end, tuple(due), tuple(s for s in due if s not in scored_ids),
-                 tuple((r, tuple(e)) for r, e in reports), digests)
+    return Round(
+        start,
+        end,
+        tuple(due),
+        tuple(s for s in due if s not in scored_ids),
+        tuple((r, tuple(e)) for r, e in reports),
+        digests,
+    )

@@ -10,28 +10,34 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from creditshare.core.chain import ChainClient
-from creditshare.core.errors import InvalidInput
-from creditshare.core.ids import parse_bytes32, to_hex
 from creditshare.bindings.model_registry import ModelRegistry
 from creditshare.bindings.score_oracle import MAX_REPORT_TTL, ScoreOracle
 from creditshare.bindings.settlement_ledger import SettlementLedger, settlement_frame
-from scoring.model_card import TIERS
+from creditshare.core.chain import ChainClient
+from creditshare.core.errors import InvalidInput
+from creditshare.core.ids import parse_bytes32, to_hex
 from oracle.batch import build_reports, score_subjects
+from oracle.mpc_features import merge_aggregates
 from oracle.report import Entry, ScoreReport, entries_root, order_signatures, recover_signer, report_digest, sign_report
 from scoring.features import build_features
-from oracle.mpc_features import merge_aggregates
+from scoring.model_card import TIERS
 
 
-def score_from_ledger(client: ChainClient, card: Any, as_of: int, *, block: int | None = None,
-            subjects: set[str] | None = None,
-            aggregates: dict[str, dict[str, int]] | None = None) -> list[Any]:
+def score_from_ledger(
+    client: ChainClient,
+    card: Any,
+    as_of: int,
+    *,
+    block: int | None = None,
+    subjects: set[str] | None = None,
+    aggregates: dict[str, dict[str, int]] | None = None,
+) -> list[Any]:
     """Scores shippers with `card` from the ledger: the one place where features are assembled.
 
     With `block`, everything (champion, settlements, their states) is read as of that block
@@ -42,8 +48,10 @@ def score_from_ledger(client: ChainClient, card: Any, as_of: int, *, block: int 
     (raw_champion,) = client.call(registry.contract, "champion", block=block)
     champion = bytes(raw_champion) if any(raw_champion) else None
     if champion is None or to_hex(champion) != card.model_hash:
-        raise InvalidInput(f"the card {card.model_hash} is not the registered champion "
-                           f"({to_hex(champion) if champion else 'none promoted'}).")
+        raise InvalidInput(
+            f"the card {card.model_hash} is not the registered champion "
+            f"({to_hex(champion) if champion else 'none promoted'})."
+        )
     frame = settlement_frame(SettlementLedger(client), block)
     if frame.empty:
         if subjects is not None:
@@ -54,32 +62,61 @@ def score_from_ledger(client: ChainClient, card: Any, as_of: int, *, block: int 
     if aggregates is not None:
         features = merge_aggregates(features, aggregates)
     elif any(name.startswith("xp_") for name in card.feature_names):
-        raise InvalidInput("the card uses cross-platform xp_* features: pass the output file of a recorded "
-                           "cross_platform_features MPC job with --mpc-output.")
+        raise InvalidInput(
+            "the card uses cross-platform xp_* features: pass the output file of a recorded "
+            "cross_platform_features MPC job with --mpc-output."
+        )
     if subjects is not None:
         features = features[features.index.isin(sorted(subjects))]
     return score_subjects(card, features)
 
 
-def propose(client: ChainClient, card: Any, *, as_of: int, epoch: int, expiry: int, out_dir: Path,
-            batch: int = 500, aggregates: dict[str, dict[str, int]] | None = None) -> list[Path]:
+def propose(
+    client: ChainClient,
+    card: Any,
+    *,
+    as_of: int,
+    epoch: int,
+    expiry: int,
+    out_dir: Path,
+    batch: int = 500,
+    aggregates: dict[str, dict[str, int]] | None = None,
+) -> list[Path]:
     """Writes one report file per batch; returns their paths."""
     _check_epoch_and_expiry(client, epoch, expiry)
     scored = score_from_ledger(client, card, as_of, aggregates=aggregates)
-    reports = build_reports(scored, epoch=epoch, model_hash=parse_bytes32(card.model_hash),
-                            as_of=as_of, expiry=expiry, batch=batch)
+    reports = build_reports(
+        scored, epoch=epoch, model_hash=parse_bytes32(card.model_hash), as_of=as_of, expiry=expiry, batch=batch
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     contract = ScoreOracle(client).address
     paths = []
     for i, (report, entries) in enumerate(reports, start=1):
         path = out_dir / f"report-{epoch}-{i:03d}.json"
-        _write(path, {"chain_id": client.settings.network.chain_id, "contract": contract,
-                      "report": {"epoch": report.epoch, "model_hash": to_hex(report.model_hash),
-                                 "as_of": report.as_of, "expiry": report.expiry,
-                                 "entries_root": to_hex(report.entries_root)},
-                      "entries": [{"subject": to_hex(e.subject), "score": e.score, "tier": TIERS[e.tier],
-                                   "reasons_hash": to_hex(e.reasons_hash)} for e in entries],
-                      "signatures": {}})
+        _write(
+            path,
+            {
+                "chain_id": client.settings.network.chain_id,
+                "contract": contract,
+                "report": {
+                    "epoch": report.epoch,
+                    "model_hash": to_hex(report.model_hash),
+                    "as_of": report.as_of,
+                    "expiry": report.expiry,
+                    "entries_root": to_hex(report.entries_root),
+                },
+                "entries": [
+                    {
+                        "subject": to_hex(e.subject),
+                        "score": e.score,
+                        "tier": TIERS[e.tier],
+                        "reasons_hash": to_hex(e.reasons_hash),
+                    }
+                    for e in entries
+                ],
+                "signatures": {},
+            },
+        )
         paths.append(path)
     return paths
 
@@ -89,12 +126,15 @@ def _check_epoch_and_expiry(client: ChainClient, epoch: int, expiry: int) -> Non
     (epochs are block numbers) and an expiry more than MAX_REPORT_TTL past the latest block's time."""
     latest = int(client.read(lambda: client.w3.eth.block_number, "block number"))
     if not 1 <= epoch <= latest:
-        raise InvalidInput(f"epoch must be between 1 and the latest block number {latest} (epochs are block "
-                           f"numbers); got {epoch}.")
+        raise InvalidInput(
+            f"epoch must be between 1 and the latest block number {latest} (epochs are block numbers); got {epoch}."
+        )
     limit = client.block_timestamp() + MAX_REPORT_TTL
     if expiry > limit:
-        raise InvalidInput(f"expiry {expiry} is more than {MAX_REPORT_TTL} seconds after the latest block's time; "
-                           "the ScoreOracle refuses it (use a shorter --ttl).")
+        raise InvalidInput(
+            f"expiry {expiry} is more than {MAX_REPORT_TTL} seconds after the latest block's time; "
+            "the ScoreOracle refuses it (use a shorter --ttl)."
+        )
 
 
 def _write(path: Path, body: dict[str, Any]) -> None:
@@ -107,10 +147,19 @@ def _load(path: Path) -> tuple[dict[str, Any], ScoreReport, list[Entry]]:
     try:
         body = json.loads(path.read_text())
         r = body["report"]
-        report = ScoreReport(epoch=int(r["epoch"]), model_hash=parse_bytes32(r["model_hash"]), as_of=int(r["as_of"]),
-                             expiry=int(r["expiry"]), entries_root=parse_bytes32(r["entries_root"]))
-        entries = [Entry(parse_bytes32(e["subject"]), int(e["score"]), TIERS.index(e["tier"]),
-                         parse_bytes32(e["reasons_hash"])) for e in body["entries"]]
+        report = ScoreReport(
+            epoch=int(r["epoch"]),
+            model_hash=parse_bytes32(r["model_hash"]),
+            as_of=int(r["as_of"]),
+            expiry=int(r["expiry"]),
+            entries_root=parse_bytes32(r["entries_root"]),
+        )
+        entries = [
+            Entry(
+                parse_bytes32(e["subject"]), int(e["score"]), TIERS.index(e["tier"]), parse_bytes32(e["reasons_hash"])
+            )
+            for e in body["entries"]
+        ]
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise InvalidInput(f"{path} is not a score report file: {err}") from err
     return body, report, entries
@@ -119,13 +168,21 @@ def _load(path: Path) -> tuple[dict[str, Any], ScoreReport, list[Entry]]:
 def _check_target(client: ChainClient, body: dict[str, Any]) -> str:
     contract = ScoreOracle(client).address
     if int(body["chain_id"]) != client.settings.network.chain_id or body["contract"].lower() != contract.lower():
-        raise InvalidInput(f"the report is for chain {body['chain_id']} contract {body['contract']}, not this "
-                           f"network's ScoreOracle {contract}.")
+        raise InvalidInput(
+            f"the report is for chain {body['chain_id']} contract {body['contract']}, not this "
+            f"network's ScoreOracle {contract}."
+        )
     return str(contract)
 
 
-def sign(client: ChainClient, card: Any, path: Path, account: LocalAccount, *,
-         aggregates: dict[str, dict[str, int]] | None = None) -> str:
+def sign(
+    client: ChainClient,
+    card: Any,
+    path: Path,
+    account: LocalAccount,
+    *,
+    aggregates: dict[str, dict[str, int]] | None = None,
+) -> str:
     """Recomputes the report's batch and, if it matches, adds this operator's signature. Returns the outcome."""
     body, report, entries = _load(path)
     contract = _check_target(client, body)
@@ -152,10 +209,15 @@ def submit(client: ChainClient, path: Path, account: LocalAccount) -> dict[str, 
     for address, sig in body["signatures"].items():
         if recover_signer(digest, bytes.fromhex(sig[2:])).lower() != address.lower():
             raise InvalidInput(f"the signature listed for {address} was not made by it.")
-    receipt = ScoreOracle(client).submit(report.as_tuple(), [e.as_tuple() for e in entries],
-                                         order_signatures(digest, sigs), account)
-    return {"entries": len(entries), "signatures": len(sigs), "gas_used": int(receipt["gasUsed"]),
-            "gas_per_score": int(receipt["gasUsed"]) // max(1, len(entries))}
+    receipt = ScoreOracle(client).submit(
+        report.as_tuple(), [e.as_tuple() for e in entries], order_signatures(digest, sigs), account
+    )
+    return {
+        "entries": len(entries),
+        "signatures": len(sigs),
+        "gas_used": int(receipt["gasUsed"]),
+        "gas_per_score": int(receipt["gasUsed"]) // max(1, len(entries)),
+    }
 
 
 def scores(client: ChainClient, subjects: Sequence[bytes]) -> list[dict[str, Any]]:
@@ -169,9 +231,20 @@ def scores(client: ChainClient, subjects: Sequence[bytes]) -> list[dict[str, Any
             out.append({"subject": to_hex(subject), "scored": False})
             continue
         model = registry.model(bytes(model_hash))
-        out.append({"subject": to_hex(subject), "scored": True, "score": score, "tier": TIERS[tier],
-                    "model_hash": to_hex(bytes(model_hash)), "model_version": model.version if model else None,
-                    "model_is_champion": champion == bytes(model_hash), "as_of": as_of, "epoch": epoch,
-                    "staleness_days": max(0, now - as_of) // 86400, "report": report,
-                    "reasons_hash_prefix": to_hex(bytes(reasons))[:52]})
+        out.append(
+            {
+                "subject": to_hex(subject),
+                "scored": True,
+                "score": score,
+                "tier": TIERS[tier],
+                "model_hash": to_hex(bytes(model_hash)),
+                "model_version": model.version if model else None,
+                "model_is_champion": champion == bytes(model_hash),
+                "as_of": as_of,
+                "epoch": epoch,
+                "staleness_days": max(0, now - as_of) // 86400,
+                "report": report,
+                "reasons_hash_prefix": to_hex(bytes(reasons))[:52],
+            }
+        )
     return out

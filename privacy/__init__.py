@@ -9,13 +9,13 @@ Public entry points:
 - `psi_intersect`, `psi_serve`, `psi_query`: private set intersection of subject ids.
 """
 
+from typing import Any
+
 from privacy.config import MpcConfig, load_config, parse_config
 from privacy.features import OUTPUT_FEATURES, features_by_subject, subject_features
 from privacy.inputs import CROSS_FEATURES
 from privacy.record import job_record
 from scoring.woe import BinStats, bin_stats, woe_iv
-
-from typing import Any
 
 # privacy.party and privacy.psi are also run as `python -m ...`; loading them
 # lazily keeps runpy from finding them half-imported.

@@ -36,7 +36,7 @@ async def secure_cross_platform(rt: Any, values: np.ndarray) -> np.ndarray:
     total = reduce(lambda a, b: a + b, additive)  # local: no communication
     chunks = []
     for start in range(0, values.shape[1], COMPARE_CHUNK):
-        part = [d[start:start + COMPARE_CHUNK] for d in dpd]
+        part = [d[start : start + COMPARE_CHUNK] for d in dpd]
         chunk = reduce(rt.np_maximum, part)  # m-1 rounds of secure comparisons
         await rt.gather(chunk)  # finish this chunk first: bounds memory, reveals nothing
         chunks.append(chunk)

@@ -62,10 +62,7 @@ class MpcConfig:
             "job_id": self.job_id,
             "computation": self.computation,
             "purpose": self.purpose,
-            "parties": [
-                {"name": p.name, "host": p.host, "port": p.port, "member": p.member}
-                for p in self.parties
-            ],
+            "parties": [{"name": p.name, "host": p.host, "port": p.port, "member": p.member} for p in self.parties],
             "subjects": list(self.subjects),
             "bin_edges": {k: list(v) for k, v in sorted(self.bin_edges.items())},
             "ssl": self.ssl,
@@ -136,26 +133,27 @@ class ConfigSummary:
     def mismatch(self, other: ConfigSummary, *, me: int, them: int) -> str | None:
         """A one-line description of how `other` (party `them`) differs, or None."""
         if other.n_parties != self.n_parties:
-            return (f"party {them} config lists {other.n_parties} parties; "
-                    f"party {me} lists {self.n_parties}.")
+            return f"party {them} config lists {other.n_parties} parties; party {me} lists {self.n_parties}."
         if other.job_id != self.job_id:
             return f"party {them} config has job id {other.job_id!r}; party {me} has {self.job_id!r}."
         if other.computation != self.computation:
-            return (f"party {them} config computes {other.computation!r}; "
-                    f"party {me} computes {self.computation!r}.")
+            return f"party {them} config computes {other.computation!r}; party {me} computes {self.computation!r}."
         if other.endpoints != self.endpoints:
-            return (f"party {them} config lists party addresses {', '.join(other.endpoints)}; "
-                    f"party {me} lists {', '.join(self.endpoints)}.")
+            return (
+                f"party {them} config lists party addresses {', '.join(other.endpoints)}; "
+                f"party {me} lists {', '.join(self.endpoints)}."
+            )
         if other.n_subjects != self.n_subjects:
-            return (f"party {them} config lists {other.n_subjects} subjects; "
-                    f"party {me} lists {self.n_subjects}.")
+            return f"party {them} config lists {other.n_subjects} subjects; party {me} lists {self.n_subjects}."
         if other.subjects_hash != self.subjects_hash:
             return f"party {them} config has a different subject list from party {me}."
         if other.bins_hash != self.bins_hash:
             return f"party {them} config has different bin edges from party {me}."
         if other.config_hash != self.config_hash:
-            return (f"party {them} config hash {other.config_hash[:18]}… differs from "
-                    f"party {me}'s {self.config_hash[:18]}… (purpose, names or members differ).")
+            return (
+                f"party {them} config hash {other.config_hash[:18]}… differs from "
+                f"party {me}'s {self.config_hash[:18]}… (purpose, names or members differ)."
+            )
         return None
 
 
@@ -182,6 +180,7 @@ def load_config(path: Path) -> MpcConfig:
 
 def parse_config(raw: dict[str, Any], *, base_dir: Path = Path("."), source: str = "config") -> MpcConfig:
     """Validate a config mapping (as read from JSON/TOML)."""
+
     def need(key: str) -> Any:
         if key not in raw:
             raise InvalidInput(f"{source}: missing required key {key!r}.")
@@ -192,8 +191,7 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path = Path("."), source: str
         raise InvalidInput(f"{source}: job_id must be a non-empty string.")
     computation = need("computation")
     if computation not in COMPUTATIONS:
-        raise InvalidInput(f"{source}: computation must be one of {', '.join(COMPUTATIONS)}; "
-                           f"got {computation!r}.")
+        raise InvalidInput(f"{source}: computation must be one of {', '.join(COMPUTATIONS)}; got {computation!r}.")
     purpose = raw.get("purpose", "")
     if not isinstance(purpose, str):
         raise InvalidInput(f"{source}: purpose must be a string.")
@@ -212,9 +210,15 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path = Path("."), source: str
     connect_s = _positive(timeouts.get("connect_s", DEFAULT_CONNECT_TIMEOUT_S), "timeouts.connect_s", source)
     job_s = _positive(timeouts.get("job_s", DEFAULT_JOB_TIMEOUT_S), "timeouts.job_s", source)
     return MpcConfig(
-        job_id=job_id, computation=computation, purpose=purpose, parties=parties,
-        subjects=subjects, bin_edges=bin_edges, connect_timeout_s=connect_s,
-        job_timeout_s=job_s, ssl=bool(raw.get("ssl", False)),
+        job_id=job_id,
+        computation=computation,
+        purpose=purpose,
+        parties=parties,
+        subjects=subjects,
+        bin_edges=bin_edges,
+        connect_timeout_s=connect_s,
+        job_timeout_s=job_s,
+        ssl=bool(raw.get("ssl", False)),
     )
 
 
@@ -278,8 +282,11 @@ def _parse_bins(value: Any, source: str) -> dict[str, tuple[int, ...]]:
         raise InvalidInput(f"{source}: bin_edges must map each feature to a list of integer edges.")
     out: dict[str, tuple[int, ...]] = {}
     for name, edges in value.items():
-        if not isinstance(edges, list) or not edges or not all(
-                isinstance(e, int) and not isinstance(e, bool) for e in edges):
+        if (
+            not isinstance(edges, list)
+            or not edges
+            or not all(isinstance(e, int) and not isinstance(e, bool) for e in edges)
+        ):
             raise InvalidInput(f"{source}: bin_edges[{name!r}] must be a non-empty list of integers.")
         if any(b <= a for a, b in zip(edges, edges[1:])):
             raise InvalidInput(f"{source}: bin_edges[{name!r}] must be strictly increasing.")

@@ -24,10 +24,7 @@ def revealed_payload(config: MpcConfig, result: np.ndarray) -> dict[str, Any]:
     if config.computation == "cross_platform_features":
         return {
             "features": list(OUTPUT_FEATURES),
-            "subjects": {
-                subject: [int(v) for v in result[:, j]]
-                for j, subject in enumerate(config.subjects)
-            },
+            "subjects": {subject: [int(v) for v in result[:, j]] for j, subject in enumerate(config.subjects)},
         }
     bins: dict[str, Any] = {}
     offset = 0
@@ -35,8 +32,8 @@ def revealed_payload(config: MpcConfig, result: np.ndarray) -> dict[str, Any]:
         k = len(edges) + 1
         bins[feature] = {
             "edges": list(edges),
-            "good": [int(v) for v in result[offset:offset + k]],
-            "bad": [int(v) for v in result[offset + k:offset + 2 * k]],
+            "good": [int(v) for v in result[offset : offset + k]],
+            "bad": [int(v) for v in result[offset + k : offset + 2 * k]],
         }
         offset += 2 * k
     return {"bins": bins}

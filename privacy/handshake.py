@@ -30,9 +30,17 @@ class Hello:
     input_error: str | None
 
     def encode(self) -> bytes:
-        return json.dumps({"type": "hello", "party_id": self.party_id,
-                           "summary": self.summary.to_json(),
-                           "input_error": self.input_error}).encode() + b"\n"
+        return (
+            json.dumps(
+                {
+                    "type": "hello",
+                    "party_id": self.party_id,
+                    "summary": self.summary.to_json(),
+                    "input_error": self.input_error,
+                }
+            ).encode()
+            + b"\n"
+        )
 
 
 def _verdict_line(error: str | None) -> bytes:
@@ -74,8 +82,9 @@ async def coordinate(config: MpcConfig, own: Hello, timeout: float) -> None:
             return
         if not 0 < pid < m:
             diff = own.summary.mismatch(hello.summary, me=0, them=pid)
-            problems.append(f"config mismatch: {diff}" if diff else
-                            f"party {pid} is not in party 0's config ({m} parties).")
+            problems.append(
+                f"config mismatch: {diff}" if diff else f"party {pid} is not in party 0's config ({m} parties)."
+            )
             writer.write(_verdict_line(problems[-1]))
             writer.close()
             everyone.set()
@@ -100,7 +109,7 @@ async def coordinate(config: MpcConfig, own: Hello, timeout: float) -> None:
     try:
         try:
             await asyncio.wait_for(everyone.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             missing = [i for i in range(1, m) if i not in hellos]
             names = ", ".join(f"party {i} ({config.parties[i].endpoint})" for i in missing)
             problems.append(f"{names} did not join within {timeout:g} s; is it running?")
@@ -125,23 +134,22 @@ async def join(config: MpcConfig, own: Hello, timeout: float) -> None:
     deadline = loop.time() + timeout
     while True:
         try:
-            reader, writer = await asyncio.open_connection(coordinator.host, coordinator.port,
-                                                           limit=MAX_LINE)
+            reader, writer = await asyncio.open_connection(coordinator.host, coordinator.port, limit=MAX_LINE)
             break
         except OSError:
             if loop.time() >= deadline:
                 raise PrivacyError(
                     f"party {own.party_id} could not reach party 0 (the coordinator) at "
-                    f"{coordinator.endpoint} within {timeout:g} s; is it running?") from None
+                    f"{coordinator.endpoint} within {timeout:g} s; is it running?"
+                ) from None
             await asyncio.sleep(0.2)
     try:
         writer.write(own.encode())
         await writer.drain()
         # party 0 may itself wait up to `timeout` for the slowest party
         line = await asyncio.wait_for(reader.readline(), 2 * timeout + 5)
-    except (asyncio.TimeoutError, OSError) as err:
-        raise PrivacyError(f"party {own.party_id}: no start verdict from party 0 "
-                           f"({type(err).__name__}).") from err
+    except (TimeoutError, OSError) as err:
+        raise PrivacyError(f"party {own.party_id}: no start verdict from party 0 ({type(err).__name__}).") from err
     finally:
         writer.close()
     if not line:

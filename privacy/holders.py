@@ -45,19 +45,22 @@ def _per_pair(settlements: pd.DataFrame, as_of: int) -> pd.DataFrame:
     paid = seen["paid_date"].to_numpy(dtype=np.int64)
     paid_asof = (paid > 0) & (paid <= as_of)
     defaulted = (seen["status"].to_numpy(dtype=object) == "Defaulted") & (
-        seen["status_date"].to_numpy(dtype=np.int64) <= as_of)
+        seen["status_date"].to_numpy(dtype=np.int64) <= as_of
+    )
     is_due = due < as_of
     open_ = ~paid_asof & ~defaulted
     end = np.where(paid_asof, paid, as_of)
-    rows = pd.DataFrame({
-        "platform": seen["platform"].to_numpy(dtype=object),
-        "shipper": seen["shipper"].to_numpy(dtype=object),
-        "outstanding_fen": np.where(open_, amt, 0),
-        "overdue_fen": np.where(open_ & is_due, amt, 0),
-        "default_count": defaulted.astype(np.int64),
-        "has_relationship": np.ones(len(seen), dtype=np.int64),
-        "worst_dpd": np.where(is_due, np.maximum(end - due, 0) // DAY, 0),
-    })
+    rows = pd.DataFrame(
+        {
+            "platform": seen["platform"].to_numpy(dtype=object),
+            "shipper": seen["shipper"].to_numpy(dtype=object),
+            "outstanding_fen": np.where(open_, amt, 0),
+            "overdue_fen": np.where(open_ & is_due, amt, 0),
+            "default_count": defaulted.astype(np.int64),
+            "has_relationship": np.ones(len(seen), dtype=np.int64),
+            "worst_dpd": np.where(is_due, np.maximum(end - due, 0) // DAY, 0),
+        }
+    )
     g = rows.groupby(["platform", "shipper"], sort=True)
     out = g[["outstanding_fen", "overdue_fen", "default_count"]].sum()
     out["has_relationship"] = 1
@@ -77,16 +80,18 @@ def platform_inputs(settlements: pd.DataFrame, as_of: int) -> dict[str, dict[str
     return out
 
 
-def cross_platform_frame(settlements: pd.DataFrame, as_of: int,
-                         subjects: Iterable[str] | None = None) -> pd.DataFrame:
+def cross_platform_frame(settlements: pd.DataFrame, as_of: int, subjects: Iterable[str] | None = None) -> pd.DataFrame:
     """What a cross_platform_features job over every platform reveals, computed in the clear.
 
     Indexed by shipper id (lower-case), int64 columns :data:`OUTPUT_FEATURES`;
     ``subjects`` selects and orders the rows (subjects no platform knows get zeros).
     """
     per_platform = platform_inputs(settlements, int(as_of))
-    index = sorted({s for rows in per_platform.values() for s in rows}) if subjects is None \
+    index = (
+        sorted({s for rows in per_platform.values() for s in rows})
+        if subjects is None
         else [str(s).lower() for s in subjects]
+    )
     pos = {s: j for j, s in enumerate(index)}
     matrices = []
     for rows in per_platform.values():

@@ -63,11 +63,13 @@ class PartyInputs:
 
     def canonical_bytes(self, config: MpcConfig) -> bytes:
         """The bytes a party commits to: aligned values bound to the job."""
-        return canonical_json({
-            "job_id": config.job_id,
-            "computation": self.computation,
-            "values": self.values.tolist(),
-        })
+        return canonical_json(
+            {
+                "job_id": config.job_id,
+                "computation": self.computation,
+                "values": self.values.tolist(),
+            }
+        )
 
 
 def expected_shape(config: MpcConfig) -> tuple[int, ...]:
@@ -96,10 +98,11 @@ def align_subject_rows(config: MpcConfig, rows: dict[str, list[Any]]) -> PartyIn
         subject = normalize_subject(raw_subject, "inputs")
         if not isinstance(row, list) or len(row) != len(CROSS_FEATURES):
             got = len(row) if isinstance(row, list) else "a non-list"
-            expect = (f"has {got} values; cross_platform_features expects "
-                      f"{len(CROSS_FEATURES)} ({', '.join(CROSS_FEATURES)}).")
-            raise InvalidPartyInput(f"inputs row for subject {subject} {expect}",
-                                    f"an inputs row {expect}")
+            expect = (
+                f"has {got} values; cross_platform_features expects "
+                f"{len(CROSS_FEATURES)} ({', '.join(CROSS_FEATURES)})."
+            )
+            raise InvalidPartyInput(f"inputs row for subject {subject} {expect}", f"an inputs row {expect}")
         col = index.get(subject)
         if col is None:
             ignored += 1  # not part of this job
@@ -108,8 +111,9 @@ def align_subject_rows(config: MpcConfig, rows: dict[str, list[Any]]) -> PartyIn
             lo, hi = RANGES[name]
             if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
                 rule = f"must be an integer in [{lo}, {hi}]."
-                raise InvalidPartyInput(f"inputs: {name} of subject {subject} {rule}",
-                                        f"an inputs row has a {name} that {rule}")
+                raise InvalidPartyInput(
+                    f"inputs: {name} of subject {subject} {rule}", f"an inputs row has a {name} that {rule}"
+                )
             values[k, col] = v
     return PartyInputs("cross_platform_features", values, ignored)
 
@@ -138,7 +142,7 @@ def _read_subject_rows(path: Path) -> dict[str, list[Any]]:
         data = _read_json(path)
         subjects = data.get("subjects") if isinstance(data, dict) else None
         if not isinstance(subjects, dict):
-            raise InvalidInput(f"inputs {path}: expected {{\"subjects\": {{\"0x…\": [5 integers]}}}}.")
+            raise InvalidInput(f'inputs {path}: expected {{"subjects": {{"0x…": [5 integers]}}}}.')
         return dict(subjects)
     rows: dict[str, list[Any]] = {}
     with _open_csv(path) as fh:
@@ -152,8 +156,10 @@ def _read_subject_rows(path: Path) -> dict[str, list[Any]]:
                 continue
             subject = rec[0].strip().lower()
             if subject in rows:
-                raise InvalidPartyInput(f"inputs {path} line {line_no}: subject {subject} appears twice.",
-                                        "a subject appears twice in the inputs.")
+                raise InvalidPartyInput(
+                    f"inputs {path} line {line_no}: subject {subject} appears twice.",
+                    "a subject appears twice in the inputs.",
+                )
             rows[subject] = [_int_cell(c, path, line_no) for c in rec[1:]]
     return rows
 
@@ -164,7 +170,7 @@ def _read_binning_rows(path: Path, features: tuple[str, ...]) -> list[dict[str, 
         data = _read_json(path)
         rows_raw = data.get("rows") if isinstance(data, dict) else None
         if not isinstance(rows_raw, list):
-            raise InvalidInput(f"inputs {path}: expected {{\"rows\": [{{feature: int, \"bad\": 0|1}}]}}.")
+            raise InvalidInput(f'inputs {path}: expected {{"rows": [{{feature: int, "bad": 0|1}}]}}.')
         rows = rows_raw
     else:
         with _open_csv(path) as fh:

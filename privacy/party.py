@@ -17,9 +17,10 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable
+from typing import Any
 
 import numpy as np
 
@@ -59,8 +60,14 @@ class PartyResult:
         return dict(self.output["record"])
 
 
-def run_party(config_path: Path, party_id: int, inputs_path: Path,
-              output_path: Path | None = None, *, record_path: Path | None = None) -> PartyResult:
+def run_party(
+    config_path: Path,
+    party_id: int,
+    inputs_path: Path,
+    output_path: Path | None = None,
+    *,
+    record_path: Path | None = None,
+) -> PartyResult:
     """Run this holder's party of the job in `config_path` to the end.
 
     Raises InvalidInput (this holder's own config/inputs are bad; the other
@@ -71,8 +78,9 @@ def run_party(config_path: Path, party_id: int, inputs_path: Path,
     """
     config = load_config(Path(config_path))
     if not 0 <= party_id < config.n_parties:
-        raise InvalidInput(f"party id {party_id} is not in the config "
-                           f"({config.n_parties} parties: 0..{config.n_parties - 1}).")
+        raise InvalidInput(
+            f"party id {party_id} is not in the config ({config.n_parties} parties: 0..{config.n_parties - 1})."
+        )
     inputs: PartyInputs | None = None
     input_error: str | None = None  # what the other parties are told
     local_error = ""
@@ -103,8 +111,9 @@ def run_party(config_path: Path, party_id: int, inputs_path: Path,
     return PartyResult(party_id, output, Path(output_path) if output_path else None)
 
 
-async def _party_main(rt: Any, config: MpcConfig, party_id: int, inputs: PartyInputs | None,
-                      input_error: str | None, local_error: str) -> dict[str, Any]:
+async def _party_main(
+    rt: Any, config: MpcConfig, party_id: int, inputs: PartyInputs | None, input_error: str | None, local_error: str
+) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     hello = Hello(party_id, config.summary(), input_error)
@@ -115,8 +124,9 @@ async def _party_main(rt: Any, config: MpcConfig, party_id: int, inputs: PartyIn
             await join(config, hello, config.connect_timeout_s)
     except PrivacyError:
         if input_error:
-            raise InvalidInput(f"party {party_id} inputs are invalid: {local_error} "
-                               "The job was aborted for all parties.") from None
+            raise InvalidInput(
+                f"party {party_id} inputs are invalid: {local_error} The job was aborted for all parties."
+            ) from None
         raise
     if inputs is None:  # unreachable: an input error always fails the handshake
         raise InvalidInput(f"party {party_id} inputs are invalid: {local_error}")
@@ -129,11 +139,13 @@ async def _party_main(rt: Any, config: MpcConfig, party_id: int, inputs: PartyIn
 async def start_mpyc(rt: Any, config: MpcConfig) -> None:
     try:
         await asyncio.wait_for(rt.start(), config.connect_timeout_s)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         missing = [p.pid for p in rt.parties if p.pid != rt.pid and p.protocol is None]
         names = ", ".join(f"party {i} ({config.parties[i].endpoint})" for i in missing)
-        raise PrivacyError(f"party {rt.pid} could not connect to {names or 'its peers'} within "
-                           f"{config.connect_timeout_s:g} s after the start handshake.") from None
+        raise PrivacyError(
+            f"party {rt.pid} could not connect to {names or 'its peers'} within "
+            f"{config.connect_timeout_s:g} s after the start handshake."
+        ) from None
     except OSError as err:
         raise PrivacyError(f"party {rt.pid} cannot open its MPC port: {err}.") from err
     # absorbs MPyC's "all peers gone" signal if peers drop later (see unset_protocol)
@@ -148,17 +160,17 @@ async def _job(rt: Any, config: MpcConfig, inputs: PartyInputs) -> dict[str, Any
     peers = await rt.transfer((config.config_hash(), list(inputs.values.shape), commitment))
     for pid, (cfg_hash, shape, _) in enumerate(peers):
         if cfg_hash != config.config_hash():
-            raise PrivacyError(f"config mismatch on the MPC channel: party {pid} has config hash "
-                               f"{cfg_hash[:18]}…; party {me} has {config.config_hash()[:18]}….")
+            raise PrivacyError(
+                f"config mismatch on the MPC channel: party {pid} has config hash "
+                f"{cfg_hash[:18]}…; party {me} has {config.config_hash()[:18]}…."
+            )
         if tuple(shape) != inputs.values.shape:
-            raise PrivacyError(f"party {pid} inputs have shape {tuple(shape)}; party {me} has "
-                               f"{inputs.values.shape}.")
+            raise PrivacyError(f"party {pid} inputs have shape {tuple(shape)}; party {me} has {inputs.values.shape}.")
     commitments = [c for _, _, c in peers]
 
     t0 = asyncio.get_running_loop().time()
     result = await computations.SECURE[config.computation](rt, inputs.values)
-    log.info("party %s: secure %s done (%.1f s)", me, config.computation,
-             asyncio.get_running_loop().time() - t0)
+    log.info("party %s: secure %s done (%.1f s)", me, config.computation, asyncio.get_running_loop().time() - t0)
     revealed = revealed_payload(config, result)
     digest = output_hash(revealed)
     # all-or-nothing: nobody writes an output unless every party reached this point
@@ -166,11 +178,17 @@ async def _job(rt: Any, config: MpcConfig, inputs: PartyInputs) -> dict[str, Any
     acks = await rt.transfer(digest)
     for pid, other in enumerate(acks):
         if other != digest:
-            raise PrivacyError(f"party {pid} computed output hash {str(other)[:18]}…; party {me} "
-                               f"computed {digest[:18]}…; no output written.")
+            raise PrivacyError(
+                f"party {pid} computed output hash {str(other)[:18]}…; party {me} "
+                f"computed {digest[:18]}…; no output written."
+            )
     record = job_record(
-        job_id=config.job_id, participants=participants_of(config), purpose=config.purpose,
-        input_commitments=commitments, output_hash=digest, computation=config.computation,
+        job_id=config.job_id,
+        participants=participants_of(config),
+        purpose=config.purpose,
+        input_commitments=commitments,
+        output_hash=digest,
+        computation=config.computation,
         config_hash=config.config_hash(),
     )
     return {
@@ -200,12 +218,14 @@ async def _watched(rt: Any, config: MpcConfig, job: Awaitable[dict[str, Any]]) -
             raise _job_failed(rt, config, ConnectionError("peer lost"))
         if loop.time() >= deadline:
             task.cancel()
-            raise PrivacyError(f"party {rt.pid}: job {config.job_id!r} did not finish within "
-                               f"{config.job_timeout_s:g} s; aborted, no output written.")
+            raise PrivacyError(
+                f"party {rt.pid}: job {config.job_id!r} did not finish within "
+                f"{config.job_timeout_s:g} s; aborted, no output written."
+            )
     result: dict[str, Any] = task.result()
     try:
         await asyncio.wait_for(rt.shutdown(), config.connect_timeout_s)
-    except (asyncio.TimeoutError, OSError, AttributeError) as err:
+    except (TimeoutError, OSError, AttributeError) as err:
         # every party already confirmed the output hash; a late drop changes nothing
         log.warning("party %s: MPC shutdown incomplete (%s)", rt.pid, type(err).__name__)
     return result
@@ -221,10 +241,12 @@ def _job_failed(rt: Any, config: MpcConfig, err: Exception) -> PrivacyError:
     lost = _lost_peers(rt)
     if lost:
         who = ", ".join(f"party {i}" for i in lost)
-        return PrivacyError(f"party {rt.pid}: {who} disconnected mid-job; job {config.job_id!r} "
-                            "aborted, no output written.")
-    return PrivacyError(f"party {rt.pid}: the secure computation of job {config.job_id!r} failed "
-                        f"({err}); no output written.")
+        return PrivacyError(
+            f"party {rt.pid}: {who} disconnected mid-job; job {config.job_id!r} aborted, no output written."
+        )
+    return PrivacyError(
+        f"party {rt.pid}: the secure computation of job {config.job_id!r} failed ({err}); no output written."
+    )
 
 
 def _connection_lost(peer: Any) -> bool:
@@ -263,8 +285,10 @@ def _new_runtime(config: MpcConfig, party_id: int) -> Any:
     finally:
         sys.argv = saved
     if rt.pid != party_id or len(rt.parties) != config.n_parties:
-        raise PrivacyError(f"MPyC runtime set up as party {rt.pid} of {len(rt.parties)}; "
-                           f"expected party {party_id} of {config.n_parties}.")
+        raise PrivacyError(
+            f"MPyC runtime set up as party {rt.pid} of {len(rt.parties)}; "
+            f"expected party {party_id} of {config.n_parties}."
+        )
     return rt
 
 
@@ -275,8 +299,7 @@ def _quiet_connection_errors(rt: Any) -> None:
 
     def handler(lp: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exc = context.get("exception")
-        if isinstance(exc, (ConnectionError, asyncio.InvalidStateError, asyncio.CancelledError)) \
-                or _lost_peers(rt):
+        if isinstance(exc, (ConnectionError, asyncio.InvalidStateError, asyncio.CancelledError)) or _lost_peers(rt):
             # the job fails with a PrivacyError naming the lost party; no traceback noise
             log.debug("connection event: %r", exc)
             return
@@ -303,8 +326,9 @@ def plaintext_result(config: MpcConfig, per_party: list[PartyInputs]) -> np.ndar
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m privacy.party",
-                                     description="Run one party of a CreditShare MPC job.")
+    parser = argparse.ArgumentParser(
+        prog="python -m privacy.party", description="Run one party of a CreditShare MPC job."
+    )
     parser.add_argument("--config", required=True, type=Path, help="job config (JSON or TOML)")
     parser.add_argument("--id", required=True, type=int, dest="party_id", help="this party's index")
     parser.add_argument("--inputs", required=True, type=Path, help="this holder's inputs (CSV or JSON)")
@@ -320,8 +344,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     where = f" → {result.output_path}" if result.output_path else ""
-    print(f"party {result.party_id}: job {result.output['job_id']} done, output hash "
-          f"{result.output['output_hash']}{where}")
+    print(
+        f"party {result.party_id}: job {result.output['job_id']} done, output hash "
+        f"{result.output['output_hash']}{where}"
+    )
     return 0
 
 

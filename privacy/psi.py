@@ -25,15 +25,20 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from creditshare.core.errors import InvalidInput, PrivacyError
-from creditshare.core.errors import CreditShareError
+from creditshare.core.errors import CreditShareError, InvalidInput, PrivacyError
 
 PROTOCOL_VERSION = 1
 FPR = 1e-9  # false-positive rate of the server setup (RAW: only hash collisions)
 MAX_FRAME = 1 << 30
 HELLO, SETUP, REQUEST, RESPONSE, RESULT, ERROR = range(1, 7)
-_KIND_NAMES = {HELLO: "HELLO", SETUP: "SETUP", REQUEST: "REQUEST", RESPONSE: "RESPONSE",
-               RESULT: "RESULT", ERROR: "ERROR"}
+_KIND_NAMES = {
+    HELLO: "HELLO",
+    SETUP: "SETUP",
+    REQUEST: "REQUEST",
+    RESPONSE: "RESPONSE",
+    RESULT: "RESULT",
+    ERROR: "ERROR",
+}
 
 
 def _psi() -> Any:
@@ -103,8 +108,7 @@ def psi_intersect(mine: Iterable[str], theirs: Iterable[str]) -> set[str]:
     return client.intersection(setup, response)
 
 
-def psi_serve(ids: Iterable[str], port: int, *, host: str = "127.0.0.1",
-              timeout: float = 60.0) -> set[str]:
+def psi_serve(ids: Iterable[str], port: int, *, host: str = "127.0.0.1", timeout: float = 60.0) -> set[str]:
     """Serve one PSI run on host:port; return the shared ids the querying holder reports."""
     server = _Server(_clean_ids(ids, "serve"))
     with socket.create_server((host, port)) as listener:
@@ -118,8 +122,9 @@ def psi_serve(ids: Iterable[str], port: int, *, host: str = "127.0.0.1",
         hello = _expect_json(conn, HELLO)
         if hello.get("version") != PROTOCOL_VERSION or not isinstance(hello.get("n"), int):
             _send(conn, ERROR, b"unsupported PSI protocol version")
-            raise PrivacyError(f"PSI: peer speaks protocol {hello.get('version')!r}; "
-                               f"this holder speaks {PROTOCOL_VERSION}.")
+            raise PrivacyError(
+                f"PSI: peer speaks protocol {hello.get('version')!r}; this holder speaks {PROTOCOL_VERSION}."
+            )
         _send(conn, SETUP, server.setup(hello["n"]))
         _send(conn, RESPONSE, server.respond(_expect(conn, REQUEST)))
         result = _expect_json(conn, RESULT)
@@ -154,8 +159,9 @@ def _connect(host: str, port: int, timeout: float) -> socket.socket:
             return socket.create_connection((host, port), timeout=timeout)
         except OSError:
             if time.monotonic() >= deadline:
-                raise PrivacyError(f"PSI: could not reach the serving holder at {host}:{port} "
-                                   f"within {timeout:g} s; is it running?") from None
+                raise PrivacyError(
+                    f"PSI: could not reach the serving holder at {host}:{port} within {timeout:g} s; is it running?"
+                ) from None
             time.sleep(0.1)
 
 

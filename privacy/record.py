@@ -67,8 +67,7 @@ def job_record(
     """A job record for the chain: labelHash, participants, purposeHash, commitments, outputHash, and the jobId
     MpcJobLog derives from them (keccak of the label hash and the record's digest; see bindings.mpc_job_log)."""
     if len(input_commitments) != len(participants):
-        raise InvalidInput(f"{len(participants)} participants but {len(input_commitments)} "
-                           "input commitments.")
+        raise InvalidInput(f"{len(participants)} participants but {len(input_commitments)} input commitments.")
     for c in (*input_commitments, output_hash):
         if not (isinstance(c, str) and c.startswith("0x") and len(c) == 66):
             raise InvalidInput(f"{c!r} is not a 0x-prefixed bytes32 hex string.")
@@ -87,9 +86,13 @@ def job_record(
     if config_hash is not None:
         record["configHash"] = config_hash
     if _has_member_addresses(participants):
-        digest = job_digest(bytes.fromhex(purpose_hash[2:]), parse_bytes32(config_hash or "0x" + "00" * 32,
-                            "configHash"), participants, [parse_bytes32(c, "commitment") for c in input_commitments],
-                            parse_bytes32(output_hash, "outputHash"))
+        digest = job_digest(
+            bytes.fromhex(purpose_hash[2:]),
+            parse_bytes32(config_hash or "0x" + "00" * 32, "configHash"),
+            participants,
+            [parse_bytes32(c, "commitment") for c in input_commitments],
+            parse_bytes32(output_hash, "outputHash"),
+        )
         record["digest"] = bytes32_hex(digest)
         record["jobId"] = bytes32_hex(job_id_of(bytes.fromhex(label_hash[2:]), digest))
     else:
@@ -99,8 +102,11 @@ def job_record(
 
 
 def _has_member_addresses(participants: Any) -> bool:
-    return isinstance(participants, list) and bool(participants) and all(
-        isinstance(p, str) and is_address(p) for p in participants)
+    return (
+        isinstance(participants, list)
+        and bool(participants)
+        and all(isinstance(p, str) and is_address(p) for p in participants)
+    )
 
 
 def participants_of(config: MpcConfig) -> list[str]:
@@ -143,13 +149,16 @@ def read_output(path: Path, computation: str) -> MpcOutput:
     if not isinstance(raw, dict) or not all(isinstance(raw.get(k), dict) for k in ("revealed", "record")):
         raise InvalidInput(f"{path} is not an MPC party output file (revealed or record missing).")
     if raw.get("computation") != computation:
-        raise InvalidInput(f"{path} is the output of a {raw.get('computation')!r} job; a {computation!r} job "
-                           "output is needed.")
+        raise InvalidInput(
+            f"{path} is the output of a {raw.get('computation')!r} job; a {computation!r} job output is needed."
+        )
     digest = output_hash(raw["revealed"])
     claimed = {str(raw.get("output_hash", "")).lower(), str(raw["record"].get("outputHash", "")).lower()}
     if claimed != {digest}:
-        raise InvalidInput(f"{path}: the revealed aggregates hash to {digest}, not to the output hash the file "
-                           "states: the file was altered.")
+        raise InvalidInput(
+            f"{path}: the revealed aggregates hash to {digest}, not to the output hash the file "
+            "states: the file was altered."
+        )
     if str(raw["record"].get("labelHash", "")).lower() != job_id_bytes32(str(raw.get("job_id", ""))):
         raise InvalidInput(f"{path}: the record's labelHash does not belong to job {raw.get('job_id')!r}.")
     if _has_member_addresses(raw["record"].get("participants")):
@@ -167,9 +176,13 @@ def check_recorded(client: ChainClient, output: MpcOutput) -> dict[str, Any]:
     """The job's on-chain record; raises InvalidInput unless it is recorded with the same output hash."""
     status = MpcJobLog(client).status(output.job_id)
     if status is None:
-        raise InvalidInput(f"MPC job {to_hex(output.job_id)} of {output.path} is not recorded on chain (MpcJobLog): "
-                           "its participants must `creditshare mpc record` it first.")
+        raise InvalidInput(
+            f"MPC job {to_hex(output.job_id)} of {output.path} is not recorded on chain (MpcJobLog): "
+            "its participants must `creditshare mpc record` it first."
+        )
     if status["output_hash"].lower() != output.output_hash:
-        raise InvalidInput(f"{output.path}: its output hash {output.output_hash} differs from the hash recorded on "
-                           f"chain for job {to_hex(output.job_id)} ({status['output_hash']}): refusing it.")
+        raise InvalidInput(
+            f"{output.path}: its output hash {output.output_hash} differs from the hash recorded on "
+            f"chain for job {to_hex(output.job_id)} ({status['output_hash']}): refusing it."
+        )
     return status

@@ -42,10 +42,16 @@ def check_frame(X: object, features: Sequence[str], categorical: Sequence[str], 
         ser = X[f]
         if f in cats:
             values = ser.astype(object).to_numpy()
-            bad = [v for v in values if not (isinstance(v, str) or v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA)]
+            bad = [
+                v
+                for v in values
+                if not (isinstance(v, str) or v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA)
+            ]
             if bad:
                 raise ModelError(f"categorical feature '{f}' must hold strings; got {bad[0]!r}.")
-            out[f] = np.array([None if (v is pd.NA or (isinstance(v, float) and np.isnan(v))) else v for v in values], dtype=object)
+            out[f] = np.array(
+                [None if (v is pd.NA or (isinstance(v, float) and np.isnan(v))) else v for v in values], dtype=object
+            )
             continue
         if pd.api.types.is_bool_dtype(ser.dtype) or not pd.api.types.is_numeric_dtype(ser.dtype):
             raise ModelError(

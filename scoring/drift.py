@@ -53,7 +53,9 @@ def status_of(value: float) -> str:
 
 def score_counts(card: ModelCard, scores: np.ndarray) -> np.ndarray:
     """Counts of ``scores`` in the card's training score buckets."""
-    idx = np.searchsorted(np.asarray(card.score_edges, dtype=np.int64), np.asarray(scores, dtype=np.int64), side="right")
+    idx = np.searchsorted(
+        np.asarray(card.score_edges, dtype=np.int64), np.asarray(scores, dtype=np.int64), side="right"
+    )
     return np.bincount(idx, minlength=len(card.score_edges) + 1)
 
 
@@ -100,7 +102,9 @@ def monitor(card: ModelCard, features: pd.DataFrame) -> DriftReport:
         raise ModelError("monitoring needs a non-empty DataFrame of features.")
     scores = card.score_frame(features)
     value = psi(np.asarray(card.score_counts), score_counts(card, scores))
-    return DriftReport(model_hash=card.model_hash, n=len(features), psi=value, status=status_of(value), csi=csi(card, features))
+    return DriftReport(
+        model_hash=card.model_hash, n=len(features), psi=value, status=status_of(value), csi=csi(card, features)
+    )
 
 
 def assert_promotable(card: ModelCard, features: pd.DataFrame) -> DriftReport:

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from scoring.errors import ModelError
 from scoring._validate import check_frame, check_int, check_positive, check_target
+from scoring.errors import ModelError
 from scoring.features import DAY, build_features, default_labels
 from scoring.metrics import Metrics, evaluate_scores
 from scoring.model_card import ModelCard
@@ -166,14 +166,16 @@ class _CardModel:
         return np.asarray(-self.card.score_frame(X))
 
 
-def challenge(card: ModelCard, X: pd.DataFrame, y: Any, *, test_size: float = TEST_SIZE,
-              random_state: int = SPLIT_SEED) -> dict[str, Any]:
+def challenge(
+    card: ModelCard, X: pd.DataFrame, y: Any, *, test_size: float = TEST_SIZE, random_state: int = SPLIT_SEED
+) -> dict[str, Any]:
     """The card (champion) against a gradient-boosting challenger fitted on the card's features, both evaluated
     on the holdout :func:`train_scorecard` keeps: the :func:`compare` report."""
     X_tr, X_te, y_tr, y_te = holdout_split(X, y, test_size=test_size, random_state=random_state)
     challenger = GradientBoostingChallenger(features=list(card.feature_names)).fit(X_tr, y_tr)
-    return compare(_CardModel(card), challenger, X_te, y_te, champion_name=card.name,
-                   challenger_name="hist-gradient-boosting")
+    return compare(
+        _CardModel(card), challenger, X_te, y_te, champion_name=card.name, challenger_name="hist-gradient-boosting"
+    )
 
 
 def _rounded(m: Metrics) -> dict[str, float]:

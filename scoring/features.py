@@ -120,7 +120,8 @@ def validate_settlements(settlements: object) -> pd.DataFrame:
         bad = ~settlements["status"].isin(STATUSES)
         if bad.any():
             raise InvalidData(
-                f"unknown settlement status {settlements['status'][bad].iloc[0]!r}; expected one of {', '.join(STATUSES)}."
+                f"unknown settlement status {settlements['status'][bad].iloc[0]!r}; "
+                f"expected one of {', '.join(STATUSES)}."
             )
         late_due = settlements["due_date"] < settlements["invoice_date"]
         if late_due.any():
@@ -159,7 +160,9 @@ def role_features(settlements: pd.DataFrame, as_of: int, role: str) -> pd.DataFr
     def col(name: str) -> np.ndarray:
         return seen[name].to_numpy(dtype=np.int64)[order]
 
-    inv, due, paid, amt, status_date = (col(c) for c in ("invoice_date", "due_date", "paid_date", "amount", "status_date"))
+    inv, due, paid, amt, status_date = (
+        col(c) for c in ("invoice_date", "due_date", "paid_date", "amount", "status_date")
+    )
     status = seen["status"].to_numpy(dtype=object)[order]
 
     def gsum(values: np.ndarray) -> np.ndarray:
@@ -258,9 +261,7 @@ def build_features(
     return joined[columns].astype("Int64")
 
 
-def default_labels(
-    settlements: pd.DataFrame, subjects: Iterable[str], as_of: int, horizon_days: int = 90
-) -> pd.Series:
+def default_labels(settlements: pd.DataFrame, subjects: Iterable[str], as_of: int, horizon_days: int = 90) -> pd.Series:
     """1 if a settlement the subject pays (as shipper) defaulted in ``(as_of, as_of + horizon]``.
 
     This reads the future on purpose: it is the training target, never a feature.

@@ -42,8 +42,8 @@ import numpy as np
 import pandas as pd
 
 from scoring.errors import InvalidData, ModelError
-from scoring.woe import MICRO, BinStats, woe_iv
 from scoring.model_card import SCHEMA, SCORE_BUCKETS, TIERS, ModelCard, card_float
+from scoring.woe import MICRO, BinStats, woe_iv
 
 MISSING = -1
 """How a holder bins a missing feature value (features are non-negative integers)."""
@@ -114,14 +114,18 @@ def federated_card(
     stats = _stats(revealed)
     totals = {(sum(s.good), sum(s.bad)) for s in stats.values()}
     if len(totals) != 1:
-        raise InvalidData("the features' bin counts do not add up to the same goods and bads: "
-                           "they were not counted over the same rows.")
-    (n_good, n_bad), = totals
+        raise InvalidData(
+            "the features' bin counts do not add up to the same goods and bads: "
+            "they were not counted over the same rows."
+        )
+    ((n_good, n_bad),) = totals
     ranked = sorted(stats.values(), key=lambda s: (-s.iv_micro, s.feature))
     kept = [s for s in ranked if s.iv_micro >= round(min_iv * MICRO)][:max_features]
     if not kept:
-        raise ModelError(f"no feature reaches the minimum IV {min_iv}; strongest is "
-                         f"{ranked[0].feature} with IV {ranked[0].iv_micro / MICRO:.4f}.")
+        raise ModelError(
+            f"no feature reaches the minimum IV {min_iv}; strongest is "
+            f"{ranked[0].feature} with IV {ranked[0].iv_micro / MICRO:.4f}."
+        )
     kept.sort(key=lambda s: s.feature)
 
     factor = pdo / math.log(2)
@@ -130,17 +134,19 @@ def federated_card(
     features = []
     for s in kept:
         points = [round(factor * w / MICRO) for w in s.woe_micro]
-        features.append({
-            "name": s.feature,
-            "kind": "numerical",
-            "edges": list(s.edges),
-            "edge_type": "int",
-            "special_codes": [],
-            "points": points,
-            "special_points": 0,
-            "missing_points": points[bisect_right(s.edges, MISSING)],
-            "counts": [g + b for g, b in zip(s.good, s.bad)] + [0, 0],
-        })
+        features.append(
+            {
+                "name": s.feature,
+                "kind": "numerical",
+                "edges": list(s.edges),
+                "edge_type": "int",
+                "special_codes": [],
+                "points": points,
+                "special_points": 0,
+                "missing_points": points[bisect_right(s.edges, MISSING)],
+                "counts": [g + b for g, b in zip(s.good, s.bad)] + [0, 0],
+            }
+        )
     weights = _score_weights(intercept, features)
     n_rows = n_good + n_bad
     cutoffs = [_quantile(weights, q) for q in ((4, 5), (3, 5), (2, 5), (1, 5))]
@@ -152,8 +158,13 @@ def federated_card(
         "model_type": "scorecard",
         "features": features,
         "intercept_points": int(intercept),
-        "scaling": {"method": "pdo_odds", "pdo": card_float(pdo), "odds": card_float(odds),
-                    "base_points": int(base_points), "higher_is_better": True},
+        "scaling": {
+            "method": "pdo_odds",
+            "pdo": card_float(pdo),
+            "odds": card_float(odds),
+            "base_points": int(base_points),
+            "higher_is_better": True,
+        },
         "tiers": [{"tier": t, "min_score": c} for t, c in zip(TIERS, cutoffs)],
         "n_reasons": int(n_reasons),
         "training": {

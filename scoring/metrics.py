@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from scoring.errors import ModelError
 from scoring._validate import check_target
+from scoring.errors import ModelError
 
 
 @dataclass(frozen=True)

@@ -311,7 +311,9 @@ class ModelCard:
                     cats[c] = i
             if len(f["categories"]) != len(points):
                 raise ModelError(f"model card feature '{name}' needs one points value per category bin.")
-            return _Feature(name, kind, (), np.empty(0), False, cats, points, frozenset(), special, missing, int(points.max()))
+            return _Feature(
+                name, kind, (), np.empty(0), False, cats, points, frozenset(), special, missing, int(points.max())
+            )
         if kind != "numerical":
             raise ModelError(f"model card feature '{name}' has unknown kind {kind!r}.")
         edge_type = f["edge_type"]
@@ -332,7 +334,17 @@ class ModelCard:
             raise ModelError(f"model card feature '{name}' edges must increase strictly.")
         codes = frozenset(_int(v, f"{name} special code") for v in f.get("special_codes", []))
         return _Feature(
-            name, kind, edges_int, edges_float, edge_type == "int", {}, points, codes, special, missing, int(points.max())
+            name,
+            kind,
+            edges_int,
+            edges_float,
+            edge_type == "int",
+            {},
+            points,
+            codes,
+            special,
+            missing,
+            int(points.max()),
         )
 
     # -- scoring --------------------------------------------------------------------------

@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scoring.errors import ModelError
 from scoring._validate import check_frame, check_int, check_positive, check_target
+from scoring.errors import ModelError
 
 TRENDS = frozenset(
     {"auto", "auto_heuristic", "auto_asc_desc", "ascending", "descending", "convex", "concave", "peak", "valley"}
@@ -142,7 +142,9 @@ class ScorecardModel:
         if self.tier_cutoffs is not None:
             cut = [check_int("tier cutoff", c) for c in self.tier_cutoffs]
             if len(cut) != 4 or any(a < b for a, b in zip(cut, cut[1:])):
-                raise ModelError(f"tier_cutoffs must be 4 descending integers (tiers A-D); got {list(self.tier_cutoffs)}.")
+                raise ModelError(
+                    f"tier_cutoffs must be 4 descending integers (tiers A-D); got {list(self.tier_cutoffs)}."
+                )
         return features, categorical, trends
 
     def fit(self, X: pd.DataFrame, y: Any) -> ScorecardModel:

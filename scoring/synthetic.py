@@ -203,9 +203,9 @@ def generate_market(params: MarketParams | None = None, **overrides: object) -> 
     who, inv = who[order], inv[order]
     m = len(who)
 
-    amount = np.exp(
-        np.log(p.amount_median_fen) + scale[who] + p.amount_sigma * 0.7 * rng.standard_normal(m)
-    ) * (1 + 0.1 * _season(inv, p))
+    amount = np.exp(np.log(p.amount_median_fen) + scale[who] + p.amount_sigma * 0.7 * rng.standard_normal(m)) * (
+        1 + 0.1 * _season(inv, p)
+    )
     amount = np.maximum((amount // 100).astype(np.int64) * 100, 100)
     due = inv + terms_days[who].astype(np.int64) * DAY
     carrier = (home_carrier[who] + rng.geometric(0.35, m) - 1) % n_car
@@ -213,7 +213,9 @@ def generate_market(params: MarketParams | None = None, **overrides: object) -> 
 
     # payment: lateness rises as distress approaches
     warn = np.clip(1.0 - (distress[who] - due) / (p.warning_days * DAY), 0.0, 1.0)
-    logit_late = _logit(p.late_base) - p.late_quality * q[who] + p.late_warning * warn + 2.0 * p.seasonality * _season(due, p)
+    logit_late = (
+        _logit(p.late_base) - p.late_quality * q[who] + p.late_warning * warn + 2.0 * p.seasonality * _season(due, p)
+    )
     late = rng.uniform(0, 1, m) < _sigmoid(logit_late)
     delay_days = rng.gamma(2.0, 6.0 * (1 + 3 * warn) * np.exp(-0.3 * q[who]))
     early_days = rng.uniform(0, 5, m)
@@ -279,8 +281,13 @@ PROFILES: dict[str, dict[str, object]] = {
     # `creditshare demo`: a year of busier shippers on 3 platforms; a higher distress rate so that a
     # training population of a few thousand shippers holds enough defaults to bin.
     # Disputes settled by payment are recorded as Paid, as the demo's ledger records them.
-    "freight-demo": {"history_days": 365, "monthly_rate_median": 70.0, "annual_default_rate": 0.2, "n_platforms": 3,
-                     "record_resolved_disputes": False},
+    "freight-demo": {
+        "history_days": 365,
+        "monthly_rate_median": 70.0,
+        "annual_default_rate": 0.2,
+        "n_platforms": 3,
+        "record_resolved_disputes": False,
+    },
 }
 
 

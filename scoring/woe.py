@@ -41,19 +41,25 @@ class BinStats:
         }
 
 
-def bin_stats(feature: str, edges: list[int] | tuple[int, ...], good: list[int] | tuple[int, ...],
-              bad: list[int] | tuple[int, ...]) -> BinStats:
+def bin_stats(
+    feature: str,
+    edges: list[int] | tuple[int, ...],
+    good: list[int] | tuple[int, ...],
+    bad: list[int] | tuple[int, ...],
+) -> BinStats:
     """WOE_i = ln(good_share_i / bad_share_i) (optbinning's sign); IV = Σ (good_i − bad_i)·WOE_i."""
     k = len(edges) + 1
     if len(good) != k or len(bad) != k:
-        raise InvalidData(f"{feature}: {len(edges)} edges need {k} bins; got {len(good)} good "
-                           f"and {len(bad)} bad counts.")
+        raise InvalidData(
+            f"{feature}: {len(edges)} edges need {k} bins; got {len(good)} good and {len(bad)} bad counts."
+        )
     if any(c < 0 for c in (*good, *bad)):
         raise InvalidData(f"{feature}: counts must be non-negative.")
     total_good, total_bad = sum(good), sum(bad)
     if total_good == 0 or total_bad == 0:
-        raise InvalidData(f"{feature}: WOE needs at least one good and one bad row; "
-                           f"got {total_good} good and {total_bad} bad.")
+        raise InvalidData(
+            f"{feature}: WOE needs at least one good and one bad row; got {total_good} good and {total_bad} bad."
+        )
     g_share = []
     b_share = []
     for g, b in zip(good, bad):
@@ -63,7 +69,10 @@ def bin_stats(feature: str, edges: list[int] | tuple[int, ...], good: list[int] 
     woe = [math.log(g / b) for g, b in zip(g_share, b_share)]
     iv = sum(float(g - b) * w for g, b, w in zip(g_share, b_share, woe))
     return BinStats(
-        feature=feature, edges=tuple(edges), good=tuple(good), bad=tuple(bad),
+        feature=feature,
+        edges=tuple(edges),
+        good=tuple(good),
+        bad=tuple(bad),
         good_share=tuple(Fraction(g, total_good) for g in good),
         bad_share=tuple(Fraction(b, total_bad) for b in bad),
         woe_micro=tuple(round(w * MICRO) for w in woe),

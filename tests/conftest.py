@@ -29,13 +29,21 @@ def committee():
 def people():
     """One account per role (plus an outsider who is no member)."""
     a = brownie_accounts
-    return {"PLATFORM": a[3], "SHIPPER": a[4], "LENDER": a[5], "ORACLE": a[6], "MAINTAINER": a[7], "CARRIER": a[8],
-            "OUTSIDER": a[9]}
+    return {
+        "PLATFORM": a[3],
+        "SHIPPER": a[4],
+        "LENDER": a[5],
+        "ORACLE": a[6],
+        "MAINTAINER": a[7],
+        "CARRIER": a[8],
+        "OUTSIDER": a[9],
+    }
 
 
 def admit(consortium, committee, account, name: str, roles: list[str]) -> None:
-    tx = consortium.propose(ProposalKind.ADMIT, account, org(name), [ROLE_IDS[r] for r in roles], ZERO32, 0,
-                            {"from": committee[0]})
+    tx = consortium.propose(
+        ProposalKind.ADMIT, account, org(name), [ROLE_IDS[r] for r in roles], ZERO32, 0, {"from": committee[0]}
+    )
     consortium.approve(tx.return_value, {"from": committee[1]})
 
 

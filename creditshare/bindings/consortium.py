@@ -106,8 +106,9 @@ class Consortium:
 
     def is_active_with_role(self, address: str, role: str) -> bool:
         """Whether `address` is an active member holding `role` (a name of creditshare.core.roles.NAMES)."""
-        return bool(self.client.call(self.contract, "isActiveWithRole", to_checksum_address(address),
-                                     roles.role_id(role))[0])
+        return bool(
+            self.client.call(self.contract, "isActiveWithRole", to_checksum_address(address), roles.role_id(role))[0]
+        )
 
     def active_members_with_role(self, role: str) -> list[str]:
         return [str(a) for a in self.client.call(self.contract, "activeMembersWithRole", roles.role_id(role))[0]]
@@ -153,15 +154,22 @@ class Consortium:
             raise InvalidInput(f"value must not be negative; got {value}.")
         role_ids = [roles.role_id(r) for r in role_names]
         call = encode_call(
-            self.contract, "propose", int(kind), to_checksum_address(target) if target else ZERO_ADDRESS, org_id,
-            role_ids, key, value,
+            self.contract,
+            "propose",
+            int(kind),
+            to_checksum_address(target) if target else ZERO_ADDRESS,
+            org_id,
+            role_ids,
+            key,
+            value,
         )
         receipt = self.client.transact(call, account, "the proposal")
         created = self.contract.events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
         return int(created[0]["args"]["proposalId"])
 
-    def propose_admissions(self, account: LocalAccount, rows: list[tuple[str, bytes, tuple[str, ...]]],
-                           on_mined: Any = None) -> list[dict[str, Any]]:
+    def propose_admissions(
+        self, account: LocalAccount, rows: list[tuple[str, bytes, tuple[str, ...]]], on_mined: Any = None
+    ) -> list[dict[str, Any]]:
         """Opens one admit proposal per (address, org id, roles) row, pipelined; idempotent.
 
         A row whose address is a member already is reported as such; a row with an
@@ -184,8 +192,11 @@ class Consortium:
             for r in role_names:
                 roles.role_id(r)
         now = self.client.block_timestamp()
-        open_admits = {(p["account"].lower(), p["org_id"], tuple(sorted(p["roles"]))): p["id"] for p in self.proposals()
-                       if p["kind"] == "admit" and not p["executed"] and p["deadline"] > now}
+        open_admits = {
+            (p["account"].lower(), p["org_id"], tuple(sorted(p["roles"]))): p["id"]
+            for p in self.proposals()
+            if p["kind"] == "admit" and not p["executed"] and p["deadline"] > now
+        }
         out: list[dict[str, Any]] = []
         calls, pending = [], []
         taken = []
@@ -204,17 +215,31 @@ class Consortium:
             else:
                 pending.append(len(out))
                 out.append({"address": address, "proposal": None, "status": "proposed"})
-                calls.append(encode_call(self.contract, "propose", int(ProposalKind.ADMIT), to_checksum_address(address),
-                                         org_id, [roles.role_id(r) for r in role_names], ZERO32, 0))
-        receipts = (self.client.transact_many(calls, account, "the admit proposals", on_mined=on_mined, scale_gas=True)
-                    if calls else [])
+                calls.append(
+                    encode_call(
+                        self.contract,
+                        "propose",
+                        int(ProposalKind.ADMIT),
+                        to_checksum_address(address),
+                        org_id,
+                        [roles.role_id(r) for r in role_names],
+                        ZERO32,
+                        0,
+                    )
+                )
+        receipts = (
+            self.client.transact_many(calls, account, "the admit proposals", on_mined=on_mined, scale_gas=True)
+            if calls
+            else []
+        )
         for index, receipt in zip(pending, receipts, strict=True):
             created = self.contract.events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
             out[index]["proposal"] = int(created[0]["args"]["proposalId"])
         return out
 
-    def approve_many(self, account: LocalAccount, proposal_ids: list[int], on_mined: Any = None
-                     ) -> list[dict[str, Any]]:
+    def approve_many(
+        self, account: LocalAccount, proposal_ids: list[int], on_mined: Any = None
+    ) -> list[dict[str, Any]]:
         """Approves many proposals, pipelined; skips those executed or already approved by this account."""
         count = int(self.client.read(lambda: self.contract.functions.proposalCount().call(), "proposals"))
         unknown = [pid for pid in proposal_ids if not 1 <= pid <= count]
@@ -233,8 +258,11 @@ class Consortium:
             else:
                 out.append({"id": pid, "status": "approved"})
                 calls.append(encode_call(self.contract, "approve", pid))
-        receipts = (self.client.transact_many(calls, account, "the approvals", on_mined=on_mined, scale_gas=True)
-                    if calls else [])
+        receipts = (
+            self.client.transact_many(calls, account, "the approvals", on_mined=on_mined, scale_gas=True)
+            if calls
+            else []
+        )
         done = iter(receipts)
         for item in out:
             if item["status"] == "approved":

@@ -23,7 +23,6 @@ from creditshare.core.chain import ChainClient, decode_log_data, encode_call, ev
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import cid_from_digest, to_hex
 
-
 VIEWED_DATA = ("uint256", "uint256", "uint256[]")  # EntryViewed: fee, discount, entry ids
 PAGE = 100  # CreditList.MAX_PAGE: the history of a subject is read in pages
 
@@ -73,27 +72,74 @@ class Entry:
 
     @classmethod
     def from_tuple(cls, entry_id: int, raw: Sequence[Any]) -> Entry:
-        (subject, maintainer, category, band, status, posted, expires, pfrom, pto, amount, stake, shash, evid,
-         details) = raw
-        return cls(entry_id, bytes(subject), to_checksum_address(maintainer), Category(category), int(band),
-                   int(status), int(posted), int(expires), int(pfrom), int(pto), int(amount), int(stake),
-                   bytes(shash), bytes(evid), bytes(details))
+        (
+            subject,
+            maintainer,
+            category,
+            band,
+            status,
+            posted,
+            expires,
+            pfrom,
+            pto,
+            amount,
+            stake,
+            shash,
+            evid,
+            details,
+        ) = raw
+        return cls(
+            entry_id,
+            bytes(subject),
+            to_checksum_address(maintainer),
+            Category(category),
+            int(band),
+            int(status),
+            int(posted),
+            int(expires),
+            int(pfrom),
+            int(pto),
+            int(amount),
+            int(stake),
+            bytes(shash),
+            bytes(evid),
+            bytes(details),
+        )
 
     def fingerprint(self) -> tuple[Any, ...]:
-        return (self.subject, self.maintainer, int(self.category), self.amount, self.period_from, self.period_to,
-                self.settlements_hash, self.evidence)
+        return (
+            self.subject,
+            self.maintainer,
+            int(self.category),
+            self.amount,
+            self.period_from,
+            self.period_to,
+            self.settlements_hash,
+            self.evidence,
+        )
 
     def counts(self, now: int) -> bool:
         return self.status != 4 and now < self.expires_at
 
     def to_json(self, now: int) -> dict[str, Any]:
-        return {"id": self.id, "subject": to_hex(self.subject), "maintainer": self.maintainer,
-                "category": self.category.label, "amount_fen": self.amount, "band": BANDS[self.band],
-                "status": STATUSES[self.status], "active": self.counts(now), "posted_at": self.posted_at,
-                "expires_at": self.expires_at, "expires": iso_date(self.expires_at),
-                "period_from": iso_date(self.period_from), "period_to": iso_date(self.period_to),
-                "stake_fen": self.stake, "evidence_cid": cid_from_digest(self.evidence),
-                "details_commitment": to_hex(self.details_commitment)}
+        return {
+            "id": self.id,
+            "subject": to_hex(self.subject),
+            "maintainer": self.maintainer,
+            "category": self.category.label,
+            "amount_fen": self.amount,
+            "band": BANDS[self.band],
+            "status": STATUSES[self.status],
+            "active": self.counts(now),
+            "posted_at": self.posted_at,
+            "expires_at": self.expires_at,
+            "expires": iso_date(self.expires_at),
+            "period_from": iso_date(self.period_from),
+            "period_to": iso_date(self.period_to),
+            "stake_fen": self.stake,
+            "evidence_cid": cid_from_digest(self.evidence),
+            "details_commitment": to_hex(self.details_commitment),
+        }
 
 
 # -- the contracts ---------------------------------------------------------------------------------------
@@ -101,8 +147,11 @@ class Entry:
 
 def _raw_logs(receipt: Any, contract: Any, name: str) -> list[dict[str, Any]]:
     topic = event_topic(contract, name)
-    return [log for log in receipt["logs"] if _hex(log["topics"][0]) == topic
-            and to_checksum_address(log["address"]) == contract.address]
+    return [
+        log
+        for log in receipt["logs"]
+        if _hex(log["topics"][0]) == topic and to_checksum_address(log["address"]) == contract.address
+    ]
 
 
 def _hex(value: Any) -> str:
@@ -137,18 +186,30 @@ class CreditList:
 
     def contest_of(self, entry_id: int) -> dict[str, Any] | None:
         contester, deposit, opened, up, down, deadline, rnd, reason = self.client.call(
-            self.contract, "contestOf", entry_id)[0]
+            self.contract, "contestOf", entry_id
+        )[0]
         if int(opened) == 0:
             return None
-        return {"contester": to_checksum_address(contester), "deposit_fen": int(deposit), "opened_at": int(opened),
-                "uphold_votes": int(up), "overturn_votes": int(down), "deadline": int(deadline),
-                "deadline_date": iso_date(int(deadline)), "round": int(rnd), "reason_hash": to_hex(bytes(reason))}
+        return {
+            "contester": to_checksum_address(contester),
+            "deposit_fen": int(deposit),
+            "opened_at": int(opened),
+            "uphold_votes": int(up),
+            "overturn_votes": int(down),
+            "deadline": int(deadline),
+            "deadline_date": iso_date(int(deadline)),
+            "round": int(rnd),
+            "reason_hash": to_hex(bytes(reason)),
+        }
 
     def limits(self) -> dict[str, int]:
         """The governed caps and contest timeout in force (the contract applies defaults and bounds)."""
         per_maintainer, per_subject, timeout = self.client.call(self.contract, "limits")
-        return {"max_live_per_maintainer": int(per_maintainer), "max_maintainers_per_subject": int(per_subject),
-                "contest_timeout": int(timeout)}
+        return {
+            "max_live_per_maintainer": int(per_maintainer),
+            "max_maintainers_per_subject": int(per_subject),
+            "contest_timeout": int(timeout),
+        }
 
     def balance(self, address: str) -> int:
         return int(self.client.call(self.contract, "balanceOf", to_checksum_address(address))[0])
@@ -171,16 +232,27 @@ class CreditList:
             raise InvalidInput(f"subject {to_hex(subject)} has no active entry on the credit list: nothing to view.")
         last = self.last_viewed_at(me, subject)
         if last and not again and all(e.posted_at <= last for e in active):
-            return {"subject": to_hex(subject), "paid": False, "already_paid_at": last, "fee_fen": 0,
-                    "entry_ids": [e.id for e in active]}
+            return {
+                "subject": to_hex(subject),
+                "paid": False,
+                "already_paid_at": last,
+                "fee_fen": 0,
+                "entry_ids": [e.id for e in active],
+            }
         fee, _discount = self.fee_for(me)
         self.token.ensure_allowance(account, self.contract.address, fee, "viewing")
         receipt = self.client.transact(encode_call(self.contract, "viewSubject", subject), account, "the view")
         log = _raw_logs(receipt, self.contract, "EntryViewed")[0]
         fee, discount, ids = decode_log_data(VIEWED_DATA, log)
-        return {"subject": to_hex(subject), "paid": True, "fee_fen": int(fee), "discount_fen": int(discount),
-                "entry_ids": [int(i) for i in ids], "tx": _hex(receipt["transactionHash"]),
-                "gas_used": int(receipt["gasUsed"])}
+        return {
+            "subject": to_hex(subject),
+            "paid": True,
+            "fee_fen": int(fee),
+            "discount_fen": int(discount),
+            "entry_ids": [int(i) for i in ids],
+            "tx": _hex(receipt["transactionHash"]),
+            "gas_used": int(receipt["gasUsed"]),
+        }
 
     def contest(self, entry_id: int, reason: str, account: LocalAccount) -> dict[str, Any]:
         entry = self.entry(entry_id)
@@ -196,14 +268,25 @@ class CreditList:
     def resolve(self, entry_id: int, uphold: bool, account: LocalAccount) -> dict[str, Any]:
         entry = self.entry(entry_id)
         if entry.status in (3, 4):
-            return {"entry_id": entry_id, "voted": False, "status": STATUSES[entry.status],
-                    "message": f"entry {entry_id} is already {STATUSES[entry.status]}"}
+            return {
+                "entry_id": entry_id,
+                "voted": False,
+                "status": STATUSES[entry.status],
+                "message": f"entry {entry_id} is already {STATUSES[entry.status]}",
+            }
         receipt = self.client.transact(encode_call(self.contract, "resolve", entry_id, uphold), account, "the vote")
         resolved = _raw_logs(receipt, self.contract, "ContestResolved")
         status = STATUSES[self.entry(entry_id).status]
         contest = self.contest_of(entry_id) or {}
-        return {"entry_id": entry_id, "voted": True, "uphold": uphold, "resolved": bool(resolved), "status": status,
-                "uphold_votes": contest.get("uphold_votes"), "overturn_votes": contest.get("overturn_votes")}
+        return {
+            "entry_id": entry_id,
+            "voted": True,
+            "uphold": uphold,
+            "resolved": bool(resolved),
+            "status": status,
+            "uphold_votes": contest.get("uphold_votes"),
+            "overturn_votes": contest.get("overturn_votes"),
+        }
 
     def revote(self, entry_id: int, account: LocalAccount) -> dict[str, Any]:
         """Discards a split round of votes (COMMITTEE); voting starts again, the deadline stays."""
@@ -217,23 +300,37 @@ class CreditList:
         entry = self.entry(entry_id)
         contest = self.contest_of(entry_id)
         if entry.status != STATUSES.index("contested") or contest is None:
-            return {"entry_id": entry_id, "expired": False, "status": STATUSES[entry.status],
-                    "message": f"entry {entry_id} has no pending contest (it is {STATUSES[entry.status]})"}
+            return {
+                "entry_id": entry_id,
+                "expired": False,
+                "status": STATUSES[entry.status],
+                "message": f"entry {entry_id} has no pending contest (it is {STATUSES[entry.status]})",
+            }
         now = self.client.block_timestamp()
         if now < contest["deadline"]:
-            raise InvalidInput(f"the contest of entry {entry_id} is open until {contest['deadline_date']} "
-                               f"(unix {contest['deadline']}); it can be expired only after its deadline.")
+            raise InvalidInput(
+                f"the contest of entry {entry_id} is open until {contest['deadline_date']} "
+                f"(unix {contest['deadline']}); it can be expired only after its deadline."
+            )
         self.client.transact(encode_call(self.contract, "expireContest", entry_id), account, "the contest expiry")
-        return {"entry_id": entry_id, "expired": True, "status": STATUSES[self.entry(entry_id).status],
-                "contester": contest["contester"], "refunded_fen": contest["deposit_fen"]}
+        return {
+            "entry_id": entry_id,
+            "expired": True,
+            "status": STATUSES[self.entry(entry_id).status],
+            "contester": contest["contester"],
+            "refunded_fen": contest["deposit_fen"],
+        }
 
     def withdraw(self, account: LocalAccount) -> dict[str, Any]:
         amount = self.balance(account.address)
         if amount == 0:
             return {"account": account.address, "withdrawn_fen": 0}
         self.client.transact(encode_call(self.contract, "withdraw"), account, "the withdrawal")
-        return {"account": account.address, "withdrawn_fen": amount,
-                "token_balance_fen": self.token.balance(account.address)}
+        return {
+            "account": account.address,
+            "withdrawn_fen": amount,
+            "token_balance_fen": self.token.balance(account.address),
+        }
 
     def release_stake(self, entry_id: int, account: LocalAccount) -> dict[str, Any]:
         entry = self.entry(entry_id)
@@ -251,19 +348,28 @@ class CreditList:
         out = []
         for log in self.client.logs(self.contract.address, topics):
             fee, discount, ids = decode_log_data(VIEWED_DATA, log)
-            out.append({"subject": log["topics"][1], "viewer": to_checksum_address("0x" + log["topics"][2][-40:]),
-                        "fee_fen": int(fee), "entry_ids": [int(i) for i in ids], "tx": log["transactionHash"],
-                        "block": int(log["blockNumber"], 16)})
+            out.append(
+                {
+                    "subject": log["topics"][1],
+                    "viewer": to_checksum_address("0x" + log["topics"][2][-40:]),
+                    "fee_fen": int(fee),
+                    "entry_ids": [int(i) for i in ids],
+                    "tx": log["transactionHash"],
+                    "block": int(log["blockNumber"], 16),
+                }
+            )
         return out
 
     # -- post -------------------------------------------------------------------------------------------------
 
-    def post(self, entries: Sequence[tuple[Any, ...]], account: LocalAccount,
-             on_posted: Callable[[int], None] | None = None) -> list[tuple[int, Any]]:
+    def post(
+        self, entries: Sequence[tuple[Any, ...]], account: LocalAccount, on_posted: Callable[[int], None] | None = None
+    ) -> list[tuple[int, Any]]:
         """Posts each `EntryInput` tuple in its own transaction; returns (entry id, receipt) pairs in order."""
         calls = [encode_call(self.contract, "post", entry) for entry in entries]
-        receipts = self.client.transact_many(calls, account, "posting the entries",
-                                             on_mined=(lambda _i, _r: on_posted(1)) if on_posted else None)
+        receipts = self.client.transact_many(
+            calls, account, "posting the entries", on_mined=(lambda _i, _r: on_posted(1)) if on_posted else None
+        )
         return [(int(_hex(_raw_logs(r, self.contract, "EntryPosted")[0]["topics"][1]), 16), r) for r in receipts]
 
     def transaction(self, tx_hash: str) -> Any:

@@ -16,9 +16,9 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
 
+from creditshare.bindings.consortium import Consortium
 from creditshare.core.chain import ChainClient, decode_log_data, encode_call, event_topic
 from creditshare.core.errors import InvalidInput, TransactionRejected
-from creditshare.bindings.consortium import Consortium
 from creditshare.core.ids import to_hex
 
 SCOPES = {"score": 1, "settlements": 2, "list": 4}
@@ -84,11 +84,18 @@ class Consent:
         return "revoked" if self.revoked else ("expired" if now >= self.expires_at else "valid")
 
     def to_json(self, now: int) -> dict[str, Any]:
-        return {"id": self.id, "subject": to_hex(self.subject), "lender": self.lender,
-                "purpose": purpose_name(self.purpose), "scope": scope_names(self.scope), "granted_at": self.granted_at,
-                "expires_at": self.expires_at,
-                "expires": dt.datetime.fromtimestamp(self.expires_at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                "state": self.state(now), "grantor": self.grantor}
+        return {
+            "id": self.id,
+            "subject": to_hex(self.subject),
+            "lender": self.lender,
+            "purpose": purpose_name(self.purpose),
+            "scope": scope_names(self.scope),
+            "granted_at": self.granted_at,
+            "expires_at": self.expires_at,
+            "expires": dt.datetime.fromtimestamp(self.expires_at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "state": self.state(now),
+            "grantor": self.grantor,
+        }
 
 
 class DataBus:
@@ -103,20 +110,32 @@ class DataBus:
         if not 1 <= consent_id <= count:
             raise InvalidInput(f"consent {consent_id} does not exist (consents 1..{count} were granted).")
         subject, lender, purpose, scope, granted, expires, revoked, grantor = self.client.call(
-            self.contract, "consent", consent_id)[0]
-        return Consent(consent_id, bytes(subject), to_checksum_address(lender), bytes(purpose), int(scope),
-                       int(granted), int(expires), bool(revoked), to_checksum_address(grantor))
+            self.contract, "consent", consent_id
+        )[0]
+        return Consent(
+            consent_id,
+            bytes(subject),
+            to_checksum_address(lender),
+            bytes(purpose),
+            int(scope),
+            int(granted),
+            int(expires),
+            bool(revoked),
+            to_checksum_address(grantor),
+        )
 
     def consents_of(self, subject: bytes) -> list[Consent]:
         ids = self.client.call(self.contract, "consentsOf", subject)[0]
         return [self.consent(int(i)) for i in ids]
 
     def valid_consent(self, subject: bytes, lender: str, purpose: bytes, scope: int) -> int:
-        return int(self.client.call(self.contract, "validConsent", subject, to_checksum_address(lender), purpose,
-                                    scope)[0])
+        return int(
+            self.client.call(self.contract, "validConsent", subject, to_checksum_address(lender), purpose, scope)[0]
+        )
 
-    def grant(self, account: LocalAccount, subject: bytes, lender: str, purpose: bytes, scope: int,
-              expires_at: int) -> dict[str, Any]:
+    def grant(
+        self, account: LocalAccount, subject: bytes, lender: str, purpose: bytes, scope: int, expires_at: int
+    ) -> dict[str, Any]:
         """Grants consent; a valid consent with the same scope and expiry is kept (idempotent)."""
         now = self.client.block_timestamp()
         if expires_at <= now:
@@ -127,8 +146,9 @@ class DataBus:
                 if c.state(now) == "valid" and c.scope == scope and c.expires_at == expires_at:
                     return {"granted": False, "already": True, **c.to_json(now)}
                 break
-        receipt = self.client.transact(encode_call(self.contract, "grant", lender, purpose, scope, expires_at),
-                                       account, "the consent grant")
+        receipt = self.client.transact(
+            encode_call(self.contract, "grant", lender, purpose, scope, expires_at), account, "the consent grant"
+        )
         consent_id = int(self.contract.events.ConsentGranted().process_receipt(receipt)[0]["args"]["consentId"])
         return {"granted": True, "already": False, **self.consent(consent_id).to_json(now)}
 
@@ -140,8 +160,9 @@ class DataBus:
         self.client.transact(encode_call(self.contract, "revoke", consent_id), account, "the revocation")
         return {"revoked": True, "already": False, **self.consent(consent_id).to_json(now)}
 
-    def access(self, account: LocalAccount, subjects: Sequence[bytes], scope: int, purpose: bytes,
-               batch: int = MAX_BATCH) -> list[dict[str, Any]]:
+    def access(
+        self, account: LocalAccount, subjects: Sequence[bytes], scope: int, purpose: bytes, batch: int = MAX_BATCH
+    ) -> list[dict[str, Any]]:
         """Records the caller's access to every subject (accessMany, `batch` subjects a transaction).
 
         All or nothing: subjects without a valid consent are named and nothing is recorded.
@@ -151,8 +172,10 @@ class DataBus:
         member = Consortium(self.client).member(account.address)
         if member is None or not member.active or "LENDER" not in member.roles:
             raise InvalidInput(f"{account.address} is not an active LENDER member: only lenders read through the bus.")
-        calls = [encode_call(self.contract, "accessMany", list(subjects[i:i + batch]), scope, purpose)
-                 for i in range(0, len(subjects), batch)]
+        calls = [
+            encode_call(self.contract, "accessMany", list(subjects[i : i + batch]), scope, purpose)
+            for i in range(0, len(subjects), batch)
+        ]
         try:
             # every batch is checked before the first is sent: one subject without consent stops them all
             for call in calls[1:]:
@@ -173,8 +196,14 @@ class DataBus:
             for log in receipt["logs"]:
                 if log["topics"][0] == wanted:
                     consent_id, _scope, index = decode_log_data(("uint256", "uint8", "uint256"), log)
-                    out.append({"subject": log["topics"][1], "consent_id": int(consent_id),
-                                "access_index": int(index), "tx": log["transactionHash"]})
+                    out.append(
+                        {
+                            "subject": log["topics"][1],
+                            "consent_id": int(consent_id),
+                            "access_index": int(index),
+                            "tx": log["transactionHash"],
+                        }
+                    )
         return out
 
     def consented_list_access(self, subject: bytes, lender: str, to_block: int) -> dict[str, Any] | None:
@@ -189,12 +218,17 @@ class DataBus:
                 continue
             purpose = bytes.fromhex(log["topics"][3][2:])
             if self.valid_consent(subject, lender, purpose, SCOPES["list"]):
-                return {"consent_id": int(consent_id), "access_index": int(index), "tx": log["transactionHash"],
-                        "block": int(log["blockNumber"], 16)}
+                return {
+                    "consent_id": int(consent_id),
+                    "access_index": int(index),
+                    "tx": log["transactionHash"],
+                    "block": int(log["blockNumber"], 16),
+                }
         return None
 
-    def accesses_of(self, subject: bytes, reader: str, offset: int = 0, limit: int | None = None
-                    ) -> list[dict[str, Any]]:
+    def accesses_of(
+        self, subject: bytes, reader: str, offset: int = 0, limit: int | None = None
+    ) -> list[dict[str, Any]]:
         """The access log of `subject` from index `offset` (all of it, or `limit` records), read as `reader`
         (the subject's member or a committee member) in pages of PAGE records.
 
@@ -204,12 +238,20 @@ class DataBus:
         raw: list[Any] = []
         while limit is None or len(raw) < limit:
             size = PAGE if limit is None else min(PAGE, limit - len(raw))
-            page = self.client.call(self.contract, "accessesOf", subject, offset + len(raw), size,
-                                    sender=to_checksum_address(reader))[0]
+            page = self.client.call(
+                self.contract, "accessesOf", subject, offset + len(raw), size, sender=to_checksum_address(reader)
+            )[0]
             raw.extend(page)
             if len(page) < size:
                 break
-        return [{"lender": to_checksum_address(lender), "purpose": purpose_name(bytes(purpose)),
-                 "consent_id": int(cid), "scope": scope_names(int(scope)), "at": int(at),
-                 "time": dt.datetime.fromtimestamp(int(at), dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")}
-                for lender, purpose, cid, scope, at in raw]
+        return [
+            {
+                "lender": to_checksum_address(lender),
+                "purpose": purpose_name(bytes(purpose)),
+                "consent_id": int(cid),
+                "scope": scope_names(int(scope)),
+                "at": int(at),
+                "time": dt.datetime.fromtimestamp(int(at), dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            }
+            for lender, purpose, cid, scope, at in raw
+        ]

@@ -28,8 +28,7 @@ class Action(IntEnum):
     WITHDRAW = 2
 
 
-APPROVE = {Action.PROMOTE: "approvePromotion", Action.RETIRE: "approveRetirement",
-           Action.WITHDRAW: "approveWithdrawal"}
+APPROVE = {Action.PROMOTE: "approvePromotion", Action.RETIRE: "approveRetirement", Action.WITHDRAW: "approveWithdrawal"}
 
 
 @dataclass(frozen=True)
@@ -45,10 +44,17 @@ class RegisteredModel:
     card_digest: bytes
 
     def to_json(self) -> dict[str, Any]:
-        return {"model_hash": to_hex(self.model_hash), "version": self.version, "auc_bps": self.auc_bps,
-                "ks_bps": self.ks_bps, "status": self.status.name.lower(), "registered_at": self.registered_at,
-                "promoted_at": self.promoted_at, "registrant": self.registrant,
-                "card_digest": to_hex(self.card_digest)}
+        return {
+            "model_hash": to_hex(self.model_hash),
+            "version": self.version,
+            "auc_bps": self.auc_bps,
+            "ks_bps": self.ks_bps,
+            "status": self.status.name.lower(),
+            "registered_at": self.registered_at,
+            "promoted_at": self.promoted_at,
+            "registrant": self.registrant,
+            "card_digest": to_hex(self.card_digest),
+        }
 
 
 class ModelRegistry:
@@ -62,8 +68,17 @@ class ModelRegistry:
             return None
         (m,) = self.client.call(self.contract, "model", model_hash)
         version, auc, ks, status, registered, promoted, registrant, digest, _round = m
-        return RegisteredModel(model_hash, version, auc, ks, ModelStatus(status), registered, promoted,
-                               to_checksum_address(registrant), bytes(digest))
+        return RegisteredModel(
+            model_hash,
+            version,
+            auc,
+            ks,
+            ModelStatus(status),
+            registered,
+            promoted,
+            to_checksum_address(registrant),
+            bytes(digest),
+        )
 
     def models(self) -> list[RegisteredModel]:
         (hashes,) = self.client.call(self.contract, "models")
@@ -76,19 +91,25 @@ class ModelRegistry:
     def approvals(self, model_hash: bytes, action: Action) -> int:
         return int(self.client.call(self.contract, "approvals", model_hash, int(action))[0])
 
-    def register(self, account: LocalAccount, model_hash: bytes, version: int, auc_bps: int, ks_bps: int,
-                 card_digest: bytes) -> str:
+    def register(
+        self, account: LocalAccount, model_hash: bytes, version: int, auc_bps: int, ks_bps: int, card_digest: bytes
+    ) -> str:
         """Registers the card; a registration of the same hash with the same version, metrics and digest is kept
         (idempotent), one that differs (a squatter's, or a stale card) is refused with who holds it."""
         existing = self.model(model_hash)
         if existing is not None and existing.status != ModelStatus.WITHDRAWN:
             if (existing.version, existing.auc_bps, existing.ks_bps, existing.card_digest) != (
-                    version, auc_bps, ks_bps, card_digest):
+                version,
+                auc_bps,
+                ks_bps,
+                card_digest,
+            ):
                 raise InvalidInput(
                     f"model {to_hex(model_hash)} is already registered by {existing.registrant} with other "
                     f"figures (version {existing.version}, AUC {existing.auc_bps} bps, KS {existing.ks_bps} bps, "
                     f"digest {to_hex(existing.card_digest)}) than this card: ask the committee to withdraw that "
-                    f"registration (`creditshare model withdraw`), then register again.")
+                    f"registration (`creditshare model withdraw`), then register again."
+                )
             return "already registered"
         call = encode_call(self.contract, "register", model_hash, version, auc_bps, ks_bps, card_digest)
         self.client.transact(call, account, "registering the model")

@@ -20,16 +20,25 @@ from creditshare.core.chain import ChainClient, encode_call
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import parse_bytes32, to_hex
 
-
 MAX_PARTICIPANTS = 16  # the contract's MAX_PARTICIPANTS
 
 
-def job_digest(purpose_hash: bytes, config_hash: bytes, participants: list[str], input_commitments: list[bytes],
-               output_hash: bytes) -> bytes:
+def job_digest(
+    purpose_hash: bytes, config_hash: bytes, participants: list[str], input_commitments: list[bytes], output_hash: bytes
+) -> bytes:
     """MpcJobLog.digestOf: keccak256 of the whole record."""
-    return keccak(encode(["bytes32", "bytes32", "address[]", "bytes32[]", "bytes32"],
-                         [purpose_hash, config_hash, [to_checksum_address(p) for p in participants],
-                          list(input_commitments), output_hash]))
+    return keccak(
+        encode(
+            ["bytes32", "bytes32", "address[]", "bytes32[]", "bytes32"],
+            [
+                purpose_hash,
+                config_hash,
+                [to_checksum_address(p) for p in participants],
+                list(input_commitments),
+                output_hash,
+            ],
+        )
+    )
 
 
 def job_id_of(label_hash: bytes, digest: bytes) -> bytes:
@@ -48,8 +57,9 @@ class JobRecord:
 
     @property
     def digest(self) -> bytes:
-        return job_digest(self.purpose_hash, self.config_hash, list(self.participants),
-                          list(self.input_commitments), self.output_hash)
+        return job_digest(
+            self.purpose_hash, self.config_hash, list(self.participants), list(self.input_commitments), self.output_hash
+        )
 
     @property
     def job_id(self) -> bytes:
@@ -58,14 +68,19 @@ class JobRecord:
     @classmethod
     def from_dict(cls, record: dict[str, Any], source: str) -> JobRecord:
         """A job record as `job_record` writes it; its `jobId` must be the one derived from its content."""
-        missing = [k for k in ("purposeHash", "participants", "inputCommitments", "outputHash", "jobId",
-                               "labelHash") if k not in record]
+        missing = [
+            k
+            for k in ("purposeHash", "participants", "inputCommitments", "outputHash", "jobId", "labelHash")
+            if k not in record
+        ]
         if missing:
             raise InvalidInput(f"{source}: the job record lacks {', '.join(missing)}.")
         participants = record["participants"]
         if not isinstance(participants, list) or not all(isinstance(p, str) and is_address(p) for p in participants):
-            raise InvalidInput(f"{source}: participants must be member addresses (0x…); set `member` for every "
-                               "party in the job config.")
+            raise InvalidInput(
+                f"{source}: participants must be member addresses (0x…); set `member` for every "
+                "party in the job config."
+            )
         commitments = record["inputCommitments"]
         if not isinstance(commitments, list):
             raise InvalidInput(f"{source}: inputCommitments must be a list of bytes32.")
@@ -78,8 +93,10 @@ class JobRecord:
             output_hash=parse_bytes32(record["outputHash"], "outputHash"),
         )
         if parse_bytes32(record["jobId"], "jobId") != out.job_id:
-            raise InvalidInput(f"{source}: the record's jobId {record['jobId']} is not the id of its content "
-                               f"({to_hex(out.job_id)}): the record was altered.")
+            raise InvalidInput(
+                f"{source}: the record's jobId {record['jobId']} is not the id of its content "
+                f"({to_hex(out.job_id)}): the record was altered."
+            )
         return out
 
     @classmethod
@@ -109,23 +126,39 @@ class MpcJobLog:
         (job,) = self.client.call(self.contract, "job", job_id)
         label, purpose, config, output, digest, recorder, recorded_at, participants, commitments = job
         attested = [p for p in participants if self.client.call(self.contract, "hasAttested", job_id, p)[0]]
-        return {"job_id": to_hex(job_id), "label_hash": to_hex(label), "purpose_hash": to_hex(purpose),
-                "config_hash": to_hex(config), "output_hash": to_hex(output), "digest": to_hex(digest),
-                "recorder": to_checksum_address(recorder), "recorded_at": recorded_at,
-                "participants": [to_checksum_address(p) for p in participants],
-                "input_commitments": [to_hex(c) for c in commitments],
-                "attested_by": [to_checksum_address(p) for p in attested]}
+        return {
+            "job_id": to_hex(job_id),
+            "label_hash": to_hex(label),
+            "purpose_hash": to_hex(purpose),
+            "config_hash": to_hex(config),
+            "output_hash": to_hex(output),
+            "digest": to_hex(digest),
+            "recorder": to_checksum_address(recorder),
+            "recorded_at": recorded_at,
+            "participants": [to_checksum_address(p) for p in participants],
+            "input_commitments": [to_hex(c) for c in commitments],
+            "attested_by": [to_checksum_address(p) for p in attested],
+        }
 
     def record_or_attest(self, record: JobRecord, account: LocalAccount) -> str:
         """Records the job, or attests its whole digest if another participant recorded the same record (the
         id is derived from the content, so a record with other data is another job). Returns what was done."""
         if len(record.participants) > MAX_PARTICIPANTS:
-            raise InvalidInput(f"a job has at most {MAX_PARTICIPANTS} participants; this one has "
-                               f"{len(record.participants)}.")
+            raise InvalidInput(
+                f"a job has at most {MAX_PARTICIPANTS} participants; this one has {len(record.participants)}."
+            )
         existing = self.status(record.job_id)
         if existing is None:
-            call = encode_call(self.contract, "record", record.label_hash, record.purpose_hash, record.config_hash,
-                               list(record.participants), list(record.input_commitments), record.output_hash)
+            call = encode_call(
+                self.contract,
+                "record",
+                record.label_hash,
+                record.purpose_hash,
+                record.config_hash,
+                list(record.participants),
+                list(record.input_commitments),
+                record.output_hash,
+            )
             self.client.transact(call, account, "recording the MPC job")
             return "recorded"
         if account.address in existing["attested_by"]:

@@ -56,15 +56,22 @@ class ScoreOracle:
 
     # -- writes ---------------------------------------------------------------------------------------------
 
-    def submit(self, report: tuple[Any, ...], entries: Sequence[tuple[Any, ...]], signatures: Sequence[bytes],
-               account: LocalAccount, what: str = "submitting the score report") -> TxReceipt:
+    def submit(
+        self,
+        report: tuple[Any, ...],
+        entries: Sequence[tuple[Any, ...]],
+        signatures: Sequence[bytes],
+        account: LocalAccount,
+        what: str = "submitting the score report",
+    ) -> TxReceipt:
         """Sends `submit(report, entries, signatures)`; signatures must be ordered by signer address."""
         call = encode_call(self.contract, "submit", report, list(entries), list(signatures))
         return self.client.transact(call, account, what)
 
     def request_refresh(self, subject: bytes, account: LocalAccount) -> TxReceipt:
-        return self.client.transact(encode_call(self.contract, "requestRefresh", subject), account,
-                                    "requesting a score refresh")
+        return self.client.transact(
+            encode_call(self.contract, "requestRefresh", subject), account, "requesting a score refresh"
+        )
 
     # -- reads ----------------------------------------------------------------------------------------------
 
@@ -72,8 +79,7 @@ class ScoreOracle:
         (raw,) = self.client.call(self.contract, "scoreOf", subject, block=block)
         return Score.from_tuple(raw)
 
-    def scores_of(self, subjects: Sequence[bytes], block: int | None = None,
-                  chunk: int = SCORE_CHUNK) -> list[Score]:
+    def scores_of(self, subjects: Sequence[bytes], block: int | None = None, chunk: int = SCORE_CHUNK) -> list[Score]:
         """The stored scores of `subjects`, in order, in calls of `chunk` subjects (as of `block` if given)."""
         out: list[Score] = []
         for start in range(0, len(subjects), chunk):

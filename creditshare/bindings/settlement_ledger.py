@@ -52,8 +52,9 @@ PREDECESSORS: Final[Mapping[Status, frozenset[Status]]] = {
     Status.PAYMENT_DECLARED: frozenset({Status.CONFIRMED, Status.FINANCED, Status.OVERDUE}),
     Status.PAID: frozenset({Status.PAYMENT_DECLARED}),
     Status.OVERDUE: frozenset({Status.CONFIRMED, Status.FINANCED}),
-    Status.DISPUTED: frozenset({Status.INVOICED, Status.CONFIRMED, Status.FINANCED, Status.OVERDUE,
-                                Status.PAYMENT_DECLARED}),
+    Status.DISPUTED: frozenset(
+        {Status.INVOICED, Status.CONFIRMED, Status.FINANCED, Status.OVERDUE, Status.PAYMENT_DECLARED}
+    ),
     Status.RESOLVED: frozenset({Status.DISPUTED}),
     Status.DEFAULTED: frozenset({Status.DISPUTED, Status.OVERDUE}),
 }
@@ -88,10 +89,18 @@ class Settlement:
 
     def abi_words(self) -> bytes:
         """The record's ABI encoding: eight static 32-byte words."""
-        return b"".join((
-            self.id, self.shipper, self.platform, self.carrier, self.amount.to_bytes(32, "big"),
-            self.invoice_date.to_bytes(32, "big"), self.due_date.to_bytes(32, "big"), self.evidence,
-        ))
+        return b"".join(
+            (
+                self.id,
+                self.shipper,
+                self.platform,
+                self.carrier,
+                self.amount.to_bytes(32, "big"),
+                self.invoice_date.to_bytes(32, "big"),
+                self.due_date.to_bytes(32, "big"),
+                self.evidence,
+            )
+        )
 
     @property
     def digest(self) -> bytes:
@@ -102,8 +111,13 @@ class Settlement:
     def fingerprint(self) -> bytes:
         """The receivable's economic identity (SettlementLedger.fingerprintOf): shipper, platform, amount,
         invoice and due day."""
-        words = (self.shipper, self.platform, self.amount.to_bytes(32, "big"),
-                 (self.invoice_date // 86_400).to_bytes(32, "big"), (self.due_date // 86_400).to_bytes(32, "big"))
+        words = (
+            self.shipper,
+            self.platform,
+            self.amount.to_bytes(32, "big"),
+            (self.invoice_date // 86_400).to_bytes(32, "big"),
+            (self.due_date // 86_400).to_bytes(32, "big"),
+        )
         return keccak(b"".join(words))
 
     def to_json(self) -> dict[str, Any]:
@@ -205,24 +219,52 @@ class SettlementLedger:
         # callers check every record's state first (creditshare.domain.settlements.plan_lifecycle), so a
         # batch that would revert is not expected
         return self.client.transact_many(
-            calls, account, f"{function} settlements", scale_gas=True,
+            calls,
+            account,
+            f"{function} settlements",
+            scale_gas=True,
             on_mined=(lambda i, _r: on_batch(len(batches[i]))) if on_batch else None,
         )
 
-    def confirm(self, records: Sequence[Settlement], account: LocalAccount, *, batch_size: int = DEFAULT_BATCH,
-                on_batch: Callable[[int], None] | None = None) -> list[Any]:
+    def confirm(
+        self,
+        records: Sequence[Settlement],
+        account: LocalAccount,
+        *,
+        batch_size: int = DEFAULT_BATCH,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> list[Any]:
         return self._batched("confirm", records, account, batch_size=batch_size, on_batch=on_batch)
 
-    def pay(self, records: Sequence[Settlement], paid_dates: Sequence[int], account: LocalAccount, *,
-            batch_size: int = DEFAULT_BATCH, on_batch: Callable[[int], None] | None = None) -> list[Any]:
+    def pay(
+        self,
+        records: Sequence[Settlement],
+        paid_dates: Sequence[int],
+        account: LocalAccount,
+        *,
+        batch_size: int = DEFAULT_BATCH,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> list[Any]:
         return self._batched("pay", records, account, batch_size=batch_size, on_batch=on_batch, per_record=paid_dates)
 
-    def confirm_payment(self, records: Sequence[Settlement], account: LocalAccount, *,
-                        batch_size: int = DEFAULT_BATCH, on_batch: Callable[[int], None] | None = None) -> list[Any]:
+    def confirm_payment(
+        self,
+        records: Sequence[Settlement],
+        account: LocalAccount,
+        *,
+        batch_size: int = DEFAULT_BATCH,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> list[Any]:
         return self._batched("confirmPayment", records, account, batch_size=batch_size, on_batch=on_batch)
 
-    def finalize_payment(self, records: Sequence[Settlement], account: LocalAccount, *,
-                         batch_size: int = DEFAULT_BATCH, on_batch: Callable[[int], None] | None = None) -> list[Any]:
+    def finalize_payment(
+        self,
+        records: Sequence[Settlement],
+        account: LocalAccount,
+        *,
+        batch_size: int = DEFAULT_BATCH,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> list[Any]:
         return self._batched("finalizePayment", records, account, batch_size=batch_size, on_batch=on_batch)
 
     def dispute_window(self) -> int:
@@ -234,16 +276,36 @@ class SettlementLedger:
         """The latest block's time: what the contract's `block.timestamp` checks compare with."""
         return self.client.block_timestamp("latest")
 
-    def mark_overdue(self, records: Sequence[Settlement], account: LocalAccount, *, batch_size: int = DEFAULT_BATCH,
-                     on_batch: Callable[[int], None] | None = None) -> list[Any]:
+    def mark_overdue(
+        self,
+        records: Sequence[Settlement],
+        account: LocalAccount,
+        *,
+        batch_size: int = DEFAULT_BATCH,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> list[Any]:
         return self._batched("markOverdue", records, account, batch_size=batch_size, on_batch=on_batch)
 
-    def dispute(self, records: Sequence[Settlement], reason_hash: bytes, account: LocalAccount, *,
-                batch_size: int = DEFAULT_BATCH, on_batch: Callable[[int], None] | None = None) -> list[Any]:
+    def dispute(
+        self,
+        records: Sequence[Settlement],
+        reason_hash: bytes,
+        account: LocalAccount,
+        *,
+        batch_size: int = DEFAULT_BATCH,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> list[Any]:
         return self._batched("dispute", records, account, reason_hash, batch_size=batch_size, on_batch=on_batch)
 
-    def resolve(self, records: Sequence[Settlement], defaulted: bool, account: LocalAccount, *,
-                batch_size: int = DEFAULT_BATCH, on_batch: Callable[[int], None] | None = None) -> list[Any]:
+    def resolve(
+        self,
+        records: Sequence[Settlement],
+        defaulted: bool,
+        account: LocalAccount,
+        *,
+        batch_size: int = DEFAULT_BATCH,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> list[Any]:
         return self._batched("resolve", records, account, defaulted, batch_size=batch_size, on_batch=on_batch)
 
     def pledge(self, record: Settlement, lender: str, account: LocalAccount) -> Any:
@@ -265,10 +327,12 @@ class SettlementLedger:
 
     def _event_logs(self, event: Any, topics: dict[str, Any]) -> list[Any]:
         """Decoded logs of `event` (a contract event) since deployment, filtered by indexed `topics`."""
-        return list(self.client.read(
-            lambda: event.get_logs(from_block=self.from_block(), to_block="latest", argument_filters=topics),
-            f"{event.event_name} events",
-        ))
+        return list(
+            self.client.read(
+                lambda: event.get_logs(from_block=self.from_block(), to_block="latest", argument_filters=topics),
+                f"{event.event_name} events",
+            )
+        )
 
     def _submitted_logs(self, **topics: Any) -> list[Any]:
         return self._event_logs(self.contract.events.SettlementSubmitted(), topics)
@@ -277,8 +341,13 @@ class SettlementLedger:
     def _record_from_log(entry: Any) -> Settlement:
         a = entry["args"]
         return Settlement(
-            SettlementId(bytes(a["id"])), SubjectId(bytes(a["shipper"])), SubjectId(bytes(a["platform"])),
-            SubjectId(bytes(a["carrier"])), int(a["amount"]), int(a["invoiceDate"]), int(a["dueDate"]),
+            SettlementId(bytes(a["id"])),
+            SubjectId(bytes(a["shipper"])),
+            SubjectId(bytes(a["platform"])),
+            SubjectId(bytes(a["carrier"])),
+            int(a["amount"]),
+            int(a["invoiceDate"]),
+            int(a["dueDate"]),
             bytes(a["evidence"]),
         )
 
@@ -301,15 +370,29 @@ class SettlementLedger:
     def history(self, sid: bytes) -> list[dict[str, Any]]:
         """Every ledger event about settlement `sid`, oldest first."""
         out: list[dict[str, Any]] = []
-        names = ("SettlementSubmitted", "SettlementConfirmed", "SettlementPledged", "SettlementPaymentDeclared",
-                 "SettlementPaid", "SettlementOverdue", "SettlementDisputed", "SettlementResolved")
+        names = (
+            "SettlementSubmitted",
+            "SettlementConfirmed",
+            "SettlementPledged",
+            "SettlementPaymentDeclared",
+            "SettlementPaid",
+            "SettlementOverdue",
+            "SettlementDisputed",
+            "SettlementResolved",
+        )
         for name in names:
             event = getattr(self.contract.events, name)()
             logs = self._event_logs(event, {"id": sid})
             for entry in logs:
-                out.append({"event": name, "block": int(entry["blockNumber"]), "log_index": int(entry["logIndex"]),
-                            "tx": "0x" + bytes(entry["transactionHash"]).hex(),
-                            "args": {k: _plain(v) for k, v in entry["args"].items()}})
+                out.append(
+                    {
+                        "event": name,
+                        "block": int(entry["blockNumber"]),
+                        "log_index": int(entry["logIndex"]),
+                        "tx": "0x" + bytes(entry["transactionHash"]).hex(),
+                        "args": {k: _plain(v) for k, v in entry["args"].items()},
+                    }
+                )
         return sorted(out, key=lambda e: (e["block"], e["log_index"]))
 
     def by_subject(self, subject: bytes) -> list[Settlement]:
@@ -332,8 +415,15 @@ class SettlementLedger:
 # the non-indexed fields of SettlementSubmitted (id, shipper and carrier are its topics)
 SUBMITTED_DATA = ("bytes32", "uint256", "uint64", "uint64", "bytes32", "address")
 
-STATUS_EVENTS = ("SettlementConfirmed", "SettlementPledged", "SettlementPaymentDeclared", "SettlementPaid",
-                 "SettlementOverdue", "SettlementDisputed", "SettlementResolved")
+STATUS_EVENTS = (
+    "SettlementConfirmed",
+    "SettlementPledged",
+    "SettlementPaymentDeclared",
+    "SettlementPaid",
+    "SettlementOverdue",
+    "SettlementDisputed",
+    "SettlementResolved",
+)
 
 
 def settlement_frame(ledger: SettlementLedger, block: int | None = None) -> Any:
@@ -363,8 +453,16 @@ def settlement_frame(ledger: SettlementLedger, block: int | None = None) -> Any:
         block, index = int(log["blockNumber"], 16), int(log["logIndex"], 16)
         if topics[0] == submitted:
             platform, amount, invoice, due, evidence, _submitter = decode_log_data(SUBMITTED_DATA, log)
-            records[sid] = ["0x" + sid.hex(), topics[2], "0x" + platform.hex(), topics[3], amount, invoice, due,
-                            "0x" + evidence.hex()]
+            records[sid] = [
+                "0x" + sid.hex(),
+                topics[2],
+                "0x" + platform.hex(),
+                topics[3],
+                amount,
+                invoice,
+                due,
+                "0x" + evidence.hex(),
+            ]
         if (block, index) > last_change.get(sid, (-1, -1)):
             last_change[sid] = (block, index)
     ids = list(records)
@@ -378,8 +476,19 @@ def settlement_frame(ledger: SettlementLedger, block: int | None = None) -> Any:
         final = state.status == Status.PAID
         status_date = state.paid_date if final else changed
         rows.append([*records[sid], state.paid_date if final else 0, state.status.label, status_date])
-    columns = ["settlement_id", "shipper", "platform", "carrier", "amount", "invoice_date", "due_date", "evidence",
-               "paid_date", "status", "status_date"]
+    columns = [
+        "settlement_id",
+        "shipper",
+        "platform",
+        "carrier",
+        "amount",
+        "invoice_date",
+        "due_date",
+        "evidence",
+        "paid_date",
+        "status",
+        "status_date",
+    ]
     frame = pd.DataFrame(rows, columns=columns)
     for column in ("amount", "invoice_date", "due_date", "paid_date", "status_date"):
         frame[column] = frame[column].astype("int64")

@@ -25,15 +25,18 @@ class SettlementToken:
     def mint(self, to: str, amount: int, account: LocalAccount) -> int:
         if amount <= 0:
             raise InvalidInput(f"amount must be a positive number of fen; got {amount}.")
-        receipt = self.client.transact(encode_call(self.contract, "mint", to_checksum_address(to), amount), account,
-                                       "minting")
+        receipt = self.client.transact(
+            encode_call(self.contract, "mint", to_checksum_address(to), amount), account, "minting"
+        )
         return int(receipt["gasUsed"])
 
     def ensure_allowance(self, account: LocalAccount, spender: str, amount: int, what: str) -> None:
         """Approves `spender` for `amount` fen unless it may already spend that much; checks the balance."""
         held = self.balance(account.address)
         if held < amount:
-            raise InvalidInput(f"{what} needs {amount} fen of the settlement token; {account.address} holds {held}. "
-                               f"Ask the committee to mint (`creditshare token mint`).")
+            raise InvalidInput(
+                f"{what} needs {amount} fen of the settlement token; {account.address} holds {held}. "
+                f"Ask the committee to mint (`creditshare token mint`)."
+            )
         if amount and self.allowance(account.address, spender) < amount:
             self.client.transact(encode_call(self.contract, "approve", spender, amount), account, "the token approval")

@@ -10,8 +10,20 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from creditshare.cli import chain_cmd, keys_cmd, members_cmd, model_cmd, mpc_cmd, oracle_cmd, report_cmd, score_cmd, settlements_cmd
-from creditshare.cli import audit_cmd, consent_cmd, list_cmd
+from creditshare.cli import (
+    audit_cmd,
+    chain_cmd,
+    consent_cmd,
+    keys_cmd,
+    list_cmd,
+    members_cmd,
+    model_cmd,
+    mpc_cmd,
+    oracle_cmd,
+    report_cmd,
+    score_cmd,
+    settlements_cmd,
+)
 from creditshare.cli.context import State, fail
 from creditshare.core.errors import CreditShareError
 from scoring.errors import ScoringError
@@ -21,7 +33,8 @@ class _Root(TyperGroup):
     """Turns CreditShare's and the model factory's errors into a readable message and exit code 1 (never a
     traceback)."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    # typer 0.29 vendors click: the supertype's parameter is its click Context, of which typer.Context is a subclass
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
         except (CreditShareError, ScoringError) as err:
@@ -43,12 +56,17 @@ app = typer.Typer(
 def _global(
     ctx: typer.Context,
     network: str = typer.Option(
-        None, "--network", "-n", envvar="CREDITSHARE_NETWORK",
+        None,
+        "--network",
+        "-n",
+        envvar="CREDITSHARE_NETWORK",
         help="development (test Anvil on :8546), local (persistent Anvil on :8545, the default) or consortium "
         "(CREDITSHARE_RPC_URL / CREDITSHARE_CHAIN_ID).",
     ),
     data_dir: str = typer.Option(
-        None, "--data-dir", envvar="CREDITSHARE_DATA_DIR",
+        None,
+        "--data-dir",
+        envvar="CREDITSHARE_DATA_DIR",
         help="Folder for keystores, deployments, the local chain state and evidence (default: ./data).",
     ),
     json_output: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables."),
@@ -76,8 +94,9 @@ app.command("report")(report_cmd.report)
 @app.command("demo")
 def demo(
     ctx: typer.Context,
-    shippers: int = typer.Option(100, "--shippers", min=2, max=999,
-                                 help="Shippers in the market (about 510 settlements each over the year)."),
+    shippers: int = typer.Option(
+        100, "--shippers", min=2, max=999, help="Shippers in the market (about 510 settlements each over the year)."
+    ),
     carriers: int = typer.Option(500, "--carriers", min=2, max=9999, help="Carriers and drivers in the market."),
     seed: int = typer.Option(7, "--seed", help="Seed of the synthetic market the demo plays."),
 ) -> None:

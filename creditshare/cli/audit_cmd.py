@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
-from creditshare.cli.context import emit, state, table
 from creditshare.bindings.data_bus import DataBus
+from creditshare.cli.context import emit, state, table
 from creditshare.core.ids import subject_id, to_hex
 from creditshare.core.keys import resolve_address
 
@@ -15,12 +13,17 @@ from creditshare.core.keys import resolve_address
 def audit(
     ctx: typer.Context,
     subject: str = typer.Argument(..., help="Subject: namespace:registration or 0x id."),
-    as_: str = typer.Option(..., "--as", help="Read the log as this account (address or keystore name): the "
-                                               "subject's member or an active committee member. No key is unlocked: "
-                                               "the chain checks the call's `from`, which is not authentication."),
+    as_: str = typer.Option(
+        ...,
+        "--as",
+        help="Read the log as this account (address or keystore name): the "
+        "subject's member or an active committee member. No key is unlocked: "
+        "the chain checks the call's `from`, which is not authentication.",
+    ),
     offset: int = typer.Option(0, "--offset", min=0, help="First log index to list."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="List at most this many (default: all, read "
-                                                                     "in pages of 500)."),
+    limit: int | None = typer.Option(
+        None, "--limit", min=1, help="List at most this many (default: all, read in pages of 500)."
+    ),
 ) -> None:
     """List the accesses to a subject's data: lender, purpose, consent, scope and time (oldest first).
 
@@ -31,8 +34,15 @@ def audit(
     sid = subject_id(subject)
     reader = resolve_address(st.settings.keystore_dir, as_)
     accesses = DataBus(st.client).accesses_of(sid, reader, offset, limit)
-    emit(st, {"subject": to_hex(sid), "offset": offset, "accesses": accesses},
-         lambda: table(f"Accesses to the data of {subject} ({len(accesses)})",
-                       ["time", "lender", "purpose", "consent", "scope"],
-                       [[a["time"], a["lender"][:10] + "…", a["purpose"], a["consent_id"], ",".join(a["scope"])]
-                        for a in accesses]))
+    emit(
+        st,
+        {"subject": to_hex(sid), "offset": offset, "accesses": accesses},
+        lambda: table(
+            f"Accesses to the data of {subject} ({len(accesses)})",
+            ["time", "lender", "purpose", "consent", "scope"],
+            [
+                [a["time"], a["lender"][:10] + "…", a["purpose"], a["consent_id"], ",".join(a["scope"])]
+                for a in accesses
+            ],
+        ),
+    )

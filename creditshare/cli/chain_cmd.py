@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from creditshare.core import localchain
 from creditshare.cli.context import console, emit, state
+from creditshare.core import localchain
 
-app = typer.Typer(help="Start, stop and inspect the persistent local chain (Anvil on 127.0.0.1:8545).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Start, stop and inspect the persistent local chain (Anvil on 127.0.0.1:8545).", no_args_is_help=True
+)
 
 
 def _show(ctx: typer.Context, s: localchain.ChainStatus, message: str) -> None:
@@ -18,8 +19,19 @@ def _show(ctx: typer.Context, s: localchain.ChainStatus, message: str) -> None:
             console.print(f"  rpc {s.rpc_url}  chain id {s.chain_id}  block {s.block}  pid {s.pid or '?'}")
         console.print(f"  state file {s.state_file} ({s.state_bytes} bytes)")
 
-    emit(state(ctx), {"running": s.running, "pid": s.pid, "rpc_url": s.rpc_url, "chain_id": s.chain_id,
-                      "block": s.block, "state_file": str(s.state_file), "state_bytes": s.state_bytes}, text)
+    emit(
+        state(ctx),
+        {
+            "running": s.running,
+            "pid": s.pid,
+            "rpc_url": s.rpc_url,
+            "chain_id": s.chain_id,
+            "block": s.block,
+            "state_file": str(s.state_file),
+            "state_bytes": s.state_bytes,
+        },
+        text,
+    )
 
 
 @app.command()
@@ -36,7 +48,11 @@ def stop(ctx: typer.Context) -> None:
     """Stop the local chain; it saves its state first (idempotent)."""
     st = state(ctx)
     stopped = localchain.stop(st.settings)
-    _show(ctx, localchain.status(st.settings), "local chain stopped, state saved" if stopped else "local chain was not running")
+    _show(
+        ctx,
+        localchain.status(st.settings),
+        "local chain stopped, state saved" if stopped else "local chain was not running",
+    )
 
 
 @app.command()

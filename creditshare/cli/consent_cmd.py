@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
+from creditshare.bindings.data_bus import KNOWN_PURPOSES, DataBus, parse_scope
 from creditshare.cli.context import emit, state, table
 from creditshare.cli.options import LenderAccount, SubjectMemberAccount
-from creditshare.bindings.data_bus import KNOWN_PURPOSES, DataBus, parse_scope
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import subject_id, to_hex
 from creditshare.core.keys import resolve_address
@@ -17,10 +15,11 @@ from creditshare.reports.consented import consented_read
 
 app = typer.Typer(
     help="Consent to lenders (grant, revoke, show) and consent-checked reads by lenders (access); every access is "
-         "logged on chain (see `creditshare audit`). Scores, tiers, credit-list entry facts and settlement records "
-         "are public to every member with or without consent; the access is what a holder of off-chain data (the "
-         "sealed details of list entries) checks before it serves a read.",
-    no_args_is_help=True)
+    "logged on chain (see `creditshare audit`). Scores, tiers, credit-list entry facts and settlement records "
+    "are public to every member with or without consent; the access is what a holder of off-chain data (the "
+    "sealed details of list entries) checks before it serves a read.",
+    no_args_is_help=True,
+)
 
 PURPOSE_HELP = f"Purpose of the use, by name (e.g. {', '.join(KNOWN_PURPOSES)}); only its keccak256 goes on chain."
 SCOPE_HELP = "Comma-separated scopes: score, settlements, list (or all)."
@@ -32,8 +31,8 @@ def grant(
     lender: str = typer.Option(..., "--lender", help="The lender: address or keystore name (an active LENDER member)."),
     purpose: str = typer.Option(..., "--purpose", help=PURPOSE_HELP),
     scope: str = typer.Option(..., "--scope", help=SCOPE_HELP),
-    days: Optional[int] = typer.Option(None, "--days", help="Valid until midnight UTC after this many days."),
-    until: Optional[str] = typer.Option(None, "--until", help="Valid until this date (YYYY-MM-DD, 00:00 UTC)."),
+    days: int | None = typer.Option(None, "--days", help="Valid until midnight UTC after this many days."),
+    until: str | None = typer.Option(None, "--until", help="Valid until this date (YYYY-MM-DD, 00:00 UTC)."),
     account: SubjectMemberAccount = None,
 ) -> None:
     """Grant a lender consent to read your data (your member's organisation is the subject).
@@ -48,9 +47,13 @@ def grant(
     lender_address = resolve_address(st.settings.keystore_dir, lender)
     signer = st.account(account)
     result = grant_own(st.client, signer, lender_address, purpose, mask, days=days, until=until)
-    emit(st, result, f"consent {result['id']} already grants {lender} this scope until {result['expires']}"
-         if result["already"] else
-         f"granted consent {result['id']} to {lender} for {purpose} ({scope}) until {result['expires']}")
+    emit(
+        st,
+        result,
+        f"consent {result['id']} already grants {lender} this scope until {result['expires']}"
+        if result["already"]
+        else f"granted consent {result['id']} to {lender} for {purpose} ({scope}) until {result['expires']}",
+    )
 
 
 @app.command()
@@ -75,10 +78,15 @@ def show(
     sid = subject_id(subject)
     now = st.client.block_timestamp()
     consents = [c.to_json(now) for c in DataBus(st.client).consents_of(sid)]
-    emit(st, {"subject": to_hex(sid), "consents": consents},
-         lambda: table(f"Consents of {subject}", ["id", "lender", "purpose", "scope", "expires", "state"],
-                       [[c["id"], c["lender"], c["purpose"], ",".join(c["scope"]), c["expires"], c["state"]]
-                        for c in consents]))
+    emit(
+        st,
+        {"subject": to_hex(sid), "consents": consents},
+        lambda: table(
+            f"Consents of {subject}",
+            ["id", "lender", "purpose", "scope", "expires", "state"],
+            [[c["id"], c["lender"], c["purpose"], ",".join(c["scope"]), c["expires"], c["state"]] for c in consents],
+        ),
+    )
 
 
 @app.command()
@@ -109,11 +117,19 @@ def access(
         rows = []
         for item in out["subjects"]:
             score = item.get("score", {})
-            rows.append([item["subject"][:18] + "…", item.get("consent_id"),
-                         f"{score.get('score')} {score.get('tier')}" if score.get("scored") else "-" if mask & 1 else "",
-                         len(item.get("settlements", [])) if mask & 2 else "",
-                         sum(e["active"] for e in item.get("list_entries", [])) if mask & 4 else ""])
-        table(f"Consented read by {signer.address} ({purpose})", ["subject", "consent", "score", "settlements",
-                                                                  "active list entries"], rows)
+            rows.append(
+                [
+                    item["subject"][:18] + "…",
+                    item.get("consent_id"),
+                    f"{score.get('score')} {score.get('tier')}" if score.get("scored") else "-" if mask & 1 else "",
+                    len(item.get("settlements", [])) if mask & 2 else "",
+                    sum(e["active"] for e in item.get("list_entries", [])) if mask & 4 else "",
+                ]
+            )
+        table(
+            f"Consented read by {signer.address} ({purpose})",
+            ["subject", "consent", "score", "settlements", "active list entries"],
+            rows,
+        )
 
     emit(st, out, text)

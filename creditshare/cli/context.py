@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import typer
 from eth_account.signers.local import LocalAccount
@@ -60,7 +60,7 @@ def emit_json(payload: Any) -> None:
 
 
 #: what a command prints without --json: a line, lines, or a function that prints (tables, styled lines)
-Text = Union[str, Sequence[str], Callable[[], object], None]
+Text = str | Sequence[str] | Callable[[], object] | None
 
 
 def emit(st: State, result: Any, text: Text = None) -> None:
@@ -88,8 +88,14 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
 def progress(quiet: bool) -> Progress:
     """A progress bar on stderr (hidden with --json so that stdout stays parseable)."""
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TimeRemainingColumn(), console=err_console, disable=quiet or not err_console.is_terminal, transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet or not err_console.is_terminal,
+        transient=False,
     )
 
 

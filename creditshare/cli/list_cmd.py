@@ -4,26 +4,34 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from creditshare.cli.context import emit, progress, state, table
-from creditshare.cli.options import Account, CommitteeAccount, DryRun, MaintainerAccount, ViewerAccount
 from creditshare.bindings.credit_list import CreditList
 from creditshare.bindings.settlement_token import SettlementToken
-from creditshare.domain.credit_entries import (ENTRY_COLUMNS, decrypt_details, parse_entries, post_entries,
-                                               release_expired_stakes, release_keys, save_details)
+from creditshare.cli.context import emit, progress, state, table
+from creditshare.cli.options import Account, CommitteeAccount, DryRun, MaintainerAccount, ViewerAccount
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import subject_id, to_hex
 from creditshare.core.keys import resolve_address
+from creditshare.domain.credit_entries import (
+    ENTRY_COLUMNS,
+    decrypt_details,
+    parse_entries,
+    post_entries,
+    release_expired_stakes,
+    release_keys,
+    save_details,
+)
 
 app = typer.Typer(
     help="The shared credit list: maintainers post staked entries (details sealed off chain), members pay to view "
-         "a subject, anyone concerned contests, the committee resolves, earnings are withdrawn.",
-    no_args_is_help=True)
-token_app = typer.Typer(help="The settlement token (CSFEN, 1 unit = 1 fen) that pays stakes, deposits and view fees.",
-                        no_args_is_help=True)
+    "a subject, anyone concerned contests, the committee resolves, earnings are withdrawn.",
+    no_args_is_help=True,
+)
+token_app = typer.Typer(
+    help="The settlement token (CSFEN, 1 unit = 1 fen) that pays stakes, deposits and view fees.", no_args_is_help=True
+)
 
 SUBJECT_HELP = "Subject: namespace:registration (e.g. uscc:91310000MA1FL4XX1X) or a 0x 32-byte id."
 
@@ -31,10 +39,13 @@ SUBJECT_HELP = "Subject: namespace:registration (e.g. uscc:91310000MA1FL4XX1X) o
 @app.command()
 def post(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help=f"Entry CSV with the columns {','.join(ENTRY_COLUMNS)}: category is "
-                                          "payment-default, fraud, freight-dispute, cargo-damage or other; dates "
-                                          "YYYY-MM-DD; settlements are 0x ids separated by ';' (may be empty); "
-                                          "evidence and details are files relative to the CSV."),
+    file: Path = typer.Argument(
+        ...,
+        help=f"Entry CSV with the columns {','.join(ENTRY_COLUMNS)}: category is "
+        "payment-default, fraud, freight-dispute, cargo-damage or other; dates "
+        "YYYY-MM-DD; settlements are 0x ids separated by ';' (may be empty); "
+        "evidence and details are files relative to the CSV.",
+    ),
     account: Account = None,
     dry_run: DryRun = False,
 ) -> None:
@@ -51,13 +62,28 @@ def post(
     with progress(st.json) as bar:
         task = bar.add_task("posting entries", total=len(rows))
         result = post_entries(book, rows, signer, dry_run=dry_run, on_posted=lambda n: bar.advance(task, n))
-    out = {"file": str(file), "rows": len(rows), "posted": [] if dry_run else result.posted,
-           "would_post": result.posted if dry_run else [], "already_posted": result.already,
-           "gas_used": result.gas_used, "dry_run": dry_run}
-    emit(st, out, f"dry run: {len(result.posted)} entries would be posted, {len(result.already)} are posted already"
-         if dry_run else
-         [*(f"posted entry {p['id']} (line {p['line']}): details sealed as {p['details_cid']}" for p in result.posted),
-          f"{len(result.posted)} posted, {len(result.already)} already on the list"])
+    out = {
+        "file": str(file),
+        "rows": len(rows),
+        "posted": [] if dry_run else result.posted,
+        "would_post": result.posted if dry_run else [],
+        "already_posted": result.already,
+        "gas_used": result.gas_used,
+        "dry_run": dry_run,
+    }
+    emit(
+        st,
+        out,
+        f"dry run: {len(result.posted)} entries would be posted, {len(result.already)} are posted already"
+        if dry_run
+        else [
+            *(
+                f"posted entry {p['id']} (line {p['line']}): details sealed as {p['details_cid']}"
+                for p in result.posted
+            ),
+            f"{len(result.posted)} posted, {len(result.already)} already on the list",
+        ],
+    )
 
 
 @app.command()
@@ -79,11 +105,27 @@ def show(
     for e in entries:
         e["contest"] = book.contest_of(e["id"]) if e["status"] != "active" else None
     active = sum(e["active"] for e in entries)
-    emit(st, {"subject": to_hex(sid), "active": active, "entries": entries},
-         lambda: table(f"Credit list entries of {what} ({active} active)",
-                       ["id", "category", "amount (fen)", "band", "status", "active", "expires", "maintainer"],
-                       [[e["id"], e["category"], e["amount_fen"], e["band"], e["status"], e["active"], e["expires"],
-                         e["maintainer"][:10] + "…"] for e in entries]))
+    emit(
+        st,
+        {"subject": to_hex(sid), "active": active, "entries": entries},
+        lambda: table(
+            f"Credit list entries of {what} ({active} active)",
+            ["id", "category", "amount (fen)", "band", "status", "active", "expires", "maintainer"],
+            [
+                [
+                    e["id"],
+                    e["category"],
+                    e["amount_fen"],
+                    e["band"],
+                    e["status"],
+                    e["active"],
+                    e["expires"],
+                    e["maintainer"][:10] + "…",
+                ]
+                for e in entries
+            ],
+        ),
+    )
 
 
 @app.command("view")
@@ -102,15 +144,19 @@ def view_(
     st = state(ctx)
     result = CreditList(st.client).view(subject_id(subject), st.account(account), again=again)
     ids = ", ".join(map(str, result["entry_ids"]))
-    emit(st, result, f"paid {result['fee_fen']} fen (discount {result['discount_fen']}) to view {subject}: entries {ids}"
-         if result["paid"] else
-         f"already paid to view {subject} (entries {ids}); nothing paid. Pass --again to pay anew.")
+    emit(
+        st,
+        result,
+        f"paid {result['fee_fen']} fen (discount {result['discount_fen']}) to view {subject}: entries {ids}"
+        if result["paid"]
+        else f"already paid to view {subject} (entries {ids}); nothing paid. Pass --again to pay anew.",
+    )
 
 
 @app.command()
 def release(
     ctx: typer.Context,
-    subject: Optional[str] = typer.Option(None, "--subject", help="Only views of this subject."),
+    subject: str | None = typer.Option(None, "--subject", help="Only views of this subject."),
     account: MaintainerAccount = None,
 ) -> None:
     """Maintainer's key release: wrap each of your entries' content keys to every viewer who paid for it.
@@ -121,8 +167,14 @@ def release(
     """
     st = state(ctx)
     result = release_keys(CreditList(st.client), st.account(account), subject_id(subject) if subject else None)
-    emit(st, result, [*(f"released the key of entry {r['entry_id']} to {r['viewer']}" for r in result["released"]),
-                      f"{len(result['released'])} key(s) released, {result['already_released']} released before"])
+    emit(
+        st,
+        result,
+        [
+            *(f"released the key of entry {r['entry_id']} to {r['viewer']}" for r in result["released"]),
+            f"{len(result['released'])} key(s) released, {result['already_released']} released before",
+        ],
+    )
 
 
 @app.command()
@@ -130,7 +182,7 @@ def decrypt(
     ctx: typer.Context,
     entry_id: int = typer.Argument(..., help="Entry id."),
     account: ViewerAccount = None,
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the details to this file instead of stdout."),
+    out: Path | None = typer.Option(None, "--out", help="Write the details to this file instead of stdout."),
 ) -> None:
     """Decrypt an entry's private details with the key released to you (or your own, as its maintainer)."""
     st = state(ctx)
@@ -146,9 +198,17 @@ def decrypt(
         sys.stdout.buffer.write(details)
         sys.stdout.flush()
 
-    emit(st, {"entry_id": entry_id, "bytes": len(details), "details": text if not out else None,
-              "details_hex": None if text is not None or out else "0x" + details.hex(), "out": str(out) if out else None},
-         f"wrote {len(details)} bytes of entry {entry_id}'s details to {out}" if out else raw)
+    emit(
+        st,
+        {
+            "entry_id": entry_id,
+            "bytes": len(details),
+            "details": text if not out else None,
+            "details_hex": None if text is not None or out else "0x" + details.hex(),
+            "out": str(out) if out else None,
+        },
+        f"wrote {len(details)} bytes of entry {entry_id}'s details to {out}" if out else raw,
+    )
 
 
 @app.command()
@@ -166,23 +226,36 @@ def contest(
     """
     st = state(ctx)
     result = CreditList(st.client).contest(entry_id, reason, st.account(account))
-    emit(st, result, f"entry {entry_id} is already contested by you" if result["already"] else
-         f"contested entry {entry_id}; deposit {result['deposit_fen']} fen")
+    emit(
+        st,
+        result,
+        f"entry {entry_id} is already contested by you"
+        if result["already"]
+        else f"contested entry {entry_id}; deposit {result['deposit_fen']} fen",
+    )
 
 
 @app.command()
 def resolve(
     ctx: typer.Context,
     entry_id: int = typer.Argument(..., help="Entry id."),
-    uphold: bool = typer.Option(..., "--uphold/--overturn",
-                                help="Uphold (deposit to the maintainer) or overturn (stake slashed to the contester)."),
+    uphold: bool = typer.Option(
+        ...,
+        "--uphold/--overturn",
+        help="Uphold (deposit to the maintainer) or overturn (stake slashed to the contester).",
+    ),
     account: CommitteeAccount = None,
 ) -> None:
     """Vote on a contested entry as a COMMITTEE member; the first outcome to reach the threshold is executed."""
     st = state(ctx)
     result = CreditList(st.client).resolve(entry_id, uphold, st.account(account))
-    emit(st, result, f"voted to {'uphold' if uphold else 'overturn'} entry {entry_id}; it is {result['status']}"
-         if result["voted"] else result["message"])
+    emit(
+        st,
+        result,
+        f"voted to {'uphold' if uphold else 'overturn'} entry {entry_id}; it is {result['status']}"
+        if result["voted"]
+        else result["message"],
+    )
 
 
 @app.command()
@@ -208,16 +281,23 @@ def expire(
     stays with the entry, and the entry is active again."""
     st = state(ctx)
     result = CreditList(st.client).expire_contest(entry_id, st.account(account))
-    emit(st, result, f"contest of entry {entry_id} expired undecided; {result['refunded_fen']} fen credited back "
-                     f"to {result['contester']}" if result["expired"] else result["message"])
+    emit(
+        st,
+        result,
+        f"contest of entry {entry_id} expired undecided; {result['refunded_fen']} fen credited back "
+        f"to {result['contester']}"
+        if result["expired"]
+        else result["message"],
+    )
 
 
 @app.command()
 def withdraw(
     ctx: typer.Context,
     account: Account = None,
-    release_stakes: bool = typer.Option(False, "--release-stakes",
-                                        help="First credit back the stakes of your expired entries."),
+    release_stakes: bool = typer.Option(
+        False, "--release-stakes", help="First credit back the stakes of your expired entries."
+    ),
 ) -> None:
     """Withdraw your whole credit-list balance (fees earned, deposits and stakes won, released stakes)."""
     st = state(ctx)
@@ -225,8 +305,13 @@ def withdraw(
     signer = st.account(account)
     released = release_expired_stakes(book, signer) if release_stakes else []
     result = {**book.withdraw(signer), "stakes_released": released}
-    emit(st, result, "nothing to withdraw: the balance is 0 fen" if result["withdrawn_fen"] == 0 else
-         f"withdrew {result['withdrawn_fen']} fen; token balance now {result['token_balance_fen']} fen")
+    emit(
+        st,
+        result,
+        "nothing to withdraw: the balance is 0 fen"
+        if result["withdrawn_fen"] == 0
+        else f"withdrew {result['withdrawn_fen']} fen; token balance now {result['token_balance_fen']} fen",
+    )
 
 
 @app.command()
@@ -239,9 +324,16 @@ def balance(
     address = resolve_address(st.settings.keystore_dir, who)
     book = CreditList(st.client)
     fee, discount = book.fee_for(address)
-    info = {"address": address, "list_balance_fen": book.balance(address),
-            "token_balance_fen": book.token.balance(address), "view_fee_fen": fee, "view_discount_fen": discount}
-    emit(st, info, lambda: table(f"Credit list balance of {who}", ["field", "value"], [[k, v] for k, v in info.items()]))
+    info = {
+        "address": address,
+        "list_balance_fen": book.balance(address),
+        "token_balance_fen": book.token.balance(address),
+        "view_fee_fen": fee,
+        "view_discount_fen": discount,
+    }
+    emit(
+        st, info, lambda: table(f"Credit list balance of {who}", ["field", "value"], [[k, v] for k, v in info.items()])
+    )
 
 
 @token_app.command()

@@ -4,28 +4,29 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from creditshare.domain import deploy as deploy_mod
-from creditshare.domain.admissions import read_admissions
+from creditshare.bindings.consortium import ZERO32, Consortium, Member, ProposalKind, parameter_key
 from creditshare.cli.context import State, console, emit, progress, state, table
 from creditshare.cli.options import Account
 from creditshare.core.errors import InvalidInput
-from creditshare.bindings.consortium import ZERO32, Consortium, Member, ProposalKind, parameter_key
 from creditshare.core.ids import subject_id, to_hex
 from creditshare.core.keys import resolve_address
+from creditshare.domain import deploy as deploy_mod
+from creditshare.domain.admissions import read_admissions
 
 app = typer.Typer(help="Consortium members and committee proposals (m-of-n approval).", no_args_is_help=True)
-
 
 
 def deploy(
     ctx: typer.Context,
     committee: list[str] = typer.Option(
-        ..., "--committee", help="Founding committee member as ADDRESS_OR_KEYSTORE=ORG (org: namespace:registration "
-        "or 0x subject id); repeat for each member."),
+        ...,
+        "--committee",
+        help="Founding committee member as ADDRESS_OR_KEYSTORE=ORG (org: namespace:registration "
+        "or 0x subject id); repeat for each member.",
+    ),
     threshold: int = typer.Option(..., "--threshold", help="Committee approvals a proposal needs."),
     proposal_ttl: int = typer.Option(deploy_mod.DEFAULT_PROPOSAL_TTL, help="Seconds a proposal stays open."),
     account: Account = None,
@@ -40,14 +41,20 @@ def deploy(
         who, org = entry.split("=", 1)
         members.append((resolve_address(st.settings.keystore_dir, who), subject_id(org)))
     addresses = deploy_mod.deploy_all(st.client, st.account(account), members, threshold, proposal_ttl, force)
-    emit(st, {"network": st.settings.network.name, "contracts": addresses},
-         lambda: table(f"Contracts on {st.settings.network.name}", ["contract", "address"],
-                       [[k, v] for k, v in addresses.items()]))
+    emit(
+        st,
+        {"network": st.settings.network.name, "contracts": addresses},
+        lambda: table(
+            f"Contracts on {st.settings.network.name}", ["contract", "address"], [[k, v] for k, v in addresses.items()]
+        ),
+    )
 
 
 def _member_rows(members: list[Member]) -> list[list[str]]:
-    return [[m.address, to_hex(m.org_id)[:18] + "…", "active" if m.active else "suspended", ",".join(m.roles)]
-            for m in members]
+    return [
+        [m.address, to_hex(m.org_id)[:18] + "…", "active" if m.active else "suspended", ",".join(m.roles)]
+        for m in members
+    ]
 
 
 @app.command("list")
@@ -55,12 +62,17 @@ def list_(ctx: typer.Context) -> None:
     """List all members with their roles and status."""
     st = state(ctx)
     members = Consortium(st.client).members()
-    emit(st, [m.to_json() for m in members],
-         lambda: table("Consortium members", ["address", "org id", "status", "roles"], _member_rows(members)))
+    emit(
+        st,
+        [m.to_json() for m in members],
+        lambda: table("Consortium members", ["address", "org id", "status", "roles"], _member_rows(members)),
+    )
 
 
 @app.command()
-def show(ctx: typer.Context, who: str = typer.Argument(..., help="Address, keystore name, or organisation subject.")) -> None:
+def show(
+    ctx: typer.Context, who: str = typer.Argument(..., help="Address, keystore name, or organisation subject.")
+) -> None:
     """Show one member."""
     st = state(ctx)
     gov = Consortium(st.client)
@@ -77,14 +89,21 @@ def show(ctx: typer.Context, who: str = typer.Argument(..., help="Address, keyst
 def propose(
     ctx: typer.Context,
     kind: str = typer.Argument(..., help="admit, set-roles, suspend, reinstate, set-threshold or set-parameter."),
-    member: Optional[str] = typer.Option(None, "--member", help="The member's address or keystore name."),
-    org: Optional[str] = typer.Option(None, "--org", help="Organisation (namespace:registration or 0x id), for admit."),
-    role: list[str] = typer.Option([], "--role", help="A role (SHIPPER, PLATFORM, CARRIER, LENDER, ORACLE, MAINTAINER, "
-                                                      "COMMITTEE); repeat for several."),
-    parameter: Optional[str] = typer.Option(None, "--parameter", help="Parameter name, for set-parameter."),
+    member: str | None = typer.Option(None, "--member", help="The member's address or keystore name."),
+    org: str | None = typer.Option(None, "--org", help="Organisation (namespace:registration or 0x id), for admit."),
+    role: list[str] = typer.Option(
+        [],
+        "--role",
+        help="A role (SHIPPER, PLATFORM, CARRIER, LENDER, ORACLE, MAINTAINER, COMMITTEE); repeat for several.",
+    ),
+    parameter: str | None = typer.Option(None, "--parameter", help="Parameter name, for set-parameter."),
     value: int = typer.Option(0, "--value", help="New threshold or parameter value."),
-    file: Optional[Path] = typer.Option(None, "--file", help="admit only: a CSV with columns member,org,roles (roles "
-                                                            "separated by ';'): one proposal per row, sent pipelined."),
+    file: Path | None = typer.Option(
+        None,
+        "--file",
+        help="admit only: a CSV with columns member,org,roles (roles "
+        "separated by ';'): one proposal per row, sent pipelined.",
+    ),
     account: Account = None,
 ) -> None:
     """Open a committee proposal; the proposer's approval counts at once."""
@@ -93,7 +112,9 @@ def propose(
     gov = Consortium(st.client)
     if file is not None:
         if parsed != ProposalKind.ADMIT or member or org or role:
-            raise InvalidInput("--file admits the members listed in it: use it with `admit` and no --member/--org/--role.")
+            raise InvalidInput(
+                "--file admits the members listed in it: use it with `admit` and no --member/--org/--role."
+            )
         rows = read_admissions(st.settings.keystore_dir, file)
         signer = st.account(account)
         with progress(st.json) as bar:
@@ -107,8 +128,13 @@ def propose(
             raise InvalidInput("set-parameter needs --parameter NAME.")
         gov.check_parameter(parameter, value)  # the contract's bounds, refused before sending
     proposal_id = gov.propose(
-        st.account(account), parsed, target, subject_id(org) if org else ZERO32, tuple(role),
-        parameter_key(parameter) if parameter else ZERO32, value,
+        st.account(account),
+        parsed,
+        target,
+        subject_id(org) if org else ZERO32,
+        tuple(role),
+        parameter_key(parameter) if parameter else ZERO32,
+        value,
     )
     info = gov.proposal(proposal_id)
 
@@ -130,7 +156,11 @@ def approve(
     gov = Consortium(st.client)
     if len(proposal_ids) == 1:
         executed = gov.approve(st.account(account), proposal_ids[0])
-        emit(st, gov.proposal(proposal_ids[0]), f"proposal {proposal_ids[0]} approved" + ("; executed" if executed else ""))
+        emit(
+            st,
+            gov.proposal(proposal_ids[0]),
+            f"proposal {proposal_ids[0]} approved" + ("; executed" if executed else ""),
+        )
         return
     signer = st.account(account)
     with progress(st.json) as bar:
@@ -150,6 +180,12 @@ def proposals(ctx: typer.Context) -> None:
     """List committee proposals."""
     st = state(ctx)
     items = Consortium(st.client).proposals()
-    emit(st, items, lambda: table("Proposals", ["id", "kind", "member", "approvals", "executed", "deadline"],
-                                  [[p["id"], p["kind"], p["account"], len(p["approvers"]), p["executed"], p["deadline"]]
-                                   for p in items]))
+    emit(
+        st,
+        items,
+        lambda: table(
+            "Proposals",
+            ["id", "kind", "member", "approvals", "executed", "deadline"],
+            [[p["id"], p["kind"], p["account"], len(p["approvers"]), p["executed"], p["deadline"]] for p in items],
+        ),
+    )

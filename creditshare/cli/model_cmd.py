@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -12,8 +12,11 @@ from creditshare.cli.options import Account, AsOf, Market, Seed, Settlements, Sy
 from creditshare.core.errors import InvalidInput
 from creditshare.domain.training_data import settlement_history
 
-app = typer.Typer(help="Scorecard models: train and evaluate (scoring/), register and promote on chain "
-                       "(ModelRegistry), monitor drift.", no_args_is_help=True)
+app = typer.Typer(
+    help="Scorecard models: train and evaluate (scoring/), register and promote on chain "
+    "(ModelRegistry), monitor drift.",
+    no_args_is_help=True,
+)
 
 
 @app.command()
@@ -22,17 +25,25 @@ def train(
     out: Path = typer.Option(..., "--out", help="Where to write the model card (canonical JSON)."),
     name: str = typer.Option("freight-scorecard", "--name"),
     version: int = typer.Option(1, "--version", min=1),
-    settlements: Settlements = None, synthetic: Synthetic = None, seed: Seed = 1, market: Market = "standard",
+    settlements: Settlements = None,
+    synthetic: Synthetic = None,
+    seed: Seed = 1,
+    market: Market = "standard",
     as_of: AsOf = None,
-    with_xp: bool = typer.Option(False, "--with-xp", help="Add the cross-platform xp_* features (what a "
-                                 "cross_platform_features MPC job over every platform reveals, computed in the clear)."),
+    with_xp: bool = typer.Option(
+        False,
+        "--with-xp",
+        help="Add the cross-platform xp_* features (what a "
+        "cross_platform_features MPC job over every platform reveals, computed in the clear).",
+    ),
 ) -> None:
     """Fit the scorecard (WOE binning + logistic regression, integer points) and write its model card."""
     from scoring.factory import train_scorecard, training_set, training_window
 
     st = state(ctx)
-    frame, as_of_s = settlement_history(settlements, synthetic, as_of=as_of, seed=seed, market=market,
-                                        chain=lambda: st.client)
+    frame, as_of_s = settlement_history(
+        settlements, synthetic, as_of=as_of, seed=seed, market=market, chain=lambda: st.client
+    )
     X, y = training_set(frame, as_of_s)
     if with_xp:
         from privacy.holders import cross_platform_frame
@@ -41,11 +52,21 @@ def train(
         X = X.join(xp.set_axis(X.index))
     result = train_scorecard(X, y, name=name, version=version, training=training_window(as_of_s))
     result.card.save(out)
-    summary = {"card": str(out), "model_hash": result.card.model_hash, "rows": len(X),
-               "auc": round(result.metrics.auc, 4), "ks": round(result.metrics.ks, 4),
-               "gini": round(result.metrics.gini, 4), "seconds": round(result.seconds, 2)}
-    emit(st, summary, f"model card written to {out}\n  hash {summary['model_hash']}\n  {len(X)} rows; holdout AUC "
-         f"{summary['auc']}, KS {summary['ks']}, Gini {summary['gini']}")
+    summary = {
+        "card": str(out),
+        "model_hash": result.card.model_hash,
+        "rows": len(X),
+        "auc": round(result.metrics.auc, 4),
+        "ks": round(result.metrics.ks, 4),
+        "gini": round(result.metrics.gini, 4),
+        "seconds": round(result.seconds, 2),
+    }
+    emit(
+        st,
+        summary,
+        f"model card written to {out}\n  hash {summary['model_hash']}\n  {len(X)} rows; holdout AUC "
+        f"{summary['auc']}, KS {summary['ks']}, Gini {summary['gini']}",
+    )
 
 
 @app.command("train-federated")
@@ -57,8 +78,9 @@ def train_federated(
     version: int = typer.Option(1, "--version", min=1),
     min_iv: float = typer.Option(0.02, "--min-iv", min=0, help="Drop features whose IV is below this."),
     max_features: int = typer.Option(8, "--max-features", min=1, help="Keep at most this many features (by IV)."),
-    no_chain_check: bool = typer.Option(False, "--no-chain-check",
-                                        help="Do not check that the job is recorded on chain with this output hash."),
+    no_chain_check: bool = typer.Option(
+        False, "--no-chain-check", help="Do not check that the job is recorded on chain with this output hash."
+    ),
 ) -> None:
     """Fit a joint scorecard from federated bin counts only (WOE naive Bayes, see scoring/federated.py).
 
@@ -78,21 +100,41 @@ def train_federated(
     else:
         check_recorded(st.client, job)
         chain_check = "recorded on chain"
-    card = federated_card(job.revealed, name=name, version=version, min_iv=min_iv, max_features=max_features,
-                          training={"mpc_job": to_hex(job.job_id), "mpc_output_hash": job.output_hash})
+    card = federated_card(
+        job.revealed,
+        name=name,
+        version=version,
+        min_iv=min_iv,
+        max_features=max_features,
+        training={"mpc_job": to_hex(job.job_id), "mpc_output_hash": job.output_hash},
+    )
     card.save(out)
-    summary = {"card": str(out), "model_hash": card.model_hash, "mpc_job": to_hex(job.job_id),
-               "output_hash": job.output_hash, "chain_check": chain_check, "features": list(card.feature_names),
-               "rows": card.training["n_rows"], "tiers": {t: m for t, m in card.tiers}}
-    emit(st, summary, f"model card written to {out}\n  hash {card.model_hash}\n  {summary['rows']} rows "
-         f"(federated counts), {len(summary['features'])} features; MPC job {chain_check}")
+    summary = {
+        "card": str(out),
+        "model_hash": card.model_hash,
+        "mpc_job": to_hex(job.job_id),
+        "output_hash": job.output_hash,
+        "chain_check": chain_check,
+        "features": list(card.feature_names),
+        "rows": card.training["n_rows"],
+        "tiers": {t: m for t, m in card.tiers},
+    }
+    emit(
+        st,
+        summary,
+        f"model card written to {out}\n  hash {card.model_hash}\n  {summary['rows']} rows "
+        f"(federated counts), {len(summary['features'])} features; MPC job {chain_check}",
+    )
 
 
 @app.command()
 def evaluate(
     ctx: typer.Context,
     card_path: Path = typer.Argument(..., metavar="CARD", help="The champion's model card."),
-    settlements: Settlements = None, synthetic: Synthetic = None, seed: Seed = 1, market: Market = "standard",
+    settlements: Settlements = None,
+    synthetic: Synthetic = None,
+    seed: Seed = 1,
+    market: Market = "standard",
     as_of: AsOf = None,
 ) -> None:
     """Champion (the card) against a gradient-boosting challenger on the same holdout."""
@@ -101,13 +143,17 @@ def evaluate(
 
     st = state(ctx)
     card = ModelCard.load(card_path)
-    frame, as_of_s = settlement_history(settlements, synthetic, as_of=as_of, seed=seed, market=market,
-                                        chain=lambda: st.client)
+    frame, as_of_s = settlement_history(
+        settlements, synthetic, as_of=as_of, seed=seed, market=market, chain=lambda: st.client
+    )
     report = challenge(card, *training_set(frame, as_of_s))
 
     def text() -> None:
-        table("Champion / challenger (holdout)", ["model", "type", "AUC", "KS", "Gini"],
-              [[r["name"], r["type"], r["auc"], r["ks"], r["gini"]] for r in (report["champion"], report["challenger"])])
+        table(
+            "Champion / challenger (holdout)",
+            ["model", "type", "AUC", "KS", "Gini"],
+            [[r["name"], r["type"], r["auc"], r["ks"], r["gini"]] for r in (report["champion"], report["challenger"])],
+        )
         console.print(f"recommendation: {report['recommendation']}")
 
     emit(st, report, text)
@@ -123,27 +169,40 @@ def register(
 
     The registration names you as its registrant. If the hash is already registered with other figures (a
     squatter's copy), this is refused: the committee withdraws that registration (`model withdraw`) first."""
-    from creditshare.core.ids import parse_bytes32
     from creditshare.bindings.model_registry import ModelRegistry
+    from creditshare.core.ids import parse_bytes32
     from scoring.model_card import ModelCard, metrics_bps
 
     st = state(ctx)
     card = ModelCard.load(card_path)
     bps = metrics_bps(card)
-    done = ModelRegistry(st.client).register(st.account(account), parse_bytes32(card.model_hash, "model hash"),
-                                        card.version, bps["auc"], bps["ks"], parse_bytes32(card.file_digest, "digest"))
-    emit(st, {"done": done, "model_hash": card.model_hash, "version": card.version, **bps},
-         f"model {card.model_hash} {done} (version {card.version}, AUC {bps['auc']} bps)")
+    done = ModelRegistry(st.client).register(
+        st.account(account),
+        parse_bytes32(card.model_hash, "model hash"),
+        card.version,
+        bps["auc"],
+        bps["ks"],
+        parse_bytes32(card.file_digest, "digest"),
+    )
+    emit(
+        st,
+        {"done": done, "model_hash": card.model_hash, "version": card.version, **bps},
+        f"model {card.model_hash} {done} (version {card.version}, AUC {bps['auc']} bps)",
+    )
 
 
 @app.command()
 def promote(
     ctx: typer.Context,
     model: str = typer.Argument(..., help="Model card file (or 0x model hash with --skip-drift-check)."),
-    settlements: Settlements = None, synthetic: Synthetic = None, seed: Seed = 1, market: Market = "standard",
+    settlements: Settlements = None,
+    synthetic: Synthetic = None,
+    seed: Seed = 1,
+    market: Market = "standard",
     as_of: AsOf = None,
-    skip_drift_check: bool = typer.Option(False, "--skip-drift-check",
-                                          help="Approve without checking the current population's PSI."),
+    skip_drift_check: bool = typer.Option(
+        False, "--skip-drift-check", help="Approve without checking the current population's PSI."
+    ),
     account: Account = None,
 ) -> None:
     """Approve promoting a model to champion (COMMITTEE; executes at the consortium threshold; approvals count
@@ -163,11 +222,20 @@ def promote(
     registry = ModelRegistry(st.client)
     registry.approve(st.account(account), model_hash, Action.PROMOTE)
     champion = registry.champion()
-    result = {"model_hash": "0x" + model_hash.hex(), "approvals": registry.approvals(model_hash, Action.PROMOTE),
-              "champion": champion == model_hash, "psi": drift["psi"] if drift else None}
-    emit(st, result, [*([f"drift check: PSI {drift['psi']:.4f} ({drift['status']})"] if drift else []),
-                      "promoted: now the champion" if result["champion"]
-                      else f"approval recorded ({result['approvals']} so far)"])
+    result = {
+        "model_hash": "0x" + model_hash.hex(),
+        "approvals": registry.approvals(model_hash, Action.PROMOTE),
+        "champion": champion == model_hash,
+        "psi": drift["psi"] if drift else None,
+    }
+    emit(
+        st,
+        result,
+        [
+            *([f"drift check: PSI {drift['psi']:.4f} ({drift['status']})"] if drift else []),
+            "promoted: now the champion" if result["champion"] else f"approval recorded ({result['approvals']} so far)",
+        ],
+    )
 
 
 @app.command()
@@ -204,9 +272,15 @@ def withdraw(
     registry.approve(st.account(account), model_hash, Action.WITHDRAW)
     found = registry.model(model_hash)
     status = found.status.name.lower() if found else "unknown"
-    emit(st, {"model_hash": "0x" + model_hash.hex(), "status": status,
-              "approvals": registry.approvals(model_hash, Action.WITHDRAW)},
-         f"withdrawal approved; model is {status}")
+    emit(
+        st,
+        {
+            "model_hash": "0x" + model_hash.hex(),
+            "status": status,
+            "approvals": registry.approvals(model_hash, Action.WITHDRAW),
+        },
+        f"withdrawal approved; model is {status}",
+    )
 
 
 @app.command()
@@ -218,21 +292,38 @@ def show(ctx: typer.Context) -> None:
     registry = ModelRegistry(st.client)
     models = registry.models()
     champion = registry.champion()
-    emit(st, {"champion": "0x" + champion.hex() if champion else None, "models": [m.to_json() for m in models]},
-         lambda: table("Registered models", ["hash", "version", "status", "AUC bps", "KS bps"],
-                       [["0x" + m.model_hash.hex()[:16] + "…", m.version, m.status.name.lower(), m.auc_bps, m.ks_bps]
-                        for m in models]))
+    emit(
+        st,
+        {"champion": "0x" + champion.hex() if champion else None, "models": [m.to_json() for m in models]},
+        lambda: table(
+            "Registered models",
+            ["hash", "version", "status", "AUC bps", "KS bps"],
+            [
+                ["0x" + m.model_hash.hex()[:16] + "…", m.version, m.status.name.lower(), m.auc_bps, m.ks_bps]
+                for m in models
+            ],
+        ),
+    )
 
 
-def _drift(ctx: typer.Context, card_path: Path, settlements: Optional[Path], synthetic: Optional[int], seed: int,
-           as_of: Optional[str], market: str, block: bool) -> dict[str, Any]:
+def _drift(
+    ctx: typer.Context,
+    card_path: Path,
+    settlements: Path | None,
+    synthetic: int | None,
+    seed: int,
+    as_of: str | None,
+    market: str,
+    block: bool,
+) -> dict[str, Any]:
     from scoring.drift import assert_promotable, monitor
     from scoring.features import build_features
     from scoring.model_card import ModelCard
 
     card = ModelCard.load(card_path)
-    frame, as_of_s = settlement_history(settlements, synthetic, as_of=as_of, seed=seed, market=market,
-                                        chain=lambda: state(ctx).client)
+    frame, as_of_s = settlement_history(
+        settlements, synthetic, as_of=as_of, seed=seed, market=market, chain=lambda: state(ctx).client
+    )
     features = build_features(frame, as_of_s, roles=("shipper",))
     report = assert_promotable(card, features) if block else monitor(card, features)
     return report.as_dict()
@@ -242,7 +333,10 @@ def _drift(ctx: typer.Context, card_path: Path, settlements: Optional[Path], syn
 def monitor(
     ctx: typer.Context,
     card_path: Path = typer.Argument(..., metavar="CARD", help="The model card whose population to check."),
-    settlements: Settlements = None, synthetic: Synthetic = None, seed: Seed = 1, market: Market = "standard",
+    settlements: Settlements = None,
+    synthetic: Synthetic = None,
+    seed: Seed = 1,
+    market: Market = "standard",
     as_of: AsOf = None,
 ) -> None:
     """PSI of the score distribution and CSI per feature against the training population.

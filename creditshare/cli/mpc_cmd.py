@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -11,8 +10,9 @@ from creditshare.cli.context import console, emit, state
 from creditshare.cli.options import ParticipantAccount
 
 app = typer.Typer(help="Multi-party computation between data holders (MPyC parties over TCP).", no_args_is_help=True)
-psi_app = typer.Typer(help="Private set intersection of subject ids between two holders (ECDH, openmined-psi).",
-                      no_args_is_help=True)
+psi_app = typer.Typer(
+    help="Private set intersection of subject ids between two holders (ECDH, openmined-psi).", no_args_is_help=True
+)
 
 
 @app.command()
@@ -21,15 +21,18 @@ def party(
     config: Path = typer.Option(..., "--config", help="The job config every party holds a copy of (JSON or TOML)."),
     party_id: int = typer.Option(..., "--id", min=0, help="This holder's party number in the config."),
     inputs: Path = typer.Option(..., "--inputs", help="This holder's own inputs (CSV or JSON)."),
-    output: Optional[Path] = typer.Option(None, "--output", help="Where to write the revealed aggregates (JSON)."),
-    record: Optional[Path] = typer.Option(None, "--record", help="Where to write the job record (commitments)."),
+    output: Path | None = typer.Option(None, "--output", help="Where to write the revealed aggregates (JSON)."),
+    record: Path | None = typer.Option(None, "--record", help="Where to write the job record (commitments)."),
 ) -> None:
     """Run this holder's party of an MPC job; only the agreed aggregates are revealed."""
     from privacy import run_party  # imported late: MPyC reads sys.argv on import
 
     result = run_party(config, party_id, inputs, output, record_path=record)
-    emit(state(ctx), {"output": str(result.output_path) if result.output_path else None, "record": result.record},
-         f"party {party_id}: job done; outputs in {result.output_path}")
+    emit(
+        state(ctx),
+        {"output": str(result.output_path) if result.output_path else None, "record": result.record},
+        f"party {party_id}: job done; outputs in {result.output_path}",
+    )
 
 
 @app.command("record")
@@ -45,7 +48,7 @@ def record_job(
     derived from its name and the digest of the whole record, so nobody can
     take another job's id; attesting endorses that whole digest (this
     participant's own copy of the record), not only the output."""
-    from creditshare.bindings.mpc_job_log import MpcJobLog, JobRecord
+    from creditshare.bindings.mpc_job_log import JobRecord, MpcJobLog
 
     st = state(ctx)
     record = JobRecord.from_file(file)
@@ -53,17 +56,19 @@ def record_job(
     done = log.record_or_attest(record, st.account(account))
     status = log.status(record.job_id)
     attested = len(status["attested_by"]) if status else 0
-    emit(st, {"done": done, "job_id": "0x" + record.job_id.hex(), "job": status},
-         f"job 0x{record.job_id.hex()}: {done}; {attested} of "
-         f"{len(record.participants)} participants attested")
+    emit(
+        st,
+        {"done": done, "job_id": "0x" + record.job_id.hex(), "job": status},
+        f"job 0x{record.job_id.hex()}: {done}; {attested} of {len(record.participants)} participants attested",
+    )
 
 
 @app.command("show")
 def show_job(ctx: typer.Context, job_id: str = typer.Argument(..., help="Job id (0x… bytes32).")) -> None:
     """Show a recorded MPC job: purpose, participants, commitments, attestations."""
+    from creditshare.bindings.mpc_job_log import MpcJobLog
     from creditshare.core.errors import InvalidInput
     from creditshare.core.ids import parse_bytes32
-    from creditshare.bindings.mpc_job_log import MpcJobLog
 
     st = state(ctx)
     status = MpcJobLog(st.client).status(parse_bytes32(job_id, "job id"))

@@ -7,30 +7,32 @@ help says whose account signs, the variant's name says it too (``CommitteeAccoun
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 ACCOUNT_HELP = "Keystore name of the signing account (or set CREDITSHARE_PRIVATE_KEY)."
 
 #: --account: the keystore of the account that signs (any member's)
-Account = Annotated[Optional[str], typer.Option("--account", help=ACCOUNT_HELP)]
+Account = Annotated[str | None, typer.Option("--account", help=ACCOUNT_HELP)]
 #: --account that must be a COMMITTEE member's
-CommitteeAccount = Annotated[Optional[str], typer.Option("--account", help=ACCOUNT_HELP + " A COMMITTEE member.")]
+CommitteeAccount = Annotated[str | None, typer.Option("--account", help=ACCOUNT_HELP + " A COMMITTEE member.")]
 #: --account of the maintainer of credit-list entries
-MaintainerAccount = Annotated[Optional[str], typer.Option("--account", help=ACCOUNT_HELP + " The maintainer.")]
+MaintainerAccount = Annotated[str | None, typer.Option("--account", help=ACCOUNT_HELP + " The maintainer.")]
 #: --account of the viewer who paid for credit-list entries
-ViewerAccount = Annotated[Optional[str], typer.Option("--account", help=ACCOUNT_HELP + " The paying viewer.")]
+ViewerAccount = Annotated[str | None, typer.Option("--account", help=ACCOUNT_HELP + " The paying viewer.")]
 #: --account of the member whose organisation is the subject
-SubjectMemberAccount = Annotated[Optional[str], typer.Option("--account", help=ACCOUNT_HELP + " The subject's member.")]
+SubjectMemberAccount = Annotated[str | None, typer.Option("--account", help=ACCOUNT_HELP + " The subject's member.")]
 #: --account of a LENDER member
-LenderAccount = Annotated[Optional[str], typer.Option("--account", help=ACCOUNT_HELP + " The LENDER.")]
+LenderAccount = Annotated[str | None, typer.Option("--account", help=ACCOUNT_HELP + " The LENDER.")]
 #: --account of an oracle operator
-OracleAccount = Annotated[Optional[str], typer.Option("--account",
-                                                      help="Keystore name of this oracle operator's account.")]
+OracleAccount = Annotated[
+    str | None, typer.Option("--account", help="Keystore name of this oracle operator's account.")
+]
 #: --account of a participant of an MPC job
-ParticipantAccount = Annotated[Optional[str], typer.Option("--account",
-                                                           help="Keystore name of this participant's account.")]
+ParticipantAccount = Annotated[
+    str | None, typer.Option("--account", help="Keystore name of this participant's account.")
+]
 
 DRY_RUN_HELP = "Validate and show what would be sent; send nothing."
 
@@ -38,22 +40,38 @@ DRY_RUN_HELP = "Validate and show what would be sent; send nothing."
 DryRun = Annotated[bool, typer.Option("--dry-run", help=DRY_RUN_HELP)]
 
 # The population a model is trained, evaluated or monitored on (`model ...`; `report --html` shares --market).
-SETTLEMENTS_HELP = ("`chain` to read the ledger, or a settlement history CSV with columns settlement_id, shipper, "
-                    "platform, carrier, amount, invoice_date, due_date, paid_date, status, status_date (unix seconds; "
-                    "paid_date 0 = unpaid).")
+SETTLEMENTS_HELP = (
+    "`chain` to read the ledger, or a settlement history CSV with columns settlement_id, shipper, "
+    "platform, carrier, amount, invoice_date, due_date, paid_date, status, status_date (unix seconds; "
+    "paid_date 0 = unpaid)."
+)
 
 #: --settlements FILE or `chain`
-Settlements = Annotated[Optional[Path], typer.Option("--settlements", help=SETTLEMENTS_HELP)]
+Settlements = Annotated[Path | None, typer.Option("--settlements", help=SETTLEMENTS_HELP)]
 #: --synthetic N: a seeded synthetic market of N shippers
-Synthetic = Annotated[Optional[int], typer.Option(
-    "--synthetic", min=100, help="Use a seeded synthetic freight market of this many shippers instead of a file.")]
+Synthetic = Annotated[
+    int | None,
+    typer.Option(
+        "--synthetic", min=100, help="Use a seeded synthetic freight market of this many shippers instead of a file."
+    ),
+]
 #: --seed of the synthetic market
 Seed = Annotated[int, typer.Option("--seed", help="Seed of the synthetic market.")]
 #: --market: the synthetic market's profile
-Market = Annotated[str, typer.Option(
-    "--market", help="Profile of the synthetic market: `standard` (small shippers, two years) or `freight-demo` "
-    "(busier shippers, one year: the market `creditshare demo` plays).")]
+Market = Annotated[
+    str,
+    typer.Option(
+        "--market",
+        help="Profile of the synthetic market: `standard` (small shippers, two years) or `freight-demo` "
+        "(busier shippers, one year: the market `creditshare demo` plays).",
+    ),
+]
 #: --as-of: the population's date
-AsOf = Annotated[Optional[str], typer.Option(
-    "--as-of", help="The training population's date, YYYY-MM-DD (with --synthetic: the date the market is drawn "
-    "around, so that its season matches).")]
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="The training population's date, YYYY-MM-DD (with --synthetic: the date the market is drawn "
+        "around, so that its season matches).",
+    ),
+]

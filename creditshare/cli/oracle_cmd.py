@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,26 +11,33 @@ from creditshare.cli.context import emit, err_console, state, table
 from creditshare.cli.options import OracleAccount
 from creditshare.domain.settlements import parse_date
 
-app = typer.Typer(help="Oracle operators: build a score batch from the ledger and the champion card, sign it "
-                       "(k of n), submit it.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from scoring.model_card import ModelCard
+
+app = typer.Typer(
+    help="Oracle operators: build a score batch from the ledger and the champion card, sign it (k of n), submit it.",
+    no_args_is_help=True,
+)
 
 CARD_HELP = "This operator's copy of the champion model card."
 
 
-MPC_OUTPUT_HELP = ("A party's output file of a cross_platform_features MPC job recorded on chain: its xp_* "
-                   "aggregates become features (needed when the card uses them).")
+MPC_OUTPUT_HELP = (
+    "A party's output file of a cross_platform_features MPC job recorded on chain: its xp_* "
+    "aggregates become features (needed when the card uses them)."
+)
 CONFIG_HELP = "The oracle set's config file (ORACLES.json: oracles, endpoints, round settings)."
 
-MpcOutput = Annotated[Optional[Path], typer.Option("--mpc-output", help=MPC_OUTPUT_HELP)]
+MpcOutput = Annotated[Path | None, typer.Option("--mpc-output", help=MPC_OUTPUT_HELP)]
 
 
-def _card(path: Path):  # noqa: ANN202 - scoring is imported late (it loads pandas)
-    from scoring.model_card import ModelCard
+def _card(path: Path) -> ModelCard:
+    from scoring.model_card import ModelCard  # here: scoring loads pandas, which most commands never need
 
     return ModelCard.load(path)
 
 
-def _aggregates(ctx: typer.Context, path: Optional[Path]) -> Optional[dict[str, dict[str, int]]]:
+def _aggregates(ctx: typer.Context, path: Path | None) -> dict[str, dict[str, int]] | None:
     """The verified xp_* aggregates of an MPC output file (its hash must be the one recorded on chain)."""
     if path is None:
         return None
@@ -55,10 +62,21 @@ def propose(
 
     st = state(ctx)
     expiry = st.client.block_timestamp() + ttl
-    paths = scores.propose(st.client, _card(card), as_of=parse_date(as_of, "--as-of"), epoch=epoch, expiry=expiry, out_dir=out_dir,
-                           batch=batch, aggregates=_aggregates(ctx, mpc_output))
-    emit(st, [str(p) for p in paths],
-         f"{len(paths)} report file(s) in {out_dir}; each needs k oracle signatures (`oracle sign`)")
+    paths = scores.propose(
+        st.client,
+        _card(card),
+        as_of=parse_date(as_of, "--as-of"),
+        epoch=epoch,
+        expiry=expiry,
+        out_dir=out_dir,
+        batch=batch,
+        aggregates=_aggregates(ctx, mpc_output),
+    )
+    emit(
+        st,
+        [str(p) for p in paths],
+        f"{len(paths)} report file(s) in {out_dir}; each needs k oracle signatures (`oracle sign`)",
+    )
 
 
 @app.command()
@@ -91,8 +109,14 @@ def submit(
     st = state(ctx)
     signer = st.account(account)
     results = {str(p): scores.submit(st.client, p, signer) for p in reports}
-    emit(st, results, [f"{path}: {r['entries']} scores, {r['signatures']} signatures, {r['gas_per_score']} gas each"
-                       for path, r in results.items()])
+    emit(
+        st,
+        results,
+        [
+            f"{path}: {r['entries']} scores, {r['signatures']} signatures, {r['gas_per_score']} gas each"
+            for path, r in results.items()
+        ],
+    )
 
 
 @app.command()
@@ -115,9 +139,13 @@ def run(
     cfg = OracleConfig.load(config)
     entry = cfg.by_id(oracle_id)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    say = (lambda line: err_console.print(line, highlight=False, soft_wrap=True))
-    daemon = Daemon(st.settings, cfg, oracle_id, st.account(entry.keystore), card, say=say,
-                    aggregates=_aggregates(ctx, mpc_output))
+
+    def say(line: str) -> None:
+        err_console.print(line, highlight=False, soft_wrap=True)
+
+    daemon = Daemon(
+        st.settings, cfg, oracle_id, st.account(entry.keystore), card, say=say, aggregates=_aggregates(ctx, mpc_output)
+    )
     daemon.serve()
     say(f"{entry.name}: serving peers on {entry.url}; checkpoint block {daemon.cp.block}")
     try:
@@ -140,7 +168,21 @@ def status(ctx: typer.Context, config: Path = typer.Option(..., "--config", help
 
     st = state(ctx)
     rows = status_rows(OracleConfig.load(config), st.settings.data_dir)
-    emit(st, rows, lambda: table("Oracles", ["id", "name", "up", "checkpoint", "last round"],
-                                 [[r["id"], r["name"], "yes" if r.get("up") else "no",
-                                   "-" if r.get("checkpoint") is None else r["checkpoint"],
-                                   (r.get("last_round") or {}).get("status", "-")] for r in rows]))
+    emit(
+        st,
+        rows,
+        lambda: table(
+            "Oracles",
+            ["id", "name", "up", "checkpoint", "last round"],
+            [
+                [
+                    r["id"],
+                    r["name"],
+                    "yes" if r.get("up") else "no",
+                    "-" if r.get("checkpoint") is None else r["checkpoint"],
+                    (r.get("last_round") or {}).get("status", "-"),
+                ]
+                for r in rows
+            ],
+        ),
+    )

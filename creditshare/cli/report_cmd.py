@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -17,15 +17,20 @@ from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import subject_id
 
 SUBJECT_ARG = typer.Argument(None, help="Subject: namespace:registration or 0x id (omit with --html).")
-HTML_OPT = typer.Option(None, "--html", help="Write the HTML report (index.html + one page per scored subject) "
-                                             "into this folder instead.")
-CARD_OPT = typer.Option(None, "--card", help="The champion's public model card: reason codes, ROC, PSI "
-                                             "(required with --html).")
-GAS_OPT = typer.Option(None, "--gas", help="A JSON file {\"operation\": gas, ...} of extra gas figures for the "
-                                           "gas table (e.g. benchmark results).")
+HTML_OPT = typer.Option(
+    None, "--html", help="Write the HTML report (index.html + one page per scored subject) into this folder instead."
+)
+CARD_OPT = typer.Option(
+    None, "--card", help="The champion's public model card: reason codes, ROC, PSI (required with --html)."
+)
+GAS_OPT = typer.Option(
+    None,
+    "--gas",
+    help='A JSON file {"operation": gas, ...} of extra gas figures for the gas table (e.g. benchmark results).',
+)
 
 
-def _date(seconds: Optional[int]) -> str:
+def _date(seconds: int | None) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.UTC).date().isoformat() if seconds else "-"
 
 
@@ -35,18 +40,26 @@ def _yuan(fen: int) -> str:
 
 def report(
     ctx: typer.Context,
-    subject: Optional[str] = SUBJECT_ARG,
-    html: Optional[Path] = HTML_OPT,
-    card: Optional[Path] = CARD_OPT,
-    settlements: Optional[Path] = typer.Option(None, "--settlements", help="With --html: the labelled set of the "
-                                               "ROC curve, a settlement CSV (or `chain`), with --as-of."),
-    synthetic: Optional[int] = typer.Option(None, "--synthetic", min=100, help="With --html: the ROC curve on the "
-                                            "holdout of the seeded synthetic market the card was trained on "
-                                            "(same split as `model train`)."),
+    subject: str | None = SUBJECT_ARG,
+    html: Path | None = HTML_OPT,
+    card: Path | None = CARD_OPT,
+    settlements: Path | None = typer.Option(
+        None,
+        "--settlements",
+        help="With --html: the labelled set of the ROC curve, a settlement CSV (or `chain`), with --as-of.",
+    ),
+    synthetic: int | None = typer.Option(
+        None,
+        "--synthetic",
+        min=100,
+        help="With --html: the ROC curve on the "
+        "holdout of the seeded synthetic market the card was trained on "
+        "(same split as `model train`).",
+    ),
     seed: Seed = 1,
     market: Market = "standard",
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Date of the --settlements population, YYYY-MM-DD."),
-    gas: Optional[Path] = GAS_OPT,
+    as_of: str | None = typer.Option(None, "--as-of", help="Date of the --settlements population, YYYY-MM-DD."),
+    gas: Path | None = GAS_OPT,
 ) -> None:
     """What the chain holds about a subject, verified locally; or, with --html DIR, the lender's HTML report.
 
@@ -60,7 +73,7 @@ def report(
     _html(ctx, html, card, settlements, synthetic, seed, market, as_of, gas)
 
 
-def _subject(ctx: typer.Context, subject: bytes, card: Optional[Path]) -> None:
+def _subject(ctx: typer.Context, subject: bytes, card: Path | None) -> None:
     from creditshare.reports.lender import subject_report
 
     st = state(ctx)
@@ -73,42 +86,79 @@ def _print_subject(r: dict[str, Any]) -> None:
     console.print(f"[bold]Subject {r['subject']}[/bold]", soft_wrap=True)
     if s["scored"]:
         reasons = ", ".join(s["reasons"]) if s["reasons"] is not None else "? (give --card to recover them)"
-        table("Score", ["score", "tier", "reason codes", "model v", "as of", "stale (days)", "epoch"],
-              [[s["score"], s["tier"], reasons, s["model_version"], _date(s["as_of"]), s["staleness_days"],
-                s["epoch"]]])
+        table(
+            "Score",
+            ["score", "tier", "reason codes", "model v", "as of", "stale (days)", "epoch"],
+            [[s["score"], s["tier"], reasons, s["model_version"], _date(s["as_of"]), s["staleness_days"], s["epoch"]]],
+        )
     else:
         console.print("no score on chain")
     if r["history"]:
-        table("Score history", ["epoch", "as of", "score", "tier", "block"],
-              [[h["epoch"], _date(h["as_of"]), h["score"], h["tier"], h["block"]] for h in r["history"]])
+        table(
+            "Score history",
+            ["epoch", "as of", "score", "tier", "block"],
+            [[h["epoch"], _date(h["as_of"]), h["score"], h["tier"], h["block"]] for h in r["history"]],
+        )
     st_ = r["settlements"]
-    table("Settlements", ["", "value"],
-          [["settlements", st_["count"]],
-           *[[f"  {k}", v] for k, v in st_["by_status"].items()],
-           ["amount (yuan)", _yuan(st_["amount_fen"])], ["paid (yuan)", _yuan(st_["paid_fen"])],
-           ["outstanding (yuan)", _yuan(st_["outstanding_fen"])],
-           ["overdue or defaulted (yuan)", _yuan(st_["overdue_or_defaulted_fen"])],
-           ["late payments", st_["late_payments"]]])
+    table(
+        "Settlements",
+        ["", "value"],
+        [
+            ["settlements", st_["count"]],
+            *[[f"  {k}", v] for k, v in st_["by_status"].items()],
+            ["amount (yuan)", _yuan(st_["amount_fen"])],
+            ["paid (yuan)", _yuan(st_["paid_fen"])],
+            ["outstanding (yuan)", _yuan(st_["outstanding_fen"])],
+            ["overdue or defaulted (yuan)", _yuan(st_["overdue_or_defaulted_fen"])],
+            ["late payments", st_["late_payments"]],
+        ],
+    )
     if r["list_entries"]:
-        table("Credit-list entries", ["id", "category", "amount (yuan)", "status", "period", "maintainer"],
-              [[e["id"], e["category"], _yuan(e["amount_fen"]), e["status"], f"{e['period_from']}–{e['period_to']}",
-                e["maintainer"][:10] + "…"] for e in r["list_entries"]])
+        table(
+            "Credit-list entries",
+            ["id", "category", "amount (yuan)", "status", "period", "maintainer"],
+            [
+                [
+                    e["id"],
+                    e["category"],
+                    _yuan(e["amount_fen"]),
+                    e["status"],
+                    f"{e['period_from']}–{e['period_to']}",
+                    e["maintainer"][:10] + "…",
+                ]
+                for e in r["list_entries"]
+            ],
+        )
     else:
         console.print("credit list: no entries")
     p = r["provenance"]
     if s["scored"]:
         console.print(f"provenance: {verdict(s)}", soft_wrap=True)
-        console.print(f"  model {p['model_hash']} v{p['model_version']}"
-                      f"{' (champion)' if p['champion'] else ' (not the champion)'}", soft_wrap=True)
+        console.print(
+            f"  model {p['model_hash']} v{p['model_version']}"
+            f"{' (champion)' if p['champion'] else ' (not the champion)'}",
+            soft_wrap=True,
+        )
         console.print(f"  report #{p['report']} tx {p['report_tx']}", soft_wrap=True)
         console.print(f"  oracle signers: {', '.join(p['oracle_signers'])}", soft_wrap=True)
     cids = p["evidence_cids"]
-    console.print(f"  settlement evidence ({len(cids)} CIDs): {', '.join(cids[:5])}{' …' if len(cids) > 5 else ''}",
-                  soft_wrap=True)
+    console.print(
+        f"  settlement evidence ({len(cids)} CIDs): {', '.join(cids[:5])}{' …' if len(cids) > 5 else ''}",
+        soft_wrap=True,
+    )
 
 
-def _html(ctx: typer.Context, out: Path, card_path: Optional[Path], settlements: Optional[Path],
-          synthetic: Optional[int], seed: int, market: str, as_of: Optional[str], gas: Optional[Path]) -> None:
+def _html(
+    ctx: typer.Context,
+    out: Path,
+    card_path: Path | None,
+    settlements: Path | None,
+    synthetic: int | None,
+    seed: int,
+    market: str,
+    as_of: str | None,
+    gas: Path | None,
+) -> None:
     from creditshare.reports.html import build
 
     st = state(ctx)
@@ -122,14 +172,15 @@ def _html(ctx: typer.Context, out: Path, card_path: Optional[Path], settlements:
         except (OSError, ValueError) as err:
             raise InvalidInput(f"cannot read the gas figures {gas}: {err}") from err
         if not isinstance(figures, dict):
-            raise InvalidInput(f"{gas} must hold a JSON object {{\"operation\": gas}}.")
+            raise InvalidInput(f'{gas} must hold a JSON object {{"operation": gas}}.')
     labelled, source = None, None
     if settlements is not None or synthetic is not None:
         from creditshare.domain.training_data import settlement_history
         from scoring.factory import holdout_split, training_set
 
-        frame, as_of_s = settlement_history(settlements, synthetic, as_of=as_of, seed=seed, market=market,
-                                            chain=lambda: st.client)
+        frame, as_of_s = settlement_history(
+            settlements, synthetic, as_of=as_of, seed=seed, market=market, chain=lambda: st.client
+        )
         X, y = training_set(frame, as_of_s)
         if synthetic is not None:  # the holdout `model train` evaluated the card on
             _, X, _, y = holdout_split(X, y)
@@ -141,11 +192,19 @@ def _html(ctx: typer.Context, out: Path, card_path: Optional[Path], settlements:
         index, facts = build(st.client, out, card, labelled, source, figures)
 
     def text() -> None:
-        table("Subjects by tier", ["tier", "subjects", "with a default", "default rate"],
-              [[t, r["subjects"], r["defaulters"], "-" if r["default_rate"] is None else f"{r['default_rate']:.1%}"]
-               for t, r in facts["by_tier"].items()])
-        console.print(f"ROC AUC {facts['roc'].get('auc')} ({facts['roc']['source']}); PSI {facts['psi']['psi']} "
-                      f"({facts['psi']['status']})", soft_wrap=True)
+        table(
+            "Subjects by tier",
+            ["tier", "subjects", "with a default", "default rate"],
+            [
+                [t, r["subjects"], r["defaulters"], "-" if r["default_rate"] is None else f"{r['default_rate']:.1%}"]
+                for t, r in facts["by_tier"].items()
+            ],
+        )
+        console.print(
+            f"ROC AUC {facts['roc'].get('auc')} ({facts['roc']['source']}); PSI {facts['psi']['psi']} "
+            f"({facts['psi']['status']})",
+            soft_wrap=True,
+        )
         console.print(f"report written: {index}", soft_wrap=True)
 
     emit(st, facts, text)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -14,11 +15,15 @@ from creditshare.core.ids import subject_id
 
 app = typer.Typer(help="Lenders: read signed scores from the chain and verify them locally.", no_args_is_help=True)
 
-CARD_OPT = typer.Option(None, "--card", help="The public model card of the report's model: its keccak must be the "
-                                             "registered model hash; it is used to recover the reason codes.")
+CARD_OPT = typer.Option(
+    None,
+    "--card",
+    help="The public model card of the report's model: its keccak must be the "
+    "registered model hash; it is used to recover the reason codes.",
+)
 
 
-def load_card(path: Optional[Path]) -> Any:
+def load_card(path: Path | None) -> Any:
     if path is None:
         return None
     from scoring.model_card import ModelCard
@@ -39,7 +44,7 @@ def verdict(item: dict[str, Any]) -> str:
     return f"verified: {len(p['signers'])} oracle signatures (k={p['threshold']}){note}"
 
 
-def _show(ctx: typer.Context, subjects: list[bytes], card: Optional[Path]) -> None:
+def _show(ctx: typer.Context, subjects: Sequence[bytes], card: Path | None) -> None:
     from oracle.provenance import verify_scores
 
     st = state(ctx)
@@ -48,36 +53,53 @@ def _show(ctx: typer.Context, subjects: list[bytes], card: Optional[Path]) -> No
 
 
 def _print_scores(items: list[dict[str, Any]]) -> None:
-    table("Scores", ["subject", "score", "tier", "reasons", "model v", "champion", "as of", "stale (days)",
-                     "provenance"],
-          [[i["subject"][:14] + "…", i.get("score", "-"), i.get("tier", "-"),
-            ", ".join(i["reasons"]) if i.get("reasons") is not None else ("-" if not i["scored"] else "?"),
-            i.get("model_version", "-"), i.get("model_is_champion", "-"),
-            dt.datetime.fromtimestamp(i["as_of"], dt.UTC).date() if i["scored"] else "-",
-            i.get("staleness_days", "-"),
-            ("verified" if i["provenance"]["verified"] else "NOT VERIFIED") if i["scored"] else "no score"]
-           for i in items])
+    table(
+        "Scores",
+        ["subject", "score", "tier", "reasons", "model v", "champion", "as of", "stale (days)", "provenance"],
+        [
+            [
+                i["subject"][:14] + "…",
+                i.get("score", "-"),
+                i.get("tier", "-"),
+                ", ".join(i["reasons"]) if i.get("reasons") is not None else ("-" if not i["scored"] else "?"),
+                i.get("model_version", "-"),
+                i.get("model_is_champion", "-"),
+                dt.datetime.fromtimestamp(i["as_of"], dt.UTC).date() if i["scored"] else "-",
+                i.get("staleness_days", "-"),
+                ("verified" if i["provenance"]["verified"] else "NOT VERIFIED") if i["scored"] else "no score",
+            ]
+            for i in items
+        ],
+    )
     for i in items:
         if i["scored"] and (len(items) == 1 or not i["provenance"]["verified"]):
             console.print(f"{i['subject']}: {verdict(i)}", soft_wrap=True)
     scored = [i for i in items if i["scored"]]
     good = sum(i["provenance"]["verified"] for i in scored)
-    console.print(f"{good} of {len(scored)} score(s) verified locally; {len(items) - len(scored)} subject(s) "
-                  "without a score", soft_wrap=True)
+    console.print(
+        f"{good} of {len(scored)} score(s) verified locally; {len(items) - len(scored)} subject(s) without a score",
+        soft_wrap=True,
+    )
     if good < len(scored):
         console.print("[red]some scores could not be verified: do not rely on them[/red]")
 
 
 @app.command("show")
-def show(ctx: typer.Context, subjects: list[str] = typer.Argument(..., help="Subjects: namespace:registration or 0x id."),
-         card: Optional[Path] = CARD_OPT) -> None:
+def show(
+    ctx: typer.Context,
+    subjects: list[str] = typer.Argument(..., help="Subjects: namespace:registration or 0x id."),
+    card: Path | None = CARD_OPT,
+) -> None:
     """The latest signed score of one or more subjects, with a local provenance check."""
     _show(ctx, [subject_id(s) for s in subjects], card)
 
 
 @app.command("batch")
-def batch_(ctx: typer.Context, file: Path = typer.Argument(..., help="File of subjects, one per line."),
-           card: Optional[Path] = CARD_OPT) -> None:
+def batch_(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="File of subjects, one per line."),
+    card: Path | None = CARD_OPT,
+) -> None:
     """Scores of many subjects in few calls (one per 500 subjects, one per report)."""
     try:
         lines = [line.strip() for line in file.read_text().splitlines()]

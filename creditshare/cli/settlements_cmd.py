@@ -3,35 +3,44 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from collections.abc import Callable
-from typing import Any, Optional
+from pathlib import Path
+from typing import Any
 
 import typer
 from eth_utils import keccak
 
-from creditshare.bindings.settlement_ledger import DEFAULT_BATCH, Settlement, Status, StoredState, iso_date
-from creditshare.domain import settlements as sm
+from creditshare.bindings.consortium import Consortium
+from creditshare.bindings.settlement_ledger import (
+    DEFAULT_BATCH,
+    Settlement,
+    SettlementLedger,
+    Status,
+    StoredState,
+    iso_date,
+)
 from creditshare.cli.context import emit, progress, state, table
 from creditshare.cli.options import Account, DryRun
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import parse_bytes32, subject_id, to_hex
 from creditshare.core.keys import resolve_address
-from creditshare.bindings.consortium import Consortium
-from creditshare.bindings.settlement_ledger import SettlementLedger
+from creditshare.domain import settlements as sm
 
-app = typer.Typer(help="Freight settlements: submit from CSV, confirm, pledge, pay, dispute, resolve, read.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Freight settlements: submit from CSV, confirm, pledge, pay, dispute, resolve, read.", no_args_is_help=True
+)
 
 
 @app.command()
 def submit(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="Settlement CSV (see README: reference, shipper, platform, carrier, "
-                                          "amount_fen, invoice_date, due_date, evidence)."),
+    file: Path = typer.Argument(
+        ...,
+        help="Settlement CSV (see README: reference, shipper, platform, carrier, "
+        "amount_fen, invoice_date, due_date, evidence).",
+    ),
     account: Account = None,
-    batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size", min=1, max=1000,
-                                   help="Settlements per transaction."),
+    batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size", min=1, max=1000, help="Settlements per transaction."),
     dry_run: DryRun = False,
 ) -> None:
     """Validate a whole CSV, then submit the settlements not yet on chain, in batches.
@@ -68,15 +77,20 @@ def submit(
     if not records:
         text = f"nothing to submit: all {len(rows)} settlements of {file} are on chain already"
     elif dry_run:
-        text = f"dry run: {len(records)} settlements would be submitted, {len(plan.already_on_chain)} are on chain already"
+        text = (
+            f"dry run: {len(records)} settlements would be submitted, {len(plan.already_on_chain)} are on chain already"
+        )
     else:
-        text = (f"submitted {len(records)} settlements ({len(plan.already_on_chain)} were on chain already) "
-                f"in {elapsed:.1f}s, {result['gas_per_settlement']} gas each")
+        text = (
+            f"submitted {len(records)} settlements ({len(plan.already_on_chain)} were on chain already) "
+            f"in {elapsed:.1f}s, {result['gas_per_settlement']} gas each"
+        )
     emit(st, result, text)
 
 
-def _selected(ledger: SettlementLedger, ids: list[str], file: Optional[Path], extra: tuple[str, ...] = ()) -> tuple[
-        list[Settlement], dict[bytes, dict[str, str]]]:
+def _selected(
+    ledger: SettlementLedger, ids: list[str], file: Path | None, extra: tuple[str, ...] = ()
+) -> tuple[list[Settlement], dict[bytes, dict[str, str]]]:
     if bool(ids) == bool(file):
         raise InvalidInput("name the settlements either as IDs or with --file CSV (not both).")
     if file:
@@ -91,7 +105,12 @@ def _selected(ledger: SettlementLedger, ids: list[str], file: Optional[Path], ex
 
 
 def _run_lifecycle(
-    ctx: typer.Context, step: str, ids: list[str], file: Optional[Path], account: Optional[str], dry_run: bool,
+    ctx: typer.Context,
+    step: str,
+    ids: list[str],
+    file: Path | None,
+    account: str | None,
+    dry_run: bool,
     send: Callable[[SettlementLedger, list[Settlement], list[dict[str, str]], Any, Callable[[int], None]], Any],
     extra_columns: tuple[str, ...] = (),
     check: Callable[[list[Settlement], list[StoredState], list[dict[str, str]]], list[sm.RowError]] | None = None,
@@ -104,8 +123,11 @@ def _run_lifecycle(
     states = ledger.states([r.id for r in records])
     plan = sm.plan_lifecycle(step, records, states)
     if not plan.errors and check is not None:
-        plan.errors = check([records[i] for i in plan.todo], [states[i] for i in plan.todo],
-                            [extras.get(records[i].id, {}) for i in plan.todo])
+        plan.errors = check(
+            [records[i] for i in plan.todo],
+            [states[i] for i in plan.todo],
+            [extras.get(records[i].id, {}) for i in plan.todo],
+        )
     if plan.errors:
         raise sm.InvalidSettlementFile(file or Path("<ids>"), plan.errors)
     chosen = [records[i] for i in plan.todo]
@@ -115,14 +137,29 @@ def _run_lifecycle(
             task = bar.add_task(f"{step} settlements", total=len(chosen))
             send(ledger, chosen, [extras.get(r.id, {}) for r in chosen], signer, lambda n: bar.advance(task, n))
     action = sm.STEPS[step][0]
-    verb = {"confirm": "confirmed", "pay": "declared payment of", "confirmPayment": "confirmed payment of",
-            "finalizePayment": "finalized payment of", "markOverdue": "marked overdue", "dispute": "disputed",
-            "resolve": "resolved"}[action]
+    verb = {
+        "confirm": "confirmed",
+        "pay": "declared payment of",
+        "confirmPayment": "confirmed payment of",
+        "finalizePayment": "finalized payment of",
+        "markOverdue": "marked overdue",
+        "dispute": "disputed",
+        "resolve": "resolved",
+    }[action]
     prefix = "dry run: would have " if dry_run else ""
     tail = f"; {plan.past} skipped, already further along" if plan.past else ""
-    emit(st, {"action": action, "done": 0 if dry_run else len(chosen), "would_do": len(chosen) if dry_run else 0,
-              "already": plan.already, "skipped_past": plan.past, "dry_run": dry_run},
-         f"{prefix}{verb} {len(chosen)} settlement(s); {plan.already} were already {plan.target.label}{tail}")
+    emit(
+        st,
+        {
+            "action": action,
+            "done": 0 if dry_run else len(chosen),
+            "would_do": len(chosen) if dry_run else 0,
+            "already": plan.already,
+            "skipped_past": plan.past,
+            "dry_run": dry_run,
+        },
+        f"{prefix}{verb} {len(chosen)} settlement(s); {plan.already} were already {plan.target.label}{tail}",
+    )
 
 
 IDS_ARG = typer.Argument(None, help="Settlement ids (0x...), or use --file.")
@@ -130,21 +167,40 @@ FILE_OPT = typer.Option(None, "--file", help="A settlement CSV: act on every row
 
 
 @app.command()
-def confirm(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] = FILE_OPT,
-            account: Account = None,
-            dry_run: DryRun = False) -> None:
+def confirm(
+    ctx: typer.Context,
+    ids: list[str] = IDS_ARG,
+    file: Path | None = FILE_OPT,
+    account: Account = None,
+    dry_run: DryRun = False,
+) -> None:
     """Confirm Invoiced settlements (as the counterparty of the submitter)."""
-    _run_lifecycle(ctx, "confirm", ids or [], file, account, dry_run,
-                   lambda ledger, chosen, _extra, signer, advance: ledger.confirm(chosen, signer, on_batch=advance))
+    _run_lifecycle(
+        ctx,
+        "confirm",
+        ids or [],
+        file,
+        account,
+        dry_run,
+        lambda ledger, chosen, _extra, signer, advance: ledger.confirm(chosen, signer, on_batch=advance),
+    )
 
 
 @app.command()
-def pay(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] = FILE_OPT,
-        paid_date: Optional[str] = typer.Option(None, "--paid-date", help="YYYY-MM-DD, not before the invoice "
-                                                "was confirmed (default: the time of the declaration). With --file, "
-                                                "a paid_date column overrides it per row."),
-        account: Account = None,
-        dry_run: DryRun = False) -> None:
+def pay(
+    ctx: typer.Context,
+    ids: list[str] = IDS_ARG,
+    file: Path | None = FILE_OPT,
+    paid_date: str | None = typer.Option(
+        None,
+        "--paid-date",
+        help="YYYY-MM-DD, not before the invoice "
+        "was confirmed (default: the time of the declaration). With --file, "
+        "a paid_date column overrides it per row.",
+    ),
+    account: Account = None,
+    dry_run: DryRun = False,
+) -> None:
     """Declare payment of settlements (as the shipper, the payer).
 
     The payment is final (Paid) only when the payee confirms it
@@ -158,88 +214,161 @@ def pay(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] = FIL
         return sm.parse_date(text, "paid_date") if text else default
 
     def check(chosen: list[Settlement], states: list[StoredState], extra: list[dict[str, str]]) -> list[sm.RowError]:
-        return sm.check_paid_dates(chosen, states, [date_of(e) for e in extra],
-                                   SettlementLedger(state(ctx).client).now())
+        return sm.check_paid_dates(
+            chosen, states, [date_of(e) for e in extra], SettlementLedger(state(ctx).client).now()
+        )
 
-    _run_lifecycle(ctx, "pay", ids or [], file, account, dry_run,
-                   lambda ledger, chosen, extra, signer, advance: ledger.pay(
-                       chosen, [date_of(e) for e in extra], signer, on_batch=advance),
-                   extra_columns=("paid_date",), check=check)
+    _run_lifecycle(
+        ctx,
+        "pay",
+        ids or [],
+        file,
+        account,
+        dry_run,
+        lambda ledger, chosen, extra, signer, advance: ledger.pay(
+            chosen, [date_of(e) for e in extra], signer, on_batch=advance
+        ),
+        extra_columns=("paid_date",),
+        check=check,
+    )
 
 
 @app.command("confirm-payment")
-def confirm_payment(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] = FILE_OPT,
-                    account: Account = None,
-                    dry_run: DryRun = False) -> None:
+def confirm_payment(
+    ctx: typer.Context,
+    ids: list[str] = IDS_ARG,
+    file: Path | None = FILE_OPT,
+    account: Account = None,
+    dry_run: DryRun = False,
+) -> None:
     """Confirm receipt of declared payments (as the payee: the lender of a financed settlement, else the platform)."""
-    _run_lifecycle(ctx, "confirm-payment", ids or [], file, account, dry_run,
-                   lambda ledger, chosen, _extra, signer, advance: ledger.confirm_payment(
-                       chosen, signer, on_batch=advance))
+    _run_lifecycle(
+        ctx,
+        "confirm-payment",
+        ids or [],
+        file,
+        account,
+        dry_run,
+        lambda ledger, chosen, _extra, signer, advance: ledger.confirm_payment(chosen, signer, on_batch=advance),
+    )
 
 
 @app.command()
-def finalize(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] = FILE_OPT,
-             account: Account = None,
-             dry_run: DryRun = False) -> None:
+def finalize(
+    ctx: typer.Context,
+    ids: list[str] = IDS_ARG,
+    file: Path | None = FILE_OPT,
+    account: Account = None,
+    dry_run: DryRun = False,
+) -> None:
     """Make declared payments final once their dispute window has passed undisputed (anyone may)."""
+
     def check(chosen: list[Settlement], states: list[StoredState], _extra: list[dict[str, str]]) -> list[sm.RowError]:
         ledger = SettlementLedger(state(ctx).client)
         window, now = ledger.dispute_window(), ledger.now()
-        return [sm.RowError(i + 1, f"settlement {to_hex(r.id)}: its dispute window is open until "
-                                   f"{iso_date(s.since + window)}")
-                for i, (r, s) in enumerate(zip(chosen, states, strict=True)) if now <= s.since + window]
+        return [
+            sm.RowError(
+                i + 1, f"settlement {to_hex(r.id)}: its dispute window is open until {iso_date(s.since + window)}"
+            )
+            for i, (r, s) in enumerate(zip(chosen, states, strict=True))
+            if now <= s.since + window
+        ]
 
-    _run_lifecycle(ctx, "finalize", ids or [], file, account, dry_run,
-                   lambda ledger, chosen, _extra, signer, advance: ledger.finalize_payment(
-                       chosen, signer, on_batch=advance), check=check)
+    _run_lifecycle(
+        ctx,
+        "finalize",
+        ids or [],
+        file,
+        account,
+        dry_run,
+        lambda ledger, chosen, _extra, signer, advance: ledger.finalize_payment(chosen, signer, on_batch=advance),
+        check=check,
+    )
 
 
 @app.command()
-def overdue(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] = FILE_OPT,
-            account: Account = None,
-            dry_run: DryRun = False) -> None:
+def overdue(
+    ctx: typer.Context,
+    ids: list[str] = IDS_ARG,
+    file: Path | None = FILE_OPT,
+    account: Account = None,
+    dry_run: DryRun = False,
+) -> None:
     """Mark settlements past their due date as Overdue (as the platform, the payee)."""
-    _run_lifecycle(ctx, "markOverdue", ids or [], file, account, dry_run,
-                   lambda ledger, chosen, _extra, signer, advance: ledger.mark_overdue(chosen, signer, on_batch=advance))
+    _run_lifecycle(
+        ctx,
+        "markOverdue",
+        ids or [],
+        file,
+        account,
+        dry_run,
+        lambda ledger, chosen, _extra, signer, advance: ledger.mark_overdue(chosen, signer, on_batch=advance),
+    )
 
 
 @app.command()
-def dispute(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] = FILE_OPT,
-            reason: str = typer.Option(..., "--reason", help="Why; its keccak256 goes on chain, the text stays with you."),
-            account: Account = None,
-            dry_run: DryRun = False) -> None:
+def dispute(
+    ctx: typer.Context,
+    ids: list[str] = IDS_ARG,
+    file: Path | None = FILE_OPT,
+    reason: str = typer.Option(..., "--reason", help="Why; its keccak256 goes on chain, the text stays with you."),
+    account: Account = None,
+    dry_run: DryRun = False,
+) -> None:
     """Open a dispute on settlements (as the shipper or the platform)."""
     if not reason.strip():
         raise InvalidInput("--reason must not be empty.")
     reason_hash = keccak(text=reason)
-    _run_lifecycle(ctx, "dispute", ids or [], file, account, dry_run,
-                   lambda ledger, chosen, _extra, signer, advance: ledger.dispute(
-                       chosen, reason_hash, signer, on_batch=advance))
+    _run_lifecycle(
+        ctx,
+        "dispute",
+        ids or [],
+        file,
+        account,
+        dry_run,
+        lambda ledger, chosen, _extra, signer, advance: ledger.dispute(chosen, reason_hash, signer, on_batch=advance),
+    )
 
 
 @app.command()
-def resolve(ctx: typer.Context, ids: list[str] = IDS_ARG, file: Optional[Path] = FILE_OPT,
-            defaulted: bool = typer.Option(False, "--defaulted", help="Close as Defaulted instead of Resolved."),
-            account: Account = None,
-            dry_run: DryRun = False) -> None:
+def resolve(
+    ctx: typer.Context,
+    ids: list[str] = IDS_ARG,
+    file: Path | None = FILE_OPT,
+    defaulted: bool = typer.Option(False, "--defaulted", help="Close as Defaulted instead of Resolved."),
+    account: Account = None,
+    dry_run: DryRun = False,
+) -> None:
     """Close disputed (or, with --defaulted, overdue) settlements (as a committee member)."""
-    _run_lifecycle(ctx, "resolve-default" if defaulted else "resolve", ids or [], file, account, dry_run,
-                   lambda ledger, chosen, _extra, signer, advance: ledger.resolve(
-                       chosen, defaulted, signer, on_batch=advance))
+    _run_lifecycle(
+        ctx,
+        "resolve-default" if defaulted else "resolve",
+        ids or [],
+        file,
+        account,
+        dry_run,
+        lambda ledger, chosen, _extra, signer, advance: ledger.resolve(chosen, defaulted, signer, on_batch=advance),
+    )
 
 
 @app.command()
-def pledge(ctx: typer.Context, settlement: str = typer.Argument(..., help="Settlement id (0x...)."),
-           lender: str = typer.Option(..., "--lender", help="The lender's address or keystore name."),
-           account: Account = None) -> None:
+def pledge(
+    ctx: typer.Context,
+    settlement: str = typer.Argument(..., help="Settlement id (0x...)."),
+    lender: str = typer.Option(..., "--lender", help="The lender's address or keystore name."),
+    account: Account = None,
+) -> None:
     """Pledge a confirmed receivable to one lender (as the platform). A second pledge is refused."""
     st = state(ctx)
     ledger = SettlementLedger(st.client)
     record = ledger.record(parse_bytes32(settlement, "settlement id"))
     lender_address = resolve_address(st.settings.keystore_dir, lender)
     ledger.pledge(record, lender_address, st.account(account))
-    emit(st, {"settlement": to_hex(record.id), "lender": lender_address, "status": "Financed"},
-         f"settlement {to_hex(record.id)} pledged to {lender_address}")
+    emit(
+        st,
+        {"settlement": to_hex(record.id), "lender": lender_address, "status": "Financed"},
+        f"settlement {to_hex(record.id)} pledged to {lender_address}",
+    )
 
 
 def _describe(ledger: SettlementLedger, record: Settlement, stored: StoredState) -> dict[str, Any]:
@@ -271,8 +400,11 @@ def show(ctx: typer.Context, settlement: str = typer.Argument(..., help="Settlem
 
 
 @app.command()
-def history(ctx: typer.Context, subject: str = typer.Argument(..., help="Subject: namespace:registration or 0x id."),
-            limit: int = typer.Option(50, "--limit", min=1, help="Rows to print (JSON prints all).")) -> None:
+def history(
+    ctx: typer.Context,
+    subject: str = typer.Argument(..., help="Subject: namespace:registration or 0x id."),
+    limit: int = typer.Option(50, "--limit", min=1, help="Rows to print (JSON prints all)."),
+) -> None:
     """List the settlements of a subject (as shipper, platform or carrier), oldest first."""
     st = state(ctx)
     ledger = SettlementLedger(st.client)
@@ -282,8 +414,23 @@ def history(ctx: typer.Context, subject: str = typer.Argument(..., help="Subject
     items = [_describe(ledger, r, s) for r, s in zip(records, states, strict=True)]
     for item in items:
         item["role"] = ",".join(role for role in ("shipper", "platform", "carrier") if item[role] == to_hex(sid))
-    emit(st, {"subject": to_hex(sid), "settlements": items},
-         lambda: table(f"Settlements of {subject} ({len(items)})",
-                       ["id", "role", "amount (fen)", "invoiced", "due", "status", "paid"],
-                       [[i["id"][:18] + "…", i["role"], i["amount_fen"], i["invoice_date"], i["due_date"], i["status"],
-                         i["paid_date"] or ""] for i in items[-limit:]]))
+    emit(
+        st,
+        {"subject": to_hex(sid), "settlements": items},
+        lambda: table(
+            f"Settlements of {subject} ({len(items)})",
+            ["id", "role", "amount (fen)", "invoiced", "due", "status", "paid"],
+            [
+                [
+                    i["id"][:18] + "…",
+                    i["role"],
+                    i["amount_fen"],
+                    i["invoice_date"],
+                    i["due_date"],
+                    i["status"],
+                    i["paid_date"] or "",
+                ]
+                for i in items[-limit:]
+            ],
+        ),
+    )

@@ -20,16 +20,16 @@ from pathlib import Path
 from typing import Any, cast
 
 import requests
+from eth_account.signers.local import LocalAccount
+from eth_typing import ABIEvent, ABIFunction
+from eth_utils import event_abi_to_log_topic, function_abi_to_4byte_selector, to_checksum_address
 from faster_eth_abi import decode as abi_decode  # compiled eth-abi: same API, 3x faster
 from faster_eth_abi import encode as abi_encode
-from eth_account.signers.local import LocalAccount
-from eth_utils import event_abi_to_log_topic, function_abi_to_4byte_selector, to_checksum_address
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, Web3RPCError
 from web3.middleware import ExtraDataToPOAMiddleware
-from eth_typing import ABIEvent, ABIFunction
-from hexbytes import HexBytes
 from web3.types import BlockIdentifier, RPCEndpoint, TxReceipt
 
 from creditshare.core.config import Settings
@@ -245,8 +245,9 @@ class ChainClient:
         response: dict[str, Any] = self.read(lambda: self.w3.provider.make_request(endpoint, params), what)
         return response
 
-    def logs(self, address: str, topics: list[Any], from_block: int | None = None,
-             to_block: int | None = None) -> list[dict[str, Any]]:
+    def logs(
+        self, address: str, topics: list[Any], from_block: int | None = None, to_block: int | None = None
+    ) -> list[dict[str, Any]]:
         """Raw logs of `address` matching `topics` (eth_getLogs, undecoded: web3's log formatting is the slow
         part at 10^5 events), oldest first, read in LOG_BLOCK_SPAN windows. Defaults: from the deployment's
         first block to the latest."""
@@ -263,8 +264,9 @@ class ChainClient:
             start = end + 1
         return out
 
-    def call(self, contract: Contract, name: str, *args: Any, block: int | None = None,
-             sender: str | None = None) -> tuple[Any, ...]:
+    def call(
+        self, contract: Contract, name: str, *args: Any, block: int | None = None, sender: str | None = None
+    ) -> tuple[Any, ...]:
         """eth_call of `name(*args)` with eth-abi encoding and decoding (see encode_call),
         on the latest state or, with `block`, on the state as of that block number.
         `sender` sets `from`, for views that check their caller (no signature is involved)."""
@@ -342,7 +344,9 @@ class ChainClient:
         except (requests.ConnectionError, requests.Timeout) as err:
             # never resent blindly: the node may have it. The caller re-reads state to find out.
             self._nonces.pop(account.address, None)
-            raise ChainError("the node did not answer while a transaction was being sent; check state and retry.") from err
+            raise ChainError(
+                "the node did not answer while a transaction was being sent; check state and retry."
+            ) from err
         except Web3RPCError as err:
             self._nonces.pop(account.address, None)
             raise TransactionRejected(f"the node refused the transaction: {err}", reason=str(err)) from err

@@ -49,7 +49,8 @@ def read_password(confirm: bool = False) -> str:
             raise ConfigError(f"cannot read CREDITSHARE_PASSWORD_FILE ({password_file}): {err.strerror}.") from err
     if not sys.stdin.isatty():
         raise ConfigError(
-            "a keystore password is needed: set CREDITSHARE_PASSWORD or CREDITSHARE_PASSWORD_FILE, or run interactively."
+            "a keystore password is needed: set CREDITSHARE_PASSWORD or CREDITSHARE_PASSWORD_FILE, "
+            "or run interactively."
         )
     password = getpass.getpass("Keystore password: ")
     if confirm and getpass.getpass("Repeat password: ") != password:
@@ -93,7 +94,9 @@ def keystore_address(keystore_dir: Path, name: str) -> str:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
-        raise ConfigError(f"no keystore named {name!r} in {keystore_dir}; create it with `creditshare keys new`.") from err
+        raise ConfigError(
+            f"no keystore named {name!r} in {keystore_dir}; create it with `creditshare keys new`."
+        ) from err
     from eth_utils import to_checksum_address
 
     return to_checksum_address("0x" + raw["address"])
@@ -121,7 +124,9 @@ def load_account(keystore_dir: Path, name: str | None) -> LocalAccount:
     try:
         encrypted = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
-        raise ConfigError(f"no keystore named {name!r} in {keystore_dir}; create it with `creditshare keys new`.") from err
+        raise ConfigError(
+            f"no keystore named {name!r} in {keystore_dir}; create it with `creditshare keys new`."
+        ) from err
     password = read_password()
     try:
         key = Account.decrypt(encrypted, password)

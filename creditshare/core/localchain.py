@@ -111,8 +111,10 @@ def start(settings: Settings, timeout_s: float = 30.0, state_interval: int | Non
     `state_interval` is the seconds between periodic state dumps (None: only at exit).
     """
     if settings.network.name != "local":
-        raise ConfigError(f"`chain start` manages the local network only; the {settings.network.name} network "
-                          "is run by its own operators.")
+        raise ConfigError(
+            f"`chain start` manages the local network only; the {settings.network.name} network "
+            "is run by its own operators."
+        )
     current = status(settings)
     if current.running:
         if current.chain_id != settings.network.chain_id:
@@ -122,16 +124,29 @@ def start(settings: Settings, timeout_s: float = 30.0, state_interval: int | Non
     state_file.parent.mkdir(parents=True, exist_ok=True)
     port = settings.network.rpc_url.rsplit(":", 1)[1]
     cmd = [
-        anvil_binary(), "--host", "127.0.0.1", "--port", port, "--chain-id", str(settings.network.chain_id),
+        anvil_binary(),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        port,
+        "--chain-id",
+        str(settings.network.chain_id),
         # a permissioned chain: no fees, so members need no ether
-        "--base-fee", "0", "--gas-price", "0", "--gas-limit", str(GAS_LIMIT),
-        "--state", str(state_file),
+        "--base-fee",
+        "0",
+        "--gas-price",
+        "0",
+        "--gas-limit",
+        str(GAS_LIMIT),
+        "--state",
+        str(state_file),
     ]
     if state_interval:
         cmd += ["--state-interval", str(state_interval)]
     with log_file.open("ab") as log:
-        process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     pid_file.write_text(str(process.pid))
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -60,8 +60,9 @@ class DemoMarket:
     def with_paid_dates(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [{**r, "paid_date": self.paid[r["reference"]]} for r in rows]
 
-    def select(self, *statuses: str, due_before: int | None = None, due_from: int | None = None
-               ) -> list[dict[str, Any]]:
+    def select(
+        self, *statuses: str, due_before: int | None = None, due_from: int | None = None
+    ) -> list[dict[str, Any]]:
         chosen = []
         for r in self.all_rows:
             if self.final[r["reference"]] not in statuses:
@@ -104,8 +105,11 @@ def build_market(folder: Path, n_shippers: int, n_carriers: int, seed: int, toda
     shipper_names = {x: shipper_org(i + 1) for i, x in enumerate(shipper_ids)}
     carrier_names = {x: carrier_org(i + 1) for i, x in enumerate(carrier_ids)}
     platform_names = {x: PLATFORMS[i] for i, x in enumerate(platform_ids)}
-    market = DemoMarket(rows={p: [] for p in PLATFORMS}, shippers=[shipper_names[x] for x in shipper_ids],
-                        carriers=[carrier_names[x] for x in carrier_ids])
+    market = DemoMarket(
+        rows={p: [] for p in PLATFORMS},
+        shippers=[shipper_names[x] for x in shipper_ids],
+        carriers=[carrier_names[x] for x in carrier_ids],
+    )
     evidence = folder / "evidence"
     evidence.mkdir(parents=True, exist_ok=True)
     counters: dict[str, int] = defaultdict(int)
@@ -115,14 +119,23 @@ def build_market(folder: Path, n_shippers: int, n_carriers: int, seed: int, toda
         ref = f"{keystore_name(platform).upper()}-{counters[platform]:06d}"
         doc = evidence / f"{ref}.txt"
         if not doc.exists():
-            doc.write_text(f"waybill {ref}\nshipper {shipper_names[rec.shipper]}\ncarrier {carrier_names[rec.carrier]}\n"
-                           f"amount_fen {int(rec.amount)}\nsigned consignee\n")
+            doc.write_text(
+                f"waybill {ref}\nshipper {shipper_names[rec.shipper]}\ncarrier {carrier_names[rec.carrier]}\n"
+                f"amount_fen {int(rec.amount)}\nsigned consignee\n"
+            )
         invoice, due = _day(rec.invoice_date), _day(rec.due_date)
         if due <= invoice:
             due = _day(_seconds(invoice) + DAY)
-        row = {"reference": ref, "shipper": shipper_names[rec.shipper], "platform": platform,
-               "carrier": carrier_names[rec.carrier], "amount_fen": int(rec.amount), "invoice_date": invoice,
-               "due_date": due, "evidence": f"evidence/{ref}.txt"}
+        row = {
+            "reference": ref,
+            "shipper": shipper_names[rec.shipper],
+            "platform": platform,
+            "carrier": carrier_names[rec.carrier],
+            "amount_fen": int(rec.amount),
+            "invoice_date": invoice,
+            "due_date": due,
+            "evidence": f"evidence/{ref}.txt",
+        }
         status, status_date = str(rec.status), int(rec.status_date)
         if 0 < rec.paid_date < as_of:
             final = "Paid"  # a dispute settled by payment is a payment on chain

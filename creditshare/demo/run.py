@@ -28,21 +28,20 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from creditshare.bindings.consortium import Consortium, ProposalKind, parameter_key
+from creditshare.bindings.settlement_ledger import SettlementLedger, Status
 from creditshare.core.chain import ChainClient
 from creditshare.core.config import Settings
-from creditshare.demo.market import PLATFORMS, DemoMarket, build_market, carrier_org, keystore_name, shipper_org
 from creditshare.core.errors import CreditShareError
-from creditshare.bindings.consortium import Consortium
 from creditshare.core.ids import settlement_id, subject_id, to_hex
+from creditshare.core.keys import load_account
 from creditshare.core.localchain import free_port
 from creditshare.core.roles import NAMES as ROLE_NAMES
-from creditshare.bindings.settlement_ledger import SettlementLedger, Status
+from creditshare.demo.market import PLATFORMS, DemoMarket, build_market, carrier_org, keystore_name, shipper_org
 from creditshare.domain.settlements import InvalidSettlementFile, parse_csv, plan_lifecycle, write_csv
-from scoring.model_card import TIERS, ModelCard
-from creditshare.core.keys import load_account
 from oracle import scores
 from oracle.provenance import accepted_reports
-from creditshare.bindings.consortium import ProposalKind, parameter_key
+from scoring.model_card import TIERS, ModelCard
 
 console = Console()
 
@@ -67,8 +66,13 @@ class Runner:
             fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(24))
-        self.env = {**os.environ, "CREDITSHARE_NETWORK": "local", "CREDITSHARE_DATA_DIR": str(settings.data_dir),
-                    "CREDITSHARE_PASSWORD_FILE": str(self.password_file), "CREDITSHARE_SCRYPT_N": DEMO_SCRYPT_N}
+        self.env = {
+            **os.environ,
+            "CREDITSHARE_NETWORK": "local",
+            "CREDITSHARE_DATA_DIR": str(settings.data_dir),
+            "CREDITSHARE_PASSWORD_FILE": str(self.password_file),
+            "CREDITSHARE_SCRYPT_N": DEMO_SCRYPT_N,
+        }
         for name in ("CREDITSHARE_PASSWORD", "CREDITSHARE_PRIVATE_KEY", "CREDITSHARE_ACCOUNT"):
             self.env.pop(name, None)
 
@@ -77,8 +81,13 @@ class Runner:
         if show:
             console.print(f"[dim]$ creditshare {shlex.join(argv)}[/]")
         quiet = json_out or not show
-        done = subprocess.run([self.exe, *argv], env=self.env, text=True,
-                              stdout=subprocess.PIPE if quiet else None, stderr=None if show else subprocess.PIPE)
+        done = subprocess.run(
+            [self.exe, *argv],
+            env=self.env,
+            text=True,
+            stdout=subprocess.PIPE if quiet else None,
+            stderr=None if show else subprocess.PIPE,
+        )
         if done.returncode != 0 and not show:
             console.print(done.stderr, end="", highlight=False)
         if check and done.returncode != 0:
@@ -116,7 +125,7 @@ class Demo:
         cs = self.cs
         console.rule("[bold]1. The local chain")
         cs("chain", "start")
-        everyone = (COMMITTEE + PLATFORMS + self.shippers + LENDERS + ORACLES + MAINTAINERS + self.carriers)
+        everyone = COMMITTEE + PLATFORMS + self.shippers + LENDERS + ORACLES + MAINTAINERS + self.carriers
         console.rule(f"[bold]2. Keys: {len(everyone)} encrypted keystores (password in data/demo-password, mode 0600)")
         existing = {k["name"] for k in cs("keys", "list", json_out=True, show=False)}
         missing = [keystore_name(o) for o in everyone if keystore_name(o) not in existing]
@@ -132,18 +141,26 @@ class Demo:
         cs("deploy", *committee_args, "--threshold", "2", "--account", keystore_name(COMMITTEE[0]))
 
         console.rule("[bold]4. Admit the members through governance (committee member 1 proposes, member 2 approves)")
-        wanted = ([(o, "PLATFORM") for o in PLATFORMS] + [(o, "SHIPPER") for o in self.shippers]
-                  + [(o, "LENDER") for o in LENDERS] + [(o, "ORACLE") for o in ORACLES]
-                  + [(o, "MAINTAINER") for o in MAINTAINERS] + [(o, "CARRIER") for o in self.carriers])
+        wanted = (
+            [(o, "PLATFORM") for o in PLATFORMS]
+            + [(o, "SHIPPER") for o in self.shippers]
+            + [(o, "LENDER") for o in LENDERS]
+            + [(o, "ORACLE") for o in ORACLES]
+            + [(o, "MAINTAINER") for o in MAINTAINERS]
+            + [(o, "CARRIER") for o in self.carriers]
+        )
         path = self.folder / "members.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("member,org,roles\n" + "".join(f"{keystore_name(o)},{o},{r}\n" for o, r in wanted))
-        opened = cs("members", "propose", "admit", "--file", str(path), "--account", keystore_name(COMMITTEE[0]),
-                    json_out=True)
+        opened = cs(
+            "members", "propose", "admit", "--file", str(path), "--account", keystore_name(COMMITTEE[0]), json_out=True
+        )
         pending = [str(o["proposal"]) for o in opened if o["proposal"] is not None]
         if pending:
-            console.print(f"[dim]$ creditshare members approve {' '.join(pending[:3])} … ({len(pending)} ids) "
-                          f"--account {keystore_name(COMMITTEE[1])}[/]")
+            console.print(
+                f"[dim]$ creditshare members approve {' '.join(pending[:3])} … ({len(pending)} ids) "
+                f"--account {keystore_name(COMMITTEE[1])}[/]"
+            )
             cs("members", "approve", *pending, "--account", keystore_name(COMMITTEE[1]), show=False)
         gov = Consortium(self.client)
         by_role = {r: len(gov.active_members_with_role(r)) for r in ROLE_NAMES}
@@ -158,9 +175,11 @@ class Demo:
             path = self.folder / f"{keystore_name(platform)}.csv"
             write_csv(path, rows)
             result = cs("settlements", "submit", str(path), "--account", keystore_name(platform), json_out=True)
-            console.print(f"  {path.name}: submitted {result['submitted']:,}, already on chain "
-                          f"{result['already_on_chain']:,}, {result['gas_per_settlement']:,} gas each, "
-                          f"{result['seconds']}s")
+            console.print(
+                f"  {path.name}: submitted {result['submitted']:,}, already on chain "
+                f"{result['already_on_chain']:,}, {result['gas_per_settlement']:,} gas each, "
+                f"{result['seconds']}s"
+            )
             if result["gas_per_settlement"]:
                 self.gas["submit settlement"] = result["gas_per_settlement"]
         self.counts["settlements"] = market.count()
@@ -169,10 +188,13 @@ class Demo:
 
     def _lifecycle(self, market: DemoMarket) -> None:
         cs = self.cs
-        console.rule("[bold]6. Shippers confirm and declare payments; platforms confirm receipt, mark overdue and "
-                     "dispute; the committee closes defaults")
-        records = {r.reference: r.settlement for p in PLATFORMS
-                   for r in parse_csv(self.folder / f"{keystore_name(p)}.csv")}
+        console.rule(
+            "[bold]6. Shippers confirm and declare payments; platforms confirm receipt, mark overdue and "
+            "dispute; the committee closes defaults"
+        )
+        records = {
+            r.reference: r.settlement for p in PLATFORMS for r in parse_csv(self.folder / f"{keystore_name(p)}.csv")
+        }
         by_shipper = market.by_shipper()
         first = self.shippers[0]
         rows = by_shipper.get(first, [])
@@ -183,20 +205,29 @@ class Demo:
         write_csv(self.folder / "shipper-confirm.csv", confirm)
         write_csv(self.folder / "shipper-pay.csv", paid)
         if confirm:
-            cs("settlements", "confirm", "--file", str(self.folder / "shipper-confirm.csv"), "--account",
-               keystore_name(first))
+            cs(
+                "settlements",
+                "confirm",
+                "--file",
+                str(self.folder / "shipper-confirm.csv"),
+                "--account",
+                keystore_name(first),
+            )
         if paid:
             cs("settlements", "pay", "--file", str(self.folder / "shipper-pay.csv"), "--account", keystore_name(first))
         others = [s for s in self.shippers[1:] if s in by_shipper]
-        console.print(f"  … and the same two steps for the other {len(others)} shippers, each with its own key "
-                      "(in this process)")
+        console.print(
+            f"  … and the same two steps for the other {len(others)} shippers, each with its own key (in this process)"
+        )
         gas: dict[str, list[int]] = {"confirm": [], "pay": []}
-        from rich.progress import Progress
-
         from concurrent.futures import ThreadPoolExecutor
 
+        from rich.progress import Progress
+
         def one(shipper: str) -> None:  # each shipper signs with its own key and nonces, on its own client
-            self._shipper_steps(SettlementLedger(self.client), market, records, by_shipper[shipper], self.account(shipper), gas)
+            self._shipper_steps(
+                SettlementLedger(self.client), market, records, by_shipper[shipper], self.account(shipper), gas
+            )
 
         with Progress(console=console, transient=False) as bar, ThreadPoolExecutor(max_workers=4) as pool:
             task = bar.add_task("shippers confirm and pay", total=len(others))
@@ -210,34 +241,76 @@ class Demo:
             received = [r for r in market.rows[platform] if r["reference"] in market.paid]
             if received:
                 write_csv(self.folder / f"{name}-received.csv", received)
-                result = cs("settlements", "confirm-payment", "--file", str(self.folder / f"{name}-received.csv"),
-                            "--account", name, json_out=True, show=platform == PLATFORMS[0])
+                result = cs(
+                    "settlements",
+                    "confirm-payment",
+                    "--file",
+                    str(self.folder / f"{name}-received.csv"),
+                    "--account",
+                    name,
+                    json_out=True,
+                    show=platform == PLATFORMS[0],
+                )
                 if result["done"]:
                     self.counts["confirm payment"] = self.counts.get("confirm payment", 0) + result["done"]
         for platform in PLATFORMS:
             name = keystore_name(platform)
             now = int(time.time())
-            overdue = [r for r in market.select("Overdue", "Defaulted", due_before=now - 86_400)
-                       if r["platform"] == platform]
-            disputed = [r for r in market.select("Disputed") + market.select("Defaulted", due_from=now - 86_400)
-                        if r["platform"] == platform]
+            overdue = [
+                r for r in market.select("Overdue", "Defaulted", due_before=now - 86_400) if r["platform"] == platform
+            ]
+            disputed = [
+                r
+                for r in market.select("Disputed") + market.select("Defaulted", due_from=now - 86_400)
+                if r["platform"] == platform
+            ]
             show = platform == PLATFORMS[0]
             if overdue:
                 write_csv(self.folder / f"{name}-overdue.csv", overdue)
-                cs("settlements", "overdue", "--file", str(self.folder / f"{name}-overdue.csv"), "--account", name,
-                   show=show)
+                cs(
+                    "settlements",
+                    "overdue",
+                    "--file",
+                    str(self.folder / f"{name}-overdue.csv"),
+                    "--account",
+                    name,
+                    show=show,
+                )
             if disputed:
                 write_csv(self.folder / f"{name}-disputed.csv", disputed)
-                cs("settlements", "dispute", "--file", str(self.folder / f"{name}-disputed.csv"), "--reason",
-                   "shipper in distress / amount contested", "--account", name, show=show)
+                cs(
+                    "settlements",
+                    "dispute",
+                    "--file",
+                    str(self.folder / f"{name}-disputed.csv"),
+                    "--reason",
+                    "shipper in distress / amount contested",
+                    "--account",
+                    name,
+                    show=show,
+                )
         defaulted = market.select("Defaulted")
         if defaulted:
             write_csv(self.folder / "defaulted.csv", defaulted)
-            cs("settlements", "resolve", "--file", str(self.folder / "defaulted.csv"), "--defaulted", "--account",
-               keystore_name(COMMITTEE[0]))
+            cs(
+                "settlements",
+                "resolve",
+                "--file",
+                str(self.folder / "defaulted.csv"),
+                "--defaulted",
+                "--account",
+                keystore_name(COMMITTEE[0]),
+            )
 
-    def _shipper_steps(self, ledger: SettlementLedger, market: DemoMarket, records: dict[str, Any], rows: list[dict[str, Any]],
-                       account: Any, gas: dict[str, list[int]]) -> None:
+    def _shipper_steps(
+        self,
+        ledger: SettlementLedger,
+        market: DemoMarket,
+        records: dict[str, Any],
+        rows: list[dict[str, Any]],
+        account: Any,
+        gas: dict[str, list[int]],
+    ) -> None:
         """What `settlements confirm` and `settlements pay` do, for one shipper, skipping what is done."""
         wanted = [records[r["reference"]] for r in rows if market.final[r["reference"]] != "Invoiced"]
         confirm = plan_lifecycle("confirm", wanted, ledger.states([w.id for w in wanted]))
@@ -269,10 +342,25 @@ class Demo:
         pledged = to_hex(settlement_id(subject_id(PLATFORMS[0]), candidates[-1]["reference"]))
         info = cs("settlements", "show", pledged, json_out=True, show=False)
         if info["status"] == "Confirmed":
-            cs("settlements", "pledge", pledged, "--lender", keystore_name(LENDERS[0]), "--account",
-               keystore_name(PLATFORMS[0]))
-        code = cs("settlements", "pledge", pledged, "--lender", keystore_name(LENDERS[1]), "--account",
-                  keystore_name(PLATFORMS[0]), check=False)
+            cs(
+                "settlements",
+                "pledge",
+                pledged,
+                "--lender",
+                keystore_name(LENDERS[0]),
+                "--account",
+                keystore_name(PLATFORMS[0]),
+            )
+        code = cs(
+            "settlements",
+            "pledge",
+            pledged,
+            "--lender",
+            keystore_name(LENDERS[1]),
+            "--account",
+            keystore_name(PLATFORMS[0]),
+            check=False,
+        )
         console.print(f"  second pledge exit code {code} (refused: double financing)")
 
     def model(self) -> Path:
@@ -282,15 +370,41 @@ class Demo:
         console.rule("[bold]8. Model factory: train a scorecard, register it, promote it by committee vote")
         card = self.folder / "card.json"
         if not card.exists():
-            trained = cs("model", "train", "--synthetic", "2500", "--market", "freight-demo", "--seed", "1", "--as-of",
-                         self.today.isoformat(), "--out", str(card), json_out=True)
+            trained = cs(
+                "model",
+                "train",
+                "--synthetic",
+                "2500",
+                "--market",
+                "freight-demo",
+                "--seed",
+                "1",
+                "--as-of",
+                self.today.isoformat(),
+                "--out",
+                str(card),
+                json_out=True,
+            )
             console.print(f"  card {card.name}: hash {trained['model_hash'][:18]}…, holdout AUC {trained['auc']}")
         cs("model", "register", str(card), "--account", keystore_name(COMMITTEE[0]))
         shown = cs("model", "show", json_out=True, show=False)
 
         if shown["champion"] != ModelCard.load(card).model_hash:
-            cs("model", "promote", str(card), "--synthetic", "1000", "--market", "freight-demo", "--seed", "2",
-               "--as-of", self.today.isoformat(), "--account", keystore_name(COMMITTEE[0]))
+            cs(
+                "model",
+                "promote",
+                str(card),
+                "--synthetic",
+                "1000",
+                "--market",
+                "freight-demo",
+                "--seed",
+                "2",
+                "--as-of",
+                self.today.isoformat(),
+                "--account",
+                keystore_name(COMMITTEE[0]),
+            )
             cs("model", "promote", str(card), "--skip-drift-check", "--account", keystore_name(COMMITTEE[1]))
         cs("model", "show")
         return card
@@ -299,27 +413,61 @@ class Demo:
         """The 4 oracle daemons (`oracle run --once`) score every shipper with new events: a rotating leader
         gathers 3 of 4 signatures over its peers' HTTP endpoints, each peer recomputing the batch itself."""
         cs = self.cs
-        console.rule(f"[bold]9. {len(ORACLES)} oracle daemons: {ORACLE_THRESHOLD} of {len(ORACLES)} sign every "
-                     "shipper's score")
+        console.rule(
+            f"[bold]9. {len(ORACLES)} oracle daemons: {ORACLE_THRESHOLD} of {len(ORACLES)} sign every shipper's score"
+        )
         self._parameters({"oracle.threshold": ORACLE_THRESHOLD})
         addresses = {k["name"]: k["address"] for k in cs("keys", "list", json_out=True, show=False)}
         config = self.folder / "oracles.json"
-        config.write_text(json.dumps({
-            "oracles": [{"id": i, "name": keystore_name(o), "keystore": keystore_name(o),
-                         "address": addresses[keystore_name(o)], "host": "127.0.0.1", "port": free_port()}
-                        for i, o in enumerate(ORACLES, start=1)],
-            "round": {"confirmations": 0, "poll_seconds": 0.5, "leader_timeout_seconds": 60,
-                      "report_ttl_seconds": 3600, "batch": 500, "request_timeout_seconds": 180},
-        }, indent=1) + "\n")
+        config.write_text(
+            json.dumps(
+                {
+                    "oracles": [
+                        {
+                            "id": i,
+                            "name": keystore_name(o),
+                            "keystore": keystore_name(o),
+                            "address": addresses[keystore_name(o)],
+                            "host": "127.0.0.1",
+                            "port": free_port(),
+                        }
+                        for i, o in enumerate(ORACLES, start=1)
+                    ],
+                    "round": {
+                        "confirmations": 0,
+                        "poll_seconds": 0.5,
+                        "leader_timeout_seconds": 60,
+                        "report_ttl_seconds": 3600,
+                        "batch": 500,
+                        "request_timeout_seconds": 180,
+                    },
+                },
+                indent=1,
+            )
+            + "\n"
+        )
         procs = []
         for i in range(1, len(ORACLES) + 1):
-            argv = ["oracle", "run", "--id", str(i), "--config", str(config), "--card", str(card), "--once",
-                    "--timeout", "900"]
+            argv = [
+                "oracle",
+                "run",
+                "--id",
+                str(i),
+                "--config",
+                str(config),
+                "--card",
+                str(card),
+                "--once",
+                "--timeout",
+                "900",
+            ]
             if i == 1:
-                console.print(f"[dim]$ creditshare {shlex.join(argv)}   (and oracles 2, 3, 4, each on its own "
-                              "node)[/]")
-            procs.append(subprocess.Popen([cs.exe, *argv], env=cs.env, stdout=subprocess.PIPE,
-                                          stderr=subprocess.STDOUT, text=True))
+                console.print(f"[dim]$ creditshare {shlex.join(argv)}   (and oracles 2, 3, 4, each on its own node)[/]")
+            procs.append(
+                subprocess.Popen(
+                    [cs.exe, *argv], env=cs.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+                )
+            )
         failed = []
         with _reaped(procs):
             for i, proc in enumerate(procs, start=1):
@@ -357,13 +505,27 @@ class Demo:
         addresses = {k["name"]: k["address"] for k in cs("keys", "list", json_out=True, show=False)}
         ports = [free_port() for _ in PLATFORMS]
         job = self.folder / "mpc-job.json"
-        job.write_text(json.dumps({
-            "job_id": f"demo-carrier-exposure-{self.today.isoformat()}", "computation": "cross_platform_features",
-            "purpose": "cross-platform carrier exposure for the nightly score batch",
-            "parties": [{"name": keystore_name(p), "host": "127.0.0.1", "port": port,
-                         "member": addresses[keystore_name(p)]} for p, port in zip(PLATFORMS, ports, strict=True)],
-            "subjects": carriers, "timeouts": {"connect_s": 60, "job_s": 600},
-        }, indent=2))
+        job.write_text(
+            json.dumps(
+                {
+                    "job_id": f"demo-carrier-exposure-{self.today.isoformat()}",
+                    "computation": "cross_platform_features",
+                    "purpose": "cross-platform carrier exposure for the nightly score batch",
+                    "parties": [
+                        {
+                            "name": keystore_name(p),
+                            "host": "127.0.0.1",
+                            "port": port,
+                            "member": addresses[keystore_name(p)],
+                        }
+                        for p, port in zip(PLATFORMS, ports, strict=True)
+                    ],
+                    "subjects": carriers,
+                    "timeouts": {"connect_s": 60, "job_s": 600},
+                },
+                indent=2,
+            )
+        )
         today = self.today
         procs = []
         for pid, platform in enumerate(PLATFORMS):
@@ -382,21 +544,40 @@ class Demo:
             inputs = self.folder / f"mpc-inputs-{pid}.json"
             inputs.write_text(json.dumps({"subjects": exposure}))
             out = self.folder / f"mpc-out-{pid}.json"
-            argv = ["--json", "mpc", "party", "--config", str(job), "--id", str(pid), "--inputs", str(inputs),
-                    "--output", str(out)]
+            argv = [
+                "--json",
+                "mpc",
+                "party",
+                "--config",
+                str(job),
+                "--id",
+                str(pid),
+                "--inputs",
+                str(inputs),
+                "--output",
+                str(out),
+            ]
             if pid == 0:
-                console.print(f"[dim]$ creditshare {shlex.join(argv[1:])}   (and parties 1, 2 on the other "
-                              "platforms)[/]")
-            procs.append(subprocess.Popen([cs.exe, *argv], env=cs.env, stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, text=True))
+                console.print(
+                    f"[dim]$ creditshare {shlex.join(argv[1:])}   (and parties 1, 2 on the other platforms)[/]"
+                )
+            procs.append(
+                subprocess.Popen([cs.exe, *argv], env=cs.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            )
         with _reaped(procs):
             for proc in procs:
                 _, err = proc.communicate(timeout=900)
                 if proc.returncode != 0:
                     raise CreditShareError(f"an MPC party failed: {err.strip()}")
         for pid, platform in enumerate(PLATFORMS):
-            cs("mpc", "record", str(self.folder / f"mpc-out-{pid}.json"), "--account", keystore_name(platform),
-               show=pid == 0)
+            cs(
+                "mpc",
+                "record",
+                str(self.folder / f"mpc-out-{pid}.json"),
+                "--account",
+                keystore_name(platform),
+                show=pid == 0,
+            )
         revealed = json.loads((self.folder / "mpc-out-0.json").read_text())["revealed"]
         top = sorted(revealed["subjects"].items(), key=lambda kv: -kv[1][0])[:5]
         table = Table(title=f"Cross-platform exposure (revealed sums), top 5 of {len(carriers)} carriers")
@@ -414,26 +595,54 @@ class Demo:
             if gov.parameter(name) == value:
                 continue
             if first:
-                proposal = self.cs("members", "propose", "set-parameter", "--parameter", name, "--value", str(value),
-                                   "--account", keystore_name(COMMITTEE[0]), json_out=True)
+                proposal = self.cs(
+                    "members",
+                    "propose",
+                    "set-parameter",
+                    "--parameter",
+                    name,
+                    "--value",
+                    str(value),
+                    "--account",
+                    keystore_name(COMMITTEE[0]),
+                    json_out=True,
+                )
                 self.cs("members", "approve", str(proposal["id"]), "--account", keystore_name(COMMITTEE[1]))
                 first = False
             else:
-                pid = gov.propose(self.account(COMMITTEE[0]), ProposalKind.SET_PARAMETER, key=parameter_key(name),
-                                  value=value)
+                pid = gov.propose(
+                    self.account(COMMITTEE[0]), ProposalKind.SET_PARAMETER, key=parameter_key(name), value=value
+                )
                 gov.approve(self.account(COMMITTEE[1]), pid)
         console.print("  " + ", ".join(f"{k} = {gov.parameter(k):,}" for k in wanted))
 
     def credit_list(self, market: DemoMarket) -> None:
         cs = self.cs
-        console.rule("[bold]11. Shared credit list: maintainers post bad payers, a lender pays to view, "
-                     "the fee goes to the maintainers")
-        self._parameters({"creditList.entryTtl": 180 * 86_400, "creditList.minStake": 50_000,
-                          "creditList.contestDeposit": 20_000, "creditList.viewFee": 1_000,
-                          "creditList.reciprocityWindow": 90 * 86_400, "creditList.reciprocityDiscountBps": 5_000})
+        console.rule(
+            "[bold]11. Shared credit list: maintainers post bad payers, a lender pays to view, "
+            "the fee goes to the maintainers"
+        )
+        self._parameters(
+            {
+                "creditList.entryTtl": 180 * 86_400,
+                "creditList.minStake": 50_000,
+                "creditList.contestDeposit": 20_000,
+                "creditList.viewFee": 1_000,
+                "creditList.reciprocityWindow": 90 * 86_400,
+                "creditList.reciprocityDiscountBps": 5_000,
+            }
+        )
         for org, amount in ((MAINTAINERS[0], 1_000_000), (MAINTAINERS[1], 1_000_000), (LENDERS[0], 100_000)):
-            cs("token", "mint", keystore_name(org), str(amount), "--top-up", "--account", keystore_name(COMMITTEE[0]),
-               show=org == MAINTAINERS[0])
+            cs(
+                "token",
+                "mint",
+                keystore_name(org),
+                str(amount),
+                "--top-up",
+                "--account",
+                keystore_name(COMMITTEE[0]),
+                show=org == MAINTAINERS[0],
+            )
         # the worst payers by defaulted amount (by overdue amount in a market without defaults)
         defaulted: dict[str, list[dict[str, Any]]] = {}
         for r in market.select("Defaulted") or market.select("Overdue"):
@@ -449,28 +658,40 @@ class Demo:
             for shipper in worst[m::2] if len(worst) > 1 else worst:
                 rows = defaulted[shipper]
                 detail = details / f"{keystore_name(shipper)}-{m}.json"
-                detail.write_text(json.dumps({"shipper": shipper, "invoices": [r["reference"] for r in rows[:20]],
-                                              "unpaid_fen": sum(r["amount_fen"] for r in rows),
-                                              "note": "unpaid invoices past due; see the settlement ids"},
-                                             indent=1))
+                detail.write_text(
+                    json.dumps(
+                        {
+                            "shipper": shipper,
+                            "invoices": [r["reference"] for r in rows[:20]],
+                            "unpaid_fen": sum(r["amount_fen"] for r in rows),
+                            "note": "unpaid invoices past due; see the settlement ids",
+                        },
+                        indent=1,
+                    )
+                )
                 period = (min(r["invoice_date"] for r in rows), max(r["due_date"] for r in rows))
                 ids = ";".join(to_hex(settlement_id(subject_id(r["platform"]), r["reference"])) for r in rows[:5])
-                lines.append(f"{shipper},payment-default,{sum(r['amount_fen'] for r in rows)},{period[0]},"
-                             f"{min(period[1], self.today.isoformat())},{ids},evidence/{rows[0]['reference']}.txt,"
-                             f"list-details/{detail.name},50000")
+                lines.append(
+                    f"{shipper},payment-default,{sum(r['amount_fen'] for r in rows)},{period[0]},"
+                    f"{min(period[1], self.today.isoformat())},{ids},evidence/{rows[0]['reference']}.txt,"
+                    f"list-details/{detail.name},50000"
+                )
             path = self.folder / f"list-{keystore_name(maintainer)}.csv"
             path.write_text("\n".join(lines) + "\n")
             cs("list", "post", str(path), "--account", keystore_name(maintainer), show=m == 0)
         subject = worst[0]
         viewed = cs("list", "view", subject, "--account", keystore_name(LENDERS[0]), json_out=True)
-        console.print(f"  {keystore_name(LENDERS[0])} viewed {subject}: entries {viewed.get('entry_ids')}, "
-                      f"fee {viewed.get('fee_fen')} fen")
+        console.print(
+            f"  {keystore_name(LENDERS[0])} viewed {subject}: entries {viewed.get('entry_ids')}, "
+            f"fee {viewed.get('fee_fen')} fen"
+        )
         if viewed.get("gas_used"):
             self.gas["credit list view (paid)"] = int(viewed["gas_used"])
         for maintainer in MAINTAINERS:
             cs("list", "release", "--account", keystore_name(maintainer), show=maintainer == MAINTAINERS[0])
-        entry_ids = viewed.get("entry_ids") or [e["id"] for e in cs("list", "show", subject, json_out=True,
-                                                                       show=False).get("entries", [])]
+        entry_ids = viewed.get("entry_ids") or [
+            e["id"] for e in cs("list", "show", subject, json_out=True, show=False).get("entries", [])
+        ]
         if entry_ids:
             cs("list", "decrypt", str(entry_ids[0]), "--account", keystore_name(LENDERS[0]))
         cs("list", "show", subject)
@@ -478,17 +699,50 @@ class Demo:
 
     def consents(self) -> None:
         cs = self.cs
-        console.rule("[bold]12. Data bus: shippers grant a lender consent; the lender reads scores through it; "
-                     "every read is logged")
+        console.rule(
+            "[bold]12. Data bus: shippers grant a lender consent; the lender reads scores through it; "
+            "every read is logged"
+        )
         lender = keystore_name(LENDERS[0])
         granting = self.shippers[:5]
         for i, shipper in enumerate(granting):
-            cs("consent", "grant", "--lender", lender, "--purpose", "receivable-financing", "--scope", "score,list",
-               "--days", "30", "--account", keystore_name(shipper), show=i == 0)
-        cs("consent", "access", *granting, "--purpose", "receivable-financing", "--scope", "score,list",
-           "--account", lender)
-        code = cs("consent", "access", self.shippers[-1], "--purpose", "receivable-financing", "--account", lender,
-                  check=False, show=True)
+            cs(
+                "consent",
+                "grant",
+                "--lender",
+                lender,
+                "--purpose",
+                "receivable-financing",
+                "--scope",
+                "score,list",
+                "--days",
+                "30",
+                "--account",
+                keystore_name(shipper),
+                show=i == 0,
+            )
+        cs(
+            "consent",
+            "access",
+            *granting,
+            "--purpose",
+            "receivable-financing",
+            "--scope",
+            "score,list",
+            "--account",
+            lender,
+        )
+        code = cs(
+            "consent",
+            "access",
+            self.shippers[-1],
+            "--purpose",
+            "receivable-financing",
+            "--account",
+            lender,
+            check=False,
+            show=True,
+        )
         console.print(f"  a read without consent: exit code {code} (refused, nothing logged)")
         cs("audit", self.shippers[0], "--as", keystore_name(self.shippers[0]))
 
@@ -498,8 +752,23 @@ class Demo:
         (self.folder / "gas.json").write_text(json.dumps(self.gas, indent=1) + "\n")
         cs("report", self.shippers[0], "--card", str(card))
         out = self.folder / "report"
-        cs("report", "--html", str(out), "--card", str(card), "--synthetic", "1000", "--seed", "3", "--market",
-           "freight-demo", "--as-of", self.today.isoformat(), "--gas", str(self.folder / "gas.json"))
+        cs(
+            "report",
+            "--html",
+            str(out),
+            "--card",
+            str(card),
+            "--synthetic",
+            "1000",
+            "--seed",
+            "3",
+            "--market",
+            "freight-demo",
+            "--as-of",
+            self.today.isoformat(),
+            "--gas",
+            str(self.folder / "gas.json"),
+        )
         console.print(f"  open {out / 'index.html'}")
 
     def summary(self, market: DemoMarket) -> None:
@@ -575,7 +844,9 @@ def run_demo(settings: Settings, shippers: int = 100, carriers: int = 500, seed:
     step("summary", demo.summary, market)
     step("report", demo.report, card)
     (demo.folder / "timings.json").write_text(json.dumps({k: round(v, 1) for k, v in timings.items()}, indent=1) + "\n")
-    console.print(f"demo done in {time.monotonic() - demo.started:.0f} s. The chain keeps running: try "
-                  "`creditshare report uscc:DEMOSHIP001` or `creditshare settlements history uscc:DEMOSHIP001` "
-                  "(signing commands need CREDITSHARE_PASSWORD_FILE=data/demo-password); the HTML report is "
-                  f"{demo.folder / 'report' / 'index.html'}; `creditshare chain stop` ends the chain.")
+    console.print(
+        f"demo done in {time.monotonic() - demo.started:.0f} s. The chain keeps running: try "
+        "`creditshare report uscc:DEMOSHIP001` or `creditshare settlements history uscc:DEMOSHIP001` "
+        "(signing commands need CREDITSHARE_PASSWORD_FILE=data/demo-password); the HTML report is "
+        f"{demo.folder / 'report' / 'index.html'}; `creditshare chain stop` ends the chain."
+    )

@@ -13,15 +13,24 @@ from creditshare.core.errors import InvalidInput
 from creditshare.domain.settlements import parse_date
 
 
-def grant_own(client: ChainClient, account: LocalAccount, lender: str, purpose: str, scope: int, *,
-              days: int | None = None, until: str | None = None) -> dict[str, Any]:
+def grant_own(
+    client: ChainClient,
+    account: LocalAccount,
+    lender: str,
+    purpose: str,
+    scope: int,
+    *,
+    days: int | None = None,
+    until: str | None = None,
+) -> dict[str, Any]:
     """``account``'s member grants ``lender`` consent for its organisation, for the purpose named ``purpose``
     and the ``scope`` bitmask, valid until midnight UTC after ``days`` or until the date ``until`` (YYYY-MM-DD,
     00:00 UTC). Only an active member grants consent."""
     member = Consortium(client).member(account.address)
     if member is None or not member.active:
-        raise InvalidInput(f"{account.address} is not an active consortium member: only a member grants consent "
-                           f"for its organisation.")
+        raise InvalidInput(
+            f"{account.address} is not an active consortium member: only a member grants consent for its organisation."
+        )
     now = client.block_timestamp()
     expires = expiry_after_days(now, days) if days is not None else parse_date(until or "", "--until")
     return DataBus(client).grant(account, member.org_id, lender, purpose_id(purpose), scope, expires)

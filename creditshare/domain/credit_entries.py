@@ -27,8 +27,17 @@ from creditshare.domain import evidence as ev
 from creditshare.domain import sealing
 from creditshare.domain.settlements import RowError, parse_date
 
-ENTRY_COLUMNS = ("subject", "category", "amount_fen", "period_from", "period_to", "settlements", "evidence",
-                 "details", "stake_fen")
+ENTRY_COLUMNS = (
+    "subject",
+    "category",
+    "amount_fen",
+    "period_from",
+    "period_to",
+    "settlements",
+    "evidence",
+    "details",
+    "stake_fen",
+)
 MAX_AMOUNT = 2**128 - 1
 
 
@@ -59,8 +68,16 @@ class EntryRow:
 
     def fingerprint(self, maintainer: str) -> tuple[Any, ...]:
         """What makes two entries the same: posting a row twice is detected by it."""
-        return (self.subject, to_checksum_address(maintainer), int(self.category), self.amount, self.period_from,
-                self.period_to, keccak(b"".join(self.settlement_ids)), self.evidence)
+        return (
+            self.subject,
+            to_checksum_address(maintainer),
+            int(self.category),
+            self.amount,
+            self.period_from,
+            self.period_to,
+            keccak(b"".join(self.settlement_ids)),
+            self.evidence,
+        )
 
 
 @dataclass
@@ -85,8 +102,9 @@ def parse_entries(path: Path) -> list[EntryRow]:
         reader = csv.DictReader(handle)
         missing = [c for c in ENTRY_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise InvalidInput(f"{path}: missing column(s) {', '.join(missing)}; the header must be "
-                               f"{','.join(ENTRY_COLUMNS)}")
+            raise InvalidInput(
+                f"{path}: missing column(s) {', '.join(missing)}; the header must be {','.join(ENTRY_COLUMNS)}"
+            )
         for line, raw in enumerate(reader, start=2):
             try:
                 rows.append(_entry_row(line, raw, path.parent))
@@ -126,18 +144,35 @@ def _entry_row(line: int, raw: dict[str, str], base: Path) -> EntryRow:
     period_to = parse_date(raw.get("period_to") or "", "period_to")
     if period_to < period_from:
         raise InvalidInput(f"period_to {raw['period_to']} is before period_from {raw['period_from']}")
-    settlements = tuple(parse_bytes32(s, "a settlement id") for s in (raw.get("settlements") or "").split(";")
-                        if s.strip())
+    settlements = tuple(
+        parse_bytes32(s, "a settlement id") for s in (raw.get("settlements") or "").split(";") if s.strip()
+    )
     evidence_path = _file(base, raw.get("evidence"), "evidence")
-    return EntryRow(line, subject_id(raw.get("subject") or ""), Category.parse(raw.get("category") or ""), amount,
-                    period_from, period_to, settlements, evidence_path, file_digest(evidence_path),
-                    _file(base, raw.get("details"), "details"), _fen(raw.get("stake_fen"), "stake_fen"))
+    return EntryRow(
+        line,
+        subject_id(raw.get("subject") or ""),
+        Category.parse(raw.get("category") or ""),
+        amount,
+        period_from,
+        period_to,
+        settlements,
+        evidence_path,
+        file_digest(evidence_path),
+        _file(base, raw.get("details"), "details"),
+        _fen(raw.get("stake_fen"), "stake_fen"),
+    )
 
 
 # -- post -----------------------------------------------------------------------------------------------
 
-def post_entries(book: CreditList, rows: Sequence[EntryRow], account: LocalAccount, dry_run: bool = False,
-                 on_posted: Callable[[int], None] | None = None) -> PostResult:
+
+def post_entries(
+    book: CreditList,
+    rows: Sequence[EntryRow],
+    account: LocalAccount,
+    dry_run: bool = False,
+    on_posted: Callable[[int], None] | None = None,
+) -> PostResult:
     """Posts the rows not yet on the list (same maintainer, subject, category, amount, period, settlements
     and evidence); seals each row's details into the store before its transaction is sent."""
     me = account.address
@@ -147,13 +182,22 @@ def post_entries(book: CreditList, rows: Sequence[EntryRow], account: LocalAccou
         raise InvalidInput(f"{me} is not an active MAINTAINER member: only maintainers post entries.")
     min_stake = gov.parameter("creditList.minStake")
     if gov.parameter("creditList.entryTtl") == 0:
-        raise InvalidInput("the committee has not set creditList.entryTtl yet; no entry can be posted "
-                           "(`creditshare members propose set-parameter --parameter creditList.entryTtl`).")
-    errors = [RowError(r.line, f"stake_fen {r.stake} is below the governed minimum {min_stake}")
-              for r in rows if r.stake < min_stake]
+        raise InvalidInput(
+            "the committee has not set creditList.entryTtl yet; no entry can be posted "
+            "(`creditshare members propose set-parameter --parameter creditList.entryTtl`)."
+        )
+    errors = [
+        RowError(r.line, f"stake_fen {r.stake} is below the governed minimum {min_stake}")
+        for r in rows
+        if r.stake < min_stake
+    ]
     known = _known_settlements(book, rows)
-    errors += [RowError(r.line, f"settlement {to_hex(s)} is not on the ledger")
-               for r in rows for s in r.settlement_ids if s not in known]
+    errors += [
+        RowError(r.line, f"settlement {to_hex(s)} is not on the ledger")
+        for r in rows
+        for s in r.settlement_ids
+        if s not in known
+    ]
     if errors:
         raise InvalidEntryFile(Path("<entries>"), errors)
     existing: dict[tuple[Any, ...], int] = {}
@@ -177,8 +221,7 @@ def post_entries(book: CreditList, rows: Sequence[EntryRow], account: LocalAccou
     if slot_errors:  # checked before anything is sealed or sent
         raise InvalidEntryFile(Path("<entries>"), slot_errors)
     if dry_run or not todo:
-        return PostResult([{"line": r.line, "subject": to_hex(r.subject)} for r in todo] if dry_run else [],
-                          already, 0)
+        return PostResult([{"line": r.line, "subject": to_hex(r.subject)} for r in todo] if dry_run else [], already, 0)
     book.token.ensure_allowance(account, book.contract.address, sum(r.stake for r in todo), "posting the stakes")
     store = sealing.SealedStore(book.client.settings.evidence_dir)
     my_key = sealing.public_key_of(bytes(account.key))
@@ -190,21 +233,40 @@ def post_entries(book: CreditList, rows: Sequence[EntryRow], account: LocalAccou
         store.put_key(commitment, me, sealing.wrap_key(key, my_key), role="maintainer")
         ev.store(book.client.settings.evidence_dir, r.evidence_path.read_bytes())
         sealed_info.append((commitment, cid))
-        inputs.append((r.subject, int(r.category), r.amount, r.period_from, r.period_to, list(r.settlement_ids),
-                       r.evidence, commitment, r.stake))
+        inputs.append(
+            (
+                r.subject,
+                int(r.category),
+                r.amount,
+                r.period_from,
+                r.period_to,
+                list(r.settlement_ids),
+                r.evidence,
+                commitment,
+                r.stake,
+            )
+        )
     results = book.post(inputs, account, on_posted)
     posted = []
     for r, (entry_id, receipt), (commitment, cid) in zip(todo, results, sealed_info, strict=True):
-        posted.append({"line": r.line, "id": entry_id, "subject": to_hex(r.subject),
-                       "details_commitment": to_hex(commitment), "details_cid": cid,
-                       "evidence_cid": cid_from_digest(r.evidence), "stake_fen": r.stake,
-                       "gas_used": int(receipt["gasUsed"])})
+        posted.append(
+            {
+                "line": r.line,
+                "id": entry_id,
+                "subject": to_hex(r.subject),
+                "details_commitment": to_hex(commitment),
+                "details_cid": cid,
+                "evidence_cid": cid_from_digest(r.evidence),
+                "stake_fen": r.stake,
+                "gas_used": int(receipt["gasUsed"]),
+            }
+        )
     return PostResult(posted, already, sum(int(receipt["gasUsed"]) for _id, receipt in results))
 
 
-
-def _slot_errors(book: CreditList, rows: Sequence[EntryRow], me: str,
-                 on_list: dict[bytes, list[Entry]]) -> list[RowError]:
+def _slot_errors(
+    book: CreditList, rows: Sequence[EntryRow], me: str, on_list: dict[bytes, list[Entry]]
+) -> list[RowError]:
     """The rows the list's caps would refuse: more live entries by one maintainer about a subject than
     creditList.maxLivePerMaintainer, or a maintainer new to a subject whose creditList.maxMaintainersPerSubject
     maintainers all hold live entries (CreditList counts the same way: entries that stopped counting free a slot)."""
@@ -218,14 +280,25 @@ def _slot_errors(book: CreditList, rows: Sequence[EntryRow], me: str,
         mine = sum(1 for e in live if e.maintainer == me)
         others = {e.maintainer for e in live if e.maintainer != me}
         if mine == 0 and wanted and len(others) >= per_subject:
-            errors += [RowError(r.line, f"subject {to_hex(subject)} already has live entries by {len(others)} "
-                                        f"maintainers, the most the list allows (creditList.maxMaintainersPerSubject "
-                                        f"= {per_subject})") for r in wanted]
+            errors += [
+                RowError(
+                    r.line,
+                    f"subject {to_hex(subject)} already has live entries by {len(others)} "
+                    f"maintainers, the most the list allows (creditList.maxMaintainersPerSubject "
+                    f"= {per_subject})",
+                )
+                for r in wanted
+            ]
         elif mine + len(wanted) > per_maintainer:
-            errors += [RowError(r.line, f"you already hold {mine} live entries about subject {to_hex(subject)} and "
-                                        f"this file adds {len(wanted)}: the list allows {per_maintainer} per "
-                                        f"maintainer and subject (creditList.maxLivePerMaintainer)")
-                       for r in wanted[max(0, per_maintainer - mine):]]
+            errors += [
+                RowError(
+                    r.line,
+                    f"you already hold {mine} live entries about subject {to_hex(subject)} and "
+                    f"this file adds {len(wanted)}: the list allows {per_maintainer} per "
+                    f"maintainer and subject (creditList.maxLivePerMaintainer)",
+                )
+                for r in wanted[max(0, per_maintainer - mine) :]
+            ]
     return sorted(errors, key=lambda e: e.line)
 
 
@@ -258,21 +331,35 @@ def release_keys(book: CreditList, account: LocalAccount, subject: bytes | None 
         tx = book.transaction(viewed["tx"])
         # the key that paid is the key that reads: a view made through another contract (a multisig,
         # a relayer) has another sender, and its viewer gets no key this way
-        if to_checksum_address(tx["from"]) != viewed["viewer"] or not tx.get("to") or \
-                to_checksum_address(tx["to"]) != to_checksum_address(book.contract.address):
-            raise DetailsUnavailable(f"the view in {viewed['tx']} was not sent by its viewer {viewed['viewer']} "
-                                     "to the credit list: no public key to wrap its content key to.")
+        if (
+            to_checksum_address(tx["from"]) != viewed["viewer"]
+            or not tx.get("to")
+            or to_checksum_address(tx["to"]) != to_checksum_address(book.contract.address)
+        ):
+            raise DetailsUnavailable(
+                f"the view in {viewed['tx']} was not sent by its viewer {viewed['viewer']} "
+                "to the credit list: no public key to wrap its content key to."
+            )
         viewer_key = sealing.recover_sender_public_key(tx)
         for e in todo:
             c = e.details_commitment
             if c not in content_keys:
                 wrapped = store.key(c, me)
                 if wrapped is None:
-                    raise DetailsUnavailable(f"the content key of entry {e.id} is not in the evidence store "
-                                             f"{store.root}: it was posted from another data folder.")
+                    raise DetailsUnavailable(
+                        f"the content key of entry {e.id} is not in the evidence store "
+                        f"{store.root}: it was posted from another data folder."
+                    )
                 content_keys[c] = sealing.unwrap_key(wrapped, bytes(account.key))
-            store.put_key(c, viewed["viewer"], sealing.wrap_key(content_keys[c], viewer_key), role="viewer",
-                               entry_id=e.id, view_tx=viewed["tx"], released_by=me)
+            store.put_key(
+                c,
+                viewed["viewer"],
+                sealing.wrap_key(content_keys[c], viewer_key),
+                role="viewer",
+                entry_id=e.id,
+                view_tx=viewed["tx"],
+                released_by=me,
+            )
             released.append({"entry_id": e.id, "viewer": viewed["viewer"], "view_tx": viewed["tx"]})
     return {"maintainer": me, "released": released, "already_released": already}
 
@@ -288,10 +375,12 @@ def decrypt_details(book: CreditList, entry_id: int, account: LocalAccount) -> b
         if paid == 0:
             raise DetailsUnavailable(
                 f"{me} has not paid to view subject {to_hex(entry.subject)}: the details of entry {entry_id} "
-                f"are released only to paying viewers (`creditshare list view SUBJECT`).")
+                f"are released only to paying viewers (`creditshare list view SUBJECT`)."
+            )
         raise DetailsUnavailable(
             f"{me} paid to view subject {to_hex(entry.subject)} but the key of entry {entry_id} has not been "
-            f"released yet: its maintainer {entry.maintainer} runs `creditshare list release`.")
+            f"released yet: its maintainer {entry.maintainer} runs `creditshare list release`."
+        )
     key = sealing.unwrap_key(wrapped, bytes(account.key))
     return sealing.open_sealed(store.blob(entry.details_commitment), key, entry.subject)
 

@@ -38,8 +38,8 @@ from Crypto.Random import get_random_bytes
 from eth_keys import keys as eth_keys
 from eth_utils import keccak, to_checksum_address
 
-from creditshare.domain import evidence as ev
 from creditshare.core.errors import DetailsUnavailable, InvalidInput
+from creditshare.domain import evidence as ev
 
 MAGIC = b"CSSEAL1\x00"
 NONCE_BYTES = 12
@@ -66,8 +66,12 @@ def open_sealed(blob: bytes, key: bytes, subject: bytes) -> bytes:
     """The details inside a sealed blob; DetailsUnavailable if the key or the blob is wrong."""
     if not blob.startswith(MAGIC) or len(blob) < len(MAGIC) + NONCE_BYTES + TAG_BYTES:
         raise DetailsUnavailable("the sealed details blob is malformed.")
-    body = blob[len(MAGIC):]
-    nonce, tag, ciphertext = body[:NONCE_BYTES], body[NONCE_BYTES:NONCE_BYTES + TAG_BYTES], body[NONCE_BYTES + TAG_BYTES:]
+    body = blob[len(MAGIC) :]
+    nonce, tag, ciphertext = (
+        body[:NONCE_BYTES],
+        body[NONCE_BYTES : NONCE_BYTES + TAG_BYTES],
+        body[NONCE_BYTES + TAG_BYTES :],
+    )
     cipher = AES.new(key, AES.MODE_GCM, nonce=nonce, mac_len=TAG_BYTES)
     cipher.update(details_aad(subject))
     try:
@@ -131,10 +135,16 @@ def recover_sender_public_key(tx: Mapping[str, Any]) -> bytes:
     else:
         from eth_account.typed_transactions import TypedTransaction
 
-        unsigned: dict[str, Any] = {"type": tx_type, "chainId": int(tx["chainId"]), "nonce": int(tx["nonce"]),
-                                    "gas": int(tx["gas"]), "to": to_checksum_address(tx["to"]) if tx.get("to") else b"",
-                                    "value": int(tx["value"]),
-                                    "data": data, "accessList": list(tx.get("accessList") or [])}
+        unsigned: dict[str, Any] = {
+            "type": tx_type,
+            "chainId": int(tx["chainId"]),
+            "nonce": int(tx["nonce"]),
+            "gas": int(tx["gas"]),
+            "to": to_checksum_address(tx["to"]) if tx.get("to") else b"",
+            "value": int(tx["value"]),
+            "data": data,
+            "accessList": list(tx.get("accessList") or []),
+        }
         if tx_type == 1:
             unsigned["gasPrice"] = int(tx["gasPrice"])
         else:
@@ -185,8 +195,9 @@ class SealedStore:
         """The sealed blob with this commitment, checked against it."""
         cid = self.cid(commitment_)
         if cid is None:
-            raise DetailsUnavailable(f"the sealed details 0x{commitment_.hex()} are not in the evidence store "
-                                     f"{self.root}.")
+            raise DetailsUnavailable(
+                f"the sealed details 0x{commitment_.hex()} are not in the evidence store {self.root}."
+            )
         blob = ev.load(self.root, cid)
         if commitment(blob) != commitment_:
             raise DetailsUnavailable(f"the stored blob {cid} does not match the on-chain commitment.")
@@ -197,8 +208,13 @@ class SealedStore:
 
     def put_key(self, commitment_: bytes, address: str, wrapped: bytes, **meta: Any) -> None:
         address = to_checksum_address(address)
-        body = {"commitment": "0x" + commitment_.hex(), "recipient": address, "scheme": WRAP_SCHEME,
-                "wrapped_key": "0x" + wrapped.hex(), **meta}
+        body = {
+            "commitment": "0x" + commitment_.hex(),
+            "recipient": address,
+            "scheme": WRAP_SCHEME,
+            "wrapped_key": "0x" + wrapped.hex(),
+            **meta,
+        }
         folder = self._dir(commitment_)
         folder.mkdir(parents=True, exist_ok=True)
         _write_atomic(folder / f"{address}.json", (json.dumps(body, indent=1) + "\n").encode())

@@ -32,8 +32,15 @@ from pathlib import Path
 from typing import Any, Final
 
 from creditshare.bindings.consortium import Consortium, Member
-from creditshare.bindings.settlement_ledger import (MAX_AMOUNT, PREDECESSORS, Settlement, SettlementLedger, Status,
-                                                    StoredState, iso_date)
+from creditshare.bindings.settlement_ledger import (
+    MAX_AMOUNT,
+    PREDECESSORS,
+    Settlement,
+    SettlementLedger,
+    Status,
+    StoredState,
+    iso_date,
+)
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import digest_from_cid, file_digest, reference_hash, settlement_id, subject_id, to_hex
 
@@ -156,8 +163,11 @@ def parse_csv(path: Path, extra_columns: tuple[str, ...] = ()) -> list[CsvRow]:
                 errors.append(RowError(line, str(err)))
                 continue
             if record.due_date < record.invoice_date:
-                errors.append(RowError(line, f"due_date {raw['due_date'].strip()} is before invoice_date "
-                                             f"{raw['invoice_date'].strip()}"))
+                errors.append(
+                    RowError(
+                        line, f"due_date {raw['due_date'].strip()} is before invoice_date {raw['invoice_date'].strip()}"
+                    )
+                )
                 continue
             if record.shipper == record.platform:
                 errors.append(RowError(line, "shipper and platform are the same subject"))
@@ -166,8 +176,11 @@ def parse_csv(path: Path, extra_columns: tuple[str, ...] = ()) -> list[CsvRow]:
                 errors.append(RowError(line, "the carrier is the same subject as the shipper or the platform"))
                 continue
             if record.id in seen:
-                errors.append(RowError(line, f"duplicate reference {raw['reference'].strip()!r} "
-                                             f"(first on line {seen[record.id]})"))
+                errors.append(
+                    RowError(
+                        line, f"duplicate reference {raw['reference'].strip()!r} (first on line {seen[record.id]})"
+                    )
+                )
                 continue
             seen[record.id] = line
             rows.append(CsvRow(line, raw["reference"].strip(), record, {c: raw[c] for c in extra_columns if c in raw}))
@@ -218,8 +231,9 @@ def check_members(consortium: Consortium, rows: Sequence[CsvRow], submitter: str
     return errors
 
 
-def plan_submission(ledger: SettlementLedger, consortium: Consortium, path: Path, rows: Sequence[CsvRow],
-                    submitter: str) -> SubmitPlan:
+def plan_submission(
+    ledger: SettlementLedger, consortium: Consortium, path: Path, rows: Sequence[CsvRow], submitter: str
+) -> SubmitPlan:
     """Checks the file against the chain and splits it into new and already-stored rows.
 
     Raises InvalidSettlementFile if any row is invalid against the chain
@@ -257,8 +271,15 @@ STEPS: Final[Mapping[str, tuple[str, Status]]] = {
 # how far along the lifecycle a status is: a record already past a step's target is
 # skipped (so that re-running a file is harmless), one short of it is an error
 RANK: Final[Mapping[Status, int]] = {
-    Status.INVOICED: 1, Status.CONFIRMED: 2, Status.FINANCED: 3, Status.OVERDUE: 4, Status.DISPUTED: 5,
-    Status.PAYMENT_DECLARED: 6, Status.PAID: 7, Status.RESOLVED: 7, Status.DEFAULTED: 7,
+    Status.INVOICED: 1,
+    Status.CONFIRMED: 2,
+    Status.FINANCED: 3,
+    Status.OVERDUE: 4,
+    Status.DISPUTED: 5,
+    Status.PAYMENT_DECLARED: 6,
+    Status.PAID: 7,
+    Status.RESOLVED: 7,
+    Status.DEFAULTED: 7,
 }
 
 
@@ -289,21 +310,33 @@ def plan_lifecycle(step: str, records: Sequence[Settlement], states: Sequence[St
         elif stored.status not in allowed and RANK[stored.status] >= RANK[target]:
             plan.past += 1
         elif stored.status not in allowed:
-            plan.errors.append(RowError(i + 1, f"settlement {to_hex(record.id)} is {stored.status.label}; "
-                                               f"cannot {step.removesuffix('-default')} it"))
+            plan.errors.append(
+                RowError(
+                    i + 1,
+                    f"settlement {to_hex(record.id)} is {stored.status.label}; "
+                    f"cannot {step.removesuffix('-default')} it",
+                )
+            )
         else:
             plan.todo.append(i)
     return plan
 
-def check_paid_dates(records: Sequence[Settlement], states: Sequence[StoredState], dates: Sequence[int],
-                     now: int) -> list[RowError]:
+
+def check_paid_dates(
+    records: Sequence[Settlement], states: Sequence[StoredState], dates: Sequence[int], now: int
+) -> list[RowError]:
     """The declared paid dates SettlementLedger.pay would refuse: before the confirmation of the invoice
     (`StoredState.since`) or after `now`. A date of 0 means the block time of the declaration."""
     errors = []
     for i, (record, stored, date) in enumerate(zip(records, states, dates, strict=True)):
         if date and (date < stored.since or date > now):
-            errors.append(RowError(i + 1, f"settlement {to_hex(record.id)}: paid date {iso_date(date)} must lie "
-                                          f"between its confirmation ({iso_date(stored.since)}) and now"))
+            errors.append(
+                RowError(
+                    i + 1,
+                    f"settlement {to_hex(record.id)}: paid date {iso_date(date)} must lie "
+                    f"between its confirmation ({iso_date(stored.since)}) and now",
+                )
+            )
     return errors
 
 

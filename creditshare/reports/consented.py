@@ -18,8 +18,9 @@ from creditshare.core.chain import ChainClient
 from creditshare.core.ids import to_hex
 
 
-def consented_read(client: ChainClient, account: LocalAccount, subjects: Sequence[bytes], scope: int,
-                   purpose: str) -> dict[str, Any]:
+def consented_read(
+    client: ChainClient, account: LocalAccount, subjects: Sequence[bytes], scope: int, purpose: str
+) -> dict[str, Any]:
     """Records ``account``'s access to ``subjects`` (all or nothing: every subject needs a valid consent for this
     lender, purpose and scope), then reads them: per subject its consent and access index, and its ``score``,
     ``settlements`` and ``list_entries`` as far as ``scope`` (a bitmask of SCOPES) reaches."""
@@ -45,9 +46,17 @@ def consented_read(client: ChainClient, account: LocalAccount, subjects: Sequenc
         now = client.block_timestamp()
         for s in subjects:
             by_subject[to_hex(s)]["list_entries"] = [e.to_json(now) for e in book.entries_of(s)]
-    released = {"score": "public to every member", "settlements": "public to every member",
-                "list": "entry facts public to every member; the logged access a maintainer checks before it "
-                        "releases the sealed details paid for with `list view`"}
-    return {"lender": account.address, "purpose": purpose, "scope": scope_names(scope), "accesses": len(records),
-            "releases": {name: released[name] for name in scope_names(scope)},
-            "subjects": list(by_subject.values())}
+    released = {
+        "score": "public to every member",
+        "settlements": "public to every member",
+        "list": "entry facts public to every member; the logged access a maintainer checks before it "
+        "releases the sealed details paid for with `list view`",
+    }
+    return {
+        "lender": account.address,
+        "purpose": purpose,
+        "scope": scope_names(scope),
+        "accesses": len(records),
+        "releases": {name: released[name] for name in scope_names(scope)},
+        "subjects": list(by_subject.values()),
+    }

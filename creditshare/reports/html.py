@@ -20,19 +20,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from creditshare.core.chain import ChainClient
+from creditshare.bindings.model_registry import ModelRegistry
+from creditshare.core.chain import ChainClient, event_topic
 from creditshare.core.errors import InvalidInput
-from scoring.errors import ScoringError
-from scoring.model_card import TIERS
 from creditshare.core.ids import to_hex
 from creditshare.reports.lender import Population, population
-from creditshare.bindings.model_registry import ModelRegistry
-from creditshare.core.chain import event_topic
+from scoring.errors import ScoringError
+from scoring.model_card import TIERS
 
 MARKER = '<meta name="generator" content="creditshare report">'
 TIER_COLOURS = {"A": "#1a9850", "B": "#91cf60", "C": "#fee08b", "D": "#fc8d59", "E": "#d73027"}
-PLOT_TITLES = ("Score distribution by tier", "ROC curve of the champion", "PSI: training vs scored population",
-               "Default rate by tier")
+PLOT_TITLES = (
+    "Score distribution by tier",
+    "ROC curve of the champion",
+    "PSI: training vs scored population",
+    "Default rate by tier",
+)
 
 # (label, contract, event, per-item label): gas of the latest transactions that emitted the event
 GAS_KINDS = (
@@ -76,13 +79,21 @@ def gas_per_operation(client: ChainClient, figures: dict[str, Any] | None = None
             # raw: web3's receipt formatting costs ~0.3 s for a receipt with 400 logs
             receipt = client.rpc("eth_getTransactionReceipt", [tx], "receipt")
             gas.append(int(receipt["result"]["gasUsed"], 16) / n)
-        out.append({"operation": label, "unit": f"gas per {unit}", "gas": round(sum(gas) / len(gas)),
-                    "transactions": len(gas), "source": "receipts"})
+        out.append(
+            {
+                "operation": label,
+                "unit": f"gas per {unit}",
+                "gas": round(sum(gas) / len(gas)),
+                "transactions": len(gas),
+                "source": "receipts",
+            }
+        )
     for label, value in (figures or {}).items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise InvalidInput(f"gas figure {label!r} must be a number; got {value!r}.")
-        out.append({"operation": str(label), "unit": "gas", "gas": round(value), "transactions": None,
-                    "source": "given"})
+        out.append(
+            {"operation": str(label), "unit": "gas", "gas": round(value), "transactions": None, "source": "given"}
+        )
     return out
 
 
@@ -96,7 +107,7 @@ def _svg(fig: Any, title: str) -> str:
     fig.savefig(buf, format="svg", bbox_inches="tight")
     plt.close(fig)
     text = buf.getvalue()
-    svg = text[text.index("<svg"):].strip()
+    svg = text[text.index("<svg") :].strip()
     slug = title.lower().split(":")[0].replace(" ", "-")
     return f'<figure id="{slug}">{svg}<figcaption>{html.escape(title)}</figcaption></figure>'
 
@@ -171,28 +182,36 @@ def plot_default_rate(by_tier: dict[str, dict[str, Any]]) -> str:
     rates = [(by_tier[t]["default_rate"] or 0.0) for t in TIERS]
     bars = ax.bar(list(TIERS), rates, color=[TIER_COLOURS[t] for t in TIERS])
     for bar, t in zip(bars, TIERS):
-        ax.annotate(f"{by_tier[t]['defaulters']}/{by_tier[t]['subjects']}", (bar.get_x() + 0.4, bar.get_height()),
-                    ha="center", va="bottom", fontsize=8)
+        ax.annotate(
+            f"{by_tier[t]['defaulters']}/{by_tier[t]['subjects']}",
+            (bar.get_x() + 0.4, bar.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
     ax.set(title=PLOT_TITLES[3], xlabel="tier", ylabel="default rate (a settlement Defaulted)")
     return _svg(fig, PLOT_TITLES[3])
 
 
 # -- pages --------------------------------------------------------------------------------------------------
 
-CSS = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;"
-       "margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}figure{display:inline-block;"
-       "margin:1em}.bad{color:#c53030;font-weight:bold}.ok{color:#2f855a;font-weight:bold}code{font-size:85%}")
+CSS = (
+    "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;"
+    "margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}figure{display:inline-block;"
+    "margin:1em}.bad{color:#c53030;font-weight:bold}.ok{color:#2f855a;font-weight:bold}code{font-size:85%}"
+)
 
 
 def _page(title: str, body: str) -> str:
-    return (f'<!doctype html><html><head><meta charset="utf-8">{MARKER}<title>{html.escape(title)}</title>'
-            f"<style>{CSS}</style></head><body>{body}</body></html>\n")
+    return (
+        f'<!doctype html><html><head><meta charset="utf-8">{MARKER}<title>{html.escape(title)}</title>'
+        f"<style>{CSS}</style></head><body>{body}</body></html>\n"
+    )
 
 
 def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]], raw: bool = False) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{v if raw else html.escape(str(v))}</td>" for v in r) + "</tr>"
-                   for r in rows)
+    body = "".join("<tr>" + "".join(f"<td>{v if raw else html.escape(str(v))}</td>" for v in r) + "</tr>" for r in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
@@ -204,46 +223,104 @@ def _yuan(fen: int) -> str:
     return f"{fen // 100:,}.{fen % 100:02d}"
 
 
-def subject_page(item: dict[str, Any], history: list[dict[str, Any]], settlements: dict[str, Any] | None,
-                 entries: list[dict[str, Any]]) -> str:
+def subject_page(
+    item: dict[str, Any],
+    history: list[dict[str, Any]],
+    settlements: dict[str, Any] | None,
+    entries: list[dict[str, Any]],
+) -> str:
     s = item["subject"]
     p = item["provenance"]
-    verdict = ('<span class="ok">verified</span>' if p["verified"]
-               else '<span class="bad">NOT VERIFIED</span>: ' + html.escape("; ".join(p["problems"])))
+    verdict = (
+        '<span class="ok">verified</span>'
+        if p["verified"]
+        else '<span class="bad">NOT VERIFIED</span>: ' + html.escape("; ".join(p["problems"]))
+    )
     reasons = ", ".join(item["reasons"]) if item.get("reasons") is not None else "not recovered (no matching card)"
-    parts = [f'<p><a href="../index.html">← report</a></p><h1>Subject <code>{s}</code></h1>',
-             _table(["score", "tier", "reason codes", "as of", "epoch", "staleness (days)"],
-                    [[item["score"], item["tier"], reasons, _date(item["as_of"]), item["epoch"],
-                      item["staleness_days"]]]),
-             "<h2>Score history</h2>",
-             _table(["epoch", "as of", "score", "tier", "block", "transaction"],
-                    [[h["epoch"], _date(h["as_of"]), h["score"], h["tier"], h["block"], h["tx"]] for h in history]),
-             "<h2>Settlements (as shipper)</h2>"]
+    parts = [
+        f'<p><a href="../index.html">← report</a></p><h1>Subject <code>{s}</code></h1>',
+        _table(
+            ["score", "tier", "reason codes", "as of", "epoch", "staleness (days)"],
+            [[item["score"], item["tier"], reasons, _date(item["as_of"]), item["epoch"], item["staleness_days"]]],
+        ),
+        "<h2>Score history</h2>",
+        _table(
+            ["epoch", "as of", "score", "tier", "block", "transaction"],
+            [[h["epoch"], _date(h["as_of"]), h["score"], h["tier"], h["block"], h["tx"]] for h in history],
+        ),
+        "<h2>Settlements (as shipper)</h2>",
+    ]
     if settlements:
-        parts.append(_table(["settlements", "by status", "amount (yuan)", "paid", "outstanding", "late payments",
-                             "overdue", "defaulted"],
-                            [[settlements["count"], ", ".join(f"{k} {v}" for k, v in settlements["by_status"].items()),
-                              _yuan(settlements["amount_fen"]), _yuan(settlements["paid_fen"]),
-                              _yuan(settlements["outstanding_fen"]), settlements["late_payments"],
-                              settlements["overdue"], settlements["defaulted"]]]))
+        parts.append(
+            _table(
+                [
+                    "settlements",
+                    "by status",
+                    "amount (yuan)",
+                    "paid",
+                    "outstanding",
+                    "late payments",
+                    "overdue",
+                    "defaulted",
+                ],
+                [
+                    [
+                        settlements["count"],
+                        ", ".join(f"{k} {v}" for k, v in settlements["by_status"].items()),
+                        _yuan(settlements["amount_fen"]),
+                        _yuan(settlements["paid_fen"]),
+                        _yuan(settlements["outstanding_fen"]),
+                        settlements["late_payments"],
+                        settlements["overdue"],
+                        settlements["defaulted"],
+                    ]
+                ],
+            )
+        )
     else:
         parts.append("<p>none</p>")
     parts.append("<h2>Credit-list entries</h2>")
-    parts.append(_table(["id", "category", "amount (yuan)", "status", "period", "maintainer", "evidence"],
-                        [[e["id"], e["category"], _yuan(e["amount_fen"]), e["status"],
-                          f"{e['period_from']} – {e['period_to']}", e["maintainer"], e["evidence_cid"]]
-                         for e in entries]) if entries else "<p>none</p>")
+    parts.append(
+        _table(
+            ["id", "category", "amount (yuan)", "status", "period", "maintainer", "evidence"],
+            [
+                [
+                    e["id"],
+                    e["category"],
+                    _yuan(e["amount_fen"]),
+                    e["status"],
+                    f"{e['period_from']} – {e['period_to']}",
+                    e["maintainer"],
+                    e["evidence_cid"],
+                ]
+                for e in entries
+            ],
+        )
+        if entries
+        else "<p>none</p>"
+    )
     cids = settlements["evidence_cids"] if settlements else []
-    parts += ["<h2>Provenance</h2>",
-              _table(["check", "value"], [
-                  ["verdict", verdict],
-                  ["model", html.escape(f"{item['model_hash']} (version {item['model_version']}, "
-                                        f"{'champion' if item['model_is_champion'] else 'not the champion'})")],
-                  ["report", html.escape(f"#{item['report']}, tx {p['report_tx']}, digest {p['digest']}")],
-                  ["oracle signers", html.escape(f"{', '.join(p['signers'])} (threshold k = {p['threshold']})")],
-                  ["reasons hash", html.escape(str(item.get("reasons_hash")))],
-                  ["settlement evidence CIDs", "<br>".join(html.escape(c) for c in cids) or "-"],
-              ], raw=True)]
+    parts += [
+        "<h2>Provenance</h2>",
+        _table(
+            ["check", "value"],
+            [
+                ["verdict", verdict],
+                [
+                    "model",
+                    html.escape(
+                        f"{item['model_hash']} (version {item['model_version']}, "
+                        f"{'champion' if item['model_is_champion'] else 'not the champion'})"
+                    ),
+                ],
+                ["report", html.escape(f"#{item['report']}, tx {p['report_tx']}, digest {p['digest']}")],
+                ["oracle signers", html.escape(f"{', '.join(p['signers'])} (threshold k = {p['threshold']})")],
+                ["reasons hash", html.escape(str(item.get("reasons_hash")))],
+                ["settlement evidence CIDs", "<br>".join(html.escape(c) for c in cids) or "-"],
+            ],
+            raw=True,
+        ),
+    ]
     return _page(f"CreditShare subject {s[:12]}", "".join(parts))
 
 
@@ -258,33 +335,56 @@ def render(pop: Population, card: Any, plots: dict[str, str], facts: dict[str, A
     files: dict[str, str] = {}
     for item in scored:
         files[page_name(item["subject"])] = subject_page(
-            item, pop.history.get(item["subject"], []), pop.settlements.get(item["subject"]),
-            pop.list_entries.get(item["subject"], []))
+            item,
+            pop.history.get(item["subject"], []),
+            pop.settlements.get(item["subject"]),
+            pop.list_entries.get(item["subject"], []),
+        )
     verified = sum(i["provenance"]["verified"] for i in scored)
-    tiers_table = _table(["tier", "subjects", "with a default", "default rate"],
-                         [[t, r["subjects"], r["defaulters"],
-                           "-" if r["default_rate"] is None else f"{r['default_rate']:.1%}"] for t, r in by_tier.items()])
-    gas_table = _table(["operation", "gas", "unit", "transactions sampled", "source"],
-                       [[g["operation"], f"{g['gas']:,}", g["unit"], g["transactions"] or "-", g["source"]]
-                        for g in facts["gas"]])
-    rows = [[f'<a href="{page_name(i["subject"])}"><code>{i["subject"][:18]}…</code></a>', i["score"], i["tier"],
-             html.escape(", ".join(i["reasons"]) if i.get("reasons") is not None else "?"), _date(i["as_of"]),
-             '<span class="ok">yes</span>' if i["provenance"]["verified"] else '<span class="bad">NO</span>']
-            for i in sorted(scored, key=lambda i: (i["tier"], -i["score"]))]
+    tiers_table = _table(
+        ["tier", "subjects", "with a default", "default rate"],
+        [
+            [t, r["subjects"], r["defaulters"], "-" if r["default_rate"] is None else f"{r['default_rate']:.1%}"]
+            for t, r in by_tier.items()
+        ],
+    )
+    gas_table = _table(
+        ["operation", "gas", "unit", "transactions sampled", "source"],
+        [[g["operation"], f"{g['gas']:,}", g["unit"], g["transactions"] or "-", g["source"]] for g in facts["gas"]],
+    )
+    rows = [
+        [
+            f'<a href="{page_name(i["subject"])}"><code>{i["subject"][:18]}…</code></a>',
+            i["score"],
+            i["tier"],
+            html.escape(", ".join(i["reasons"]) if i.get("reasons") is not None else "?"),
+            _date(i["as_of"]),
+            '<span class="ok">yes</span>' if i["provenance"]["verified"] else '<span class="bad">NO</span>',
+        ]
+        for i in sorted(scored, key=lambda i: (i["tier"], -i["score"]))
+    ]
     roc = facts["roc"]
-    body = [f"<h1>CreditShare lender report</h1><p>chain {facts['chain_id']}, block {facts['block']}, "
-            f"generated {facts['generated']}. Champion model <code>{card.model_hash}</code> ({html.escape(card.name)} "
-            f"v{card.version}). {len(scored)} scored subjects, {verified} verified locally; "
-            f"{len(pop.frame)} settlements; {len(pop.reports)} score reports.</p>",
-            "<h2>Plots</h2>", *plots.values(),
-            f"<p>ROC: {html.escape(roc['source'])}; AUC {roc.get('auc')}. PSI: the champion's training score "
-            f"buckets vs the population scored as of {_date(facts['as_of'])}.</p>",
-            "<h2>Subjects by tier and default rate</h2>", tiers_table,
-            "<h2>Gas per operation</h2>", gas_table,
-            "<h2>Subjects</h2>", _table(["subject", "score", "tier", "reason codes", "as of", "verified"], rows, raw=True)]
+    body = [
+        f"<h1>CreditShare lender report</h1><p>chain {facts['chain_id']}, block {facts['block']}, "
+        f"generated {facts['generated']}. Champion model <code>{card.model_hash}</code> ({html.escape(card.name)} "
+        f"v{card.version}). {len(scored)} scored subjects, {verified} verified locally; "
+        f"{len(pop.frame)} settlements; {len(pop.reports)} score reports.</p>",
+        "<h2>Plots</h2>",
+        *plots.values(),
+        f"<p>ROC: {html.escape(roc['source'])}; AUC {roc.get('auc')}. PSI: the champion's training score "
+        f"buckets vs the population scored as of {_date(facts['as_of'])}.</p>",
+        "<h2>Subjects by tier and default rate</h2>",
+        tiers_table,
+        "<h2>Gas per operation</h2>",
+        gas_table,
+        "<h2>Subjects</h2>",
+        _table(["subject", "score", "tier", "reason codes", "as of", "verified"], rows, raw=True),
+    ]
     files["index.html"] = _page("CreditShare lender report", "".join(body))
-    files["report.json"] = json.dumps({**facts, "by_tier": by_tier, "subjects": len(scored), "verified": verified},
-                                      indent=1, default=str) + "\n"
+    files["report.json"] = (
+        json.dumps({**facts, "by_tier": by_tier, "subjects": len(scored), "verified": verified}, indent=1, default=str)
+        + "\n"
+    )
     return files
 
 
@@ -318,9 +418,14 @@ def write_atomically(out_dir: Path, files: dict[str, str]) -> Path:
     return out_dir / "index.html"
 
 
-
-def build(client: ChainClient, out_dir: Path, card: Any, labelled: tuple[Any, Any] | None = None,
-          source: str | None = None, gas_figures: dict[str, Any] | None = None) -> tuple[Path, dict[str, Any]]:
+def build(
+    client: ChainClient,
+    out_dir: Path,
+    card: Any,
+    labelled: tuple[Any, Any] | None = None,
+    source: str | None = None,
+    gas_figures: dict[str, Any] | None = None,
+) -> tuple[Path, dict[str, Any]]:
     """Reads the chain (batched), draws the plots and writes the report; returns index.html and the facts.
 
     `card` must be the registered champion's card. `labelled` is the (X, y) set of the ROC curve; by
@@ -332,8 +437,10 @@ def build(client: ChainClient, out_dir: Path, card: Any, labelled: tuple[Any, An
 
     champion = ModelRegistry(client).champion()
     if champion is None:
-        raise InvalidInput("no champion model is promoted: there is nothing to report on (promote one with "
-                           "`creditshare model promote`).")
+        raise InvalidInput(
+            "no champion model is promoted: there is nothing to report on (promote one with "
+            "`creditshare model promote`)."
+        )
     if to_hex(champion) != card.model_hash:
         raise InvalidInput(f"the card {card.model_hash} is not the registered champion {to_hex(champion)}.")
     pop = population(client, card)
@@ -343,8 +450,11 @@ def build(client: ChainClient, out_dir: Path, card: Any, labelled: tuple[Any, An
     mine = [i for i in scored if i["model_hash"] == card.model_hash] or scored
     as_of = max(i["as_of"] for i in mine)
     if labelled is None:
-        first = min(r.as_of for r in pop.reports.values() if to_hex(r.model_hash) == card.model_hash) \
-            if any(to_hex(r.model_hash) == card.model_hash for r in pop.reports.values()) else as_of
+        first = (
+            min(r.as_of for r in pop.reports.values() if to_hex(r.model_hash) == card.model_hash)
+            if any(to_hex(r.model_hash) == card.model_hash for r in pop.reports.values())
+            else as_of
+        )
         source = f"the ledger's shippers as of {_date(first)}, labelled by defaults in the following 90 days"
         try:
             labelled = training_set(pop.frame, first)
@@ -356,9 +466,15 @@ def build(client: ChainClient, out_dir: Path, card: Any, labelled: tuple[Any, An
     psi_svg, psi = plot_psi(card, features)
     plots = {"scores": plot_scores(scored), "roc": roc_svg, "psi": psi_svg, "default": plot_default_rate(by_tier)}
     block = int(client.read(lambda: client.w3.eth.block_number, "block number"))
-    facts = {"chain_id": client.settings.network.chain_id, "block": block,
-             "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "model_hash": card.model_hash,
-             "as_of": as_of, "roc": roc, "psi": {"psi": psi["psi"], "status": psi["status"], "n": psi["n"]},
-             "gas": gas_per_operation(client, gas_figures)}
+    facts = {
+        "chain_id": client.settings.network.chain_id,
+        "block": block,
+        "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "model_hash": card.model_hash,
+        "as_of": as_of,
+        "roc": roc,
+        "psi": {"psi": psi["psi"], "status": psi["status"], "n": psi["n"]},
+        "gas": gas_per_operation(client, gas_figures),
+    }
     index = write_atomically(out_dir, render(pop, card, plots, facts))
     return index, {**facts, "by_tier": by_tier, "subjects": len(scored), "index": str(index)}

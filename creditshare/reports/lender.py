@@ -17,16 +17,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from creditshare.core.chain import ChainClient
+from creditshare.bindings.credit_list import CreditList
+from creditshare.bindings.model_registry import ModelRegistry
+from creditshare.bindings.settlement_ledger import SUBMITTED_DATA, Settlement, SettlementLedger, settlement_frame
+from creditshare.core.chain import ChainClient, decode_log_data, event_topic
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import SettlementId, SubjectId, cid_from_digest, to_hex
-from creditshare.bindings.model_registry import ModelRegistry
-from oracle.provenance import (AcceptedReport, accepted_reports, score_history, subjects_scored,
-                                    verify_scores)
-from creditshare.core.chain import decode_log_data, event_topic
-from creditshare.bindings.settlement_ledger import SUBMITTED_DATA, Settlement, SettlementLedger, settlement_frame
+from oracle.provenance import AcceptedReport, accepted_reports, score_history, subjects_scored, verify_scores
 from scoring.model_card import TIERS
-from creditshare.bindings.credit_list import CreditList
 
 BAD_STATUSES = ("Overdue", "Defaulted")
 
@@ -47,10 +45,18 @@ def summarize_settlements(rows: Iterable[tuple[str, int, int, int, bytes]]) -> d
         if status in BAD_STATUSES:
             bad_amount += amount
         cids.setdefault(cid_from_digest(evidence), None)
-    return {"count": sum(counts.values()), "by_status": dict(sorted(counts.items())), "amount_fen": total,
-            "paid_fen": paid, "outstanding_fen": outstanding, "late_payments": late,
-            "overdue": counts.get("Overdue", 0), "defaulted": counts.get("Defaulted", 0),
-            "overdue_or_defaulted_fen": bad_amount, "evidence_cids": list(cids)}
+    return {
+        "count": sum(counts.values()),
+        "by_status": dict(sorted(counts.items())),
+        "amount_fen": total,
+        "paid_fen": paid,
+        "outstanding_fen": outstanding,
+        "late_payments": late,
+        "overdue": counts.get("Overdue", 0),
+        "defaulted": counts.get("Defaulted", 0),
+        "overdue_or_defaulted_fen": bad_amount,
+        "evidence_cids": list(cids),
+    }
 
 
 def subject_settlements(client: ChainClient, ledger: SettlementLedger, subject: bytes) -> list[Settlement]:
@@ -63,9 +69,16 @@ def subject_settlements(client: ChainClient, ledger: SettlementLedger, subject: 
             t = log["topics"]
             platform, amount, invoice, due, evidence, _by = decode_log_data(SUBMITTED_DATA, log)
             sid = bytes.fromhex(t[1][2:])
-            found[sid] = Settlement(SettlementId(sid), SubjectId(bytes.fromhex(t[2][2:])), SubjectId(bytes(platform)),
-                                    SubjectId(bytes.fromhex(t[3][2:])), int(amount), int(invoice), int(due),
-                                    bytes(evidence))
+            found[sid] = Settlement(
+                SettlementId(sid),
+                SubjectId(bytes.fromhex(t[2][2:])),
+                SubjectId(bytes(platform)),
+                SubjectId(bytes.fromhex(t[3][2:])),
+                int(amount),
+                int(invoice),
+                int(due),
+                bytes(evidence),
+            )
     return sorted(found.values(), key=lambda r: (r.invoice_date, r.id))
 
 
@@ -90,10 +103,18 @@ def _model_of(item: dict[str, Any]) -> dict[str, Any] | None:
     if not item["scored"]:
         return None
     p = item["provenance"]
-    return {"model_hash": item["model_hash"], "model_version": item["model_version"],
-            "champion": item["model_is_champion"], "report": item["report"], "report_tx": p["report_tx"],
-            "digest": p["digest"], "oracle_signers": p["signers"], "threshold": p["threshold"],
-            "verified": p["verified"], "problems": p["problems"]}
+    return {
+        "model_hash": item["model_hash"],
+        "model_version": item["model_version"],
+        "champion": item["model_is_champion"],
+        "report": item["report"],
+        "report_tx": p["report_tx"],
+        "digest": p["digest"],
+        "oracle_signers": p["signers"],
+        "threshold": p["threshold"],
+        "verified": p["verified"],
+        "problems": p["problems"],
+    }
 
 
 def subject_report(client: ChainClient, subject: bytes, card: Any = None) -> dict[str, Any]:
@@ -105,16 +126,23 @@ def subject_report(client: ChainClient, subject: bytes, card: Any = None) -> dic
     records = subject_settlements(client, ledger, subject)
     states = ledger.states([r.id for r in records])
     settlements = summarize_settlements(
-        (s.status.label, r.amount, r.due_date, s.paid_date, r.evidence) for r, s in zip(records, states, strict=True))
+        (s.status.label, r.amount, r.due_date, s.paid_date, r.evidence) for r, s in zip(records, states, strict=True)
+    )
     settlements["as_shipper"] = sum(r.shipper == subject for r in records)
     settlements["as_carrier"] = sum(r.carrier == subject for r in records)
     entries = _list_entries(client, [subject]).get(to_hex(subject), [])
     if not score["scored"] and not records and not entries:
-        raise InvalidInput(f"unknown subject {to_hex(subject)}: the chain holds no score, settlement or credit-list "
-                           "entry about it.")
-    return {"subject": to_hex(subject), "score": score, "history": history, "settlements": settlements,
-            "list_entries": entries,
-            "provenance": {**(_model_of(score) or {}), "evidence_cids": settlements["evidence_cids"]}}
+        raise InvalidInput(
+            f"unknown subject {to_hex(subject)}: the chain holds no score, settlement or credit-list entry about it."
+        )
+    return {
+        "subject": to_hex(subject),
+        "score": score,
+        "history": history,
+        "settlements": settlements,
+        "list_entries": entries,
+        "provenance": {**(_model_of(score) or {}), "evidence_cids": settlements["evidence_cids"]},
+    }
 
 
 @dataclass
@@ -161,4 +189,3 @@ def population(client: ChainClient, card: Any = None) -> Population:
         settlements = {s: summarize_settlements(rows) for s, rows in groups.items()}
     entries = _list_entries(client, None)
     return Population(items, history, settlements, entries, frame, reports, ModelRegistry(client).champion())
-

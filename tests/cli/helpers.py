@@ -57,9 +57,17 @@ def write_csv(folder: Path, rows: list[str], name: str = "s.csv") -> Path:
     return path
 
 
-def row(ref: str, *, shipper: str = "uscc:SHIP1", platform: str = "uscc:PLAT1", carrier: str = "driver:D1",
-        amount: str = "125000", invoice: str = "2026-01-05", due: str = "2026-02-04",
-        evidence: str = "evidence/waybill-1.txt") -> str:
+def row(
+    ref: str,
+    *,
+    shipper: str = "uscc:SHIP1",
+    platform: str = "uscc:PLAT1",
+    carrier: str = "driver:D1",
+    amount: str = "125000",
+    invoice: str = "2026-01-05",
+    due: str = "2026-02-04",
+    evidence: str = "evidence/waybill-1.txt",
+) -> str:
     return ",".join([ref, shipper, platform, carrier, amount, invoice, due, evidence])
 
 
@@ -69,10 +77,24 @@ def deployed_cli(tmp_path_factory: pytest.TempPathFactory) -> Cli:
     c = Cli(tmp_path_factory.mktemp("cli-data"))
     for name in ("c1", "c2", "c3", "plat", "ship", "ship2", "bank", "outsider"):
         c("keys", "new", name)
-    c("deploy", "--committee", "c1=uscc:C1", "--committee", "c2=uscc:C2", "--committee", "c3=uscc:C3",
-      "--threshold", "2", account="c1")
-    for name, org, role in (("plat", "uscc:PLAT1", "PLATFORM"), ("ship", "uscc:SHIP1", "SHIPPER"),
-                            ("ship2", "uscc:SHIP2", "SHIPPER"), ("bank", "uscc:BANK1", "LENDER")):
+    c(
+        "deploy",
+        "--committee",
+        "c1=uscc:C1",
+        "--committee",
+        "c2=uscc:C2",
+        "--committee",
+        "c3=uscc:C3",
+        "--threshold",
+        "2",
+        account="c1",
+    )
+    for name, org, role in (
+        ("plat", "uscc:PLAT1", "PLATFORM"),
+        ("ship", "uscc:SHIP1", "SHIPPER"),
+        ("ship2", "uscc:SHIP2", "SHIPPER"),
+        ("bank", "uscc:BANK1", "LENDER"),
+    ):
         proposal = c.json("members", "propose", "admit", "--member", name, "--org", org, "--role", role, account="c1")
         c("members", "approve", str(proposal["id"]), account="c2")
     return c

@@ -20,11 +20,20 @@ def oracles_and_card(cli, folder: Path) -> Path:
     """Oracle members o1..o4 (k = 3) and a card trained, registered and promoted; returns the card."""
     for i in range(1, 5):
         cli("keys", "new", f"o{i}")
-        p = cli.json("members", "propose", "admit", "--member", f"o{i}", "--org", f"uscc:ORACLE{i}", "--role",
-                     "ORACLE", account="c1")
+        p = cli.json(
+            "members",
+            "propose",
+            "admit",
+            "--member",
+            f"o{i}",
+            "--org",
+            f"uscc:ORACLE{i}",
+            "--role",
+            "ORACLE",
+            account="c1",
+        )
         cli("members", "approve", str(p["id"]), account="c2")
-    p = cli.json("members", "propose", "set-parameter", "--parameter", "oracle.threshold", "--value", "3",
-                 account="c1")
+    p = cli.json("members", "propose", "set-parameter", "--parameter", "oracle.threshold", "--value", "3", account="c1")
     cli("members", "approve", str(p["id"]), account="c2")
     card = folder / "card.json"
     cli("model", "train", *TRAIN, "--out", str(card))
@@ -40,8 +49,9 @@ def promote(cli, card: Path) -> None:
 
 def settlements(cli, folder: Path) -> None:
     """SHIP1: 3 paid (late), 1 open; SHIP2: 1 paid, 1 overdue, 1 defaulted."""
-    rows = [row(f"L1-{i}", amount=str(100_000 * (i + 1)), evidence=f"evidence/waybill-{1 + i % 2}.txt")
-            for i in range(4)]
+    rows = [
+        row(f"L1-{i}", amount=str(100_000 * (i + 1)), evidence=f"evidence/waybill-{1 + i % 2}.txt") for i in range(4)
+    ]
     rows += [row(f"L2-{i}", shipper="uscc:SHIP2", amount=str(50_000 * (i + 1))) for i in range(3)]
     path = write_csv(folder, rows, "lender.csv")
     cli("settlements", "submit", str(path), account="plat")
@@ -58,8 +68,18 @@ def settlements(cli, folder: Path) -> None:
 
 def score(cli, folder: Path, card: Path, epoch: int, as_of: str = "2026-03-01") -> list[str]:
     """One signed report per batch, signed by o1, o2, o4 and submitted by o1."""
-    reports = cli.json("oracle", "propose", "--card", str(card), "--as-of", as_of, "--epoch", str(epoch),
-                       "--out-dir", str(folder / f"epoch{epoch}"))
+    reports = cli.json(
+        "oracle",
+        "propose",
+        "--card",
+        str(card),
+        "--as-of",
+        as_of,
+        "--epoch",
+        str(epoch),
+        "--out-dir",
+        str(folder / f"epoch{epoch}"),
+    )
     for name in ("o1", "o2", "o4"):
         cli("oracle", "sign", *reports, "--card", str(card), account=name)
     cli("oracle", "submit", *reports, account="o1")
@@ -77,18 +97,26 @@ def scored_market(cli, folder: Path) -> Path:
 def list_entry(cli, folder: Path) -> None:
     """A maintainer `maint` posts one payment-default entry about uscc:SHIP2 (the credit-list CLI)."""
     cli("keys", "new", "maint")
-    p = cli.json("members", "propose", "admit", "--member", "maint", "--org", "uscc:MAINT1", "--role", "MAINTAINER",
-                 account="c1")
+    p = cli.json(
+        "members", "propose", "admit", "--member", "maint", "--org", "uscc:MAINT1", "--role", "MAINTAINER", account="c1"
+    )
     cli("members", "approve", str(p["id"]), account="c2")
-    for name, value in (("creditList.entryTtl", 90 * 86_400), ("creditList.minStake", 50_000),
-                        ("creditList.contestDeposit", 20_000), ("creditList.viewFee", 1_000),
-                        ("creditList.reciprocityWindow", 30 * 86_400), ("creditList.reciprocityDiscountBps", 2_500)):
+    for name, value in (
+        ("creditList.entryTtl", 90 * 86_400),
+        ("creditList.minStake", 50_000),
+        ("creditList.contestDeposit", 20_000),
+        ("creditList.viewFee", 1_000),
+        ("creditList.reciprocityWindow", 30 * 86_400),
+        ("creditList.reciprocityDiscountBps", 2_500),
+    ):
         p = cli.json("members", "propose", "set-parameter", "--parameter", name, "--value", str(value), account="c1")
         cli("members", "approve", str(p["id"]), account="c2")
     cli("token", "mint", "maint", "1000000", account="c1")
     (folder / "details.txt").write_text('{"days_overdue": 96}')
     path = folder / "entries.csv"
-    path.write_text("subject,category,amount_fen,period_from,period_to,settlements,evidence,details,stake_fen\n"
-                    f"uscc:SHIP2,payment-default,250000,2026-01-01,2026-03-31,{sid('L2-2')},"
-                    "evidence/waybill-1.txt,details.txt,50000\n")
+    path.write_text(
+        "subject,category,amount_fen,period_from,period_to,settlements,evidence,details,stake_fen\n"
+        f"uscc:SHIP2,payment-default,250000,2026-01-01,2026-03-31,{sid('L2-2')},"
+        "evidence/waybill-1.txt,details.txt,50000\n"
+    )
     cli("list", "post", str(path), account="maint")

@@ -22,8 +22,9 @@ def address(cli, name: str) -> str:
 
 
 def grant(cli, who: str = "ship", *, scope: str = "score,list", days: str = "30", purpose: str = PURPOSE):
-    return cli.json("consent", "grant", "--lender", "bank", "--purpose", purpose, "--scope", scope, "--days", days,
-                    account=who)
+    return cli.json(
+        "consent", "grant", "--lender", "bank", "--purpose", purpose, "--scope", scope, "--days", days, account=who
+    )
 
 
 def test_grant_is_recorded_and_granting_again_changes_nothing(cli):
@@ -43,8 +44,9 @@ def test_grant_is_recorded_and_granting_again_changes_nothing(cli):
 def test_consented_read_is_logged_and_audit_lists_it(cli):
     c1 = grant(cli, "ship")
     c2 = grant(cli, "ship2")
-    read = cli.json("consent", "access", "uscc:SHIP1", "uscc:SHIP2", "--purpose", PURPOSE, "--scope", "score,list",
-                    account="bank")
+    read = cli.json(
+        "consent", "access", "uscc:SHIP1", "uscc:SHIP2", "--purpose", PURPOSE, "--scope", "score,list", account="bank"
+    )
     assert read["accesses"] == 2 and read["lender"] == address(cli, "bank")
     by_subject = {s["subject"]: s for s in read["subjects"]}
     s1 = by_subject[to_hex(subject_id("uscc:SHIP1"))]
@@ -54,15 +56,21 @@ def test_consented_read_is_logged_and_audit_lists_it(cli):
     log = cli.json("audit", "uscc:SHIP1", "--as", "ship")["accesses"]
     assert len(log) == 1
     assert (log[0]["lender"], log[0]["purpose"], log[0]["consent_id"], log[0]["scope"]) == (
-        address(cli, "bank"), PURPOSE, c1["id"], ["score", "list"])
+        address(cli, "bank"),
+        PURPOSE,
+        c1["id"],
+        ["score", "list"],
+    )
     assert cli.json("audit", "uscc:SHIP1", "--as", "c1")["accesses"] == log  # the committee may read it too
     assert "Accesses to the data of uscc:SHIP1 (1)" in cli("audit", "uscc:SHIP1", "--as", "ship").stdout
 
 
 def test_audit_reads_the_log_in_pages_and_access_says_what_each_scope_releases(cli):
     grant(cli, "ship")
-    reads = [cli.json("consent", "access", "uscc:SHIP1", "--purpose", PURPOSE, "--scope", "score",
-                      account="bank") for _ in range(3)]
+    reads = [
+        cli.json("consent", "access", "uscc:SHIP1", "--purpose", PURPOSE, "--scope", "score", account="bank")
+        for _ in range(3)
+    ]
     assert reads[0]["releases"] == {"score": "public to every member"}
     assert "sealed details" in words(cli("consent", "access", "--help").stdout)
     whole = cli.json("audit", "uscc:SHIP1", "--as", "ship")["accesses"]
@@ -85,8 +93,9 @@ def test_access_without_consent_is_refused_and_records_nothing(cli):
     refused = cli("consent", "access", "uscc:SHIP1", "uscc:SHIP2", "--purpose", PURPOSE, account="bank", ok=False)
     assert refused.exit_code == 1 and "no valid consent of 1 subject(s)" in refused.stderr
     assert to_hex(subject_id("uscc:SHIP2")) in refused.stderr and "nothing was read" in refused.stderr
-    beyond = cli("consent", "access", "uscc:SHIP1", "--purpose", PURPOSE, "--scope", "settlements", account="bank",
-                 ok=False)
+    beyond = cli(
+        "consent", "access", "uscc:SHIP1", "--purpose", PURPOSE, "--scope", "settlements", account="bank", ok=False
+    )
     assert beyond.exit_code == 1 and "no valid consent" in beyond.stderr
     other = cli("consent", "access", "uscc:SHIP1", "--purpose", "marketing", account="bank", ok=False)
     assert other.exit_code == 1 and "no valid consent" in other.stderr
@@ -125,27 +134,90 @@ def test_expired_consent_stops_access(cli):
 
 
 def test_grant_refusals(cli):
-    to_non_lender = cli("consent", "grant", "--lender", "plat", "--purpose", PURPOSE, "--scope", "score", "--days",
-                        "5", account="ship", ok=False)
+    to_non_lender = cli(
+        "consent",
+        "grant",
+        "--lender",
+        "plat",
+        "--purpose",
+        PURPOSE,
+        "--scope",
+        "score",
+        "--days",
+        "5",
+        account="ship",
+        ok=False,
+    )
     assert to_non_lender.exit_code == 1 and "DataBusNotLender" in to_non_lender.stderr
-    by_outsider = cli("consent", "grant", "--lender", "bank", "--purpose", PURPOSE, "--scope", "score", "--days", "5",
-                      account="outsider", ok=False)
+    by_outsider = cli(
+        "consent",
+        "grant",
+        "--lender",
+        "bank",
+        "--purpose",
+        PURPOSE,
+        "--scope",
+        "score",
+        "--days",
+        "5",
+        account="outsider",
+        ok=False,
+    )
     assert by_outsider.exit_code == 1 and "not an active consortium member" in by_outsider.stderr
-    bad_scope = cli("consent", "grant", "--lender", "bank", "--purpose", PURPOSE, "--scope", "everything", "--days",
-                    "5", account="ship", ok=False)
+    bad_scope = cli(
+        "consent",
+        "grant",
+        "--lender",
+        "bank",
+        "--purpose",
+        PURPOSE,
+        "--scope",
+        "everything",
+        "--days",
+        "5",
+        account="ship",
+        ok=False,
+    )
     assert bad_scope.exit_code == 1 and "scope must be a comma-separated subset" in bad_scope.stderr
-    no_expiry = cli("consent", "grant", "--lender", "bank", "--purpose", PURPOSE, "--scope", "score", account="ship",
-                    ok=False)
+    no_expiry = cli(
+        "consent", "grant", "--lender", "bank", "--purpose", PURPOSE, "--scope", "score", account="ship", ok=False
+    )
     assert no_expiry.exit_code == 1 and "either --days N or --until" in no_expiry.stderr
-    past = cli("consent", "grant", "--lender", "bank", "--purpose", PURPOSE, "--scope", "score", "--until",
-               "2020-01-01", account="ship", ok=False)
+    past = cli(
+        "consent",
+        "grant",
+        "--lender",
+        "bank",
+        "--purpose",
+        PURPOSE,
+        "--scope",
+        "score",
+        "--until",
+        "2020-01-01",
+        account="ship",
+        ok=False,
+    )
     assert past.exit_code == 1 and "would expire" in past.stderr
-    assert "--days must be a positive" in cli("consent", "grant", "--lender", "bank", "--purpose", PURPOSE, "--scope",
-                                              "score", "--days", "0", account="ship", ok=False).stderr
+    assert (
+        "--days must be a positive"
+        in cli(
+            "consent",
+            "grant",
+            "--lender",
+            "bank",
+            "--purpose",
+            PURPOSE,
+            "--scope",
+            "score",
+            "--days",
+            "0",
+            account="ship",
+            ok=False,
+        ).stderr
+    )
     unknown = cli("consent", "revoke", "999", account="ship", ok=False)
     assert unknown.exit_code == 1 and "consent 999 does not exist" in unknown.stderr
     assert cli.json("consent", "show", "uscc:SHIP1")["consents"] == []  # nothing was granted
-
 
 
 def test_the_key_release_gate_needs_a_logged_list_read_at_or_before_the_view_under_a_valid_consent(cli, monkeypatch):

@@ -13,9 +13,9 @@ import pytest
 from brownie import chain
 from eth_account import Account
 
-from creditshare.domain import sealing as sealed
 from creditshare.core.errors import DetailsUnavailable
 from creditshare.core.ids import subject_id, to_hex
+from creditshare.domain import sealing as sealed
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DAY = 86_400
@@ -25,9 +25,13 @@ DEPOSIT = 20_000
 VIEW_FEE = 1_001  # odd: the three-way split has a remainder
 FUNDS = 10_000_000
 HEADER = "subject,category,amount_fen,period_from,period_to,settlements,evidence,details,stake_fen"
-DETAILS = {"d1": b'{"invoices": ["INV-1"], "days_overdue": 96}', "d2": b'{"waybill": "WB-2", "claim": "refused"}',
-           "d3": b"cargo damaged in transit: photos in the evidence file", "d4": b"fraudulent waybill",
-           "d5": b"second dispute"}
+DETAILS = {
+    "d1": b'{"invoices": ["INV-1"], "days_overdue": 96}',
+    "d2": b'{"waybill": "WB-2", "claim": "refused"}',
+    "d3": b"cargo damaged in transit: photos in the evidence file",
+    "d4": b"fraudulent waybill",
+    "d5": b"second dispute",
+}
 
 
 def param(cli, name: str, value: int) -> None:
@@ -40,12 +44,18 @@ def book(cli, tmp_path_factory):
     """Two maintainers, the governed list parameters, and tokens for everyone who pays."""
     for name, org in (("maint", "uscc:MAINT1"), ("maint2", "uscc:MAINT2")):
         cli("keys", "new", name)
-        p = cli.json("members", "propose", "admit", "--member", name, "--org", org, "--role", "MAINTAINER",
-                     account="c1")
+        p = cli.json(
+            "members", "propose", "admit", "--member", name, "--org", org, "--role", "MAINTAINER", account="c1"
+        )
         cli("members", "approve", str(p["id"]), account="c2")
-    for name, value in (("creditList.entryTtl", TTL), ("creditList.minStake", MIN_STAKE),
-                        ("creditList.contestDeposit", DEPOSIT), ("creditList.viewFee", VIEW_FEE),
-                        ("creditList.reciprocityWindow", 30 * DAY), ("creditList.reciprocityDiscountBps", 2_500)):
+    for name, value in (
+        ("creditList.entryTtl", TTL),
+        ("creditList.minStake", MIN_STAKE),
+        ("creditList.contestDeposit", DEPOSIT),
+        ("creditList.viewFee", VIEW_FEE),
+        ("creditList.reciprocityWindow", 30 * DAY),
+        ("creditList.reciprocityDiscountBps", 2_500),
+    ):
         param(cli, name, value)
     for who in ("maint", "maint2", "bank", "ship", "outsider"):
         cli("token", "mint", who, str(FUNDS), account="c1")
@@ -57,9 +67,18 @@ def book(cli, tmp_path_factory):
     return folder
 
 
-def entry_row(subject: str, details: str, *, category: str = "payment-default", amount: str = "3250000",
-              start: str = "2025-10-01", end: str = "2025-12-31", settlements: str = "",
-              evidence: str = "evidence/waybill-1.txt", stake: str = str(MIN_STAKE)) -> str:
+def entry_row(
+    subject: str,
+    details: str,
+    *,
+    category: str = "payment-default",
+    amount: str = "3250000",
+    start: str = "2025-10-01",
+    end: str = "2025-12-31",
+    settlements: str = "",
+    evidence: str = "evidence/waybill-1.txt",
+    stake: str = str(MIN_STAKE),
+) -> str:
     return ",".join([subject, category, amount, start, end, settlements, evidence, f"details/{details}.txt", stake])
 
 
@@ -74,19 +93,55 @@ def address(cli, name: str) -> str:
 
 
 def entry_count(cli) -> int:
-    return len([e for s in ("uscc:DEBTOR1", "uscc:DEBTOR2", "uscc:SHIP1", "uscc:SHIP2") for e in
-                cli.json("list", "show", s)["entries"]])
+    return len(
+        [
+            e
+            for s in ("uscc:DEBTOR1", "uscc:DEBTOR2", "uscc:SHIP1", "uscc:SHIP2")
+            for e in cli.json("list", "show", s)["entries"]
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
 def posted(cli, book):
     """DEBTOR1: entries 1, 2 by maint and 3 by maint2. DEBTOR2: 4 (maint), 5 (maint2)."""
-    first = cli.json("list", "post", str(write(book, "m1.csv", [
-        entry_row("uscc:DEBTOR1", "d1"), entry_row("uscc:DEBTOR1", "d2", category="freight-dispute", amount="480000"),
-        entry_row("uscc:DEBTOR2", "d4", category="fraud", amount="150000000")])), account="maint")
-    second = cli.json("list", "post", str(write(book, "m2.csv", [
-        entry_row("uscc:DEBTOR1", "d3", category="cargo-damage", amount="999999", evidence="evidence/waybill-2.txt"),
-        entry_row("uscc:DEBTOR2", "d5", category="freight-dispute", amount="2000")])), account="maint2")
+    first = cli.json(
+        "list",
+        "post",
+        str(
+            write(
+                book,
+                "m1.csv",
+                [
+                    entry_row("uscc:DEBTOR1", "d1"),
+                    entry_row("uscc:DEBTOR1", "d2", category="freight-dispute", amount="480000"),
+                    entry_row("uscc:DEBTOR2", "d4", category="fraud", amount="150000000"),
+                ],
+            )
+        ),
+        account="maint",
+    )
+    second = cli.json(
+        "list",
+        "post",
+        str(
+            write(
+                book,
+                "m2.csv",
+                [
+                    entry_row(
+                        "uscc:DEBTOR1",
+                        "d3",
+                        category="cargo-damage",
+                        amount="999999",
+                        evidence="evidence/waybill-2.txt",
+                    ),
+                    entry_row("uscc:DEBTOR2", "d5", category="freight-dispute", amount="2000"),
+                ],
+            )
+        ),
+        account="maint2",
+    )
     ids = {p["line"]: p["id"] for p in first["posted"]}, {p["line"]: p["id"] for p in second["posted"]}
     return {"d1": ids[0][2], "d2": ids[0][3], "d4": ids[0][4], "d3": ids[1][2], "d5": ids[1][3]}
 
@@ -97,7 +152,12 @@ def test_post_seals_details_and_shows_public_facts_only(cli, book, posted):
     by_id = {e["id"]: e for e in shown["entries"]}
     e1 = by_id[posted["d1"]]
     assert (e1["category"], e1["amount_fen"], e1["band"], e1["status"], e1["stake_fen"]) == (
-        "payment-default", 3_250_000, "under-100k-yuan", "active", MIN_STAKE)
+        "payment-default",
+        3_250_000,
+        "under-100k-yuan",
+        "active",
+        MIN_STAKE,
+    )
     assert by_id[posted["d3"]]["band"] == "under-10k-yuan"
     # the sealed blob is public in the evidence store, and holds no plaintext
     blob = sealed.SealedStore(cli.data_dir / "evidence").blob(bytes.fromhex(e1["details_commitment"][2:]))
@@ -108,9 +168,11 @@ def test_post_seals_details_and_shows_public_facts_only(cli, book, posted):
 def test_posting_the_same_file_again_posts_nothing(cli, book, posted):
     again = cli.json("list", "post", str(book / "m1.csv"), account="maint")
     assert again["posted"] == [] and sorted(a["id"] for a in again["already_posted"]) == sorted(
-        [posted["d1"], posted["d2"], posted["d4"]])
-    dup = cli.json("list", "post", str(write(book, "dup.csv", [entry_row("uscc:DEBTOR9", "d1")] * 2)), "--dry-run",
-                   account="maint")
+        [posted["d1"], posted["d2"], posted["d4"]]
+    )
+    dup = cli.json(
+        "list", "post", str(write(book, "dup.csv", [entry_row("uscc:DEBTOR9", "d1")] * 2)), "--dry-run", account="maint"
+    )
     assert len(dup["would_post"]) == 1 and dup["already_posted"][0]["duplicate_in_file"] is True
 
 
@@ -131,8 +193,10 @@ def test_view_pays_the_fee_split_per_maintainer(cli, posted):
 
 def test_reciprocal_maintainer_views_at_the_discount(cli, posted):
     viewed = cli.json("list", "view", "uscc:DEBTOR2", account="maint")
-    assert (viewed["fee_fen"], viewed["discount_fen"]) == (VIEW_FEE - VIEW_FEE * 2_500 // 10_000,
-                                                           VIEW_FEE * 2_500 // 10_000)
+    assert (viewed["fee_fen"], viewed["discount_fen"]) == (
+        VIEW_FEE - VIEW_FEE * 2_500 // 10_000,
+        VIEW_FEE * 2_500 // 10_000,
+    )
 
 
 def test_release_then_the_payer_decrypts_every_entry(cli, posted, tmp_path):
@@ -207,7 +271,9 @@ def test_contest_overturned_slashes_the_stake_to_the_contester(cli, posted):
     assert cli.json("list", "balance", "bank")["list_balance_fen"] == DEPOSIT + MIN_STAKE
     token_before = cli.json("token", "balance", "bank")["balance_fen"]
     out = cli.json("list", "withdraw", account="bank")
-    assert out["withdrawn_fen"] == DEPOSIT + MIN_STAKE and out["token_balance_fen"] == token_before + DEPOSIT + MIN_STAKE
+    assert (
+        out["withdrawn_fen"] == DEPOSIT + MIN_STAKE and out["token_balance_fen"] == token_before + DEPOSIT + MIN_STAKE
+    )
     assert cli.json("list", "withdraw", account="bank")["withdrawn_fen"] == 0  # nothing twice
     # an overturned entry no longer takes a share of the fee
     assert cli.json("list", "view", "uscc:DEBTOR2", "--again", account="bank")["entry_ids"] == [posted["d4"]]
@@ -223,19 +289,25 @@ def test_maintainers_withdraw_what_they_earned(cli, posted):
     assert cli("list", "withdraw", account="maint2").stdout.startswith("nothing to withdraw")
 
 
-@pytest.mark.parametrize("rows, message", [
-    ([entry_row("uscc:DEBTOR1", "d1", category="gossip")], "line 2: category must be one of"),
-    ([entry_row("uscc:DEBTOR1", "d1", amount="-5")], "line 2: amount_fen must be between 0"),
-    ([entry_row("uscc:DEBTOR1", "d1", amount="12.5")], "line 2: amount_fen must be a whole number of fen"),
-    ([entry_row("uscc:DEBTOR1", "d1", start="2025-13-01")], "line 2: period_from must be a date"),
-    ([entry_row("uscc:DEBTOR1", "d1", start="2025-12-01", end="2025-11-01")], "line 2: period_to 2025-11-01 is before"),
-    ([entry_row("uscc:DEBTOR1", "nope")], "line 2: details file details/nope.txt not found"),
-    ([entry_row("uscc:DEBTOR1", "d1", evidence="evidence/none.txt")], "evidence file evidence/none.txt not found"),
-    ([entry_row("not a subject", "d1")], "line 2: subject must be 'namespace:registration'"),
-    ([entry_row("uscc:DEBTOR1", "d1", settlements="0x12")], "a settlement id must be a 0x-prefixed 32-byte"),
-    ([entry_row("uscc:DEBTOR1", "d1", settlements="0x" + "ab" * 32)], "is not on the ledger"),
-    ([entry_row("uscc:DEBTOR7", "d1", stake="100")], "stake_fen 100 is below the governed minimum 50000"),
-])
+@pytest.mark.parametrize(
+    "rows, message",
+    [
+        ([entry_row("uscc:DEBTOR1", "d1", category="gossip")], "line 2: category must be one of"),
+        ([entry_row("uscc:DEBTOR1", "d1", amount="-5")], "line 2: amount_fen must be between 0"),
+        ([entry_row("uscc:DEBTOR1", "d1", amount="12.5")], "line 2: amount_fen must be a whole number of fen"),
+        ([entry_row("uscc:DEBTOR1", "d1", start="2025-13-01")], "line 2: period_from must be a date"),
+        (
+            [entry_row("uscc:DEBTOR1", "d1", start="2025-12-01", end="2025-11-01")],
+            "line 2: period_to 2025-11-01 is before",
+        ),
+        ([entry_row("uscc:DEBTOR1", "nope")], "line 2: details file details/nope.txt not found"),
+        ([entry_row("uscc:DEBTOR1", "d1", evidence="evidence/none.txt")], "evidence file evidence/none.txt not found"),
+        ([entry_row("not a subject", "d1")], "line 2: subject must be 'namespace:registration'"),
+        ([entry_row("uscc:DEBTOR1", "d1", settlements="0x12")], "a settlement id must be a 0x-prefixed 32-byte"),
+        ([entry_row("uscc:DEBTOR1", "d1", settlements="0x" + "ab" * 32)], "is not on the ledger"),
+        ([entry_row("uscc:DEBTOR7", "d1", stake="100")], "stake_fen 100 is below the governed minimum 50000"),
+    ],
+)
 def test_bad_entry_files_are_refused_and_post_nothing(cli, book, posted, rows, message):
     before = entry_count(cli)
     result = cli("list", "post", str(write(book, "bad.csv", rows)), account="maint", ok=False)
@@ -287,8 +359,9 @@ def test_posting_beyond_the_live_cap_is_refused_and_writes_nothing(cli, book, po
 
 def test_subject_contest_replaces_a_friendly_contest(cli, book, posted):
     # ship is the member registered for uscc:SHIP1; bank, a third party, contests first
-    eid = cli.json("list", "post", str(write(book, "ship1.csv", [entry_row("uscc:SHIP1", "d5")])),
-                   account="maint")["posted"][0]["id"]
+    eid = cli.json("list", "post", str(write(book, "ship1.csv", [entry_row("uscc:SHIP1", "d5")])), account="maint")[
+        "posted"
+    ][0]["id"]
     cli("list", "contest", str(eid), "--reason", "weak", account="bank")
     cli("list", "resolve", str(eid), "--uphold", account="c1")
     third = cli("list", "contest", str(eid), "--reason", "me too", account="maint2", ok=False)

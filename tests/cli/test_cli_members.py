@@ -29,8 +29,16 @@ def test_deploy_is_idempotent(cli):
     first = cli.json("deploy", "--committee", "c1=uscc:C1", "--threshold", "1", account="c1")
     second = cli.json("deploy", "--committee", "c1=uscc:C1", "--threshold", "1", account="c1")
     assert first["contracts"] == second["contracts"]
-    assert set(first["contracts"]) == {"Consortium", "SettlementLedger", "ModelRegistry", "MpcJobLog", "ScoreOracle",
-                                       "SettlementToken", "DataBus", "CreditList"}
+    assert set(first["contracts"]) == {
+        "Consortium",
+        "SettlementLedger",
+        "ModelRegistry",
+        "MpcJobLog",
+        "ScoreOracle",
+        "SettlementToken",
+        "DataBus",
+        "CreditList",
+    }
 
 
 def test_deploy_rejects_bad_threshold(cli):
@@ -40,8 +48,18 @@ def test_deploy_rejects_bad_threshold(cli):
 
 def test_deploy_rejects_a_proposal_ttl_out_of_bounds(cli):
     for ttl in ("0", str(2**64 - 1)):
-        result = cli("deploy", "--committee", "c1=uscc:C1", "--threshold", "1", "--proposal-ttl", ttl, "--force",
-                     account="c1", ok=False)
+        result = cli(
+            "deploy",
+            "--committee",
+            "c1=uscc:C1",
+            "--threshold",
+            "1",
+            "--proposal-ttl",
+            ttl,
+            "--force",
+            account="c1",
+            ok=False,
+        )
         assert result.exit_code == 1
         assert f"error: consortium.proposalTtl must be between 3600 and 7776000; got {ttl}." in result.stderr
 
@@ -80,8 +98,19 @@ def test_non_committee_proposal_is_refused_readably(cli):
 def test_bad_proposal_arguments_are_refused_before_sending(cli):
     result = cli("members", "propose", "admit", "--member", "outsider", "--role", "LENDER", account="c1", ok=False)
     assert "needs its organisation" in result.stderr
-    result = cli("members", "propose", "admit", "--member", "outsider", "--org", "uscc:X", "--role", "KING",
-                 account="c1", ok=False)
+    result = cli(
+        "members",
+        "propose",
+        "admit",
+        "--member",
+        "outsider",
+        "--org",
+        "uscc:X",
+        "--role",
+        "KING",
+        account="c1",
+        ok=False,
+    )
     assert "unknown role 'KING'" in result.stderr
     result = cli("members", "propose", "crown", account="c1", ok=False)
     assert "unknown proposal kind 'crown'" in result.stderr
@@ -96,8 +125,9 @@ def test_out_of_range_parameter_is_refused_before_sending(cli):
         ("oracle.threshold", 1, "oracle.threshold must be between 2 and"),
         ("creditlist.viewFee", 1, "unknown governed parameter 'creditlist.viewFee'"),
     ):
-        result = cli("members", "propose", "set-parameter", "--parameter", name, "--value", str(value), account="c1",
-                     ok=False)
+        result = cli(
+            "members", "propose", "set-parameter", "--parameter", name, "--value", str(value), account="c1", ok=False
+        )
         assert result.exit_code == 1 and "error:" in result.stderr and message in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
     assert len(cli.json("members", "proposals")) == before
@@ -106,30 +136,49 @@ def test_out_of_range_parameter_is_refused_before_sending(cli):
 def test_oracle_threshold_above_the_active_oracles_is_refused_before_sending(cli):
     oracles = sum("ORACLE" in m["roles"] and m["active"] for m in cli.json("members", "list"))
     before = len(cli.json("members", "proposals"))
-    result = cli("members", "propose", "set-parameter", "--parameter", "oracle.threshold", "--value",
-                 str(oracles + 1), account="c1", ok=False)
+    result = cli(
+        "members",
+        "propose",
+        "set-parameter",
+        "--parameter",
+        "oracle.threshold",
+        "--value",
+        str(oracles + 1),
+        account="c1",
+        ok=False,
+    )
     assert result.exit_code == 1
     assert f"oracle.threshold must be between 2 and {oracles} (the active ORACLE members)" in result.stderr
     assert len(cli.json("members", "proposals")) == before
 
 
 def test_parameter_within_bounds_is_proposed(cli):
-    proposal = cli.json("members", "propose", "set-parameter", "--parameter", "creditList.reciprocityDiscountBps",
-                        "--value", "10000", account="c1")
+    proposal = cli.json(
+        "members",
+        "propose",
+        "set-parameter",
+        "--parameter",
+        "creditList.reciprocityDiscountBps",
+        "--value",
+        "10000",
+        account="c1",
+    )
     assert proposal["kind"] == "set-parameter" and proposal["value"] == 10_000
 
 
 def test_missing_password_is_a_clear_error(cli):
     env = {**cli.env, "CREDITSHARE_PASSWORD": None, "CREDITSHARE_PASSWORD_FILE": None}
-    result = cli.runner.invoke(__import__("creditshare.cli", fromlist=["app"]).app,
-                               ["members", "approve", "1", "--account", "c1"], env=env)
+    result = cli.runner.invoke(
+        __import__("creditshare.cli", fromlist=["app"]).app, ["members", "approve", "1", "--account", "c1"], env=env
+    )
     assert result.exit_code == 1 and "CREDITSHARE_PASSWORD" in result.stderr
 
 
 def test_wrong_password_is_a_clear_error(cli):
     env = {**cli.env, "CREDITSHARE_PASSWORD": "wrong"}
-    result = cli.runner.invoke(__import__("creditshare.cli", fromlist=["app"]).app,
-                               ["members", "approve", "1", "--account", "c1"], env=env)
+    result = cli.runner.invoke(
+        __import__("creditshare.cli", fromlist=["app"]).app, ["members", "approve", "1", "--account", "c1"], env=env
+    )
     assert result.exit_code == 1 and "wrong password" in result.stderr
 
 
@@ -142,9 +191,13 @@ def test_mpc_job_recorded_then_attested_through_the_cli(cli, tmp_path):
 
     members = {m["org_id"]: m["address"] for m in cli.json("members", "list")}
     plat, ship = members[to_hex(subject_id("uscc:PLAT1"))], members[to_hex(subject_id("uscc:SHIP1"))]
-    record = job_record(job_id="xp-cli-test", participants=[plat, ship], purpose="nightly features",
-                        input_commitments=["0x" + keccak(text="a").hex(), "0x" + keccak(text="b").hex()],
-                        output_hash="0x" + keccak(text="out").hex())
+    record = job_record(
+        job_id="xp-cli-test",
+        participants=[plat, ship],
+        purpose="nightly features",
+        input_commitments=["0x" + keccak(text="a").hex(), "0x" + keccak(text="b").hex()],
+        output_hash="0x" + keccak(text="out").hex(),
+    )
     path = tmp_path / "record.json"
     path.write_text(_json.dumps(record))
     first = cli.json("mpc", "record", str(path), account="plat")
@@ -176,8 +229,9 @@ def test_keys_new_creates_several_with_one_password_and_checks_names_first(cli):
 def test_admissions_from_a_file_are_pipelined_and_idempotent(cli, tmp_path):
     cli("keys", "new", "batch1", "batch2", "batch3")
     members = tmp_path / "members.csv"
-    members.write_text("member,org,roles\nbatch1,uscc:BATCH1,SHIPPER\nbatch2,uscc:BATCH2,CARRIER;LENDER\n"
-                       "batch3,driver:B3,CARRIER\n")
+    members.write_text(
+        "member,org,roles\nbatch1,uscc:BATCH1,SHIPPER\nbatch2,uscc:BATCH2,CARRIER;LENDER\nbatch3,driver:B3,CARRIER\n"
+    )
     opened = cli.json("members", "propose", "admit", "--file", str(members), account="c1")
     assert [o["status"] for o in opened] == ["proposed"] * 3
     ids = [str(o["proposal"]) for o in opened]
@@ -202,8 +256,9 @@ def test_admissions_file_with_bad_rows_sends_nothing(cli, tmp_path):
         assert line in result.stderr
     header = tmp_path / "header.csv"
     header.write_text("who,org\nplat,uscc:X\n")
-    assert "member,org,roles" in cli("members", "propose", "admit", "--file", str(header), account="c1",
-                                     ok=False).stderr
+    assert (
+        "member,org,roles" in cli("members", "propose", "admit", "--file", str(header), account="c1", ok=False).stderr
+    )
     mixed = cli("members", "propose", "admit", "--file", str(bad), "--member", "plat", account="c1", ok=False)
     assert "--file admits the members listed in it" in mixed.stderr
     assert "there is no proposal 9999" in cli("members", "approve", "1", "9999", account="c2", ok=False).stderr

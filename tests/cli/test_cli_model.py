@@ -83,10 +83,10 @@ def test_train_needs_as_of_with_a_settlements_file(cli, tmp_path):
 
 
 def test_settlement_history_read_from_the_chain_feeds_the_features(cli, tmp_path, monkeypatch):
+    from creditshare.bindings.settlement_ledger import SettlementLedger, settlement_frame
     from creditshare.core.chain import ChainClient
     from creditshare.core.config import load_settings
     from creditshare.core.ids import subject_id, to_hex
-    from creditshare.bindings.settlement_ledger import SettlementLedger, settlement_frame
     from scoring.features import build_features
     from tests.cli.helpers import row, write_csv
 
@@ -110,6 +110,7 @@ def test_settlement_history_read_from_the_chain_feeds_the_features(cli, tmp_path
 
 
 def test_training_on_too_little_chain_history_is_a_clear_error(cli, tmp_path):
-    result = cli("model", "train", "--settlements", "chain", "--as-of", "2026-03-01", "--out",
-                 str(tmp_path / "c.json"), ok=False)
+    result = cli(
+        "model", "train", "--settlements", "chain", "--as-of", "2026-03-01", "--out", str(tmp_path / "c.json"), ok=False
+    )
     assert result.exit_code == 1 and "Traceback" not in result.stderr

@@ -17,27 +17,34 @@ import numpy as np
 import pytest
 from brownie import web3
 
+from creditshare.bindings.mpc_job_log import job_id_of
+from creditshare.bindings.settlement_ledger import SettlementLedger, settlement_frame
 from creditshare.core.chain import ChainClient
 from creditshare.core.config import Network, Settings
 from creditshare.core.ids import subject_id, to_hex
-from creditshare.bindings.settlement_ledger import SettlementLedger, settlement_frame
 from creditshare.domain.settlements import parse_date
 from oracle.mpc_features import load_aggregates, merge_aggregates
 from privacy.features import OUTPUT_FEATURES
 from privacy.holders import cross_platform_frame, platform_inputs
-from creditshare.bindings.mpc_job_log import job_id_of
 from privacy.record import job_id_bytes32
 from scoring.factory import training_set
-from scoring.federated import FREIGHT_BIN_EDGES, binning_rows
 from scoring.features import build_features
+from scoring.federated import FREIGHT_BIN_EDGES, binning_rows
 from scoring.model_card import ModelCard
 from scoring.synthetic import generate_market
 from tests.cli.helpers import row, write_csv
 from tests.privacy.privacy_helpers import job_config, run_parties, write_json
 
 AS_OF = "2026-03-01"
-FEATURES = ("shp_ontime_bps", "shp_dpd_max", "shp_overdue_n", "xp_outstanding_fen", "xp_overdue_fen",
-            "xp_worst_dpd", "xp_platform_count")
+FEATURES = (
+    "shp_ontime_bps",
+    "shp_dpd_max",
+    "shp_overdue_n",
+    "xp_outstanding_fen",
+    "xp_overdue_fen",
+    "xp_worst_dpd",
+    "xp_platform_count",
+)
 SHIP1, SHIP2, NOBODY = (to_hex(subject_id(f"uscc:{n}")) for n in ("SHIP1", "SHIP2", "NOBODY"))
 
 
@@ -54,14 +61,31 @@ def world(cli, tmp_path_factory):
     folder = tmp_path_factory.mktemp("mpc-features")
     for i in (1, 2):
         cli("keys", "new", f"o{i}")
-        p = cli.json("members", "propose", "admit", "--member", f"o{i}", "--org", f"uscc:ORACLE{i}", "--role",
-                     "ORACLE", account="c1")
+        p = cli.json(
+            "members",
+            "propose",
+            "admit",
+            "--member",
+            f"o{i}",
+            "--org",
+            f"uscc:ORACLE{i}",
+            "--role",
+            "ORACLE",
+            account="c1",
+        )
         cli("members", "approve", str(p["id"]), account="c2")
-    p = cli.json("members", "propose", "set-parameter", "--parameter", "oracle.threshold", "--value", "2",
-                 account="c1")
+    p = cli.json("members", "propose", "set-parameter", "--parameter", "oracle.threshold", "--value", "2", account="c1")
     cli("members", "approve", str(p["id"]), account="c2")
-    rows = [row(f"XP-{i}", amount=str(100_000 + 7 * i), shipper="uscc:SHIP1" if i % 2 else "uscc:SHIP2",
-                invoice=f"2026-01-{5 + i:02d}", due="2026-02-04" if i < 4 else "2026-03-20") for i in range(8)]
+    rows = [
+        row(
+            f"XP-{i}",
+            amount=str(100_000 + 7 * i),
+            shipper="uscc:SHIP1" if i % 2 else "uscc:SHIP2",
+            invoice=f"2026-01-{5 + i:02d}",
+            due="2026-02-04" if i < 4 else "2026-03-20",
+        )
+        for i in range(8)
+    ]
     cli("settlements", "submit", str(write_csv(folder, rows)), account="plat")
     members = {m["org_id"]: m["address"] for m in cli.json("members", "list")}
     holders = [members[to_hex(subject_id(f"uscc:{n}"))] for n in ("PLAT1", "SHIP1", "BANK1")]
@@ -103,14 +127,25 @@ def world(cli, tmp_path_factory):
     cfg["job_id"] = "xp-features-2026-03-01"
     for party, address in zip(cfg["parties"], holders):
         party["member"] = address
-    xp_out = run_job(xp_dir, cfg, {pid: write_json(xp_dir / f"in{pid}.json", {"subjects": books[pid]})
-                                   for pid in range(3)})
+    xp_out = run_job(
+        xp_dir, cfg, {pid: write_json(xp_dir / f"in{pid}.json", {"subjects": books[pid]}) for pid in range(3)}
+    )
     assert cli.json("mpc", "record", str(xp_out), account="ship")["done"] == "recorded"
-    expected = {s: [sum(b.get(s, [0] * 5)[k] for b in books) for k in range(4)] + [max(b.get(s, [0] * 5)[4]
-                                                                                    for b in books)]
-                for s in (SHIP1, SHIP2, NOBODY)}
-    return SimpleNamespace(folder=folder, card=card_path, trained=trained, fed_out=fed_out, xp_out=xp_out,
-                           frame=frame, as_of=as_of, expected=expected, client=client)
+    expected = {
+        s: [sum(b.get(s, [0] * 5)[k] for b in books) for k in range(4)] + [max(b.get(s, [0] * 5)[4] for b in books)]
+        for s in (SHIP1, SHIP2, NOBODY)
+    }
+    return SimpleNamespace(
+        folder=folder,
+        card=card_path,
+        trained=trained,
+        fed_out=fed_out,
+        xp_out=xp_out,
+        frame=frame,
+        as_of=as_of,
+        expected=expected,
+        client=client,
+    )
 
 
 def tampered(src: Path, dst: Path, change) -> Path:  # noqa: ANN001
@@ -129,11 +164,24 @@ def test_train_federated_checks_the_recorded_job_and_writes_a_card_with_xp_featu
 
 
 def test_recorded_mpc_aggregates_become_the_scores_on_chain(cli, world):
-    reports = cli.json("oracle", "propose", "--card", str(world.card), "--as-of", AS_OF, "--epoch", "1",
-                       "--out-dir", str(world.folder / "epoch1"), "--mpc-output", str(world.xp_out))
+    reports = cli.json(
+        "oracle",
+        "propose",
+        "--card",
+        str(world.card),
+        "--as-of",
+        AS_OF,
+        "--epoch",
+        "1",
+        "--out-dir",
+        str(world.folder / "epoch1"),
+        "--mpc-output",
+        str(world.xp_out),
+    )
     for name in ("o1", "o2"):
-        signed = cli.json("oracle", "sign", *reports, "--card", str(world.card), "--mpc-output", str(world.xp_out),
-                          account=name)
+        signed = cli.json(
+            "oracle", "sign", *reports, "--card", str(world.card), "--mpc-output", str(world.xp_out), account=name
+        )
         assert signed[reports[0]] == "signed"
     assert cli.json("oracle", "submit", *reports, account="o1")[reports[0]]["entries"] == 2
     shown = {s["subject"]: s for s in cli.json("score", "show", "uscc:SHIP1", "uscc:SHIP2")}
@@ -159,8 +207,19 @@ def test_verified_aggregates_merge_with_zeros_for_subjects_outside_the_job(world
 
 
 def test_an_xp_card_without_mpc_output_is_refused(cli, world):
-    done = cli("oracle", "propose", "--card", str(world.card), "--as-of", AS_OF, "--epoch", "2", "--out-dir",
-               str(world.folder / "epoch2"), ok=False)
+    done = cli(
+        "oracle",
+        "propose",
+        "--card",
+        str(world.card),
+        "--as-of",
+        AS_OF,
+        "--epoch",
+        "2",
+        "--out-dir",
+        str(world.folder / "epoch2"),
+        ok=False,
+    )
     assert done.exit_code == 1 and "--mpc-output" in done.stderr
 
 
@@ -169,8 +228,21 @@ def test_a_tampered_mpc_output_is_refused(cli, world, tmp_path):
         body["revealed"]["subjects"][SHIP1][0] += 1
 
     bad = tampered(world.xp_out, tmp_path / "xp.json", inflate)
-    done = cli("oracle", "propose", "--card", str(world.card), "--as-of", AS_OF, "--epoch", "3", "--out-dir",
-               str(tmp_path / "r"), "--mpc-output", str(bad), ok=False)
+    done = cli(
+        "oracle",
+        "propose",
+        "--card",
+        str(world.card),
+        "--as-of",
+        AS_OF,
+        "--epoch",
+        "3",
+        "--out-dir",
+        str(tmp_path / "r"),
+        "--mpc-output",
+        str(bad),
+        ok=False,
+    )
     assert done.exit_code == 1 and "altered" in done.stderr
 
     def more_bads(body):  # noqa: ANN001, ANN202
@@ -186,12 +258,25 @@ def test_an_unrecorded_job_is_refused(cli, world, tmp_path):
         body["job_id"] = "xp-never-recorded"
         body["record"]["labelHash"] = job_id_bytes32("xp-never-recorded")
         # a consistent record of a job nobody recorded: its id follows from the new label and its content
-        body["record"]["jobId"] = "0x" + job_id_of(bytes.fromhex(body["record"]["labelHash"][2:]),
-                                                   bytes.fromhex(body["record"]["digest"][2:])).hex()
+        body["record"]["jobId"] = (
+            "0x"
+            + job_id_of(
+                bytes.fromhex(body["record"]["labelHash"][2:]), bytes.fromhex(body["record"]["digest"][2:])
+            ).hex()
+        )
 
     unrecorded = tampered(world.xp_out, tmp_path / "xp.json", relabel)
-    done = cli("oracle", "sign", str(tmp_path / "none.json"), "--card", str(world.card), "--mpc-output",
-               str(unrecorded), account="o1", ok=False)
+    done = cli(
+        "oracle",
+        "sign",
+        str(tmp_path / "none.json"),
+        "--card",
+        str(world.card),
+        "--mpc-output",
+        str(unrecorded),
+        account="o1",
+        ok=False,
+    )
     assert done.exit_code == 1 and "not recorded on chain" in done.stderr
     fed = tampered(world.fed_out, tmp_path / "fed.json", relabel)
     done = cli("model", "train-federated", str(fed), "--out", str(tmp_path / "c.json"), ok=False)

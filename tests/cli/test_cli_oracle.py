@@ -16,27 +16,45 @@ def setup(cli, tmp_path_factory):
     folder = tmp_path_factory.mktemp("oracle")
     for i in range(1, 5):
         cli("keys", "new", f"o{i}")
-        p = cli.json("members", "propose", "admit", "--member", f"o{i}", "--org", f"uscc:ORACLE{i}", "--role",
-                     "ORACLE", account="c1")
+        p = cli.json(
+            "members",
+            "propose",
+            "admit",
+            "--member",
+            f"o{i}",
+            "--org",
+            f"uscc:ORACLE{i}",
+            "--role",
+            "ORACLE",
+            account="c1",
+        )
         cli("members", "approve", str(p["id"]), account="c2")
-    p = cli.json("members", "propose", "set-parameter", "--parameter", "oracle.threshold", "--value", "3",
-                 account="c1")
+    p = cli.json("members", "propose", "set-parameter", "--parameter", "oracle.threshold", "--value", "3", account="c1")
     cli("members", "approve", str(p["id"]), account="c2")
     card = folder / "card.json"
     cli("model", "train", "--synthetic", "1500", "--seed", "5", "--out", str(card))
     cli("model", "register", str(card), account="c1")
     cli("model", "promote", str(card), "--skip-drift-check", account="c1")
     cli("model", "promote", str(card), "--skip-drift-check", account="c2")
-    rows = [row(f"ORC-{i}", amount=str(100_000 + i), shipper="uscc:SHIP1" if i % 2 else "uscc:SHIP2")
-            for i in range(8)]
+    rows = [row(f"ORC-{i}", amount=str(100_000 + i), shipper="uscc:SHIP1" if i % 2 else "uscc:SHIP2") for i in range(8)]
     path = write_csv(folder, rows)
     cli("settlements", "submit", str(path), account="plat")
     return folder, card
 
 
 def propose(cli, folder, card, epoch: int) -> list[str]:
-    return cli.json("oracle", "propose", "--card", str(card), "--as-of", "2026-03-01", "--epoch", str(epoch),
-                    "--out-dir", str(folder / f"epoch{epoch}"))
+    return cli.json(
+        "oracle",
+        "propose",
+        "--card",
+        str(card),
+        "--as-of",
+        "2026-03-01",
+        "--epoch",
+        str(epoch),
+        "--out-dir",
+        str(folder / f"epoch{epoch}"),
+    )
 
 
 def test_three_of_four_oracles_put_signed_scores_on_chain(cli, setup):
@@ -91,8 +109,19 @@ def test_propose_refuses_an_epoch_past_the_latest_block_and_writes_nothing(cli, 
     folder, card = setup
     out = folder / "future"
     for epoch in (2**64 - 1, 10**9):
-        result = cli("oracle", "propose", "--card", str(card), "--as-of", "2026-03-01", "--epoch", str(epoch),
-                     "--out-dir", str(out), ok=False)
+        result = cli(
+            "oracle",
+            "propose",
+            "--card",
+            str(card),
+            "--as-of",
+            "2026-03-01",
+            "--epoch",
+            str(epoch),
+            "--out-dir",
+            str(out),
+            ok=False,
+        )
         assert result.exit_code == 1
         assert "error: epoch must be between 1 and the latest block number" in result.stderr
         assert f"(epochs are block numbers); got {epoch}." in result.stderr
@@ -102,8 +131,21 @@ def test_propose_refuses_an_epoch_past_the_latest_block_and_writes_nothing(cli, 
 def test_propose_refuses_a_ttl_beyond_the_oracle_maximum_and_writes_nothing(cli, setup):
     folder, card = setup
     out = folder / "far"
-    result = cli("oracle", "propose", "--card", str(card), "--as-of", "2026-03-01", "--epoch", "4", "--ttl",
-                 str(7 * 86_400 + 1), "--out-dir", str(out), ok=False)
+    result = cli(
+        "oracle",
+        "propose",
+        "--card",
+        str(card),
+        "--as-of",
+        "2026-03-01",
+        "--epoch",
+        "4",
+        "--ttl",
+        str(7 * 86_400 + 1),
+        "--out-dir",
+        str(out),
+        ok=False,
+    )
     assert result.exit_code == 1 and "error: expiry" in result.stderr
     assert "more than 604800 seconds after the latest block's time" in result.stderr
     assert not out.exists()

@@ -55,8 +55,12 @@ def test_report_html_has_the_four_plots_tables_and_subject_pages(cli, market, tm
     facts = cli.json("report", "--html", str(out), "--card", str(card), *TRAIN, "--gas", str(gas))
     index = (out / "index.html").read_text()
     assert facts["index"] == str(out / "index.html") and facts["subjects"] == 2
-    for title in ("Score distribution by tier", "ROC curve of the champion", "PSI: training vs scored population",
-                  "Default rate by tier"):
+    for title in (
+        "Score distribution by tier",
+        "ROC curve of the champion",
+        "PSI: training vs scored population",
+        "Default rate by tier",
+    ):
         assert re.search(rf"<figure id=\"[a-z-]+\"><svg.*?{re.escape(title)}.*?</svg><figcaption>", index, re.S), title
     assert index.count("<svg") == 4
     assert "Subjects by tier and default rate" in index and "Gas per operation" in index
@@ -64,8 +68,9 @@ def test_report_html_has_the_four_plots_tables_and_subject_pages(cli, market, tm
     metrics = json.loads(card.read_text())["metrics"]  # the holdout `model train` measured the card on
     assert facts["roc"]["auc"] == pytest.approx(float(metrics["auc"]), abs=1e-4)
     assert facts["roc"]["n"] == metrics["n"]
-    assert facts["by_tier"][json.loads(cli("--json", "score", "show", "uscc:SHIP2").stdout)[0]["tier"]][
-        "defaulters"] == 1
+    assert (
+        facts["by_tier"][json.loads(cli("--json", "score", "show", "uscc:SHIP2").stdout)[0]["tier"]]["defaulters"] == 1
+    )
     for subject in (SHIP1, SHIP2):
         link = f"subjects/{subject[2:]}.html"
         assert f'href="{link}"' in index
@@ -112,8 +117,18 @@ def test_report_html_without_a_champion_is_refused(tmp_path):
     fresh = Cli(tmp_path / "data")
     for name in ("c1", "c2", "c3"):
         fresh("keys", "new", name)
-    fresh("deploy", "--committee", "c1=uscc:C1", "--committee", "c2=uscc:C2", "--committee", "c3=uscc:C3",
-          "--threshold", "2", account="c1")
+    fresh(
+        "deploy",
+        "--committee",
+        "c1=uscc:C1",
+        "--committee",
+        "c2=uscc:C2",
+        "--committee",
+        "c3=uscc:C3",
+        "--threshold",
+        "2",
+        account="c1",
+    )
     card = tmp_path / "card.json"
     fresh("model", "train", *TRAIN, "--out", str(card))
     result = fresh("report", "--html", str(tmp_path / "r"), "--card", str(card), ok=False)

@@ -9,7 +9,7 @@ import pytest
 
 from creditshare.core.ids import subject_id, to_hex
 from scoring.model_card import TIERS
-from tests.cli.lender_scenario import scored_market, TRAIN
+from tests.cli.lender_scenario import TRAIN, scored_market
 
 
 @pytest.fixture(scope="module")

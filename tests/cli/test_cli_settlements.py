@@ -21,6 +21,7 @@ def status_of(cli, ref: str) -> str | None:
     if result.exit_code != 0:
         return None
     import json
+
     return json.loads(result.stdout)["status"]
 
 
@@ -58,8 +59,10 @@ BAD_ROWS = {
     "unknown shipper": (row("BAD-8", shipper="uscc:GHOST"), "is not a consortium member"),
     "unknown platform": (row("BAD-9", platform="uscc:GHOSTPLAT"), "is not a consortium member"),
     "not a shipper": (row("BAD-10", shipper="uscc:BANK1"), "does not hold the SHIPPER role"),
-    "other platform row": (row("BAD-11", shipper="uscc:SHIP2", platform="uscc:SHIP1"),
-                             "does not hold the PLATFORM role"),
+    "other platform row": (
+        row("BAD-11", shipper="uscc:SHIP2", platform="uscc:SHIP1"),
+        "does not hold the PLATFORM role",
+    ),
 }
 
 
@@ -90,8 +93,9 @@ def test_every_bad_row_is_listed(cli, tmp_path):
 
 def test_missing_column_is_reported(cli, tmp_path):
     path = tmp_path / "cols.csv"
-    path.write_text("reference,shipper,platform,carrier,amount_fen,invoice_date,due_date\nX,a:b,a:c,a:d,1,2026-01-01,"
-                    "2026-01-02\n")
+    path.write_text(
+        "reference,shipper,platform,carrier,amount_fen,invoice_date,due_date\nX,a:b,a:c,a:d,1,2026-01-01,2026-01-02\n"
+    )
     result = cli("settlements", "submit", str(path), account="plat", ok=False)
     assert "missing column(s) evidence" in result.stderr
 
@@ -124,14 +128,25 @@ def test_suspended_shipper_is_reported(cli, tmp_path):
 
 def test_changed_row_already_on_chain_is_reported(cli, tmp_path):
     cli("settlements", "submit", str(write_csv(tmp_path, [row("CHG-1")], "a.csv")), account="plat")
-    result = cli("settlements", "submit", str(write_csv(tmp_path, [row("CHG-1", amount="999")], "b.csv")),
-                 account="plat", ok=False)
+    result = cli(
+        "settlements",
+        "submit",
+        str(write_csv(tmp_path, [row("CHG-1", amount="999")], "b.csv")),
+        account="plat",
+        ok=False,
+    )
     assert "is on chain with different content" in result.stderr
 
 
 def test_lifecycle_through_the_cli(cli, tmp_path):
-    path = write_csv(tmp_path, [row("LIFE-1"), row("LIFE-2", evidence="evidence/waybill-2.txt"),
-                                row("LIFE-3", evidence="evidence/waybill-3.txt")])
+    path = write_csv(
+        tmp_path,
+        [
+            row("LIFE-1"),
+            row("LIFE-2", evidence="evidence/waybill-2.txt"),
+            row("LIFE-3", evidence="evidence/waybill-3.txt"),
+        ],
+    )
     cli("settlements", "submit", str(path), account="plat")
     confirmed = cli.json("settlements", "confirm", "--file", str(path), account="ship")
     assert confirmed["done"] == 3
@@ -149,9 +164,13 @@ def test_lifecycle_through_the_cli(cli, tmp_path):
     shown = cli.json("settlements", "show", sid("LIFE-1"))
     assert shown["status"] == "Paid" and shown["payment_final"] is True and shown["paid_date"]
     assert shown["lender"] is not None and shown["evidence_cid"].startswith("bafkrei")
-    assert [e["event"] for e in shown["events"]] == ["SettlementSubmitted", "SettlementConfirmed",
-                                                     "SettlementPledged", "SettlementPaymentDeclared",
-                                                     "SettlementPaid"]
+    assert [e["event"] for e in shown["events"]] == [
+        "SettlementSubmitted",
+        "SettlementConfirmed",
+        "SettlementPledged",
+        "SettlementPaymentDeclared",
+        "SettlementPaid",
+    ]
     assert status_of(cli, "LIFE-2") == "Overdue" and status_of(cli, "LIFE-3") == "Defaulted"
 
 
@@ -228,8 +247,9 @@ def test_real_process_exit_code_and_streams(cli, tmp_path):
     path = write_csv(tmp_path, [row("PROC-1", amount="zero")])
     env = {**cli.subprocess_env(), "CREDITSHARE_ACCOUNT": "plat"}
     exe = Path(sys.executable).parent / "creditshare"
-    done = subprocess.run([str(exe), "settlements", "submit", str(path)], env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [str(exe), "settlements", "submit", str(path)], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 1
     assert done.stdout == "" and "line 2: amount_fen must be a whole number of fen" in done.stderr
 

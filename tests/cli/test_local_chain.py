@@ -10,18 +10,23 @@ from pathlib import Path
 
 import pytest
 
-from creditshare.core.localchain import free_port
 from creditshare.core.ids import settlement_id, subject_id, to_hex
+from creditshare.core.localchain import free_port
 from tests.cli.helpers import EXAMPLES
 
 EXE = str(Path(sys.executable).parent / "creditshare")
 
 
-
 @pytest.fixture
 def local(tmp_path):
-    env = {**os.environ, "CREDITSHARE_DATA_DIR": str(tmp_path / "data"), "CREDITSHARE_NETWORK": "local",
-           "CREDITSHARE_LOCAL_PORT": str(free_port()), "CREDITSHARE_PASSWORD": "pw", "CREDITSHARE_SCRYPT_N": "16"}
+    env = {
+        **os.environ,
+        "CREDITSHARE_DATA_DIR": str(tmp_path / "data"),
+        "CREDITSHARE_NETWORK": "local",
+        "CREDITSHARE_LOCAL_PORT": str(free_port()),
+        "CREDITSHARE_PASSWORD": "pw",
+        "CREDITSHARE_SCRYPT_N": "16",
+    }
 
     def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
         done = subprocess.run([EXE, *args], env=env, capture_output=True, text=True, timeout=180)
@@ -55,8 +60,9 @@ def test_chain_keeps_deployments_and_settlements_across_restart(local):
 
     after = json.loads(local("--json", "settlements", "show", sid).stdout)
     assert after == before and after["status"] == "Confirmed"
-    again = json.loads(local("--json", "settlements", "submit", str(EXAMPLES / "settlements.csv"), "--account",
-                             "plat").stdout)
+    again = json.loads(
+        local("--json", "settlements", "submit", str(EXAMPLES / "settlements.csv"), "--account", "plat").stdout
+    )
     assert (again["submitted"], again["already_on_chain"]) == (0, 3)
 
 

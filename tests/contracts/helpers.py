@@ -23,13 +23,29 @@ def refs(records) -> list[bytes]:  # noqa: ANN001 - tuples
     return [_REFERENCES.get(bytes(r[0]), b"\x00" * 32) for r in records]
 
 
-def record(n: int, *, shipper: str = "SHIPPER", platform: str = "PLATFORM", amount: int = 100_000,
-           invoice: int = 1_767_225_600, due_days: int = 30, evidence: bytes | None = None) -> tuple:
+def record(
+    n: int,
+    *,
+    shipper: str = "SHIPPER",
+    platform: str = "PLATFORM",
+    amount: int = 100_000,
+    invoice: int = 1_767_225_600,
+    due_days: int = 30,
+    evidence: bytes | None = None,
+) -> tuple:
     """A settlement tuple (id, shipper, platform, carrier, amount, invoiceDate, dueDate, evidence); its id is
     derived from the reference hash n (see `refs`)."""
     sid = settlement_id(org(platform), n.to_bytes(32, "big"))
-    return (sid, org(shipper), org(platform), org(f"DRIVER{n % 7}"), amount, invoice, invoice + due_days * DAY,
-            evidence if evidence is not None else (n + 10**6).to_bytes(32, "big"))
+    return (
+        sid,
+        org(shipper),
+        org(platform),
+        org(f"DRIVER{n % 7}"),
+        amount,
+        invoice,
+        invoice + due_days * DAY,
+        evidence if evidence is not None else (n + 10**6).to_bytes(32, "big"),
+    )
 
 
 def reverts(error: str):  # noqa: ANN201 - context manager

@@ -272,8 +272,10 @@ def test_python_bounds_table_equals_the_contract_table(consortium, committee, pe
         assert bounds == (low, active_oracles if high is None else high), name
 
 
-@given(index=st.integers(0, len(PARAMETER_BOUNDS) - 1),
-       value=st.one_of(st.integers(0, 2**256 - 1), st.integers(0, 20_000), st.integers(0, 100 * DAY)))
+@given(
+    index=st.integers(0, len(PARAMETER_BOUNDS) - 1),
+    value=st.one_of(st.integers(0, 2**256 - 1), st.integers(0, 20_000), st.integers(0, 100 * DAY)),
+)
 @settings(max_examples=60, suppress_health_check=list(HealthCheck))
 def test_a_proposal_is_accepted_exactly_when_python_accepts_the_value(consortium, committee, index, value):
     name = list(PARAMETER_BOUNDS)[index]
@@ -289,13 +291,19 @@ def test_a_proposal_is_accepted_exactly_when_python_accepts_the_value(consortium
             propose(consortium, committee[0], ProposalKind.SET_PARAMETER, key=keccak(text=name), value=value)
 
 
-@pytest.mark.parametrize("bad", ["zero-address", "zero-org", "existing-member", "existing-org", "no-roles",
-                                 "unknown-role"])
+@pytest.mark.parametrize(
+    "bad", ["zero-address", "zero-org", "existing-member", "existing-org", "no-roles", "unknown-role"]
+)
 def test_admit_rejects_bad_arguments(consortium, committee, people, bad):
     args = {"account": people["OUTSIDER"], "org_id": org("NEW"), "roles": [ROLE_IDS["LENDER"]]}
-    error = {"zero-address": "ConsortiumZeroAddress", "zero-org": "ConsortiumZeroOrgId",
-             "existing-member": "ConsortiumAlreadyMember", "existing-org": "ConsortiumOrgAlreadyRegistered",
-             "no-roles": "ConsortiumNoRoles", "unknown-role": "ConsortiumUnknownRole"}[bad]
+    error = {
+        "zero-address": "ConsortiumZeroAddress",
+        "zero-org": "ConsortiumZeroOrgId",
+        "existing-member": "ConsortiumAlreadyMember",
+        "existing-org": "ConsortiumOrgAlreadyRegistered",
+        "no-roles": "ConsortiumNoRoles",
+        "unknown-role": "ConsortiumUnknownRole",
+    }[bad]
     if bad == "zero-address":
         args["account"] = ZERO_ADDRESS
     elif bad == "zero-org":
@@ -309,15 +317,17 @@ def test_admit_rejects_bad_arguments(consortium, committee, people, bad):
     else:
         args["roles"] = [keccak(text="ADMIN")]
     with reverts(error):
-        consortium.propose(ProposalKind.ADMIT, args["account"], args["org_id"], args["roles"], ZERO32, 0,
-                           {"from": committee[0]})
+        consortium.propose(
+            ProposalKind.ADMIT, args["account"], args["org_id"], args["roles"], ZERO32, 0, {"from": committee[0]}
+        )
 
 
 def test_member_changes_on_unknown_account_are_refused(consortium, committee, people):
     for kind in (ProposalKind.SET_ROLES, ProposalKind.SUSPEND, ProposalKind.REINSTATE):
         with reverts("ConsortiumNotMember"):
-            consortium.propose(kind, people["OUTSIDER"], ZERO32, [ROLE_IDS["LENDER"]], ZERO32, 0,
-                               {"from": committee[0]})
+            consortium.propose(
+                kind, people["OUTSIDER"], ZERO32, [ROLE_IDS["LENDER"]], ZERO32, 0, {"from": committee[0]}
+            )
 
 
 @pytest.mark.parametrize("who", ["PLATFORM", "OUTSIDER"])

@@ -17,7 +17,6 @@ from creditshare.bindings.credit_list import BANDS, STATUSES, Category
 from tests.conftest import ZERO32, ZERO_ADDRESS, admit, org
 from tests.contracts.helpers import DAY, reverts
 
-
 ACTIVE, CONTESTED, UPHELD, OVERTURNED = (STATUSES.index(s) for s in ("active", "contested", "upheld", "overturned"))
 
 MIN_STAKE = 50_000  # fen: 500 yuan
@@ -34,8 +33,9 @@ CALLERS = ["COMMITTEE", "PLATFORM", "SHIPPER", "LENDER", "ORACLE", "MAINTAINER",
 
 
 def set_param(consortium, committee, name: str, value: int) -> None:
-    tx = consortium.propose(ProposalKind.SET_PARAMETER, ZERO_ADDRESS, ZERO32, [], keccak(text=name), value,
-                            {"from": committee[0]})
+    tx = consortium.propose(
+        ProposalKind.SET_PARAMETER, ZERO_ADDRESS, ZERO32, [], keccak(text=name), value, {"from": committee[0]}
+    )
     consortium.approve(tx.return_value, {"from": committee[1]})
 
 
@@ -48,11 +48,16 @@ def force_param(consortium, name: str, value: int) -> None:
     def slot(key: bytes, base: int) -> str:
         return "0x" + keccak(key + base.to_bytes(32, "big")).hex()
 
-    base = next(b for b in range(64)
-                if int.from_bytes(web3.eth.get_storage_at(consortium.address, slot(known, b)), "big") ==
-                consortium.parameter(known))
-    web3.provider.make_request("anvil_setStorageAt", [consortium.address, slot(keccak(text=name), base),
-                                                      "0x" + value.to_bytes(32, "big").hex()])
+    base = next(
+        b
+        for b in range(64)
+        if int.from_bytes(web3.eth.get_storage_at(consortium.address, slot(known, b)), "big")
+        == consortium.parameter(known)
+    )
+    web3.provider.make_request(
+        "anvil_setStorageAt",
+        [consortium.address, slot(keccak(text=name), base), "0x" + value.to_bytes(32, "big").hex()],
+    )
     assert consortium.parameter(keccak(text=name)) == value
 
 
@@ -83,9 +88,14 @@ def m2(consortium, committee):
 @pytest.fixture(scope="module")
 def clist(CreditList, consortium, committee, people, token, m2):
     c = CreditList.deploy(consortium, token, {"from": committee[0]})
-    for name, value in (("minStake", MIN_STAKE), ("entryTtl", TTL), ("contestDeposit", DEPOSIT),
-                        ("viewFee", VIEW_FEE), ("reciprocityWindow", WINDOW),
-                        ("reciprocityDiscountBps", DISCOUNT_BPS)):
+    for name, value in (
+        ("minStake", MIN_STAKE),
+        ("entryTtl", TTL),
+        ("contestDeposit", DEPOSIT),
+        ("viewFee", VIEW_FEE),
+        ("reciprocityWindow", WINDOW),
+        ("reciprocityDiscountBps", DISCOUNT_BPS),
+    ):
         set_param(consortium, committee, f"creditList.{name}", value)
     for who in [*committee, *people.values(), m2]:
         token.mint(who, FUNDS, {"from": committee[0]})
@@ -93,9 +103,17 @@ def clist(CreditList, consortium, committee, people, token, m2):
     return c
 
 
-def entry_input(subject=SUBJECT, *, category=Category.PAYMENT_DEFAULT, amount=2_500_000,
-                period=(1_700_000_000, 1_700_864_000), settlements=(b"\x01" * 32, b"\x02" * 32), evidence=b"\xee" * 32,
-                details=b"\xdd" * 32, stake=MIN_STAKE) -> tuple:
+def entry_input(
+    subject=SUBJECT,
+    *,
+    category=Category.PAYMENT_DEFAULT,
+    amount=2_500_000,
+    period=(1_700_000_000, 1_700_864_000),
+    settlements=(b"\x01" * 32, b"\x02" * 32),
+    evidence=b"\xee" * 32,
+    details=b"\xdd" * 32,
+    stake=MIN_STAKE,
+) -> tuple:
     return (subject, category, amount, period[0], period[1], list(settlements), evidence, details, stake)
 
 
@@ -118,6 +136,7 @@ def sleep(seconds: int) -> None:
 
 
 # --- SettlementToken ---------------------------------------------------------------------------------------------
+
 
 def test_token_is_fen_with_two_decimals(token):
     assert (token.decimals(), token.symbol()) == (2, "CSFEN")
@@ -147,6 +166,7 @@ def test_mint_of_zero_reverts(token, committee):
 
 # --- posting -----------------------------------------------------------------------------------------------------
 
+
 def test_post_stores_entry_pulls_stake_and_emits_record(clist, token, people):
     maint = people["MAINTAINER"]
     before = token.balanceOf(maint)
@@ -157,7 +177,12 @@ def test_post_stores_entry_pulls_stake_and_emits_record(clist, token, people):
     e = clist.entry(eid)
     assert e["subject"] == "0x" + SUBJECT.hex() and e["maintainer"] == maint
     assert (e["category"], BANDS[e["band"]], e["status"], e["amount"], e["stake"]) == (
-        Category.FRAUD, "under-100k-yuan", ACTIVE, 2_500_000, MIN_STAKE + 7)
+        Category.FRAUD,
+        "under-100k-yuan",
+        ACTIVE,
+        2_500_000,
+        MIN_STAKE + 7,
+    )
     assert e["expiresAt"] == tx.timestamp + TTL and e["postedAt"] == tx.timestamp
     assert bytes(e["settlementsHash"]) == keccak(b"".join(ids))
     assert bytes(e["detailsCommitment"]) == b"\xdd" * 32 and bytes(e["evidence"]) == b"\xee" * 32
@@ -171,25 +196,37 @@ def test_post_stores_entry_pulls_stake_and_emits_record(clist, token, people):
     assert list(clist.activeEntryIdsOf(SUBJECT)) == [1] and list(clist.maintainersOf(SUBJECT)) == [maint]
 
 
-@pytest.mark.parametrize("amount,band", [(1, "under-10k-yuan"), (999_999, "under-10k-yuan"),
-                                         (1_000_000, "under-100k-yuan"), (9_999_999, "under-100k-yuan"),
-                                         (10_000_000, "under-1m-yuan"), (99_999_999, "under-1m-yuan"),
-                                         (100_000_000, "at-least-1m-yuan"), (2**128 - 1, "at-least-1m-yuan")])
+@pytest.mark.parametrize(
+    "amount,band",
+    [
+        (1, "under-10k-yuan"),
+        (999_999, "under-10k-yuan"),
+        (1_000_000, "under-100k-yuan"),
+        (9_999_999, "under-100k-yuan"),
+        (10_000_000, "under-1m-yuan"),
+        (99_999_999, "under-1m-yuan"),
+        (100_000_000, "at-least-1m-yuan"),
+        (2**128 - 1, "at-least-1m-yuan"),
+    ],
+)
 def test_amount_band_is_derived_from_fen(clist, people, amount, band):
     eid = post(clist, people["MAINTAINER"], amount=amount)
     assert BANDS[clist.entry(eid)["band"]] == band
 
 
-@pytest.mark.parametrize("field,value,error", [
-    ("subject", ZERO32, "CreditListZeroSubject"),
-    ("amount", 0, "CreditListBadAmount"),
-    ("period", (0, 10), "CreditListBadPeriod"),
-    ("period", (1_700_000_000, 1_699_999_999), "CreditListBadPeriod"),
-    ("period", (1_700_000_000, 2**63), "CreditListBadPeriod"),  # ends in the future
-    ("evidence", ZERO32, "CreditListMissingEvidence"),
-    ("details", ZERO32, "CreditListMissingDetails"),
-    ("stake", MIN_STAKE - 1, "CreditListStakeTooLow"),
-])
+@pytest.mark.parametrize(
+    "field,value,error",
+    [
+        ("subject", ZERO32, "CreditListZeroSubject"),
+        ("amount", 0, "CreditListBadAmount"),
+        ("period", (0, 10), "CreditListBadPeriod"),
+        ("period", (1_700_000_000, 1_699_999_999), "CreditListBadPeriod"),
+        ("period", (1_700_000_000, 2**63), "CreditListBadPeriod"),  # ends in the future
+        ("evidence", ZERO32, "CreditListMissingEvidence"),
+        ("details", ZERO32, "CreditListMissingDetails"),
+        ("stake", MIN_STAKE - 1, "CreditListStakeTooLow"),
+    ],
+)
 def test_post_rejects_bad_input(clist, people, field, value, error):
     kw = {field: value}
     subject = kw.pop("subject", SUBJECT)
@@ -218,6 +255,7 @@ def test_post_with_empty_settlement_list(clist, people):
 
 # --- access matrix -----------------------------------------------------------------------------------------------
 
+
 def _matrix_call(clist, people, committee, fn, sender):
     maint = people["MAINTAINER"]
     if fn == "post":
@@ -241,8 +279,11 @@ def _matrix_call(clist, people, committee, fn, sender):
 MATRIX = {
     # fn: (allowed callers, error for the rest; per-caller overrides)
     "post": ({"MAINTAINER"}, "CreditListWrongRole", {}),
-    "contest": (set(CALLERS) - {"MAINTAINER", "OUTSIDER"}, "CreditListNotActiveMember",
-                {"MAINTAINER": "CreditListOwnEntry"}),
+    "contest": (
+        set(CALLERS) - {"MAINTAINER", "OUTSIDER"},
+        "CreditListNotActiveMember",
+        {"MAINTAINER": "CreditListOwnEntry"},
+    ),
     "resolve": ({"COMMITTEE"}, "CreditListWrongRole", {}),
     "viewSubject": (set(CALLERS) - {"OUTSIDER"}, "CreditListNotActiveMember", {}),
     "releaseStake": ({"MAINTAINER"}, "CreditListNotMaintainerOf", {}),
@@ -268,8 +309,9 @@ def test_suspended_maintainer_cannot_post(clist, consortium, committee, people):
         post(clist, people["MAINTAINER"])
 
 
-def test_suspended_subject_member_may_still_contest_but_other_suspended_members_not(clist, consortium, committee,
-                                                                                    people):
+def test_suspended_subject_member_may_still_contest_but_other_suspended_members_not(
+    clist, consortium, committee, people
+):
     eid = post(clist, people["MAINTAINER"])
     eid2 = post(clist, people["MAINTAINER"])
     suspend(consortium, committee, people["SHIPPER"])
@@ -292,6 +334,7 @@ def test_unknown_entry_reverts(clist, people, committee):
 
 
 # --- contests ----------------------------------------------------------------------------------------------------
+
 
 def test_contest_upheld_pays_the_deposit_to_the_maintainer(clist, token, people, committee):
     maint, shipper = people["MAINTAINER"], people["SHIPPER"]
@@ -394,6 +437,7 @@ def test_zero_contest_deposit_is_allowed(clist, consortium, committee, people, t
 
 # --- expiry ------------------------------------------------------------------------------------------------------
 
+
 def test_entry_expires_after_the_governed_period(clist, people):
     maint = people["MAINTAINER"]
     eid = post(clist, maint)
@@ -426,6 +470,7 @@ def test_governed_ttl_change_applies_to_new_entries_only(clist, consortium, comm
 
 # --- fees and reciprocity ----------------------------------------------------------------------------------------
 
+
 def test_view_fee_is_split_per_maintainer_with_remainder_to_the_oldest_entrys_maintainer(clist, token, people, m2):
     maint, lender = people["MAINTAINER"], people["LENDER"]
     e1 = post(clist, maint)
@@ -437,7 +482,12 @@ def test_view_fee_is_split_per_maintainer_with_remainder_to_the_oldest_entrys_ma
     assert tx.return_value == VIEW_FEE and before - token.balanceOf(lender) == VIEW_FEE
     ev = tx.events["EntryViewed"]
     assert (ev["subject"], ev["viewer"], ev["fee"], ev["discount"], list(ev["entryIds"])) == (
-        "0x" + SUBJECT.hex(), lender, VIEW_FEE, 0, [e1, e3, e2])  # grouped by maintainer
+        "0x" + SUBJECT.hex(),
+        lender,
+        VIEW_FEE,
+        0,
+        [e1, e3, e2],
+    )  # grouped by maintainer
     # one share per maintainer, not per entry: 1001 = 2 * 500 + 1, the remainder to the oldest entry's maintainer
     assert clist.balanceOf(maint) == 501 and clist.balanceOf(m2) == 500
     assert clist.hasPaidView(lender, SUBJECT) and clist.lastViewedAt(lender, SUBJECT) == tx.timestamp
@@ -500,8 +550,16 @@ def test_older_valid_entry_in_window_keeps_the_discount_after_newer_is_overturne
     assert clist.isReciprocal(m2)
 
 
-@pytest.mark.parametrize("fee,bps,expected", [(1_000, 0, (1_000, 0)), (1_000, 10_000, (0, 1_000)),
-                                              (999, 3_333, (667, 332)), (1, 9_999, (1, 0)), (0, 5_000, (0, 0))])
+@pytest.mark.parametrize(
+    "fee,bps,expected",
+    [
+        (1_000, 0, (1_000, 0)),
+        (1_000, 10_000, (0, 1_000)),
+        (999, 3_333, (667, 332)),
+        (1, 9_999, (1, 0)),
+        (0, 5_000, (0, 0)),
+    ],
+)
 def test_discount_arithmetic_is_floor_of_fee_times_bps(clist, consortium, committee, m2, fee, bps, expected):
     set_param(consortium, committee, "creditList.viewFee", fee)
     set_param(consortium, committee, "creditList.reciprocityDiscountBps", bps)
@@ -535,6 +593,7 @@ def test_viewer_without_allowance_cannot_view(clist, token, people):
 
 # --- withdrawals -------------------------------------------------------------------------------------------------
 
+
 def test_withdraw_pays_exactly_the_accrued_balance_once(clist, token, people, m2):
     maint = people["MAINTAINER"]
     post(clist, maint)
@@ -564,6 +623,7 @@ def test_suspended_member_still_withdraws_what_it_earned(clist, consortium, comm
 
 
 # --- flooding: per-maintainer split, live caps, pruning (issue #12, finding 5) ------------------------------------
+
 
 def test_flooding_a_subject_earns_no_larger_share_of_the_fee(clist, consortium, committee, people, m2):
     force_param(consortium, "creditList.maxLivePerMaintainer", 8)
@@ -671,6 +731,7 @@ def test_worst_case_view_stays_far_below_the_block_gas_limit(clist, token, conso
 
 # --- contest timeout and revote (finding 6) ----------------------------------------------------------------------
 
+
 def test_undecided_contest_times_out_and_refunds_both_sides(clist, token, people, committee):
     maint, carrier = people["MAINTAINER"], people["CARRIER"]
     eid = post(clist, maint)
@@ -752,6 +813,7 @@ def test_revotes_are_limited_to_three_rounds(clist, people, committee):
 
 # --- the subject's own contest (finding 7) -----------------------------------------------------------------------
 
+
 def test_subject_contest_replaces_a_pending_friendly_contest(clist, people, committee):
     lender, shipper = people["LENDER"], people["SHIPPER"]  # people["SHIPPER"] is SUBJECT's member
     eid = post(clist, people["MAINTAINER"])
@@ -760,7 +822,9 @@ def test_subject_contest_replaces_a_pending_friendly_contest(clist, people, comm
     with reverts("CreditListNotContestable"):
         clist.contest(eid, ZERO32, {"from": people["CARRIER"]})  # third parties still contest once
     tx = clist.contest(eid, keccak(text="not our debt"), {"from": shipper})
-    assert tx.events["ContestSuperseded"]["contester"] == lender and tx.events["ContestSuperseded"]["deposit"] == DEPOSIT
+    assert (
+        tx.events["ContestSuperseded"]["contester"] == lender and tx.events["ContestSuperseded"]["deposit"] == DEPOSIT
+    )
     c = clist.contestOf(eid)
     assert (c["contester"], c["upholdVotes"], c["overturnVotes"]) == (shipper, 0, 0)
     assert clist.balanceOf(lender) == DEPOSIT and ints(clist.liabilities()) == (DEPOSIT, MIN_STAKE, DEPOSIT)
@@ -799,6 +863,7 @@ def test_subject_contest_after_its_own_timed_out_contest_is_refused(clist, peopl
 
 # --- parameter bounds (finding 14) -------------------------------------------------------------------------------
 
+
 def test_entry_ttl_above_ten_years_is_refused_where_it_is_read(clist, consortium, committee, people):
     for ttl in (3650 * DAY + 1, 2**64 + 1, 2**256 - 1):  # 2**64 + 1 would wrap the uint64 expiry to 1
         force_param(consortium, "creditList.entryTtl", ttl)
@@ -809,14 +874,17 @@ def test_entry_ttl_above_ten_years_is_refused_where_it_is_read(clist, consortium
     assert clist.entry(tx.return_value)["expiresAt"] == tx.timestamp + 3650 * DAY
 
 
-@pytest.mark.parametrize("name,value,call", [
-    ("creditList.maxLivePerMaintainer", 9, "post"),
-    ("creditList.maxMaintainersPerSubject", 33, "post"),
-    ("creditList.minStake", 2**128, "post"),
-    ("creditList.viewFee", 2**128, "view"),
-    ("creditList.reciprocityWindow", 3650 * DAY + 1, "view"),
-    ("creditList.reciprocityDiscountBps", 10_001, "view"),
-])
+@pytest.mark.parametrize(
+    "name,value,call",
+    [
+        ("creditList.maxLivePerMaintainer", 9, "post"),
+        ("creditList.maxMaintainersPerSubject", 33, "post"),
+        ("creditList.minStake", 2**128, "post"),
+        ("creditList.viewFee", 2**128, "view"),
+        ("creditList.reciprocityWindow", 3650 * DAY + 1, "view"),
+        ("creditList.reciprocityDiscountBps", 10_001, "view"),
+    ],
+)
 def test_parameters_out_of_bounds_are_refused(clist, consortium, people, m2, name, value, call):
     post(clist, m2)
     force_param(consortium, name, value)
@@ -839,6 +907,7 @@ def test_reciprocity_check_reads_only_the_newest_entries(clist, consortium, comm
 
 
 # --- gas ---------------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("n_entries", [1, 3, 6])
 def test_list_view_gas(clist, people, m2, n_entries):

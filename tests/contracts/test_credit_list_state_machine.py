@@ -18,10 +18,19 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from tests.conftest import ZERO32, org
-from tests.contracts.helpers import DAY
 from tests.contracts import test_credit_list as base
-from tests.contracts.test_credit_list import (DEBTOR, DEPOSIT, DISCOUNT_BPS, MIN_STAKE, SUBJECT, VIEW_FEE, entry_input,
-                                              force_param, set_param)
+from tests.contracts.helpers import DAY
+from tests.contracts.test_credit_list import (
+    DEBTOR,
+    DEPOSIT,
+    DISCOUNT_BPS,
+    MIN_STAKE,
+    SUBJECT,
+    VIEW_FEE,
+    entry_input,
+    force_param,
+    set_param,
+)
 
 # the list, its token and the second maintainer, deployed as in test_credit_list.py
 clist, token, m2 = base.clist, base.token, base.m2
@@ -79,17 +88,28 @@ class ListMachine(RuleBasedStateMachine):
     def rule_post(self, st_who, st_subject, st_stake):
         who, subject = self.maintainers[st_who % 2], SUBJECTS[st_subject]
         t = self.now()
-        live = sum(1 for e in self.entries if e["maint"] == who.address and e["subject"] == subject
-                   and self.counts(e, t))
+        live = sum(
+            1 for e in self.entries if e["maint"] == who.address and e["subject"] == subject and self.counts(e, t)
+        )
         stake = MIN_STAKE + st_stake * 1_000
         if live >= CAP:
             with brownie.reverts(revert_pattern="CreditListTooManyEntries.*"):
                 self.clist.post(entry_input(subject, stake=stake), {"from": who})
             return
         tx = self.clist.post(entry_input(subject, stake=stake), {"from": who})
-        self.entries.append({"id": tx.return_value, "maint": who.address, "subject": subject, "stake": stake,
-                             "status": ACTIVE, "posted": tx.timestamp, "expires": tx.timestamp + P_TTL,
-                             "by_subject": False, "contest": None})
+        self.entries.append(
+            {
+                "id": tx.return_value,
+                "maint": who.address,
+                "subject": subject,
+                "stake": stake,
+                "status": ACTIVE,
+                "posted": tx.timestamp,
+                "expires": tx.timestamp + P_TTL,
+                "by_subject": False,
+                "contest": None,
+            }
+        )
 
     @rule(st_pick=PICK, st_who=WHO)
     def rule_contest(self, st_pick, st_who):
@@ -114,8 +134,13 @@ class ListMachine(RuleBasedStateMachine):
             assert "ContestSuperseded" in tx.events
         e["by_subject"] = e["by_subject"] or by_subject
         e["status"] = CONTESTED
-        e["contest"] = {"contester": who.address, "deadline": tx.timestamp + P_TIMEOUT, "votes": [0, 0],
-                        "voted": set(), "round": 1}
+        e["contest"] = {
+            "contester": who.address,
+            "deadline": tx.timestamp + P_TIMEOUT,
+            "votes": [0, 0],
+            "voted": set(),
+            "round": 1,
+        }
 
     @rule(st_pick=PICK, st_voter=VOTER, st_uphold=UPHOLD)
     def rule_vote(self, st_pick, st_voter, st_uphold):
@@ -149,7 +174,7 @@ class ListMachine(RuleBasedStateMachine):
         if e is None:
             return
         c = e["contest"]
-        ok = (e["status"] == CONTESTED and self.now() < c["deadline"] and all(c["votes"]) and c["round"] < 3)
+        ok = e["status"] == CONTESTED and self.now() < c["deadline"] and all(c["votes"]) and c["round"] < 3
         if not ok:
             with brownie.reverts():
                 self.clist.revote(e["id"], {"from": self.committee[st_voter]})
@@ -181,8 +206,10 @@ class ListMachine(RuleBasedStateMachine):
             with brownie.reverts(revert_pattern="CreditListNoActiveEntries.*"):
                 self.clist.viewSubject(subject, {"from": who})
             return
-        recip = any(e["maint"] == who.address and e["status"] != OVERTURNED and e["posted"] + P_WINDOW >= t
-                    for e in self.entries)
+        recip = any(
+            e["maint"] == who.address and e["status"] != OVERTURNED and e["posted"] + P_WINDOW >= t
+            for e in self.entries
+        )
         fee = VIEW_FEE - (VIEW_FEE * DISCOUNT_BPS // 10_000 if recip else 0)
         tx = self.clist.viewSubject(subject, {"from": who})
         assert tx.return_value == fee
@@ -254,6 +281,12 @@ def test_credit_list_conserves_tokens_over_random_operations(clist, token, conso
     ListMachine.holders = [people["MAINTAINER"], m2, people["LENDER"], people["SHIPPER"], people["CARRIER"]]
     ListMachine.subject_member = {SUBJECT: people["SHIPPER"].address, org("CARRIER"): people["CARRIER"].address}
     chain.snapshot()
-    run_state_machine_as_test(ListMachine, settings=settings(
-        max_examples=20, stateful_step_count=30, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]))
+    run_state_machine_as_test(
+        ListMachine,
+        settings=settings(
+            max_examples=20,
+            stateful_step_count=30,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        ),
+    )

@@ -68,6 +68,7 @@ def sleep(seconds: int) -> None:
 
 # --- consent -----------------------------------------------------------------------------------------------------
 
+
 def test_grant_stores_consent_and_emits(bus, people):
     shipper, lender = people["SHIPPER"], people["LENDER"]
     expiry = later(30)
@@ -77,7 +78,12 @@ def test_grant_stores_consent_and_emits(bus, people):
     c = bus.consent(cid)
     assert c["subject"] == "0x" + SUBJECT.hex() and c["lender"] == lender and bytes(c["purpose"]) == PURPOSE
     assert (c["scope"], c["grantedAt"], c["expiresAt"], c["revoked"], c["grantor"]) == (
-        SCORE | LIST, tx.timestamp, expiry, False, shipper)
+        SCORE | LIST,
+        tx.timestamp,
+        expiry,
+        False,
+        shipper,
+    )
     ev = tx.events["ConsentGranted"]
     assert (ev["consentId"], ev["lender"], ev["scope"], ev["expiresAt"]) == (cid, lender, SCORE | LIST, expiry)
     assert bus.validConsent(SUBJECT, lender, PURPOSE, SCORE) == cid
@@ -86,16 +92,19 @@ def test_grant_stores_consent_and_emits(bus, people):
     assert bus.validConsent(SUBJECT, lender, OTHER_PURPOSE, SCORE) == 0
 
 
-@pytest.mark.parametrize("lender,scope,purpose,days,error", [
-    ("CARRIER", ALL, PURPOSE, 30, "DataBusNotLender"),
-    ("OUTSIDER", ALL, PURPOSE, 30, "DataBusNotLender"),
-    ("LENDER", 0, PURPOSE, 30, "DataBusBadScope"),
-    ("LENDER", 8, PURPOSE, 30, "DataBusBadScope"),
-    ("LENDER", 255, PURPOSE, 30, "DataBusBadScope"),
-    ("LENDER", ALL, ZERO32, 30, "DataBusZeroPurpose"),
-    ("LENDER", ALL, PURPOSE, 0, "DataBusBadExpiry"),
-    ("LENDER", ALL, PURPOSE, -1, "DataBusBadExpiry"),
-])
+@pytest.mark.parametrize(
+    "lender,scope,purpose,days,error",
+    [
+        ("CARRIER", ALL, PURPOSE, 30, "DataBusNotLender"),
+        ("OUTSIDER", ALL, PURPOSE, 30, "DataBusNotLender"),
+        ("LENDER", 0, PURPOSE, 30, "DataBusBadScope"),
+        ("LENDER", 8, PURPOSE, 30, "DataBusBadScope"),
+        ("LENDER", 255, PURPOSE, 30, "DataBusBadScope"),
+        ("LENDER", ALL, ZERO32, 30, "DataBusZeroPurpose"),
+        ("LENDER", ALL, PURPOSE, 0, "DataBusBadExpiry"),
+        ("LENDER", ALL, PURPOSE, -1, "DataBusBadExpiry"),
+    ],
+)
 def test_grant_rejects_bad_input(bus, people, lender, scope, purpose, days, error):
     expiry = max(later(days), 0)
     with reverts(error):
@@ -140,6 +149,7 @@ def test_new_grant_replaces_the_earlier_one(bus, people):
 
 # --- access ------------------------------------------------------------------------------------------------------
 
+
 def test_consented_access_is_logged_and_returns_the_consent_id(bus, people, committee):
     lender = people["LENDER"]
     cid = grant(bus, people["SHIPPER"], lender, scope=SCORE | SETTLEMENTS)
@@ -147,12 +157,20 @@ def test_consented_access_is_logged_and_returns_the_consent_id(bus, people, comm
     assert tx.return_value == cid
     ev = tx.events["DataAccessed"]
     assert (ev["subject"], ev["lender"], bytes(ev["purpose"]), ev["consentId"], ev["scope"], ev["accessIndex"]) == (
-        "0x" + SUBJECT.hex(), lender, PURPOSE, cid, SETTLEMENTS, 0)
+        "0x" + SUBJECT.hex(),
+        lender,
+        PURPOSE,
+        cid,
+        SETTLEMENTS,
+        0,
+    )
     tx2 = bus.access(SUBJECT, SCORE | SETTLEMENTS, PURPOSE, {"from": lender})
     assert tx2.events["DataAccessed"]["accessIndex"] == 1 and bus.accessCount(SUBJECT) == 2
     log = bus.accessesOf(SUBJECT, 0, PAGE, {"from": people["SHIPPER"]})
     assert [(a["lender"], bytes(a["purpose"]), a["consentId"], a["scope"], a["at"]) for a in log] == [
-        (lender, PURPOSE, cid, SETTLEMENTS, tx.timestamp), (lender, PURPOSE, cid, SCORE | SETTLEMENTS, tx2.timestamp)]
+        (lender, PURPOSE, cid, SETTLEMENTS, tx.timestamp),
+        (lender, PURPOSE, cid, SCORE | SETTLEMENTS, tx2.timestamp),
+    ]
     assert len(bus.accessesOf(SUBJECT, 0, PAGE, {"from": committee[1]})) == 2
 
 
@@ -231,6 +249,7 @@ def test_access_many_is_all_or_nothing(bus, people, lender2):
 
 
 # --- access matrix -----------------------------------------------------------------------------------------------
+
 
 def _matrix_call(bus, people, fn, sender):
     if fn == "grant":
@@ -349,8 +368,13 @@ def test_no_access_is_recorded_without_a_valid_consent(bus, people, committee, l
             expiry = now + days * DAY + DAY // 2
             tx = bus.grant(lenders[lender_i], P_PURPOSES[purpose_i], scope, expiry, {"from": people[P_SUBJECTS[s]]})
             key = (org(P_SUBJECTS[s]), lender_i, purpose_i)
-            consents[tx.return_value] = {"key": key, "scope": scope, "expires": expiry, "revoked": False,
-                                         "grantor": P_SUBJECTS[s]}
+            consents[tx.return_value] = {
+                "key": key,
+                "scope": scope,
+                "expires": expiry,
+                "revoked": False,
+                "grantor": P_SUBJECTS[s],
+            }
             current[key] = tx.return_value
         elif op[0] == "revoke" and consents:
             cid = sorted(consents)[op[1] % len(consents)]
@@ -396,6 +420,7 @@ def test_no_access_is_recorded_without_a_valid_consent(bus, people, committee, l
 
 # --- gas ---------------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def hundred(bus, consortium, committee, people):
     """100 member subjects that each granted the lender consent."""
@@ -416,8 +441,10 @@ def test_consented_read_gas_batched_vs_single(bus, people, hundred):
     batch = bus.accessMany(hundred, SCORE, PURPOSE, {"from": lender})
     single_avg = sum(singles) / len(singles)
     per_subject = batch.gas_used / len(hundred)
-    print(f"consented_read_gas first={first.gas_used} single={single_avg:.0f} "
-          f"accessMany100_total={batch.gas_used} accessMany100_per_subject={per_subject:.0f}")
+    print(
+        f"consented_read_gas first={first.gas_used} single={single_avg:.0f} "
+        f"accessMany100_total={batch.gas_used} accessMany100_per_subject={per_subject:.0f}"
+    )
     assert all(bus.accessCount(s) == 3 for s in hundred[1:]) and bus.accessCount(hundred[0]) == 4
     assert per_subject < 0.75 * single_avg
     assert single_avg < 80_000

@@ -68,8 +68,11 @@ def walk(node: Any) -> Iterator[dict[str, Any]]:
 def compiled() -> dict[str, dict[str, Any]]:
     """Build data of every contract, interface and library compiled from contracts/ (not dependencies)."""
     (project,) = brownie.project.get_loaded_projects()
-    return {name: build for name, build in project._build.items()
-            if str(build.get("sourcePath") or "").startswith("contracts/")}
+    return {
+        name: build
+        for name, build in project._build.items()
+        if str(build.get("sourcePath") or "").startswith("contracts/")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -117,15 +120,17 @@ def test_role_ids_are_the_keccak256_constants_of_roles_sol(compiled):
 
 def test_the_consortium_accepts_every_role_id_and_no_other(consortium, committee, accounts):
     newcomer = accounts.add()
-    tx = consortium.propose(ProposalKind.ADMIT, newcomer, org("ALLROLES"), list(ROLE_IDS.values()), ZERO32, 0,
-                            {"from": committee[0]})
+    tx = consortium.propose(
+        ProposalKind.ADMIT, newcomer, org("ALLROLES"), list(ROLE_IDS.values()), ZERO32, 0, {"from": committee[0]}
+    )
     consortium.approve(tx.return_value, {"from": committee[1]})
     assert {bytes(r) for r in consortium.rolesOf(newcomer)} == set(ROLE_IDS.values())
     for name, role in ROLE_IDS.items():
         assert consortium.isActiveWithRole(newcomer, role), name
     with reverts("ConsortiumUnknownRole"):
-        consortium.propose(ProposalKind.ADMIT, accounts.add(), org("GOV"), [keccak(text="GOVERNOR")], ZERO32, 0,
-                           {"from": committee[0]})
+        consortium.propose(
+            ProposalKind.ADMIT, accounts.add(), org("GOV"), [keccak(text="GOVERNOR")], ZERO32, 0, {"from": committee[0]}
+        )
 
 
 def test_data_bus_scopes_are_the_contracts_constants(DataBus, consortium, committee):

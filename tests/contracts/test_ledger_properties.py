@@ -7,8 +7,8 @@ from brownie.test import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from creditshare.core.ids import SettlementId, SubjectId
 from creditshare.bindings.settlement_ledger import Settlement, Status
+from creditshare.core.ids import SettlementId, SubjectId
 from tests.conftest import org
 from tests.contracts.helpers import DAY, refs, reverts, settlement_id
 
@@ -23,8 +23,7 @@ record_fields = st.tuples(
 def build(index: int, fields) -> tuple:
     amount, invoice, term, evidence = fields
     sid = settlement_id(org("PLATFORM"), (index + 1).to_bytes(32, "big"))
-    return (sid, org("SHIPPER"), org("PLATFORM"), org(f"D{index}"), amount, invoice,
-            invoice + term * DAY, evidence)
+    return (sid, org("SHIPPER"), org("PLATFORM"), org(f"D{index}"), amount, invoice, invoice + term * DAY, evidence)
 
 
 @given(batch=st.lists(record_fields, min_size=1, max_size=40))

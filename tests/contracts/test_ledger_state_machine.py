@@ -28,9 +28,16 @@ ACTIONS = ("confirm", "pledge", "pay", "confirmPayment", "finalize", "markOverdu
 
 PICK = st.integers(min_value=0, max_value=255)
 # the call that moves a record to each status (Paid: the payee's confirmation)
-STEP = {Status.CONFIRMED: "confirm", Status.FINANCED: "pledge", Status.PAYMENT_DECLARED: "pay",
-        Status.PAID: "confirmPayment", Status.OVERDUE: "markOverdue", Status.DISPUTED: "dispute",
-        Status.RESOLVED: "resolve", Status.DEFAULTED: "default"}
+STEP = {
+    Status.CONFIRMED: "confirm",
+    Status.FINANCED: "pledge",
+    Status.PAYMENT_DECLARED: "pay",
+    Status.PAID: "confirmPayment",
+    Status.OVERDUE: "markOverdue",
+    Status.DISPUTED: "dispute",
+    Status.RESOLVED: "resolve",
+    Status.DEFAULTED: "default",
+}
 REACHED: set[Status] = set()  # the statuses the runs reached (checked: the machine explores the table)
 
 
@@ -169,8 +176,15 @@ class LedgerMachine(RuleBasedStateMachine):
 def test_ledger_invariants_hold_under_random_calls(ledger, people, committee):
     LedgerMachine.ledger, LedgerMachine.people, LedgerMachine.committee = ledger, people, committee
     chain.snapshot()
-    run_state_machine_as_test(LedgerMachine, settings=settings(
-        max_examples=40, stateful_step_count=20, deadline=None, database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]))
+    run_state_machine_as_test(
+        LedgerMachine,
+        settings=settings(
+            max_examples=40,
+            stateful_step_count=20,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        ),
+    )
     # the runs must have explored the lifecycle, not stopped at submit
     assert {Status.CONFIRMED, Status.PAYMENT_DECLARED, Status.PAID, Status.DISPUTED} <= REACHED, REACHED

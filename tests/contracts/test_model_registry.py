@@ -134,9 +134,7 @@ def test_register_by_non_member_reverts(registry: Any, members: dict[str, Any]) 
         registry.register(H1, 1, 8000, 4000, CID, {"from": members["outsider"]})
 
 
-def test_register_by_suspended_maintainer_reverts(
-    registry: Any, consortium: Any, members: dict[str, Any]
-) -> None:
+def test_register_by_suspended_maintainer_reverts(registry: Any, consortium: Any, members: dict[str, Any]) -> None:
     _suspend(consortium, members, "maintainer", "c1", "c2")
     with reverts("ModelRegistryNotRegistrar"):
         _register(registry, members)
@@ -268,9 +266,7 @@ def test_suspended_approver_does_not_count(registry: Any, consortium: Any, membe
     assert registry.champion() == H1
 
 
-def test_suspended_committee_member_cannot_approve(
-    registry: Any, consortium: Any, members: dict[str, Any]
-) -> None:
+def test_suspended_committee_member_cannot_approve(registry: Any, consortium: Any, members: dict[str, Any]) -> None:
     _register(registry, members)
     _suspend(consortium, members, "c1", "c2", "c3")
     with reverts("ModelRegistryNotCommittee"):
@@ -379,7 +375,12 @@ def test_squatted_registration_is_withdrawn_and_registered_again_by_its_builder(
     registry.register(H1, 1, 8123, 4950, real, {"from": members["c3"]})
     rec = registry.model(H1)
     assert (rec["registrant"], rec["aucBps"], rec["ksBps"], rec["cardDigest"], rec["status"]) == (
-        members["c3"], 8123, 4950, real, ModelStatus.REGISTERED)
+        members["c3"],
+        8123,
+        4950,
+        real,
+        ModelStatus.REGISTERED,
+    )
     assert list(registry.models()) == [H1]
     # the approval given to the squatted registration does not carry over
     assert registry.approvals(H1, Action.PROMOTE) == 0 and not registry.hasApproved(H1, Action.PROMOTE, members["c3"])
@@ -469,8 +470,9 @@ class RegistryModel:
 
     def approve(self, h: str, who: Any, action: Action) -> None:
         fn = self.registry.approvePromotion if action == Action.PROMOTE else self.registry.approveRetirement
-        allowed = ((ModelStatus.REGISTERED,) if action == Action.PROMOTE
-                   else (ModelStatus.REGISTERED, ModelStatus.CHAMPION))
+        allowed = (
+            (ModelStatus.REGISTERED,) if action == Action.PROMOTE else (ModelStatus.REGISTERED, ModelStatus.CHAMPION)
+        )
         votes = self.votes.setdefault((h, action), set())
         if h not in self.status:
             with reverts("ModelRegistryUnknownModel"):

@@ -61,9 +61,11 @@ def test_record_then_every_participant_attests(log, parties, JOB, DIGEST):
 def test_attesting_a_job_the_attester_did_not_see_is_refused(log, parties, JOB, DIGEST, differs):
     """Same output, another commitment or party order: the attester's digest differs, so it endorses nothing."""
     log.record(LABEL, PURPOSE, CONFIG, parties, C, OUTPUT, {"from": parties[0]})
-    seen = {"output": digest_of(parties, output=keccak(text="something else")),
-            "commitment": digest_of(parties, commitments=[C[0], keccak(text="other input"), C[2]]),
-            "participants": digest_of([parties[1], parties[0], parties[2]])}[differs]
+    seen = {
+        "output": digest_of(parties, output=keccak(text="something else")),
+        "commitment": digest_of(parties, commitments=[C[0], keccak(text="other input"), C[2]]),
+        "participants": digest_of([parties[1], parties[0], parties[2]]),
+    }[differs]
     with reverts("MpcJobLogDigestMismatch"):
         log.attest(JOB, seen, {"from": parties[1]})
     assert log.attestations(JOB) == 1
@@ -113,7 +115,9 @@ def test_member_outside_the_job_cannot_record_or_attest(log, parties, people, wh
 
 def test_outsider_cannot_record_or_attest(log, parties, people, JOB, DIGEST):
     with reverts("MpcJobLogNotActiveMember"):
-        log.record(LABEL, PURPOSE, CONFIG, [people["OUTSIDER"], parties[0]], C[:2], OUTPUT, {"from": people["OUTSIDER"]})
+        log.record(
+            LABEL, PURPOSE, CONFIG, [people["OUTSIDER"], parties[0]], C[:2], OUTPUT, {"from": people["OUTSIDER"]}
+        )
     log.record(LABEL, PURPOSE, CONFIG, parties, C, OUTPUT, {"from": parties[0]})
     with reverts("MpcJobLogNotActiveMember"):
         log.attest(JOB, DIGEST, {"from": people["OUTSIDER"]})
@@ -131,14 +135,17 @@ def test_suspended_participant_is_refused(log, consortium, committee, parties, J
         log.record(LABEL, PURPOSE, CONFIG, parties, C, OUTPUT, {"from": parties[0]})
 
 
-@pytest.mark.parametrize("case,error", [
-    ("one party", "MpcJobLogTooFewParticipants"),
-    ("length", "MpcJobLogLengthMismatch"),
-    ("duplicate", "MpcJobLogDuplicateParticipant"),
-    ("zero output", "MpcJobLogZeroHash"),
-    ("zero commitment", "MpcJobLogZeroHash"),
-    ("zero job", "MpcJobLogZeroHash"),
-])
+@pytest.mark.parametrize(
+    "case,error",
+    [
+        ("one party", "MpcJobLogTooFewParticipants"),
+        ("length", "MpcJobLogLengthMismatch"),
+        ("duplicate", "MpcJobLogDuplicateParticipant"),
+        ("zero output", "MpcJobLogZeroHash"),
+        ("zero commitment", "MpcJobLogZeroHash"),
+        ("zero job", "MpcJobLogZeroHash"),
+    ],
+)
 def test_malformed_record_is_refused(log, parties, case, error, JOB, DIGEST):
     job, ps, cs, out = LABEL, list(parties), list(C), OUTPUT
     if case == "one party":

@@ -16,7 +16,9 @@ from faster_eth_abi import encode as abi_encode
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from creditshare.bindings.consortium import ProposalKind
 from creditshare.bindings.score_oracle import MAX_REPORT_TTL
+from creditshare.core.roles import ROLE_IDS
 from oracle.report import (
     THRESHOLD_KEY,
     Entry,
@@ -26,8 +28,6 @@ from oracle.report import (
     report_digest,
     sign_report,
 )
-from creditshare.bindings.consortium import ProposalKind
-from creditshare.core.roles import ROLE_IDS
 from scoring.model_card import TIERS
 from tests.conftest import WEEK, ZERO32, ZERO_ADDRESS, admit, org
 from tests.contracts.helpers import reverts
@@ -90,8 +90,9 @@ def oracle(consortium: Any, registry: Any, committee: list[Any]) -> Any:
 
 
 def set_threshold(consortium: Any, committee: list[Any], k: int) -> None:
-    tx = consortium.propose(ProposalKind.SET_PARAMETER, ZERO_ADDRESS, ZERO32, [], THRESHOLD_KEY, k,
-                            {"from": committee[0]})
+    tx = consortium.propose(
+        ProposalKind.SET_PARAMETER, ZERO_ADDRESS, ZERO32, [], THRESHOLD_KEY, k, {"from": committee[0]}
+    )
     consortium.approve(tx.return_value, {"from": committee[1]})
     assert consortium.parameter(THRESHOLD_KEY) == k
 
@@ -104,8 +105,12 @@ def suspend(consortium: Any, committee: list[Any], account: Any) -> None:
 
 def entries(n: int, start: int = 0, shift: int = 0) -> list[Entry]:
     return [
-        Entry(subject=keccak(text=f"subject {i}"), score=300 + (i * 7 + shift) % 600, tier=(i + shift) % len(TIERS),
-              reasons_hash=reasons_hash([f"R{(i + shift) % 11}", f"R{(i + shift) % 13 + 11}"]))
+        Entry(
+            subject=keccak(text=f"subject {i}"),
+            score=300 + (i * 7 + shift) % 600,
+            tier=(i + shift) % len(TIERS),
+            reasons_hash=reasons_hash([f"R{(i + shift) % 11}", f"R{(i + shift) % 13 + 11}"]),
+        )
         for i in range(start, start + n)
     ]
 
@@ -116,15 +121,22 @@ def block_time() -> int:
     return int(brownie.web3.eth.get_block("latest")["timestamp"])
 
 
-def report(batch: list[Entry], *, epoch: int = 1, model: bytes = H1, as_of: int | None = None,
-           expiry: int | None = None) -> ScoreReport:
+def report(
+    batch: list[Entry], *, epoch: int = 1, model: bytes = H1, as_of: int | None = None, expiry: int | None = None
+) -> ScoreReport:
     now = block_time()
-    return ScoreReport.build(epoch=epoch, model_hash=model, as_of=now - 60 if as_of is None else as_of,
-                             expiry=now + HOUR if expiry is None else expiry, entries=batch)
+    return ScoreReport.build(
+        epoch=epoch,
+        model_hash=model,
+        as_of=now - 60 if as_of is None else as_of,
+        expiry=now + HOUR if expiry is None else expiry,
+        entries=batch,
+    )
 
 
-def signatures(oracle: Any, rep: ScoreReport, keys: list[LocalAccount], chain_id: int = CHAIN_ID,
-               contract: Any = None) -> list[bytes]:
+def signatures(
+    oracle: Any, rep: ScoreReport, keys: list[LocalAccount], chain_id: int = CHAIN_ID, contract: Any = None
+) -> list[bytes]:
     address = str((contract or oracle).address)
     sigs = [sign_report(rep, k, chain_id, address) for k in keys]
     return order_signatures(report_digest(rep, chain_id, address), sigs)
@@ -167,8 +179,9 @@ def test_score_of_unknown_subject_is_zero(oracle: Any) -> None:
 # -- happy paths -----------------------------------------------------------------------------
 
 
-def test_submit_with_three_of_four_stores_scores_and_emits(oracle: Any, oracle_keys: list[LocalAccount],
-                                                           senders: list[Any]) -> None:
+def test_submit_with_three_of_four_stores_scores_and_emits(
+    oracle: Any, oracle_keys: list[LocalAccount], senders: list[Any]
+) -> None:
     batch = entries(5)
     rep = report(batch, epoch=7)
     sigs = signatures(oracle, rep, oracle_keys[:3])
@@ -200,8 +213,9 @@ def test_submit_with_four_of_four(oracle: Any, oracle_keys: list[LocalAccount], 
     assert [s["score"] for s in oracle.scoresOf([e.subject for e in batch])] == [e.score for e in batch]
 
 
-def test_submit_with_one_oracle_suspended_still_k_of_n(oracle: Any, consortium: Any, committee: list[Any],
-                                                       oracle_keys: list[LocalAccount], senders: list[Any]) -> None:
+def test_submit_with_one_oracle_suspended_still_k_of_n(
+    oracle: Any, consortium: Any, committee: list[Any], oracle_keys: list[LocalAccount], senders: list[Any]
+) -> None:
     suspend(consortium, committee, senders[0])
     assert len(consortium.activeMembersWithRole(ROLE_IDS["ORACLE"])) == 3
     batch = entries(4)
@@ -219,8 +233,9 @@ def test_newer_epoch_overwrites_score(oracle: Any, oracle_keys: list[LocalAccoun
     ]
 
 
-def test_request_refresh_by_lender_emits_with_stored_epoch(oracle: Any, oracle_keys: list[LocalAccount],
-                                                           senders: list[Any], people: dict[str, Any]) -> None:
+def test_request_refresh_by_lender_emits_with_stored_epoch(
+    oracle: Any, oracle_keys: list[LocalAccount], senders: list[Any], people: dict[str, Any]
+) -> None:
     batch = entries(1)
     submit_signed(oracle, batch, oracle_keys[:3], senders[0], epoch=5)
     tx = oracle.requestRefresh(batch[0].subject, {"from": people["LENDER"]})
@@ -240,8 +255,14 @@ def test_same_report_twice_reverts(oracle: Any, oracle_keys: list[LocalAccount],
         submit(oracle, rep, batch, sigs, senders[1])
 
 
-def test_signatures_for_another_contract_revert(oracle: Any, consortium: Any, registry: Any, committee: list[Any],
-                                                oracle_keys: list[LocalAccount], senders: list[Any]) -> None:
+def test_signatures_for_another_contract_revert(
+    oracle: Any,
+    consortium: Any,
+    registry: Any,
+    committee: list[Any],
+    oracle_keys: list[LocalAccount],
+    senders: list[Any],
+) -> None:
     other = ScoreOracle.deploy(consortium, registry, {"from": committee[0]})
     batch = entries(2)
     rep = report(batch)
@@ -251,8 +272,9 @@ def test_signatures_for_another_contract_revert(oracle: Any, consortium: Any, re
         submit(oracle, rep, batch, sigs, senders[0])
 
 
-def test_signatures_for_another_chain_id_revert(oracle: Any, oracle_keys: list[LocalAccount],
-                                                senders: list[Any]) -> None:
+def test_signatures_for_another_chain_id_revert(
+    oracle: Any, oracle_keys: list[LocalAccount], senders: list[Any]
+) -> None:
     batch = entries(2)
     rep = report(batch)
     assert "0x" + report_digest(rep, 1, oracle.address).hex() != oracle.reportDigest(rep.as_tuple())
@@ -275,8 +297,9 @@ def next_block_at(timestamp: int) -> None:
     brownie.web3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])
 
 
-def test_report_expiring_in_its_block_with_as_of_now_is_accepted(oracle: Any, oracle_keys: list[LocalAccount],
-                                                                 senders: list[Any]) -> None:
+def test_report_expiring_in_its_block_with_as_of_now_is_accepted(
+    oracle: Any, oracle_keys: list[LocalAccount], senders: list[Any]
+) -> None:
     batch = entries(2)
     at = block_time() + 5
     rep = report(batch, as_of=at, expiry=at)  # block.timestamp == expiry == asOf
@@ -286,8 +309,9 @@ def test_report_expiring_in_its_block_with_as_of_now_is_accepted(oracle: Any, or
     assert tx.timestamp == at and oracle.scoreOf(batch[0].subject)["asOf"] == at
 
 
-def test_report_one_second_past_expiry_reverts(oracle: Any, oracle_keys: list[LocalAccount],
-                                               senders: list[Any]) -> None:
+def test_report_one_second_past_expiry_reverts(
+    oracle: Any, oracle_keys: list[LocalAccount], senders: list[Any]
+) -> None:
     batch = entries(2)
     at = block_time() + 5
     rep = report(batch, as_of=at - 10, expiry=at - 1)
@@ -297,8 +321,9 @@ def test_report_one_second_past_expiry_reverts(oracle: Any, oracle_keys: list[Lo
         submit(oracle, rep, batch, sigs, senders[0])
 
 
-def test_report_expiring_exactly_max_ttl_after_its_block_is_accepted(oracle: Any, oracle_keys: list[LocalAccount],
-                                                                      senders: list[Any]) -> None:
+def test_report_expiring_exactly_max_ttl_after_its_block_is_accepted(
+    oracle: Any, oracle_keys: list[LocalAccount], senders: list[Any]
+) -> None:
     batch = entries(2)
     at = block_time() + 5
     rep = report(batch, as_of=at - 10, expiry=at + MAX_REPORT_TTL)
@@ -309,8 +334,9 @@ def test_report_expiring_exactly_max_ttl_after_its_block_is_accepted(oracle: Any
 
 
 @pytest.mark.parametrize("beyond", [1, 2**63])
-def test_report_expiring_beyond_max_ttl_reverts(oracle: Any, oracle_keys: list[LocalAccount], senders: list[Any],
-                                                beyond: int) -> None:
+def test_report_expiring_beyond_max_ttl_reverts(
+    oracle: Any, oracle_keys: list[LocalAccount], senders: list[Any], beyond: int
+) -> None:
     """A signature set kept for later use: its expiry lies more than 7 days past the submitting block."""
     batch = entries(2)
     at = block_time() + 5
@@ -326,8 +352,9 @@ def block_number() -> int:
 
 
 @pytest.mark.parametrize("ahead", [2, 2**64 - 1])
-def test_epoch_beyond_the_submitting_block_reverts(oracle: Any, oracle_keys: list[LocalAccount],
-                                                   senders: list[Any], ahead: int) -> None:
+def test_epoch_beyond_the_submitting_block_reverts(
+    oracle: Any, oracle_keys: list[LocalAccount], senders: list[Any], ahead: int
+) -> None:
     """The exploit: an epoch of 2^64-1 would have frozen its subjects for ever (no later epoch exists)."""
     batch = entries(2)
     epoch = min(block_number() + ahead, 2**64 - 1)  # the submitting block is block_number() + 1
@@ -337,16 +364,18 @@ def test_epoch_beyond_the_submitting_block_reverts(oracle: Any, oracle_keys: lis
     assert oracle.scoreOf(batch[0].subject)["epoch"] == block_number() - 1
 
 
-def test_epoch_equal_to_the_submitting_block_is_accepted(oracle: Any, oracle_keys: list[LocalAccount],
-                                                         senders: list[Any]) -> None:
+def test_epoch_equal_to_the_submitting_block_is_accepted(
+    oracle: Any, oracle_keys: list[LocalAccount], senders: list[Any]
+) -> None:
     batch = entries(2)
     epoch = block_number() + 1
     tx = submit_signed(oracle, batch, oracle_keys[:3], senders[0], epoch=epoch)
     assert tx.block_number == epoch and oracle.scoreOf(batch[0].subject)["epoch"] == epoch
 
 
-def test_threshold_above_the_active_oracles_reverts(oracle: Any, consortium: Any, committee: list[Any],
-                                                    oracle_keys: list[LocalAccount], senders: list[Any]) -> None:
+def test_threshold_above_the_active_oracles_reverts(
+    oracle: Any, consortium: Any, committee: list[Any], oracle_keys: list[LocalAccount], senders: list[Any]
+) -> None:
     """k = 3 was valid when set; two oracles suspended since leave n = 2, and no report may pass with k > n."""
     suspend(consortium, committee, senders[2])
     suspend(consortium, committee, senders[3])
@@ -368,8 +397,9 @@ def test_epoch_not_newer_reverts(oracle: Any, oracle_keys: list[LocalAccount], s
         submit_signed(oracle, entries(1, start=2, shift=2), oracle_keys[:3], senders[0], epoch=3)
 
 
-def test_epoch_not_newer_for_one_subject_rejects_whole_batch(oracle: Any, oracle_keys: list[LocalAccount],
-                                                             senders: list[Any]) -> None:
+def test_epoch_not_newer_for_one_subject_rejects_whole_batch(
+    oracle: Any, oracle_keys: list[LocalAccount], senders: list[Any]
+) -> None:
     submit_signed(oracle, entries(1, start=9), oracle_keys[:3], senders[0], epoch=6)
     batch = entries(10, shift=1)  # subject 9 is last
     with reverts("ScoreOracleStaleEpoch"):
@@ -377,8 +407,7 @@ def test_epoch_not_newer_for_one_subject_rejects_whole_batch(oracle: Any, oracle
     assert oracle.scoreOf(batch[0].subject)["epoch"] == 0  # nothing partial
 
 
-def test_subject_twice_in_one_report_reverts(oracle: Any, oracle_keys: list[LocalAccount],
-                                             senders: list[Any]) -> None:
+def test_subject_twice_in_one_report_reverts(oracle: Any, oracle_keys: list[LocalAccount], senders: list[Any]) -> None:
     batch = entries(2)
     with reverts("ScoreOracleStaleEpoch"):
         submit_signed(oracle, batch + batch[:1], oracle_keys[:3], senders[0])
@@ -422,8 +451,9 @@ def test_signer_not_an_oracle_reverts(oracle: Any, oracle_keys: list[LocalAccoun
         submit_signed(oracle, entries(2), [*oracle_keys[:2], outsider], senders[0])
 
 
-def test_suspended_oracle_signature_reverts(oracle: Any, consortium: Any, committee: list[Any],
-                                            oracle_keys: list[LocalAccount], senders: list[Any]) -> None:
+def test_suspended_oracle_signature_reverts(
+    oracle: Any, consortium: Any, committee: list[Any], oracle_keys: list[LocalAccount], senders: list[Any]
+) -> None:
     suspend(consortium, committee, senders[2])
     with reverts("ScoreOracleSignerNotOracle"):
         submit_signed(oracle, entries(2), oracle_keys[:3], senders[0])
@@ -434,8 +464,9 @@ def test_model_not_champion_reverts(oracle: Any, oracle_keys: list[LocalAccount]
         submit_signed(oracle, entries(2), oracle_keys[:3], senders[0], model=H2)
 
 
-def test_entries_not_matching_commitment_revert(oracle: Any, oracle_keys: list[LocalAccount],
-                                                senders: list[Any]) -> None:
+def test_entries_not_matching_commitment_revert(
+    oracle: Any, oracle_keys: list[LocalAccount], senders: list[Any]
+) -> None:
     batch = entries(3)
     rep = report(batch)
     sigs = signatures(oracle, rep, oracle_keys[:3])
@@ -448,8 +479,13 @@ def test_entries_not_matching_commitment_revert(oracle: Any, oracle_keys: list[L
 
 def test_empty_report_reverts(oracle: Any, oracle_keys: list[LocalAccount], senders: list[Any]) -> None:
     now = block_time()
-    rep = ScoreReport(epoch=1, model_hash=H1, as_of=now - 60, expiry=now + HOUR,
-                      entries_root=keccak(abi_encode(["(bytes32,uint16,uint8,bytes32)[]"], [[]])))
+    rep = ScoreReport(
+        epoch=1,
+        model_hash=H1,
+        as_of=now - 60,
+        expiry=now + HOUR,
+        entries_root=keccak(abi_encode(["(bytes32,uint16,uint8,bytes32)[]"], [[]])),
+    )
     with reverts("ScoreOracleEmptyReport"):
         submit(oracle, rep, [], signatures(oracle, rep, oracle_keys[:3]), senders[0])
 
@@ -459,15 +495,17 @@ def test_submit_by_non_oracle_reverts(oracle: Any, oracle_keys: list[LocalAccoun
         submit_signed(oracle, entries(2), oracle_keys[:3], people["LENDER"])
 
 
-def test_submit_by_suspended_oracle_reverts(oracle: Any, consortium: Any, committee: list[Any],
-                                            oracle_keys: list[LocalAccount], senders: list[Any]) -> None:
+def test_submit_by_suspended_oracle_reverts(
+    oracle: Any, consortium: Any, committee: list[Any], oracle_keys: list[LocalAccount], senders: list[Any]
+) -> None:
     suspend(consortium, committee, senders[3])
     with reverts("ScoreOracleNotOracle"):
         submit_signed(oracle, entries(2), oracle_keys[:3], senders[3])
 
 
-def test_submit_with_threshold_unset_reverts(registry: Any, committee: list[Any], oracle_keys: list[LocalAccount],
-                                             senders: list[Any]) -> None:
+def test_submit_with_threshold_unset_reverts(
+    registry: Any, committee: list[Any], oracle_keys: list[LocalAccount], senders: list[Any]
+) -> None:
     # governance cannot set k back to 0 (Consortium bounds it to 2..n): a fresh consortium has it unset
     fresh = Consortium.deploy(committee, [org("C0"), org("C1"), org("C2")], 2, WEEK, {"from": committee[0]})
     for i, sender in enumerate(senders):
@@ -479,8 +517,7 @@ def test_submit_with_threshold_unset_reverts(registry: Any, committee: list[Any]
 
 
 @pytest.mark.parametrize("k", [0, 1, 5])
-def test_governance_refuses_an_oracle_threshold_outside_two_to_n(consortium: Any, committee: list[Any],
-                                                                 k: int) -> None:
+def test_governance_refuses_an_oracle_threshold_outside_two_to_n(consortium: Any, committee: list[Any], k: int) -> None:
     with reverts("ConsortiumParameterOutOfBounds"):
         set_threshold(consortium, committee, k)
 
@@ -502,19 +539,25 @@ def test_request_refresh_by_non_lender_reverts(oracle: Any, people: dict[str, An
     root=st.binary(min_size=32, max_size=32),
 )
 @settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_python_digest_equals_contract_digest(oracle: Any, epoch: int, model: bytes, as_of: int, expiry: int,
-                                              root: bytes) -> None:
+def test_python_digest_equals_contract_digest(
+    oracle: Any, epoch: int, model: bytes, as_of: int, expiry: int, root: bytes
+) -> None:
     rep = ScoreReport(epoch=epoch, model_hash=model, as_of=as_of, expiry=expiry, entries_root=root)
     assert oracle.reportDigest(rep.as_tuple()) == "0x" + report_digest(rep, CHAIN_ID, oracle.address).hex()
 
 
 @given(
-    rows=st.lists(st.tuples(st.integers(0, 30), st.integers(0, 2**16 - 1), st.integers(0, 255)),
-                  min_size=1, max_size=12, unique_by=lambda r: r[0]),
+    rows=st.lists(
+        st.tuples(st.integers(0, 30), st.integers(0, 2**16 - 1), st.integers(0, 255)),
+        min_size=1,
+        max_size=12,
+        unique_by=lambda r: r[0],
+    ),
 )
 @settings(max_examples=10, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_any_signed_batch_is_stored_as_signed(oracle: Any, oracle_keys: list[LocalAccount], senders: list[Any],
-                                              rows: list[tuple[int, int, int]]) -> None:
+def test_any_signed_batch_is_stored_as_signed(
+    oracle: Any, oracle_keys: list[LocalAccount], senders: list[Any], rows: list[tuple[int, int, int]]
+) -> None:
     batch = [Entry(keccak(text=f"p{i}"), score, tier, keccak(text=f"r{i}:{score}")) for i, score, tier in rows]
     # state carries over between examples: epochs are block numbers, and every example mines blocks
     epoch = int(brownie.web3.eth.block_number)
@@ -526,8 +569,9 @@ def test_any_signed_batch_is_stored_as_signed(oracle: Any, oracle_keys: list[Loc
 # -- gas -------------------------------------------------------------------------------------
 
 
-def test_gas_per_committed_score_batched_vs_one_per_tx(oracle: Any, consortium: Any, committee: list[Any],
-                                                       oracle_keys: list[LocalAccount], senders: list[Any]) -> None:
+def test_gas_per_committed_score_batched_vs_one_per_tx(
+    oracle: Any, consortium: Any, committee: list[Any], oracle_keys: list[LocalAccount], senders: list[Any]
+) -> None:
     """Prints gas per committed score (run with -s); a batch must cost at most a third of
     the naive way: one subject per transaction, carrying the fewest signatures governance allows (k = 2)."""
     per_score: dict[str, float] = {}

@@ -8,10 +8,9 @@ import pytest
 from brownie import chain
 from eth_utils import keccak
 
-from creditshare.core.ids import SettlementId, SubjectId
 from creditshare.bindings.consortium import ProposalKind
 from creditshare.bindings.settlement_ledger import PREDECESSORS, Settlement, Status
-from creditshare.core.ids import settlement_id, subject_id
+from creditshare.core.ids import SettlementId, SubjectId, settlement_id, subject_id
 from creditshare.core.roles import ROLE_IDS
 from tests.conftest import ZERO32, admit, org
 from tests.contracts.helpers import DAY, record, refs, reverts
@@ -101,8 +100,9 @@ def test_overdue_then_paid_late(ledger, people, committee, start):
     assert status(ledger, r) == Status.PAID
 
 
-@pytest.mark.parametrize("start", [Status.INVOICED, Status.CONFIRMED, Status.FINANCED, Status.OVERDUE,
-                                   Status.PAYMENT_DECLARED])
+@pytest.mark.parametrize(
+    "start", [Status.INVOICED, Status.CONFIRMED, Status.FINANCED, Status.OVERDUE, Status.PAYMENT_DECLARED]
+)
 @pytest.mark.parametrize("outcome", [Status.RESOLVED, Status.DEFAULTED])
 def test_dispute_then_committee_resolves(ledger, people, committee, start, outcome):
     r = record(5)
@@ -134,9 +134,16 @@ REFUSED = {
 }
 INVALID = [(start, action) for start, actions in REFUSED.items() for action in actions]
 # the status each action moves a settlement to
-TARGET = {"confirm": Status.CONFIRMED, "pledge": Status.FINANCED, "pay": Status.PAYMENT_DECLARED,
-          "confirmPayment": Status.PAID, "markOverdue": Status.OVERDUE, "dispute": Status.DISPUTED,
-          "resolve": Status.RESOLVED, "default": Status.DEFAULTED}
+TARGET = {
+    "confirm": Status.CONFIRMED,
+    "pledge": Status.FINANCED,
+    "pay": Status.PAYMENT_DECLARED,
+    "confirmPayment": Status.PAID,
+    "markOverdue": Status.OVERDUE,
+    "dispute": Status.DISPUTED,
+    "resolve": Status.RESOLVED,
+    "default": Status.DEFAULTED,
+}
 
 
 def act(ledger, people, committee, r, action: str):
@@ -251,28 +258,40 @@ def test_pay_needs_one_date_per_record(ledger, people, committee):
         ledger.pay([r], [], {"from": people["SHIPPER"]})
 
 
-@pytest.mark.parametrize("fn", ["submit", "confirm", "pay", "confirmPayment", "finalizePayment", "markOverdue",
-                                "dispute", "resolve"])
+@pytest.mark.parametrize(
+    "fn", ["submit", "confirm", "pay", "confirmPayment", "finalizePayment", "markOverdue", "dispute", "resolve"]
+)
 def test_empty_batch_is_refused(ledger, people, committee, fn):
     sender = {"from": committee[0] if fn == "resolve" else people["PLATFORM"]}
-    args = {"submit": ([], []), "confirm": ([],), "pay": ([], []), "confirmPayment": ([],), "finalizePayment": ([],),
-            "markOverdue": ([],), "dispute": ([], REASON), "resolve": ([], False)}[fn]
+    args = {
+        "submit": ([], []),
+        "confirm": ([],),
+        "pay": ([], []),
+        "confirmPayment": ([],),
+        "finalizePayment": ([],),
+        "markOverdue": ([],),
+        "dispute": ([], REASON),
+        "resolve": ([], False),
+    }[fn]
     with reverts("SettlementLedgerEmptyBatch"):
         getattr(ledger, fn)(*args, sender)
 
 
-@pytest.mark.parametrize("field,value,error", [
-    ("id", ZERO32, "SettlementLedgerZeroId"),
-    ("amount", 0, "SettlementLedgerBadAmount"),
-    ("amount", 2**96, "SettlementLedgerBadAmount"),
-    ("invoice", 0, "SettlementLedgerBadDates"),
-    ("due", -1, "SettlementLedgerBadDates"),
-    ("evidence", ZERO32, "SettlementLedgerMissingEvidence"),
-    ("carrier", ZERO32, "SettlementLedgerMissingSubject"),
-    ("carrier", org("SHIPPER"), "SettlementLedgerSameParty"),
-    ("carrier", org("PLATFORM"), "SettlementLedgerSameParty"),
-    ("shipper", org("PLATFORM"), "SettlementLedgerSameParty"),
-])
+@pytest.mark.parametrize(
+    "field,value,error",
+    [
+        ("id", ZERO32, "SettlementLedgerZeroId"),
+        ("amount", 0, "SettlementLedgerBadAmount"),
+        ("amount", 2**96, "SettlementLedgerBadAmount"),
+        ("invoice", 0, "SettlementLedgerBadDates"),
+        ("due", -1, "SettlementLedgerBadDates"),
+        ("evidence", ZERO32, "SettlementLedgerMissingEvidence"),
+        ("carrier", ZERO32, "SettlementLedgerMissingSubject"),
+        ("carrier", org("SHIPPER"), "SettlementLedgerSameParty"),
+        ("carrier", org("PLATFORM"), "SettlementLedgerSameParty"),
+        ("shipper", org("PLATFORM"), "SettlementLedgerSameParty"),
+    ],
+)
 def test_invalid_record_is_refused(ledger, people, field, value, error):
     r = list(record(17))
     if field == "id":
@@ -306,8 +325,9 @@ def test_duplicate_id_is_skipped_not_fatal(ledger, people):
 
 def test_platform_cannot_submit_for_another_platform(ledger, consortium, committee, people, accounts):
     other = accounts.add()
-    tx = consortium.propose(ProposalKind.ADMIT, other, org("OTHERPLAT"), [ROLE_IDS["PLATFORM"]], ZERO32, 0,
-                            {"from": committee[0]})
+    tx = consortium.propose(
+        ProposalKind.ADMIT, other, org("OTHERPLAT"), [ROLE_IDS["PLATFORM"]], ZERO32, 0, {"from": committee[0]}
+    )
     consortium.approve(tx.return_value, {"from": committee[1]})
     with reverts("SettlementLedgerNotParty"):
         ledger.submit([record(20)], refs([record(20)]), {"from": other, "gas_price": 0})
@@ -331,6 +351,7 @@ def test_batch_of_400_costs_at_most_33k_gas_per_settlement(ledger, people):
 
 
 # -- finding 1: the payer never makes its own payment final -------------------------------------------------
+
 
 def test_shipper_cannot_make_its_own_payment_final(ledger, people, committee):
     r = record(30)
@@ -388,8 +409,15 @@ def test_undisputed_payment_is_final_after_the_dispute_window(ledger, people, co
 
 @pytest.mark.parametrize("value", [DAY, 10 * DAY, 90 * DAY])
 def test_dispute_window_is_governed(ledger, consortium, committee, value):
-    tx = consortium.propose(ProposalKind.SET_PARAMETER, brownie.ZERO_ADDRESS, ZERO32, [], ledger.DISPUTE_WINDOW(),
-                            value, {"from": committee[0]})
+    tx = consortium.propose(
+        ProposalKind.SET_PARAMETER,
+        brownie.ZERO_ADDRESS,
+        ZERO32,
+        [],
+        ledger.DISPUTE_WINDOW(),
+        value,
+        {"from": committee[0]},
+    )
     consortium.approve(tx.return_value, {"from": committee[1]})
     assert ledger.disputeWindow() == value
 
@@ -397,8 +425,15 @@ def test_dispute_window_is_governed(ledger, consortium, committee, value):
 @pytest.mark.parametrize("value", [60, DAY - 1, 90 * DAY + 1, 10**12])
 def test_dispute_window_out_of_bounds_is_refused_by_governance(ledger, consortium, committee, value):
     with reverts("ConsortiumParameterOutOfBounds"):
-        consortium.propose(ProposalKind.SET_PARAMETER, brownie.ZERO_ADDRESS, ZERO32, [], ledger.DISPUTE_WINDOW(),
-                           value, {"from": committee[0]})
+        consortium.propose(
+            ProposalKind.SET_PARAMETER,
+            brownie.ZERO_ADDRESS,
+            ZERO32,
+            [],
+            ledger.DISPUTE_WINDOW(),
+            value,
+            {"from": committee[0]},
+        )
 
 
 def test_final_payment_keeps_the_declared_date_not_the_confirmation_date(ledger, people, committee):
@@ -411,6 +446,7 @@ def test_final_payment_keeps_the_declared_date_not_the_confirmation_date(ledger,
 
 
 # -- batches a counterparty cannot block -------------------------------------------------------------------
+
 
 def test_shipper_front_running_the_committee_default_batch_is_skipped(ledger, people, committee):
     a, b = record(40), record(41)
@@ -444,8 +480,8 @@ def test_payment_declared_before_a_confirm_payment_batch_of_other_records_is_not
 
 # -- finding 2: one member on both sides ---------------------------------------------------------------------
 
-def test_member_holding_shipper_and_platform_cannot_confirm_its_own_receivable(ledger, consortium, committee,
-                                                                                accounts):
+
+def test_member_holding_shipper_and_platform_cannot_confirm_its_own_receivable(ledger, consortium, committee, accounts):
     both = accounts.add()
     admit(consortium, committee, both, "BOTHSIDES", ["SHIPPER", "PLATFORM"])
     r = record(50, shipper="BOTHSIDES", platform="BOTHSIDES")
@@ -455,6 +491,7 @@ def test_member_holding_shipper_and_platform_cannot_confirm_its_own_receivable(l
 
 
 # -- findings 3 and 9: derived ids, the fingerprint guard ----------------------------------------------------
+
 
 def test_id_is_derived_on_chain_like_the_python_rule(ledger):
     platform = subject_id("uscc:PLATFORM")
@@ -487,8 +524,7 @@ def test_fingerprint_matches_the_python_rule(ledger):
 
 
 @pytest.mark.parametrize("shift", [0, 3600, 86399 - 1_767_225_600 % DAY])
-def test_same_receivable_under_a_new_reference_and_document_cannot_be_pledged_twice(ledger, people, committee,
-                                                                                    shift):
+def test_same_receivable_under_a_new_reference_and_document_cannot_be_pledged_twice(ledger, people, committee, shift):
     first = record(55)
     clone = record(56, invoice=first[5] + shift)  # new reference, re-encoded evidence, same order
     clone = clone[:6] + (first[6] + shift,) + clone[7:]

@@ -13,9 +13,15 @@ from creditshare.core import chain
 
 record = st.builds(
     lambda i, s, p, c, a, inv, term, e, ref: Settlement(i, s, p, c, a, inv, inv + term, e, reference_hash=ref),
-    st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32),
-    st.binary(min_size=32, max_size=32), st.integers(1, 2**96 - 1), st.integers(1, 2**40 - 10**6),
-    st.integers(0, 10**6), st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32),
+    st.binary(min_size=32, max_size=32),
+    st.binary(min_size=32, max_size=32),
+    st.binary(min_size=32, max_size=32),
+    st.binary(min_size=32, max_size=32),
+    st.integers(1, 2**96 - 1),
+    st.integers(1, 2**40 - 10**6),
+    st.integers(0, 10**6),
+    st.binary(min_size=32, max_size=32),
+    st.binary(min_size=32, max_size=32),
 )
 
 
@@ -27,8 +33,9 @@ def test_packed_submit_calldata_equals_eth_abi(records):
 
     packed = encode_submit(FakeContract, records)
     selector = function_signature_to_4byte_selector(f"submit({SETTLEMENT_TUPLE}[],bytes32[])")
-    assert packed.data == selector + encode([f"{SETTLEMENT_TUPLE}[]", "bytes32[]"],
-                                            [[r.as_tuple() for r in records], [r.reference_hash for r in records]])
+    assert packed.data == selector + encode(
+        [f"{SETTLEMENT_TUPLE}[]", "bytes32[]"], [[r.as_tuple() for r in records], [r.reference_hash for r in records]]
+    )
 
 
 @given(record)

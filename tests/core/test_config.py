@@ -24,11 +24,14 @@ def test_consortium_client_injects_the_poa_middleware(monkeypatch, tmp_path):
     assert ExtraDataToPOAMiddleware in [m for m, _name in client.w3.middleware_onion.middleware]
 
 
-@pytest.mark.parametrize("env,message", [
-    ({}, "CREDITSHARE_RPC_URL"),
-    ({"CREDITSHARE_RPC_URL": "http://x"}, "CREDITSHARE_CHAIN_ID"),
-    ({"CREDITSHARE_RPC_URL": "http://x", "CREDITSHARE_CHAIN_ID": "abc"}, "must be an integer"),
-])
+@pytest.mark.parametrize(
+    "env,message",
+    [
+        ({}, "CREDITSHARE_RPC_URL"),
+        ({"CREDITSHARE_RPC_URL": "http://x"}, "CREDITSHARE_CHAIN_ID"),
+        ({"CREDITSHARE_RPC_URL": "http://x", "CREDITSHARE_CHAIN_ID": "abc"}, "must be an integer"),
+    ],
+)
 def test_consortium_network_needs_endpoint_and_chain_id(monkeypatch, env, message):
     monkeypatch.delenv("CREDITSHARE_RPC_URL", raising=False)
     monkeypatch.delenv("CREDITSHARE_CHAIN_ID", raising=False)

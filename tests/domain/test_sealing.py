@@ -11,9 +11,9 @@ from eth_utils import to_checksum_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from creditshare.domain import sealing as sealed
 from creditshare.core.errors import DetailsUnavailable, InvalidInput
 from creditshare.core.ids import subject_id
+from creditshare.domain import sealing as sealed
 
 SUBJECT = subject_id("uscc:DEBTOR1")
 VIEWER = Account.from_key("0x" + "22" * 32)
@@ -57,12 +57,30 @@ def test_wrapped_key_opens_only_with_the_recipients_key():
 
 
 def test_public_key_is_recovered_from_a_legacy_eip155_transaction():
-    tx = {"nonce": 7, "gasPrice": 0, "gas": 90_000, "to": to_checksum_address("0x" + "ab" * 20), "value": 0, "data": b"\x12\x34",
-          "chainId": 31337}
+    tx = {
+        "nonce": 7,
+        "gasPrice": 0,
+        "gas": 90_000,
+        "to": to_checksum_address("0x" + "ab" * 20),
+        "value": 0,
+        "data": b"\x12\x34",
+        "chainId": 31337,
+    }
     raw = VIEWER.sign_transaction(tx).raw_transaction
     nonce, gas_price, gas, to, value, data, v, r, s = rlp.decode(raw)
-    as_node_returns = {"type": 0, "nonce": 7, "gasPrice": 0, "gas": 90_000, "to": "0x" + to.hex(), "value": 0,
-                       "input": data, "v": int.from_bytes(v, "big"), "r": r, "s": s, "from": VIEWER.address}
+    as_node_returns = {
+        "type": 0,
+        "nonce": 7,
+        "gasPrice": 0,
+        "gas": 90_000,
+        "to": "0x" + to.hex(),
+        "value": 0,
+        "input": data,
+        "v": int.from_bytes(v, "big"),
+        "r": r,
+        "s": s,
+        "from": VIEWER.address,
+    }
     public = sealed.recover_sender_public_key(as_node_returns)
     assert public == sealed.public_key_of(bytes(VIEWER.key))
     assert sealed.address_of(public) == VIEWER.address
@@ -71,8 +89,18 @@ def test_public_key_is_recovered_from_a_legacy_eip155_transaction():
 
 
 def test_public_key_is_recovered_from_an_eip1559_transaction():
-    tx = {"type": 2, "chainId": 31337, "nonce": 3, "maxFeePerGas": 10, "maxPriorityFeePerGas": 1, "gas": 50_000,
-          "to": to_checksum_address("0x" + "cd" * 20), "value": 5, "data": b"\x01", "accessList": []}
+    tx = {
+        "type": 2,
+        "chainId": 31337,
+        "nonce": 3,
+        "maxFeePerGas": 10,
+        "maxPriorityFeePerGas": 1,
+        "gas": 50_000,
+        "to": to_checksum_address("0x" + "cd" * 20),
+        "value": 5,
+        "data": b"\x01",
+        "accessList": [],
+    }
     raw = VIEWER.sign_transaction(tx).raw_transaction
     signed = TypedTransaction.from_bytes(raw).as_dict()
     as_node_returns = {**signed, "input": signed["data"], "yParity": signed["v"], "from": VIEWER.address}

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from creditshare.demo.market import shipper_org
 from creditshare.core.localchain import free_port
+from creditshare.demo.market import shipper_org
 from scoring.model_card import TIERS
 
 EXE = str(Path(sys.executable).parent / "creditshare")
@@ -25,16 +25,22 @@ pytestmark = [pytest.mark.chain, pytest.mark.slow]  # its own Anvil (CREDITSHARE
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     data = tmp_path_factory.mktemp("demo-data")
-    env = {**os.environ, "CREDITSHARE_DATA_DIR": str(data), "CREDITSHARE_NETWORK": "local",
-           "CREDITSHARE_LOCAL_PORT": str(free_port())}
+    env = {
+        **os.environ,
+        "CREDITSHARE_DATA_DIR": str(data),
+        "CREDITSHARE_NETWORK": "local",
+        "CREDITSHARE_LOCAL_PORT": str(free_port()),
+    }
     for name in ("CREDITSHARE_PASSWORD", "CREDITSHARE_PRIVATE_KEY"):
         env.pop(name, None)
 
     def run(*args: str, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
         done = subprocess.run([EXE, *args], env=env, capture_output=True, text=True, timeout=timeout)
         if check and done.returncode != 0:
-            raise AssertionError(f"creditshare {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n"
-                                 f"{done.stderr[-3000:]}")
+            raise AssertionError(
+                f"creditshare {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n"
+                f"{done.stderr[-3000:]}"
+            )
         return done
 
     first = run("demo", "--shippers", str(SHIPPERS), "--carriers", "30", timeout=1500)
@@ -47,8 +53,9 @@ def test_every_shipper_with_history_is_scored_and_verified(demo):
     run, data, _ = demo
     subjects = [shipper_org(i) for i in range(1, SHIPPERS + 1)]
     scores = json.loads(run("--json", "score", "show", *subjects, "--card", str(data / "demo" / "card.json")).stdout)
-    traded = {r["shipper"] for p in ("demoplat1", "demoplat2", "demoplat3")
-              for r in _csv_rows(data / "demo" / f"{p}.csv")}
+    traded = {
+        r["shipper"] for p in ("demoplat1", "demoplat2", "demoplat3") for r in _csv_rows(data / "demo" / f"{p}.csv")
+    }
     scored = {s: item for s, item in zip(subjects, scores, strict=True) if item["scored"]}
     assert set(scored) == traded and traded
     for item in scored.values():
@@ -59,8 +66,11 @@ def test_every_shipper_with_history_is_scored_and_verified(demo):
 
 def test_the_chain_holds_list_entries_a_paid_view_and_the_audit_log(demo):
     run, data, _ = demo
-    posted = [line.split(",")[0] for path in sorted((data / "demo").glob("list-*.csv"))
-              for line in path.read_text().splitlines()[1:]]
+    posted = [
+        line.split(",")[0]
+        for path in sorted((data / "demo").glob("list-*.csv"))
+        for line in path.read_text().splitlines()[1:]
+    ]
     assert posted, "the demo posted no credit-list entry"
     shown = json.loads(run("--json", "list", "show", posted[0]).stdout)
     assert shown["active"] >= 1

@@ -59,8 +59,9 @@ class Fleet:
     def __init__(self, cli: Any, folder: Path, config: Path, card: Path, addresses: dict[int, str]) -> None:
         self.cli, self.folder, self.config, self.card, self.addresses = cli, folder, config, card, addresses
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
-        self.client = ChainClient(Settings(cli.data_dir, Network("development", web3.provider.endpoint_uri, 31337,
-                                                                 False, 0)))
+        self.client = ChainClient(
+            Settings(cli.data_dir, Network("development", web3.provider.endpoint_uri, 31337, False, 0))
+        )
         self.oracle = self.client.contract("ScoreOracle")
         self.restarts = 0
 
@@ -69,7 +70,10 @@ class Fleet:
         log = (self.folder / f"o{i}.log").open("ab")
         self.procs[i] = subprocess.Popen(
             [str(EXE), "oracle", "run", "--id", str(i), "--config", str(self.config), "--card", str(self.card)],
-            env=self.cli.subprocess_env(), stdout=log, stderr=log)
+            env=self.cli.subprocess_env(),
+            stdout=log,
+            stderr=log,
+        )
 
     def stop(self, i: int, sig: int = signal.SIGTERM) -> None:
         proc = self.procs.pop(i, None)
@@ -94,8 +98,11 @@ class Fleet:
         return True
 
     def logs(self) -> str:
-        return "\n".join(f"--- o{i}\n" + (self.folder / f"o{i}.log").read_text(errors="replace")[-3000:]
-                         for i in range(1, 5) if (self.folder / f"o{i}.log").exists())
+        return "\n".join(
+            f"--- o{i}\n" + (self.folder / f"o{i}.log").read_text(errors="replace")[-3000:]
+            for i in range(1, 5)
+            if (self.folder / f"o{i}.log").exists()
+        )
 
     # -- chain reads ----------------------------------------------------------------
 
@@ -119,8 +126,10 @@ _counter = iter(range(10**6))
 def submit_settlements(cli: Any, folder: Path, shippers: tuple[str, ...]) -> int:
     """Settlements for `shippers` submitted by the platform through the CLI; returns the block they landed in."""
     n = next(_counter)
-    rows = [row(f"DMN-{n}-{i}", shipper=s, amount=str(100_000 + 37 * i + n), invoice="2026-01-05")
-            for i, s in enumerate(shippers)]
+    rows = [
+        row(f"DMN-{n}-{i}", shipper=s, amount=str(100_000 + 37 * i + n), invoice="2026-01-05")
+        for i, s in enumerate(shippers)
+    ]
     cli("settlements", "submit", str(write_csv(folder, rows, name=f"d{n}.csv")), account="plat")
     return int(web3.eth.block_number)
 
@@ -135,11 +144,20 @@ def fleet(cli, tmp_path_factory):
     addresses = {}
     for i in range(1, 5):
         addresses[i] = cli.json("keys", "new", f"o{i}")["address"]
-        p = cli.json("members", "propose", "admit", "--member", f"o{i}", "--org", f"uscc:ORACLE{i}", "--role",
-                     "ORACLE", account="c1")
+        p = cli.json(
+            "members",
+            "propose",
+            "admit",
+            "--member",
+            f"o{i}",
+            "--org",
+            f"uscc:ORACLE{i}",
+            "--role",
+            "ORACLE",
+            account="c1",
+        )
         cli("members", "approve", str(p["id"]), account="c2")
-    p = cli.json("members", "propose", "set-parameter", "--parameter", "oracle.threshold", "--value", "3",
-                 account="c1")
+    p = cli.json("members", "propose", "set-parameter", "--parameter", "oracle.threshold", "--value", "3", account="c1")
     cli("members", "approve", str(p["id"]), account="c2")
     card = folder / "card.json"
     cli("model", "train", "--synthetic", "1500", "--seed", "5", "--out", str(card))
@@ -147,12 +165,32 @@ def fleet(cli, tmp_path_factory):
     cli("model", "promote", str(card), "--skip-drift-check", account="c1")
     cli("model", "promote", str(card), "--skip-drift-check", account="c2")
     config = folder / "oracles.json"
-    config.write_text(json.dumps({
-        "oracles": [{"id": i, "name": f"o{i}", "keystore": f"o{i}", "address": addresses[i], "host": "127.0.0.1",
-                     "port": free_port()} for i in range(1, 5)],
-        "round": {"confirmations": 0, "poll_seconds": 0.25, "leader_timeout_seconds": LEADER_TIMEOUT,
-                  "report_ttl_seconds": 3600, "batch": 500, "request_timeout_seconds": 30},
-    }, indent=1))
+    config.write_text(
+        json.dumps(
+            {
+                "oracles": [
+                    {
+                        "id": i,
+                        "name": f"o{i}",
+                        "keystore": f"o{i}",
+                        "address": addresses[i],
+                        "host": "127.0.0.1",
+                        "port": free_port(),
+                    }
+                    for i in range(1, 5)
+                ],
+                "round": {
+                    "confirmations": 0,
+                    "poll_seconds": 0.25,
+                    "leader_timeout_seconds": LEADER_TIMEOUT,
+                    "report_ttl_seconds": 3600,
+                    "batch": 500,
+                    "request_timeout_seconds": 30,
+                },
+            },
+            indent=1,
+        )
+    )
     f = Fleet(cli, folder, config, card, addresses)
     yield f
     f.stop_all()
@@ -184,8 +222,15 @@ def test_settlements_submitted_through_the_cli_are_scored_by_the_daemons(cli, fl
     assert len(accepted[-1]["args"]["signers"]) == 3
     # every daemon's checkpoint reaches the head; `oracle status` shows it
     head = fleet.head()
-    rows = wait_for(lambda: (r := cli.json("oracle", "status", "--config", str(fleet.config)))
-                    and all(x["up"] and x["checkpoint"] >= head - 1 for x in r) and r, 30, "checkpoints at the head")
+    rows = wait_for(
+        lambda: (
+            (r := cli.json("oracle", "status", "--config", str(fleet.config)))
+            and all(x["up"] and x["checkpoint"] >= head - 1 for x in r)
+            and r
+        ),
+        30,
+        "checkpoints at the head",
+    )
     assert [r["name"] for r in rows] == ["o1", "o2", "o3", "o4"]
 
 
@@ -195,8 +240,9 @@ def test_a_refresh_request_is_answered_by_the_next_round(cli, fleet, monkeypatch
     monkeypatch.setenv("CREDITSHARE_SCRYPT_N", "16")
     bank = load_account(cli.data_dir / "keystore", "bank")
     before = fleet.epochs()["uscc:SHIP2"]
-    receipt = fleet.client.transact(encode_call(fleet.oracle, "requestRefresh", subject_id("uscc:SHIP2")), bank,
-                                    "refresh")
+    receipt = fleet.client.transact(
+        encode_call(fleet.oracle, "requestRefresh", subject_id("uscc:SHIP2")), bank, "refresh"
+    )
     requested = int(receipt["blockNumber"])
     assert before < requested
     began = time.monotonic()
@@ -265,8 +311,11 @@ def test_sigkill_of_the_leader_at_random_moments_skips_nothing_and_submits_nothi
 
 
 def check_no_skip_no_double(fleet: Fleet, start: int, last_event: dict[str, int]) -> None:
-    wait_for(lambda: all(e >= last_event[s] for s, e in fleet.epochs(tuple(last_event)).items()), 120,
-             "every affected shipper scored at its latest event")
+    wait_for(
+        lambda: all(e >= last_event[s] for s, e in fleet.epochs(tuple(last_event)).items()),
+        120,
+        "every affected shipper scored at its latest event",
+    )
     accepted = fleet.accepted(start)
     digests = [a["args"]["digest"] for a in accepted]
     assert len(digests) == len(set(digests))
@@ -304,10 +353,29 @@ def test_once_scores_what_is_pending_and_exits_and_fails_clearly_without_a_quoru
     block = submit_settlements(cli, fleet.folder, SHIPPERS[:1])
 
     def once(ids: list[int], timeout: int) -> list[subprocess.CompletedProcess[str]]:
-        procs = [subprocess.Popen([str(EXE), "oracle", "run", "--id", str(i), "--config", str(fleet.config),
-                                   "--card", str(fleet.card), "--once", "--timeout", str(timeout)],
-                                  env=cli.subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for i in ids]
+        procs = [
+            subprocess.Popen(
+                [
+                    str(EXE),
+                    "oracle",
+                    "run",
+                    "--id",
+                    str(i),
+                    "--config",
+                    str(fleet.config),
+                    "--card",
+                    str(fleet.card),
+                    "--once",
+                    "--timeout",
+                    str(timeout),
+                ],
+                env=cli.subprocess_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for i in ids
+        ]
         return [subprocess.CompletedProcess(p.args, p.wait(timeout=timeout + 60), *p.communicate()) for p in procs]
 
     too_few = once([1, 2], 12)
@@ -340,8 +408,10 @@ def test_a_daemon_signs_only_for_another_oracle_of_its_config(cli, fleet):
     # a Response with status 400 is falsy: wrap it for wait_for
     (unsigned,) = wait_for(lambda: [r] if (r := post(json=request)) is not None else None, 60, "daemon o1 listening")
     assert unsigned.status_code == 400 and "must be signed by an oracle" in unsigned.json()["error"]
-    text = (f"creditshare oracle round request\nchain {web3.eth.chain_id}\ncontract {fleet.oracle.address}\n"
-            + json.dumps(request, sort_keys=True, separators=(",", ":")))
+    text = (
+        f"creditshare oracle round request\nchain {web3.eth.chain_id}\ncontract {fleet.oracle.address}\n"
+        + json.dumps(request, sort_keys=True, separators=(",", ":"))
+    )
     outsider = Account.create().sign_message(encode_defunct(text=text))
     refused = post(json={**request, "auth": "0x" + bytes(outsider.signature).hex()})
     assert refused.status_code == 400 and "is not another oracle of this config" in refused.json()["error"]

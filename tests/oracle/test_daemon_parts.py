@@ -25,8 +25,14 @@ def write(tmp_path: Path, body: object) -> Path:
 
 
 def oracle(i: int, **extra: object) -> dict[str, object]:
-    return {"id": i, "name": f"o{i}", "keystore": f"o{i}", "address": "0x" + f"{i:02x}" * 20, "port": 18600 + i,
-            **extra}
+    return {
+        "id": i,
+        "name": f"o{i}",
+        "keystore": f"o{i}",
+        "address": "0x" + f"{i:02x}" * 20,
+        "port": 18600 + i,
+        **extra,
+    }
 
 
 def test_example_config_loads_with_leaders_in_address_order():
@@ -41,19 +47,22 @@ def test_round_defaults_apply_when_omitted(tmp_path):
     assert (config.confirmations, config.batch, config.poll_seconds) == (0, 500, 1.0)
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({}, "non-empty \"oracles\" list"),
-    ({"oracles": []}, "non-empty \"oracles\" list"),
-    ({"oracles": [{"id": 1}]}, "lacks name, keystore, address, port"),
-    ({"oracles": [oracle(1, address="0x12")]}, "is not a 20-byte hex address"),
-    ({"oracles": [oracle(1, port=70000)]}, "port in 1..65535"),
-    ({"oracles": [oracle(1), {**oracle(2), "address": oracle(1)["address"]}]}, "the same address twice"),
-    ({"oracles": [oracle(1), {**oracle(2), "id": 1}]}, "the same id twice"),
-    ({"oracles": [oracle(1)], "round": {"leader_timeot_seconds": 3}}, "unknown round settings: leader_timeot"),
-    ({"oracles": [oracle(1)], "round": {"batch": 501}}, "out of range"),
-    ({"oracles": [oracle(1)], "round": {"poll_seconds": "fast"}}, "must be numbers"),
-    ({"oracles": [oracle(1)], "round": [15]}, "must be an object of round settings"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, 'non-empty "oracles" list'),
+        ({"oracles": []}, 'non-empty "oracles" list'),
+        ({"oracles": [{"id": 1}]}, "lacks name, keystore, address, port"),
+        ({"oracles": [oracle(1, address="0x12")]}, "is not a 20-byte hex address"),
+        ({"oracles": [oracle(1, port=70000)]}, "port in 1..65535"),
+        ({"oracles": [oracle(1), {**oracle(2), "address": oracle(1)["address"]}]}, "the same address twice"),
+        ({"oracles": [oracle(1), {**oracle(2), "id": 1}]}, "the same id twice"),
+        ({"oracles": [oracle(1)], "round": {"leader_timeot_seconds": 3}}, "unknown round settings: leader_timeot"),
+        ({"oracles": [oracle(1)], "round": {"batch": 501}}, "out of range"),
+        ({"oracles": [oracle(1)], "round": {"poll_seconds": "fast"}}, "must be numbers"),
+        ({"oracles": [oracle(1)], "round": [15]}, "must be an object of round settings"),
+    ],
+)
 def test_bad_config_is_refused_with_a_clear_message(tmp_path, body, message):
     with pytest.raises(ConfigError, match=message):
         OracleConfig.load(write(tmp_path, body))
@@ -75,8 +84,11 @@ def test_unknown_oracle_id_is_refused(tmp_path):
 @given(block=st.integers(min_value=-1, max_value=2**63), end=st.integers(min_value=0, max_value=2**63))
 def test_checkpoint_round_trips(tmp_path_factory, block, end):
     path = checkpoint_path(tmp_path_factory.mktemp("cp"), 3)
-    cp = Checkpoint(block=block, lock={"start": block, "end": end, "digests": ["0x" + "ab" * 32], "at": 1.5},
-                    last_round={"status": "round 5: 2 of 3 signatures"})
+    cp = Checkpoint(
+        block=block,
+        lock={"start": block, "end": end, "digests": ["0x" + "ab" * 32], "at": 1.5},
+        last_round={"status": "round 5: 2 of 3 signatures"},
+    )
     cp.save(path)
     assert Checkpoint.load(path, 0) == cp
     assert not path.with_name(path.name + ".tmp").exists()
@@ -86,10 +98,10 @@ def test_missing_checkpoint_starts_at_the_default_and_a_corrupt_one_is_refused(t
     path = checkpoint_path(tmp_path, 1)
     assert Checkpoint.load(path, 41).block == 41
     path.parent.mkdir(parents=True)
-    path.write_text("{\"blok\": 3}")
+    path.write_text('{"blok": 3}')
     with pytest.raises(ConfigError, match="is not an oracle checkpoint"):
         Checkpoint.load(path, 0)
-    path.write_text("{\"block\": 3, \"lock\": {\"start\": 1}}")  # a lock without end, digests, at
+    path.write_text('{"block": 3, "lock": {"start": 1}}')  # a lock without end, digests, at
     with pytest.raises(ConfigError, match="is not an oracle checkpoint"):
         Checkpoint.load(path, 0)
 

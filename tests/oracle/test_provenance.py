@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import itertools
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from oracle.provenance import reasons_hash_from_words, string_words
 from oracle.report import reasons_hash

@@ -36,8 +36,7 @@ ENTRIES = [
     Entry(bytes(range(32)), 712, 2, reasons_hash(["late_payment", "short_history"])),
     Entry(b"\xff" * 32, 0, 0, b"\x00" * 32),
 ]
-REPORT = ScoreReport.build(epoch=3, model_hash=b"\x11" * 32, as_of=1_767_225_600, expiry=1_767_229_200,
-                           entries=ENTRIES)
+REPORT = ScoreReport.build(epoch=3, model_hash=b"\x11" * 32, as_of=1_767_225_600, expiry=1_767_229_200, entries=ENTRIES)
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 bytes32 = st.binary(min_size=32, max_size=32)
@@ -52,32 +51,53 @@ def word(value: int | bytes) -> bytes:
 def manual_digest(rep: ScoreReport, chain_id: int, contract: str) -> bytes:
     """EIP-712 by hand: 0x1901 || domainSeparator || hashStruct(report)."""
     domain_type = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
-    domain = keccak(domain_type + keccak(text="CreditShare ScoreOracle") + keccak(text="1") + word(chain_id)
-                    + word(to_canonical_address(contract)))
-    struct = keccak(keccak(text=REPORT_TYPE) + word(rep.epoch) + rep.model_hash + word(rep.as_of)
-                    + word(rep.expiry) + rep.entries_root)
+    domain = keccak(
+        domain_type
+        + keccak(text="CreditShare ScoreOracle")
+        + keccak(text="1")
+        + word(chain_id)
+        + word(to_canonical_address(contract))
+    )
+    struct = keccak(
+        keccak(text=REPORT_TYPE)
+        + word(rep.epoch)
+        + rep.model_hash
+        + word(rep.as_of)
+        + word(rep.expiry)
+        + rep.entries_root
+    )
     return keccak(b"\x19\x01" + domain + struct)
 
 
 # -- records ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("score", 2**16, "score must be an integer in [0, 65535]; got 65536."),
-    ("score", -1, "score must be an integer in [0, 65535]; got -1."),
-    ("score", True, "score must be an integer in [0, 65535]; got True."),
-    ("tier", 256, "tier must be an integer in [0, 255]; got 256."),
-    ("subject", b"\x01" * 31, "subject must be 32 bytes"),
-    ("reasons_hash", "0x" + "00" * 32, "reasons_hash must be 32 bytes"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("score", 2**16, "score must be an integer in [0, 65535]; got 65536."),
+        ("score", -1, "score must be an integer in [0, 65535]; got -1."),
+        ("score", True, "score must be an integer in [0, 65535]; got True."),
+        ("tier", 256, "tier must be an integer in [0, 255]; got 256."),
+        ("subject", b"\x01" * 31, "subject must be 32 bytes"),
+        ("reasons_hash", "0x" + "00" * 32, "reasons_hash must be 32 bytes"),
+    ],
+)
 def test_entry_out_of_range_raises(field: str, value: object, message: str) -> None:
     with pytest.raises(InvalidReport, match=message.replace("[", r"\[").replace("]", r"\]")):
         replace(ENTRIES[0], **{field: value})
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("epoch", 2**64), ("as_of", -1), ("expiry", 1.5), ("model_hash", b""), ("entries_root", b"\x00" * 33),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("epoch", 2**64),
+        ("as_of", -1),
+        ("expiry", 1.5),
+        ("model_hash", b""),
+        ("entries_root", b"\x00" * 33),
+    ],
+)
 def test_report_out_of_range_raises(field: str, value: object) -> None:
     with pytest.raises(InvalidReport, match=field):
         replace(REPORT, **{field: value})
@@ -102,7 +122,8 @@ def test_threshold_key_is_the_governed_parameter_key() -> None:
 
 def test_reasons_hash_pinned_and_order_sensitive() -> None:
     assert reasons_hash(["late_payment", "short_history"]).hex() == (
-        "7fa905566d6884004003d34dd6d1f62f891a4fa95aea85f908fa66d6151e0018")
+        "7fa905566d6884004003d34dd6d1f62f891a4fa95aea85f908fa66d6151e0018"
+    )
     assert reasons_hash(["short_history", "late_payment"]) != reasons_hash(["late_payment", "short_history"])
     assert reasons_hash([]) == keccak(word(0x20) + word(0))
 
@@ -139,7 +160,8 @@ def test_build_commits_to_entries() -> None:
 
 def test_digest_pinned_vector() -> None:
     assert report_digest(REPORT, CHAIN_ID, CONTRACT).hex() == (
-        "bc69d722e1eb93c16804512a2f60a7a09c220768e12552f345cdb16b2b7dbd78")
+        "bc69d722e1eb93c16804512a2f60a7a09c220768e12552f345cdb16b2b7dbd78"
+    )
 
 
 @settings(max_examples=200)
@@ -166,10 +188,13 @@ def test_digest_binds_chain_id_and_contract() -> None:
 def test_typed_data_names_the_domain_and_type() -> None:
     data = typed_data(REPORT, CHAIN_ID, CONTRACT.lower())
     assert data["primaryType"] == "ScoreReport"
-    assert data["domain"] == {"name": "CreditShare ScoreOracle", "version": "1", "chainId": CHAIN_ID,
-                              "verifyingContract": CONTRACT}
-    assert [f["name"] for f in data["types"]["ScoreReport"]] == ["epoch", "modelHash", "asOf", "expiry",
-                                                                 "entriesRoot"]
+    assert data["domain"] == {
+        "name": "CreditShare ScoreOracle",
+        "version": "1",
+        "chainId": CHAIN_ID,
+        "verifyingContract": CONTRACT,
+    }
+    assert [f["name"] for f in data["types"]["ScoreReport"]] == ["epoch", "modelHash", "asOf", "expiry", "entriesRoot"]
     assert data["message"]["entriesRoot"] == REPORT.entries_root
 
 

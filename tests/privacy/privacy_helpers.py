@@ -37,16 +37,25 @@ def subject(i: int) -> str:
     return "0x" + i.to_bytes(32, "big").hex()
 
 
-def job_config(computation: str, *, n_parties: int = 3, subjects: list[str] | None = None,
-               bin_edges: dict[str, list[int]] | None = None, connect_s: float = 15,
-               job_s: float = 120, ports: list[int] | None = None) -> dict[str, Any]:
+def job_config(
+    computation: str,
+    *,
+    n_parties: int = 3,
+    subjects: list[str] | None = None,
+    bin_edges: dict[str, list[int]] | None = None,
+    connect_s: float = 15,
+    job_s: float = 120,
+    ports: list[int] | None = None,
+) -> dict[str, Any]:
     ports = ports or free_ports(n_parties)
     cfg: dict[str, Any] = {
         "job_id": f"test-{computation}",
         "computation": computation,
         "purpose": "cross-platform credit features for the nightly score batch",
-        "parties": [{"name": f"platform-{chr(65 + i)}", "host": "127.0.0.1", "port": ports[i],
-                     "member": "0x" + f"{i + 1:040x}"} for i in range(n_parties)],
+        "parties": [
+            {"name": f"platform-{chr(65 + i)}", "host": "127.0.0.1", "port": ports[i], "member": "0x" + f"{i + 1:040x}"}
+            for i in range(n_parties)
+        ],
         "timeouts": {"connect_s": connect_s, "job_s": job_s},
     }
     if subjects is not None:
@@ -74,9 +83,15 @@ class PartyRun:
         return json.loads(self.output_path.read_text())
 
 
-def run_parties(tmp_path: Path, configs: dict[int, Path], inputs: dict[int, Path],
-                *, dropping: set[int] = frozenset(),  # type: ignore[assignment]
-                program: Path | None = None, drop_at: str = "reveal") -> dict[int, PartyRun]:
+def run_parties(
+    tmp_path: Path,
+    configs: dict[int, Path],
+    inputs: dict[int, Path],
+    *,
+    dropping: set[int] = frozenset(),  # type: ignore[assignment]
+    program: Path | None = None,
+    drop_at: str = "reveal",
+) -> dict[int, PartyRun]:
     """Start one OS process per party, wait for all (bounded), return their results."""
     env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONWARNINGS="ignore", DROP_AT=drop_at)
     procs = {}
@@ -85,10 +100,22 @@ def run_parties(tmp_path: Path, configs: dict[int, Path], inputs: dict[int, Path
         prog = [str(DROPPING_PARTY)] if pid in dropping else ["-m", "privacy.party"]
         if program is not None and pid not in dropping:
             prog = [str(program)]
-        cmd = [sys.executable, *prog, "--config", str(cfg), "--id", str(pid),
-               "--inputs", str(inputs[pid]), "--output", str(out)]
-        procs[pid] = (subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, text=True), out)
+        cmd = [
+            sys.executable,
+            *prog,
+            "--config",
+            str(cfg),
+            "--id",
+            str(pid),
+            "--inputs",
+            str(inputs[pid]),
+            "--output",
+            str(out),
+        ]
+        procs[pid] = (
+            subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+            out,
+        )
     runs = {}
     try:
         for pid, (proc, out) in procs.items():

@@ -11,14 +11,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.privacy.privacy_helpers import job_config, run_parties, subject, write_json
 from privacy.config import parse_config
 from privacy.features import OUTPUT_FEATURES, features_by_subject, subject_features
 from privacy.inputs import CROSS_FEATURES, align_subject_rows, bin_rows
 from privacy.party import plaintext_result
 from privacy.record import input_commitment
-from tests.data import shared_data_file
 from scoring.woe import bin_stats, woe_iv
+from tests.data import shared_data_file
+from tests.privacy.privacy_helpers import job_config, run_parties, subject, write_json
 
 N_SUBJECTS = 40
 NOBODY = subject(N_SUBJECTS - 1)  # in the agreed list, unknown to every holder
@@ -30,8 +30,7 @@ def holder_rows(seed: int, subjects: list[str]) -> dict[str, list[int]]:
     rng = random.Random(seed)
     known = rng.sample(subjects[:-1], k=25)
     return {
-        s: [rng.randrange(10**11, 10**12), rng.randrange(10**11, 10**12), rng.randint(0, 4), 1,
-            rng.randint(0, 400)]
+        s: [rng.randrange(10**11, 10**12), rng.randrange(10**11, 10**12), rng.randint(0, 4), 1, rng.randint(0, 400)]
         for s in known
     }
 
@@ -78,10 +77,8 @@ def test_cross_platform_features_equal_plaintext(cross_job: dict[str, Any]) -> N
 def test_comparisons_in_chunks_give_the_same_result(cross_job: dict[str, Any], tmp_path: Path) -> None:
     from tests.privacy.privacy_helpers import CHUNKED_PARTY
 
-    cfg_path = write_json(tmp_path / "job.json", job_config(
-        "cross_platform_features", subjects=cross_job["subjects"]))
-    inputs = {p: write_json(tmp_path / f"in{p}.json", {"subjects": cross_job["rows"][p]})
-              for p in range(3)}
+    cfg_path = write_json(tmp_path / "job.json", job_config("cross_platform_features", subjects=cross_job["subjects"]))
+    inputs = {p: write_json(tmp_path / f"in{p}.json", {"subjects": cross_job["rows"][p]}) for p in range(3)}
     runs = run_parties(tmp_path, {p: cfg_path for p in range(3)}, inputs, program=CHUNKED_PARTY)
     assert runs[0].returncode == 0, runs[0].stderr
     # 40 subjects in chunks of 7: same aggregates as the one-chunk run
@@ -123,8 +120,16 @@ def test_output_files_hold_only_the_agreed_aggregates(cross_job: dict[str, Any])
     assert shared, "the fixture must have subjects held by several platforms"
     for pid, run in cross_job["runs"].items():
         out = run.output
-        assert set(out) == {"job_id", "computation", "party_id", "config_hash", "revealed",
-                            "output_hash", "record", "own_input_salt"}
+        assert set(out) == {
+            "job_id",
+            "computation",
+            "party_id",
+            "config_hash",
+            "revealed",
+            "output_hash",
+            "record",
+            "own_input_salt",
+        }
         assert set(out["revealed"]) == {"features", "subjects"}
         assert set(out["revealed"]["subjects"]) == set(subjects)
         assert all(len(v) == len(OUTPUT_FEATURES) for v in out["revealed"]["subjects"].values())
@@ -141,15 +146,23 @@ def test_output_files_hold_only_the_agreed_aggregates(cross_job: dict[str, Any])
 
 def german_rows() -> list[dict[str, int]]:
     with GERMAN.open(newline="") as fh:
-        return [{"duration_in_month": int(r["duration_in_month"]),
-                 "age_in_years": int(r["age_in_years"]),
-                 "credit_amount": int(r["credit_amount"]),
-                 "bad": int(r["creditability"] == "bad")} for r in csv.DictReader(fh)]
+        return [
+            {
+                "duration_in_month": int(r["duration_in_month"]),
+                "age_in_years": int(r["age_in_years"]),
+                "credit_amount": int(r["credit_amount"]),
+                "bad": int(r["creditability"] == "bad"),
+            }
+            for r in csv.DictReader(fh)
+        ]
 
 
 def test_federated_binning_equals_pooled_counts_and_woe(tmp_path: Path) -> None:
-    edges = {"duration_in_month": [12, 18, 24, 36], "age_in_years": [25, 30, 40, 50],
-             "credit_amount": [1500, 3000, 5000, 8000]}
+    edges = {
+        "duration_in_month": [12, 18, 24, 36],
+        "age_in_years": [25, 30, 40, 50],
+        "credit_amount": [1500, 3000, 5000, 8000],
+    }
     cfg = job_config("federated_binning", bin_edges=edges)
     cfg_path = write_json(tmp_path / "job.json", cfg)
     rows = german_rows()
@@ -170,14 +183,16 @@ def test_federated_binning_equals_pooled_counts_and_woe(tmp_path: Path) -> None:
     offset = 0
     for feature, e in edges.items():
         k = len(e) + 1
-        assert list(stats[feature].good) == pooled.values[offset:offset + k].tolist()
-        assert list(stats[feature].bad) == pooled.values[offset + k:offset + 2 * k].tolist()
+        assert list(stats[feature].good) == pooled.values[offset : offset + k].tolist()
+        assert list(stats[feature].bad) == pooled.values[offset + k : offset + 2 * k].tolist()
         offset += 2 * k
         assert sum(stats[feature].good) + sum(stats[feature].bad) == 1000
     # German credit: duration is a strong predictor (IV ≈ 0.2), age a weaker one
     assert stats["duration_in_month"].iv_micro == pytest.approx(
-        bin_stats("d", edges["duration_in_month"], stats["duration_in_month"].good,
-                  stats["duration_in_month"].bad).iv_micro)
+        bin_stats(
+            "d", edges["duration_in_month"], stats["duration_in_month"].good, stats["duration_in_month"].bad
+        ).iv_micro
+    )
     assert 0.10 < stats["duration_in_month"].iv_micro / 1e6 < 0.40
     assert stats["age_in_years"].iv_micro < stats["duration_in_month"].iv_micro
     assert set(runs[0].output["revealed"]) == {"bins"}
@@ -189,9 +204,10 @@ def test_federated_binning_equals_pooled_counts_and_woe(tmp_path: Path) -> None:
 def small_job(tmp_path: Path, **kw: Any) -> tuple[dict[str, Any], dict[int, Path]]:
     subjects = [subject(i) for i in range(8)]
     cfg = job_config("cross_platform_features", subjects=subjects, **kw)
-    inputs = {pid: write_json(tmp_path / f"in{pid}.json",
-                              {"subjects": {subjects[pid]: [100 + pid, 0, 0, 1, 5 * pid]}})
-              for pid in range(3)}
+    inputs = {
+        pid: write_json(tmp_path / f"in{pid}.json", {"subjects": {subjects[pid]: [100 + pid, 0, 0, 1, 5 * pid]}})
+        for pid in range(3)
+    }
     return cfg, inputs
 
 
@@ -218,8 +234,7 @@ def test_coordinator_down_at_start_fails_clearly(tmp_path: Path) -> None:
     cfg, inputs = small_job(tmp_path, connect_s=2)
     cfg_path = write_json(tmp_path / "job.json", cfg)
     runs = run_parties(tmp_path, {1: cfg_path, 2: cfg_path}, inputs)  # party 0 never starts
-    assert_failed_without_output(runs, "could not reach party 0 (the coordinator)",
-                                 "within 2 s; is it running?")
+    assert_failed_without_output(runs, "could not reach party 0 (the coordinator)", "within 2 s; is it running?")
 
 
 def test_party_dropping_mid_job_fails_the_others_without_output(tmp_path: Path) -> None:
@@ -235,13 +250,13 @@ def test_party_dropping_mid_job_fails_the_others_without_output(tmp_path: Path) 
 def test_party_dropping_before_mpc_connects_fails_the_others(tmp_path: Path) -> None:
     cfg, inputs = small_job(tmp_path, connect_s=3)
     cfg_path = write_json(tmp_path / "job.json", cfg)
-    runs = run_parties(tmp_path, {pid: cfg_path for pid in range(3)}, inputs, dropping={2},
-                       drop_at="connect")
+    runs = run_parties(tmp_path, {pid: cfg_path for pid in range(3)}, inputs, dropping={2}, drop_at="connect")
     assert runs[2].returncode == 3
     survivors = {pid: runs[pid] for pid in (0, 1)}
     port2 = cfg["parties"][2]["port"]
     assert_failed_without_output(
-        survivors, f"could not connect to party 2 (127.0.0.1:{port2}) within 3 s after the start handshake")
+        survivors, f"could not connect to party 2 (127.0.0.1:{port2}) within 3 s after the start handshake"
+    )
 
 
 def test_wrong_shape_input_aborts_the_job_for_everyone(tmp_path: Path) -> None:
@@ -297,21 +312,41 @@ def test_run_party_called_in_process_as_the_cli_does(tmp_path: Path) -> None:
     cfg, inputs = small_job(tmp_path)
     cfg_path = write_json(tmp_path / "job.json", cfg)
     env = {**__import__("os").environ, "PYTHONPATH": str(REPO)}
-    others = [subprocess.Popen([sys.executable, "-m", "privacy.party", "--config", str(cfg_path),
-                                "--id", str(pid), "--inputs", str(inputs[pid])],
-                               cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-              for pid in (1, 2)]
+    others = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "privacy.party",
+                "--config",
+                str(cfg_path),
+                "--id",
+                str(pid),
+                "--inputs",
+                str(inputs[pid]),
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for pid in (1, 2)
+    ]
     argv_before = list(sys.argv)
     try:
-        result = run_party(cfg_path, 0, inputs[0], tmp_path / "out0.json",
-                           record_path=tmp_path / "record0.json")
+        result = run_party(cfg_path, 0, inputs[0], tmp_path / "out0.json", record_path=tmp_path / "record0.json")
     finally:
         for p in others:
             p.communicate(timeout=60)
     assert sys.argv == argv_before  # MPyC's options never leak into the caller's argv
     assert all(p.returncode == 0 for p in others)
     feats = features_by_subject(result.revealed)
-    assert feats[subject(1)] == {"xp_outstanding_fen": 101, "xp_overdue_fen": 0, "xp_default_count": 0,
-                                 "xp_platform_count": 1, "xp_worst_dpd": 5}
+    assert feats[subject(1)] == {
+        "xp_outstanding_fen": 101,
+        "xp_overdue_fen": 0,
+        "xp_default_count": 0,
+        "xp_platform_count": 1,
+        "xp_worst_dpd": 5,
+    }
     assert result.record["outputHash"] == json.loads((tmp_path / "out0.json").read_text())["output_hash"]
     assert json.loads((tmp_path / "record0.json").read_text()) == result.record

@@ -37,14 +37,45 @@ def test_two_holders_in_two_processes_learn_the_same_shared_ids(tmp_path: Path) 
     (port,) = free_ports(1)
     env = dict(os.environ, PYTHONPATH=str(REPO))
     cmd = [sys.executable, "-m", "privacy.psi"]
-    server = subprocess.Popen([*cmd, "serve", "--ids", str(tmp_path / "a.txt"), "--port", str(port),
-                               "--timeout", "30", "--output", str(tmp_path / "a-shared.txt")],
-                              cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
+    server = subprocess.Popen(
+        [
+            *cmd,
+            "serve",
+            "--ids",
+            str(tmp_path / "a.txt"),
+            "--port",
+            str(port),
+            "--timeout",
+            "30",
+            "--output",
+            str(tmp_path / "a-shared.txt"),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        client = subprocess.run([*cmd, "query", "--ids", str(tmp_path / "b.txt"), "--port", str(port),
-                                 "--timeout", "30", "--output", str(tmp_path / "b-shared.txt")],
-                                cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+        client = subprocess.run(
+            [
+                *cmd,
+                "query",
+                "--ids",
+                str(tmp_path / "b.txt"),
+                "--port",
+                str(port),
+                "--timeout",
+                "30",
+                "--output",
+                str(tmp_path / "b-shared.txt"),
+            ],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         out, err = server.communicate(timeout=60)
     finally:
         if server.poll() is None:
@@ -60,6 +91,5 @@ def test_two_holders_in_two_processes_learn_the_same_shared_ids(tmp_path: Path) 
 
 def test_query_without_a_serving_holder_fails_within_its_timeout() -> None:
     (port,) = free_ports(1)
-    with pytest.raises(PrivacyError, match=f"could not reach the serving holder at 127.0.0.1:{port} "
-                                           "within 1 s"):
+    with pytest.raises(PrivacyError, match=f"could not reach the serving holder at 127.0.0.1:{port} within 1 s"):
         psi_query(A[:3], "127.0.0.1", port, timeout=1)

@@ -26,34 +26,46 @@ SUBJECTS = [subject(i) for i in range(5)]
 
 
 def cross_config(**kw: Any) -> Any:
-    return parse_config(job_config("cross_platform_features", subjects=SUBJECTS,
-                                   ports=[20001, 20002, 20003], **kw))
+    return parse_config(job_config("cross_platform_features", subjects=SUBJECTS, ports=[20001, 20002, 20003], **kw))
 
 
 def test_config_reads_json_and_toml_alike(tmp_path: Path) -> None:
     raw = job_config("federated_binning", bin_edges={"age": [25, 40]}, ports=[20001, 20002, 20003])
     json_path = write_json(tmp_path / "job.json", raw)
-    toml_lines = [f'job_id = "{raw["job_id"]}"', 'computation = "federated_binning"',
-                  f'purpose = "{raw["purpose"]}"', "[bin_edges]", "age = [25, 40]"]
+    toml_lines = [
+        f'job_id = "{raw["job_id"]}"',
+        'computation = "federated_binning"',
+        f'purpose = "{raw["purpose"]}"',
+        "[bin_edges]",
+        "age = [25, 40]",
+    ]
     for p in raw["parties"]:
-        toml_lines += ["[[parties]]", f'name = "{p["name"]}"', f'host = "{p["host"]}"',
-                       f'port = {p["port"]}', f'member = "{p["member"]}"']
+        toml_lines += [
+            "[[parties]]",
+            f'name = "{p["name"]}"',
+            f'host = "{p["host"]}"',
+            f"port = {p['port']}",
+            f'member = "{p["member"]}"',
+        ]
     toml_lines += ["[timeouts]", "connect_s = 15", "job_s = 120"]
     toml_path = tmp_path / "job.toml"
     toml_path.write_text("\n".join(toml_lines))
     assert load_config(json_path).config_hash() == load_config(toml_path).config_hash()
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda c: c.pop("job_id"), "missing required key 'job_id'"),
-    (lambda c: c.update(computation="sort"), "computation must be one of"),
-    (lambda c: c.update(parties=c["parties"][:1]), "at least 2 parties"),
-    (lambda c: c["parties"][1].update(port=70000), "party 1 port must be an integer in 1..65535"),
-    (lambda c: c["parties"][1].update(port=c["parties"][0]["port"]), "share the same host:port"),
-    (lambda c: c.update(subjects=[SUBJECTS[0], SUBJECTS[0]]), "has duplicates"),
-    (lambda c: c.update(subjects=["0x1234"]), "is not 0x-prefixed 32-byte hex"),
-    (lambda c: c.update(timeouts={"connect_s": -1}), "timeouts.connect_s must be a positive"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda c: c.pop("job_id"), "missing required key 'job_id'"),
+        (lambda c: c.update(computation="sort"), "computation must be one of"),
+        (lambda c: c.update(parties=c["parties"][:1]), "at least 2 parties"),
+        (lambda c: c["parties"][1].update(port=70000), "party 1 port must be an integer in 1..65535"),
+        (lambda c: c["parties"][1].update(port=c["parties"][0]["port"]), "share the same host:port"),
+        (lambda c: c.update(subjects=[SUBJECTS[0], SUBJECTS[0]]), "has duplicates"),
+        (lambda c: c.update(subjects=["0x1234"]), "is not 0x-prefixed 32-byte hex"),
+        (lambda c: c.update(timeouts={"connect_s": -1}), "timeouts.connect_s must be a positive"),
+    ],
+)
 def test_invalid_config_is_rejected_with_a_clear_message(mutate: Any, message: str) -> None:
     raw = job_config("cross_platform_features", subjects=list(SUBJECTS), ports=[20001, 20002, 20003])
     mutate(raw)
@@ -73,15 +85,23 @@ def test_config_hash_ignores_timeouts_but_not_subjects() -> None:
     raw = job_config("cross_platform_features", subjects=SUBJECTS[:4], ports=[20001, 20002, 20003])
     b = parse_config(raw)
     assert a.config_hash() != b.config_hash()
-    assert a.summary().mismatch(b.summary(), me=0, them=2) == (
-        "party 2 config lists 4 subjects; party 0 lists 5.")
+    assert a.summary().mismatch(b.summary(), me=0, them=2) == ("party 2 config lists 4 subjects; party 0 lists 5.")
 
 
 def test_mpyc_gets_its_own_options_per_party() -> None:
     cfg = cross_config()
-    assert mpyc_argv(cfg, 1) == ["creditshare-mpc-party", "-P", "127.0.0.1:20001",
-                                  "-P", "127.0.0.1:20002", "-P", "127.0.0.1:20003",
-                                  "-I", "1", "--no-log"]
+    assert mpyc_argv(cfg, 1) == [
+        "creditshare-mpc-party",
+        "-P",
+        "127.0.0.1:20001",
+        "-P",
+        "127.0.0.1:20002",
+        "-P",
+        "127.0.0.1:20003",
+        "-I",
+        "1",
+        "--no-log",
+    ]
 
 
 def test_subjects_unknown_to_the_holder_are_zero_columns() -> None:
@@ -93,14 +113,17 @@ def test_subjects_unknown_to_the_holder_are_zero_columns() -> None:
     assert inputs.unknown_subjects_ignored == 1
 
 
-@pytest.mark.parametrize("row, message", [
-    ([1, 2, 3, 1], "has 4 values; cross_platform_features expects 5"),
-    ([1, 2, 3, 1, 0, 9], "has 6 values"),
-    ([1, 2, 3, 2, 0], "has_relationship of subject .* must be an integer in \\[0, 1\\]"),
-    ([-1, 2, 3, 1, 0], "outstanding_fen of subject .* must be an integer in"),
-    ([1, 2, 3, 1, 36_501], "worst_dpd of subject .* must be an integer in \\[0, 36500\\]"),
-    ([1.5, 2, 3, 1, 0], "outstanding_fen of subject"),
-])
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ([1, 2, 3, 1], "has 4 values; cross_platform_features expects 5"),
+        ([1, 2, 3, 1, 0, 9], "has 6 values"),
+        ([1, 2, 3, 2, 0], "has_relationship of subject .* must be an integer in \\[0, 1\\]"),
+        ([-1, 2, 3, 1, 0], "outstanding_fen of subject .* must be an integer in"),
+        ([1, 2, 3, 1, 36_501], "worst_dpd of subject .* must be an integer in \\[0, 36500\\]"),
+        ([1.5, 2, 3, 1, 0], "outstanding_fen of subject"),
+    ],
+)
 def test_bad_rows_are_rejected_before_any_network(row: list[Any], message: str) -> None:
     with pytest.raises(InvalidPartyInput, match=message) as err:
         align_subject_rows(cross_config(), {SUBJECTS[0]: row})
@@ -117,15 +140,26 @@ def test_csv_inputs_need_the_exact_header(tmp_path: Path) -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.dictionaries(st.sampled_from(SUBJECTS),
-                                st.tuples(st.integers(0, 10**15), st.integers(0, 10**15),
-                                          st.integers(0, 10**6), st.integers(0, 1),
-                                          st.integers(0, 36_500)), max_size=5),
-                min_size=2, max_size=4))
+@given(
+    st.lists(
+        st.dictionaries(
+            st.sampled_from(SUBJECTS),
+            st.tuples(
+                st.integers(0, 10**15),
+                st.integers(0, 10**15),
+                st.integers(0, 10**6),
+                st.integers(0, 1),
+                st.integers(0, 36_500),
+            ),
+            max_size=5,
+        ),
+        min_size=2,
+        max_size=4,
+    )
+)
 def test_plaintext_aggregates_match_a_per_subject_loop(holders: list[dict[str, tuple[int, ...]]]) -> None:
     cfg = cross_config()
-    result = plaintext_result(cfg, [align_subject_rows(cfg, {s: list(v) for s, v in h.items()})
-                                    for h in holders])
+    result = plaintext_result(cfg, [align_subject_rows(cfg, {s: list(v) for s, v in h.items()}) for h in holders])
     feats = features_by_subject(revealed_payload(cfg, result))
     for s in SUBJECTS:
         rows = [h[s] for h in holders if s in h]
@@ -145,8 +179,7 @@ def test_features_for_a_subject_outside_the_job_are_zero() -> None:
 
 
 def test_local_binning_counts_good_and_bad_per_bin() -> None:
-    cfg = parse_config(job_config("federated_binning", bin_edges={"age": [25, 40]},
-                                  ports=[20001, 20002, 20003]))
+    cfg = parse_config(job_config("federated_binning", bin_edges={"age": [25, 40]}, ports=[20001, 20002, 20003]))
     rows = [{"age": a, "bad": b} for a, b in [(20, 0), (25, 1), (39, 0), (40, 1), (70, 1), (24, 1)]]
     # bins: (-inf,25) [25,40) [40,inf); good then bad
     assert bin_rows(cfg, rows).values.tolist() == [1, 1, 0, 1, 1, 2]
@@ -179,18 +212,25 @@ def test_woe_needs_goods_and_bads() -> None:
 def test_job_record_has_bytes32_fields() -> None:
     c = [input_commitment(bytes(32), b"a"), input_commitment(b"\x01" * 32, b"a")]
     assert c[0] != c[1]  # the salt hides equal inputs
-    rec = job_record(job_id="nightly-2026-11-28", participants=["0x" + "1" * 40, "0x" + "2" * 40],
-                     purpose="scores", input_commitments=c, output_hash=output_hash({"a": 1}))
+    rec = job_record(
+        job_id="nightly-2026-11-28",
+        participants=["0x" + "1" * 40, "0x" + "2" * 40],
+        purpose="scores",
+        input_commitments=c,
+        output_hash=output_hash({"a": 1}),
+    )
     for key in ("jobId", "purposeHash", "outputHash"):
         assert rec[key].startswith("0x") and len(rec[key]) == 66
     assert job_id_bytes32("0x" + "ab" * 32) == "0x" + "ab" * 32
     assert output_hash({"b": 2, "a": 1}) == output_hash(json.loads('{"a": 1, "b": 2}'))
     with pytest.raises(InvalidInput, match="2 participants but 1 input commitments"):
-        job_record(job_id="j", participants=["a", "b"], purpose="p", input_commitments=c[:1],
-                   output_hash=rec["outputHash"])
+        job_record(
+            job_id="j", participants=["a", "b"], purpose="p", input_commitments=c[:1], output_hash=rec["outputHash"]
+        )
     with pytest.raises(InvalidInput, match="not a 0x-prefixed bytes32"):
-        job_record(job_id="j", participants=["a"], purpose="p", input_commitments=["0x12"],
-                   output_hash=rec["outputHash"])
+        job_record(
+            job_id="j", participants=["a"], purpose="p", input_commitments=["0x12"], output_hash=rec["outputHash"]
+        )
 
 
 def test_errors_share_the_project_root() -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.data import shared_data_file
 from scoring.factory import TrainResult, train_scorecard, training_set, training_window
 from scoring.synthetic import SyntheticMarket, generate_market
+from tests.data import shared_data_file
 
 GERMAN = shared_data_file("germancredit.csv")
 

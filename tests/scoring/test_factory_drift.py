@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pytest import approx
 
-from scoring.errors import ModelError
 from scoring.drift import DRIFT, WATCH, PromotionBlocked, assert_promotable, csi, monitor, psi, status_of
+from scoring.errors import ModelError
 from scoring.factory import (
     CreditModel,
     GradientBoostingChallenger,
@@ -40,7 +40,9 @@ def test_synthetic_scorecard_has_useful_but_imperfect_auc(freight: tuple) -> Non
     assert result.metrics.event_rate == approx(0.028, abs=0.01)
 
 
-def test_both_model_types_share_the_fit_evaluate_interface(freight: tuple, challenger: GradientBoostingChallenger) -> None:
+def test_both_model_types_share_the_fit_evaluate_interface(
+    freight: tuple, challenger: GradientBoostingChallenger
+) -> None:
     _, _, result = freight
     assert isinstance(result.model, CreditModel) and isinstance(challenger, CreditModel)
     m = evaluate(challenger, result.X_test, result.y_test)
@@ -107,7 +109,9 @@ def test_psi_has_the_textbook_value() -> None:
 
 @given(st.lists(st.integers(min_value=1, max_value=1000), min_size=2, max_size=12), st.data())
 def test_psi_is_non_negative_and_symmetric(expected: list[int], data: st.DataObject) -> None:
-    actual = data.draw(st.lists(st.integers(min_value=1, max_value=1000), min_size=len(expected), max_size=len(expected)))
+    actual = data.draw(
+        st.lists(st.integers(min_value=1, max_value=1000), min_size=len(expected), max_size=len(expected))
+    )
     v = psi(expected, actual)
     assert v >= 0 and v == approx(psi(actual, expected)) and math.isfinite(v)
 
@@ -121,7 +125,12 @@ def test_psi_rejects_mismatched_or_empty_counts() -> None:
 
 def test_status_thresholds_are_010_and_025() -> None:
     assert (WATCH, DRIFT) == (0.10, 0.25)
-    assert [status_of(0.099), status_of(0.10), status_of(0.249), status_of(0.25)] == ["stable", "watch", "watch", "drifted"]
+    assert [status_of(0.099), status_of(0.10), status_of(0.249), status_of(0.25)] == [
+        "stable",
+        "watch",
+        "watch",
+        "drifted",
+    ]
 
 
 def test_holdout_population_is_stable_and_promotable(freight: tuple) -> None:

@@ -16,7 +16,9 @@ T = 1_700_006_400  # the as-of date
 S, S2, S3, P, C1, C2, C3 = ("0x" + f"{i:02x}" * 32 for i in range(1, 8))
 
 
-def _row(sid: int, shipper: str, carrier: str, amount: int, inv: int, due: int, paid: int | None, status: str, sd: int) -> dict:
+def _row(
+    sid: int, shipper: str, carrier: str, amount: int, inv: int, due: int, paid: int | None, status: str, sd: int
+) -> dict:
     return {
         "settlement_id": f"0x{sid:064x}",
         "shipper": shipper,
@@ -219,8 +221,10 @@ def test_declared_but_unconfirmed_payment_counts_as_unpaid() -> None:
     """The payer's own declaration (status PaymentDeclared) never makes it look paid, whatever date a frame gives."""
     final = sample_settlements()
     declared = final.copy()
-    declared.loc[declared["settlement_id"] == f"0x{3:064x}", ["paid_date", "status"]] = [T - 29 * DAY,
-                                                                                         "PaymentDeclared"]
+    declared.loc[declared["settlement_id"] == f"0x{3:064x}", ["paid_date", "status"]] = [
+        T - 29 * DAY,
+        "PaymentDeclared",
+    ]
     before, after = build_features(final, T).loc[S], build_features(declared, T).loc[S]
     for name in ("shp_ontime_bps", "shp_dpd_mean", "shp_dpd_max", "shp_overdue_n"):
         assert after[name] == before[name], name

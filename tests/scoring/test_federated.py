@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import train_test_split
 
-from scoring.errors import InvalidData, ModelError
 from privacy.computations import plaintext_binning_counts
 from privacy.config import parse_config
 from privacy.features import OUTPUT_FEATURES, revealed_payload
 from privacy.holders import cross_platform_frame, platform_inputs
 from privacy.inputs import bin_rows
+from scoring.errors import InvalidData, ModelError
 from scoring.federated import FREIGHT_BIN_EDGES, MISSING, binning_rows, federated_card
 from scoring.metrics import evaluate_scores
 from scoring.model_card import ModelCard
@@ -22,8 +22,14 @@ TINY = {"bins": {"f": {"edges": [10], "good": [30, 10], "bad": [2, 8]}}}
 
 def federated_counts(X: pd.DataFrame, y: np.ndarray, edges: dict[str, list[int]], holders: int = 3) -> dict:
     """What a federated_binning job over `holders` holders of X's rows reveals (each holder bins its own rows)."""
-    cfg = parse_config({"job_id": "t", "computation": "federated_binning", "bin_edges": edges,
-                        "parties": [{"host": "127.0.0.1", "port": 1 + i} for i in range(holders)]})
+    cfg = parse_config(
+        {
+            "job_id": "t",
+            "computation": "federated_binning",
+            "bin_edges": edges,
+            "parties": [{"host": "127.0.0.1", "port": 1 + i} for i in range(holders)],
+        }
+    )
     parts = np.array_split(np.arange(len(X)), holders)
     counts = [bin_rows(cfg, binning_rows(X.iloc[p], y[p], list(edges))).values for p in parts]
     return revealed_payload(cfg, plaintext_binning_counts(counts))
@@ -53,8 +59,12 @@ def test_a_missing_value_gets_the_points_of_the_bin_holding_minus_one():
 
 
 def test_the_score_distribution_is_the_exact_convolution():
-    revealed = {"bins": {"a": {"edges": [10], "good": [30, 10], "bad": [2, 8]},
-                         "b": {"edges": [1], "good": [20, 20], "bad": [7, 3]}}}
+    revealed = {
+        "bins": {
+            "a": {"edges": [10], "good": [30, 10], "bad": [2, 8]},
+            "b": {"edges": [1], "good": [20, 20], "bad": [7, 3]},
+        }
+    }
     card = federated_card(revealed, name="two", version=1, min_iv=0)
     a, b = card.to_dict()["features"]
     weights: dict[int, int] = {}
@@ -70,8 +80,12 @@ def test_the_score_distribution_is_the_exact_convolution():
 
 
 def test_the_card_is_valid_and_the_same_bytes_every_time():
-    revealed = {"bins": {"a": {"edges": [10, 20], "good": [30, 10, 5], "bad": [2, 8, 9]},
-                         "b": {"edges": [1], "good": [25, 20], "bad": [12, 7]}}}
+    revealed = {
+        "bins": {
+            "a": {"edges": [10, 20], "good": [30, 10, 5], "bad": [2, 8, 9]},
+            "b": {"edges": [1], "good": [25, 20], "bad": [12, 7]},
+        }
+    }
     one = federated_card(revealed, name="d", version=2, min_iv=0)
     two = federated_card(revealed, name="d", version=2, min_iv=0)
     assert one.to_json() == two.to_json()
@@ -81,23 +95,37 @@ def test_the_card_is_valid_and_the_same_bytes_every_time():
 
 
 def test_weak_features_are_dropped_and_at_most_max_features_kept():
-    revealed = {"bins": {"strong": {"edges": [10], "good": [30, 10], "bad": [2, 8]},
-                         "flat": {"edges": [10], "good": [20, 20], "bad": [5, 5]}}}
+    revealed = {
+        "bins": {
+            "strong": {"edges": [10], "good": [30, 10], "bad": [2, 8]},
+            "flat": {"edges": [10], "good": [20, 20], "bad": [5, 5]},
+        }
+    }
     assert federated_card(revealed, name="s", version=1).feature_names == ("strong",)
     with pytest.raises(ModelError, match="no feature reaches the minimum IV"):
         federated_card({"bins": {"flat": revealed["bins"]["flat"]}}, name="s", version=1)
 
 
-@pytest.mark.parametrize("revealed, message", [
-    ({"bins": {"f": {"edges": [10], "good": [0, 0], "bad": [2, 8]}}}, "at least one good and one bad"),
-    ({"bins": {"f": {"edges": [10], "good": [3, 4], "bad": [0, 0]}}}, "at least one good and one bad"),
-    ({"bins": {"f": {"edges": [10, 20], "good": [3, 4], "bad": [1, 1]}}}, "2 edges need 3 bins"),
-    ({"bins": {"a": {"edges": [10], "good": [3, 4], "bad": [1, 1]},
-               "b": {"edges": [10], "good": [3, 5], "bad": [1, 1]}}}, "not counted over the same rows"),
-    ({"bins": {"f": {"edges": [20, 10], "good": [3, 4, 1], "bad": [1, 1, 1]}}}, "increase strictly"),
-    ({"subjects": {}}, "not a federated_binning output"),
-    ({"bins": {}}, "no features"),
-])
+@pytest.mark.parametrize(
+    "revealed, message",
+    [
+        ({"bins": {"f": {"edges": [10], "good": [0, 0], "bad": [2, 8]}}}, "at least one good and one bad"),
+        ({"bins": {"f": {"edges": [10], "good": [3, 4], "bad": [0, 0]}}}, "at least one good and one bad"),
+        ({"bins": {"f": {"edges": [10, 20], "good": [3, 4], "bad": [1, 1]}}}, "2 edges need 3 bins"),
+        (
+            {
+                "bins": {
+                    "a": {"edges": [10], "good": [3, 4], "bad": [1, 1]},
+                    "b": {"edges": [10], "good": [3, 5], "bad": [1, 1]},
+                }
+            },
+            "not counted over the same rows",
+        ),
+        ({"bins": {"f": {"edges": [20, 10], "good": [3, 4, 1], "bad": [1, 1, 1]}}}, "increase strictly"),
+        ({"subjects": {}}, "not a federated_binning output"),
+        ({"bins": {}}, "no features"),
+    ],
+)
 def test_bad_federated_counts_are_refused(revealed, message):
     with pytest.raises(InvalidData, match=message):
         federated_card(revealed, name="bad", version=1, min_iv=0)
@@ -122,8 +150,13 @@ def test_cross_platform_frame_sums_each_platforms_own_inputs(market):
     assert len(per_platform) >= 2
     for subject in frame.index[:50]:
         rows = [p[subject] for p in per_platform.values() if subject in p]
-        expected = [sum(r[0] for r in rows), sum(r[1] for r in rows), sum(r[2] for r in rows), len(rows),
-                    max(r[4] for r in rows)]
+        expected = [
+            sum(r[0] for r in rows),
+            sum(r[1] for r in rows),
+            sum(r[2] for r in rows),
+            len(rows),
+            max(r[4] for r in rows),
+        ]
         assert frame.loc[subject, list(OUTPUT_FEATURES)].tolist() == expected
     nobody = "0x" + "ab" * 32
     assert cross_platform_frame(s, market.as_of, [nobody]).loc[nobody].tolist() == [0] * 5

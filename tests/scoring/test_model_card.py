@@ -80,7 +80,7 @@ def test_reasons_are_the_features_furthest_below_their_best_bin(german_result: T
     s = card.score_one(row)
     pts = dict(zip(card.feature_names, card.feature_points(X.iloc[[1]])[0]))
     best = {f["name"]: max(f["points"]) for f in card.to_dict()["features"]}
-    gaps = sorted(((pts[n] - best[n], n) for n in card.feature_names if best[n] > pts[n]))
+    gaps = sorted((pts[n] - best[n], n) for n in card.feature_names if best[n] > pts[n])
     assert s.reasons == tuple(n for _, n in gaps[:3])
     assert len(s.reasons) == 3
 
@@ -286,7 +286,9 @@ def test_summary_shows_hash_metrics_and_tiers(freight: tuple) -> None:
     assert s["training"]["label_horizon_days"] == 90 and s["metrics"]["auc"].startswith("0.")
 
 
-def test_score_frame_with_a_number_in_a_categorical_column_is_rejected(german_result: TrainResult, german: tuple) -> None:
+def test_score_frame_with_a_number_in_a_categorical_column_is_rejected(
+    german_result: TrainResult, german: tuple
+) -> None:
     X, _, _ = german
     bad = X.iloc[:3].copy()
     bad["purpose"] = bad["purpose"].astype(object)
