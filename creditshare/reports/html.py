@@ -41,7 +41,8 @@ PLOT_TITLES = (
 GAS_KINDS = (
     ("settlements submit", "SettlementLedger", "SettlementSubmitted", "settlement"),
     ("settlements confirm", "SettlementLedger", "SettlementConfirmed", "settlement"),
-    ("settlements pay", "SettlementLedger", "SettlementPaid", "settlement"),
+    ("settlements pay", "SettlementLedger", "SettlementPaymentDeclared", "settlement"),
+    ("settlements confirm-payment", "SettlementLedger", "SettlementPaid", "settlement"),
     ("settlements overdue", "SettlementLedger", "SettlementOverdue", "settlement"),
     ("oracle submit", "ScoreOracle", "ScoreUpdated", "score"),
     ("model register", "ModelRegistry", "ModelRegistered", "model"),
