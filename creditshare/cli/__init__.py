@@ -60,8 +60,8 @@ def _global(
         "--network",
         "-n",
         envvar="CREDITSHARE_NETWORK",
-        help="development (test Anvil on :8546), local (persistent Anvil on :8545, the default) or consortium "
-        "(CREDITSHARE_RPC_URL / CREDITSHARE_CHAIN_ID).",
+        help="development (the tests' Anvil, CREDITSHARE_DEV_RPC_URL), local (persistent Anvil on :8545, the "
+        "default) or consortium (CREDITSHARE_RPC_URL / CREDITSHARE_CHAIN_ID).",
     ),
     data_dir: str = typer.Option(
         None,
