@@ -272,10 +272,6 @@ class SettlementLedger:
         (window,) = self.client.call(self.contract, "disputeWindow")
         return int(window)
 
-    def now(self) -> int:
-        """The latest block's time: what the contract's `block.timestamp` checks compare with."""
-        return self.client.block_timestamp("latest")
-
     def mark_overdue(
         self,
         records: Sequence[Settlement],

@@ -113,21 +113,25 @@ def _run_lifecycle(
     dry_run: bool,
     send: Callable[[SettlementLedger, list[Settlement], list[dict[str, str]], Any, Callable[[int], None]], Any],
     extra_columns: tuple[str, ...] = (),
-    check: Callable[[list[Settlement], list[StoredState], list[dict[str, str]]], list[sm.RowError]] | None = None,
+    check: Callable[[SettlementLedger, list[Settlement], list[StoredState], list[dict[str, str]]], list[sm.RowError]]
+    | None = None,
 ) -> None:
     """Plans `step` for the named settlements (all or nothing), then `send`s the records that need it.
-    `check(records, states, extras)` adds the step's own refusals (checked on the records to send)."""
+    `check(ledger, records, states, extras)` adds the step's own refusals for the records to send; its errors
+    number those records from 1 and are reported at their place in the whole input."""
     st = state(ctx)
     ledger = SettlementLedger(st.client)
     records, extras = _selected(ledger, ids, file, extra_columns)
     states = ledger.states([r.id for r in records])
     plan = sm.plan_lifecycle(step, records, states)
     if not plan.errors and check is not None:
-        plan.errors = check(
+        refused = check(
+            ledger,
             [records[i] for i in plan.todo],
             [states[i] for i in plan.todo],
             [extras.get(records[i].id, {}) for i in plan.todo],
         )
+        plan.errors = [sm.RowError(plan.todo[e.line - 1] + 1, e.reason) for e in refused]
     if plan.errors:
         raise sm.InvalidSettlementFile(file or Path("<ids>"), plan.errors)
     chosen = [records[i] for i in plan.todo]
@@ -213,10 +217,10 @@ def pay(
         text = extra.get("paid_date", "").strip()
         return sm.parse_date(text, "paid_date") if text else default
 
-    def check(chosen: list[Settlement], states: list[StoredState], extra: list[dict[str, str]]) -> list[sm.RowError]:
-        return sm.check_paid_dates(
-            chosen, states, [date_of(e) for e in extra], SettlementLedger(state(ctx).client).now()
-        )
+    def check(
+        ledger: SettlementLedger, chosen: list[Settlement], states: list[StoredState], extra: list[dict[str, str]]
+    ) -> list[sm.RowError]:
+        return sm.check_paid_dates(chosen, states, [date_of(e) for e in extra], ledger.client.block_timestamp())
 
     _run_lifecycle(
         ctx,
@@ -263,9 +267,10 @@ def finalize(
 ) -> None:
     """Make declared payments final once their dispute window has passed undisputed (anyone may)."""
 
-    def check(chosen: list[Settlement], states: list[StoredState], _extra: list[dict[str, str]]) -> list[sm.RowError]:
-        ledger = SettlementLedger(state(ctx).client)
-        window, now = ledger.dispute_window(), ledger.now()
+    def check(
+        ledger: SettlementLedger, chosen: list[Settlement], states: list[StoredState], _extra: list[dict[str, str]]
+    ) -> list[sm.RowError]:
+        window, now = ledger.dispute_window(), ledger.client.block_timestamp()
         return [
             sm.RowError(
                 i + 1, f"settlement {to_hex(r.id)}: its dispute window is open until {iso_date(s.since + window)}"

@@ -199,6 +199,20 @@ def test_backdated_paid_date_is_refused_before_sending(cli, tmp_path):
     assert "error:" in result.stderr and status_of(cli, "PD-2") == "Confirmed"
 
 
+def test_a_refused_paid_date_is_reported_at_its_place_in_the_file(cli, tmp_path):
+    """Rows already further along are skipped; a refusal among the rest names the row of the whole file."""
+    path = write_csv(tmp_path, [row("PL-1"), row("PL-2")])
+    cli("settlements", "submit", str(path), account="plat")
+    cli("settlements", "confirm", "--file", str(path), account="ship")
+    cli("settlements", "pay", sid("PL-1"), account="ship")  # PL-1 is declared: pay skips it below
+    text = path.read_text().splitlines()
+    paid = tmp_path / "paid.csv"
+    paid.write_text("\n".join([text[0] + ",paid_date", text[1] + ",", text[2] + ",2026-01-20"]) + "\n")
+    result = cli("settlements", "pay", "--file", str(paid), account="ship", ok=False)
+    assert "line 2:" in result.stderr and sid("PL-2") in result.stderr and "line 1:" not in result.stderr
+    assert status_of(cli, "PL-2") == "Confirmed"
+
+
 def test_payer_cannot_confirm_its_own_payment(cli, tmp_path):
     path = write_csv(tmp_path, [row("OWN-1")])
     cli("settlements", "submit", str(path), account="plat")
