@@ -9,33 +9,13 @@ import pytest
 from creditshare.core.ids import subject_id, to_hex
 from scoring.model_card import TIERS
 from tests.cli.helpers import row, write_csv
+from tests.cli.lender_scenario import oracles_and_card
 
 
 @pytest.fixture(scope="module")
 def setup(cli, tmp_path_factory):
     folder = tmp_path_factory.mktemp("oracle")
-    for i in range(1, 5):
-        cli("keys", "new", f"o{i}")
-        p = cli.json(
-            "members",
-            "propose",
-            "admit",
-            "--member",
-            f"o{i}",
-            "--org",
-            f"uscc:ORACLE{i}",
-            "--role",
-            "ORACLE",
-            account="c1",
-        )
-        cli("members", "approve", str(p["id"]), account="c2")
-    p = cli.json("members", "propose", "set-parameter", "--parameter", "oracle.threshold", "--value", "3", account="c1")
-    cli("members", "approve", str(p["id"]), account="c2")
-    card = folder / "card.json"
-    cli("model", "train", "--synthetic", "1500", "--seed", "5", "--out", str(card))
-    cli("model", "register", str(card), account="c1")
-    cli("model", "promote", str(card), "--skip-drift-check", account="c1")
-    cli("model", "promote", str(card), "--skip-drift-check", account="c2")
+    card = oracles_and_card(cli, folder)  # o1..o4 (k = 3) and a promoted card
     rows = [row(f"ORC-{i}", amount=str(100_000 + i), shipper="uscc:SHIP1" if i % 2 else "uscc:SHIP2") for i in range(8)]
     path = write_csv(folder, rows)
     cli("settlements", "submit", str(path), account="plat")
