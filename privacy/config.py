@@ -22,6 +22,8 @@ from creditshare.core.errors import InvalidInput
 COMPUTATIONS = ("cross_platform_features", "federated_binning")
 DEFAULT_CONNECT_TIMEOUT_S = 20.0
 DEFAULT_JOB_TIMEOUT_S = 900.0
+# the fewest parties for which MPyC's Shamir sharing hides inputs (threshold t = (m - 1) // 2 >= 1)
+MIN_PARTIES = 3
 
 
 @dataclass(frozen=True)
@@ -223,8 +225,14 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path = Path("."), source: str
 
 
 def _parse_parties(value: Any, source: str) -> tuple[PartyAddress, ...]:
-    if not isinstance(value, list) or len(value) < 2:
-        raise InvalidInput(f"{source}: parties must list at least 2 parties.")
+    if not isinstance(value, list):
+        raise InvalidInput(f"{source}: parties must be a list of at least {MIN_PARTIES} parties.")
+    if len(value) < MIN_PARTIES:
+        # MPyC's Shamir threshold is t = (m - 1) // 2: with 2 parties t = 0 and every share is the raw input
+        raise InvalidInput(
+            f"{source}: an MPC job needs at least {MIN_PARTIES} parties; got {len(value)}. With 2 parties the "
+            "secret-sharing threshold is 0, so each party would see the other's raw inputs (use PSI for two holders)."
+        )
     parties = []
     for i, p in enumerate(value):
         if not isinstance(p, dict):

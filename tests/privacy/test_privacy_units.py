@@ -58,7 +58,9 @@ def test_config_reads_json_and_toml_alike(tmp_path: Path) -> None:
     [
         (lambda c: c.pop("job_id"), "missing required key 'job_id'"),
         (lambda c: c.update(computation="sort"), "computation must be one of"),
-        (lambda c: c.update(parties=c["parties"][:1]), "at least 2 parties"),
+        (lambda c: c.update(parties=c["parties"][:1]), "needs at least 3 parties; got 1"),
+        (lambda c: c.update(parties=c["parties"][:2]), "needs at least 3 parties; got 2.*threshold is 0"),
+        (lambda c: c.update(parties={"a": 1}), "parties must be a list"),
         (lambda c: c["parties"][1].update(port=70000), "party 1 port must be an integer in 1..65535"),
         (lambda c: c["parties"][1].update(port=c["parties"][0]["port"]), "share the same host:port"),
         (lambda c: c.update(subjects=[SUBJECTS[0], SUBJECTS[0]]), "has duplicates"),
