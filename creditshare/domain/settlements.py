@@ -23,11 +23,9 @@ evidence       path of the evidence file, relative to the CSV's folder, or
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
@@ -42,6 +40,7 @@ from creditshare.bindings.settlement_ledger import (
     iso_date,
 )
 from creditshare.core.errors import InvalidInput
+from creditshare.core.files import parse_date
 from creditshare.core.ids import digest_from_cid, file_digest, reference_hash, settlement_id, subject_id, to_hex
 
 CSV_COLUMNS = ("reference", "shipper", "platform", "carrier", "amount_fen", "invoice_date", "due_date", "evidence")
@@ -71,15 +70,6 @@ class InvalidSettlementFile(InvalidInput):
         self.path = path
         self.errors = list(errors)
         super().__init__(f"{path}: {len(self.errors)} bad row(s); nothing was submitted")
-
-
-@lru_cache(maxsize=4096)
-def parse_date(text: str, column: str) -> int:
-    try:
-        day = dt.date.fromisoformat(text.strip())
-    except ValueError as err:
-        raise InvalidInput(f"{column} must be a date YYYY-MM-DD; got {text!r}") from err
-    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
 
 
 def _amount(text: str) -> int:
