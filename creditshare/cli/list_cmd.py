@@ -164,6 +164,12 @@ def release(
     Reads the EntryViewed events, recovers each viewer's public key from its paying
     transaction, and writes an ECIES-wrapped key file into the evidence store.
     Idempotent: keys released before are not written again.
+
+    A view is skipped (listed with its reason; the others are still released) when its
+    subject is a consortium member and the viewer logged no consented list-scope read of it
+    (`consent access SUBJECT --scope list`, under a valid consent) at or before the view;
+    when the view was not sent by its viewer straight to the list; or when the viewer's
+    public key cannot be recovered from the paying transaction (e.g. a type-4 transaction).
     """
     st = state(ctx)
     result = release_keys(CreditList(st.client), st.account(account), subject_id(subject) if subject else None)
@@ -172,7 +178,13 @@ def release(
         result,
         [
             *(f"released the key of entry {r['entry_id']} to {r['viewer']}" for r in result["released"]),
-            f"{len(result['released'])} key(s) released, {result['already_released']} released before",
+            *(
+                f"skipped the view {s['view_tx']} by {s['viewer']} (entries "
+                f"{', '.join(map(str, s['entry_ids']))}): {s['reason']}"
+                for s in result["skipped"]
+            ),
+            f"{len(result['released'])} key(s) released, {result['already_released']} released before, "
+            f"{len(result['skipped'])} view(s) skipped",
         ],
     )
 

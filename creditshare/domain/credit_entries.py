@@ -20,6 +20,7 @@ from eth_utils import keccak, to_checksum_address
 
 from creditshare.bindings.consortium import Consortium
 from creditshare.bindings.credit_list import STATUSES, Category, CreditList, Entry
+from creditshare.bindings.data_bus import DataBus
 from creditshare.bindings.settlement_ledger import SettlementLedger
 from creditshare.core.errors import DetailsUnavailable, InvalidInput
 from creditshare.core.ids import cid_from_digest, file_digest, parse_bytes32, subject_id, to_hex
@@ -311,12 +312,28 @@ def _known_settlements(book: CreditList, rows: Sequence[EntryRow]) -> set[bytes]
 
 
 def release_keys(book: CreditList, account: LocalAccount, subject: bytes | None = None) -> dict[str, Any]:
-    """Wraps the content key of each of the caller's entries to every viewer who paid for it (idempotent)."""
+    """Wraps the content key of each of the caller's entries to every viewer who paid for it (idempotent).
+
+    A view is skipped, with its reason in ``skipped``, and the release goes on with the next one, when:
+
+    - its subject is a consortium member and the viewer has no consented, logged list-scope read of it
+      (`DataBus.consented_list_access`: a `consent access --scope list` at or before the view's block, under a
+      consent that still covers the list scope): a member's sealed details leave only through such a read;
+    - the view was not sent by its viewer straight to the credit list (a multisig, a relayer): the key that
+      paid is the key that reads, and there is none to wrap to;
+    - the viewer's public key cannot be recovered from the paying transaction (a transaction type whose
+      signing hash cannot be rebuilt, see `sealing.recover_sender_public_key`).
+    """
     me = account.address
     store = sealing.SealedStore(book.client.settings.evidence_dir)
+    gov = Consortium(book.client)
+    bus = DataBus(book.client)
     entries: dict[int, Entry] = {}
     content_keys: dict[bytes, bytes] = {}
-    released, already = [], 0
+    member_subjects: dict[str, bool] = {}
+    released: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    already = 0
     for viewed in book.views(subject):
         mine = []
         for eid in viewed["entry_ids"]:
@@ -328,19 +345,24 @@ def release_keys(book: CreditList, account: LocalAccount, subject: bytes | None 
         already += len(mine) - len(todo)
         if not todo:
             continue
-        tx = book.transaction(viewed["tx"])
-        # the key that paid is the key that reads: a view made through another contract (a multisig,
-        # a relayer) has another sender, and its viewer gets no key this way
-        if (
-            to_checksum_address(tx["from"]) != viewed["viewer"]
-            or not tx.get("to")
-            or to_checksum_address(tx["to"]) != to_checksum_address(book.contract.address)
-        ):
-            raise DetailsUnavailable(
-                f"the view in {viewed['tx']} was not sent by its viewer {viewed['viewer']} "
-                "to the credit list: no public key to wrap its content key to."
+        reason, tx = _release_refusal(book, gov, bus, viewed, member_subjects)
+        viewer_key = b""
+        if reason is None:
+            try:
+                viewer_key = sealing.recover_sender_public_key(tx)
+            except DetailsUnavailable as err:
+                reason = str(err)
+        if reason is not None:
+            skipped.append(
+                {
+                    "view_tx": viewed["tx"],
+                    "viewer": viewed["viewer"],
+                    "subject": viewed["subject"],
+                    "entry_ids": [e.id for e in todo],
+                    "reason": reason,
+                }
             )
-        viewer_key = sealing.recover_sender_public_key(tx)
+            continue
         for e in todo:
             c = e.details_commitment
             if c not in content_keys:
@@ -361,7 +383,45 @@ def release_keys(book: CreditList, account: LocalAccount, subject: bytes | None 
                 released_by=me,
             )
             released.append({"entry_id": e.id, "viewer": viewed["viewer"], "view_tx": viewed["tx"]})
-    return {"maintainer": me, "released": released, "already_released": already}
+    return {"maintainer": me, "released": released, "skipped": skipped, "already_released": already}
+
+
+def _is_member_subject(gov: Consortium, subject: bytes, cache: dict[str, bool]) -> bool:
+    key = to_hex(subject)
+    if key not in cache:
+        cache[key] = gov.member_by_org(subject) is not None
+    return cache[key]
+
+
+def _release_refusal(
+    book: CreditList, gov: Consortium, bus: DataBus, viewed: dict[str, Any], member_subjects: dict[str, bool]
+) -> tuple[str | None, Any]:
+    """Why the content keys of one paid view may not be released to its viewer (None: they may), and the
+    paying transaction."""
+    subject = parse_bytes32(viewed["subject"], "a subject id")
+    if _is_member_subject(gov, subject, member_subjects) and (
+        bus.consented_list_access(subject, viewed["viewer"], viewed["block"]) is None
+    ):
+        return (
+            f"no consented list-scope read: subject {to_hex(subject)} is a member, and {viewed['viewer']} "
+            f"logged no `consent access --scope list` of it under a valid consent at or before the view "
+            f"(block {viewed['block']})",
+            None,
+        )
+    tx = book.transaction(viewed["tx"])
+    # the key that paid is the key that reads: a view made through another contract (a multisig,
+    # a relayer) has another sender, and its viewer gets no key this way
+    if (
+        to_checksum_address(tx["from"]) != viewed["viewer"]
+        or not tx.get("to")
+        or to_checksum_address(tx["to"]) != to_checksum_address(book.contract.address)
+    ):
+        return (
+            f"the view was not sent by its viewer {viewed['viewer']} to the credit list: no public key to "
+            "wrap its content key to",
+            tx,
+        )
+    return None, tx
 
 
 def decrypt_details(book: CreditList, entry_id: int, account: LocalAccount) -> bytes:
@@ -377,6 +437,17 @@ def decrypt_details(book: CreditList, entry_id: int, account: LocalAccount) -> b
                 f"{me} has not paid to view subject {to_hex(entry.subject)}: the details of entry {entry_id} "
                 f"are released only to paying viewers (`creditshare list view SUBJECT`)."
             )
+        if Consortium(book.client).member_by_org(entry.subject) is not None:
+            bus = DataBus(book.client)
+            mine = [v for v in book.views(entry.subject) if v["viewer"] == me]
+            if not any(bus.consented_list_access(entry.subject, me, v["block"]) for v in mine):
+                raise DetailsUnavailable(
+                    f"{me} paid to view subject {to_hex(entry.subject)}, a consortium member, without a consented, "
+                    f"logged list-scope read before the view: its maintainer releases no key for such a view. Ask "
+                    f"the subject's member for consent (`creditshare consent grant --scope list`), record the read "
+                    f"(`creditshare consent access SUBJECT --scope list`), then view again "
+                    f"(`creditshare list view SUBJECT --again`)."
+                )
         raise DetailsUnavailable(
             f"{me} paid to view subject {to_hex(entry.subject)} but the key of entry {entry_id} has not been "
             f"released yet: its maintainer {entry.maintainer} runs `creditshare list release`."

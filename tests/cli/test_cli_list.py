@@ -6,6 +6,7 @@ The chain is reverted after each test (fn_isolation) but the data folder is not:
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -415,3 +416,48 @@ def test_entries_expire_and_stakes_come_back(cli, posted):
     # d1, d2 (upheld) and d4 come back; nothing of d5 (slashed) belongs to maint
     assert sorted(r["entry_id"] for r in out["stakes_released"]) == sorted([posted["d1"], posted["d2"], posted["d4"]])
     assert cli.json("token", "balance", "maint")["balance_fen"] - before == out["withdrawn_fen"] >= 3 * MIN_STAKE
+
+
+def words(text: str) -> str:
+    """Help text with rich's box and line wrapping undone."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
+
+
+def test_a_member_subjects_key_is_released_only_after_a_consented_list_read(cli, book, posted):
+    # uscc:SHIP1 is the member `ship`: its sealed details leave only through a consented, logged read
+    eid = cli.json("list", "post", str(write(book, "ship1k.csv", [entry_row("uscc:SHIP1", "d5")])), account="maint")[
+        "posted"
+    ][0]["id"]
+    bank = address(cli, "bank")
+    paid = cli.json("list", "view", "uscc:SHIP1", account="bank")
+    assert paid["paid"] and cli.json("list", "view", "uscc:DEBTOR1", account="bank")["paid"]
+    out = cli.json("list", "release", account="maint")
+    (skipped,) = [s for s in out["skipped"] if s["viewer"] == bank]
+    assert skipped["entry_ids"] == [eid] and skipped["view_tx"] == paid["tx"]
+    assert "no consented list-scope read" in skipped["reason"] and "is a member" in skipped["reason"]
+    # the other views are still released: DEBTOR1 is no member
+    assert eid not in [r["entry_id"] for r in out["released"]] and posted["d1"] in [
+        r["entry_id"] for r in out["released"]
+    ]
+    text = " ".join(cli("list", "release", account="maint").stdout.split())
+    assert f"skipped the view {paid['tx']}" in text and "1 view(s) skipped" in text
+    refused = cli("list", "decrypt", str(eid), account="bank", ok=False)
+    assert refused.exit_code == 1 and "without a consented, logged list-scope read" in refused.stderr
+    assert "consent access" in refused.stderr and "Traceback" not in refused.stderr
+    # a consent, a logged list-scope read, then a view: the key is released and the details open
+    purpose = "receivable-financing"
+    cli("consent", "grant", "--lender", "bank", "--purpose", purpose, "--scope", "list", "--days", "30", account="ship")
+    cli("consent", "access", "uscc:SHIP1", "--purpose", purpose, "--scope", "list", account="bank")
+    still = cli.json("list", "release", account="maint")  # the read came after that view: it still does not count
+    assert [s["view_tx"] for s in still["skipped"] if s["viewer"] == bank] == [paid["tx"]]
+    cli("list", "view", "uscc:SHIP1", "--again", account="bank")
+    out = cli.json("list", "release", account="maint")
+    assert [r["entry_id"] for r in out["released"] if r["viewer"] == bank] == [eid]
+    assert [s["view_tx"] for s in out["skipped"]] == [paid["tx"]]  # the earlier view, reported until a key exists
+    assert cli.json("list", "release", account="maint")["skipped"] == []
+    assert cli.json("list", "decrypt", str(eid), account="bank")["details"].encode() == DETAILS["d5"]
+
+
+def test_release_help_says_why_a_view_is_skipped(cli):
+    text = words(cli("list", "release", "--help").stdout)
+    assert "consented list-scope read" in text and "cannot be recovered" in text
