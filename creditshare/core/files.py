@@ -9,8 +9,9 @@ things:
   guessed);
 * lines end in LF or CRLF (a lone CR, the old Mac ending, is refused);
 * comma-separated, quoted as in RFC 4180 (``"a, b"``; a quote inside a quoted field is doubled); a
-  quote that is never closed, or a field longer than `MAX_FIELD` characters,
-  is refused with the line where the field starts;
+  quote that is never closed, a quote inside an unquoted field (``a"b``), or
+  a field longer than `MAX_FIELD` characters, is refused with the line where
+  the record starts;
 * no NUL bytes;
 * a header row first: every required column present, no unknown column, no
   column named twice, no empty column name; order is free;
@@ -58,6 +59,8 @@ MAX_FIELD: Final = csv.field_size_limit()
 BOM: Final = b"\xef\xbb\xbf"
 _DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _EPOCH: Final = dt.date(1970, 1, 1)
+_FIELD: Final = r'(?:"(?:[^"]|"")*"|[^",\r\n]*)'
+_RECORD: Final = re.compile(rf"{_FIELD}(?:,{_FIELD})*(?:\r?\n)?")
 
 
 def _line_of(data: bytes, offset: int) -> int:
@@ -118,7 +121,8 @@ def read_csv_rows(
     if lone_cr:
         line = text.count("\n", 0, lone_cr.start()) + 1
         raise InvalidInput(f"{path}: line {line}: a carriage return without a line feed; lines must end in LF or CRLF")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    lines = list(io.StringIO(text, newline=""))
+    reader = csv.reader(lines, strict=True)
     records: list[tuple[int, list[str]]] = []
     while True:
         start = reader.line_num + 1
@@ -128,6 +132,12 @@ def read_csv_rows(
             break
         except csv.Error as err:
             raise InvalidInput(_csv_problem(path, start, err)) from err
+        # the csv module keeps a quote inside an unquoted field (a"b) as text; RFC 4180 does not allow it
+        if any('"' in f for f in fields) and not _RECORD.fullmatch("".join(lines[start - 1 : reader.line_num])):
+            raise InvalidInput(
+                f"{path}: line {start}: a quote inside an unquoted field; quote the whole field "
+                f'and write a quote inside it twice ("a ""b"" c")'
+            )
         if fields:  # [] is a blank line
             records.append((start, fields))
     if not records:
@@ -138,7 +148,7 @@ def read_csv_rows(
     rows: list[tuple[int, dict[str, str]]] = []
     for line, fields in records[1:]:
         if len(fields) != len(header):
-            reason = f"{len(fields)} field(s) where the header has {len(header)}"
+            reason = f"{len(fields)} field(s); expected {len(header)} fields, as in the header"
             if bad_rows is None:
                 raise InvalidInput(f"{path}: line {line}: {reason}")
             bad_rows.append((line, reason))

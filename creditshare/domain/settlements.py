@@ -23,7 +23,7 @@ evidence       path of the evidence file, relative to the CSV's folder, or
 from __future__ import annotations
 
 import csv
-import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +40,7 @@ from creditshare.bindings.settlement_ledger import (
     iso_date,
 )
 from creditshare.core.errors import InvalidInput
-from creditshare.core.files import parse_date
+from creditshare.core.files import confined_path, parse_date, read_csv_rows
 from creditshare.core.ids import digest_from_cid, file_digest, reference_hash, settlement_id, subject_id, to_hex
 
 CSV_COLUMNS = ("reference", "shipper", "platform", "carrier", "amount_fen", "invoice_date", "due_date", "evidence")
@@ -72,110 +72,113 @@ class InvalidSettlementFile(InvalidInput):
         super().__init__(f"{path}: {len(self.errors)} bad row(s); nothing was submitted")
 
 
+#: the largest amount one settlement may carry: 10^12 fen (ten billion yuan). The contract refuses more
+#: (SettlementLedger.MAX_AMOUNT); a sum over millions of such invoices still fits the int64 columns of the
+#: settlement frames, features, reports and the oracle.
+MAX_INVOICE_FEN: Final = 10**12
+#: invoice and due dates lie in 2000-01-01 .. 2099-12-31 (SettlementLedger.EARLIEST_DATE / LATEST_DATE)
+EARLIEST_DATE: Final = 946_684_800
+LATEST_DATE: Final = 4_102_444_799
+_DIGITS: Final = re.compile(r"-?[0-9]{1,30}")
+
+
 def _amount(text: str) -> int:
-    try:
-        value = int(text.strip())
-    except ValueError as err:
-        raise InvalidInput(f"amount_fen must be a whole number of fen; got {text!r}") from err
+    if not _DIGITS.fullmatch(text):
+        raise InvalidInput(f"amount_fen must be a whole number of fen; got {text!r}")
+    value = int(text)
     if value <= 0:
         raise InvalidInput(f"amount_fen must be positive; got {value}")
-    if value > MAX_AMOUNT:
-        raise InvalidInput(f"amount_fen must be at most {MAX_AMOUNT}; got {value}")
+    if value > min(MAX_INVOICE_FEN, MAX_AMOUNT):
+        raise InvalidInput(f"amount_fen must be at most {min(MAX_INVOICE_FEN, MAX_AMOUNT)} (10^12 fen); got {value}")
     return value
 
 
-def _evidence(text: str, base: str, cache: dict[str, bytes]) -> bytes:
-    text = text.strip()
-    if not text:
-        raise InvalidInput("evidence is empty: name the evidence file (waybill, proof of delivery, ...)")
-    if text.startswith("cid:"):
-        return digest_from_cid(text[4:])
-    # os.path rather than pathlib: this runs once per row of files with 10^5 rows
-    path = os.path.normpath(os.path.join(base, text))
-    if path not in cache:
-        try:
-            cache[path] = file_digest(Path(path))
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as err:
-            raise InvalidInput(f"evidence file {text} not found") from err
-    return cache[path]
+def _ledger_date(text: str, column: str) -> int:
+    value = parse_date(text, column)
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise InvalidInput(f"{column} must lie between 2000-01-01 and 2099-12-31; got {text}")
+    return value
 
 
-def parse_csv(path: Path, extra_columns: tuple[str, ...] = ()) -> list[CsvRow]:
-    """Reads and checks a settlement CSV as a whole.
+class _Evidence:
+    """The evidence column: ``cid:<CIDv1>``, or a file confined to `root` (each distinct name read once)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.cache: dict[str, bytes | InvalidInput] = {}
+
+    def __call__(self, text: str) -> bytes:
+        if text.startswith("cid:"):
+            return digest_from_cid(text[4:])
+        if not text:
+            raise InvalidInput("evidence is empty: name the evidence file (waybill, proof of delivery, ...)")
+        found = self.cache.get(text)
+        if found is None:
+            try:
+                path = confined_path(self.root, text, "evidence")
+                try:
+                    found = file_digest(path)
+                except OSError as err:
+                    raise InvalidInput(f"cannot read evidence file {text}: {err.strerror or err}") from err
+            except InvalidInput as err:
+                found = err
+            self.cache[text] = found
+        if isinstance(found, InvalidInput):
+            raise found
+        return found
+
+
+def parse_csv(path: Path, extra_columns: tuple[str, ...] = (), *, evidence_root: Path | None = None) -> list[CsvRow]:
+    """Reads and checks a settlement CSV as a whole (the dialect of creditshare.core.files).
 
     `extra_columns` may appear besides the standard ones (e.g. paid_date for
-    payments); their raw text is kept in `CsvRow.extra`.
+    payments); their text is kept in `CsvRow.extra`. Evidence files are
+    resolved inside `evidence_root` (default: the CSV's folder) and may not
+    leave it (creditshare.core.files.confined_path).
 
-    Raises InvalidSettlementFile listing every bad row (with its line number)
-    if any row is bad; otherwise returns the parsed rows.
+    Raises InvalidInput for a file that cannot be read as CSV at all (encoding,
+    quoting, header), and InvalidSettlementFile listing every bad row (with its
+    line number) if any row is bad; otherwise returns the parsed rows.
     """
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as err:
-        raise InvalidInput(f"cannot read {path}: {err.strerror}") from err
+    bad: list[tuple[int, str]] = []
+    table = read_csv_rows(path, required=CSV_COLUMNS, optional=extra_columns, bad_rows=bad)
+    errors = [RowError(line, reason) for line, reason in bad]
     rows: list[CsvRow] = []
-    errors: list[RowError] = []
     seen: dict[bytes, int] = {}
-    cache: dict[str, bytes] = {}
-    base = str(path.parent)
-    with handle:
-        reader = csv.DictReader(handle)
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        missing = [c for c in CSV_COLUMNS if c not in header]
-        extra = [c for c in header if c not in CSV_COLUMNS and c not in extra_columns]
-        if missing or extra:
-            parts = []
-            if missing:
-                parts.append(f"missing column(s) {', '.join(missing)}")
-            if extra:
-                parts.append(f"unknown column(s) {', '.join(extra)}")
-            raise InvalidSettlementFile(path, [RowError(1, "; ".join(parts) + f"; expected {','.join(CSV_COLUMNS)}")])
-        reader.fieldnames = header
-        for raw in reader:
-            line = reader.line_num
-            if None in raw or any(v is None for v in raw.values()):
-                errors.append(RowError(line, f"expected {len(CSV_COLUMNS)} fields"))
-                continue
-            try:
-                platform = subject_id(raw["platform"])
-                record = Settlement(
-                    id=settlement_id(platform, raw["reference"].strip()),
-                    shipper=subject_id(raw["shipper"]),
-                    platform=platform,
-                    carrier=subject_id(raw["carrier"]),
-                    amount=_amount(raw["amount_fen"]),
-                    invoice_date=parse_date(raw["invoice_date"], "invoice_date"),
-                    due_date=parse_date(raw["due_date"], "due_date"),
-                    evidence=_evidence(raw["evidence"], base, cache),
-                    reference_hash=reference_hash(raw["reference"].strip()),
-                )
-            except InvalidInput as err:
-                errors.append(RowError(line, str(err)))
-                continue
-            if record.due_date < record.invoice_date:
-                errors.append(
-                    RowError(
-                        line, f"due_date {raw['due_date'].strip()} is before invoice_date {raw['invoice_date'].strip()}"
-                    )
-                )
-                continue
-            if record.shipper == record.platform:
-                errors.append(RowError(line, "shipper and platform are the same subject"))
-                continue
-            if record.carrier in (record.shipper, record.platform):
-                errors.append(RowError(line, "the carrier is the same subject as the shipper or the platform"))
-                continue
-            if record.id in seen:
-                errors.append(
-                    RowError(
-                        line, f"duplicate reference {raw['reference'].strip()!r} (first on line {seen[record.id]})"
-                    )
-                )
-                continue
-            seen[record.id] = line
-            rows.append(CsvRow(line, raw["reference"].strip(), record, {c: raw[c] for c in extra_columns if c in raw}))
+    evidence = _Evidence(evidence_root if evidence_root is not None else path.parent)
+    for line, raw in table:
+        try:
+            platform = subject_id(raw["platform"])
+            record = Settlement(
+                id=settlement_id(platform, raw["reference"]),
+                shipper=subject_id(raw["shipper"]),
+                platform=platform,
+                carrier=subject_id(raw["carrier"]),
+                amount=_amount(raw["amount_fen"]),
+                invoice_date=_ledger_date(raw["invoice_date"], "invoice_date"),
+                due_date=_ledger_date(raw["due_date"], "due_date"),
+                evidence=evidence(raw["evidence"]),
+                reference_hash=reference_hash(raw["reference"]),
+            )
+        except InvalidInput as err:
+            errors.append(RowError(line, str(err)))
+            continue
+        if record.due_date < record.invoice_date:
+            errors.append(RowError(line, f"due_date {raw['due_date']} is before invoice_date {raw['invoice_date']}"))
+            continue
+        if record.shipper == record.platform:
+            errors.append(RowError(line, "shipper and platform are the same subject"))
+            continue
+        if record.carrier in (record.shipper, record.platform):
+            errors.append(RowError(line, "the carrier is the same subject as the shipper or the platform"))
+            continue
+        if record.id in seen:
+            errors.append(RowError(line, f"duplicate reference {raw['reference']!r} (first on line {seen[record.id]})"))
+            continue
+        seen[record.id] = line
+        rows.append(CsvRow(line, raw["reference"], record, {c: raw[c] for c in extra_columns if c in raw}))
     if errors:
-        raise InvalidSettlementFile(path, errors)
+        raise InvalidSettlementFile(path, sorted(errors, key=lambda e: e.line))
     if not rows:
         raise InvalidSettlementFile(path, [RowError(1, "the file has a header but no settlements")])
     return rows

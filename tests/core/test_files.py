@@ -61,8 +61,11 @@ def test_read_csv_rows_collects_field_count_problems_when_asked(tmp_path):
     bad: list[tuple[int, str]] = []
     rows = read_csv_rows(path, required=COLUMNS, bad_rows=bad)
     assert [line for line, _ in rows] == [2, 5]
-    assert bad == [(3, "1 field(s) where the header has 2"), (4, "3 field(s) where the header has 2")]
-    with pytest.raises(InvalidInput, match=r"f\.csv: line 3: 1 field\(s\) where the header has 2"):
+    assert bad == [
+        (3, "1 field(s); expected 2 fields, as in the header"),
+        (4, "3 field(s); expected 2 fields, as in the header"),
+    ]
+    with pytest.raises(InvalidInput, match=r"f\.csv: line 3: 1 field\(s\); expected 2 fields"):
         read_csv_rows(path, required=COLUMNS)
 
 
@@ -79,13 +82,15 @@ def test_read_csv_rows_collects_field_count_problems_when_asked(tmp_path):
         (b"a,b\r1,2\r", r"line 1: a carriage return without a line feed"),
         (b'a,b\n1,"2\n3,4\n', r"line 2: a quoted field is never closed"),
         (b'a,b\n"1"x,2\n', r"line 2: text after a closing quote"),
+        (b'a,b\n1,2\n1,x"y\n', r"line 3: a quote inside an unquoted field"),
+        (b'a,b\n1, "y"\n', r"line 2: a quote inside an unquoted field"),
         (b"", r"is empty; the first line must be the header a,b"),
         (b"\n\r\n", r"is empty"),
         (b"a\n1\n", r"line 1: missing column\(s\) b; expected a,b"),
         (b"a,b,zz\n1,2,3\n", r"line 1: unknown column\(s\) zz; expected a,b"),
         (b"a,b,b\n1,2,3\n", r"line 1: column\(s\) named twice: b"),
         (b"a,,b\n1,2,3\n", r"line 1: column 2 of the header has no name"),
-        (b"a,b\n1,2,3\n", r"line 2: 3 field\(s\) where the header has 2"),
+        (b"a,b\n1,2,3\n", r"line 2: 3 field\(s\); expected 2 fields"),
     ],
     ids=[
         "latin1",
@@ -95,6 +100,8 @@ def test_read_csv_rows_collects_field_count_problems_when_asked(tmp_path):
         "lone-cr",
         "unterminated-quote",
         "text-after-quote",
+        "quote-in-unquoted-field",
+        "space-before-quote",
         "empty",
         "blank",
         "missing-column",
