@@ -19,12 +19,19 @@ from eth_utils import keccak, to_checksum_address
 from creditshare.bindings.consortium import Consortium
 from creditshare.bindings.settlement_ledger import iso_date
 from creditshare.bindings.settlement_token import SettlementToken
-from creditshare.core.chain import ChainClient, decode_log_data, encode_call, event_topic
-from creditshare.core.errors import InvalidInput
+from creditshare.core.chain import Call, ChainClient, decode_log_data, decode_revert, encode_call, event_topic
+from creditshare.core.errors import InvalidInput, TransactionRejected
 from creditshare.core.ids import cid_from_digest, to_hex
 
 VIEWED_DATA = ("uint256", "uint256", "uint256[]")  # EntryViewed: fee, discount, entry ids
 PAGE = 100  # CreditList.MAX_PAGE: the history of a subject is read in pages
+ALLOWANCES_SLOT = 1  # OpenZeppelin 5 ERC20: _balances at slot 0, _allowances at slot 1 (SettlementToken is ERC20 first)
+
+
+def allowance_slot(owner: str, spender: str) -> str:
+    """The storage slot of ERC20 `_allowances[owner][spender]` (Solidity's nested mapping layout)."""
+    inner = keccak(bytes.fromhex(owner[2:].lower().rjust(64, "0")) + ALLOWANCES_SLOT.to_bytes(32, "big"))
+    return "0x" + keccak(bytes.fromhex(spender[2:].lower().rjust(64, "0")) + inner).hex()
 
 
 class Category(IntEnum):
@@ -221,6 +228,52 @@ class CreditList:
     def last_viewed_at(self, viewer: str, subject: bytes) -> int:
         return int(self.client.call(self.contract, "lastViewedAt", to_checksum_address(viewer), subject)[0])
 
+    # -- checks before anything is sent -------------------------------------------------------------------
+
+    def check_funds(self, account: LocalAccount, amount: int, what: str) -> None:
+        """Refuses (InvalidInput, nothing sent) if `account` holds fewer than `amount` fen of the token."""
+        held = self.token.balance(account.address)
+        if held < amount:
+            raise InvalidInput(
+                f"{what} needs {amount} fen of the settlement token; {account.address} holds {held}. "
+                f"Ask the committee to mint (`creditshare token mint`)."
+            )
+
+    def simulate(self, call: Call, account: LocalAccount, what: str, spend: int = 0) -> None:
+        """Runs `call` as an eth_call from `account` on the latest state, as if the token approval for `spend`
+        fen were already given: a call the list (roles, membership, entry state, balances) would refuse raises
+        TransactionRejected here, before the approval or the call itself is sent.
+
+        The approval is supplied with an eth_call state override of the token's allowance slot; the override is
+        checked by reading the allowance back through it, and without it the call is simulated as the chain is."""
+        query = {"from": account.address, "to": call.to, "data": "0x" + call.data.hex()}
+        params: list[Any] = [query, "latest"]
+        if spend and self.token.allowance(account.address, self.contract.address) < spend:
+            override = self._allowance_override(account.address, spend)
+            if override is not None:
+                params.append(override)
+        response = self.client.rpc("eth_call", params, what)
+        if "error" in response:
+            data = response["error"].get("data")
+            reason = decode_revert(data) if isinstance(data, str) else str(response["error"].get("message", ""))
+            raise TransactionRejected(f"{what} was refused by the contract: {reason}; nothing was sent", reason=reason)
+
+    def _allowance_override(self, owner: str, amount: int) -> dict[str, Any] | None:
+        token = self.token.contract
+        override: dict[str, Any] = {
+            str(token.address): {
+                "stateDiff": {allowance_slot(owner, self.contract.address): "0x" + amount.to_bytes(32, "big").hex()}
+            }
+        }
+        probe = encode_call(token, "allowance", owner, self.contract.address)
+        response = self.client.rpc(
+            "eth_call", [{"to": probe.to, "data": "0x" + probe.data.hex()}, "latest", override], "the allowance"
+        )
+        result = response.get("result")
+        if isinstance(result, str) and len(result) > 2 and int(result, 16) == amount:
+            return override
+        return None
+
     # -- view, contest, resolve, withdraw -----------------------------------------------------------------
 
     def view(self, subject: bytes, account: LocalAccount, again: bool = False) -> dict[str, Any]:
@@ -240,8 +293,11 @@ class CreditList:
                 "entry_ids": [e.id for e in active],
             }
         fee, _discount = self.fee_for(me)
+        call = encode_call(self.contract, "viewSubject", subject)
+        self.check_funds(account, fee, "viewing")
+        self.simulate(call, account, "the view", spend=fee)
         self.token.ensure_allowance(account, self.contract.address, fee, "viewing")
-        receipt = self.client.transact(encode_call(self.contract, "viewSubject", subject), account, "the view")
+        receipt = self.client.transact(call, account, "the view")
         log = _raw_logs(receipt, self.contract, "EntryViewed")[0]
         fee, discount, ids = decode_log_data(VIEWED_DATA, log)
         return {
@@ -260,9 +316,11 @@ class CreditList:
         if existing and existing["contester"] == account.address:
             return {"entry_id": entry_id, "contested": False, "already": True, **existing}
         deposit = Consortium(self.client).parameter("creditList.contestDeposit")
+        call = encode_call(self.contract, "contest", entry.id, keccak(text=reason))
+        self.check_funds(account, deposit, "the contest deposit")
+        self.simulate(call, account, "the contest", spend=deposit)
         self.token.ensure_allowance(account, self.contract.address, deposit, "the contest deposit")
-        reason_hash = keccak(text=reason)
-        self.client.transact(encode_call(self.contract, "contest", entry.id, reason_hash), account, "the contest")
+        self.client.transact(call, account, "the contest")
         return {"entry_id": entry_id, "contested": True, "already": False, **(self.contest_of(entry_id) or {})}
 
     def resolve(self, entry_id: int, uphold: bool, account: LocalAccount) -> dict[str, Any]:

@@ -22,7 +22,8 @@ from creditshare.bindings.consortium import Consortium
 from creditshare.bindings.credit_list import STATUSES, Category, CreditList, Entry
 from creditshare.bindings.data_bus import DataBus
 from creditshare.bindings.settlement_ledger import SettlementLedger
-from creditshare.core.errors import DetailsUnavailable, InvalidInput
+from creditshare.core.chain import encode_call
+from creditshare.core.errors import DetailsUnavailable, InvalidInput, TransactionRejected
 from creditshare.core.ids import cid_from_digest, file_digest, parse_bytes32, subject_id, to_hex
 from creditshare.domain import evidence as ev
 from creditshare.domain import sealing
@@ -40,6 +41,7 @@ ENTRY_COLUMNS = (
     "stake_fen",
 )
 MAX_AMOUNT = 2**128 - 1
+CHECK_COMMITMENT = keccak(b"creditshare:post-check")  # stands in for the sealed details while a post is simulated
 
 
 class InvalidEntryFile(InvalidInput):
@@ -223,7 +225,21 @@ def post_entries(
         raise InvalidEntryFile(Path("<entries>"), slot_errors)
     if dry_run or not todo:
         return PostResult([{"line": r.line, "subject": to_hex(r.subject)} for r in todo] if dry_run else [], already, 0)
-    book.token.ensure_allowance(account, book.contract.address, sum(r.stake for r in todo), "posting the stakes")
+    total = sum(r.stake for r in todo)
+    book.check_funds(account, total, "posting the stakes")
+    # every post is run against the chain (as if the stakes were approved) before anything is sealed or sent;
+    # the details are not sealed yet, so a stand-in commitment takes their place
+    refused = []
+    for r in todo:
+        try:
+            book.simulate(
+                encode_call(book.contract, "post", _entry_input(r, CHECK_COMMITMENT)), account, "the post", total
+            )
+        except TransactionRejected as err:
+            refused.append(RowError(r.line, f"the credit list would refuse this entry: {err.reason}"))
+    if refused:
+        raise InvalidEntryFile(Path("<entries>"), refused)
+    book.token.ensure_allowance(account, book.contract.address, total, "posting the stakes")
     store = sealing.SealedStore(book.client.settings.evidence_dir)
     my_key = sealing.public_key_of(bytes(account.key))
     inputs, sealed_info = [], []
@@ -234,19 +250,7 @@ def post_entries(
         store.put_key(commitment, me, sealing.wrap_key(key, my_key), role="maintainer")
         ev.store(book.client.settings.evidence_dir, r.evidence_path.read_bytes())
         sealed_info.append((commitment, cid))
-        inputs.append(
-            (
-                r.subject,
-                int(r.category),
-                r.amount,
-                r.period_from,
-                r.period_to,
-                list(r.settlement_ids),
-                r.evidence,
-                commitment,
-                r.stake,
-            )
-        )
+        inputs.append(_entry_input(r, commitment))
     results = book.post(inputs, account, on_posted)
     posted = []
     for r, (entry_id, receipt), (commitment, cid) in zip(todo, results, sealed_info, strict=True):
@@ -263,6 +267,21 @@ def post_entries(
             }
         )
     return PostResult(posted, already, sum(int(receipt["gasUsed"]) for _id, receipt in results))
+
+
+def _entry_input(r: EntryRow, commitment: bytes) -> tuple[Any, ...]:
+    """The `EntryInput` tuple CreditList.post takes."""
+    return (
+        r.subject,
+        int(r.category),
+        r.amount,
+        r.period_from,
+        r.period_to,
+        list(r.settlement_ids),
+        r.evidence,
+        commitment,
+        r.stake,
+    )
 
 
 def _slot_errors(

@@ -435,10 +435,9 @@ def test_a_member_subjects_key_is_released_only_after_a_consented_list_read(cli,
     (skipped,) = [s for s in out["skipped"] if s["viewer"] == bank]
     assert skipped["entry_ids"] == [eid] and skipped["view_tx"] == paid["tx"]
     assert "no consented list-scope read" in skipped["reason"] and "is a member" in skipped["reason"]
-    # the other views are still released: DEBTOR1 is no member
-    assert eid not in [r["entry_id"] for r in out["released"]] and posted["d1"] in [
-        r["entry_id"] for r in out["released"]
-    ]
+    # only that view is skipped: the views of DEBTOR1, no member, are released as before
+    assert eid not in [r["entry_id"] for r in out["released"]]
+    assert {s["subject"] for s in out["skipped"]} == {to_hex(subject_id("uscc:SHIP1"))}
     text = " ".join(cli("list", "release", account="maint").stdout.split())
     assert f"skipped the view {paid['tx']}" in text and "1 view(s) skipped" in text
     refused = cli("list", "decrypt", str(eid), account="bank", ok=False)
@@ -461,3 +460,72 @@ def test_a_member_subjects_key_is_released_only_after_a_consented_list_read(cli,
 def test_release_help_says_why_a_view_is_skipped(cli):
     text = words(cli("list", "release", "--help").stdout)
     assert "consented list-scope read" in text and "cannot be recovered" in text
+
+
+@pytest.fixture
+def onchain(cli, monkeypatch):
+    """Reads the state a refused command must leave alone: block number, token allowance to the list, balances."""
+    from brownie import web3
+
+    from creditshare.bindings.credit_list import CreditList
+    from creditshare.core.chain import ChainClient
+    from creditshare.core.config import load_settings
+
+    for key, value in cli.env.items():
+        monkeypatch.setenv(key, value)
+    book = CreditList(ChainClient(load_settings("development", cli.data_dir)))
+
+    def snapshot(who: str) -> tuple[int, int, int, int]:
+        holder = address(cli, who)
+        return (
+            web3.eth.block_number,
+            book.token.allowance(holder, book.contract.address),
+            book.token.balance(holder),
+            book.balance(holder),
+        )
+
+    return snapshot
+
+
+def test_a_refused_view_or_contest_sends_nothing_not_even_the_approval(cli, posted, onchain):
+    before = onchain("outsider")
+    assert before[2] == FUNDS and before[1] == 0  # holds tokens, has approved nothing
+    outsider = cli("list", "view", "uscc:DEBTOR1", account="outsider", ok=False)
+    assert outsider.exit_code == 1 and "CreditListNotActiveMember" in outsider.stderr
+    assert "nothing was sent" in outsider.stderr and "Traceback" not in outsider.stderr
+    contest = cli("list", "contest", str(posted["d1"]), "--reason", "x", account="outsider", ok=False)
+    assert contest.exit_code == 1 and "CreditListNotActiveMember" in contest.stderr
+    assert onchain("outsider") == before
+    # the maintainer contesting its own entry is refused before the deposit's approval too
+    maint = onchain("maint")
+    own = cli("list", "contest", str(posted["d1"]), "--reason", "x", account="maint", ok=False)
+    assert own.exit_code == 1 and "CreditListOwnEntry" in own.stderr and onchain("maint") == maint
+
+
+def test_a_refused_post_sends_nothing(cli, book, posted, onchain):
+    before, count = onchain("maint"), entry_count(cli)
+    # a period ending in the future passes the file check; the list refuses it, so nothing is approved or sent
+    future = entry_row("uscc:DEBTOR2", "d3", start="2025-10-01", end="2099-12-31")
+    result = cli("list", "post", str(write(book, "future.csv", [future])), account="maint", ok=False)
+    assert result.exit_code == 1 and "line 2: the credit list would refuse this entry" in result.stderr
+    assert "CreditListBadPeriod" in result.stderr
+    assert onchain("maint") == before and entry_count(cli) == count
+
+
+@pytest.mark.parametrize(
+    "args, who, message",
+    [
+        (("list", "resolve", "{d1}", "--uphold"), "c1", "CreditListNotContested"),
+        (("list", "resolve", "{d1}", "--uphold"), "bank", "CreditListWrongRole"),
+        (("list", "revote", "{d1}"), "bank", "CreditListWrongRole"),
+        (("list", "withdraw"), "outsider", None),
+        (("list", "expire", "{d1}"), "bank", None),
+        (("list", "release"), "bank", None),
+    ],
+)
+def test_other_list_commands_refused_or_idle_send_nothing(cli, posted, onchain, args, who, message):
+    before = onchain(who)
+    result = cli(*(a.format(**{k: v for k, v in posted.items()}) for a in args), account=who, ok=message is None)
+    if message is not None:
+        assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.stderr
+    assert onchain(who) == before
