@@ -24,6 +24,7 @@ from typing import Any
 
 from eth_utils import is_address, to_checksum_address
 
+from creditshare.bindings.score_oracle import MAX_REPORT_TTL
 from creditshare.core.errors import ConfigError
 
 ROUND_DEFAULTS: dict[str, float] = {
@@ -99,13 +100,14 @@ class OracleConfig:
             out.confirmations < 0
             or out.poll_seconds <= 0
             or out.leader_timeout_seconds <= 0
-            or out.report_ttl_seconds < 60
+            or not 60 <= out.report_ttl_seconds <= MAX_REPORT_TTL
             or not 1 <= out.batch <= 500
             or out.request_timeout_seconds <= 0
         ):
             raise ConfigError(
                 f"the round settings of {path} are out of range: confirmations >= 0, poll and "
-                "timeouts > 0, report_ttl_seconds >= 60, 1 <= batch <= 500."
+                f"timeouts > 0, 60 <= report_ttl_seconds <= {MAX_REPORT_TTL} (the ScoreOracle's maximum), "
+                "1 <= batch <= 500."
             )
         return out
 

@@ -82,9 +82,13 @@ def propose(
     batch: int = 500,
     aggregates: dict[str, dict[str, int]] | None = None,
 ) -> list[Path]:
-    """Writes one report file per batch; returns their paths."""
-    _check_epoch_and_expiry(client, epoch, expiry)
-    scored = score_from_ledger(client, card, as_of, aggregates=aggregates)
+    """Writes one report file per batch; returns their paths.
+
+    The report must pass `check_report_window` (what every signer checks): epoch a confirmed block,
+    as_of its time, expiry within the TTL. Everything is read as of block `epoch`, as signers recompute it.
+    """
+    check_report_window(client, epoch=epoch, as_of=as_of, expiry=expiry)
+    scored = score_from_ledger(client, card, as_of, block=epoch, aggregates=aggregates)
     reports = build_reports(
         scored, epoch=epoch, model_hash=parse_bytes32(card.model_hash), as_of=as_of, expiry=expiry, batch=batch
     )
@@ -121,19 +125,49 @@ def propose(
     return paths
 
 
-def _check_epoch_and_expiry(client: ChainClient, epoch: int, expiry: int) -> None:
-    """What ScoreOracle.submit would refuse later, refused before scoring: an epoch past the latest block
-    (epochs are block numbers) and an expiry more than MAX_REPORT_TTL past the latest block's time."""
-    latest = int(client.read(lambda: client.w3.eth.block_number, "block number"))
-    if not 1 <= epoch <= latest:
-        raise InvalidInput(
-            f"epoch must be between 1 and the latest block number {latest} (epochs are block numbers); got {epoch}."
+class ReportOutsideWindow(InvalidInput):
+    """A report's epoch, as_of or expiry is outside what an oracle signs (see `check_report_window`)."""
+
+
+def confirmed_head(client: ChainClient, confirmations: int) -> int:
+    """The newest block an oracle treats as final: the head minus `confirmations`."""
+    return int(client.read(lambda: client.w3.eth.block_number, "block number")) - confirmations
+
+
+def check_report_window(
+    client: ChainClient, *, epoch: int, as_of: int, expiry: int, confirmations: int = 0, ttl: int = MAX_REPORT_TTL
+) -> None:
+    """The one rule every signer applies (`oracle sign` and the daemon, leader and peers) before signing.
+
+    - `epoch` is a confirmed block number: 1 <= epoch <= head − `confirmations` (a future or absurd
+      epoch, e.g. 2^64 − 1, would freeze its subjects: the contract's epoch guard refuses every later one);
+    - `as_of` is exactly that block's time (no old `--as-of` rolls a score back to an earlier state);
+    - `expiry` is at most `ttl` after `as_of` (`ttl` capped at the contract's MAX_REPORT_TTL, 7 days) and
+      after the latest block's time, which also bounds the epoch's age: a block older than `ttl` is refused.
+    """
+    ttl = min(int(ttl), MAX_REPORT_TTL)
+    head = int(client.read(lambda: client.w3.eth.block_number, "block number"))
+    confirmed = head - confirmations
+    if not 1 <= epoch <= confirmed:
+        raise ReportOutsideWindow(
+            f"epoch must be a confirmed block number between 1 and {confirmed} (the latest block number {head} "
+            f"minus {confirmations} confirmations; epochs are block numbers); got {epoch}."
         )
-    limit = client.block_timestamp() + MAX_REPORT_TTL
-    if expiry > limit:
-        raise InvalidInput(
-            f"expiry {expiry} is more than {MAX_REPORT_TTL} seconds after the latest block's time; "
+    block_time = client.block_timestamp(epoch)
+    if as_of != block_time:
+        raise ReportOutsideWindow(
+            f"as_of must be the time of the epoch's block {epoch} ({block_time}); got {as_of}: not signing."
+        )
+    if expiry > as_of + ttl:
+        raise ReportOutsideWindow(
+            f"expiry {expiry} is more than {ttl} seconds after as_of {as_of} (the signing TTL); "
             "the ScoreOracle refuses it (use a shorter --ttl)."
+        )
+    latest = client.block_timestamp(head)
+    if expiry <= latest:
+        raise ReportOutsideWindow(
+            f"the report expired at {expiry}, before the latest block's time {latest}: epoch {epoch} is too old "
+            f"(older than the {ttl} s TTL); propose a new report at a recent block."
         )
 
 
@@ -182,15 +216,25 @@ def sign(
     account: LocalAccount,
     *,
     aggregates: dict[str, dict[str, int]] | None = None,
+    confirmations: int = 0,
+    ttl: int = MAX_REPORT_TTL,
 ) -> str:
-    """Recomputes the report's batch and, if it matches, adds this operator's signature. Returns the outcome."""
+    """Recomputes the report's batch and, if it matches, adds this operator's signature. Returns the outcome.
+
+    Refuses (ReportOutsideWindow) a report outside `check_report_window` with these `confirmations`
+    and `ttl` (the oracle config's, when the operator passes it), before recomputing anything.
+    """
     body, report, entries = _load(path)
     contract = _check_target(client, body)
+    check_report_window(
+        client, epoch=report.epoch, as_of=report.as_of, expiry=report.expiry, confirmations=confirmations, ttl=ttl
+    )
     if to_hex(report.model_hash) != card.model_hash:
         raise InvalidInput(f"the report names model {to_hex(report.model_hash)}; this card is {card.model_hash}.")
     if entries_root(entries) != report.entries_root:
         raise InvalidInput("the report's entries do not hash to its entries root: not signing.")
-    derived = {s.subject: s.entry() for s in score_from_ledger(client, card, report.as_of, aggregates=aggregates)}
+    scored = score_from_ledger(client, card, report.as_of, block=report.epoch, aggregates=aggregates)
+    derived = {s.subject: s.entry() for s in scored}
     if any(derived.get(to_hex(e.subject)) != e for e in entries):
         raise InvalidInput("this node's recomputation of the batch disagrees with the report: not signing.")
     if account.address in body["signatures"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -9,9 +10,11 @@ import typer
 
 from creditshare.cli.context import emit, err_console, state, table
 from creditshare.cli.options import OracleAccount
+from creditshare.core.errors import InvalidInput
 from creditshare.domain.settlements import parse_date
 
 if TYPE_CHECKING:
+    from creditshare.core.chain import ChainClient
     from scoring.model_card import ModelCard
 
 app = typer.Typer(
@@ -50,24 +53,38 @@ def _aggregates(ctx: typer.Context, path: Path | None) -> dict[str, dict[str, in
 def propose(
     ctx: typer.Context,
     card: Path = typer.Option(..., "--card", help=CARD_HELP),
-    as_of: str = typer.Option(..., "--as-of", help="Score date, YYYY-MM-DD: no data after it is used."),
-    epoch: int = typer.Option(..., "--epoch", min=1, help="Report epoch; newer than every stored epoch."),
-    ttl: int = typer.Option(86_400, "--ttl", min=60, help="Seconds the signatures stay valid."),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="Optional check, YYYY-MM-DD: the epoch block's date (a report is scored as of its epoch block's time).",
+    ),
+    epoch: int | None = typer.Option(
+        None, "--epoch", min=1, help="Report epoch: a block number, newer than every stored epoch (default: latest)."
+    ),
+    ttl: int = typer.Option(86_400, "--ttl", min=60, help="Seconds the signatures stay valid after the epoch block."),
     out_dir: Path = typer.Option(Path("reports"), "--out-dir", help="Where to write the report files."),
     batch: int = typer.Option(500, "--batch", min=1, max=500, help="Subjects per report."),
     mpc_output: MpcOutput = None,
 ) -> None:
-    """Score every shipper from the ledger with the champion card; write report files to sign."""
+    """Score every shipper from the ledger with the champion card as of a block; write report files to sign."""
     from oracle import scores
 
     st = state(ctx)
-    expiry = st.client.block_timestamp() + ttl
+    epoch = scores.confirmed_head(st.client, 0) if epoch is None else epoch
+    block_time = _epoch_time(st.client, epoch)
+    if as_of is not None:
+        day = parse_date(as_of, "--as-of")
+        if not day <= block_time < day + 86_400:
+            raise InvalidInput(
+                f"--as-of {as_of} is not the date of epoch block {epoch} ({_date(block_time)}): a report is "
+                "scored as of its epoch block's time; leave out --as-of or pass that date."
+            )
     paths = scores.propose(
         st.client,
         _card(card),
-        as_of=parse_date(as_of, "--as-of"),
+        as_of=block_time,
         epoch=epoch,
-        expiry=expiry,
+        expiry=block_time + ttl,
         out_dir=out_dir,
         batch=batch,
         aggregates=_aggregates(ctx, mpc_output),
@@ -79,6 +96,22 @@ def propose(
     )
 
 
+def _epoch_time(client: ChainClient, epoch: int) -> int:
+    """The time of block `epoch`; a block not mined yet is refused by the report window check later."""
+    from oracle import scores
+
+    if epoch > scores.confirmed_head(client, 0):
+        raise InvalidInput(
+            f"epoch must be between 1 and the latest block number {scores.confirmed_head(client, 0)} "
+            f"(epochs are block numbers); got {epoch}."
+        )
+    return client.block_timestamp(epoch)
+
+
+def _date(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d")
+
+
 @app.command()
 def sign(
     ctx: typer.Context,
@@ -86,14 +119,25 @@ def sign(
     card: Path = typer.Option(..., "--card", help=CARD_HELP),
     account: OracleAccount = None,
     mpc_output: MpcOutput = None,
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        help=CONFIG_HELP + " Its confirmations and report_ttl_seconds bound what is signed (default: 0 and 7 days).",
+    ),
 ) -> None:
-    """Recompute each batch independently and sign it only if it matches."""
+    """Recompute each batch independently and sign it only if it matches (epoch a confirmed block, as_of its time,
+    expiry within the TTL)."""
     from oracle import scores
+    from oracle.config import OracleConfig
 
     st = state(ctx)
+    window = {}
+    if config is not None:
+        cfg = OracleConfig.load(config)
+        window = {"confirmations": cfg.confirmations, "ttl": cfg.report_ttl_seconds}
     signer, loaded = st.account(account), _card(card)
     aggregates = _aggregates(ctx, mpc_output)
-    results = {str(p): scores.sign(st.client, loaded, p, signer, aggregates=aggregates) for p in reports}
+    results = {str(p): scores.sign(st.client, loaded, p, signer, aggregates=aggregates, **window) for p in reports}
     emit(st, results, [f"{path}: {outcome}" for path, outcome in results.items()])
 
 

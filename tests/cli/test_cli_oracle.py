@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 
 import pytest
+from brownie import web3
 
 from creditshare.core.ids import subject_id, to_hex
 from scoring.model_card import TIERS
 from tests.cli.helpers import row, write_csv
 from tests.cli.lender_scenario import oracles_and_card
+
+ORACLE = {"id": 1, "name": "o1", "keystore": "o1", "address": "0x" + "01" * 20, "port": 18601}
 
 
 @pytest.fixture(scope="module")
@@ -22,24 +27,14 @@ def setup(cli, tmp_path_factory):
     return folder, card
 
 
-def propose(cli, folder, card, epoch: int) -> list[str]:
-    return cli.json(
-        "oracle",
-        "propose",
-        "--card",
-        str(card),
-        "--as-of",
-        "2026-03-01",
-        "--epoch",
-        str(epoch),
-        "--out-dir",
-        str(folder / f"epoch{epoch}"),
-    )
+def propose(cli, folder, card, name: str) -> list[str]:
+    """A report at the latest block (the default epoch), scored as of that block's time."""
+    return cli.json("oracle", "propose", "--card", str(card), "--out-dir", str(folder / name))
 
 
 def test_three_of_four_oracles_put_signed_scores_on_chain(cli, setup):
     folder, card = setup
-    reports = propose(cli, folder, card, 1)
+    reports = propose(cli, folder, card, "first")
     assert len(reports) == 1
     for name in ("o1", "o2"):
         assert cli.json("oracle", "sign", *reports, "--card", str(card), account=name)[reports[0]] == "signed"
@@ -58,7 +53,7 @@ def test_three_of_four_oracles_put_signed_scores_on_chain(cli, setup):
 
 def test_an_oracle_refuses_to_sign_a_tampered_batch(cli, setup):
     folder, card = setup
-    reports = propose(cli, folder, card, 2)
+    reports = propose(cli, folder, card, "tampered")
     body = json.loads(open(reports[0]).read())
     body["entries"][0]["score"] += 1
     with open(reports[0], "w") as handle:
@@ -69,7 +64,7 @@ def test_an_oracle_refuses_to_sign_a_tampered_batch(cli, setup):
 
 def test_a_non_oracle_cannot_sign_usefully_or_submit(cli, setup):
     folder, card = setup
-    reports = propose(cli, folder, card, 3)
+    reports = propose(cli, folder, card, "outsider")
     for name in ("o1", "o2", "bank"):
         cli("oracle", "sign", *reports, "--card", str(card), account=name)
     result = cli("oracle", "submit", *reports, account="o1", ok=False)
@@ -94,8 +89,6 @@ def test_propose_refuses_an_epoch_past_the_latest_block_and_writes_nothing(cli, 
             "propose",
             "--card",
             str(card),
-            "--as-of",
-            "2026-03-01",
             "--epoch",
             str(epoch),
             "--out-dir",
@@ -116,10 +109,6 @@ def test_propose_refuses_a_ttl_beyond_the_oracle_maximum_and_writes_nothing(cli,
         "propose",
         "--card",
         str(card),
-        "--as-of",
-        "2026-03-01",
-        "--epoch",
-        "4",
         "--ttl",
         str(7 * 86_400 + 1),
         "--out-dir",
@@ -127,5 +116,77 @@ def test_propose_refuses_a_ttl_beyond_the_oracle_maximum_and_writes_nothing(cli,
         ok=False,
     )
     assert result.exit_code == 1 and "error: expiry" in result.stderr
-    assert "more than 604800 seconds after the latest block's time" in result.stderr
+    assert "is more than 604800 seconds after as_of" in result.stderr
     assert not out.exists()
+
+
+def test_propose_refuses_an_as_of_that_is_not_the_epoch_blocks_date(cli, setup):
+    """An old --as-of would score subjects as they stood before their defaults (issue #14, finding 1)."""
+    folder, card = setup
+    out = folder / "old"
+    result = cli("oracle", "propose", "--card", str(card), "--as-of", "2026-03-01", "--out-dir", str(out), ok=False)
+    assert result.exit_code == 1
+    assert "error: --as-of 2026-03-01 is not the date of epoch block" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
+    today = time.strftime("%Y-%m-%d", time.gmtime(web3.eth.get_block("latest")["timestamp"]))
+    (path,) = cli.json("oracle", "propose", "--card", str(card), "--as-of", today, "--out-dir", str(out))
+    report = json.loads(Path(path).read_text())["report"]
+    assert report["as_of"] == web3.eth.get_block(report["epoch"])["timestamp"]
+
+
+def tampered(path: str, **changes: int) -> str:
+    """A copy of a proposed report file with header fields changed (the entries root still matches)."""
+    body = json.loads(Path(path).read_text())
+    body["report"].update(changes)
+    out = Path(path).with_name(f"tampered-{'-'.join(changes)}.json")
+    out.write_text(json.dumps(body))
+    return str(out)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r, head: {"epoch": 2**64 - 1}, "epoch must be a confirmed block number between 1 and"),
+        (lambda r, head: {"epoch": head + 5}, "epoch must be a confirmed block number between 1 and"),
+        (lambda r, head: {"as_of": r["as_of"] - 329 * 86_400}, "as_of must be the time of the epoch's block"),
+        (lambda r, head: {"as_of": r["as_of"] + 1}, "as_of must be the time of the epoch's block"),
+        (lambda r, head: {"expiry": r["as_of"] + 7 * 86_400 + 1}, "is more than 604800 seconds after as_of"),
+    ],
+    ids=["epoch-2^64-1", "future-epoch", "old-as-of", "as-of-off-by-one", "expiry-beyond-max-ttl"],
+)
+def test_sign_refuses_a_report_outside_the_window_with_one_clear_error(cli, setup, change, message):
+    """Issue #14, finding 1: `oracle sign` checks epoch, as_of and expiry, not only the entries."""
+    folder, card = setup
+    (path,) = propose(cli, folder, card, "window")
+    report = json.loads(Path(path).read_text())["report"]
+    bad = tampered(path, **change(report, web3.eth.block_number))
+    result = cli("oracle", "sign", bad, "--card", str(card), account="o1", ok=False)
+    assert result.exit_code == 1 and result.stderr.startswith("error: ") and message in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+    assert json.loads(Path(bad).read_text())["signatures"] == {}
+    assert cli.json("oracle", "sign", path, "--card", str(card), account="o1")[path] == "signed"
+
+
+def test_sign_holds_expiry_to_the_configured_ttl_and_refuses_an_epoch_older_than_it(cli, setup):
+    folder, card = setup
+    config = folder / "oracles.json"
+    config.write_text(json.dumps({"oracles": [ORACLE], "round": {"report_ttl_seconds": 3600, "confirmations": 1}}))
+    (path,) = cli.json("oracle", "propose", "--card", str(card), "--ttl", "7200", "--out-dir", str(folder / "ttl"))
+    report = json.loads(Path(path).read_text())["report"]
+    fine = tampered(path, expiry=report["as_of"] + 3600)
+    with_config = ("--card", str(card), "--config", str(config))
+    # one confirmation: the latest block is not yet final for this operator
+    result = cli("oracle", "sign", fine, *with_config, account="o1", ok=False)
+    assert "error: epoch must be a confirmed block number" in result.stderr and "minus 1 confirmations" in result.stderr
+    cli(
+        "settlements", "submit", str(write_csv(folder, [row("ORC-TTL", shipper="uscc:SHIP1")], "t.csv")), account="plat"
+    )
+    result = cli("oracle", "sign", path, *with_config, account="o1", ok=False)
+    assert "error: expiry" in result.stderr and "is more than 3600 seconds after as_of" in result.stderr
+    assert cli.json("oracle", "sign", fine, *with_config, account="o1")[fine] == "signed"
+    # two hours later the epoch's block is older than the TTL: the report would already have expired
+    web3.provider.make_request("evm_increaseTime", [7200])
+    web3.provider.make_request("evm_mine", [])
+    result = cli("oracle", "sign", fine, *with_config, account="o2", ok=False)
+    assert "error: the report expired at" in result.stderr and "is too old" in result.stderr
