@@ -53,6 +53,8 @@ contract ScoreOracle is IScoreOracle, EIP712 {
             revert ScoreOracleExpiryTooFar(report.expiry, block.timestamp + MAX_REPORT_TTL);
         }
         if (report.asOf > block.timestamp) revert ScoreOracleAsOfInFuture(report.asOf, block.timestamp);
+        // asOf <= block.timestamp <= expiry here: a score lands at most MAX_REPORT_TTL after its as-of time
+        if (report.expiry - report.asOf > MAX_REPORT_TTL) revert ScoreOracleAsOfTooOld(report.asOf, report.expiry);
         // epochs are block numbers: a future epoch would freeze its subjects until that block
         if (report.epoch > block.number) revert ScoreOracleEpochInFuture(report.epoch, block.number);
         bytes32 digest = _digest(report);

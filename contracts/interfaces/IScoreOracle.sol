@@ -91,6 +91,7 @@ interface IScoreOracle {
     error ScoreOracleExpiryTooFar(uint64 expiry, uint256 maxExpiry);
     error ScoreOracleEpochInFuture(uint64 epoch, uint256 blockNumber);
     error ScoreOracleAsOfInFuture(uint64 asOf, uint256 timestamp);
+    error ScoreOracleAsOfTooOld(uint64 asOf, uint64 expiry);
     error ScoreOracleReportAlreadySubmitted(bytes32 digest);
     error ScoreOracleNotChampion(bytes32 modelHash);
     error ScoreOracleEntriesMismatch(bytes32 signed, bytes32 submitted);
@@ -127,7 +128,9 @@ interface IScoreOracle {
     /// active oracles (`ScoreOracleBadThreshold`: oracles may have been suspended since k
     /// was set), an empty batch, an expired report (`block.timestamp > expiry`), an expiry
     /// more than `maxReportTtl()` past `block.timestamp`, an as-of time in the future, an
-    /// epoch above `block.number`, a report already
+    /// as-of time more than `maxReportTtl()` before the expiry (`ScoreOracleAsOfTooOld`: with
+    /// the expiry check, a score is never older than the TTL when it lands, so k signers
+    /// cannot roll a subject back to an old state), an epoch above `block.number`, a report already
     /// submitted (same digest), a model hash that is not the champion, entries that do not
     /// hash to `entriesRoot`, fewer than k signatures, a malformed signature, a signer that
     /// is not an active oracle (this is also how a signature made for another chain id or

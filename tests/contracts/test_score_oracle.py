@@ -326,11 +326,29 @@ def test_report_expiring_exactly_max_ttl_after_its_block_is_accepted(
 ) -> None:
     batch = entries(2)
     at = block_time() + 5
-    rep = report(batch, as_of=at - 10, expiry=at + MAX_REPORT_TTL)
+    rep = report(batch, as_of=at, expiry=at + MAX_REPORT_TTL)
     sigs = signatures(oracle, rep, oracle_keys[:3])
     next_block_at(at)
     submit(oracle, rep, batch, sigs, senders[0])
-    assert oracle.scoreOf(batch[0].subject)["asOf"] == at - 10
+    assert oracle.scoreOf(batch[0].subject)["asOf"] == at
+
+
+@pytest.mark.parametrize("older", [1, 329 * 86_400])
+def test_as_of_more_than_max_ttl_before_the_expiry_reverts(
+    oracle: Any, oracle_keys: list[LocalAccount], senders: list[Any], older: int
+) -> None:
+    """Issue #14, finding 1: k signatures over an old as-of (a subject's state before its default) with a
+    fresh expiry would roll its score back; the as-of time may lie at most MAX_REPORT_TTL before the expiry."""
+    batch = entries(2)
+    at = block_time() + 5
+    rep = report(batch, as_of=at + HOUR - MAX_REPORT_TTL - older, expiry=at + HOUR)
+    sigs = signatures(oracle, rep, oracle_keys[:3])
+    next_block_at(at)
+    with reverts("ScoreOracleAsOfTooOld"):
+        submit(oracle, rep, batch, sigs, senders[0])
+    edge = report(batch, as_of=at + HOUR - MAX_REPORT_TTL, expiry=at + HOUR)
+    submit(oracle, edge, batch, signatures(oracle, edge, oracle_keys[:3]), senders[0])
+    assert oracle.scoreOf(batch[0].subject)["asOf"] == at + HOUR - MAX_REPORT_TTL
 
 
 @pytest.mark.parametrize("beyond", [1, 2**63])
