@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_utils import is_address
 
 from creditshare.bindings.model_registry import ModelRegistry
 from creditshare.bindings.score_oracle import MAX_REPORT_TTL, ScoreOracle
@@ -177,26 +178,63 @@ def _write(path: Path, body: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def _load(path: Path) -> tuple[dict[str, Any], ScoreReport, list[Entry]]:
+def load_report_file(path: Path) -> tuple[dict[str, Any], ScoreReport, list[Entry]]:
+    """A report file written by `propose` (body, header, entries); anything else is one InvalidInput
+    naming the file: unreadable, not JSON, a field missing, of the wrong type or out of range."""
     try:
-        body = json.loads(path.read_text())
+        body = json.loads(path.read_bytes())
+        if not isinstance(body, dict):
+            raise TypeError("not a JSON object")
+        if not isinstance(body.get("chain_id"), int) or isinstance(body["chain_id"], bool):
+            raise TypeError("chain_id must be an integer")
+        if not isinstance(body.get("contract"), str) or not is_address(body["contract"]):
+            raise TypeError("contract must be an address")
+        signatures = body.get("signatures")
+        if not isinstance(signatures, dict) or not all(
+            isinstance(a, str) and is_address(a) and isinstance(v, str) and _is_signature(v)
+            for a, v in signatures.items()
+        ):
+            raise TypeError("signatures must map addresses to 65-byte 0x signatures")
         r = body["report"]
+        if not isinstance(r, dict):
+            raise TypeError("report must be an object")
         report = ScoreReport(
-            epoch=int(r["epoch"]),
-            model_hash=parse_bytes32(r["model_hash"]),
-            as_of=int(r["as_of"]),
-            expiry=int(r["expiry"]),
-            entries_root=parse_bytes32(r["entries_root"]),
+            epoch=_int(r["epoch"], "epoch"),
+            model_hash=parse_bytes32(str(r["model_hash"])),
+            as_of=_int(r["as_of"], "as_of"),
+            expiry=_int(r["expiry"], "expiry"),
+            entries_root=parse_bytes32(str(r["entries_root"])),
         )
+        if not isinstance(body["entries"], list) or not all(isinstance(e, dict) for e in body["entries"]):
+            raise TypeError("entries must be a list of objects")
         entries = [
             Entry(
-                parse_bytes32(e["subject"]), int(e["score"]), TIERS.index(e["tier"]), parse_bytes32(e["reasons_hash"])
+                parse_bytes32(str(e["subject"])),
+                _int(e["score"], "score"),
+                TIERS.index(e["tier"]),
+                parse_bytes32(str(e["reasons_hash"])),
             )
             for e in body["entries"]
         ]
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as err:
         raise InvalidInput(f"{path} is not a score report file: {err}") from err
     return body, report, entries
+
+
+_load = load_report_file
+
+
+def _int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an integer; got {value!r}")
+    return value
+
+
+def _is_signature(value: str) -> bool:
+    try:
+        return value.startswith("0x") and len(bytes.fromhex(value[2:])) == 65
+    except ValueError:
+        return False
 
 
 def _check_target(client: ChainClient, body: dict[str, Any]) -> str:
