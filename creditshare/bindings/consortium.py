@@ -174,7 +174,8 @@ class Consortium:
 
         A row whose address is a member already is reported as such; a row with an
         open (unexecuted, unexpired) admit proposal for the same address reuses it.
-        Returns, per row, {"address", "proposal" (id or None), "status"}.
+        Returns, per row, {"address", "proposal" (id or None), "status"}. The items of CallsRefused and
+        PartialWrite are indexes in `rows`.
         """
         seen: set[str] = set()
         orgs: set[bytes] = set()
@@ -227,8 +228,11 @@ class Consortium:
                         0,
                     )
                 )
+        # every proposal is checked before the first is sent; CallsRefused and PartialWrite name rows by index
         receipts = (
-            self.client.transact_many(calls, account, "the admit proposals", on_mined=on_mined, scale_gas=True)
+            self.client.transact_many(
+                calls, account, "the admit proposals", on_mined=on_mined, scale_gas=True, items=[[i] for i in pending]
+            )
             if calls
             else []
         )
@@ -240,12 +244,13 @@ class Consortium:
     def approve_many(
         self, account: LocalAccount, proposal_ids: list[int], on_mined: Any = None
     ) -> list[dict[str, Any]]:
-        """Approves many proposals, pipelined; skips those executed or already approved by this account."""
+        """Approves many proposals, pipelined; skips those executed or already approved by this account.
+        The items of CallsRefused and PartialWrite are proposal ids."""
         count = int(self.client.read(lambda: self.contract.functions.proposalCount().call(), "proposals"))
         unknown = [pid for pid in proposal_ids if not 1 <= pid <= count]
         if unknown:
             raise InvalidInput(f"there is no proposal {', '.join(map(str, unknown))} (the last one is {count}).")
-        out, calls = [], []
+        out, calls, ids = [], [], []
         now = self.client.block_timestamp()
         for pid in dict.fromkeys(proposal_ids):  # each id once, in order
             info = self.proposal(pid)
@@ -258,8 +263,10 @@ class Consortium:
             else:
                 out.append({"id": pid, "status": "approved"})
                 calls.append(encode_call(self.contract, "approve", pid))
+                ids.append([pid])
+        # every approval is checked before the first is sent; CallsRefused and PartialWrite name proposal ids
         receipts = (
-            self.client.transact_many(calls, account, "the approvals", on_mined=on_mined, scale_gas=True)
+            self.client.transact_many(calls, account, "the approvals", on_mined=on_mined, scale_gas=True, items=ids)
             if calls
             else []
         )

@@ -17,7 +17,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
 
 from creditshare.bindings.consortium import Consortium
-from creditshare.core.chain import ChainClient, decode_log_data, encode_call, event_topic
+from creditshare.core.chain import ChainClient, PartialWrite, decode_log_data, encode_call, event_topic
 from creditshare.core.errors import InvalidInput, TransactionRejected
 from creditshare.core.ids import to_hex
 
@@ -172,15 +172,22 @@ class DataBus:
         member = Consortium(self.client).member(account.address)
         if member is None or not member.active or "LENDER" not in member.roles:
             raise InvalidInput(f"{account.address} is not an active LENDER member: only lenders read through the bus.")
+        batches = [list(range(i, min(i + batch, len(subjects)))) for i in range(0, len(subjects), batch)]
         calls = [
-            encode_call(self.contract, "accessMany", list(subjects[i : i + batch]), scope, purpose)
-            for i in range(0, len(subjects), batch)
+            encode_call(self.contract, "accessMany", [subjects[i] for i in idx], scope, purpose) for idx in batches
         ]
         try:
-            # every batch is checked before the first is sent: one subject without consent stops them all
-            for call in calls[1:]:
-                self.client.estimate(call, account, "the consented access")
-            receipts = self.client.transact_many(calls, account, "the consented access", scale_gas=True)
+            # every batch is checked before the first is sent (transact_many): one subject without consent
+            # stops them all
+            receipts = self.client.transact_many(calls, account, "the consented access", scale_gas=True, items=batches)
+        except PartialWrite as err:
+            landed = [to_hex(subjects[i]) for i in err.landed_items]
+            missed = [to_hex(subjects[i]) for i in err.not_landed_items]
+            raise err.restated(
+                f"the chain changed after the check: the access of {len(landed)} subject(s) was recorded and of "
+                f"{len(missed)} not ({err.reason}); read the others again",
+                [f"recorded: {', '.join(landed)}", f"not recorded: {', '.join(missed)}"],
+            ) from err
         except TransactionRejected as err:
             missing = [s for s in subjects if self.valid_consent(s, account.address, purpose, scope) == 0]
             if not missing:

@@ -186,15 +186,20 @@ class SettlementLedger:
         batch_size: int = DEFAULT_BATCH,
         on_batch: Callable[[int], None] | None = None,
     ) -> list[Any]:
-        """Submits records in batches; returns the receipts. `on_batch(n)` reports progress."""
-        batches = [records[i : i + batch_size] for i in range(0, len(records), batch_size)]
-        calls = [encode_submit(self.contract, b) for b in batches]
+        """Submits records in batches; returns the receipts. `on_batch(n)` reports progress.
+
+        Every batch is checked before the first is sent (ChainClient.transact_many): CallsRefused and
+        PartialWrite name the refused, landed and not-landed records by their index in `records`."""
+        batches = [list(range(i, min(i + batch_size, len(records)))) for i in range(0, len(records), batch_size)]
+        calls = [encode_submit(self.contract, [records[i] for i in idx]) for idx in batches]
         return self.client.transact_many(
             calls,
             account,
             "submitting settlements",
             scale_gas=True,
             on_mined=(lambda i, _r: on_batch(len(batches[i]))) if on_batch else None,
+            items=batches,
+            split=lambda b: [encode_submit(self.contract, [records[i]]) for i in batches[b]],
         )
 
     def _batched(
@@ -207,23 +212,27 @@ class SettlementLedger:
         on_batch: Callable[[int], None] | None,
         per_record: Sequence[Any] | None = None,
     ) -> list[Any]:
-        """Sends `function(records[, per_record], *extra)` in batches of `batch_size` records."""
+        """Sends `function(records[, per_record], *extra)` in batches of `batch_size` records.
+
+        Callers check every record's state first (creditshare.domain.settlements.plan_lifecycle); the
+        contract's own checks (the caller a party, the payee, dates) run on every batch before the first is
+        sent (ChainClient.transact_many), and a refusal is pinned on its records (indexes in `records`)."""
         batches = [list(range(i, min(i + batch_size, len(records)))) for i in range(0, len(records), batch_size)]
-        calls = []
-        for idx in batches:
+
+        def encode(idx: Sequence[int]) -> Call:
             args: list[Any] = [[records[i].as_tuple() for i in idx]]
             if per_record is not None:
                 args.append([per_record[i] for i in idx])
-            calls.append(encode_call(self.contract, function, *args, *extra))
-        # one function over uniform records: estimate the first batch, scale the others (see transact_many);
-        # callers check every record's state first (creditshare.domain.settlements.plan_lifecycle), so a
-        # batch that would revert is not expected
+            return encode_call(self.contract, function, *args, *extra)
+
         return self.client.transact_many(
-            calls,
+            [encode(idx) for idx in batches],
             account,
             f"{function} settlements",
             scale_gas=True,
             on_mined=(lambda i, _r: on_batch(len(batches[i]))) if on_batch else None,
+            items=batches,
+            split=lambda b: [encode([i]) for i in batches[b]],
         )
 
     def confirm(

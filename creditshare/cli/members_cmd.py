@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -10,6 +11,7 @@ import typer
 from creditshare.bindings.consortium import ZERO32, Consortium, Member, ProposalKind, parameter_key
 from creditshare.cli.context import State, console, emit, progress, state, table
 from creditshare.cli.options import Account
+from creditshare.core.chain import CallsRefused, PartialWrite, spans
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import subject_id, to_hex
 from creditshare.core.keys import resolve_address
@@ -117,7 +119,7 @@ def propose(
             )
         rows = read_admissions(st.settings.keystore_dir, file)
         signer = st.account(account)
-        with progress(st.json) as bar:
+        with progress(st.json) as bar, _told(f"{file}: ", "line", lambda i: i + 2, "proposed"):
             task = bar.add_task("admit proposals", total=len(rows))
             results = gov.propose_admissions(signer, rows, on_mined=lambda _i, _r: bar.advance(task))
         _emit_statuses(st, results)
@@ -163,10 +165,40 @@ def approve(
         )
         return
     signer = st.account(account)
-    with progress(st.json) as bar:
+    with progress(st.json) as bar, _told("", "proposal", lambda pid: pid, "approved"):
         task = bar.add_task("approvals", total=len(proposal_ids))
         results = gov.approve_many(signer, proposal_ids, on_mined=lambda _i, _r: bar.advance(task))
     _emit_statuses(st, results)
+
+
+class _told:  # noqa: N801 - a context manager, like contextlib's
+    """Names the rows of a batched command's CallsRefused and PartialWrite: `where(item)` is the line of a
+    file row (or the proposal id) that the binding's item index stands for."""
+
+    def __init__(self, prefix: str, noun: str, where: Callable[[int], int], done: str) -> None:
+        self.prefix, self.noun, self.where, self.done = prefix, noun, where, done
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, err: BaseException | None, tb: object) -> None:
+        if isinstance(err, CallsRefused):
+            bad = [
+                f"{self.noun} {self.where(f.item)}: {f.reason}" if f.item is not None else f.reason
+                for f in err.failures
+            ]
+            raise InvalidInput(
+                f"{self.prefix}{len(bad)} {self.noun}(s) would be refused by the contract; nothing was sent:\n  "
+                + "\n  ".join(bad[:20])
+            ) from err
+        if isinstance(err, PartialWrite):
+            landed = [self.where(i) for i in err.landed_items]
+            missed = [self.where(i) for i in err.not_landed_items]
+            raise err.restated(
+                f"{self.prefix}the chain changed after the check: {len(landed)} {self.done} and {len(missed)} not "
+                f"({err.reason}); run the command again to complete the rest (what landed is skipped)",
+                [f"{self.done}: {self.noun}s {spans(landed)}", f"not {self.done}: {self.noun}s {spans(missed)}"],
+            ) from err
 
 
 def _emit_statuses(st: State, results: list[dict[str, object]]) -> None:

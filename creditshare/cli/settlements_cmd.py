@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from creditshare.bindings.settlement_ledger import (
 )
 from creditshare.cli.context import emit, progress, state, table
 from creditshare.cli.options import Account, DryRun
+from creditshare.core.chain import CallsRefused, PartialWrite, spans
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import parse_bytes32, subject_id, to_hex
 from creditshare.core.keys import resolve_address
@@ -58,7 +59,8 @@ def submit(
     records = sm.records_from_rows(plan.to_send)
     gas_used = 0
     if records and not dry_run:
-        with progress(st.json) as bar:
+        lines = [r.line for r in plan.to_send]
+        with progress(st.json) as bar, _told_by_line(file, lines, "submitted"):
             task = bar.add_task("submitting settlements", total=len(records))
             receipts = ledger.submit(records, signer, batch_size, on_batch=lambda n: bar.advance(task, n))
         gas_used = sum(int(r["gasUsed"]) for r in receipts)
@@ -88,20 +90,54 @@ def submit(
     emit(st, result, text)
 
 
+class _told_by_line:  # noqa: N801 - used as a context manager, like contextlib's
+    """Turns a batched send's CallsRefused and PartialWrite into the rows of the input: `lines[i]` is where
+    the record at index i of what was sent stands (a CSV line, or an id's place among the ids given)."""
+
+    def __init__(self, file: Path | None, lines: Sequence[int], done: str) -> None:
+        self.file, self.lines, self.done = file, lines, done
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, err: BaseException | None, tb: object) -> None:
+        source = self.file or Path("<ids>")
+        if isinstance(err, CallsRefused):
+            errors = []
+            for failure in err.failures:
+                if failure.item is not None:
+                    errors.append(sm.RowError(self.lines[failure.item], failure.reason))
+                else:
+                    rows = [self.lines[i] for i in err.items[failure.call]]
+                    errors.append(sm.RowError(min(rows), f"the transaction of lines {spans(rows)}: {failure.reason}"))
+            raise sm.InvalidSettlementFile(source, sorted(errors, key=lambda e: e.line)) from err
+        if isinstance(err, PartialWrite):
+            landed = [self.lines[i] for i in err.landed_items]
+            missed = [self.lines[i] for i in err.not_landed_items]
+            raise err.restated(
+                f"{source}: the chain changed after the check: {len(landed)} row(s) {self.done} and "
+                f"{len(missed)} not ({err.reason}); run the command again to complete the rest "
+                f"(what landed is skipped)",
+                [f"{self.done}: lines {spans(landed)}", f"not {self.done}: lines {spans(missed)}"],
+            ) from err
+
+
 def _selected(
     ledger: SettlementLedger, ids: list[str], file: Path | None, extra: tuple[str, ...] = ()
-) -> tuple[list[Settlement], dict[bytes, dict[str, str]]]:
+) -> tuple[list[Settlement], dict[bytes, dict[str, str]], list[int]]:
+    """The named records, their extra columns, and where each stands in the input (its CSV line, or its
+    place among the ids given)."""
     if bool(ids) == bool(file):
         raise InvalidInput("name the settlements either as IDs or with --file CSV (not both).")
     if file:
         rows = sm.parse_csv(file, extra_columns=extra)
-        return [r.settlement for r in rows], {r.settlement.id: r.extra for r in rows}
+        return [r.settlement for r in rows], {r.settlement.id: r.extra for r in rows}, [r.line for r in rows]
     wanted = [parse_bytes32(i, "settlement id") for i in ids]
     found = ledger.records(wanted)
     missing = [to_hex(w) for w in wanted if w not in found]
     if missing:
         raise InvalidInput(f"not on the ledger: {', '.join(missing)}")
-    return [found[w] for w in wanted], {}
+    return [found[w] for w in wanted], {}, list(range(1, len(wanted) + 1))
 
 
 def _run_lifecycle(
@@ -118,12 +154,15 @@ def _run_lifecycle(
 ) -> None:
     """Plans `step` for the named settlements (all or nothing), then `send`s the records that need it.
     `check(ledger, records, states, extras)` adds the step's own refusals for the records to send; its errors
-    number those records from 1 and are reported at their place in the whole input."""
+    number those records from 1 and are reported at their place in the whole input (the CSV line with --file).
+    The contract's own checks run on every batch before the first is sent; if the chain changes in between,
+    the error names the lines that landed and those that did not, and a rerun skips what landed."""
     st = state(ctx)
     ledger = SettlementLedger(st.client)
-    records, extras = _selected(ledger, ids, file, extra_columns)
+    records, extras, lines = _selected(ledger, ids, file, extra_columns)
     states = ledger.states([r.id for r in records])
     plan = sm.plan_lifecycle(step, records, states)
+    plan.errors = [sm.RowError(lines[e.line - 1], e.reason) for e in plan.errors]
     if not plan.errors and check is not None:
         refused = check(
             ledger,
@@ -131,13 +170,14 @@ def _run_lifecycle(
             [states[i] for i in plan.todo],
             [extras.get(records[i].id, {}) for i in plan.todo],
         )
-        plan.errors = [sm.RowError(plan.todo[e.line - 1] + 1, e.reason) for e in refused]
+        plan.errors = [sm.RowError(lines[plan.todo[e.line - 1]], e.reason) for e in refused]
     if plan.errors:
         raise sm.InvalidSettlementFile(file or Path("<ids>"), plan.errors)
     chosen = [records[i] for i in plan.todo]
     if chosen and not dry_run:
         signer = st.account(account)
-        with progress(st.json) as bar:
+        done = "done" if step not in _DONE else _DONE[step]
+        with progress(st.json) as bar, _told_by_line(file, [lines[i] for i in plan.todo], done):
             task = bar.add_task(f"{step} settlements", total=len(chosen))
             send(ledger, chosen, [extras.get(r.id, {}) for r in chosen], signer, lambda n: bar.advance(task, n))
     action = sm.STEPS[step][0]
@@ -165,6 +205,18 @@ def _run_lifecycle(
         f"{prefix}{verb} {len(chosen)} settlement(s); {plan.already} were already {plan.target.label}{tail}",
     )
 
+
+# what a landed row of each step is called in a partial write's report
+_DONE = {
+    "confirm": "confirmed",
+    "pay": "declared paid",
+    "confirm-payment": "confirmed paid",
+    "finalize": "finalized",
+    "markOverdue": "marked overdue",
+    "dispute": "disputed",
+    "resolve": "resolved",
+    "resolve-default": "closed as defaulted",
+}
 
 IDS_ARG = typer.Argument(None, help="Settlement ids (0x...), or use --file.")
 FILE_OPT = typer.Option(None, "--file", help="A settlement CSV: act on every row.")

@@ -17,7 +17,7 @@ from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import requests
 from eth_account.signers.local import LocalAccount
@@ -127,6 +127,92 @@ class Call:
     data: bytes
 
 
+@dataclass(frozen=True)
+class CallFailure:
+    """One refusal found by the check before sending, or met on chain: `call` is the index of the call in the
+    sequence, `item` the index of what it carried (a record, a row) in the caller's list when the refusal is
+    pinned to one item, else None (the whole call was refused, no single item of it)."""
+
+    call: int
+    item: int | None
+    reason: str
+
+
+class CallsRefused(TransactionRejected):
+    """The check before the first transaction found calls the contract would refuse; nothing was sent."""
+
+    def __init__(
+        self, what: str, failures: Sequence[CallFailure], total: int, items: Sequence[Sequence[int]] = ()
+    ) -> None:
+        self.failures = list(failures)
+        self.total = total
+        self.items = [list(x) for x in items] or [[i] for i in range(total)]  # what each call carries
+        first = self.failures[0].reason
+        more = f" (and {len(self.failures) - 1} more)" if len(self.failures) > 1 else ""
+        super().__init__(f"{what} was refused by the contract: {first}{more}; nothing was sent", reason=first)
+
+
+class PartialWrite(TransactionRejected):
+    """Some calls of a sequence landed and others did not: the chain changed between the check and the send
+    (another account acted, a member was suspended) or the node refused a transaction.
+
+    `landed` and `not_landed` are call indexes; `landed_items` and `not_landed_items` the indexes of what those
+    calls carried, in the caller's list. `errors` (detail lines printed under the message) is set by whoever
+    can name the items (a CLI command: the file's lines). The landed calls stay: re-running the command
+    completes the rest, since every batched command skips what is already done."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None,
+        landed: Sequence[int],
+        not_landed: Sequence[int],
+        landed_items: Sequence[int],
+        not_landed_items: Sequence[int],
+        failures: Sequence[CallFailure],
+        errors: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message, reason=reason)
+        self.landed = list(landed)
+        self.not_landed = list(not_landed)
+        self.landed_items = list(landed_items)
+        self.not_landed_items = list(not_landed_items)
+        self.failures = list(failures)
+        self.errors = list(errors)
+
+    def restated(self, message: str, errors: Sequence[str] = ()) -> PartialWrite:
+        """The same outcome told in the caller's terms (its rows, its ids)."""
+        return PartialWrite(
+            message,
+            reason=self.reason,
+            landed=self.landed,
+            not_landed=self.not_landed,
+            landed_items=self.landed_items,
+            not_landed_items=self.not_landed_items,
+            failures=self.failures,
+            errors=errors,
+        )
+
+
+def spans(numbers: Iterable[int]) -> str:
+    """Numbers as sorted ranges: [2, 3, 4, 7] -> "2-4, 7" (for the lines of a partial write)."""
+    ordered = sorted(set(numbers))
+    out: list[str] = []
+    start = prev = None
+    for n in [*ordered, None]:
+        if n is not None and prev is not None and n == prev + 1:
+            prev = n
+            continue
+        if start is not None:
+            out.append(str(start) if start == prev else f"{start}-{prev}")
+        start = prev = n
+    return ", ".join(out) if out else "none"
+
+
+SIMULATE_BLOCKS = 256  # eth_simulateV1 takes at most 256 blocks a request (geth, reth, anvil); one call a block
+
+
 def _function_abi(contract: Contract, name: str) -> ABIFunction:
     matches = [item for item in contract.abi if item.get("type") == "function" and item.get("name") == name]
     if len(matches) != 1:
@@ -189,10 +275,44 @@ class Deployment:
 
     @classmethod
     def load(cls, path: Path, chain_id: int) -> Deployment:
-        if not path.exists():
-            return cls(path, chain_id, {})
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return cls(path, int(raw["chain_id"]), dict(raw["contracts"]), int(raw.get("from_block", 0)))
+        """The saved deployments at `path` (none saved: an empty one). A file that is not the JSON `save`
+        writes (unreadable, not UTF-8, not JSON, fields missing or of the wrong type) is one ConfigError
+        naming the file: it is never guessed at, since its addresses say where every transaction goes."""
+        try:
+            if not path.exists():
+                return cls(path, chain_id, {})
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as err:
+            raise ConfigError(f"cannot read the saved deployments {path}: {err.strerror or err}") from err
+        except UnicodeDecodeError as err:
+            raise ConfigError(f"the saved deployments {path} are not UTF-8 text (byte {err.start}).") from err
+        except json.JSONDecodeError as err:
+            raise ConfigError(
+                f"the saved deployments {path} are not valid JSON (line {err.lineno}, column {err.colno}: "
+                f"{err.msg}); redeploy with `creditshare deploy --force` or restore the file."
+            ) from err
+        except RecursionError as err:  # nested deeper than the parser goes: not a file `save` wrote
+            raise ConfigError(f"the saved deployments {path} are not valid JSON (nested too deeply).") from err
+        return cls._from_json(path, raw)
+
+    @classmethod
+    def _from_json(cls, path: Path, raw: Any) -> Deployment:
+        problem = None
+        if not isinstance(raw, dict):
+            problem = f"a JSON object is expected, not {type(raw).__name__}"
+        elif type(raw.get("chain_id")) is not int:
+            problem = "chain_id must be an integer"
+        elif not isinstance(raw.get("contracts"), dict):
+            problem = "contracts must be an object of contract name to address"
+        elif type(raw.get("from_block", 0)) is not int or raw.get("from_block", 0) < 0:
+            problem = "from_block must be a non-negative integer"
+        else:
+            bad = [str(k) for k, v in raw["contracts"].items() if not isinstance(v, str) or not _is_address(v)]
+            if bad:
+                problem = f"not an address: {', '.join(bad[:3])}"
+        if problem is not None:
+            raise ConfigError(f"the saved deployments {path} are malformed: {problem}.")
+        return cls(path, raw["chain_id"], dict(raw["contracts"]), raw.get("from_block", 0))
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -202,11 +322,21 @@ class Deployment:
         tmp.replace(self.path)
 
 
+def _is_address(text: str) -> bool:
+    body = text[2:] if text.startswith(("0x", "0X")) else ""
+    return len(body) == 40 and all(c in "0123456789abcdefABCDEF" for c in body)
+
+
 LOG_BLOCK_SPAN = 5_000  # blocks per eth_getLogs request: nodes such as Besu cap the range
 
 
 class ChainClient:
     """web3 connection, contract handles and transaction sending for one network."""
+
+    # called by transact_many with each call's index just before that call is sent (after the check): a test
+    # acts on the chain here, from another account, to prove what a command reports when the chain changes
+    # between the check and the send
+    before_send: ClassVar[Callable[[int], None] | None] = None
 
     def __init__(self, settings: Settings, timeout: float = 30.0) -> None:
         self.settings = settings
@@ -375,43 +505,219 @@ class ChainClient:
         on_mined: Callable[[int, TxReceipt], None] | None = None,
         window: int = 8,
         scale_gas: bool = False,
+        items: Sequence[Sequence[int]] | None = None,
+        split: Callable[[int], Sequence[Call]] | None = None,
     ) -> list[TxReceipt]:
-        """Sends calls in nonce order, up to `window` in flight, and returns their receipts.
+        """Checks every call against the chain, then sends them in nonce order, up to `window` in flight, and
+        returns their receipts. All or nothing as far as the chain allows:
 
-        Each call's gas is estimated first, so that a revert is reported before
-        that call is sent; a call that reverts stops the sequence there. With
-        `scale_gas` (batches of one function over uniform records) only the
-        first call is estimated and the others get its gas scaled by calldata
-        length, plus a margin: eth_estimateGas runs the call many times over
-        (a binary search), which costs more than sending it.
+        - Before the first transaction, `check_calls` runs the whole sequence (eth_simulateV1, each call on the
+          state the earlier ones leave). If any call would revert, nothing is sent: CallsRefused lists every
+          refusal. `items[i]` are the indexes (in the caller's list) of what call i carries, one each by
+          default; `split(i)` gives one call per item of call i, to pin a refused batch's refusal on its items.
+        - The gas of each transaction is what the simulation used, plus a margin (refunds and the 63/64 rule of
+          nested calls make the limit a call needs exceed what it uses).
+        - If a call fails on chain anyway (the chain changed after the check), no further call is sent, the
+          ones in flight are awaited, and PartialWrite says which landed and which did not (a single call
+          fails as plain TransactionRejected). Receipts of landed calls still reach `on_mined`.
+
+        `scale_gas` (batches of one function over uniform records) matters only on a node without
+        eth_simulateV1: see check_calls.
         """
-        receipts: list[TxReceipt] = []
+        per_call = [list(x) for x in items] if items is not None else [[i] for i in range(len(calls))]
+        if not calls:
+            return []
+        gas_limits = self.check_calls(calls, account, what, scale_gas=scale_gas, items=per_call, split=split)
+        receipts: dict[int, TxReceipt] = {}
+        failures: list[CallFailure] = []
         pending: list[tuple[int, bytes]] = []
 
         def settle_one() -> None:
             index, tx_hash = pending.pop(0)
             receipt = self.wait_receipt(tx_hash)
             if receipt["status"] != 1:
-                raise self._explain_failure(calls[index], account, what, tx_hash, int(receipt["blockNumber"]))
-            receipts.append(receipt)
+                err = self._explain_failure(calls[index], account, what, tx_hash, int(receipt["blockNumber"]))
+                failures.append(CallFailure(index, None, err.reason or str(err)))
+                if len(calls) == 1:
+                    raise err
+                return
+            receipts[index] = receipt
             if on_mined:
                 on_mined(index, receipt)
 
-        first: tuple[int, int] | None = None  # (gas, calldata length) of the first call
         for index, call in enumerate(calls):
-            if scale_gas and first is not None:
-                gas = first[0] * len(call.data) // first[1] * 13 // 10 + 50_000
-            else:
-                gas = self.estimate(call, account, what)
-                first = (gas, len(call.data))
-                gas = gas * 12 // 10
-            tx = {"to": call.to, "data": call.data, "gas": gas, "value": 0}
-            pending.append((index, self._sign_and_send(tx, account)))
+            if failures:
+                break  # the chain changed since the check: send nothing more
+            if ChainClient.before_send is not None:
+                ChainClient.before_send(index)
+            tx = {"to": call.to, "data": call.data, "gas": gas_limits[index], "value": 0}
+            try:
+                pending.append((index, self._sign_and_send(tx, account)))
+            except TransactionRejected as err:
+                if len(calls) == 1:
+                    raise
+                failures.append(CallFailure(index, None, err.reason or str(err)))
+                break
             if len(pending) >= window:
                 settle_one()
         while pending:
             settle_one()
-        return receipts
+        if failures:
+            raise self._partial(what, len(calls), receipts, failures, per_call)
+        return [receipts[i] for i in range(len(calls))]
+
+    @staticmethod
+    def _partial(
+        what: str,
+        total: int,
+        receipts: Mapping[int, TxReceipt],
+        failures: list[CallFailure],
+        items: Sequence[Sequence[int]],
+    ) -> PartialWrite:
+        landed = sorted(receipts)
+        not_landed = [i for i in range(total) if i not in receipts]
+        reason = failures[0].reason
+        return PartialWrite(
+            f"{what}: the chain changed after the check; {len(landed)} of {total} transaction(s) landed and "
+            f"{len(not_landed)} did not (transaction {failures[0].call + 1}: {reason}). Run the command again "
+            f"to complete the rest: what landed is skipped.",
+            reason=reason,
+            landed=landed,
+            not_landed=not_landed,
+            landed_items=[x for i in landed for x in items[i]],
+            not_landed_items=[x for i in not_landed for x in items[i]],
+            failures=failures,
+        )
+
+    def check_calls(
+        self,
+        calls: Sequence[Call],
+        account: LocalAccount,
+        what: str,
+        *,
+        scale_gas: bool = False,
+        items: Sequence[Sequence[int]] | None = None,
+        split: Callable[[int], Sequence[Call]] | None = None,
+    ) -> list[int]:
+        """The gas limit of each call, after checking that none would revert; raises CallsRefused otherwise.
+
+        With eth_simulateV1 (Anvil, geth, reth, Besu): the whole sequence runs in one request, one call per
+        simulated block, each on the state the earlier calls leave, and the gas each used sets its limit. A
+        sequence longer than SIMULATE_BLOCKS is simulated in chunks, each chunk on the latest state: the
+        batches of one command touch distinct records (duplicates within a file are refused up front), so a
+        chunk does not depend on the one before. A simulated block's time is the latest block's or a little
+        later: checks against time (due dates, dispute windows) hold within those seconds.
+        On a node without it (or one that refuses the request: a gas cap), each call is checked alone against
+        the latest state: eth_estimateGas per call, or with `scale_gas` one eth_call per call and the first
+        call's estimate scaled by calldata length (eth_estimateGas runs a call many times over, a binary
+        search, which costs more than sending it).
+        """
+        per_call = [list(x) for x in items] if items is not None else [[i] for i in range(len(calls))]
+        simulated = self._simulate(calls, account)
+        if simulated is None:
+            return self._check_each(calls, account, what, scale_gas, per_call, split)
+        gas_cap, results = simulated
+        failures: list[CallFailure] = []
+        limits: list[int] = []
+        for index, (ok, value) in enumerate(results):
+            if ok:
+                limits.append(min(int(value) * 13 // 10 + 50_000, gas_cap))
+            else:
+                failures.extend(self._pin(index, str(value), account, per_call, split))
+        if failures:
+            raise CallsRefused(what, failures, len(calls), per_call)
+        return limits
+
+    def _simulate(self, calls: Sequence[Call], account: LocalAccount) -> tuple[int, list[tuple[bool, Any]]] | None:
+        """(block gas limit, [(True, gas used) or (False, decoded revert)] per call) from eth_simulateV1,
+        or None if the node does not offer it or refuses the request."""
+        out: list[tuple[bool, Any]] = []
+        gas_cap = 0
+        for start in range(0, len(calls), SIMULATE_BLOCKS):
+            chunk = calls[start : start + SIMULATE_BLOCKS]
+            blocks = [{"calls": [{"from": account.address, "to": c.to, "data": "0x" + c.data.hex()}]} for c in chunk]
+            response = self.rpc("eth_simulateV1", [{"blockStateCalls": blocks, "validation": False}, "latest"], "check")
+            result = response.get("result")
+            if "error" in response or not isinstance(result, list) or len(result) != len(chunk):
+                log.debug("eth_simulateV1 unavailable (%s); checking call by call", response.get("error"))
+                return None
+            for block in result:
+                gas_cap = max(gas_cap, int(block.get("gasLimit", "0x0"), 16))
+                (call,) = block["calls"]
+                if int(call.get("status", "0x0"), 16) == 1:
+                    out.append((True, int(call["gasUsed"], 16)))
+                else:
+                    error = call.get("error") or {}
+                    data = error.get("data") or call.get("returnData")
+                    reason = decode_revert(data) if isinstance(data, str) and len(data) > 2 else None
+                    out.append((False, reason or error.get("message") or "reverted without a reason"))
+        return gas_cap or 30_000_000, out
+
+    def _pin(
+        self,
+        index: int,
+        reason: str,
+        account: LocalAccount,
+        items: Sequence[Sequence[int]],
+        split: Callable[[int], Sequence[Call]] | None,
+    ) -> list[CallFailure]:
+        """The refusals of refused call `index`, pinned on its items where `split` allows: each item's own
+        call is checked (in order, on the latest state); a call refused though none of its items is refused
+        alone (a batch-wide limit) stays one refusal of the whole call."""
+        if split is None or len(items[index]) == 1:
+            item = items[index][0] if len(items[index]) == 1 else None
+            return [CallFailure(index, item, reason)]
+        singles = list(split(index))
+        simulated = self._simulate(singles, account)
+        if simulated is None:
+            outcomes = [self._try_call(c, account) for c in singles]
+        else:
+            outcomes = [None if ok else str(value) for ok, value in simulated[1]]
+        found = [CallFailure(index, items[index][k], r) for k, r in enumerate(outcomes) if r is not None]
+        return found or [CallFailure(index, None, reason)]
+
+    def _try_call(self, call: Call, account: LocalAccount) -> str | None:
+        """The decoded revert of `call` on the latest state, or None if it would succeed."""
+        query = {"from": account.address, "to": call.to, "data": "0x" + call.data.hex()}
+        response = self.rpc("eth_call", [query, "latest"], "check")
+        if "error" not in response:
+            return None
+        data = response["error"].get("data")
+        return decode_revert(data) if isinstance(data, str) else str(response["error"].get("message", "reverted"))
+
+    def _check_each(
+        self,
+        calls: Sequence[Call],
+        account: LocalAccount,
+        what: str,
+        scale_gas: bool,
+        items: Sequence[Sequence[int]],
+        split: Callable[[int], Sequence[Call]] | None,
+    ) -> list[int]:
+        """check_calls on a node without eth_simulateV1: each call alone on the latest state."""
+        failures: list[CallFailure] = []
+        limits: list[int] = []
+        first: tuple[int, int] | None = None  # (gas, calldata length) of the first call estimated
+        for index, call in enumerate(calls):
+            reason = self._try_call(call, account) if scale_gas else None
+            if reason is None and (first is None or not scale_gas):
+                try:
+                    gas = self.estimate(call, account, what)
+                except TransactionRejected as err:
+                    reason = err.reason or str(err)
+                else:
+                    first = (gas, len(call.data))
+                    limits.append(gas * 12 // 10)
+                    continue
+            if reason is not None:
+                failures.extend(self._pin(index, reason, account, items, split))
+                limits.append(0)
+                continue
+            assert first is not None
+            limits.append(first[0] * len(call.data) // first[1] * 13 // 10 + 50_000)
+        if failures:
+            raise CallsRefused(what, failures, len(calls), items)
+        return limits
 
     def _explain_failure(
         self, call: Call, account: LocalAccount, what: str, tx_hash: bytes, block: int

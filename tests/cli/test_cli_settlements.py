@@ -209,7 +209,8 @@ def test_a_refused_paid_date_is_reported_at_its_place_in_the_file(cli, tmp_path)
     paid = tmp_path / "paid.csv"
     paid.write_text("\n".join([text[0] + ",paid_date", text[1] + ",", text[2] + ",2026-01-20"]) + "\n")
     result = cli("settlements", "pay", "--file", str(paid), account="ship", ok=False)
-    assert "line 2:" in result.stderr and sid("PL-2") in result.stderr and "line 1:" not in result.stderr
+    # PL-2 stands on line 3 of the file (line 1 is the header)
+    assert "line 3:" in result.stderr and sid("PL-2") in result.stderr and "line 2:" not in result.stderr
     assert status_of(cli, "PL-2") == "Confirmed"
 
 
