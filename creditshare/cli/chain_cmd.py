@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import typer
 
 from creditshare.cli.context import console, emit, state
 from creditshare.core import localchain
+from creditshare.core.errors import InvalidInput
 
 app = typer.Typer(
     help="Start, stop and inspect the persistent local chain (Anvil on 127.0.0.1:8545).", no_args_is_help=True
@@ -35,11 +38,26 @@ def _show(ctx: typer.Context, s: localchain.ChainStatus, message: str) -> None:
 
 
 @app.command()
-def start(ctx: typer.Context) -> None:
+def start(
+    ctx: typer.Context,
+    genesis: str | None = typer.Option(
+        None,
+        "--genesis",
+        help="YYYY-MM-DD (UTC): date the first block of a NEW chain (no saved state yet) in the past, so that a "
+        "replay of past events (the demo's year) runs in chain time. Ignored when the chain has saved state.",
+    ),
+) -> None:
     """Start the local chain, loading its saved state (idempotent)."""
     st = state(ctx)
+    genesis_ts = None
+    if genesis is not None:
+        try:
+            day = dt.date.fromisoformat(genesis)
+        except ValueError as err:
+            raise InvalidInput(f"--genesis must be a date YYYY-MM-DD; got {genesis!r}.") from err
+        genesis_ts = int(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp())
     before = localchain.status(st.settings)
-    after = localchain.start(st.settings)
+    after = localchain.start(st.settings, genesis_timestamp=genesis_ts)
     _show(ctx, after, "local chain already running" if before.running else "local chain started")
 
 

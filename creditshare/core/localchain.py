@@ -105,10 +105,19 @@ def status(settings: Settings) -> ChainStatus:
     return ChainStatus(chain_id is not None, pid, url, chain_id, block, state_file, size)
 
 
-def start(settings: Settings, timeout_s: float = 30.0, state_interval: int | None = STATE_INTERVAL_S) -> ChainStatus:
+def start(
+    settings: Settings,
+    timeout_s: float = 30.0,
+    state_interval: int | None = STATE_INTERVAL_S,
+    genesis_timestamp: int | None = None,
+) -> ChainStatus:
     """Starts the local node unless it runs already; returns its status.
 
     `state_interval` is the seconds between periodic state dumps (None: only at exit).
+    `genesis_timestamp` dates the first block of a new chain (one without a state file), so
+    that a replay of past events can run in chain time (see `travel_to`); a chain with saved
+    state keeps its own history, and Anvil then resumes at the wall-clock time (passing its
+    genesis time again would date new blocks before the saved ones).
     """
     if settings.network.name != "local":
         raise ConfigError(
@@ -143,6 +152,10 @@ def start(settings: Settings, timeout_s: float = 30.0, state_interval: int | Non
     ]
     if state_interval:
         cmd += ["--state-interval", str(state_interval)]
+    if genesis_timestamp is not None and not (state_file.exists() and state_file.stat().st_size):
+        if genesis_timestamp > time.time():
+            raise ConfigError("the genesis time of a chain cannot lie in the future.")
+        cmd += ["--timestamp", str(int(genesis_timestamp))]
     with log_file.open("ab") as log:
         process = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -181,3 +194,49 @@ def stop(settings: Settings, timeout_s: float = 60.0) -> bool:
         raise ChainError(f"anvil (pid {pid}) did not stop within {timeout_s:.0f}s.")
     pid_file.unlink(missing_ok=True)
     return True
+
+
+# the only networks whose clock may be moved: the Anvil nodes of this checkout (the persistent local chain and
+# the test chain); a consortium chain's time is its validators'
+TIME_TRAVEL_NETWORKS = ("local", "development")
+
+
+def _call(url: str, method: str, params: list[object]) -> object:
+    try:
+        response = requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}, timeout=10)
+        body = response.json()
+    except (requests.RequestException, ValueError) as err:
+        raise ChainError(f"{method} failed on the local chain: {type(err).__name__}") from err
+    if "error" in body:
+        raise ChainError(f"{method} refused by the local chain: {body['error'].get('message', body['error'])}")
+    return body.get("result")
+
+
+def chain_time(settings: Settings) -> int:
+    """The timestamp of the latest block of the local chain."""
+    block = _call(settings.network.rpc_url, "eth_getBlockByNumber", ["latest", False])
+    if not isinstance(block, dict):
+        raise ChainError("the local chain returned no latest block.")
+    return int(block["timestamp"], 16)
+
+
+def travel_to(settings: Settings, timestamp: int) -> int:
+    """Mines the next block of a local Anvil node at `timestamp` (it then keeps ticking from there);
+    returns the new block's time. Development chains only: a demo replays a year of events at their own
+    dates, a test ages a score. Refuses any other network, a node that is not Anvil, and going back.
+    """
+    network = settings.network
+    host = network.rpc_url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
+    if network.name not in TIME_TRAVEL_NETWORKS or host not in ("127.0.0.1", "localhost"):
+        raise ConfigError(
+            f"only a local development chain's time may be moved; the {network.name} network keeps its own clock."
+        )
+    client = _call(network.rpc_url, "web3_clientVersion", [])
+    if not str(client).lower().startswith("anvil"):
+        raise ConfigError(f"only an Anvil node's time may be moved; {network.rpc_url} runs {client}.")
+    now = chain_time(settings)
+    if timestamp <= now:
+        raise ChainError(f"the local chain is at {now} already; its time cannot go back to {timestamp}.")
+    _call(network.rpc_url, "evm_setNextBlockTimestamp", [int(timestamp)])
+    _call(network.rpc_url, "evm_mine", [])
+    return chain_time(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -10,11 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from creditshare.core import localchain
+from creditshare.core.config import Network, Settings
+from creditshare.core.errors import ChainError, ConfigError
 from creditshare.core.ids import settlement_id, subject_id, to_hex
 from creditshare.core.localchain import free_port
 from tests.cli.helpers import EXAMPLES
 
 EXE = str(Path(sys.executable).parent / "creditshare")
+DAY = 86_400
 
 
 @pytest.fixture
@@ -74,3 +79,43 @@ def test_chain_start_refuses_other_networks(local):
 def test_commands_without_a_running_chain_fail_clearly(local):
     done = local("members", "list", check=False)
     assert done.returncode == 1 and "cannot reach the local chain" in done.stderr and "Traceback" not in done.stderr
+
+
+def _settings(local, name: str = "local") -> Settings:
+    url = json.loads(local("--json", "chain", "status", check=False).stdout)["rpc_url"]
+    return Settings(Path("."), Network(name, url, 1337, False, 0))
+
+
+def test_a_new_chain_starts_at_its_genesis_date_and_its_clock_only_moves_forward(local):
+    genesis = dt.date.today() - dt.timedelta(days=100)
+    local("chain", "start", "--genesis", genesis.isoformat())
+    settings = _settings(local)
+    start = int(dt.datetime.combine(genesis, dt.time(), dt.UTC).timestamp())
+    assert start <= localchain.chain_time(settings) < start + 120  # the genesis block, plus a few seconds
+    month = start + 30 * DAY
+    assert localchain.travel_to(settings, month) == month
+    with pytest.raises(ChainError, match="cannot go back"):
+        localchain.travel_to(settings, month - DAY)
+    # a restart keeps the saved history: the genesis option does not apply to it, and the clock never goes back
+    local("chain", "stop")
+    assert "local chain started" in local("chain", "start", "--genesis", genesis.isoformat()).stdout
+    assert localchain.chain_time(settings) >= month
+
+
+def test_only_a_local_development_chain_is_time_travelled(local):
+    local("chain", "start")
+    local_settings = _settings(local)
+    for name in ("consortium",):
+        with pytest.raises(ConfigError, match="only a local development chain"):
+            localchain.travel_to(_settings(local, name), localchain.chain_time(local_settings) + DAY)
+    remote = Settings(Path("."), Network("local", "http://10.0.0.1:8545", 1337, False, 0))
+    with pytest.raises(ConfigError, match="only a local development chain"):
+        localchain.travel_to(remote, 2_000_000_000)
+
+
+def test_chain_start_refuses_a_bad_or_future_genesis(local):
+    done = local("chain", "start", "--genesis", "last year", check=False)
+    assert done.returncode == 1 and "--genesis must be a date" in done.stderr and "Traceback" not in done.stderr
+    future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    done = local("chain", "start", "--genesis", future, check=False)
+    assert done.returncode == 1 and "cannot lie in the future" in done.stderr
