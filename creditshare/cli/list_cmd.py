@@ -44,7 +44,14 @@ def post(
         help=f"Entry CSV with the columns {','.join(ENTRY_COLUMNS)}: category is "
         "payment-default, fraud, freight-dispute, cargo-damage or other; dates "
         "YYYY-MM-DD; settlements are 0x ids separated by ';' (may be empty); "
-        "evidence and details are files relative to the CSV.",
+        "evidence and details are files relative to the CSV's folder (or --root), which they may not leave. "
+        "UTF-8 with or without a BOM, LF or CRLF; each column once.",
+    ),
+    root: Path | None = typer.Option(
+        None,
+        "--root",
+        help="The folder the evidence and details files are named relative to and confined to "
+        "(default: the CSV's folder): absolute paths, '..' out of it and symlinks leading out are refused.",
     ),
     account: Account = None,
     dry_run: DryRun = False,
@@ -56,7 +63,7 @@ def post(
     settlements and evidence) are skipped, so posting a file again is harmless.
     """
     st = state(ctx)
-    rows = parse_entries(file)
+    rows = parse_entries(file, root)
     book = CreditList(st.client)
     signer = st.account(account)
     with progress(st.json) as bar:

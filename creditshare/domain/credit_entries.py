@@ -8,7 +8,6 @@ the public key recovered from the viewer's own paying transaction.
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,10 +23,11 @@ from creditshare.bindings.data_bus import DataBus
 from creditshare.bindings.settlement_ledger import SettlementLedger
 from creditshare.core.chain import encode_call
 from creditshare.core.errors import DetailsUnavailable, InvalidInput, TransactionRejected
+from creditshare.core.files import confined_path, parse_date, read_csv_rows
 from creditshare.core.ids import cid_from_digest, file_digest, parse_bytes32, subject_id, to_hex
 from creditshare.domain import evidence as ev
 from creditshare.domain import sealing
-from creditshare.domain.settlements import RowError, parse_date
+from creditshare.domain.settlements import RowError
 
 ENTRY_COLUMNS = (
     "subject",
@@ -93,28 +93,24 @@ class PostResult:
 # -- the CSV ----------------------------------------------------------------------------------------------
 
 
-def parse_entries(path: Path) -> list[EntryRow]:
-    """Reads and validates a whole entry CSV; InvalidEntryFile lists every bad row."""
-    try:
-        handle = path.open(newline="", encoding="utf-8")
-    except OSError as err:
-        raise InvalidInput(f"cannot read {path}: {err.strerror}") from err
+def parse_entries(path: Path, root: Path | None = None) -> list[EntryRow]:
+    """Reads and validates a whole entry CSV; InvalidEntryFile lists every bad row.
+
+    The CSV dialect is the project's one (creditshare.core.files.read_csv_rows: UTF-8 with or without a BOM,
+    LF or CRLF, every column of ENTRY_COLUMNS once and no other); the files its `evidence` and `details`
+    columns name are resolved in, and confined to, `root` (default: the CSV's folder;
+    creditshare.core.files.confined_path): no absolute path, no '..' out of it, no symlink leading out."""
+    bad: list[tuple[int, str]] = []
+    table = read_csv_rows(path, required=ENTRY_COLUMNS, bad_rows=bad)
     rows: list[EntryRow] = []
-    errors: list[RowError] = []
-    with handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in ENTRY_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InvalidInput(
-                f"{path}: missing column(s) {', '.join(missing)}; the header must be {','.join(ENTRY_COLUMNS)}"
-            )
-        for line, raw in enumerate(reader, start=2):
-            try:
-                rows.append(_entry_row(line, raw, path.parent))
-            except InvalidInput as err:
-                errors.append(RowError(line, str(err)))
+    errors = [RowError(line, reason) for line, reason in bad]
+    for line, raw in table:
+        try:
+            rows.append(_entry_row(line, raw, path.parent if root is None else root))
+        except InvalidInput as err:
+            errors.append(RowError(line, str(err)))
     if errors:
-        raise InvalidEntryFile(path, errors)
+        raise InvalidEntryFile(path, sorted(errors, key=lambda e: e.line))
     if not rows:
         raise InvalidInput(f"{path} holds no entries.")
     return rows
@@ -131,12 +127,8 @@ def _fen(text: str | None, column: str) -> int:
 
 
 def _file(base: Path, text: str | None, column: str) -> Path:
-    if not text or not text.strip():
-        raise InvalidInput(f"{column} is empty: name a file (relative to the CSV's folder)")
-    path = (base / text.strip()).resolve()
-    if not path.is_file():
-        raise InvalidInput(f"{column} file {text.strip()} not found")
-    return path
+    """The file a row names, inside the CSV's folder: no absolute path, no '..' out, no symlink leading out."""
+    return confined_path(base, text or "", column)
 
 
 def _entry_row(line: int, raw: dict[str, str], base: Path) -> EntryRow:

@@ -529,3 +529,71 @@ def test_other_list_commands_refused_or_idle_send_nothing(cli, posted, onchain, 
     if message is not None:
         assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.stderr
     assert onchain(who) == before
+
+
+def test_entry_csv_with_a_bom_and_crlf_is_posted(cli, book, posted):
+    path = book / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join([HEADER, entry_row("uscc:DEBTOR3", "d2")]).encode() + b"\r\n")
+    out = cli.json("list", "post", str(path), account="maint")
+    assert [p["line"] for p in out["posted"]] == [2]
+    assert cli.json("list", "show", "uscc:DEBTOR3")["active"] == 1
+
+
+@pytest.mark.parametrize(
+    "details, message",
+    [
+        ("/etc/passwd", "line 2: details '/etc/passwd' is an absolute path"),
+        ("../outside.txt", "line 2: details '../outside.txt' climbs out of"),
+        ("details/../../outside.txt", "line 2: details 'details/../../outside.txt' climbs out of"),
+        ("leak.txt", "line 2: details 'leak.txt': leak.txt is a symlink that leads out of"),
+        ("details", "line 2: details 'details' is not a regular file"),
+    ],
+)
+def test_entry_files_that_leave_the_csv_folder_are_refused(cli, book, posted, onchain, details, message):
+    (book.parent / "outside.txt").write_text("private file outside the data folder")
+    if not (book / "leak.txt").is_symlink():
+        (book / "leak.txt").symlink_to(book.parent / "outside.txt")
+    row = entry_row("uscc:DEBTOR3", "d1").replace("details/d1.txt", details)
+    before, count = onchain("maint"), entry_count(cli)
+    result = cli("list", "post", str(write(book, "escape.csv", [row])), account="maint", ok=False)
+    assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert onchain("maint") == before and entry_count(cli) == count
+
+
+def test_entry_evidence_outside_the_folder_is_refused_but_allowed_under_root(cli, book, posted, onchain):
+    row = entry_row("uscc:DEBTOR3", "d1", evidence="../entries-evidence.txt")
+    (book.parent / "entries-evidence.txt").write_text("evidence kept beside the entries folder")
+    path = write(book, "evidence-out.csv", [row])
+    before = onchain("maint")
+    refused = cli("list", "post", str(path), account="maint", ok=False)
+    assert refused.exit_code == 1 and "line 2: evidence '../entries-evidence.txt' climbs out of" in refused.stderr
+    assert onchain("maint") == before
+    # a wider root named on purpose: the same names resolve inside it
+    inner = book / "inner"
+    inner.mkdir(exist_ok=True)
+    # names are relative to --root, not to the CSV
+    named = row.replace("details/", f"{book.name}/details/").replace("../entries", "entries")
+    moved = write(inner, "inside.csv", [named])
+    out = cli.json("list", "post", str(moved), "--root", str(book.parent), "--dry-run", account="maint")
+    assert len(out["would_post"]) == 1
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (HEADER + ",amount_fen\n", "column(s) named twice: amount_fen"),
+        (HEADER + ",colour\n", "unknown column(s) colour"),
+        (HEADER + "\n" + "uscc:D\xe9BTOR1,x\n", "line 2: byte 0xE9 is not UTF-8"),
+        (HEADER + '\nuscc:DEBTOR1,"fraud\n', "a quoted field is never closed"),
+        (HEADER + "\nuscc:DEBTOR1,fraud\n", "line 2: 2 field(s); expected 9 fields"),
+        ("", "is empty"),
+    ],
+)
+def test_malformed_entry_csvs_are_refused_with_one_error_line(cli, book, posted, onchain, content, message):
+    path = book / "malformed.csv"
+    path.write_bytes(content.encode("latin-1"))
+    before = onchain("maint")
+    result = cli("list", "post", str(path), account="maint", ok=False)
+    assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("error:")
+    assert onchain("maint") == before
