@@ -13,6 +13,12 @@ contract SettlementLedger is ISettlementLedger {
     uint256 private constant DEFAULT_DISPUTE_WINDOW = 7 days;
     uint256 private constant MIN_DISPUTE_WINDOW = 1 days;
     uint256 private constant MAX_DISPUTE_WINDOW = 90 days;
+    /// @inheritdoc ISettlementLedger
+    uint256 public constant MAX_AMOUNT = 1e12;
+    /// @inheritdoc ISettlementLedger
+    uint64 public constant EARLIEST_DATE = 946_684_800;
+    /// @inheritdoc ISettlementLedger
+    uint64 public constant LATEST_DATE = 4_102_444_799;
 
     IConsortium private immutable _consortium;
 
@@ -278,8 +284,9 @@ contract SettlementLedger is ISettlementLedger {
         if (r.id == bytes32(0)) revert SettlementLedgerZeroId();
         // the id is derived, not chosen: keccak256(abi.encode(platform, referenceHash))
         if (r.id != _id(r.platform, referenceHash)) revert SettlementLedgerRecordMismatch(r.id);
-        if (r.amount == 0 || r.amount > type(uint96).max) revert SettlementLedgerBadAmount(r.id, r.amount);
-        if (r.invoiceDate == 0 || r.dueDate < r.invoiceDate || r.dueDate > type(uint40).max) {
+        // bounded to what every off-chain reader holds in int64 (sums included) and datetime64
+        if (r.amount == 0 || r.amount > MAX_AMOUNT) revert SettlementLedgerBadAmount(r.id, r.amount);
+        if (r.invoiceDate < EARLIEST_DATE || r.dueDate < r.invoiceDate || r.dueDate > LATEST_DATE) {
             revert SettlementLedgerBadDates(r.id, r.invoiceDate, r.dueDate);
         }
         if (r.evidence == bytes32(0)) revert SettlementLedgerMissingEvidence(r.id);
