@@ -181,6 +181,9 @@ class _told:  # noqa: N801 - a context manager, like contextlib's
     def __enter__(self) -> None:
         return None
 
+    def _name(self, numbers: list[int]) -> str:
+        return f"{self.noun}{'' if len(set(numbers)) == 1 else 's'} {spans(numbers)}"
+
     def __exit__(self, kind: object, err: BaseException | None, tb: object) -> None:
         if isinstance(err, CallsRefused):
             bad = [
@@ -188,8 +191,8 @@ class _told:  # noqa: N801 - a context manager, like contextlib's
                 for f in err.failures
             ]
             raise InvalidInput(
-                f"{self.prefix}{len(bad)} {self.noun}(s) would be refused by the contract; nothing was sent:\n  "
-                + "\n  ".join(bad[:20])
+                f"{self.prefix}{len(bad)} {'row' if self.noun == 'line' else self.noun}(s) would be refused by "
+                "the contract; nothing was sent:\n  " + "\n  ".join(bad[:20])
             ) from err
         if isinstance(err, PartialWrite):
             landed = [self.where(i) for i in err.landed_items]
@@ -197,7 +200,7 @@ class _told:  # noqa: N801 - a context manager, like contextlib's
             raise err.restated(
                 f"{self.prefix}the chain changed after the check: {len(landed)} {self.done} and {len(missed)} not "
                 f"({err.reason}); run the command again to complete the rest (what landed is skipped)",
-                [f"{self.done}: {self.noun}s {spans(landed)}", f"not {self.done}: {self.noun}s {spans(missed)}"],
+                [f"{self.done}: {self._name(landed)}", f"not {self.done}: {self._name(missed)}"],
             ) from err
 
 

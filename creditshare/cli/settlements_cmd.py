@@ -109,7 +109,7 @@ class _told_by_line:  # noqa: N801 - used as a context manager, like contextlib'
                     errors.append(sm.RowError(self.lines[failure.item], failure.reason))
                 else:
                     rows = [self.lines[i] for i in err.items[failure.call]]
-                    errors.append(sm.RowError(min(rows), f"the transaction of lines {spans(rows)}: {failure.reason}"))
+                    errors.append(sm.RowError(min(rows), f"the transaction of {_lines(rows)}: {failure.reason}"))
             raise sm.InvalidSettlementFile(source, sorted(errors, key=lambda e: e.line)) from err
         if isinstance(err, PartialWrite):
             landed = [self.lines[i] for i in err.landed_items]
@@ -118,8 +118,12 @@ class _told_by_line:  # noqa: N801 - used as a context manager, like contextlib'
                 f"{source}: the chain changed after the check: {len(landed)} row(s) {self.done} and "
                 f"{len(missed)} not ({err.reason}); run the command again to complete the rest "
                 f"(what landed is skipped)",
-                [f"{self.done}: lines {spans(landed)}", f"not {self.done}: lines {spans(missed)}"],
+                [f"{self.done}: {_lines(landed)}", f"not {self.done}: {_lines(missed)}"],
             ) from err
+
+
+def _lines(numbers: Sequence[int]) -> str:
+    return f"{'line' if len(set(numbers)) == 1 else 'lines'} {spans(numbers)}"
 
 
 def _selected(

@@ -202,7 +202,7 @@ def test_a_chain_change_between_check_and_send_names_the_landed_rows_and_a_rerun
     assert result.exit_code == 1 and "Traceback" not in result.stderr
     err = result.stderr
     assert "the chain changed after the check: 1 row(s) submitted and 2 not" in err
-    assert "submitted: lines 2\n" in err and "not submitted: lines 3-4" in err
+    assert "submitted: line 2\n" in err and "not submitted: lines 3-4" in err
     assert "SettlementLedgerNotActiveMember" in err or "SettlementLedgerWrongRole" in err
     assert "nothing was submitted" not in err
     assert [status_of(cli, r) for r in ("CC-1", "CC-2", "CC-3")] == ["Invoiced", None, None]
@@ -213,3 +213,22 @@ def test_a_chain_change_between_check_and_send_names_the_landed_rows_and_a_rerun
     out = cli.json("settlements", "submit", str(path), "--batch-size", "1", account="plat")
     assert out["submitted"] == 2 and out["already_on_chain"] == 1
     assert [status_of(cli, r) for r in ("CC-1", "CC-2", "CC-3")] == ["Invoiced"] * 3
+
+
+def test_a_lifecycle_step_cut_by_a_chain_change_names_its_lines_and_a_rerun_completes(
+    cli, big, suspend_plat_before_the_second_batch
+):
+    """A dispute of 401 settlements is two batches (400 + 1); the platform is suspended before the second."""
+    result = cli("settlements", "dispute", "--file", str(big["all"]), "--reason", "short", account="plat", ok=False)
+    assert suspend_plat_before_the_second_batch == [1]
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    err = result.stderr
+    assert "the chain changed after the check: 400 row(s) disputed and 1 not" in err
+    assert "disputed: lines 2-401\n" in err and "not disputed: line 402" in err
+    assert status_of(cli, "BIG-0399") == "Disputed" and status_of(cli, "BIG-LAST") == "Invoiced"
+    plat = next(m["address"] for m in cli.json("members", "list") if m["org_id"] == to_hex(subject_id("uscc:PLAT1")))
+    proposal = cli.json("members", "propose", "reinstate", "--member", plat, account="c1")
+    cli("members", "approve", str(proposal["id"]), account="c2")
+    out = cli.json("settlements", "dispute", "--file", str(big["all"]), "--reason", "short", account="plat")
+    assert (out["done"], out["already"]) == (1, 400)
+    assert status_of(cli, "BIG-LAST") == "Disputed"
