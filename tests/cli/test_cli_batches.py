@@ -232,3 +232,24 @@ def test_a_lifecycle_step_cut_by_a_chain_change_names_its_lines_and_a_rerun_comp
     out = cli.json("settlements", "dispute", "--file", str(big["all"]), "--reason", "short", account="plat")
     assert (out["done"], out["already"]) == (1, 400)
     assert status_of(cli, "BIG-LAST") == "Disputed"
+
+
+@pytest.fixture
+def without_simulate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client as on a node without eth_simulateV1 (an older Besu or geth): each call is checked alone
+    against the latest state (ChainClient.check_calls); the calls still go to the real Anvil."""
+    monkeypatch.setattr(ChainClient, "_simulate", lambda self, calls, account: None)
+
+
+def test_without_eth_simulate_every_batch_is_still_checked_before_the_first_is_sent(
+    cli, big, tmp_path, without_simulate
+):
+    path = write_csv(tmp_path, [*rows("NS", 400), row("NS-BAD", carrier=ZERO)])
+    err = refused(cli, "settlements", "submit", str(path), account="plat")
+    assert "line 402: SettlementLedgerMissingSubject" in err and status_of(cli, "NS-0000") is None
+    err = refused(cli, "settlements", "confirm", "--file", str(big["all"]), account="ship")
+    assert "line 402: SettlementLedgerNotParty" in err and status_of(cli, "BIG-0000") == "Invoiced"
+    # and a good file goes through, with the gas of the first batch's estimate scaled to the others
+    good = write_csv(tmp_path, [row("NS-A"), row("NS-B")], "good.csv")
+    assert cli.json("settlements", "submit", str(good), "--batch-size", "1", account="plat")["submitted"] == 2
+    assert cli.json("settlements", "confirm", "--file", str(big["first"]), account="ship")["done"] == 400
