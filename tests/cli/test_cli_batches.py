@@ -253,3 +253,34 @@ def test_without_eth_simulate_every_batch_is_still_checked_before_the_first_is_s
     good = write_csv(tmp_path, [row("NS-A"), row("NS-B")], "good.csv")
     assert cli.json("settlements", "submit", str(good), "--batch-size", "1", account="plat")["submitted"] == 2
     assert cli.json("settlements", "confirm", "--file", str(big["first"]), account="ship")["done"] == 400
+
+
+def test_every_lifecycle_step_run_twice_sends_nothing_the_second_time(cli, tmp_path):
+    """What makes a rerun after a partial write safe: each step skips the records already at its target."""
+    from brownie import chain
+
+    def twice(*args: str, account: str) -> None:
+        first = cli.json("settlements", *args, account=account)
+        assert first["done"] == 2, first
+        before = web3.eth.block_number
+        again = cli.json("settlements", *args, account=account)
+        assert (again["done"], again["already"]) == (0, 2), again
+        assert web3.eth.block_number == before
+
+    files = {
+        name: write_csv(tmp_path, [row(f"TW-{name}-1"), row(f"TW-{name}-2")], f"{name}.csv")
+        for name in ("paid", "final", "late", "fight")
+    }
+    for path in files.values():
+        cli("settlements", "submit", str(path), account="plat")
+        twice("confirm", "--file", str(path), account="ship")
+    twice("pay", "--file", str(files["paid"]), account="ship")
+    twice("confirm-payment", "--file", str(files["paid"]), account="plat")
+    twice("overdue", "--file", str(files["late"]), account="plat")
+    twice("resolve", "--defaulted", "--file", str(files["late"]), account="c1")
+    twice("dispute", "--file", str(files["fight"]), "--reason", "short", account="plat")
+    twice("resolve", "--file", str(files["fight"]), account="c1")
+    cli("settlements", "pay", "--file", str(files["final"]), account="ship")
+    chain.sleep(8 * 86_400)
+    chain.mine()
+    twice("finalize", "--file", str(files["final"]), account="bank")
