@@ -35,6 +35,7 @@ import ecies
 import rlp
 from Crypto.Cipher import AES
 from Crypto.Random import get_random_bytes
+from eth_keys import exceptions as eth_exceptions
 from eth_keys import keys as eth_keys
 from eth_utils import keccak, to_checksum_address
 
@@ -112,58 +113,108 @@ def unwrap_key(wrapped: bytes, private_key: bytes) -> bytes:
         raise DetailsUnavailable("the content key was not wrapped to this account's key.") from err
 
 
+RECOVERABLE_TX_TYPES = {0: "legacy", 1: "EIP-2930", 2: "EIP-1559", 3: "EIP-4844", 4: "EIP-7702"}
+
+
 def recover_sender_public_key(tx: Mapping[str, Any]) -> bytes:
     """The public key that signed a transaction, as `eth_getTransactionByHash` returns it.
 
-    Legacy (EIP-155 or not) and typed (EIP-2930/1559) transactions. The result is
-    checked against the transaction's `from`.
+    The signing hash is rebuilt for every transaction type an Ethereum node accepts today
+    (RECOVERABLE_TX_TYPES): legacy (EIP-155 or not), and the typed envelopes
+    ``keccak(type || rlp(unsigned fields))`` of EIP-2930, EIP-1559, EIP-4844 (blob) and EIP-7702 (set code).
+    The result is checked against the transaction's `from`. Any other type, a missing field, or a signature
+    that does not recover to `from` (a node's impersonated transaction, for one) raises DetailsUnavailable:
+    a key release skips that view and goes on with the others.
     """
-    tx_type = int(tx.get("type", 0) or 0)
-    r, s = _int(tx["r"]), _int(tx["s"])
+    try:
+        tx_type = _int(tx.get("type", 0) or 0)
+        if tx_type not in RECOVERABLE_TX_TYPES:
+            raise DetailsUnavailable(
+                f"transaction type {tx_type} of {tx.get('from')} is not one whose signing hash can be rebuilt "
+                f"({', '.join(f'{t} {n}' for t, n in RECOVERABLE_TX_TYPES.items())}): its public key is unknown."
+            )
+        msg_hash, recovery = _signing_hash(tx, tx_type)
+        public = eth_keys.Signature(vrs=(recovery, _int(tx["r"]), _int(tx["s"]))).recover_public_key_from_msg_hash(
+            msg_hash
+        )
+    except DetailsUnavailable:
+        raise
+    except (KeyError, TypeError, ValueError, eth_exceptions.ValidationError, eth_exceptions.BadSignature) as err:
+        raise DetailsUnavailable(
+            f"could not recover the public key of {tx.get('from')} from its transaction: {type(err).__name__}: {err}"
+        ) from err
+    if public.to_checksum_address() != to_checksum_address(tx["from"]):
+        raise DetailsUnavailable(
+            f"could not recover the public key of {tx['from']} from its transaction: its signature recovers "
+            f"{public.to_checksum_address()} (an impersonated or re-signed transaction)."
+        )
+    return bytes(public.to_bytes())
+
+
+def _signing_hash(tx: Mapping[str, Any], tx_type: int) -> tuple[bytes, int]:
+    """(the hash the sender signed, the signature's recovery id 0/1)."""
     to = _bytes(tx["to"]) if tx.get("to") else b""
-    data = _bytes(tx["input"])
+    common = [_int(tx["nonce"])]
     if tx_type == 0:
-        v = int(tx["v"])
-        fields = [int(tx["nonce"]), int(tx["gasPrice"]), int(tx["gas"]), to, int(tx["value"]), data]
+        v = _int(tx["v"])
+        fields = [*common, _int(tx["gasPrice"]), _int(tx["gas"]), to, _int(tx["value"]), _bytes(tx["input"])]
         if v >= 35:
             chain_id = (v - 35) // 2
             recovery = v - 35 - 2 * chain_id
             fields += [chain_id, 0, 0]
         else:
             recovery = v - 27
-        msg_hash = keccak(rlp.encode(fields))
-    else:
-        from eth_account.typed_transactions import TypedTransaction
-
-        unsigned: dict[str, Any] = {
-            "type": tx_type,
-            "chainId": int(tx["chainId"]),
-            "nonce": int(tx["nonce"]),
-            "gas": int(tx["gas"]),
-            "to": to_checksum_address(tx["to"]) if tx.get("to") else b"",
-            "value": int(tx["value"]),
-            "data": data,
-            "accessList": list(tx.get("accessList") or []),
-        }
-        if tx_type == 1:
-            unsigned["gasPrice"] = int(tx["gasPrice"])
-        else:
-            unsigned["maxFeePerGas"] = int(tx["maxFeePerGas"])
-            unsigned["maxPriorityFeePerGas"] = int(tx["maxPriorityFeePerGas"])
-        msg_hash = TypedTransaction.from_dict(unsigned).hash()
-        recovery = int(tx.get("yParity", tx["v"]))
-    public = eth_keys.Signature(vrs=(recovery, r, s)).recover_public_key_from_msg_hash(msg_hash)
-    if public.to_checksum_address() != to_checksum_address(tx["from"]):
-        raise DetailsUnavailable(f"could not recover the public key of {tx['from']} from its transaction.")
-    return bytes(public.to_bytes())
+        return keccak(rlp.encode(fields)), recovery
+    fees = [_int(tx["gasPrice"])] if tx_type == 1 else [_int(tx["maxPriorityFeePerGas"]), _int(tx["maxFeePerGas"])]
+    access = [
+        [_bytes(item["address"]), [_bytes(k) for k in item.get("storageKeys") or []]]
+        for item in tx.get("accessList") or []
+    ]
+    fields = [
+        _int(tx["chainId"]),
+        *common,
+        *fees,
+        _int(tx["gas"]),
+        to,
+        _int(tx["value"]),
+        _bytes(tx["input"]),
+        access,
+    ]
+    if tx_type == 3:
+        fields += [_int(tx["maxFeePerBlobGas"]), [_bytes(h) for h in tx["blobVersionedHashes"]]]
+    elif tx_type == 4:
+        fields.append(
+            [
+                [
+                    _int(a["chainId"]),
+                    _bytes(a["address"]),
+                    _int(a["nonce"]),
+                    _int(a["yParity"]),
+                    _int(a["r"]),
+                    _int(a["s"]),
+                ]
+                for a in tx["authorizationList"]
+            ]
+        )
+    recovery = _int(tx["yParity"]) if tx.get("yParity") is not None else _int(tx["v"])
+    return keccak(bytes([tx_type]) + rlp.encode(fields)), recovery
 
 
 def _int(value: Any) -> int:
-    return value if isinstance(value, int) else int.from_bytes(_bytes(value), "big")
+    """An integer field as a node (0x hex quantity) or web3 (int, HexBytes) gives it."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        return int(value, 16)
+    return int.from_bytes(bytes(value), "big")
 
 
 def _bytes(value: Any) -> bytes:
-    return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
+    """A data field (0x hex string or bytes); an odd-length hex string is padded like a quantity."""
+    if isinstance(value, str):
+        text = value[2:] if value.startswith("0x") else value
+        return bytes.fromhex(text.rjust(len(text) + len(text) % 2, "0"))
+    return bytes(value)
 
 
 # -- the store --------------------------------------------------------------------------------------

@@ -597,3 +597,57 @@ def test_malformed_entry_csvs_are_refused_with_one_error_line(cli, book, posted,
     assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.startswith("error:")
     assert onchain("maint") == before
+
+
+def keystore_account(cli, name: str):
+    return Account.from_key(
+        Account.decrypt(json.loads((cli.data_dir / "keystore" / f"{name}.json").read_text()), "test-password")
+    )
+
+
+def test_a_view_whose_key_cannot_be_recovered_is_skipped_and_later_viewers_get_theirs(cli, posted, monkeypatch):
+    from brownie import web3
+
+    from creditshare.bindings.credit_list import CreditList
+    from creditshare.core.chain import ChainClient, encode_call
+    from creditshare.core.config import load_settings
+
+    for key, value in cli.env.items():
+        monkeypatch.setenv(key, value)
+    book = CreditList(ChainClient(load_settings("development", cli.data_dir)))
+    token, target = book.token.contract, book.contract.address
+    subject = subject_id("uscc:DEBTOR2")
+    approve = encode_call(token, "approve", target, VIEW_FEE)
+    view = encode_call(book.contract, "viewSubject", subject)
+    # ship2 (a member) pays through the node's impersonation: a real transaction whose signature recovers no one
+    cli("token", "mint", "ship2", str(FUNDS), account="c1")
+    ship2 = address(cli, "ship2")
+    web3.provider.make_request("anvil_impersonateAccount", [ship2])
+    try:
+        for call in (approve, view):
+            sent = web3.eth.send_transaction({"from": ship2, "to": call.to, "data": call.data, "gasPrice": 0})
+            assert web3.eth.wait_for_transaction_receipt(sent)["status"] == 1
+    finally:
+        web3.provider.make_request("anvil_stopImpersonatingAccount", [ship2])
+    # bank pays afterwards with an EIP-7702 (type 4) transaction, maint2 with an EIP-2930 (type 1) one
+    delegate = Account.from_key("0x" + "44" * 32).sign_authorization(
+        {"chainId": 31337, "address": "0x" + "cd" * 20, "nonce": 0}
+    )
+    fees = {"maxFeePerGas": 0, "maxPriorityFeePerGas": 0}
+    kinds = {"bank": {"type": 4, "authorizationList": [delegate], **fees}, "maint2": {"type": 1, "gasPrice": 0}}
+    for name, kind in kinds.items():
+        signer = keystore_account(cli, name)
+        nonce = web3.eth.get_transaction_count(signer.address)
+        for i, (call, extra) in enumerate(((approve, {"gasPrice": 0}), (view, kind))):
+            tx = {"chainId": 31337, "nonce": nonce + i, "gas": 500_000, "to": call.to, "data": call.data, "value": 0}
+            sent = web3.eth.send_raw_transaction(signer.sign_transaction(tx | extra).raw_transaction)
+            assert web3.eth.wait_for_transaction_receipt(sent)["status"] == 1, (name, i, tx | extra)
+        assert web3.eth.get_transaction(sent)["type"] == kind["type"]
+    out = cli.json("list", "release", "--subject", "uscc:DEBTOR2", account="maint")
+    (skipped,) = out["skipped"]
+    assert skipped["viewer"] == ship2 and "could not recover the public key" in skipped["reason"]
+    assert sorted(r["viewer"] for r in out["released"]) == sorted([address(cli, "bank"), address(cli, "maint2")])
+    assert cli.json("list", "decrypt", str(posted["d4"]), account="bank")["details"].encode() == DETAILS["d4"]
+    assert cli.json("list", "decrypt", str(posted["d4"]), account="maint2")["details"].encode() == DETAILS["d4"]
+    refused = cli("list", "decrypt", str(posted["d4"]), account="ship2", ok=False)
+    assert refused.exit_code == 1 and "has not been released yet" in refused.stderr

@@ -1,5 +1,6 @@
 """Sealed entry details: AES-GCM sealing bound to the subject, ECIES key wrapping, public-key recovery from a
-signed transaction (legacy EIP-155 and EIP-1559), and the evidence store layout."""
+signed transaction (every type the test chain accepts: legacy, EIP-2930, EIP-1559, EIP-4844, EIP-7702, sent for
+real to Anvil; an impersonated one and unknown types refused), and the evidence store layout."""
 
 from __future__ import annotations
 
@@ -121,3 +122,75 @@ def test_store_keeps_blobs_by_cid_and_checks_the_commitment(tmp_path):
         store.blob(commitment)
     with pytest.raises(DetailsUnavailable, match="not in the evidence store"):
         store.blob(bytes(32))
+
+
+# -- recovery from real transactions of every type the chain accepts ------------------------------------------
+
+TARGET = to_checksum_address("0x" + "ab" * 20)
+
+
+def _send(web3, tx: dict, **kwargs) -> dict:
+    nonce = web3.eth.get_transaction_count(VIEWER.address)
+    body = {"chainId": 31337, "nonce": nonce, "gas": 100_000, "to": TARGET, "value": 0, "data": b"\x12\x34", **tx}
+    sent = web3.eth.send_raw_transaction(VIEWER.sign_transaction(body, **kwargs).raw_transaction)
+    assert web3.eth.wait_for_transaction_receipt(sent)["status"] == 1
+    return sent
+
+
+DYNAMIC = {"maxFeePerGas": 10, "maxPriorityFeePerGas": 0}
+
+
+@pytest.mark.chain
+@pytest.mark.parametrize(
+    "tx, kwargs",
+    [
+        ({"gasPrice": 0}, {}),
+        ({"type": 1, "gasPrice": 0, "accessList": [{"address": TARGET, "storageKeys": ["0x" + "00" * 31 + "01"]}]}, {}),
+        ({"type": 2, **DYNAMIC, "accessList": []}, {}),
+        ({"type": 3, **DYNAMIC, "maxFeePerBlobGas": 10}, {"blobs": [bytes(131_072)]}),
+        ("type4", {}),
+    ],
+    ids=["legacy", "eip2930", "eip1559", "eip4844", "eip7702"],
+)
+def test_public_key_is_recovered_from_a_real_transaction_of_every_type(tx, kwargs):
+    from brownie import accounts, web3
+
+    accounts[0].transfer(VIEWER.address, 10**18)  # blob gas has a price even on a zero-fee chain
+    if tx == "type4":
+        authority = Account.from_key("0x" + "44" * 32)
+        auth = authority.sign_authorization({"chainId": 31337, "address": "0x" + "cd" * 20, "nonce": 0})
+        tx = {"type": 4, **DYNAMIC, "authorizationList": [auth]}
+    sent = _send(web3, tx, **kwargs)
+    fetched = web3.eth.get_transaction(sent)
+    raw = web3.provider.make_request("eth_getTransactionByHash", ["0x" + bytes(sent).hex()])["result"]
+    assert int(fetched["type"]) == tx.get("type", 0) and int(raw["type"], 16) == tx.get("type", 0)
+    mine = sealed.public_key_of(bytes(VIEWER.key))
+    # web3's formatted transaction and the node's raw JSON both work
+    assert sealed.recover_sender_public_key(fetched) == mine == sealed.recover_sender_public_key(raw)
+
+
+@pytest.mark.chain
+def test_an_impersonated_transaction_recovers_no_key():
+    from brownie import web3
+
+    sender = to_checksum_address("0x" + "77" * 20)
+    web3.provider.make_request("anvil_impersonateAccount", [sender])
+    try:
+        sent = web3.eth.send_transaction({"from": sender, "to": TARGET, "value": 0, "gasPrice": 0})
+    finally:
+        web3.provider.make_request("anvil_stopImpersonatingAccount", [sender])
+    web3.eth.wait_for_transaction_receipt(sent)
+    with pytest.raises(DetailsUnavailable, match="could not recover the public key of " + sender):
+        sealed.recover_sender_public_key(web3.eth.get_transaction(sent))
+
+
+@pytest.mark.parametrize("tx_type", [5, 0x7E, 0xFF])
+def test_a_transaction_type_without_a_known_signing_hash_is_refused(tx_type):
+    tx = {"type": tx_type, "from": VIEWER.address, "r": 1, "s": 1, "nonce": 0, "input": "0x", "to": None}
+    with pytest.raises(DetailsUnavailable, match=f"transaction type {tx_type} .* is not one whose signing hash"):
+        sealed.recover_sender_public_key(tx)
+
+
+def test_a_malformed_transaction_is_refused_not_crashed():
+    with pytest.raises(DetailsUnavailable, match="could not recover"):
+        sealed.recover_sender_public_key({"type": 2, "from": VIEWER.address, "r": 1, "s": 1})
