@@ -202,6 +202,20 @@ class SettlementLedger:
             split=lambda b: [encode_submit(self.contract, [records[i]]) for i in batches[b]],
         )
 
+    def check_submit(
+        self, records: Sequence[Settlement], account: LocalAccount, batch_size: int = DEFAULT_BATCH
+    ) -> None:
+        """The check `submit` runs before sending, alone (for a dry run): CallsRefused names refused records."""
+        batches = [list(range(i, min(i + batch_size, len(records)))) for i in range(0, len(records), batch_size)]
+        self.client.check_calls(
+            [encode_submit(self.contract, [records[i] for i in idx]) for idx in batches],
+            account,
+            "submitting settlements",
+            scale_gas=True,
+            items=batches,
+            split=lambda b: [encode_submit(self.contract, [records[i]]) for i in batches[b]],
+        )
+
     def _batched(
         self,
         function: str,

@@ -57,6 +57,9 @@ def submit(
     ledger = SettlementLedger(st.client)
     plan = sm.plan_submission(ledger, Consortium(st.client), file, rows, signer.address)
     records = sm.records_from_rows(plan.to_send)
+    if records and dry_run:  # the contract's own checks too: a dry run that passes sends whole
+        with _told_by_line(file, [r.line for r in plan.to_send], "submitted"):
+            ledger.check_submit(records, signer, batch_size)
     gas_used = 0
     if records and not dry_run:
         lines = [r.line for r in plan.to_send]

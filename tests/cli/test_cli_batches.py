@@ -70,6 +70,16 @@ def test_submit_of_401_rows_with_a_bad_last_row_sends_nothing(cli, tmp_path):
     assert status_of(cli, "S401-0000") is None and status_of(cli, "S401-0399") is None
 
 
+def test_a_dry_run_of_submit_runs_the_contracts_checks_too(cli, tmp_path):
+    path = write_csv(tmp_path, [*rows("DRY", 3), row("DRY-BAD", carrier=ZERO)])
+    err = refused(cli, "settlements", "submit", str(path), "--dry-run", account="plat")
+    assert "line 5: SettlementLedgerMissingSubject" in err
+    good = write_csv(tmp_path, rows("DRY", 3), "good.csv")
+    before = web3.eth.block_number
+    assert cli.json("settlements", "submit", str(good), "--dry-run", account="plat")["would_submit"] == 3
+    assert web3.eth.block_number == before
+
+
 def test_submit_in_batches_of_one_sends_nothing_when_the_second_would_fail(cli, tmp_path):
     path = write_csv(tmp_path, [row("B1-OK"), row("B1-BAD", carrier=ZERO)])
     err = refused(cli, "settlements", "submit", str(path), "--batch-size", "1", account="plat")
