@@ -219,15 +219,29 @@ class ModelCard:
     @classmethod
     def from_json(cls, raw: bytes | str) -> ModelCard:
         """Parse and verify a card (raises :class:`ModelError` if malformed or tampered)."""
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                line = raw.count(b"\n", 0, err.start) + 1
+                raise ModelError(f"model card is not UTF-8 (byte 0x{raw[err.start]:02X} on line {line}).") from err
         try:
             data = json.loads(raw, parse_float=_no_float, parse_constant=_no_float)
-        except (ValueError, UnicodeDecodeError) as err:
+        except json.JSONDecodeError as err:
+            where = f"line {err.lineno}, column {err.colno}"
+            raise ModelError(f"model card is not valid JSON: {err.msg} ({where}).") from err
+        except RecursionError as err:
+            raise ModelError("model card is not valid JSON: nested too deeply.") from err
+        except ValueError as err:  # _no_float, or an integer of more than 4300 digits
             raise ModelError(f"model card is not valid JSON: {err}") from err
         if not isinstance(data, dict):
             raise ModelError("model card must be a JSON object.")
         if "model_hash" not in data:
             raise ModelError("model card has no model_hash.")
-        return cls(data)
+        try:
+            return cls(data)
+        except RecursionError as err:
+            raise ModelError("model card is malformed: nested too deeply.") from err
 
     @classmethod
     def load(cls, path: str | Path) -> ModelCard:
@@ -236,7 +250,10 @@ class ModelCard:
             raw = Path(path).read_bytes()
         except OSError as err:
             raise ModelError(f"cannot read model card {path}: {err.strerror or err}") from err
-        return cls.from_json(raw)
+        try:
+            return cls.from_json(raw)
+        except ModelError as err:
+            raise ModelError(f"{path}: {err}") from err
 
     def to_dict(self) -> dict[str, Any]:
         return {**json.loads(self._canonical), "model_hash": self.model_hash}
@@ -287,16 +304,22 @@ class ModelCard:
             self.score_counts: tuple[int, ...] = tuple(_int(v, "score count") for v in sd["counts"])
             if len(self.score_counts) != len(self.score_edges) + 1:
                 raise ModelError("model card score distribution needs one more count than edges.")
-            self.metrics: dict[str, Any] = dict(d.get("metrics", {}))
-            self.training: dict[str, Any] = dict(d.get("training", {}))
-            self.scaling: dict[str, Any] = dict(d["scaling"])
-        except (KeyError, TypeError, IndexError) as err:
+            self.metrics: dict[str, Any] = _object(d.get("metrics", {}), "metrics")
+            for key in ("auc", "ks", "gini"):
+                if self.metrics.get(key) is not None:
+                    _decimal_string(self.metrics[key], f"metrics {key}")
+            self.training: dict[str, Any] = _object(d.get("training", {}), "training")
+            self.scaling: dict[str, Any] = _object(d["scaling"], "scaling")
+        except (KeyError, TypeError, IndexError, AttributeError) as err:
             raise ModelError(f"model card is malformed: missing or wrong field {err}.") from err
 
     def _parse_feature(self, f: Mapping[str, Any]) -> _Feature:
+        f = _object(f, "feature")
         name = str(f["name"])
         kind = f["kind"]
         points = np.asarray([_int(v, f"{name} points") for v in f["points"]], dtype=np.int64)
+        if not len(points):
+            raise ModelError(f"model card feature '{name}' has no bins.")
         counts = [_int(v, f"{name} counts") for v in f["counts"]]
         if len(counts) != len(points) + 2:
             raise ModelError(f"model card feature '{name}' needs a count per bin plus special and missing.")
@@ -305,6 +328,8 @@ class ModelCard:
         if kind == "categorical":
             cats: dict[str, int] = {}
             for i, group in enumerate(f["categories"]):
+                if not isinstance(group, list):
+                    raise ModelError(f"model card feature '{name}' categories must be lists of strings.")
                 for c in group:
                     if not isinstance(c, str) or c in cats:
                         raise ModelError(f"model card feature '{name}' has a bad or repeated category {c!r}.")
@@ -321,10 +346,7 @@ class ModelCard:
             edges_int = tuple(_int(v, f"{name} edge") for v in f["edges"])
             edges_float = np.asarray(edges_int, dtype=np.float64)
         elif edge_type == "decimal":
-            try:
-                edges_float = np.asarray([float(str(v)) for v in f["edges"]], dtype=np.float64)
-            except ValueError as err:
-                raise ModelError(f"model card feature '{name}' has a bad decimal edge: {err}") from err
+            edges_float = np.asarray([_decimal_string(v, f"feature '{name}' edge") for v in f["edges"]])
             edges_int = ()
         else:
             raise ModelError(f"model card feature '{name}' has unknown edge_type {edge_type!r}.")
@@ -488,10 +510,33 @@ def _no_float(value: str) -> Any:
     raise ModelError(f"model card holds a non-integer number {value}; cards hold integers and decimal strings only.")
 
 
+#: integers in a card (points, edges, counts) stay exact in float64 and far from int64 overflow when summed
+MAX_CARD_INT = 2**53
+
+
 def _int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ModelError(f"model card {what} must be an integer; got {value!r}.")
+    if not -MAX_CARD_INT <= value <= MAX_CARD_INT:
+        raise ModelError(f"model card {what} must lie within +-2^53; got {value}.")
     return value
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ModelError(f"model card {what} must be a JSON object; got {type(value).__name__}.")
+    return dict(value)
+
+
+def _decimal_string(value: Any, what: str) -> float:
+    """A finite decimal written as a string (cards hold no floats)."""
+    try:
+        number = float(value) if isinstance(value, str) else math.nan
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise ModelError(f"model card {what} must be a finite decimal string; got {value!r}.")
+    return number
 
 
 def metrics_bps(card: ModelCard) -> dict[str, int]:
