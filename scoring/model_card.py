@@ -219,14 +219,15 @@ class ModelCard:
     @classmethod
     def from_json(cls, raw: bytes | str) -> ModelCard:
         """Parse and verify a card (raises :class:`ModelError` if malformed or tampered)."""
+        text = raw
         if isinstance(raw, bytes):
             try:
-                raw = raw.decode("utf-8")
+                text = raw.decode("utf-8")
             except UnicodeDecodeError as err:
                 line = raw.count(b"\n", 0, err.start) + 1
                 raise ModelError(f"model card is not UTF-8 (byte 0x{raw[err.start]:02X} on line {line}).") from err
         try:
-            data = json.loads(raw, parse_float=_no_float, parse_constant=_no_float)
+            data = json.loads(text, parse_float=_no_float, parse_constant=_no_float)
         except json.JSONDecodeError as err:
             where = f"line {err.lineno}, column {err.colno}"
             raise ModelError(f"model card is not valid JSON: {err.msg} ({where}).") from err
