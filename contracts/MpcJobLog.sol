@@ -27,8 +27,8 @@ contract MpcJobLog is IMpcJobLog {
         bytes32 purposeHash,
         bytes32 configHash,
         address[] calldata participants,
-        bytes32[] calldata inputCommitments,
-        bytes32 outputHash
+        bytes32 outputHash,
+        bytes32 inputCommitment
     ) external returns (bytes32 jobId) {
         if (!_consortium.isActive(msg.sender)) revert MpcJobLogNotActiveMember(msg.sender);
         if (labelHash == bytes32(0) || purposeHash == bytes32(0) || outputHash == bytes32(0)) revert MpcJobLogZeroHash();
@@ -36,23 +36,20 @@ contract MpcJobLog is IMpcJobLog {
         if (participants.length > MAX_PARTICIPANTS) {
             revert MpcJobLogTooManyParticipants(participants.length, MAX_PARTICIPANTS);
         }
-        if (participants.length != inputCommitments.length) {
-            revert MpcJobLogLengthMismatch(participants.length, inputCommitments.length);
-        }
-        bytes32 digest = _digest(purposeHash, configHash, participants, inputCommitments, outputHash);
+        bytes32 digest = _digest(purposeHash, configHash, participants, outputHash);
         jobId = _jobId(labelHash, digest);
         if (_jobs[jobId].recorder != address(0)) revert MpcJobLogAlreadyRecorded(jobId);
-        bool callerTakesPart = false;
+        uint256 callerIndex = type(uint256).max;
         for (uint256 i = 0; i < participants.length; ++i) {
             address p = participants[i];
             if (!_consortium.isActive(p)) revert MpcJobLogNotActiveMember(p);
-            if (inputCommitments[i] == bytes32(0)) revert MpcJobLogZeroHash();
             for (uint256 j = 0; j < i; ++j) {
                 if (participants[j] == p) revert MpcJobLogDuplicateParticipant(p);
             }
-            if (p == msg.sender) callerTakesPart = true;
+            if (p == msg.sender) callerIndex = i;
         }
-        if (!callerTakesPart) revert MpcJobLogNotParticipant(jobId, msg.sender);
+        if (callerIndex == type(uint256).max) revert MpcJobLogNotParticipant(jobId, msg.sender);
+        if (inputCommitment == bytes32(0)) revert MpcJobLogZeroHash();
         Job storage j = _jobs[jobId];
         j.labelHash = labelHash;
         j.purposeHash = purposeHash;
@@ -62,35 +59,38 @@ contract MpcJobLog is IMpcJobLog {
         j.recorder = msg.sender;
         j.recordedAt = uint64(block.timestamp);
         j.participants = participants;
-        j.inputCommitments = inputCommitments;
+        // only the recorder's own slot: every other commitment is written by its owner (attest)
+        j.inputCommitments = new bytes32[](participants.length);
+        j.inputCommitments[callerIndex] = inputCommitment;
         _attested[jobId][msg.sender] = true;
         _attestations[jobId] = 1;
         emit JobRecorded(jobId, purposeHash, msg.sender, labelHash, digest, outputHash, participants);
-        emit JobAttested(jobId, msg.sender, digest, 1);
+        emit JobAttested(jobId, msg.sender, inputCommitment, 1);
     }
 
     /// @inheritdoc IMpcJobLog
-    function attest(bytes32 jobId, bytes32 jobDigest) external {
+    function attest(bytes32 jobId, bytes32 inputCommitment) external {
         Job storage j = _jobs[jobId];
         if (j.recorder == address(0)) revert MpcJobLogUnknownJob(jobId);
         if (!_consortium.isActive(msg.sender)) revert MpcJobLogNotActiveMember(msg.sender);
-        if (!_isParticipant(j, msg.sender)) revert MpcJobLogNotParticipant(jobId, msg.sender);
+        uint256 index = _indexOf(j, msg.sender);
+        if (index == type(uint256).max) revert MpcJobLogNotParticipant(jobId, msg.sender);
         if (_attested[jobId][msg.sender]) revert MpcJobLogAlreadyAttested(jobId, msg.sender);
-        if (jobDigest != j.digest) revert MpcJobLogDigestMismatch(jobId, j.digest, jobDigest);
+        if (inputCommitment == bytes32(0)) revert MpcJobLogZeroHash();
+        j.inputCommitments[index] = inputCommitment;
         _attested[jobId][msg.sender] = true;
         uint256 count = ++_attestations[jobId];
-        emit JobAttested(jobId, msg.sender, jobDigest, count);
+        emit JobAttested(jobId, msg.sender, inputCommitment, count);
+        if (count == j.participants.length) emit JobFullyAttested(jobId, j.outputHash);
     }
 
     /// @inheritdoc IMpcJobLog
-    function digestOf(
-        bytes32 purposeHash,
-        bytes32 configHash,
-        address[] calldata participants,
-        bytes32[] calldata inputCommitments,
-        bytes32 outputHash
-    ) external pure returns (bytes32) {
-        return _digest(purposeHash, configHash, participants, inputCommitments, outputHash);
+    function digestOf(bytes32 purposeHash, bytes32 configHash, address[] calldata participants, bytes32 outputHash)
+        external
+        pure
+        returns (bytes32)
+    {
+        return _digest(purposeHash, configHash, participants, outputHash);
     }
 
     /// @inheritdoc IMpcJobLog
@@ -114,24 +114,28 @@ contract MpcJobLog is IMpcJobLog {
         return _attested[jobId][participant];
     }
 
-    function _digest(
-        bytes32 purposeHash,
-        bytes32 configHash,
-        address[] calldata participants,
-        bytes32[] calldata inputCommitments,
-        bytes32 outputHash
-    ) private pure returns (bytes32) {
-        return keccak256(abi.encode(purposeHash, configHash, participants, inputCommitments, outputHash));
+    /// @inheritdoc IMpcJobLog
+    function isFullyAttested(bytes32 jobId) external view returns (bool) {
+        uint256 n = _jobs[jobId].participants.length;
+        return n != 0 && _attestations[jobId] == n;
+    }
+
+    function _digest(bytes32 purposeHash, bytes32 configHash, address[] calldata participants, bytes32 outputHash)
+        private
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(purposeHash, configHash, participants, outputHash));
     }
 
     function _jobId(bytes32 labelHash, bytes32 digest) private pure returns (bytes32) {
         return keccak256(abi.encode(labelHash, digest));
     }
 
-    function _isParticipant(Job storage j, address account) private view returns (bool) {
+    function _indexOf(Job storage j, address account) private view returns (uint256) {
         for (uint256 i = 0; i < j.participants.length; ++i) {
-            if (j.participants[i] == account) return true;
+            if (j.participants[i] == account) return i;
         }
-        return false;
+        return type(uint256).max;
     }
 }

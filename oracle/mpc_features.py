@@ -2,8 +2,10 @@
 
 An oracle node takes a party's output file of a ``cross_platform_features``
 job, checks that its revealed aggregates hash to the output hash recorded on
-chain for that job (MpcJobLog), and adds the ``xp_*`` columns to the features
-it scores. Every node checks the same recorded hash, so every node scores
+chain for that job (MpcJobLog), that every listed participant has attested
+the job (one data holder alone cannot make a job count by listing others who
+never ran it) and that the whole on-chain record equals the file's, and adds
+the ``xp_*`` columns to the features it scores. Every node checks the same recorded hash, so every node scores
 with the same aggregates. A subject outside the job gets zeros: the holders
 input zeros for subjects they do not know, so a zero says nothing more.
 """
@@ -25,7 +27,8 @@ Aggregates = dict[str, dict[str, int]]
 def load_aggregates(client: ChainClient | None, path: Path) -> Aggregates:
     """The xp_* aggregates per subject (0x id) of a verified cross_platform_features output file.
 
-    With a client, the job must be recorded on chain with the same output hash (else InvalidInput);
+    With a client, the job must be recorded on chain with the same output hash and the same record, and attested
+    by every participant (else InvalidInput, naming who has not attested);
     without one only the file's own hash is checked (tests and offline training)."""
     output = read_output(Path(path), "cross_platform_features")
     if client is not None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from eth_utils import is_address, keccak
 
-from creditshare.bindings.mpc_job_log import JobRecord, MpcJobLog, job_digest, job_id_of
+from creditshare.bindings.mpc_job_log import JobRecord, MpcJobLog, job_digest, job_id_of, record_differences
 from creditshare.core.chain import ChainClient
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import parse_bytes32, to_hex
@@ -90,7 +90,6 @@ def job_record(
             bytes.fromhex(purpose_hash[2:]),
             parse_bytes32(config_hash or "0x" + "00" * 32, "configHash"),
             participants,
-            [parse_bytes32(c, "commitment") for c in input_commitments],
             parse_bytes32(output_hash, "outputHash"),
         )
         record["digest"] = bytes32_hex(digest)
@@ -134,6 +133,7 @@ class MpcOutput:
     computation: str
     revealed: dict[str, Any]
     output_hash: str
+    record: JobRecord | None = None  # None when the parties are named without member addresses (off chain)
 
 
 def read_output(path: Path, computation: str) -> MpcOutput:
@@ -161,19 +161,30 @@ def read_output(path: Path, computation: str) -> MpcOutput:
         )
     if str(raw["record"].get("labelHash", "")).lower() != job_id_bytes32(str(raw.get("job_id", ""))):
         raise InvalidInput(f"{path}: the record's labelHash does not belong to job {raw.get('job_id')!r}.")
+    record: JobRecord | None = None
     if _has_member_addresses(raw["record"].get("participants")):
         # the on-chain id is derived from the record's content: a record that was altered names another job
-        job_id = JobRecord.from_dict(raw["record"], str(path)).job_id
+        record = JobRecord.from_dict(raw["record"], str(path))
+        job_id = record.job_id
     else:
         # parties named without member addresses: the job cannot be on chain, its id is its label's hash
         job_id = parse_bytes32(str(raw["record"].get("jobId", "")), "jobId")
         if to_hex(job_id) != job_id_bytes32(str(raw.get("job_id", ""))):
             raise InvalidInput(f"{path}: the record's jobId does not belong to job {raw.get('job_id')!r}.")
-    return MpcOutput(Path(path), job_id, computation, raw["revealed"], digest)
+    return MpcOutput(Path(path), job_id, computation, raw["revealed"], digest, record)
 
 
 def check_recorded(client: ChainClient, output: MpcOutput) -> dict[str, Any]:
-    """The job's on-chain record; raises InvalidInput unless it is recorded with the same output hash."""
+    """The job's on-chain record, if the output may be used; else InvalidInput.
+
+    The job must be recorded (MpcJobLog) with the same output hash, attested by every listed participant
+    (one holder alone cannot make a job count by listing others who never ran it), and its whole record, every
+    commitment included, must equal the output file's own record."""
+    if output.record is None:
+        raise InvalidInput(
+            f"{output.path}: its job names parties without member addresses, so it cannot be recorded on chain; "
+            "set `member` for every party in the job config."
+        )
     status = MpcJobLog(client).status(output.job_id)
     if status is None:
         raise InvalidInput(
@@ -184,5 +195,17 @@ def check_recorded(client: ChainClient, output: MpcOutput) -> dict[str, Any]:
         raise InvalidInput(
             f"{output.path}: its output hash {output.output_hash} differs from the hash recorded on "
             f"chain for job {to_hex(output.job_id)} ({status['output_hash']}): refusing it."
+        )
+    if not status["fully_attested"]:
+        missing = status["not_attested_by"]
+        raise InvalidInput(
+            f"MPC job {to_hex(output.job_id)} of {output.path} is not attested by every participant: "
+            f"{len(missing)} of {len(status['participants'])} ({', '.join(missing)}) have not attested it; "
+            "its output is not used until every participant runs `creditshare mpc record` on its own copy."
+        )
+    differences = record_differences(status, output.record)
+    if differences:
+        raise InvalidInput(
+            f"{output.path}: its job record differs from the one on chain ({'; '.join(differences)}): refusing it."
         )
     return status

@@ -1,8 +1,10 @@
 """The MpcJobLog contract: multi-party computations recorded and attested on chain.
 
-A job's id is derived, never chosen: digest = keccak256(abi.encode(purposeHash, configHash, participants,
-inputCommitments, outputHash)) and id = keccak256(abi.encode(labelHash, digest)), as the contract computes them
-(`digestOf`, `jobIdOf`). A participant attests the digest of its own copy of the record.
+A job's id is derived, never chosen: its terms' digest = keccak256(abi.encode(purposeHash, configHash, participants,
+outputHash)) and id = keccak256(abi.encode(labelHash, digest)), as the contract computes them (`digestOf`,
+`jobIdOf`). Input commitments are not in the terms: each participant writes its own when it records or attests,
+after checking that the whole on-chain record (the others' commitments included) equals its own copy. A job
+counts only when every participant has attested it (`isFullyAttested`).
 """
 
 from __future__ import annotations
@@ -17,32 +19,25 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, keccak, to_checksum_address
 
 from creditshare.core.chain import ChainClient, encode_call
-from creditshare.core.errors import InvalidInput
+from creditshare.core.errors import InvalidInput, TransactionRejected
 from creditshare.core.ids import parse_bytes32, to_hex
 
 MAX_PARTICIPANTS = 16  # the contract's MAX_PARTICIPANTS
+ZERO32 = b"\0" * 32
 
 
-def job_digest(
-    purpose_hash: bytes, config_hash: bytes, participants: list[str], input_commitments: list[bytes], output_hash: bytes
-) -> bytes:
-    """MpcJobLog.digestOf: keccak256 of the whole record."""
+def job_digest(purpose_hash: bytes, config_hash: bytes, participants: list[str], output_hash: bytes) -> bytes:
+    """MpcJobLog.digestOf: keccak256 of a job's terms (commitments are written by each party, not hashed here)."""
     return keccak(
         encode(
-            ["bytes32", "bytes32", "address[]", "bytes32[]", "bytes32"],
-            [
-                purpose_hash,
-                config_hash,
-                [to_checksum_address(p) for p in participants],
-                list(input_commitments),
-                output_hash,
-            ],
+            ["bytes32", "bytes32", "address[]", "bytes32"],
+            [purpose_hash, config_hash, [to_checksum_address(p) for p in participants], output_hash],
         )
     )
 
 
 def job_id_of(label_hash: bytes, digest: bytes) -> bytes:
-    """MpcJobLog.jobIdOf: a job's id from its name's hash and its digest."""
+    """MpcJobLog.jobIdOf: a job's id from its name's hash and its terms' digest."""
     return keccak(encode(["bytes32", "bytes32"], [label_hash, digest]))
 
 
@@ -57,9 +52,7 @@ class JobRecord:
 
     @property
     def digest(self) -> bytes:
-        return job_digest(
-            self.purpose_hash, self.config_hash, list(self.participants), list(self.input_commitments), self.output_hash
-        )
+        return job_digest(self.purpose_hash, self.config_hash, list(self.participants), self.output_hash)
 
     @property
     def job_id(self) -> bytes:
@@ -82,8 +75,8 @@ class JobRecord:
                 "party in the job config."
             )
         commitments = record["inputCommitments"]
-        if not isinstance(commitments, list):
-            raise InvalidInput(f"{source}: inputCommitments must be a list of bytes32.")
+        if not isinstance(commitments, list) or len(commitments) != len(participants):
+            raise InvalidInput(f"{source}: inputCommitments must be a list of bytes32, one per participant.")
         out = cls(
             label_hash=parse_bytes32(record["labelHash"], "labelHash"),
             purpose_hash=parse_bytes32(record["purposeHash"], "purposeHash"),
@@ -120,6 +113,7 @@ class MpcJobLog:
         self.contract = client.contract("MpcJobLog")
 
     def status(self, job_id: bytes) -> dict[str, Any] | None:
+        """The on-chain record of a job, who attested it and who has not; None if it is not recorded."""
         (count,) = self.client.call(self.contract, "attestations", job_id)
         if count == 0:
             return None
@@ -136,17 +130,24 @@ class MpcJobLog:
             "recorder": to_checksum_address(recorder),
             "recorded_at": recorded_at,
             "participants": [to_checksum_address(p) for p in participants],
+            # a participant's commitment is zero until that participant records or attests
             "input_commitments": [to_hex(c) for c in commitments],
             "attested_by": [to_checksum_address(p) for p in attested],
+            "not_attested_by": [to_checksum_address(p) for p in participants if p not in attested],
+            "fully_attested": len(attested) == len(participants),
         }
 
     def record_or_attest(self, record: JobRecord, account: LocalAccount) -> str:
-        """Records the job, or attests its whole digest if another participant recorded the same record (the
-        id is derived from the content, so a record with other data is another job). Returns what was done."""
+        """Records the job with this participant's own commitment, or attests it if another participant recorded
+        it, but only if the whole on-chain record equals `record` (terms, and every commitment written so far).
+        Returns what was done; raises InvalidInput (nothing sent) if the records differ."""
         if len(record.participants) > MAX_PARTICIPANTS:
             raise InvalidInput(
                 f"a job has at most {MAX_PARTICIPANTS} participants; this one has {len(record.participants)}."
             )
+        me = to_checksum_address(account.address)
+        # a non-participant's call is sent anyway, so that the contract states the refusal
+        own = record.input_commitments[record.participants.index(me)] if me in record.participants else ZERO32
         existing = self.status(record.job_id)
         if existing is None:
             call = encode_call(
@@ -156,13 +157,50 @@ class MpcJobLog:
                 record.purpose_hash,
                 record.config_hash,
                 list(record.participants),
-                list(record.input_commitments),
                 record.output_hash,
+                own,
             )
-            self.client.transact(call, account, "recording the MPC job")
-            return "recorded"
-        if account.address in existing["attested_by"]:
+            try:
+                self.client.transact(call, account, "recording the MPC job")
+                return "recorded"
+            except TransactionRejected as err:
+                # another participant recorded the same job meanwhile (e.g. both sides of a PSI run): attest it
+                if "MpcJobLogAlreadyRecorded" not in str(err.reason or err):
+                    raise
+                existing = self.status(record.job_id)
+                if existing is None:
+                    raise
+        differences = record_differences(existing, record)
+        if differences:
+            raise InvalidInput(
+                f"job {to_hex(record.job_id)}: the record on chain differs from this participant's own copy "
+                f"({'; '.join(differences)}); not attesting it."
+            )
+        if me in existing["attested_by"]:
             return "already attested"
-        call = encode_call(self.contract, "attest", record.job_id, record.digest)
+        call = encode_call(self.contract, "attest", record.job_id, own)
         self.client.transact(call, account, "attesting the MPC job")
         return "attested"
+
+
+def record_differences(status: dict[str, Any], record: JobRecord) -> list[str]:
+    """How the on-chain record (`status`) differs from a party's own copy; [] if they agree.
+
+    Every field is compared: name, purpose, config hash, output hash, participants in order, and each commitment
+    already written on chain (a participant that has not attested yet has none)."""
+    out = []
+    for key, mine in (
+        ("label_hash", record.label_hash),
+        ("purpose_hash", record.purpose_hash),
+        ("config_hash", record.config_hash),
+        ("output_hash", record.output_hash),
+    ):
+        if status[key].lower() != to_hex(mine).lower():
+            out.append(f"{key} is {status[key]} on chain, {to_hex(mine)} in this copy")
+    if [p.lower() for p in status["participants"]] != [p.lower() for p in record.participants]:
+        out.append(f"participants are {', '.join(status['participants'])} on chain")
+    else:
+        for who, onchain, mine in zip(status["participants"], status["input_commitments"], record.input_commitments):
+            if onchain.lower() not in (to_hex(ZERO32), to_hex(mine).lower()):
+                out.append(f"the input commitment of {who} is {onchain} on chain, {to_hex(mine)} in this copy")
+    return out

@@ -21,19 +21,20 @@ from creditshare.bindings.mpc_job_log import job_id_of
 from creditshare.bindings.settlement_ledger import SettlementLedger, settlement_frame
 from creditshare.core.chain import ChainClient
 from creditshare.core.config import Network, Settings
+from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import subject_id, to_hex
 from creditshare.domain.settlements import parse_date
 from oracle.mpc_features import load_aggregates, merge_aggregates
 from privacy.features import OUTPUT_FEATURES
 from privacy.holders import cross_platform_frame, platform_inputs
-from privacy.record import job_id_bytes32
+from privacy.record import job_id_bytes32, job_record, output_hash
 from scoring.factory import training_set
 from scoring.features import build_features
 from scoring.federated import FREIGHT_BIN_EDGES, binning_rows
 from scoring.model_card import ModelCard
 from scoring.synthetic import generate_market
 from tests.cli.helpers import row, write_csv
-from tests.privacy.privacy_helpers import job_config, run_parties, write_json
+from tests.privacy.privacy_helpers import free_ports, job_config, run_parties, write_json
 
 AS_OF = "2026-03-01"
 FEATURES = (
@@ -48,12 +49,22 @@ FEATURES = (
 SHIP1, SHIP2, NOBODY = (to_hex(subject_id(f"uscc:{n}")) for n in ("SHIP1", "SHIP2", "NOBODY"))
 
 
-def run_job(folder: Path, cfg: dict, inputs: dict[int, Path]) -> Path:
+HOLDERS = ("plat", "ship", "bank")  # the accounts of parties 0, 1, 2 (PLAT1, SHIP1, BANK1)
+
+
+def run_job(folder: Path, cfg: dict, inputs: dict[int, Path]) -> list[Path]:
+    """Each party's output file (every party holds its own copy of the record)."""
     cfg_path = write_json(folder / "job.json", cfg)
     runs = run_parties(folder, {pid: cfg_path for pid in range(3)}, inputs)
     for r in runs.values():
         assert r.returncode == 0, r.stderr
-    return runs[0].output_path
+    return [runs[pid].output_path for pid in range(3)]
+
+
+def record_all(cli, outputs: list[Path], first: int = 0) -> list[str]:  # noqa: ANN001
+    """Every holder records or attests the job from its own output file, `first` first."""
+    order = [first, *(p for p in range(3) if p != first)]
+    return [cli.json("mpc", "record", str(outputs[p]), account=HOLDERS[p])["done"] for p in order]
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +118,9 @@ def world(cli, tmp_path_factory):
     cfg["job_id"] = "federated-binning-2026-03"
     for party, address in zip(cfg["parties"], holders):
         party["member"] = address
-    fed_out = run_job(fed_dir, cfg, inputs)
-    assert cli.json("mpc", "record", str(fed_out), account="plat")["done"] == "recorded"
+    fed_outs = run_job(fed_dir, cfg, inputs)
+    fed_out = fed_outs[0]
+    assert record_all(cli, fed_outs) == ["recorded", "attested", "attested"]
     card_path = folder / "card.json"
     trained = cli.json("model", "train-federated", str(fed_out), "--out", str(card_path), "--version", "3")
     cli("model", "register", str(card_path), account="c1")
@@ -127,10 +139,16 @@ def world(cli, tmp_path_factory):
     cfg["job_id"] = "xp-features-2026-03-01"
     for party, address in zip(cfg["parties"], holders):
         party["member"] = address
-    xp_out = run_job(
+    xp_outs = run_job(
         xp_dir, cfg, {pid: write_json(xp_dir / f"in{pid}.json", {"subjects": books[pid]}) for pid in range(3)}
     )
-    assert cli.json("mpc", "record", str(xp_out), account="ship")["done"] == "recorded"
+    xp_out = xp_outs[0]
+    # recorded by one holder, the job does not count yet: the oracle refuses its aggregates
+    assert cli.json("mpc", "record", str(xp_outs[1]), account="ship")["done"] == "recorded"
+    with pytest.raises(InvalidInput) as partial:
+        load_aggregates(client, xp_out)
+    assert cli.json("mpc", "record", str(xp_outs[0]), account="plat")["done"] == "attested"
+    assert cli.json("mpc", "record", str(xp_outs[2]), account="bank")["done"] == "attested"
     expected = {
         s: [sum(b.get(s, [0] * 5)[k] for b in books) for k in range(4)] + [max(b.get(s, [0] * 5)[4] for b in books)]
         for s in (SHIP1, SHIP2, NOBODY)
@@ -141,6 +159,11 @@ def world(cli, tmp_path_factory):
         trained=trained,
         fed_out=fed_out,
         xp_out=xp_out,
+        xp_outs=xp_outs,
+        cfg=cfg,
+        holders=holders,
+        books=books,
+        partial_refusal=str(partial.value),
         frame=frame,
         as_of=as_of,
         expected=expected,
@@ -286,15 +309,104 @@ def test_an_unrecorded_job_is_refused(cli, world, tmp_path):
 
 
 def test_a_record_whose_id_does_not_match_its_content_is_refused_and_nothing_is_sent(cli, world, tmp_path):
-    def swap(body):  # noqa: ANN001, ANN202
-        body["record"]["inputCommitments"][0] = "0x" + "11" * 32  # a squatter's copy under the real id
+    def repurpose(body):  # noqa: ANN001, ANN202
+        body["record"]["purposeHash"] = "0x" + "11" * 32  # other terms under the real id
 
-    bad = tampered(world.xp_out, tmp_path / "xp.json", swap)
-    bad_id = json.loads(bad.read_text())["record"]["jobId"]
+    bad = tampered(world.xp_out, tmp_path / "xp.json", repurpose)
     done = cli("mpc", "record", str(bad), account="plat", ok=False)
     assert done.exit_code == 1 and "error:" in done.stderr and "altered" in done.stderr
-    shown = cli.json("mpc", "show", bad_id)  # the id is the real job's, recorded earlier and unchanged
-    assert shown["input_commitments"][0] != "0x" + "11" * 32 and len(shown["attested_by"]) >= 1
+
+
+def test_a_job_recorded_by_one_holder_does_not_count_until_every_participant_attests(world):
+    """Issue #14 finding 2: the honest job, recorded by one holder only, was refused by the oracle's load."""
+    plat, _, bank = world.holders
+    assert "is not attested by every participant: 2 of 3" in world.partial_refusal
+    assert plat in world.partial_refusal and bank in world.partial_refusal
+
+
+def test_a_job_invented_by_one_holder_listing_two_others_is_refused_by_the_oracle(cli, world, tmp_path):
+    """Issue #14 finding 2: SHIP1's holder takes its real output of the job, invents aggregates (its own
+    shipper spotless), rebuilds a consistent record listing PLAT1 and BANK1, who never ran that job, and
+    records it. The chain accepts the record, but the oracle's feature load and `oracle sign` refuse it."""
+    body = json.loads(world.xp_outs[1].read_text())
+    body["revealed"]["subjects"][SHIP1] = [0, 0, 0, 1, 0]
+    body["output_hash"] = output_hash(body["revealed"])
+    r = body["record"]
+    body["record"] = job_record(
+        job_id=r["jobLabel"],
+        participants=r["participants"],
+        purpose=r["purpose"],
+        input_commitments=r["inputCommitments"],
+        output_hash=body["output_hash"],
+        computation=r["computation"],
+        config_hash=r["configHash"],
+    )
+    invented = tmp_path / "invented.json"
+    invented.write_text(json.dumps(body))
+    done = cli.json("mpc", "record", str(invented), account="ship")
+    assert done["done"] == "recorded" and done["job"]["attested_by"] == [world.holders[1]]
+    assert done["job_id"] != json.loads(world.xp_out.read_text())["record"]["jobId"]
+    with pytest.raises(InvalidInput, match="is not attested by every participant: 2 of 3"):
+        load_aggregates(world.client, invented)
+    refused = cli(
+        "oracle",
+        "sign",
+        str(tmp_path / "none.json"),
+        "--card",
+        str(world.card),
+        "--mpc-output",
+        str(invented),
+        account="o1",
+        ok=False,
+    )
+    assert refused.exit_code == 1 and "not attested by every participant" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    # the honest job still counts, with the real aggregates
+    assert load_aggregates(world.client, world.xp_out)[SHIP1]["xp_platform_count"] == 3
+
+
+def test_a_copy_whose_commitment_differs_from_the_chain_is_refused_and_nothing_is_sent(cli, world, tmp_path):
+    """Issue #14 finding 5: a party's copy of the record is compared with the whole record on chain,
+    commitments included, before it attests; the oracle compares the same."""
+
+    def swap(body):  # noqa: ANN001, ANN202
+        body["record"]["inputCommitments"][1] = "0x" + "11" * 32
+
+    bad = tampered(world.xp_out, tmp_path / "xp.json", swap)
+    done = cli("mpc", "record", str(bad), account="plat", ok=False)
+    assert done.exit_code == 1 and "differs from this participant's own copy" in done.stderr
+    assert f"the input commitment of {world.holders[1]}" in done.stderr and "not attesting" in done.stderr
+    with pytest.raises(InvalidInput, match="its job record differs from the one on chain"):
+        load_aggregates(world.client, bad)
+
+
+def test_a_recorder_whose_commitment_differs_from_its_mpc_one_gets_no_attestation(cli, world, tmp_path):
+    """Issue #14 finding 5, with real party processes: SHIP1's holder records a fresh job first with a
+    commitment other than the one it sent the others over the MPC channel. PLAT1's holder, comparing the
+    whole on-chain record with its own copy, refuses to attest, nothing is sent, and the job never counts."""
+    cfg = json.loads(json.dumps(world.cfg))
+    cfg["job_id"] = "xp-commitment-check"
+    cfg["subjects"] = [SHIP1, SHIP2]
+    cfg["parties"] = [dict(p, port=port) for p, port in zip(cfg["parties"], free_ports(3))]
+    outs = run_job(
+        tmp_path,
+        cfg,
+        {pid: write_json(tmp_path / f"in{pid}.json", {"subjects": {SHIP1: [pid, 0, 0, 1, 0]}}) for pid in range(3)},
+    )
+
+    def lie(body):  # noqa: ANN001, ANN202
+        body["record"]["inputCommitments"][1] = "0x" + "22" * 32
+
+    lying = tampered(outs[1], tmp_path / "lying.json", lie)
+    recorded = cli.json("mpc", "record", str(lying), account="ship")
+    assert recorded["done"] == "recorded"
+    job_id = recorded["job_id"]
+    assert job_id == json.loads(outs[0].read_text())["record"]["jobId"]  # the same terms: the same job
+    done = cli("mpc", "record", str(outs[0]), account="plat", ok=False)
+    assert done.exit_code == 1 and "not attesting" in done.stderr and "0x" + "22" * 32 in done.stderr
+    assert cli.json("mpc", "show", job_id)["attested_by"] == [world.holders[1]]
+    with pytest.raises(InvalidInput, match="not attested by every participant"):
+        load_aggregates(world.client, outs[0])
 
 
 def test_model_train_with_xp_adds_the_cross_platform_features(cli, tmp_path):
