@@ -41,6 +41,8 @@ class DemoMarket:
     """reference -> the synthetic market's final status (what the demo plays)."""
     paid: dict[str, str] = field(default_factory=dict)
     """reference -> paid date (YYYY-MM-DD) of the rows that get paid."""
+    status_dates: dict[str, int] = field(default_factory=dict)
+    """reference -> when (unix seconds) a Disputed or Defaulted row reached that status."""
     shippers: list[str] = field(default_factory=list)
     carriers: list[str] = field(default_factory=list)
 
@@ -142,6 +144,7 @@ def build_market(folder: Path, n_shippers: int, n_carriers: int, seed: int, toda
             market.paid[ref] = max(_day(rec.paid_date), invoice)
         elif status in ("Defaulted", "Disputed") and status_date < as_of:
             final = status
+            market.status_dates[ref] = max(status_date, _seconds(invoice))
         elif status == "Invoiced" or rec.invoice_date >= as_of - 5 * DAY:
             final = "Invoiced"  # not confirmed yet: the shipper confirms within days
         elif _seconds(due) < as_of:

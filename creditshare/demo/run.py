@@ -22,14 +22,17 @@ import sys
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from eth_utils import keccak
 from rich.console import Console
 from rich.table import Table
 
 from creditshare.bindings.consortium import Consortium, ProposalKind, parameter_key
 from creditshare.bindings.settlement_ledger import SettlementLedger, Status
+from creditshare.core import localchain
 from creditshare.core.chain import ChainClient
 from creditshare.core.config import Settings
 from creditshare.core.errors import CreditShareError
@@ -37,6 +40,7 @@ from creditshare.core.ids import settlement_id, subject_id, to_hex
 from creditshare.core.keys import load_account
 from creditshare.core.localchain import free_port
 from creditshare.core.roles import NAMES as ROLE_NAMES
+from creditshare.demo import replay
 from creditshare.demo.market import PLATFORMS, DemoMarket, build_market, carrier_org, keystore_name, shipper_org
 from creditshare.domain.settlements import InvalidSettlementFile, parse_csv, plan_lifecycle, write_csv
 from oracle import scores
@@ -53,6 +57,9 @@ ORACLE_THRESHOLD = 3
 # demo keystores use a light scrypt cost (N=2^12, as geth's --lightkdf) so that ~620 of them are made and
 # unlocked in seconds; `creditshare keys new` defaults to 2^18
 DEMO_SCRYPT_N = "4096"
+DISPUTE_REASON = "shipper in distress / amount contested"
+# the demo's chain starts this long before today, so that the year before today is replayed in chain time
+GENESIS_DAYS_BACK = 372
 
 
 class Runner:
@@ -123,8 +130,8 @@ class Demo:
 
     def chain_and_keys(self) -> None:
         cs = self.cs
-        console.rule("[bold]1. The local chain")
-        cs("chain", "start")
+        console.rule("[bold]1. The local chain (a new one starts a year back: the demo replays the year in chain time)")
+        cs("chain", "start", "--genesis", (self.today - dt.timedelta(days=GENESIS_DAYS_BACK)).isoformat())
         everyone = COMMITTEE + PLATFORMS + self.shippers + LENDERS + ORACLES + MAINTAINERS + self.carriers
         console.rule(f"[bold]2. Keys: {len(everyone)} encrypted keystores (password in data/demo-password, mode 0600)")
         existing = {k["name"] for k in cs("keys", "list", json_out=True, show=False)}
@@ -168,169 +175,176 @@ class Demo:
         self.counts["members"] = gov.member_count()
 
     def settlements(self) -> DemoMarket:
-        cs = self.cs
+        """A year of the market replayed in chain time (creditshare.demo.replay): at each step (the 1st and the
+        16th of every month, then the start of today) the chain's clock moves to the step and everything dated
+        before it is done, so invoices are confirmed, paid and closed at their own dates."""
         market = build_market(self.folder, self.n_shippers, self.n_carriers, self.seed, self.today)
-        console.rule(f"[bold]5. Platforms submit {market.count():,} settlements of a year from CSV")
-        for platform, rows in market.rows.items():
-            path = self.folder / f"{keystore_name(platform)}.csv"
-            write_csv(path, rows)
-            result = cs("settlements", "submit", str(path), "--account", keystore_name(platform), json_out=True)
-            console.print(
-                f"  {path.name}: submitted {result['submitted']:,}, already on chain "
-                f"{result['already_on_chain']:,}, {result['gas_per_settlement']:,} gas each, "
-                f"{result['seconds']}s"
-            )
-            if result["gas_per_settlement"]:
-                self.gas["submit settlement"] = result["gas_per_settlement"]
-        self.counts["settlements"] = market.count()
-        self._lifecycle(market)
-        return market
-
-    def _lifecycle(self, market: DemoMarket) -> None:
-        cs = self.cs
+        as_of = replay.seconds(self.today.isoformat())
+        plan = replay.actions(market)
+        schedule = replay.steps(min(replay.seconds(r["invoice_date"]) for r in market.all_rows), as_of)
         console.rule(
-            "[bold]6. Shippers confirm and declare payments; platforms confirm receipt, mark overdue and "
-            "dispute; the committee closes defaults"
+            f"[bold]5-6. A year of {market.count():,} settlements replayed in chain time ({len(schedule)} steps): "
+            "platforms submit from CSV, shippers confirm and declare payments, platforms confirm receipt, mark "
+            "overdue and dispute; the committee closes defaults"
         )
-        records = {
+        for platform, rows in market.rows.items():
+            write_csv(self.folder / f"{keystore_name(platform)}.csv", rows)
+        self.records = {
             r.reference: r.settlement for p in PLATFORMS for r in parse_csv(self.folder / f"{keystore_name(p)}.csv")
         }
-        by_shipper = market.by_shipper()
-        first = self.shippers[0]
-        rows = by_shipper.get(first, [])
-        confirm = [r for r in rows if market.final[r["reference"]] != "Invoiced"]
-        # the paid date is the block time of the declaration: the ledger refuses a date before the confirmation,
-        # so the year's history is replayed today (the market's own paid dates stay off chain)
-        paid = [r for r in confirm if r["reference"] in market.paid]
-        write_csv(self.folder / "shipper-confirm.csv", confirm)
-        write_csv(self.folder / "shipper-pay.csv", paid)
-        if confirm:
-            cs(
-                "settlements",
-                "confirm",
-                "--file",
-                str(self.folder / "shipper-confirm.csv"),
-                "--account",
-                keystore_name(first),
-            )
-        if paid:
-            cs("settlements", "pay", "--file", str(self.folder / "shipper-pay.csv"), "--account", keystore_name(first))
-        others = [s for s in self.shippers[1:] if s in by_shipper]
-        console.print(
-            f"  … and the same two steps for the other {len(others)} shippers, each with its own key (in this process)"
-        )
-        gas: dict[str, list[int]] = {"confirm": [], "pay": []}
-        from concurrent.futures import ThreadPoolExecutor
-
-        from rich.progress import Progress
-
-        def one(shipper: str) -> None:  # each shipper signs with its own key and nonces, on its own client
-            self._shipper_steps(
-                SettlementLedger(self.client), market, records, by_shipper[shipper], self.account(shipper), gas
-            )
-
-        with Progress(console=console, transient=False) as bar, ThreadPoolExecutor(max_workers=4) as pool:
-            task = bar.add_task("shippers confirm and pay", total=len(others))
-            for _ in pool.map(one, others):
-                bar.advance(task)
-        for action, used in gas.items():
-            if used:
-                self.gas[f"{action} settlement"] = sum(used) // max(1, self.counts.get(action, 1))
-        for platform in PLATFORMS:  # the payee confirms receipt: only then is a payment final (Paid)
-            name = keystore_name(platform)
-            received = [r for r in market.rows[platform] if r["reference"] in market.paid]
-            if received:
-                write_csv(self.folder / f"{name}-received.csv", received)
-                result = cs(
-                    "settlements",
-                    "confirm-payment",
-                    "--file",
-                    str(self.folder / f"{name}-received.csv"),
-                    "--account",
-                    name,
-                    json_out=True,
-                    show=platform == PLATFORMS[0],
+        self.row_of = {r["reference"]: r for r in market.all_rows}
+        self.market_paid = market.paid
+        self.counts["settlements"] = market.count()
+        now = localchain.chain_time(self.settings)
+        pending = [at for at in schedule if at > now]
+        done: set[tuple[str, str]] = set()
+        shown: set[str] = set()
+        gas: dict[str, list[int]] = {}
+        # a chain already past a step cannot go back: what is dated before its clock is done at its current time
+        runs: list[int | None] = [*([None] if len(pending) < len(schedule) else []), *pending]
+        for at in runs:
+            if at is not None:
+                localchain.travel_to(self.settings, at)  # refused on anything but a local development chain
+            cutoff = at if at is not None else min(localchain.chain_time(self.settings), as_of)
+            counts = self._replay_step(plan, cutoff, done, shown, gas)
+            line = "; ".join(f"{k} {v:,}" for k, v in counts.items()).replace("; already on", ", already on")
+            console.print(f"  {replay.day_of(cutoff)}: {line}", soft_wrap=True)
+            sent = sum(v for k, v in counts.items() if k != "already on chain")
+            if at is None and sent:
+                console.print(
+                    f"[yellow]  {sent:,} actions were dated before this chain's clock and were sent at its current "
+                    "time, so their payments are dated today: to replay the year in chain time, start from a new "
+                    "chain (`creditshare chain stop`, then remove data/local-chain).[/]"
                 )
-                if result["done"]:
-                    self.counts["confirm payment"] = self.counts.get("confirm payment", 0) + result["done"]
-        for platform in PLATFORMS:
-            name = keystore_name(platform)
-            now = int(time.time())
-            overdue = [
-                r for r in market.select("Overdue", "Defaulted", due_before=now - 86_400) if r["platform"] == platform
-            ]
-            disputed = [
-                r
-                for r in market.select("Disputed") + market.select("Defaulted", due_from=now - 86_400)
-                if r["platform"] == platform
-            ]
-            show = platform == PLATFORMS[0]
-            if overdue:
-                write_csv(self.folder / f"{name}-overdue.csv", overdue)
-                cs(
-                    "settlements",
-                    "overdue",
-                    "--file",
-                    str(self.folder / f"{name}-overdue.csv"),
-                    "--account",
-                    name,
-                    show=show,
-                )
-            if disputed:
-                write_csv(self.folder / f"{name}-disputed.csv", disputed)
-                cs(
-                    "settlements",
-                    "dispute",
-                    "--file",
-                    str(self.folder / f"{name}-disputed.csv"),
-                    "--reason",
-                    "shipper in distress / amount contested",
-                    "--account",
-                    name,
-                    show=show,
-                )
-        defaulted = market.select("Defaulted")
-        if defaulted:
-            write_csv(self.folder / "defaulted.csv", defaulted)
-            cs(
-                "settlements",
-                "resolve",
-                "--file",
-                str(self.folder / "defaulted.csv"),
-                "--defaulted",
-                "--account",
-                keystore_name(COMMITTEE[0]),
-            )
+        wall = int(time.time())
+        if localchain.chain_time(self.settings) < wall - 60:  # the oracles' leader turns follow the wall clock
+            localchain.travel_to(self.settings, wall)
+        for phase, name in (("submit", "submit"), ("confirm", "confirm"), ("pay", "pay")):
+            if gas.get(phase):
+                self.gas[f"{name} settlement"] = sum(gas[phase]) // len(gas[phase])
+        return market
 
-    def _shipper_steps(
+    def _replay_step(
         self,
-        ledger: SettlementLedger,
-        market: DemoMarket,
-        records: dict[str, Any],
-        rows: list[dict[str, Any]],
-        account: Any,
+        plan: list[replay.Action],
+        cutoff: int,
+        done: set[tuple[str, str]],
+        shown: set[str],
         gas: dict[str, list[int]],
-    ) -> None:
-        """What `settlements confirm` and `settlements pay` do, for one shipper, skipping what is done."""
-        wanted = [records[r["reference"]] for r in rows if market.final[r["reference"]] != "Invoiced"]
-        confirm = plan_lifecycle("confirm", wanted, ledger.states([w.id for w in wanted]))
-        todo = [wanted[i] for i in confirm.todo]
-        if todo:
-            receipts = ledger.confirm(todo, account)
+    ) -> dict[str, int]:
+        """Every action dated before `cutoff` not done yet, phase by phase; returns what was done."""
+        due = replay.due_by(plan, cutoff, done)
+        ledger = SettlementLedger(self.client)
+        counts: dict[str, int] = {}
+        labels = {
+            "submit": "submitted",
+            "confirm": "confirmed",
+            "pay": "payments declared",
+            "confirm-payment": "receipts confirmed",
+            "overdue": "overdue",
+            "dispute": "disputed",
+            "resolve-default": "defaulted",
+        }
+        for phase in replay.PHASES:
+            acts = due[phase]
+            sent, already = self._phase(ledger, phase, [a.reference for a in acts], shown, gas) if acts else (0, 0)
+            counts[labels[phase]] = sent
+            if phase == "submit":
+                counts["already on chain"] = already
+            done.update((phase, a.reference) for a in acts)
+        return counts
+
+    def _actor(self, phase: str, reference: str) -> str:
+        who = replay.ACTOR[phase]
+        return COMMITTEE[0] if who == "committee" else str(self.row_of[reference][who])
+
+    def _phase(
+        self, ledger: SettlementLedger, phase: str, refs: list[str], shown: set[str], gas: dict[str, list[int]]
+    ) -> tuple[int, int]:
+        """One phase for `refs`: what is not done yet is sent by each actor with its own key (the first actor of
+        the demo's first such phase through the `creditshare settlements` command); returns (sent, already)."""
+        records = [self.records[r] for r in refs]
+        states = ledger.states([r.id for r in records])
+        if phase == "submit":
+            todo = [i for i, st in enumerate(states) if st.status == Status.NONE]
+        else:
+            lifecycle = plan_lifecycle({"overdue": "markOverdue"}.get(phase, phase), records, states)
+            if lifecycle.errors:
+                raise InvalidSettlementFile(Path(f"<{phase}: {len(refs)} settlements>"), lifecycle.errors)
+            todo = lifecycle.todo
+        groups: dict[str, list[int]] = {}
+        for i in todo:
+            groups.setdefault(self._actor(phase, refs[i]), []).append(i)
+        if not groups:
+            return 0, len(refs)
+        actors = list(groups)
+        if phase not in shown:  # the walk-through: the first actor runs the real command
+            shown.add(phase)
+            self._phase_cli(
+                phase, actors[0], [refs[i] for i in groups[actors[0]]], [states[i] for i in groups[actors[0]]], gas
+            )
+            actors = actors[1:]
+
+        def one(actor: str) -> None:  # each actor signs with its own key and nonces, on its own client
+            idx = groups[actor]
+            own = SettlementLedger(self.client)
+            chosen = [records[i] for i in idx]
+            account = self.account(actor)
+            if phase == "submit":
+                receipts = own.submit(chosen, account)
+            elif phase == "confirm":
+                receipts = own.confirm(chosen, account)
+            elif phase == "pay":
+                dates = [replay.paid_date(replay.seconds(self.market_paid[refs[i]]), states[i].since) for i in idx]
+                receipts = own.pay(chosen, dates, account)
+            elif phase == "confirm-payment":
+                receipts = own.confirm_payment(chosen, account)
+            elif phase == "overdue":
+                receipts = own.mark_overdue(chosen, account)
+            elif phase == "dispute":
+                receipts = own.dispute(chosen, keccak(text=DISPUTE_REASON), account)
+            else:
+                receipts = own.resolve(chosen, True, account)
             with self.lock:
-                gas["confirm"] += [int(r["gasUsed"]) for r in receipts]
-                self.counts["confirm"] = self.counts.get("confirm", 0) + len(todo)
-        paid = [(records[r["reference"]], 0) for r in rows if r["reference"] in market.paid]  # 0: the block time
-        # confirmed just now, so planned after the confirmations are mined
-        plan = plan_lifecycle("pay", [w for w, _ in paid], ledger.states([w.id for w, _ in paid]))
-        pay = [paid[i] for i in plan.todo]
-        if plan.errors:
-            raise InvalidSettlementFile(Path(f"<{len(paid)} payments of one shipper>"), plan.errors)
-        if pay:
-            receipts = ledger.pay([w for w, _ in pay], [d for _, d in pay], account)
-            with self.lock:
-                gas["pay"] += [int(r["gasUsed"]) for r in receipts]
-                self.counts["pay"] = self.counts.get("pay", 0) + len(pay)
+                self._gas_per_record(gas, phase, receipts, len(chosen))
+
+        if replay.ACTOR[phase] == "shipper":
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                list(pool.map(one, actors))
+        else:
+            for actor in actors:
+                one(actor)
+        return len(todo), len(refs) - len(todo)
+
+    @staticmethod
+    def _gas_per_record(gas: dict[str, list[int]], phase: str, receipts: list[Any], n: int) -> None:
+        if receipts and n:
+            gas.setdefault(phase, []).append(sum(int(r["gasUsed"]) for r in receipts) // n)
+
+    def _phase_cli(self, phase: str, actor: str, refs: list[str], states: list[Any], gas: dict[str, list[int]]) -> None:
+        """The phase for one actor through `creditshare settlements ...`, from a CSV of its rows."""
+        name = keystore_name(actor)
+        path = self.folder / f"replay-{phase}-{name}.csv"
+        rows = [self.row_of[r] for r in refs]
+        if phase == "pay":  # the market's paid date, or the block time if the invoice was confirmed after it
+            rows = [
+                {
+                    **row,
+                    "paid_date": self.market_paid[row["reference"]]
+                    if replay.seconds(self.market_paid[row["reference"]]) >= st.since
+                    else "",
+                }
+                for row, st in zip(rows, states, strict=True)
+            ]
+        write_csv(path, rows)
+        if phase == "submit":
+            result = self.cs("settlements", "submit", str(path), "--account", name, json_out=True)
+            if result["gas_per_settlement"]:
+                gas.setdefault(phase, []).append(int(result["gas_per_settlement"]))
+            return
+        command = {"overdue": "overdue", "resolve-default": "resolve"}.get(phase, phase)
+        extra = {"dispute": ["--reason", DISPUTE_REASON], "resolve-default": ["--defaulted"]}.get(phase, [])
+        self.cs("settlements", command, "--file", str(path), *extra, "--account", name)
 
     def financing(self, market: DemoMarket) -> None:
         cs = self.cs
@@ -619,8 +633,8 @@ class Demo:
     def credit_list(self, market: DemoMarket) -> None:
         cs = self.cs
         console.rule(
-            "[bold]11. Shared credit list: maintainers post bad payers, a lender pays to view, "
-            "the fee goes to the maintainers"
+            "[bold]11. Shared credit list: maintainers post bad payers; with the subject's consent and a logged "
+            "list read, a lender pays to view; the fee goes to the maintainers"
         )
         self._parameters(
             {
@@ -680,7 +694,25 @@ class Demo:
             path.write_text("\n".join(lines) + "\n")
             cs("list", "post", str(path), "--account", keystore_name(maintainer), show=m == 0)
         subject = worst[0]
-        viewed = cs("list", "view", subject, "--account", keystore_name(LENDERS[0]), json_out=True)
+        lender = keystore_name(LENDERS[0])
+        # sealed list details are released only to a viewer with a consented, logged, list-scope read: the
+        # subject consents first, the lender records its access, then it pays to view
+        cs(
+            "consent",
+            "grant",
+            "--lender",
+            lender,
+            "--purpose",
+            "receivable-financing",
+            "--scope",
+            "score,list",
+            "--days",
+            "30",
+            "--account",
+            keystore_name(subject),
+        )
+        cs("consent", "access", subject, "--purpose", "receivable-financing", "--scope", "list", "--account", lender)
+        viewed = cs("list", "view", subject, "--account", lender, json_out=True)
         console.print(
             f"  {keystore_name(LENDERS[0])} viewed {subject}: entries {viewed.get('entry_ids')}, "
             f"fee {viewed.get('fee_fen')} fen"
