@@ -601,13 +601,15 @@ class ChainClient:
     ) -> list[int]:
         """The gas limit of each call, after checking that none would revert; raises CallsRefused otherwise.
 
-        With eth_simulateV1 (Anvil, geth, reth, Besu): the whole sequence runs in one request, one call per
-        simulated block, each on the state the earlier calls leave, and the gas each used sets its limit. A
+        With eth_simulateV1 (Anvil 1.7.1, as tried; geth and reth document it): the whole sequence runs in
+        one request, one call per simulated block, each on the state the earlier calls leave, and the gas each
+        used sets its limit. A
         sequence longer than SIMULATE_BLOCKS is simulated in chunks, each chunk on the latest state: the
         batches of one command touch distinct records (duplicates within a file are refused up front), so a
         chunk does not depend on the one before. A simulated block's time is the latest block's or a little
         later: checks against time (due dates, dispute windows) hold within those seconds.
-        On a node without it (or one that refuses the request: a gas cap), each call is checked alone against
+        On a node without it (or one that refuses the request, or fails a call without revert data: geth caps
+        the gas of a whole simulation with --rpc.gascap, 50M by default), each call is checked alone against
         the latest state: eth_estimateGas per call, or with `scale_gas` one eth_call per call and the first
         call's estimate scaled by calldata length (eth_estimateGas runs a call many times over, a binary
         search, which costs more than sending it).
@@ -630,7 +632,7 @@ class ChainClient:
 
     def _simulate(self, calls: Sequence[Call], account: LocalAccount) -> tuple[int, list[tuple[bool, Any]]] | None:
         """(block gas limit, [(True, gas used) or (False, decoded revert)] per call) from eth_simulateV1,
-        or None if the node does not offer it or refuses the request."""
+        or None if the node does not offer it, refuses the request, or a call fails without revert data."""
         out: list[tuple[bool, Any]] = []
         gas_cap = 0
         for start in range(0, len(calls), SIMULATE_BLOCKS):
@@ -649,8 +651,12 @@ class ChainClient:
                 else:
                     error = call.get("error") or {}
                     data = error.get("data") or call.get("returnData")
-                    reason = decode_revert(data) if isinstance(data, str) and len(data) > 2 else None
-                    out.append((False, reason or error.get("message") or "reverted without a reason"))
+                    if not (isinstance(data, str) and len(data) > 2):
+                        # no revert data: out of gas, maybe only for the simulation (geth caps the gas of a
+                        # whole request, --rpc.gascap), or a bare revert: the per-call check decides
+                        log.debug("simulated call failed without revert data (%s); checking call by call", error)
+                        return None
+                    out.append((False, decode_revert(data)))
         return gas_cap or 30_000_000, out
 
     def _pin(

@@ -49,3 +49,18 @@ def test_decode_revert_names_the_error_and_its_arguments():
     assert chain.decode_revert(data) == "SettlementLedgerAlreadyExists(id=0x" + "01" * 32 + ")"
     assert chain.decode_revert("0xdeadbeef").startswith("reverted with unknown error")
     assert chain.decode_revert(None) == "reverted without a reason"
+
+
+def test_spans_name_lines_as_ranges():
+    assert chain.spans([4, 2, 3, 7, 9, 10]) == "2-4, 7, 9-10"
+    assert chain.spans([]) == "none"
+
+
+@given(st.sets(st.integers(1, 500), max_size=60))
+def test_spans_read_back_as_the_same_numbers(numbers):
+    text = chain.spans(numbers)
+    back: set[int] = set()
+    for part in text.split(", ") if numbers else []:
+        low, _, high = part.partition("-")
+        back |= set(range(int(low), int(high or low) + 1))
+    assert back == numbers
