@@ -16,6 +16,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -47,6 +48,8 @@ def read_password(confirm: bool = False) -> str:
             return Path(password_file).read_text(encoding="utf-8").rstrip("\n")
         except OSError as err:
             raise ConfigError(f"cannot read CREDITSHARE_PASSWORD_FILE ({password_file}): {err.strerror}.") from err
+        except UnicodeDecodeError as err:
+            raise ConfigError(f"CREDITSHARE_PASSWORD_FILE ({password_file}) is not UTF-8 text.") from err
     if not sys.stdin.isatty():
         raise ConfigError(
             "a keystore password is needed: set CREDITSHARE_PASSWORD or CREDITSHARE_PASSWORD_FILE, "
@@ -62,7 +65,7 @@ def _scrypt_n() -> int:
     raw = os.environ.get("CREDITSHARE_SCRYPT_N")
     if not raw:
         return DEFAULT_SCRYPT_N
-    n = int(raw)
+    n = int(raw) if raw.isdigit() else 0
     if n < 2 or n & (n - 1):
         raise ConfigError(f"CREDITSHARE_SCRYPT_N must be a power of two; got {raw}.")
     return n
@@ -81,25 +84,99 @@ def create_keystore(keystore_dir: Path, name: str, private_key: str | None = Non
     account = Account.from_key(private_key) if private_key else Account.create()
     secret = password if password is not None else read_password(confirm=True)
     encrypted = Account.encrypt(account.key, secret, kdf="scrypt", iterations=_scrypt_n())
-    keystore_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(encrypted, handle)
+    try:
+        keystore_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(encrypted, handle)
+    except OSError as err:
+        raise ConfigError(f"cannot write keystore {path}: {err.strerror or err}.") from err
     return account.address
 
 
-def keystore_address(keystore_dir: Path, name: str) -> str:
-    """The address of a keystore, read without unlocking it."""
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_ADDRESS = re.compile(r"(0x)?[0-9a-fA-F]{40}")
+# the largest key-derivation work a keystore may ask for: above it a damaged or hostile file could take
+# gigabytes of memory or hours of CPU before failing. geth's "standard" (and our default) is scrypt
+# n = 2^18, r = 8, p = 1: n * r = 2^21, 256 MiB
+_MAX_SCRYPT_N, _MAX_SCRYPT_MEMORY, _MAX_SCRYPT_P, _MAX_PBKDF2_C = 2**20, 2**21, 4, 10_000_000
+
+
+def read_keystore(keystore_dir: Path, name: str) -> dict[str, Any]:
+    """The parsed keystore `name` (Web3 Secret Storage v3), checked for shape without unlocking it.
+
+    Raises ConfigError naming the file for a missing or unreadable file, bytes
+    that are not UTF-8 or not JSON (with line and column), and a document that
+    is not a version 3 keystore (no address, no ``crypto`` section, unknown
+    cipher or key derivation, or a work factor beyond any wallet's).
+    """
     path = keystore_path(keystore_dir, name)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except FileNotFoundError as err:
         raise ConfigError(
             f"no keystore named {name!r} in {keystore_dir}; create it with `creditshare keys new`."
         ) from err
+    except OSError as err:
+        raise ConfigError(f"cannot read keystore {path}: {err.strerror or err}.") from err
+    damaged = f"keystore {path} is damaged"
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise ConfigError(f"{damaged}: byte 0x{data[err.start]:02X} on line {line} is not UTF-8.") from err
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{damaged}: not JSON ({err.msg} at line {err.lineno}, column {err.colno}).") from err
+    except (RecursionError, ValueError) as err:
+        raise ConfigError(f"{damaged}: not a keystore JSON document.") from err
+    _check_keystore(document, damaged)
+    return document  # type: ignore[no-any-return]
+
+
+def _check_keystore(document: Any, damaged: str) -> None:
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise ConfigError(f"{damaged}: {what}; restore it from a backup or import the key again.")
+
+    need(isinstance(document, dict), "not a JSON object")
+    need(document.get("version") == 3, "not a version 3 keystore")
+    need(isinstance(document.get("address"), str) and bool(_ADDRESS.fullmatch(document["address"])), "no address")
+    crypto = document.get("crypto", document.get("Crypto"))
+    need(isinstance(crypto, dict), "no 'crypto' section")
+    need(crypto.get("cipher") == "aes-128-ctr", "the cipher is not aes-128-ctr")
+    for field, size in (("ciphertext", 64), ("mac", 64)):
+        value = crypto.get(field)
+        need(isinstance(value, str) and bool(_HEX.fullmatch(value)) and len(value) == size, f"bad crypto.{field}")
+    params = crypto.get("cipherparams")
+    need(isinstance(params, dict) and isinstance(params.get("iv"), str), "no crypto.cipherparams.iv")
+    need(bool(_HEX.fullmatch(params["iv"])) and len(params["iv"]) == 32, "bad crypto.cipherparams.iv")
+    kdf, kdfparams = crypto.get("kdf"), crypto.get("kdfparams")
+    need(isinstance(kdfparams, dict), "no crypto.kdfparams")
+    salt = kdfparams.get("salt")
+    need(isinstance(salt, str) and bool(_HEX.fullmatch(salt)) and len(salt) % 2 == 0, "bad kdfparams.salt")
+    need(_small_int(kdfparams.get("dklen"), 32, 32), "kdfparams.dklen must be 32")
+    if kdf == "scrypt":
+        n, r = kdfparams.get("n"), kdfparams.get("r")
+        need(_small_int(n, 2, _MAX_SCRYPT_N) and not n & (n - 1), "kdfparams.n must be a power of two <= 2^20")
+        need(_small_int(r, 1, _MAX_SCRYPT_MEMORY // n), "kdfparams.r is missing or too large (n * r <= 2^21)")
+        need(_small_int(kdfparams.get("p"), 1, _MAX_SCRYPT_P), "bad kdfparams.p")
+    elif kdf == "pbkdf2":
+        need(kdfparams.get("prf") == "hmac-sha256", "kdfparams.prf must be hmac-sha256")
+        need(_small_int(kdfparams.get("c"), 1, _MAX_PBKDF2_C), "bad kdfparams.c")
+    else:
+        need(False, "the key derivation is neither scrypt nor pbkdf2")
+
+
+def _small_int(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def keystore_address(keystore_dir: Path, name: str) -> str:
+    """The address of a keystore, read without unlocking it."""
     from eth_utils import to_checksum_address
 
-    return to_checksum_address("0x" + raw["address"])
+    address = read_keystore(keystore_dir, name)["address"]
+    return to_checksum_address(address if address.startswith("0x") else "0x" + address)
 
 
 def list_keystores(keystore_dir: Path) -> dict[str, str]:
@@ -120,19 +197,20 @@ def load_account(keystore_dir: Path, name: str | None) -> LocalAccount:
     name = name or os.environ.get("CREDITSHARE_ACCOUNT")
     if not name:
         raise ConfigError("no signing account: pass --account NAME (a keystore) or set CREDITSHARE_PRIVATE_KEY.")
-    path = keystore_path(keystore_dir, name)
-    try:
-        encrypted = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise ConfigError(
-            f"no keystore named {name!r} in {keystore_dir}; create it with `creditshare keys new`."
-        ) from err
+    encrypted = read_keystore(keystore_dir, name)
     password = read_password()
     try:
         key = Account.decrypt(encrypted, password)
     except ValueError as err:
-        raise KeyUnavailable(f"cannot unlock keystore {name!r}: wrong password.") from err
-    return Account.from_key(key)
+        if "MAC mismatch" in str(err):
+            raise KeyUnavailable(f"cannot unlock keystore {name!r}: wrong password.") from err
+        raise KeyUnavailable(f"cannot unlock keystore {keystore_path(keystore_dir, name)}: {err}.") from err
+    except (TypeError, KeyError, OverflowError, MemoryError) as err:
+        raise KeyUnavailable(f"cannot unlock keystore {keystore_path(keystore_dir, name)}: it is damaged.") from err
+    account = Account.from_key(key)
+    if account.address.lower()[2:] != encrypted["address"].lower().removeprefix("0x"):
+        raise KeyUnavailable(f"keystore {keystore_path(keystore_dir, name)} is damaged: its key is not its address.")
+    return account
 
 
 def resolve_address(keystore_dir: Path, name_or_address: str) -> str:
