@@ -16,6 +16,7 @@ from creditshare.core.ids import subject_id, to_hex
 from creditshare.core.keys import resolve_address
 from creditshare.domain.credit_entries import (
     ENTRY_COLUMNS,
+    check_bad_key_proof,
     decrypt_details,
     parse_entries,
     post_entries,
@@ -203,7 +204,12 @@ def decrypt(
     account: ViewerAccount = None,
     out: Path | None = typer.Option(None, "--out", help="Write the details to this file instead of stdout."),
 ) -> None:
-    """Decrypt an entry's private details with the key released to you (or your own, as its maintainer)."""
+    """Decrypt an entry's private details with the key released to you (or your own, as its maintainer).
+
+    A released key is used only if the entry's maintainer signed it. If it does not open the details, a
+    bad-key proof is written under the data folder's proofs/ and named in the error: anyone checks it with
+    `list check-proof FILE`. Payment comes before release (a known gap): the proof is the remedy.
+    """
     st = state(ctx)
     details = decrypt_details(CreditList(st.client), entry_id, st.account(account))
     if out:
@@ -227,6 +233,29 @@ def decrypt(
             "out": str(out) if out else None,
         },
         f"wrote {len(details)} bytes of entry {entry_id}'s details to {out}" if out else raw,
+    )
+
+
+@app.command("check-proof")
+def check_proof(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="A bad-key proof written by `list decrypt` (JSON)."),
+) -> None:
+    """Check a bad-key proof: that an entry's maintainer released (and signed) a key that does not open its details.
+
+    Anyone can run it; it needs no key. The proof holds when the sealed blob is the one the entry commits to on
+    chain, the entry's maintainer signed exactly that wrapped key for that viewer (EIP-712, bound to this chain
+    and CreditList), the revealed ECDH point is proven to come from the viewer's key, and with it the wrapped
+    key does not decrypt or does not open the blob. A key that opens the details makes the check fail, so an
+    honest maintainer cannot be framed. Exit 1 with the reason when the proof proves nothing.
+    """
+    st = state(ctx)
+    result = check_bad_key_proof(file, CreditList(st.client))
+    emit(
+        st,
+        result,
+        f"proof holds: {result['finding']} (entry {result['entry_id']}, maintainer {result['maintainer']}, "
+        f"viewer {result['viewer']})",
     )
 
 

@@ -8,6 +8,7 @@ the public key recovered from the viewer's own paying transaction.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -384,14 +385,20 @@ def release_keys(book: CreditList, account: LocalAccount, subject: bytes | None 
                         f"{store.root}: it was posted from another data folder."
                     )
                 content_keys[c] = sealing.unwrap_key(wrapped, bytes(account.key))
+            wrapped_for_viewer = sealing.wrap_key(content_keys[c], viewer_key)
+            # signed, so that a key that does not open the details is provable to others (bad-key proof)
+            signature = sealing.sign_key_release(
+                bytes(account.key), *_release_fields(book, e.id, viewed["viewer"], c, wrapped_for_viewer)
+            )
             store.put_key(
                 c,
                 viewed["viewer"],
-                sealing.wrap_key(content_keys[c], viewer_key),
+                wrapped_for_viewer,
                 role="viewer",
                 entry_id=e.id,
                 view_tx=viewed["tx"],
                 released_by=me,
+                signature="0x" + signature.hex(),
             )
             released.append({"entry_id": e.id, "viewer": viewed["viewer"], "view_tx": viewed["tx"]})
     return {"maintainer": me, "released": released, "skipped": skipped, "already_released": already}
@@ -463,8 +470,139 @@ def decrypt_details(book: CreditList, entry_id: int, account: LocalAccount) -> b
             f"{me} paid to view subject {to_hex(entry.subject)} but the key of entry {entry_id} has not been "
             f"released yet: its maintainer {entry.maintainer} runs `creditshare list release`."
         )
-    key = sealing.unwrap_key(wrapped, bytes(account.key))
-    return sealing.open_sealed(store.blob(entry.details_commitment), key, entry.subject)
+    blob = store.blob(entry.details_commitment)  # checked against the on-chain commitment
+    if me == entry.maintainer:
+        return sealing.open_sealed(blob, sealing.unwrap_key(wrapped, bytes(account.key)), entry.subject)
+    record = store.key_record(entry.details_commitment, me) or {}
+    fields = _release_fields(book, entry.id, me, entry.details_commitment, wrapped)
+    try:
+        signature = bytes.fromhex(str(record.get("signature", ""))[2:])
+        signed_by = sealing.key_release_signer(signature, *fields) if signature else None
+    except (ValueError, DetailsUnavailable):
+        signed_by = None
+    if signed_by != entry.maintainer:
+        raise DetailsUnavailable(
+            f"the key released to {me} for entry {entry_id} is not signed by the entry's maintainer "
+            f"{entry.maintainer}: it is not used. Ask the maintainer to release it again (`creditshare list release`)."
+        )
+    try:
+        return sealing.open_sealed(blob, sealing.unwrap_key(wrapped, bytes(account.key)), entry.subject)
+    except DetailsUnavailable as err:
+        proof = {
+            "kind": PROOF_KIND,
+            "chain_id": fields[0],
+            "credit_list": fields[1],
+            "entry_id": entry.id,
+            "subject": to_hex(entry.subject),
+            "maintainer": entry.maintainer,
+            "viewer": me,
+            "viewer_public_key": "0x" + sealing.public_key_of(bytes(account.key)).hex(),
+            "details_commitment": to_hex(entry.details_commitment),
+            "sealed_blob": "0x" + blob.hex(),
+            "wrapped_key": "0x" + wrapped.hex(),
+            "signature": "0x" + signature.hex(),
+            "view_tx": record.get("view_tx"),
+            "shared_point_proof": sealing.prove_shared_point(wrapped, bytes(account.key)),
+            "problem": str(err),
+        }
+        path = book.client.settings.data_dir / "proofs" / f"bad-key-entry-{entry.id}-{me}.json"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(proof, indent=1) + "\n")
+        except OSError as write_err:
+            raise InvalidInput(f"cannot write the bad-key proof {path}: {write_err.strerror}") from write_err
+        raise DetailsUnavailable(
+            f"the key {entry.maintainer} released to {me} for entry {entry_id} does not open its sealed details "
+            f"({err}). A bad-key proof (the maintainer's signed release and your evidence) is written to {path}: "
+            f"show it to the committee; anyone checks it with `creditshare list check-proof {path}`."
+        ) from err
+
+
+PROOF_KIND = "creditshare/bad-key-proof/v1"
+
+
+def _release_fields(
+    book: CreditList, entry_id: int, viewer: str, commitment: bytes, wrapped: bytes
+) -> tuple[int, str, int, str, bytes, bytes]:
+    """What a maintainer's key-release signature binds (sealing.key_release_message)."""
+    return (
+        book.client.settings.network.chain_id,
+        to_checksum_address(book.contract.address),
+        entry_id,
+        to_checksum_address(viewer),
+        commitment,
+        wrapped,
+    )
+
+
+def check_bad_key_proof(path: Path, book: CreditList) -> dict[str, Any]:
+    """Checks a bad-key proof written by `decrypt_details` and returns what it proves; InvalidInput when it
+    proves nothing (each check names what failed).
+
+    The proof holds when: the sealed blob hashes to the entry's on-chain details commitment; the maintainer the
+    chain names for the entry signed (EIP-712, bound to this chain and CreditList) exactly this wrapped key for
+    this viewer and entry; the revealed ECDH point is proven (Chaum-Pedersen) to come from the viewer's public
+    key, whose address is the viewer's; and with that point the wrapped key either does not decrypt, or decrypts
+    to a content key that does not open the blob. A wrong proof cannot be made against an honest maintainer: a
+    key that opens the blob makes the check fail."""
+    try:
+        proof = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise InvalidInput(f"cannot read {path}: {err.strerror}") from err
+    except ValueError as err:
+        raise InvalidInput(f"{path} is not a bad-key proof: not JSON ({err})") from err
+    if not isinstance(proof, dict) or proof.get("kind") != PROOF_KIND:
+        raise InvalidInput(f"{path} is not a bad-key proof (kind {PROOF_KIND} expected).")
+    try:
+        entry_id = int(proof["entry_id"])
+        viewer = to_checksum_address(proof["viewer"])
+        blob, wrapped, signature, viewer_key, commitment = (
+            bytes.fromhex(str(proof[k])[2:])
+            for k in ("sealed_blob", "wrapped_key", "signature", "viewer_public_key", "details_commitment")
+        )
+        point_proof = proof["shared_point_proof"]
+        chain_id, credit_list = int(proof["chain_id"]), to_checksum_address(proof["credit_list"])
+    except (KeyError, ValueError, TypeError) as err:
+        raise InvalidInput(f"{path} is not a bad-key proof: {type(err).__name__} {err}") from err
+    here = _release_fields(book, entry_id, viewer, commitment, wrapped)
+    if (chain_id, credit_list) != here[:2]:
+        raise InvalidInput(
+            f"{path} is about CreditList {credit_list} on chain {chain_id}; this network's is {here[1]} on {here[0]}."
+        )
+    entry = book.entry(entry_id)
+    if entry.details_commitment != commitment or sealing.commitment(blob) != commitment:
+        raise InvalidInput(f"{path}: the sealed blob is not the one entry {entry_id} commits to on chain.")
+    signer = sealing.key_release_signer(signature, *here)
+    if signer != entry.maintainer:
+        raise InvalidInput(
+            f"{path}: the release is signed by {signer}, not by entry {entry_id}'s maintainer {entry.maintainer}."
+        )
+    if len(viewer_key) != 64 or sealing.address_of(viewer_key) != viewer:
+        raise InvalidInput(f"{path}: the viewer public key is not {viewer}'s.")
+    shared = sealing.check_shared_point(wrapped, viewer_key, point_proof)
+    try:
+        content_key = sealing.unwrap_with_shared_point(wrapped, shared)
+    except DetailsUnavailable:
+        finding = "the wrapped key the maintainer signed does not decrypt with the viewer's key"
+    else:
+        try:
+            sealing.open_sealed(blob, content_key, entry.subject)
+        except DetailsUnavailable:
+            finding = "the content key the maintainer signed does not open the sealed details committed on chain"
+        else:
+            raise InvalidInput(
+                f"{path} proves nothing: the released key opens entry {entry_id}'s sealed details; the maintainer "
+                "released a good key."
+            )
+    return {
+        "proof": str(path),
+        "valid": True,
+        "entry_id": entry_id,
+        "maintainer": entry.maintainer,
+        "viewer": viewer,
+        "finding": finding,
+        "paid_view_at": book.last_viewed_at(viewer, entry.subject),
+    }
 
 
 def save_details(path: Path, details: bytes) -> None:

@@ -31,10 +31,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import coincurve
 import ecies
 import rlp
 from Crypto.Cipher import AES
 from Crypto.Random import get_random_bytes
+from ecies.utils import hash as ecies_hash
+from ecies.utils import symmetric as ecies_symmetric
+from eth_account import Account
+from eth_account.messages import SignableMessage, encode_typed_data
 from eth_keys import exceptions as eth_exceptions
 from eth_keys import keys as eth_keys
 from eth_utils import keccak, to_checksum_address
@@ -111,6 +116,131 @@ def unwrap_key(wrapped: bytes, private_key: bytes) -> bytes:
         return bytes(ecies.decrypt(private_key, wrapped))
     except (ValueError, TypeError) as err:
         raise DetailsUnavailable("the content key was not wrapped to this account's key.") from err
+
+
+# -- signed releases and bad-key proofs ---------------------------------------------------------------
+
+KEY_RELEASE_TYPES = {
+    "EIP712Domain": [
+        {"name": "name", "type": "string"},
+        {"name": "version", "type": "string"},
+        {"name": "chainId", "type": "uint256"},
+        {"name": "verifyingContract", "type": "address"},
+    ],
+    "KeyRelease": [
+        {"name": "entryId", "type": "uint256"},
+        {"name": "viewer", "type": "address"},
+        {"name": "detailsCommitment", "type": "bytes32"},
+        {"name": "wrappedKeyHash", "type": "bytes32"},
+    ],
+}
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+EPHEMERAL_BYTES = 65  # eciespy 0.4.7 default: uncompressed ephemeral key, then a 16-byte nonce, tag, ciphertext
+
+
+def key_release_message(
+    chain_id: int, credit_list: str, entry_id: int, viewer: str, commitment_: bytes, wrapped: bytes
+) -> SignableMessage:
+    """The EIP-712 message a maintainer signs for each wrapped key it releases: bound to the chain, the
+    CreditList contract, the entry, the viewer, the entry's on-chain details commitment and the exact wrapped
+    key, so the signature shows to anyone which key that maintainer gave that viewer for that entry."""
+    return encode_typed_data(
+        full_message={
+            "types": KEY_RELEASE_TYPES,
+            "primaryType": "KeyRelease",
+            "domain": {
+                "name": "CreditShare CreditList key release",
+                "version": "1",
+                "chainId": chain_id,
+                "verifyingContract": to_checksum_address(credit_list),
+            },
+            "message": {
+                "entryId": entry_id,
+                "viewer": to_checksum_address(viewer),
+                "detailsCommitment": commitment_,
+                "wrappedKeyHash": keccak(wrapped),
+            },
+        }
+    )
+
+
+def sign_key_release(private_key: bytes, *fields: Any) -> bytes:
+    """The maintainer's signature of `key_release_message(*fields)`."""
+    return bytes(Account.sign_message(key_release_message(*fields), private_key).signature)
+
+
+def key_release_signer(signature: bytes, *fields: Any) -> str:
+    """The address that signed `key_release_message(*fields)`; DetailsUnavailable for a malformed signature."""
+    try:
+        return str(Account.recover_message(key_release_message(*fields), signature=signature))
+    except (ValueError, TypeError, eth_exceptions.BadSignature, eth_exceptions.ValidationError) as err:
+        raise DetailsUnavailable(f"the key release signature is malformed: {err}") from err
+
+
+def _point(data: bytes) -> coincurve.PublicKey:
+    try:
+        return coincurve.PublicKey(data if len(data) != 64 else b"\x04" + data)
+    except (ValueError, TypeError) as err:
+        raise InvalidInput(f"not a secp256k1 point: 0x{data.hex()[:20]}...") from err
+
+
+def _scalar(value: int) -> bytes:
+    return (value % SECP256K1_N).to_bytes(32, "big")
+
+
+def _challenge(*points: bytes) -> int:
+    return int.from_bytes(keccak(b"creditshare:dleq:v1" + b"".join(points)), "big") % SECP256K1_N
+
+
+def prove_shared_point(wrapped: bytes, private_key: bytes) -> dict[str, str]:
+    """Reveals the ECDH point S = x*E of a wrapped key (E its ephemeral key, x the recipient's private key) with
+    a Chaum-Pedersen proof that log_G(X) = log_E(S), X the recipient's public key: anyone can then derive the
+    wrapping key and see what the wrapped key holds, and no one learns x."""
+    ephemeral = _point(wrapped[:EPHEMERAL_BYTES])
+    x = int.from_bytes(private_key, "big")
+    shared = ephemeral.multiply(_scalar(x)).format(compressed=False)
+    public = coincurve.PublicKey.from_secret(_scalar(x)).format(compressed=False)
+    r = int.from_bytes(get_random_bytes(32), "big") % (SECP256K1_N - 1) + 1
+    a = coincurve.PublicKey.from_secret(_scalar(r)).format(compressed=False)
+    b = ephemeral.multiply(_scalar(r)).format(compressed=False)
+    c = _challenge(public, ephemeral.format(compressed=False), shared, a, b)
+    z = (r + c * x) % SECP256K1_N
+    return {"shared_point": "0x" + shared.hex(), "a": "0x" + a.hex(), "b": "0x" + b.hex(), "z": hex(z)}
+
+
+def check_shared_point(wrapped: bytes, public_key: bytes, proof: Mapping[str, str]) -> bytes:
+    """The proven ECDH point of `wrapped` for `public_key` (see prove_shared_point); InvalidInput if the proof
+    does not hold."""
+    try:
+        shared, a, b = (bytes.fromhex(proof[k][2:]) for k in ("shared_point", "a", "b"))
+        z = int(proof["z"], 16)
+    except (KeyError, ValueError, TypeError) as err:
+        raise InvalidInput(f"the shared-point proof is malformed: {err}") from err
+    ephemeral = _point(wrapped[:EPHEMERAL_BYTES])
+    public = _point(public_key)
+    c = _challenge(public.format(compressed=False), ephemeral.format(compressed=False), shared, a, b)
+    if not 0 < z < SECP256K1_N or c == 0:
+        raise InvalidInput("the shared-point proof is out of range.")
+    left_g = coincurve.PublicKey.from_secret(_scalar(z)).format(compressed=False)
+    right_g = coincurve.PublicKey.combine_keys([_point(a), public.multiply(_scalar(c))]).format(compressed=False)
+    left_e = ephemeral.multiply(_scalar(z)).format(compressed=False)
+    right_e = coincurve.PublicKey.combine_keys([_point(b), _point(shared).multiply(_scalar(c))]).format(
+        compressed=False
+    )
+    if left_g != right_g or left_e != right_e:
+        raise InvalidInput("the shared-point proof does not hold: the point was not derived with the viewer's key.")
+    return shared
+
+
+def unwrap_with_shared_point(wrapped: bytes, shared_point: bytes) -> bytes:
+    """The content key inside `wrapped`, given its proven ECDH point (eciespy 0.4.7: HKDF-SHA256 over the
+    uncompressed ephemeral key and shared point, AES-256-GCM with a 16-byte nonce); DetailsUnavailable if the
+    wrapped key does not authenticate under it."""
+    sym_key = ecies_hash.derive_key(wrapped[:EPHEMERAL_BYTES] + shared_point)
+    try:
+        return bytes(ecies_symmetric.sym_decrypt(sym_key, wrapped[EPHEMERAL_BYTES:]))
+    except (ValueError, TypeError) as err:
+        raise DetailsUnavailable("the wrapped key does not decrypt for its recipient.") from err
 
 
 RECOVERABLE_TX_TYPES = {0: "legacy", 1: "EIP-2930", 2: "EIP-1559", 3: "EIP-4844", 4: "EIP-7702"}
@@ -271,13 +401,22 @@ class SealedStore:
         _write_atomic(folder / f"{address}.json", (json.dumps(body, indent=1) + "\n").encode())
 
     def key(self, commitment_: bytes, address: str) -> bytes | None:
+        record = self.key_record(commitment_, address)
+        return None if record is None else bytes.fromhex(record["wrapped_key"][2:])
+
+    def key_record(self, commitment_: bytes, address: str) -> dict[str, Any] | None:
+        """The key-release file of `address` (wrapped key, and for a viewer the maintainer's signature)."""
         path = self._dir(commitment_) / f"{to_checksum_address(address)}.json"
         if not path.exists():
             return None
         try:
-            return bytes.fromhex(json.loads(path.read_text())["wrapped_key"][2:])
-        except (ValueError, KeyError) as err:
+            record = json.loads(path.read_text())
+            bytes.fromhex(record["wrapped_key"][2:])
+        except (ValueError, KeyError, TypeError) as err:
             raise DetailsUnavailable(f"{path} is not a key-release file.") from err
+        if not isinstance(record, dict):
+            raise DetailsUnavailable(f"{path} is not a key-release file.")
+        return record
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -651,3 +651,78 @@ def test_a_view_whose_key_cannot_be_recovered_is_skipped_and_later_viewers_get_t
     assert cli.json("list", "decrypt", str(posted["d4"]), account="maint2")["details"].encode() == DETAILS["d4"]
     refused = cli("list", "decrypt", str(posted["d4"]), account="ship2", ok=False)
     assert refused.exit_code == 1 and "has not been released yet" in refused.stderr
+
+
+@pytest.fixture
+def binding(cli, monkeypatch):
+    """The CreditList binding on the CLI's data folder and network."""
+    from creditshare.bindings.credit_list import CreditList
+    from creditshare.core.chain import ChainClient
+    from creditshare.core.config import load_settings
+
+    for key, value in cli.env.items():
+        monkeypatch.setenv(key, value)
+    return CreditList(ChainClient(load_settings("development", cli.data_dir)))
+
+
+def test_a_wrong_released_key_is_provable_and_a_good_one_is_not(cli, posted, binding):
+    eid = posted["d1"]
+    cli("list", "view", "uscc:DEBTOR1", account="bank")
+    cli("list", "release", account="maint")
+    store = sealed.SealedStore(cli.data_dir / "evidence")
+    entry = binding.entry(eid)
+    c, bank, maint = entry.details_commitment, address(cli, "bank"), keystore_account(cli, "maint")
+    honest = store.key_record(c, bank)
+    assert honest["signature"].startswith("0x") and cli.json("list", "decrypt", str(eid), account="bank")["details"]
+    bank_key = keystore_account(cli, "bank")
+    bank_public = sealed.public_key_of(bytes(bank_key.key))
+
+    def release(wrapped: bytes, signer=maint) -> None:
+        fields = (31337, binding.contract.address, eid, bank, c, wrapped)
+        signature = sealed.sign_key_release(bytes(signer.key), *fields)
+        store.put_key(c, bank, wrapped, role="viewer", entry_id=eid, signature="0x" + signature.hex())
+
+    # a maintainer releases (and signs) a key that does not open the details
+    release(sealed.wrap_key(bytes(32), bank_public))
+    refused = cli("list", "decrypt", str(eid), account="bank", ok=False)
+    text = " ".join(refused.stderr.split())
+    proof_path = cli.data_dir / "proofs" / f"bad-key-entry-{eid}-{bank}.json"
+    assert refused.exit_code == 1 and "does not open its sealed details" in text and str(proof_path) in text
+    assert "list check-proof" in text and "Traceback" not in text
+    checked = cli.json("list", "check-proof", str(proof_path))  # anyone, no key needed
+    assert checked["valid"] and checked["maintainer"] == entry.maintainer and checked["viewer"] == bank
+    assert "does not open the sealed details" in checked["finding"] and checked["paid_view_at"] > 0
+    proof = json.loads(proof_path.read_text())
+    assert bytes(bank_key.key).hex() not in proof_path.read_text()  # the viewer's key stays private
+
+    def check(changed: dict, name: str) -> str:
+        path = proof_path.with_name(name)
+        path.write_text(json.dumps({**proof, **changed}))
+        result = cli("list", "check-proof", str(path), ok=False)
+        assert result.exit_code == 1 and result.stderr.startswith("error:") and "Traceback" not in result.stderr
+        return " ".join(result.stderr.split())
+
+    other = keystore_account(cli, "maint2")
+    forged = sealed.sign_key_release(bytes(other.key), 31337, binding.contract.address, eid, bank, c, bytes(1))
+    assert "not by entry" in check({"signature": "0x" + forged.hex()}, "forged-signature.json")
+    point = {**proof["shared_point_proof"], "z": hex(int(proof["shared_point_proof"]["z"], 16) + 1)}
+    assert "does not hold" in check({"shared_point_proof": point}, "bad-point.json")
+    assert "not the one entry" in check({"sealed_blob": "0x00"}, "other-blob.json")
+    assert "not a bad-key proof" in check({"kind": "something else"}, "other-kind.json")
+    # the honest key: a viewer cannot frame the maintainer with it
+    wrapped = bytes.fromhex(honest["wrapped_key"][2:])
+    framed = {
+        "wrapped_key": honest["wrapped_key"],
+        "signature": honest["signature"],
+        "shared_point_proof": sealed.prove_shared_point(wrapped, bytes(bank_key.key)),
+    }
+    assert "proves nothing" in check(framed, "framed.json")
+    # a key wrapped to someone else's public key (signed for bank) is provable too
+    ship_public = sealed.public_key_of(bytes(keystore_account(cli, "ship").key))
+    release(sealed.wrap_key(bytes(32), ship_public))
+    assert cli("list", "decrypt", str(eid), account="bank", ok=False).exit_code == 1
+    assert "does not decrypt with the viewer's key" in cli.json("list", "check-proof", str(proof_path))["finding"]
+    # an unsigned, or foreign-signed, release is not used at all
+    release(wrapped, signer=other)
+    unsigned = cli("list", "decrypt", str(eid), account="bank", ok=False)
+    assert "is not signed by the entry's maintainer" in " ".join(unsigned.stderr.split())

@@ -194,3 +194,36 @@ def test_a_transaction_type_without_a_known_signing_hash_is_refused(tx_type):
 def test_a_malformed_transaction_is_refused_not_crashed():
     with pytest.raises(DetailsUnavailable, match="could not recover"):
         sealed.recover_sender_public_key({"type": 2, "from": VIEWER.address, "r": 1, "s": 1})
+
+
+# -- signed releases and the shared-point proof behind bad-key proofs -------------------------------------------
+
+
+def test_the_shared_point_proof_holds_only_for_the_recipients_key():
+    content = bytes(range(32))
+    wrapped = sealed.wrap_key(content, sealed.public_key_of(bytes(VIEWER.key)))
+    proof = sealed.prove_shared_point(wrapped, bytes(VIEWER.key))
+    shared = sealed.check_shared_point(wrapped, sealed.public_key_of(bytes(VIEWER.key)), proof)
+    assert sealed.unwrap_with_shared_point(wrapped, shared) == content  # the same derivation as eciespy's decrypt
+    with pytest.raises(InvalidInput, match="does not hold"):
+        sealed.check_shared_point(wrapped, sealed.public_key_of(bytes(OTHER.key)), proof)
+    # OTHER can prove its own point, but it does not decrypt a key wrapped to VIEWER
+    theirs = sealed.prove_shared_point(wrapped, bytes(OTHER.key))
+    with pytest.raises(DetailsUnavailable, match="does not decrypt"):
+        sealed.unwrap_with_shared_point(
+            wrapped, sealed.check_shared_point(wrapped, sealed.public_key_of(bytes(OTHER.key)), theirs)
+        )
+    with pytest.raises(InvalidInput, match="malformed"):
+        sealed.check_shared_point(wrapped, sealed.public_key_of(bytes(VIEWER.key)), {"z": "nope"})
+
+
+def test_a_key_release_signature_binds_every_field():
+    fields = (31337, "0x" + "ab" * 20, 3, OTHER.address, b"\x01" * 32, b"wrapped")
+    signature = sealed.sign_key_release(bytes(VIEWER.key), *fields)
+    assert sealed.key_release_signer(signature, *fields) == VIEWER.address
+    for i, changed in enumerate((1, "0x" + "ac" * 20, 4, VIEWER.address, b"\x02" * 32, b"other")):
+        moved = list(fields)
+        moved[i] = changed
+        assert sealed.key_release_signer(signature, *moved) != VIEWER.address
+    with pytest.raises(DetailsUnavailable, match="malformed"):
+        sealed.key_release_signer(b"\x01\x02", *fields)
