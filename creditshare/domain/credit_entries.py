@@ -216,8 +216,8 @@ def post_entries(
     slot_errors = _slot_errors(book, todo, me, on_list)
     if slot_errors:  # checked before anything is sealed or sent
         raise InvalidEntryFile(Path("<entries>"), slot_errors)
-    if dry_run or not todo:
-        return PostResult([{"line": r.line, "subject": to_hex(r.subject)} for r in todo] if dry_run else [], already, 0)
+    if not todo:
+        return PostResult([], already, 0)
     total = sum(r.stake for r in todo)
     book.check_funds(account, total, "posting the stakes")
     # every post is run against the chain (as if the stakes were approved) before anything is sealed or sent;
@@ -232,6 +232,8 @@ def post_entries(
             refused.append(RowError(r.line, f"the credit list would refuse this entry: {err.reason}"))
     if refused:
         raise InvalidEntryFile(Path("<entries>"), refused)
+    if dry_run:  # checked like a real post, nothing sealed or sent
+        return PostResult([{"line": r.line, "subject": to_hex(r.subject)} for r in todo], already, 0)
     book.token.ensure_allowance(account, book.contract.address, total, "posting the stakes")
     store = sealing.SealedStore(book.client.settings.evidence_dir)
     my_key = sealing.public_key_of(bytes(account.key))

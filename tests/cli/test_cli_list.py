@@ -726,3 +726,10 @@ def test_a_wrong_released_key_is_provable_and_a_good_one_is_not(cli, posted, bin
     release(wrapped, signer=other)
     unsigned = cli("list", "decrypt", str(eid), account="bank", ok=False)
     assert "is not signed by the entry's maintainer" in " ".join(unsigned.stderr.split())
+
+
+def test_a_dry_run_post_is_checked_against_the_chain_too(cli, book, posted, onchain):
+    before = onchain("maint")
+    future = entry_row("uscc:DEBTOR3", "d3", end="2099-12-31")
+    result = cli("list", "post", str(write(book, "future-dry.csv", [future])), "--dry-run", account="maint", ok=False)
+    assert result.exit_code == 1 and "CreditListBadPeriod" in result.stderr and onchain("maint") == before
