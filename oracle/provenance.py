@@ -18,6 +18,19 @@ request per distinct report, so ~1 per 500 subjects), then check locally
   tuples of at most `n_reasons` distinct features) for the one whose
   `reasons_hash` is the signed one. Without a card the codes stay unrecovered
   (the verdict says so; it is not a failure).
+
+A score can pass every check and still not be one to lend on: its model may have been
+retired by the committee since, or the score may be months old (the oracles only
+rescore a subject with new events, and a frozen or rolled-back score keeps its
+signatures). So each score also carries its model's status now (champion,
+challenger, retired, withdrawn, unregistered) and its age in days (chain time minus
+its as-of), and the verdict is one of
+
+- ``not verified``: a check above failed (the problems say which);
+- ``retired``: the checks pass but the model is retired or withdrawn;
+- ``stale``: the checks pass but the score is older than the lender's maximum age
+  (`max_age_days`, default DEFAULT_MAX_AGE_DAYS; None or 0: no limit);
+- ``verified``: none of these. ``provenance.verified`` is true only then.
 """
 
 from __future__ import annotations
@@ -31,7 +44,7 @@ from Crypto.Hash import keccak
 from faster_eth_abi import decode
 
 from creditshare.bindings.consortium import Consortium
-from creditshare.bindings.model_registry import ModelRegistry
+from creditshare.bindings.model_registry import ModelRegistry, ModelStatus
 from creditshare.bindings.score_oracle import ScoreOracle
 from creditshare.core.chain import ChainClient, decode_log_data
 from creditshare.core.errors import InvalidInput
@@ -40,6 +53,16 @@ from oracle.report import Entry, InvalidSignature, ScoreReport, entries_root, re
 from scoring.model_card import TIERS
 
 MAX_REASON_COMBINATIONS = 500_000
+# a lender's default limit on a score's age: a quarter, the longest a freight shipper's payment behaviour
+# goes unobserved in an active relationship (the oracles rescore a subject whenever it has new events)
+DEFAULT_MAX_AGE_DAYS = 90
+VERDICTS = ("verified", "stale", "retired", "not verified")
+MODEL_STATUS = {
+    ModelStatus.REGISTERED: "challenger",
+    ModelStatus.CHAMPION: "champion",
+    ModelStatus.RETIRED: "retired",
+    ModelStatus.WITHDRAWN: "withdrawn",
+}
 SUBMIT_ARGS = ["(uint64,bytes32,uint64,uint64,bytes32)", "(bytes32,uint16,uint8,bytes32)[]", "bytes[]"]
 ACCEPTED_DATA = ["uint32", "uint64", "uint256", "address", "address[]"]
 
@@ -190,10 +213,37 @@ def _check_report(
     return out
 
 
+def check_max_age(max_age_days: int | None) -> int | None:
+    """A lender's maximum score age in days: None or 0 mean no limit; a negative one is refused."""
+    if max_age_days is None or max_age_days == 0:
+        return None
+    if max_age_days < 0:
+        raise InvalidInput(
+            f"the maximum score age must be 0 (no limit) or a positive number of days; got {max_age_days}."
+        )
+    return int(max_age_days)
+
+
+def verdict_of(problems: Sequence[str], model_status: str, age_days: int, max_age_days: int | None) -> str:
+    """One score's verdict (see the module doc): a failed check first, then retirement, then age."""
+    if problems:
+        return "not verified"
+    if model_status in ("retired", "withdrawn"):
+        return "retired"
+    if max_age_days is not None and age_days > max_age_days:
+        return "stale"
+    return "verified"
+
+
 def verify_scores(
-    client: ChainClient, subjects: Sequence[bytes], card: Any = None, reports: dict[int, AcceptedReport] | None = None
+    client: ChainClient,
+    subjects: Sequence[bytes],
+    card: Any = None,
+    reports: dict[int, AcceptedReport] | None = None,
+    max_age_days: int | None = DEFAULT_MAX_AGE_DAYS,
 ) -> list[dict[str, Any]]:
     """The stored score of each subject with a local provenance verdict (see the module doc)."""
+    max_age = check_max_age(max_age_days)
     oracle = ScoreOracle(client)
     raw = oracle.scores_of(subjects)
     registry = ModelRegistry(client)
@@ -221,6 +271,8 @@ def verify_scores(
         if model_hash not in models:
             models[model_hash] = registry.model(model_hash)
         model = models[model_hash]
+        age_days = max(0, now - int(as_of)) // 86400
+        model_status = MODEL_STATUS.get(model.status, "unregistered") if model else "unregistered"
         item.update(
             {
                 "score": int(score),
@@ -228,9 +280,11 @@ def verify_scores(
                 "model_hash": to_hex(model_hash),
                 "model_version": model.version if model else None,
                 "model_is_champion": champion == model_hash,
+                "model_status": model_status,
                 "as_of": int(as_of),
                 "epoch": int(epoch),
-                "staleness_days": max(0, now - int(as_of)) // 86400,
+                "age_days": age_days,
+                "staleness_days": age_days,  # the earlier name of age_days, kept for scripts that read it
                 "report": int(rid),
             }
         )
@@ -262,13 +316,18 @@ def verify_scores(
                     problems.append("no reason-code combination of the card hashes to the signed reasons hash")
                 else:
                     reasons = list(found)
+        verdict = verdict_of(problems, model_status, age_days, max_age)
         item.update(
             {
                 "reasons": reasons,
                 "reasons_hash": to_hex(entry.reasons_hash) if entry else None,
                 "provenance": {
-                    "verified": not problems,
+                    "verified": verdict == "verified",
+                    "verdict": verdict,
                     "problems": problems,
+                    "model_status": model_status,
+                    "age_days": age_days,
+                    "max_age_days": max_age,
                     "report_tx": accepted.tx if accepted else None,
                     "digest": to_hex(accepted.digest) if accepted else None,
                     "signers": c.signers if c else [],

@@ -12,7 +12,7 @@ import typer
 
 from creditshare.cli.context import console, emit, state, table
 from creditshare.cli.options import Market, Seed
-from creditshare.cli.score_cmd import load_card, verdict
+from creditshare.cli.score_cmd import MAX_AGE_OPT, load_card, verdict
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import subject_id
 
@@ -60,6 +60,7 @@ def report(
     market: Market = "standard",
     as_of: str | None = typer.Option(None, "--as-of", help="Date of the --settlements population, YYYY-MM-DD."),
     gas: Path | None = GAS_OPT,
+    max_age_days: int = MAX_AGE_OPT,
 ) -> None:
     """What the chain holds about a subject, verified locally; or, with --html DIR, the lender's HTML report.
 
@@ -67,17 +68,20 @@ def report(
     first published score date, labelled by defaults in the following 90 days."""
     if (subject is None) == (html is None):
         raise InvalidInput("give either a SUBJECT or --html DIR.")
+    from oracle.provenance import check_max_age
+
+    check_max_age(max_age_days)
     if html is None:
-        _subject(ctx, subject_id(subject or ""), card)
+        _subject(ctx, subject_id(subject or ""), card, max_age_days)
         return
-    _html(ctx, html, card, settlements, synthetic, seed, market, as_of, gas)
+    _html(ctx, html, card, settlements, synthetic, seed, market, as_of, gas, max_age_days)
 
 
-def _subject(ctx: typer.Context, subject: bytes, card: Path | None) -> None:
+def _subject(ctx: typer.Context, subject: bytes, card: Path | None, max_age_days: int) -> None:
     from creditshare.reports.lender import subject_report
 
     st = state(ctx)
-    r = subject_report(st.client, subject, load_card(card))
+    r = subject_report(st.client, subject, load_card(card), max_age_days)
     emit(st, r, lambda: _print_subject(r))
 
 
@@ -88,8 +92,19 @@ def _print_subject(r: dict[str, Any]) -> None:
         reasons = ", ".join(s["reasons"]) if s["reasons"] is not None else "? (give --card to recover them)"
         table(
             "Score",
-            ["score", "tier", "reason codes", "model v", "as of", "stale (days)", "epoch"],
-            [[s["score"], s["tier"], reasons, s["model_version"], _date(s["as_of"]), s["staleness_days"], s["epoch"]]],
+            ["score", "tier", "reason codes", "model v", "model", "as of", "age (days)", "epoch"],
+            [
+                [
+                    s["score"],
+                    s["tier"],
+                    reasons,
+                    s["model_version"],
+                    s["model_status"],
+                    _date(s["as_of"]),
+                    s["age_days"],
+                    s["epoch"],
+                ]
+            ],
         )
     else:
         console.print("no score on chain")
@@ -135,8 +150,7 @@ def _print_subject(r: dict[str, Any]) -> None:
     if s["scored"]:
         console.print(f"provenance: {verdict(s)}", soft_wrap=True)
         console.print(
-            f"  model {p['model_hash']} v{p['model_version']}"
-            f"{' (champion)' if p['champion'] else ' (not the champion)'}",
+            f"  model {p['model_hash']} v{p['model_version']} ({p['model_status']})",
             soft_wrap=True,
         )
         console.print(f"  report #{p['report']} tx {p['report_tx']}", soft_wrap=True)
@@ -158,6 +172,7 @@ def _html(
     market: str,
     as_of: str | None,
     gas: Path | None,
+    max_age_days: int,
 ) -> None:
     from creditshare.reports.html import build
 
@@ -189,7 +204,7 @@ def _html(
             source = f"{settlements} as of {_date(as_of_s)}"
         labelled = (X, y)
     with console.status("reading the chain and drawing the report", spinner="dots") if not st.json else nullcontext():
-        index, facts = build(st.client, out, card, labelled, source, figures)
+        index, facts = build(st.client, out, card, labelled, source, figures, max_age_days)
 
     def text() -> None:
         table(

@@ -34,28 +34,48 @@ def load_card(path: Path | None) -> Any:
         raise InvalidInput(f"cannot read the model card {path}: {err.strerror}") from err
 
 
+MAX_AGE_OPT = typer.Option(
+    90,
+    "--max-age-days",
+    help="A score older than this many days (chain time minus its as-of) is reported as `stale`, not verified; "
+    "0: no limit.",
+)
+
+
 def verdict(item: dict[str, Any]) -> str:
     p = item.get("provenance")
     if p is None:
         return "-"
-    if not p["verified"]:
+    if p["problems"]:
         return "NOT VERIFIED: " + "; ".join(p["problems"])
+    signed = f"{len(p['signers'])} oracle signatures (k={p['threshold']})"
+    if p.get("verdict") == "retired":
+        return f"RETIRED: {signed}, but its model is {p['model_status']}: do not rely on it"
+    if p.get("verdict") == "stale":
+        return f"STALE: {signed}, but it is {p['age_days']} days old (limit {p['max_age_days']}): ask for a fresh score"
     note = "" if p["reasons_recovered"] else " (reason codes not recovered: give --card)"
-    return f"verified: {len(p['signers'])} oracle signatures (k={p['threshold']}){note}"
+    return f"verified: {signed}{note}"
 
 
-def _show(ctx: typer.Context, subjects: Sequence[bytes], card: Path | None) -> None:
-    from oracle.provenance import verify_scores
+def short_verdict(item: dict[str, Any]) -> str:
+    if not item["scored"]:
+        return "no score"
+    return {"not verified": "NOT VERIFIED"}.get(item["provenance"]["verdict"], item["provenance"]["verdict"])
 
+
+def _show(ctx: typer.Context, subjects: Sequence[bytes], card: Path | None, max_age_days: int) -> None:
+    from oracle.provenance import check_max_age, verify_scores
+
+    check_max_age(max_age_days)  # a negative limit is a user error, before any chain read
     st = state(ctx)
-    items = verify_scores(st.client, subjects, load_card(card))
+    items = verify_scores(st.client, subjects, load_card(card), max_age_days=max_age_days)
     emit(st, items, lambda: _print_scores(items))
 
 
 def _print_scores(items: list[dict[str, Any]]) -> None:
     table(
         "Scores",
-        ["subject", "score", "tier", "reasons", "model v", "champion", "as of", "stale (days)", "provenance"],
+        ["subject", "score", "tier", "reasons", "model v", "model", "as of", "age (days)", "provenance"],
         [
             [
                 i["subject"][:14] + "…",
@@ -63,10 +83,10 @@ def _print_scores(items: list[dict[str, Any]]) -> None:
                 i.get("tier", "-"),
                 ", ".join(i["reasons"]) if i.get("reasons") is not None else ("-" if not i["scored"] else "?"),
                 i.get("model_version", "-"),
-                i.get("model_is_champion", "-"),
+                i.get("model_status", "-"),
                 dt.datetime.fromtimestamp(i["as_of"], dt.UTC).date() if i["scored"] else "-",
-                i.get("staleness_days", "-"),
-                ("verified" if i["provenance"]["verified"] else "NOT VERIFIED") if i["scored"] else "no score",
+                i.get("age_days", "-"),
+                short_verdict(i),
             ]
             for i in items
         ],
@@ -80,6 +100,10 @@ def _print_scores(items: list[dict[str, Any]]) -> None:
         f"{good} of {len(scored)} score(s) verified locally; {len(items) - len(scored)} subject(s) without a score",
         soft_wrap=True,
     )
+    stale = sum(i["provenance"]["verdict"] == "stale" for i in scored)
+    retired = sum(i["provenance"]["verdict"] == "retired" for i in scored)
+    if stale or retired:
+        console.print(f"{stale} stale (older than the --max-age-days limit), {retired} from a retired model")
     if good < len(scored):
         console.print("[red]some scores could not be verified: do not rely on them[/red]")
 
@@ -89,9 +113,13 @@ def show(
     ctx: typer.Context,
     subjects: list[str] = typer.Argument(..., help="Subjects: namespace:registration or 0x id."),
     card: Path | None = CARD_OPT,
+    max_age_days: int = MAX_AGE_OPT,
 ) -> None:
-    """The latest signed score of one or more subjects, with a local provenance check."""
-    _show(ctx, [subject_id(s) for s in subjects], card)
+    """The latest signed score of one or more subjects, with a local provenance check.
+
+    The verdict is `verified`, `stale` (older than --max-age-days), `retired` (its model was retired or
+    withdrawn) or NOT VERIFIED (a check failed: the problems say which); only `verified` is one to rely on."""
+    _show(ctx, [subject_id(s) for s in subjects], card, max_age_days)
 
 
 @app.command("batch")
@@ -99,8 +127,9 @@ def batch_(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="File of subjects, one per line."),
     card: Path | None = CARD_OPT,
+    max_age_days: int = MAX_AGE_OPT,
 ) -> None:
-    """Scores of many subjects in few calls (one per 500 subjects, one per report)."""
+    """Scores of many subjects in few calls (one per 500 subjects, one per report); verdicts as `score show`."""
     try:
         lines = [line.strip() for line in file.read_text().splitlines()]
     except OSError as err:
@@ -115,4 +144,4 @@ def batch_(
             raise InvalidInput(f"{file} line {number}: {err}") from err
     if not subjects:
         raise InvalidInput(f"{file} lists no subjects.")
-    _show(ctx, subjects, card)
+    _show(ctx, subjects, card, max_age_days)

@@ -25,6 +25,7 @@ from creditshare.core.chain import ChainClient, event_topic
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import to_hex
 from creditshare.reports.lender import Population, population
+from oracle.provenance import DEFAULT_MAX_AGE_DAYS
 from scoring.errors import ScoringError
 from scoring.model_card import TIERS
 
@@ -232,17 +233,32 @@ def subject_page(
 ) -> str:
     s = item["subject"]
     p = item["provenance"]
-    verdict = (
-        '<span class="ok">verified</span>'
-        if p["verified"]
-        else '<span class="bad">NOT VERIFIED</span>: ' + html.escape("; ".join(p["problems"]))
-    )
+    if p["verified"]:
+        verdict = '<span class="ok">verified</span>'
+    elif p["problems"]:
+        verdict = '<span class="bad">NOT VERIFIED</span>: ' + html.escape("; ".join(p["problems"]))
+    elif p["verdict"] == "retired":
+        verdict = f'<span class="bad">retired</span>: its model is {html.escape(item["model_status"])}'
+    else:
+        verdict = (
+            f'<span class="bad">stale</span>: {item["age_days"]} days old, over the limit of {p["max_age_days"]} days'
+        )
     reasons = ", ".join(item["reasons"]) if item.get("reasons") is not None else "not recovered (no matching card)"
     parts = [
         f'<p><a href="../index.html">← report</a></p><h1>Subject <code>{s}</code></h1>',
         _table(
-            ["score", "tier", "reason codes", "as of", "epoch", "staleness (days)"],
-            [[item["score"], item["tier"], reasons, _date(item["as_of"]), item["epoch"], item["staleness_days"]]],
+            ["score", "tier", "reason codes", "as of", "epoch", "age (days)", "model"],
+            [
+                [
+                    item["score"],
+                    item["tier"],
+                    reasons,
+                    _date(item["as_of"]),
+                    item["epoch"],
+                    item["age_days"],
+                    item["model_status"],
+                ]
+            ],
         ),
         "<h2>Score history</h2>",
         _table(
@@ -309,10 +325,7 @@ def subject_page(
                 ["verdict", verdict],
                 [
                     "model",
-                    html.escape(
-                        f"{item['model_hash']} (version {item['model_version']}, "
-                        f"{'champion' if item['model_is_champion'] else 'not the champion'})"
-                    ),
+                    html.escape(f"{item['model_hash']} (version {item['model_version']}, {item['model_status']})"),
                 ],
                 ["report", html.escape(f"#{item['report']}, tx {p['report_tx']}, digest {p['digest']}")],
                 ["oracle signers", html.escape(f"{', '.join(p['signers'])} (threshold k = {p['threshold']})")],
@@ -360,7 +373,9 @@ def render(pop: Population, card: Any, plots: dict[str, str], facts: dict[str, A
             i["tier"],
             html.escape(", ".join(i["reasons"]) if i.get("reasons") is not None else "?"),
             _date(i["as_of"]),
-            '<span class="ok">yes</span>' if i["provenance"]["verified"] else '<span class="bad">NO</span>',
+            '<span class="ok">yes</span>'
+            if i["provenance"]["verified"]
+            else f'<span class="bad">NO ({html.escape(i["provenance"]["verdict"])})</span>',
         ]
         for i in sorted(scored, key=lambda i: (i["tier"], -i["score"]))
     ]
@@ -426,8 +441,10 @@ def build(
     labelled: tuple[Any, Any] | None = None,
     source: str | None = None,
     gas_figures: dict[str, Any] | None = None,
+    max_age_days: int | None = DEFAULT_MAX_AGE_DAYS,
 ) -> tuple[Path, dict[str, Any]]:
     """Reads the chain (batched), draws the plots and writes the report; returns index.html and the facts.
+    Scores older than `max_age_days` (None or 0: no limit) are marked stale, those of a retired model retired.
 
     `card` must be the registered champion's card. `labelled` is the (X, y) set of the ROC curve; by
     default it is the ledger itself, labelled as of the champion's first published score date (the
@@ -444,7 +461,7 @@ def build(
         )
     if to_hex(champion) != card.model_hash:
         raise InvalidInput(f"the card {card.model_hash} is not the registered champion {to_hex(champion)}.")
-    pop = population(client, card)
+    pop = population(client, card, max_age_days)
     scored = pop.scored()
     if not scored:
         raise InvalidInput("no subject has a score on chain yet: run the oracles first (`creditshare oracle ...`).")

@@ -23,7 +23,14 @@ from creditshare.bindings.settlement_ledger import SUBMITTED_DATA, Settlement, S
 from creditshare.core.chain import ChainClient, decode_log_data, event_topic
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import SettlementId, SubjectId, cid_from_digest, to_hex
-from oracle.provenance import AcceptedReport, accepted_reports, score_history, subjects_scored, verify_scores
+from oracle.provenance import (
+    DEFAULT_MAX_AGE_DAYS,
+    AcceptedReport,
+    accepted_reports,
+    score_history,
+    subjects_scored,
+    verify_scores,
+)
 from scoring.model_card import TIERS
 
 BAD_STATUSES = ("Overdue", "Defaulted")
@@ -107,6 +114,10 @@ def _model_of(item: dict[str, Any]) -> dict[str, Any] | None:
         "model_hash": item["model_hash"],
         "model_version": item["model_version"],
         "champion": item["model_is_champion"],
+        "model_status": item["model_status"],
+        "age_days": item["age_days"],
+        "max_age_days": p["max_age_days"],
+        "verdict": p["verdict"],
         "report": item["report"],
         "report_tx": p["report_tx"],
         "digest": p["digest"],
@@ -117,10 +128,13 @@ def _model_of(item: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def subject_report(client: ChainClient, subject: bytes, card: Any = None) -> dict[str, Any]:
-    """Everything the chain holds about one subject, verified where it can be (see the module doc)."""
+def subject_report(
+    client: ChainClient, subject: bytes, card: Any = None, max_age_days: int | None = DEFAULT_MAX_AGE_DAYS
+) -> dict[str, Any]:
+    """Everything the chain holds about one subject, verified where it can be (see the module doc); a score older
+    than `max_age_days` (None or 0: no limit) is `stale`, one from a retired model `retired`."""
     reports = accepted_reports(client)
-    (score,) = verify_scores(client, [subject], card, reports)
+    (score,) = verify_scores(client, [subject], card, reports, max_age_days=max_age_days)
     history = score_history(client, [subject], reports).get(to_hex(subject), [])
     ledger = SettlementLedger(client)
     records = subject_settlements(client, ledger, subject)
@@ -174,10 +188,10 @@ class Population:
         return out
 
 
-def population(client: ChainClient, card: Any = None) -> Population:
+def population(client: ChainClient, card: Any = None, max_age_days: int | None = DEFAULT_MAX_AGE_DAYS) -> Population:
     reports = accepted_reports(client)
     subjects = subjects_scored(client)
-    items = verify_scores(client, subjects, card, reports)
+    items = verify_scores(client, subjects, card, reports, max_age_days=max_age_days)
     history = score_history(client, None, reports)
     frame = settlement_frame(SettlementLedger(client))
     settlements: dict[str, dict[str, Any]] = {}

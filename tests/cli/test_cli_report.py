@@ -3,32 +3,50 @@ after settlements, a promoted card and two signed score reports."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
 import pytest
+from brownie import chain
 
 from creditshare.core.ids import subject_id, to_hex
 from tests.cli.helpers import Cli
-from tests.cli.lender_scenario import TRAIN, list_entry, scored_market
+from tests.cli.lender_scenario import TRAIN, list_entry, oracles_and_card, score, settlements
 
 SHIP1, SHIP2 = to_hex(subject_id("uscc:SHIP1")), to_hex(subject_id("uscc:SHIP2"))
+DAY = 86_400
+NO_LIMIT = ("--max-age-days", "0")  # the checks of the signed report alone, whatever the score's age
+
+
+def scored_now(cli, folder):
+    """lender_scenario.scored_market with its two reports scored as of their epoch blocks, now: a signer
+    requires as_of to be the epoch block's time (issue #14 finding 1). Returns the card and the two epochs."""
+    card = oracles_and_card(cli, folder)
+    settlements(cli, folder)
+    epochs = []
+    for _ in range(2):
+        chain.mine()
+        head = chain[-1]
+        score(cli, folder, card, head.number, dt.datetime.fromtimestamp(head.timestamp, dt.UTC).date().isoformat())
+        epochs.append(head.number)
+    return card, epochs
 
 
 @pytest.fixture(scope="module")
 def market(cli, tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
-    card = scored_market(cli, folder)
+    card, epochs = scored_now(cli, folder)
     list_entry(cli, folder)
-    return folder, card
+    return folder, card, epochs
 
 
 def test_report_subject_shows_score_history_settlements_and_provenance(cli, market):
-    folder, card = market
-    r = cli.json("report", "uscc:SHIP2", "--card", str(card))
+    folder, card, _ = market
+    r = cli.json("report", "uscc:SHIP2", "--card", str(card), *NO_LIMIT)
     assert r["subject"] == SHIP2
     assert r["score"]["provenance"]["verified"] and r["score"]["reasons"] is not None
-    assert [h["epoch"] for h in r["history"]] == [1, 2]
+    assert [h["epoch"] for h in r["history"]] == market[2]
     s = r["settlements"]
     assert s["count"] == 3 and s["by_status"] == {"Defaulted": 1, "Overdue": 1, "Paid": 1}
     assert s["amount_fen"] == 300_000 and s["paid_fen"] == 50_000 and s["overdue_or_defaulted_fen"] == 250_000
@@ -43,16 +61,17 @@ def test_report_subject_shows_score_history_settlements_and_provenance(cli, mark
     ship1 = cli.json("report", "uscc:SHIP1")["settlements"]
     assert ship1["late_payments"] == 3 and ship1["by_status"] == {"Invoiced": 1, "Paid": 3}
     assert len(ship1["evidence_cids"]) == 2
-    text = cli("report", "uscc:SHIP2", "--card", str(card)).stdout
+    text = cli("report", "uscc:SHIP2", "--card", str(card), *NO_LIMIT).stdout
     assert "Score history" in text and "verified: 3 oracle signatures" in text and "Defaulted" in text
+    assert p["model_status"] == "champion" and p["verdict"] == "verified" and p["max_age_days"] is None
 
 
 def test_report_html_has_the_four_plots_tables_and_subject_pages(cli, market, tmp_path):
-    folder, card = market
+    folder, card, _ = market
     gas = tmp_path / "gas.json"
     gas.write_text(json.dumps({"bench: naive oracle per score": 61234}))
     out = tmp_path / "html"
-    facts = cli.json("report", "--html", str(out), "--card", str(card), *TRAIN, "--gas", str(gas))
+    facts = cli.json("report", "--html", str(out), "--card", str(card), *TRAIN, "--gas", str(gas), *NO_LIMIT)
     index = (out / "index.html").read_text()
     assert facts["index"] == str(out / "index.html") and facts["subjects"] == 2
     for title in (
@@ -82,8 +101,30 @@ def test_report_html_has_the_four_plots_tables_and_subject_pages(cli, market, tm
     assert (out / "index.html").exists() and not list(tmp_path.glob(".html.*"))
 
 
+def test_report_shows_model_status_and_age_and_marks_an_old_score_stale(cli, market, tmp_path):
+    folder, card, _ = market
+    chain.sleep(200 * DAY)  # reverted after the test
+    chain.mine()
+    r = cli.json("report", "uscc:SHIP2", "--card", str(card))
+    s, p = r["score"], r["provenance"]
+    assert s["age_days"] >= 200 and s["model_status"] == "champion"
+    assert p["verdict"] == "stale" and p["verified"] is False and p["age_days"] == s["age_days"]
+    assert p["max_age_days"] == 90 and p["model_status"] == "champion" and p["problems"] == []
+    text = cli("report", "uscc:SHIP2", "--card", str(card)).stdout
+    assert f"STALE: 3 oracle signatures (k=3), but it is {s['age_days']} days old (limit 90)" in text
+    assert "age" in text and "(champion)" in text  # the table column; a narrow terminal wraps its header
+    assert cli.json("report", "uscc:SHIP2", "--max-age-days", "365")["provenance"]["verdict"] == "verified"
+    out = tmp_path / "html"
+    cli("report", "--html", str(out), "--card", str(card))
+    page = (out / f"subjects/{SHIP2[2:]}.html").read_text()
+    assert f"{s['age_days']} days old, over the limit of 90 days" in page and "champion" in page
+    assert "NO (stale)" in (out / "index.html").read_text()
+    result = cli("report", "uscc:SHIP2", "--max-age-days", "-5", ok=False)
+    assert result.exit_code == 1 and "maximum score age" in result.stderr
+
+
 def test_report_html_default_roc_uses_the_ledger(cli, market, tmp_path):
-    folder, card = market
+    folder, card, _ = market
     facts = cli.json("report", "--html", str(tmp_path / "r"), "--card", str(card))
     assert "the ledger" in facts["roc"]["source"]
     assert (tmp_path / "r" / "index.html").read_text().count("<svg") == 4
@@ -95,7 +136,7 @@ def test_report_of_an_unknown_subject_is_refused(cli, market):
 
 
 def test_report_html_into_an_unwritable_place_is_refused(cli, market, tmp_path):
-    folder, card = market
+    folder, card, _ = market
     blocker = tmp_path / "file.txt"
     blocker.write_text("x")
     result = cli("report", "--html", str(blocker / "report"), "--card", str(card), ok=False)
