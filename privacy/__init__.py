@@ -25,6 +25,8 @@ _LAZY = {
     "psi_intersect": "privacy.psi",
     "psi_query": "privacy.psi",
     "psi_serve": "privacy.psi",
+    "PsiIdentity": "privacy.psi",
+    "PsiLimits": "privacy.psi",
 }
 
 
@@ -42,6 +44,8 @@ __all__ = [
     "BinStats",
     "MpcConfig",
     "PartyResult",
+    "PsiIdentity",
+    "PsiLimits",
     "bin_stats",
     "features_by_subject",
     "job_record",

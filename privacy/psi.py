@@ -7,30 +7,64 @@ serves (`psi_serve`) blinds its ids with its key; the querying holder
 that both end with the same shared list. Security model: honest-but-curious,
 like the MPC parties.
 
+Subject ids are hashes of public registration numbers, so an answer to anyone
+would let a stranger enumerate a holder's customers. The server therefore
+answers only authenticated consortium members (each side signs the other's
+fresh nonce with its member key and checks on chain that the other is an
+active member), caps the query size (`PsiLimits.max_query`, checked on the
+HELLO before any work, and frames sized from it), and limits each member to
+`max_queries` runs per `window_s`. Every run ends with a job record like an
+MPC job's (participants, a commitment to each side's own list, the hash of
+the shared ids), which the CLI logs on chain (MpcJobLog).
+
 Wire format over one TCP connection, every message a frame
 `u32 length ‖ u8 kind ‖ payload`:
-    query → serve   HELLO     {"version": 1, "n": <query set size>}
-    serve → query   SETUP     ServerSetup protobuf
-    query → serve   REQUEST   Request protobuf
-    serve → query   RESPONSE  Response protobuf
-    query → serve   RESULT    {"shared": [ids in the intersection]}
+    query → serve   HELLO      {"version": 2, "n": <query set size>, "member": <0x…>, "nonce": <0x…32>}
+    serve → query   CHALLENGE  {"member", "nonce", "n_serve", "commitment", "signature"}
+    query → serve   AUTH       {"commitment", "signature"}
+    serve → query   SETUP      ServerSetup protobuf
+    query → serve   REQUEST    Request protobuf (at most n elements)
+    serve → query   RESPONSE   Response protobuf
+    query → serve   RESULT     {"shared": [ids in the intersection]}
+Either side may send ERROR <reason> instead and close.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import secrets
 import socket
 import struct
 import time
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from creditshare.core.errors import CreditShareError, InvalidInput, PrivacyError
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+from eth_utils import is_address, keccak, to_checksum_address
 
-PROTOCOL_VERSION = 1
+from creditshare.core.errors import InvalidInput, PrivacyError
+from privacy.config import canonical_json
+from privacy.record import input_commitment, job_record, output_hash
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_VERSION = 2
 FPR = 1e-9  # false-positive rate of the server setup (RAW: only hash collisions)
-MAX_FRAME = 1 << 30
-HELLO, SETUP, REQUEST, RESPONSE, RESULT, ERROR = range(1, 7)
+PURPOSE = "entity alignment: private set intersection of subject ids"
+# the largest frame either side reads, whatever the sizes: 16 MiB ≈ 500,000 blinded ids
+MAX_FRAME = 16 << 20
+SMALL_FRAME = 4096  # HELLO, CHALLENGE, AUTH, ERROR
+BYTES_PER_ID = 80  # a blinded point in a protobuf (33 bytes + framing) or a hex id in JSON (66 + 4), rounded up
+DEFAULT_MAX_QUERY = 20_000
+DEFAULT_MAX_QUERIES = 3
+DEFAULT_WINDOW_S = 86_400.0
+HELLO, SETUP, REQUEST, RESPONSE, RESULT, ERROR, CHALLENGE, AUTH = range(1, 9)
 _KIND_NAMES = {
     HELLO: "HELLO",
     SETUP: "SETUP",
@@ -38,7 +72,71 @@ _KIND_NAMES = {
     RESPONSE: "RESPONSE",
     RESULT: "RESULT",
     ERROR: "ERROR",
+    CHALLENGE: "CHALLENGE",
+    AUTH: "AUTH",
 }
+
+
+class PeerRefused(PrivacyError):
+    """The serving holder refused this peer (not authenticated, query too large, over its rate)."""
+
+
+@dataclass(frozen=True)
+class PsiIdentity:
+    """Who this holder is (its member key signs the handshake) and how it checks that a peer is an active
+    consortium member (on chain: Consortium.isActive)."""
+
+    account: LocalAccount
+    is_member: Callable[[str], bool]
+
+    @property
+    def address(self) -> str:
+        return to_checksum_address(self.account.address)
+
+
+@dataclass(frozen=True)
+class PsiLimits:
+    """What the serving holder answers: at most `max_query` ids a query, `max_queries` runs per member per
+    `window_s` seconds."""
+
+    max_query: int = DEFAULT_MAX_QUERY
+    max_queries: int = DEFAULT_MAX_QUERIES
+    window_s: float = DEFAULT_WINDOW_S
+
+    def __post_init__(self) -> None:
+        if self.max_query < 1 or self.max_queries < 1 or not self.window_s > 0:
+            raise InvalidInput("PSI limits: max_query and max_queries must be at least 1 and window_s positive.")
+
+
+@dataclass
+class RateLimiter:
+    """Runs per member in a sliding window (in memory: a serving process's own count)."""
+
+    limits: PsiLimits
+    _seen: dict[str, deque[float]] = field(default_factory=dict)
+
+    def allow(self, member: str, now: float) -> bool:
+        q = self._seen.setdefault(member, deque())
+        while q and q[0] <= now - self.limits.window_s:
+            q.popleft()
+        if len(q) >= self.limits.max_queries:
+            return False
+        q.append(now)
+        return True
+
+
+@dataclass(frozen=True)
+class PsiRun:
+    """One finished PSI run: the peer, the shared ids and the job output (record for MpcJobLog)."""
+
+    role: str
+    peer: str
+    shared: set[str]
+    output: dict[str, Any]
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return dict(self.output["record"])
 
 
 def _psi() -> Any:
@@ -108,48 +206,291 @@ def psi_intersect(mine: Iterable[str], theirs: Iterable[str]) -> set[str]:
     return client.intersection(setup, response)
 
 
-def psi_serve(ids: Iterable[str], port: int, *, host: str = "127.0.0.1", timeout: float = 60.0) -> set[str]:
-    """Serve one PSI run on host:port; return the shared ids the querying holder reports."""
-    server = _Server(_clean_ids(ids, "serve"))
-    with socket.create_server((host, port)) as listener:
-        listener.settimeout(timeout)
+def _auth_text(role: str, server: str, client: str, n: int, n_serve: int, nc: str, ns: str, commitment: str) -> str:
+    # the role is signed too, so that one side's signature can never be replayed as the other's
+    return (
+        f"creditshare-psi v{PROTOCOL_VERSION} {role}: server {server} client {client} n {n} n_serve {n_serve} "
+        f"nonce_query {nc} nonce_serve {ns} commitment {commitment}"
+    )
+
+
+def _sign(account: LocalAccount, text: str) -> str:
+    return "0x" + bytes(account.sign_message(encode_defunct(text=text)).signature).hex()
+
+
+def _signer(text: str, signature: Any) -> str | None:
+    try:
+        return to_checksum_address(Account.recover_message(encode_defunct(text=text), signature=str(signature)))
+    except Exception:  # noqa: BLE001 - any malformed signature is a failed authentication
+        return None
+
+
+def _nonce() -> str:
+    return "0x" + secrets.token_hex(32)
+
+
+def _is_nonce(value: Any) -> bool:
+    if not (isinstance(value, str) and value.startswith("0x") and len(value) == 66):
+        return False
+    try:
+        bytes.fromhex(value[2:])
+    except ValueError:
+        return False
+    return True
+
+
+def _run_output(
+    role: str,
+    ids: list[str],
+    salt: bytes,
+    *,
+    server: str,
+    client: str,
+    n: int,
+    n_serve: int,
+    nc: str,
+    ns: str,
+    commitments: tuple[str, str],
+    shared: set[str],
+) -> dict[str, Any]:
+    """The job output of a run, identical at both sides but for the role and the own salt."""
+    revealed = {"shared": sorted(shared), "nonces": [nc, ns]}  # the nonces keep the hash from being guessed
+    digest = output_hash(revealed)
+    label = f"psi-{nc[2:18]}-{ns[2:18]}"
+    config = canonical_json(
+        {"protocol": "creditshare-psi", "version": PROTOCOL_VERSION, "fpr": FPR, "n_query": n, "n_serve": n_serve}
+    )
+    record = job_record(
+        job_id=label,
+        participants=[server, client],
+        purpose=PURPOSE,
+        input_commitments=list(commitments),
+        output_hash=digest,
+        computation="psi",
+        config_hash="0x" + keccak(config).hex(),
+    )
+    return {
+        "job_id": label,
+        "computation": "psi",
+        "role": role,
+        "config_hash": record["configHash"],
+        "revealed": revealed,
+        "output_hash": digest,
+        "record": record,
+        "own_input_salt": "0x" + salt.hex(),
+    }
+
+
+def _commit(ids: list[str]) -> tuple[bytes, str]:
+    salt = secrets.token_bytes(32)
+    return salt, input_commitment(salt, canonical_json(ids))
+
+
+class PsiServer:
+    """The serving holder: answers authenticated members, within its limits, one connection at a time."""
+
+    def __init__(self, ids: Iterable[str], identity: PsiIdentity, limits: PsiLimits | None = None) -> None:
+        self.server = _Server(_clean_ids(ids, "serve"))
+        self.identity = identity
+        self.limits = limits or PsiLimits()
+        self.rate = RateLimiter(self.limits)
+
+    def serve(
+        self,
+        port: int,
+        *,
+        host: str = "127.0.0.1",
+        timeout: float = 60.0,
+        runs: int = 1,
+        on_run: Callable[[PsiRun], None] | None = None,
+    ) -> list[PsiRun]:
+        """Serve until `runs` runs have finished; a refused or failed peer does not count and the server goes
+        on. Raises PrivacyError if no peer connects for `timeout` seconds before the runs are done."""
+        done: list[PsiRun] = []
         try:
-            conn, _ = listener.accept()
-        except TimeoutError:
-            raise PrivacyError(f"PSI: no holder connected to {host}:{port} within {timeout:g} s.") from None
-    with conn:
-        conn.settimeout(timeout)
-        hello = _expect_json(conn, HELLO)
-        if hello.get("version") != PROTOCOL_VERSION or not isinstance(hello.get("n"), int):
-            _send(conn, ERROR, b"unsupported PSI protocol version")
-            raise PrivacyError(
-                f"PSI: peer speaks protocol {hello.get('version')!r}; this holder speaks {PROTOCOL_VERSION}."
+            listener = socket.create_server((host, port))
+        except OSError as err:
+            raise PrivacyError(f"PSI: cannot listen on {host}:{port}: {err.strerror}.") from err
+        with listener:
+            listener.settimeout(timeout)
+            while len(done) < runs:
+                try:
+                    conn, peer = listener.accept()
+                except TimeoutError:
+                    raise PrivacyError(
+                        f"PSI: no holder connected to {host}:{port} within {timeout:g} s "
+                        f"({len(done)} of {runs} runs done)."
+                    ) from None
+                with conn:
+                    try:
+                        run = self.answer(conn, timeout)
+                    except PeerRefused as err:
+                        log.warning("PSI: refused %s:%s: %s", peer[0], peer[1], err)
+                        continue
+                    except PrivacyError as err:
+                        log.warning("PSI: run with %s:%s failed: %s", peer[0], peer[1], err)
+                        continue
+                done.append(run)
+                if on_run is not None:
+                    on_run(run)
+        return done
+
+    def answer(self, conn: socket.socket, timeout: float) -> PsiRun:
+        """One run over an accepted connection (the whole run bounded by `timeout`)."""
+        deadline = time.monotonic() + timeout
+        hello = _expect_json(conn, HELLO, SMALL_FRAME, deadline)
+        n, member, nc = hello.get("n"), hello.get("member"), hello.get("nonce")
+        if hello.get("version") != PROTOCOL_VERSION:
+            raise _refuse(
+                conn,
+                f"this holder speaks PSI protocol {PROTOCOL_VERSION} (authenticated members only); "
+                f"the peer sent {hello.get('version')!r}",
             )
-        _send(conn, SETUP, server.setup(hello["n"]))
-        _send(conn, RESPONSE, server.respond(_expect(conn, REQUEST)))
-        result = _expect_json(conn, RESULT)
-    shared = result.get("shared")
-    if not isinstance(shared, list):
-        raise PrivacyError("PSI: malformed RESULT from the querying holder.")
-    known = set(server.ids)
-    if not set(shared) <= known:
-        raise PrivacyError("PSI: the querying holder reported ids this holder does not hold.")
-    return set(shared)
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise _refuse(conn, f"HELLO n must be a positive integer; got {n!r}")
+        if n > self.limits.max_query:
+            raise _refuse(conn, f"a query of {n} ids exceeds this holder's cap of {self.limits.max_query}")
+        if not (isinstance(member, str) and is_address(member)) or not _is_nonce(nc):
+            raise _refuse(conn, "authentication required: HELLO needs a member address and a 32-byte nonce")
+        client, nc = to_checksum_address(member), str(nc)
+        server = self.identity.address
+        ns = _nonce()
+        n_serve = len(self.server.ids)
+        salt, commitment = _commit(self.server.ids)
+        text = _auth_text("serve", server, client, n, n_serve, nc, ns, commitment)
+        challenge = {
+            "member": server,
+            "nonce": ns,
+            "n_serve": n_serve,
+            "commitment": commitment,
+            "signature": _sign(self.identity.account, text),
+        }
+        _send(conn, CHALLENGE, json.dumps(challenge).encode())
+        auth = _expect_json(conn, AUTH, SMALL_FRAME, deadline)
+        their_commitment = auth.get("commitment")
+        if not _is_nonce(their_commitment):
+            raise _refuse(conn, "authentication failed: AUTH needs a 32-byte commitment")
+        signed = _auth_text("query", server, client, n, n_serve, nc, ns, str(their_commitment))
+        if _signer(signed, auth.get("signature")) != client:
+            raise _refuse(conn, f"authentication failed: the signature is not {client}'s")
+        if client == server:
+            raise _refuse(conn, "a holder cannot query itself")
+        if not self.identity.is_member(client):
+            raise _refuse(conn, f"{client} is not an active consortium member")
+        if not self.rate.allow(client, time.monotonic()):
+            raise _refuse(
+                conn,
+                f"rate limit: {client} has had {self.limits.max_queries} PSI runs in the last "
+                f"{self.limits.window_s:g} s",
+            )
+        _send(conn, SETUP, self.server.setup(n))
+        request = _expect(conn, REQUEST, _cap(n), deadline)
+        try:
+            parsed = _psi().Request()
+            parsed.ParseFromString(request)
+        except Exception as err:  # noqa: BLE001 - a malformed protobuf from the peer
+            raise _refuse(conn, "malformed REQUEST") from err
+        if len(parsed.encrypted_elements) > n:
+            raise _refuse(conn, f"the REQUEST holds {len(parsed.encrypted_elements)} ids; the HELLO announced {n}")
+        _send(conn, RESPONSE, self.server.respond(request))
+        result = _expect_json(conn, RESULT, _cap(n), deadline)
+        shared = result.get("shared")
+        if not isinstance(shared, list) or not all(isinstance(x, str) for x in shared) or len(shared) > n:
+            raise PrivacyError("PSI: malformed RESULT from the querying holder.")
+        if not set(shared) <= set(self.server.ids):
+            raise PrivacyError("PSI: the querying holder reported ids this holder does not hold.")
+        output = _run_output(
+            "serve",
+            self.server.ids,
+            salt,
+            server=server,
+            client=client,
+            n=n,
+            n_serve=n_serve,
+            nc=nc,
+            ns=ns,
+            commitments=(commitment, str(their_commitment)),
+            shared=set(shared),
+        )
+        return PsiRun("serve", client, set(shared), output)
 
 
-def psi_query(ids: Iterable[str], host: str, port: int, *, timeout: float = 60.0) -> set[str]:
-    """Query the holder serving on host:port; return the shared ids (and tell the server)."""
+def _cap(n: int) -> int:
+    return min(MAX_FRAME, SMALL_FRAME + BYTES_PER_ID * n)
+
+
+def _refuse(conn: socket.socket, reason: str) -> PeerRefused:
+    """Tell the peer why, and return the error to raise."""
+    try:
+        _send(conn, ERROR, reason.encode())
+    except PrivacyError:
+        pass  # the peer is gone already
+    return PeerRefused(f"PSI: {reason}.")
+
+
+def psi_serve(
+    ids: Iterable[str],
+    port: int,
+    *,
+    identity: PsiIdentity,
+    host: str = "127.0.0.1",
+    timeout: float = 60.0,
+    limits: PsiLimits | None = None,
+    runs: int = 1,
+    on_run: Callable[[PsiRun], None] | None = None,
+) -> list[PsiRun]:
+    """Serve `runs` PSI runs on host:port to authenticated members; return them."""
+    return PsiServer(ids, identity, limits).serve(port, host=host, timeout=timeout, runs=runs, on_run=on_run)
+
+
+def psi_query(ids: Iterable[str], host: str, port: int, *, identity: PsiIdentity, timeout: float = 60.0) -> PsiRun:
+    """Query the holder serving on host:port; return the run (shared ids, job output) and tell the server."""
     client = _Client(_clean_ids(ids, "query"))
+    me = identity.address
+    n = len(client.ids)
+    nc = _nonce()
     conn = _connect(host, port, timeout)
+    deadline = time.monotonic() + timeout
     with conn:
-        conn.settimeout(timeout)
-        _send(conn, HELLO, json.dumps({"version": PROTOCOL_VERSION, "n": len(client.ids)}).encode())
+        _send(conn, HELLO, json.dumps({"version": PROTOCOL_VERSION, "n": n, "member": me, "nonce": nc}).encode())
+        challenge = _expect_json(conn, CHALLENGE, SMALL_FRAME, deadline)
+        server, ns, n_serve = challenge.get("member"), challenge.get("nonce"), challenge.get("n_serve")
+        their_commitment = challenge.get("commitment")
+        if (
+            not (isinstance(server, str) and is_address(server))
+            or not _is_nonce(ns)
+            or not _is_nonce(their_commitment)
+            or not isinstance(n_serve, int)
+        ):
+            raise PrivacyError("PSI: malformed CHALLENGE from the serving holder.")
+        server = to_checksum_address(server)
+        text = _auth_text("serve", server, me, n, n_serve, nc, str(ns), str(their_commitment))
+        if _signer(text, challenge.get("signature")) != server:
+            raise PrivacyError(f"PSI: the serving holder's signature is not {server}'s; not querying it.")
+        if not identity.is_member(server):
+            raise PrivacyError(f"PSI: the serving holder {server} is not an active consortium member.")
+        salt, commitment = _commit(client.ids)
+        signature = _sign(identity.account, _auth_text("query", server, me, n, n_serve, nc, str(ns), commitment))
+        _send(conn, AUTH, json.dumps({"commitment": commitment, "signature": signature}).encode())
         request = client.request()  # computed while the server computes its setup
-        setup = _expect(conn, SETUP)
+        setup = _expect(conn, SETUP, min(MAX_FRAME, SMALL_FRAME + BYTES_PER_ID * max(n_serve, 1)), deadline)
         _send(conn, REQUEST, request)
-        shared = client.intersection(setup, _expect(conn, RESPONSE))
+        shared = client.intersection(setup, _expect(conn, RESPONSE, _cap(n), deadline))
         _send(conn, RESULT, json.dumps({"shared": sorted(shared)}).encode())
-    return shared
+    output = _run_output(
+        "query",
+        client.ids,
+        salt,
+        server=server,
+        client=me,
+        n=n,
+        n_serve=n_serve,
+        nc=nc,
+        ns=str(ns),
+        commitments=(str(their_commitment), commitment),
+        shared=shared,
+    )
+    return PsiRun("query", server, shared, output)
 
 
 def _connect(host: str, port: int, timeout: float) -> socket.socket:
@@ -172,10 +513,14 @@ def _send(conn: socket.socket, kind: int, payload: bytes) -> None:
         raise PrivacyError(f"PSI: connection lost while sending {_KIND_NAMES[kind]}: {err}.") from err
 
 
-def _recv_exact(conn: socket.socket, n: int, waiting_for: str) -> bytes:
+def _recv_exact(conn: socket.socket, n: int, waiting_for: str, deadline: float) -> bytes:
     buf = bytearray()
     while len(buf) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise PrivacyError(f"PSI: timed out waiting for {waiting_for}.")
         try:
+            conn.settimeout(left)
             chunk = conn.recv(min(n - len(buf), 1 << 20))
         except TimeoutError:
             raise PrivacyError(f"PSI: timed out waiting for {waiting_for}.") from None
@@ -187,66 +532,52 @@ def _recv_exact(conn: socket.socket, n: int, waiting_for: str) -> bytes:
     return bytes(buf)
 
 
-def _expect(conn: socket.socket, kind: int) -> bytes:
+def _expect(conn: socket.socket, kind: int, max_len: int, deadline: float) -> bytes:
+    """The payload of the next frame, which must be `kind` (or ERROR) and at most `max_len` bytes."""
     name = _KIND_NAMES[kind]
-    (length,) = struct.unpack(">I", _recv_exact(conn, 4, name))
-    if not 1 <= length <= MAX_FRAME:
-        raise PrivacyError(f"PSI: bad frame length {length} for {name}.")
-    frame = _recv_exact(conn, length, name)
+    (length,) = struct.unpack(">I", _recv_exact(conn, 4, name, deadline))
+    if not 1 <= length <= max_len + 1:  # refused before reading (or allocating) any of it
+        raise _refuse(conn, f"a {name} frame of {length} bytes; at most {max_len} allowed")
+    frame = _recv_exact(conn, length, name, deadline)
     if frame[0] == ERROR:
-        raise PrivacyError(f"PSI: peer aborted: {frame[1:].decode(errors='replace')}.")
+        raise PeerRefused(f"PSI: the peer refused: {frame[1:].decode(errors='replace')}.")
     if frame[0] != kind:
-        raise PrivacyError(f"PSI: expected {name}; got {_KIND_NAMES.get(frame[0], frame[0])}.")
+        raise _refuse(conn, f"expected {name}; got {_KIND_NAMES.get(frame[0], frame[0])}")
     return frame[1:]
 
 
-def _expect_json(conn: socket.socket, kind: int) -> dict[str, Any]:
+def _expect_json(conn: socket.socket, kind: int, max_len: int, deadline: float) -> dict[str, Any]:
     try:
-        data = json.loads(_expect(conn, kind))
+        data = json.loads(_expect(conn, kind, max_len, deadline))
     except ValueError as err:
-        raise PrivacyError(f"PSI: malformed {_KIND_NAMES[kind]} message.") from err
+        raise _refuse(conn, f"malformed {_KIND_NAMES[kind]} message") from err
     if not isinstance(data, dict):
-        raise PrivacyError(f"PSI: malformed {_KIND_NAMES[kind]} message.")
+        raise _refuse(conn, f"malformed {_KIND_NAMES[kind]} message")
     return data
 
 
+def write_run(path: Path, run: PsiRun) -> None:
+    """A run's job output (a file `creditshare mpc record` takes, like an MPC party's output)."""
+    from privacy.record import write_json_atomic
+
+    write_json_atomic(Path(path), run.output)
+
+
 def read_ids(path: str) -> list[str]:
-    """One subject id per line (blank lines ignored)."""
+    """One subject id per line (blank lines ignored); a malformed line is an error naming the file and line."""
     try:
         with open(path, encoding="utf-8") as fh:
-            return [ln.strip() for ln in fh if ln.strip()]
+            lines = fh.read().splitlines()
     except OSError as err:
         raise InvalidInput(f"cannot read ids file {path}: {err.strerror}.") from err
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m privacy.psi serve|query --ids FILE ...`: one holder's side of a PSI run."""
-    import argparse
-    import sys
-
-    parser = argparse.ArgumentParser(prog="python -m privacy.psi")
-    parser.add_argument("role", choices=("serve", "query"))
-    parser.add_argument("--ids", required=True, help="file with one subject id per line")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--timeout", type=float, default=60.0)
-    parser.add_argument("--output", help="write the shared ids here, one per line")
-    args = parser.parse_args(argv)
-    try:
-        ids = read_ids(args.ids)
-        if args.role == "serve":
-            shared = psi_serve(ids, args.port, host=args.host, timeout=args.timeout)
-        else:
-            shared = psi_query(ids, args.host, args.port, timeout=args.timeout)
-    except CreditShareError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as fh:
-            fh.writelines(s + "\n" for s in sorted(shared))
-    print(f"{args.role}: {len(shared)} shared ids")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    except UnicodeDecodeError as err:
+        raise InvalidInput(f"ids file {path} is not UTF-8 text (byte {err.start}).") from err
+    ids = []
+    for line_no, line in enumerate(lines, start=1):
+        s = line.strip()
+        if not s:
+            continue
+        if not _is_nonce(s):  # the same shape: 0x-prefixed 32-byte hex
+            raise InvalidInput(f"ids file {path} line {line_no}: {s[:20]!r} is not a 0x-prefixed 32-byte hex id.")
+        ids.append(s)
+    return ids

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -43,11 +44,14 @@ def record_job(
 ) -> None:
     """Record a finished job on chain (MpcJobLog), or attest it if another participant recorded it.
 
-    Only commitments and hashes go on chain: input commitments, the purpose
-    hash, the config hash and the hash of the revealed output. The job's id is
-    derived from its name and the digest of the whole record, so nobody can
-    take another job's id; attesting endorses that whole digest (this
-    participant's own copy of the record), not only the output."""
+    Only commitments and hashes go on chain: this participant's own input
+    commitment, the purpose hash, the config hash and the hash of the revealed
+    output. The job's id is derived from its name and the digest of its terms
+    (purpose, config, participants, output), so nobody can take another job's
+    id. Before attesting, the whole on-chain record (every commitment written
+    so far included) is compared with this participant's own copy; if they
+    differ nothing is sent. Each participant writes only its own commitment,
+    and a job's output counts only once every participant has attested it."""
     from creditshare.bindings.mpc_job_log import JobRecord, MpcJobLog
 
     st = state(ctx)
@@ -59,7 +63,8 @@ def record_job(
     emit(
         st,
         {"done": done, "job_id": "0x" + record.job_id.hex(), "job": status},
-        f"job 0x{record.job_id.hex()}: {done}; {attested} of {len(record.participants)} participants attested",
+        f"job 0x{record.job_id.hex()}: {done}; {attested} of {len(record.participants)} participants attested"
+        + ("" if status and status["fully_attested"] else " (its output counts once all have)"),
     )
 
 
@@ -88,19 +93,80 @@ def _ids(path: Path) -> list[str]:
     return read_ids(str(path))
 
 
+def _identity(ctx: typer.Context, account: str | None) -> Any:
+    """This holder's member key, and an on-chain check that a peer is an active consortium member."""
+    from eth_utils import to_checksum_address
+
+    from privacy.psi import PsiIdentity
+
+    st = state(ctx)
+    client = st.client
+    consortium = client.contract("Consortium")
+
+    def is_member(address: str) -> bool:
+        return bool(client.call(consortium, "isActive", to_checksum_address(address))[0])
+
+    return PsiIdentity(st.account(account), is_member)
+
+
+def _log_run(ctx: typer.Context, identity: Any, run: Any, out_dir: Path | None) -> dict[str, Any]:
+    """Log a finished PSI run on chain like an MPC job (MpcJobLog: recorded, or attested if the peer was first)."""
+    from creditshare.bindings.mpc_job_log import JobRecord, MpcJobLog
+    from privacy.psi import write_run
+
+    record = JobRecord.from_dict(run.record, "the PSI run")
+    path = None
+    if out_dir is not None:
+        path = out_dir / f"{run.output['job_id']}.json"
+        write_run(path, run)
+    done = MpcJobLog(state(ctx).client).record_or_attest(record, identity.account)
+    return {
+        "peer": run.peer,
+        "shared": sorted(run.shared),
+        "job_id": "0x" + record.job_id.hex(),
+        "log": done,
+        "file": str(path) if path else None,
+    }
+
+
 @psi_app.command()
 def serve(
     ctx: typer.Context,
     ids: Path = typer.Option(..., "--ids", help="File of subject ids, one per line."),
     port: int = typer.Option(..., "--port", min=1, max=65535),
     host: str = typer.Option("127.0.0.1", "--host"),
-    timeout: float = typer.Option(120.0, "--timeout", help="Seconds to wait for the other holder."),
+    timeout: float = typer.Option(120.0, "--timeout", help="Seconds to wait for a holder, and for each run."),
+    account: ParticipantAccount = None,
+    runs: int = typer.Option(1, "--runs", min=1, help="Serve this many runs, then stop."),
+    max_query: int = typer.Option(20_000, "--max-query", min=1, help="Refuse a query of more ids than this."),
+    max_queries: int = typer.Option(3, "--max-queries", min=1, help="Runs per member per --window."),
+    window: float = typer.Option(86_400.0, "--window", min=1, help="Seconds of the per-member rate window."),
+    out_dir: Path | None = typer.Option(None, "--out-dir", help="Write each run's job record (JSON) here."),
 ) -> None:
-    """Wait for the other holder and learn the shared ids."""
-    from privacy import psi_serve
+    """Answer PSI queries of authenticated consortium members, within limits; log each run on chain."""
+    from privacy.psi import PsiLimits, psi_serve
 
-    shared = psi_serve(_ids(ids), port, host=host, timeout=timeout)
-    _print_shared(ctx, shared)
+    identity = _identity(ctx, account)
+    logged: list[dict[str, Any]] = []
+    limits = PsiLimits(max_query=max_query, max_queries=max_queries, window_s=window)
+    psi_serve(
+        _ids(ids),
+        port,
+        identity=identity,
+        host=host,
+        timeout=timeout,
+        limits=limits,
+        runs=runs,
+        on_run=lambda run: logged.append(_log_run(ctx, identity, run, out_dir)),
+    )
+
+    def text() -> None:
+        for item in logged:
+            console.print(
+                f"{item['peer']}: {len(item['shared'])} shared subject(s); job {item['job_id']} {item['log']}"
+            )
+
+    emit(state(ctx), logged, text)
 
 
 @psi_app.command()
@@ -110,19 +176,19 @@ def query(
     port: int = typer.Option(..., "--port", min=1, max=65535),
     host: str = typer.Option("127.0.0.1", "--host"),
     timeout: float = typer.Option(120.0, "--timeout"),
+    account: ParticipantAccount = None,
+    out_dir: Path | None = typer.Option(None, "--out-dir", help="Write the run's job record (JSON) here."),
 ) -> None:
-    """Connect to the serving holder and learn the shared ids."""
-    from privacy import psi_query
+    """Connect to the serving holder, learn the shared ids, and log the run on chain."""
+    from privacy.psi import psi_query
 
-    shared = psi_query(_ids(ids), host, port, timeout=timeout)
-    _print_shared(ctx, shared)
-
-
-def _print_shared(ctx: typer.Context, shared: set[str]) -> None:
+    identity = _identity(ctx, account)
+    run = psi_query(_ids(ids), host, port, identity=identity, timeout=timeout)
+    item = _log_run(ctx, identity, run, out_dir)
 
     def text() -> None:
-        console.print(f"{len(shared)} shared subject(s)")
-        for subject in sorted(shared):
+        console.print(f"{len(item['shared'])} shared subject(s); job {item['job_id']} {item['log']}")
+        for subject in item["shared"]:
             console.print(subject, highlight=False)
 
-    emit(state(ctx), sorted(shared), text)
+    emit(state(ctx), item, text)

@@ -1,4 +1,4 @@
-"""`creditshare mpc party` and `creditshare psi`: the real CLI, three party processes over TCP."""
+"""`creditshare mpc party`: the real CLI, three party processes over TCP."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.privacy.privacy_helpers import free_ports, job_config, subject, write_json
+from tests.privacy.privacy_helpers import job_config, subject, write_json
 
 EXE = str(Path(sys.executable).parent / "creditshare")
 
@@ -82,24 +82,4 @@ def test_mpc_party_with_a_missing_config_is_a_clear_error(tmp_path: Path) -> Non
     assert done.returncode != 0 and "Traceback" not in done.stderr
 
 
-def test_psi_serve_and_query_through_the_cli(tmp_path: Path) -> None:
-    (tmp_path / "a.txt").write_text("\n".join(subject(i) for i in range(0, 30)) + "\n")
-    (tmp_path / "b.txt").write_text("\n".join(subject(i) for i in range(20, 50)) + "\n")
-    port = free_ports(1)[0]
-    server = subprocess.Popen(
-        [EXE, "--json", "psi", "serve", "--ids", str(tmp_path / "a.txt"), "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    client = subprocess.run(
-        [EXE, "--json", "psi", "query", "--ids", str(tmp_path / "b.txt"), "--port", str(port), "--timeout", "60"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    out, err = server.communicate(timeout=120)
-    assert client.returncode == 0, client.stderr
-    assert server.returncode == 0, err
-    expected = sorted(subject(i) for i in range(20, 30))
-    assert json.loads(client.stdout) == expected == json.loads(out)
+# `creditshare psi serve|query` between members on the test chain: tests/privacy/test_privacy_psi.py

@@ -1,20 +1,30 @@
-"""Private set intersection of subject ids: in-process and between two real processes."""
+"""Private set intersection of subject ids: in-process, and between real `creditshare psi` processes on the
+test chain: only authenticated consortium members are answered, queries are capped and rate-limited, and
+every run is logged in MpcJobLog like an MPC job (issue #14, finding 8)."""
 
 from __future__ import annotations
 
-import os
+import json
+import socket
+import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from eth_account import Account
+from eth_utils import keccak
 
 from creditshare.core.errors import InvalidInput, PrivacyError
-from privacy.psi import psi_intersect, psi_query
-from tests.privacy.privacy_helpers import REPO, free_ports, subject
+from creditshare.core.ids import subject_id, to_hex
+from privacy.psi import PURPOSE, PeerRefused, PsiIdentity, psi_intersect, psi_query, read_ids
+from tests.privacy.privacy_helpers import free_ports, subject
 
 A = [subject(i) for i in range(0, 300)]
 B = [subject(i) for i in range(200, 450)]
+EXE = str(Path(sys.executable).parent / "creditshare")
 
 
 def test_psi_finds_exactly_the_shared_ids() -> None:
@@ -31,65 +41,189 @@ def test_psi_rejects_duplicate_ids() -> None:
         psi_intersect([A[0], A[0]], B)
 
 
-def test_two_holders_in_two_processes_learn_the_same_shared_ids(tmp_path: Path) -> None:
-    (tmp_path / "a.txt").write_text("\n".join(A) + "\n")
-    (tmp_path / "b.txt").write_text("\n".join(B) + "\n")
-    (port,) = free_ports(1)
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    cmd = [sys.executable, "-m", "privacy.psi"]
-    server = subprocess.Popen(
-        [
-            *cmd,
-            "serve",
-            "--ids",
-            str(tmp_path / "a.txt"),
-            "--port",
-            str(port),
-            "--timeout",
-            "30",
-            "--output",
-            str(tmp_path / "a-shared.txt"),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        client = subprocess.run(
-            [
-                *cmd,
-                "query",
-                "--ids",
-                str(tmp_path / "b.txt"),
-                "--port",
-                str(port),
-                "--timeout",
-                "30",
-                "--output",
-                str(tmp_path / "b-shared.txt"),
-            ],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        out, err = server.communicate(timeout=60)
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
-    assert client.returncode == 0, client.stderr
-    assert server.returncode == 0, err
-    expected = sorted(set(A) & set(B))
-    assert (tmp_path / "a-shared.txt").read_text().split() == expected
-    assert (tmp_path / "b-shared.txt").read_text().split() == expected
-    assert "100 shared ids" in out
+def test_ids_file_with_a_malformed_line_names_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "ids.txt"
+    path.write_text(f"{A[0]}\n\n0x1234\n")
+    with pytest.raises(InvalidInput, match=r"ids.txt line 3: '0x1234' is not a 0x-prefixed 32-byte hex id"):
+        read_ids(str(path))
+    path.write_bytes(b"\xff\xfe")
+    with pytest.raises(InvalidInput, match="is not UTF-8 text"):
+        read_ids(str(path))
+
+
+def stranger() -> PsiIdentity:
+    """A key that is no consortium member (trusting any server: the attacker's side)."""
+    return PsiIdentity(Account.create(), lambda address: True)
 
 
 def test_query_without_a_serving_holder_fails_within_its_timeout() -> None:
     (port,) = free_ports(1)
     with pytest.raises(PrivacyError, match=f"could not reach the serving holder at 127.0.0.1:{port} within 1 s"):
-        psi_query(A[:3], "127.0.0.1", port, timeout=1)
+        psi_query(A[:3], "127.0.0.1", port, identity=stranger(), timeout=1)
+
+
+# ---- real processes on the test chain ----
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from tests.cli.helpers import deployed_cli
+
+    return deployed_cli(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def ids_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("psi-ids")
+    files = {}
+    for name, ids in (("a", A), ("b", B), ("small", A[:6])):
+        files[name] = folder / f"{name}.txt"
+        files[name].write_text("\n".join(ids) + "\n")
+    return files
+
+
+def start_server(cli: Any, ids: Path, port: int, *args: str) -> subprocess.Popen[str]:
+    argv = [EXE, "--json", "psi", "serve", "--ids", str(ids), "--port", str(port), "--timeout", "60", *args]
+    return subprocess.Popen(
+        [*argv, "--account", "plat"],
+        env=cli.subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def query(cli: Any, ids: Path, port: int, account: str) -> subprocess.CompletedProcess[str]:
+    argv = [EXE, "--json", "psi", "query", "--ids", str(ids), "--port", str(port), "--timeout", "60"]
+    return subprocess.run(
+        [*argv, "--account", account], env=cli.subprocess_env(), capture_output=True, text=True, timeout=120
+    )
+
+
+def finish(server: subprocess.Popen[str]) -> tuple[int, str, str]:
+    try:
+        out, err = server.communicate(timeout=120)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    return server.returncode, out, err
+
+
+def members(cli: Any) -> dict[str, str]:
+    return {m["org_id"]: m["address"] for m in cli.json("members", "list")}
+
+
+@pytest.mark.chain
+def test_two_members_learn_the_shared_ids_and_the_run_is_logged_on_chain(cli: Any, ids_files: dict[str, Path]) -> None:
+    (port,) = free_ports(1)
+    server = start_server(cli, ids_files["a"], port)
+    client = query(cli, ids_files["b"], port, "bank")
+    code, out, err = finish(server)
+    assert client.returncode == 0, client.stderr
+    assert code == 0, err
+    expected = sorted(set(A) & set(B))
+    mine, (theirs,) = json.loads(client.stdout), json.loads(out)
+    assert mine["shared"] == theirs["shared"] == expected
+    assert mine["job_id"] == theirs["job_id"] and {mine["log"], theirs["log"]} == {"recorded", "attested"}
+    job = cli.json("mpc", "show", mine["job_id"])
+    plat, bank = mine["peer"], theirs["peer"]
+    assert job["participants"] == [plat, bank] and job["fully_attested"] is True
+    assert job["purpose_hash"] == "0x" + keccak(text=PURPOSE).hex()
+    assert all(c != "0x" + "00" * 32 for c in job["input_commitments"])
+
+
+def raw_exchange(port: int, frames: list[bytes]) -> bytes:
+    """Send raw frames to the server, return what it answers (up to the close)."""
+    deadline = time.monotonic() + 60
+    while True:  # the server process may still be starting
+        try:
+            conn = socket.create_connection(("127.0.0.1", port), timeout=30)
+            break
+        except ConnectionRefusedError:
+            assert time.monotonic() < deadline, f"no server on port {port}"
+            time.sleep(0.2)
+    with conn:
+        for frame in frames:
+            conn.sendall(frame)
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    return data
+
+
+def frame(kind: int, payload: bytes) -> bytes:
+    return struct.pack(">IB", len(payload) + 1, kind) + payload
+
+
+@pytest.mark.chain
+def test_unauthenticated_clients_are_refused_and_the_server_goes_on(cli: Any, ids_files: dict[str, Path]) -> None:
+    (port,) = free_ports(1)
+    server = start_server(cli, ids_files["a"], port)
+    try:
+        # the old, anonymous protocol: refused before any work
+        answer = raw_exchange(port, [frame(1, json.dumps({"version": 1, "n": 3}).encode())])
+        assert b"authenticated members only" in answer
+        # a key that is no member: signs correctly, is not an active member
+        with pytest.raises(PeerRefused, match="is not an active consortium member"):
+            psi_query(A[:3], "127.0.0.1", port, identity=stranger(), timeout=30)
+        # claiming a member's address without its key
+        bank = members(cli)[to_hex(subject_id("uscc:BANK1"))]
+        impostor = PsiIdentity(_ClaimingAccount(Account.create(), bank), lambda address: True)  # type: ignore[arg-type]
+        with pytest.raises(PeerRefused, match="authentication failed: the signature is not"):
+            psi_query(A[:3], "127.0.0.1", port, identity=impostor, timeout=30)
+        client = query(cli, ids_files["b"], port, "bank")  # a member is still served
+    finally:
+        code, out, err = finish(server)
+    assert client.returncode == 0, client.stderr
+    assert code == 0, err
+    assert len(json.loads(out)) == 1  # the refused peers ran no job
+
+
+class _ClaimingAccount:
+    """An account that says it is `address` but signs with another key."""
+
+    def __init__(self, account: Any, address: str) -> None:
+        self._account = account
+        self.address = address
+
+    def sign_message(self, message: Any) -> Any:
+        return self._account.sign_message(message)
+
+
+@pytest.mark.chain
+def test_an_oversized_query_is_refused(cli: Any, ids_files: dict[str, Path]) -> None:
+    (port,) = free_ports(1)
+    server = start_server(cli, ids_files["a"], port, "--max-query", "6")
+    try:
+        too_many = query(cli, ids_files["b"], port, "bank")  # 250 ids
+        assert server.poll() is None, (too_many.stderr, finish(server))
+        # a frame announcing 1 GiB is refused from its header, before anything is read
+        answer = raw_exchange(port, [struct.pack(">I", 1 << 30)])
+        within = query(cli, ids_files["small"], port, "bank")
+    finally:
+        code, out, err = finish(server)
+    assert too_many.returncode == 1 and "a query of 250 ids exceeds this holder's cap of 6" in too_many.stderr
+    assert "Traceback" not in too_many.stderr
+    assert b"a HELLO frame of 1073741824 bytes; at most 4096 allowed" in answer
+    assert within.returncode == 0, within.stderr
+    assert code == 0, err
+    assert json.loads(within.stdout)["shared"] == sorted(A[:6])
+
+
+@pytest.mark.chain
+def test_queries_beyond_the_rate_are_refused_per_member(cli: Any, ids_files: dict[str, Path]) -> None:
+    (port,) = free_ports(1)
+    server = start_server(cli, ids_files["a"], port, "--max-queries", "2", "--runs", "3")
+    try:
+        first = [query(cli, ids_files["small"], port, "bank") for _ in range(2)]
+        third = query(cli, ids_files["small"], port, "bank")
+        other = query(cli, ids_files["small"], port, "ship")  # another member has its own quota
+    finally:
+        code, out, err = finish(server)
+    assert all(r.returncode == 0 for r in first), [r.stderr for r in first]
+    assert third.returncode == 1 and "rate limit" in third.stderr and "has had 2 PSI runs" in third.stderr
+    assert other.returncode == 0, other.stderr
+    assert code == 0, err
+    runs = json.loads(out)
+    assert len(runs) == 3 and len({r["job_id"] for r in runs}) == 3  # each run is its own logged job
