@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -62,16 +63,29 @@ from oracle.config import OracleConfig, OracleEntry
 from oracle.peers import PeerServer, Refused, ask_signatures, peer_status
 from oracle.report import InvalidSignature, order_signatures, recover_signer, sign_report
 from oracle.rounds import Round, compute_round
+from oracle.scores import check_report_window
 from scoring.errors import ScoringError
 from scoring.model_card import ModelCard
 
 log = logging.getLogger(__name__)
 
 CACHE_SIZE = 16
+CLOCK_SKEW = 2.0  # seconds a request's timestamp may lie ahead of this node's clock
+ROUND_LAG_BLOCKS = 8  # a peer signs a round ending at most this many blocks behind its confirmed head
 
 
 class QuorumNotReached(CreditShareError):
     """`--once` gave up: fewer than k oracles signed within the timeout; nothing was written."""
+
+
+def round_request_text(request: dict[str, Any], chain_id: int, contract: str) -> str:
+    """What a leader signs (EIP-191) to ask for signatures: the round (range, epoch = end, digests), its
+    timestamp and a nonce, bound to this chain and this ScoreOracle."""
+    body = {k: request[k] for k in ("start", "end", "digests", "leader", "timestamp", "nonce")}
+    return (
+        f"creditshare oracle round request\nchain {chain_id}\n"
+        f"contract {contract}\n{json.dumps(body, sort_keys=True, separators=(',', ':'))}"
+    )
 
 
 class Daemon:
@@ -107,7 +121,12 @@ class Daemon:
         self.peer_client = ChainClient(settings)  # the HTTP thread's own connection
         self.oracle = ScoreOracle(self.client)
         self.path = checkpoint_path(settings.data_dir, oracle_id)
-        self.cp = Checkpoint.load(self.path, self.client.deployment.from_block - 1)
+        self.cp = Checkpoint.load(self.path, self.client.deployment.from_block - 1, now=time.time())
+        self.computed = 0  # rounds computed (not from the cache): /status shows it
+        self._nonces: dict[str, float] = {}  # "signer:nonce" of fresh requests seen -> when it can be forgotten
+        self._nonce_lock = threading.Lock()
+        self._recomputed: dict[str, float] = {}  # requester -> when a request of it last cost a recomputation
+        self._granted: dict[str, tuple[list[str], float]] = {}  # requester -> the round last locked for it, when
         self._cp_lock = threading.Lock()
         self._compute_lock = threading.Lock()
         self._cache: dict[tuple[int, int], Round] = {}
@@ -116,6 +135,13 @@ class Daemon:
         self._shortfall = ""  # the last "m of k signatures" status: what --once reports when it gives up
         self.server: PeerServer | None = None
         self._reload_card()
+        if self.cp.lock and self.cp.lock.get("lost"):
+            self.say(
+                f"{self.me.name}: no checkpoint at {self.path}: its last signed round is unknown, so it signs "
+                f"nothing for {self.config.leader_timeout_seconds:.0f}s (leader_timeout_seconds)"
+            )
+            self.cp.last_round = {"status": "lock lost: signs nothing until leader_timeout_seconds pass"}
+            self.cp.save(self.path)
 
     # -- shared pieces ---------------------------------------------------------
 
@@ -139,6 +165,7 @@ class Daemon:
         with self._compute_lock:
             key = (start, end)
             if key not in self._cache:
+                self.computed += 1
                 self._cache[key] = compute_round(
                     client,
                     self.card,
@@ -177,21 +204,75 @@ class Daemon:
                 "checkpoint": self.cp.block,
                 "last_round": self.cp.last_round,
                 "lock": self.cp.lock,
+                "rounds_computed": self.computed,
                 "up": True,
             }
 
     # -- peer side: sign a round after recomputing it --------------------------------
 
-    def sign_round(self, request: dict[str, Any], client: ChainClient | None = None) -> dict[str, Any]:
+    def _lock_refusal(self, client: ChainClient, end: int, digests: list[str], now: float) -> str | None:
+        """Why the signing lock forbids signing `digests` for round `end` now (None: it does not).
+
+        The lock is per epoch: while it is fresh (younger than leader_timeout_seconds) and its round is not
+        on chain, this oracle signs that round's digests only, whatever range a request names. A lost lock
+        (no readable checkpoint at start) forbids everything until it is stale.
+        """
+        lock = self.cp.lock
+        if not lock or now - float(lock["at"]) >= self.config.leader_timeout_seconds:
+            return None
+        until = float(lock["at"]) + self.config.leader_timeout_seconds
+        if lock.get("lost"):
+            return (
+                f"{self.me.name} lost its signing lock (no readable checkpoint at start): it signs nothing "
+                f"for {until - now:.0f}s more (leader_timeout_seconds)."
+            )
+        if lock["digests"] == digests:
+            return None
+        if all(self.used(client, [parse_bytes32(d) for d in lock["digests"]])):
+            return None
+        return (
+            f"{self.me.name} signed round ({lock['start']}, {lock['end']}], not on chain yet; "
+            f"it signs no other round or range for {until - now:.0f}s more."
+        )
+
+    def sign_round(
+        self, request: dict[str, Any], client: ChainClient | None = None, requester: str | None = None
+    ) -> dict[str, Any]:
+        """Signs round (start, end] if this node computes the same digests and the report window and the
+        per-epoch lock allow it; everything that refuses is checked before the (costly) recomputation."""
         client = client or self.peer_client
         try:
             start, end = int(request["start"]), int(request["end"])
-            digests = [str(d).lower() for d in request["digests"]]
+            if not isinstance(request["digests"], list) or not -1 <= start < end:
+                raise ValueError("digests must be a list and -1 <= start < end")
+            digests = [to_hex(parse_bytes32(str(d))) for d in request["digests"]]
         except (KeyError, TypeError, ValueError) as err:
             raise InvalidInput(f"a sign request needs start, end and digests: {err}") from err
-        confirmed = self.head(client) - self.config.confirmations
+        head = self.head(client)
+        confirmed = head - self.config.confirmations
         if end > confirmed:
             raise Refused(f"block {end} is not confirmed on {self.me.name}'s node yet (confirmed head {confirmed}).")
+        as_of = client.block_timestamp(end)
+        check_report_window(
+            client,
+            epoch=end,
+            as_of=as_of,
+            expiry=as_of + self.config.report_ttl_seconds,
+            confirmations=self.config.confirmations,
+            ttl=self.config.report_ttl_seconds,
+        )
+        now = time.time()
+        with self._cp_lock:
+            why = self._lock_refusal(client, end, digests, now)
+            lock = self.cp.lock
+        if why:
+            raise Refused(why)
+        if lock and lock["digests"] == digests and not lock.get("lost"):
+            start, end = int(lock["start"]), int(lock["end"])  # the locked round (cached): no recomputation
+        elif requester is not None:
+            self._check_requester_budget(client, requester, now)
+            if (start, end) not in self._cache:
+                self._charge_recomputation(requester, now)
         r = self.compute(client, start, end)
         mine = [to_hex(d) for d in r.digests]
         if not mine:
@@ -202,44 +283,108 @@ class Daemon:
                 f"({len(mine)} report(s) here, {len(digests)} asked)."
             )
         with self._cp_lock:
+            why = self._lock_refusal(client, end, mine, time.time())  # another request may have locked meanwhile
+            if why:
+                raise Refused(why)
             lock = self.cp.lock
-            if (
-                lock
-                and lock["digests"] != mine
-                and time.time() - float(lock["at"]) < self.config.leader_timeout_seconds
-            ):
-                if not all(self.used(client, [parse_bytes32(d) for d in lock["digests"]])):
-                    raise Refused(
-                        f"{self.me.name} signed round ({lock['start']}, {lock['end']}], not on chain yet; "
-                        f"it signs no other round for {self.config.leader_timeout_seconds:.0f}s."
-                    )
-            if not lock or lock["digests"] != mine:
+            if not lock or lock["digests"] != mine or lock.get("lost"):
                 self.cp.lock = {"start": start, "end": end, "digests": mine, "at": time.time()}
                 self.cp.save(self.path)
+                if requester is not None:
+                    self._granted[requester.lower()] = (mine, time.time())
         chain_id, contract = client.settings.network.chain_id, self.oracle.address
         signatures = [sign_report(report, self.account, chain_id, contract) for report, _ in r.reports]
         return {"address": self.account.address, "signatures": ["0x" + s.hex() for s in signatures]}
 
-    def _request_text(self, request: dict[str, Any], client: ChainClient) -> str:
-        """What a leader signs to ask for signatures: the round, bound to this chain and ScoreOracle."""
-        body = {k: request[k] for k in ("start", "end", "digests", "leader")}
-        return (
-            f"creditshare oracle round request\nchain {client.settings.network.chain_id}\n"
-            f"contract {self.oracle.address}\n{json.dumps(body, sort_keys=True, separators=(',', ':'))}"
-        )
+    def _charge_recomputation(self, requester: str, now: float) -> None:
+        """One round recomputed per requester and leader_timeout_seconds: a leader asks once per turn, so
+        a flood of requests naming new ranges costs this node one recomputation, not one each."""
+        with self._nonce_lock:
+            last = self._recomputed.get(requester.lower(), 0.0)
+            if now - last < self.config.leader_timeout_seconds:
+                raise Refused(
+                    f"{self.me.name} recomputed a round for {requester} {now - last:.1f}s ago: one round per "
+                    f"{self.config.leader_timeout_seconds:.0f}s (leader_timeout_seconds) for each requester."
+                )
+            self._recomputed[requester.lower()] = now
+
+    def _check_requester_budget(self, client: ChainClient, requester: str, now: float) -> None:
+        """A leader whose last locked round never landed gets no new round for a whole rotation
+        (n × leader_timeout_seconds): one operator cannot keep its peers locked on rounds it withholds."""
+        granted = self._granted.get(requester.lower())
+        if granted is None:
+            return
+        digests, at = granted
+        wait = len(self.config.oracles) * self.config.leader_timeout_seconds
+        if now - at < wait and not all(self.used(client, [parse_bytes32(d) for d in digests])):
+            raise Refused(
+                f"the last round {self.me.name} signed for {requester} is not on chain: no new round for it "
+                f"for {at + wait - now:.0f}s more."
+            )
+
+    def request_text(self, request: dict[str, Any], chain_id: int) -> str:
+        return round_request_text(request, chain_id, self.oracle.address)
+
+    def signed_request(self, start: int, end: int, digests: list[str]) -> dict[str, Any]:
+        """A /sign request from this oracle: fresh timestamp, random nonce, signed by its key."""
+        request: dict[str, Any] = {
+            "start": start,
+            "end": end,
+            "digests": digests,
+            "leader": self.me.name,
+            "timestamp": int(time.time()),
+            "nonce": "0x" + secrets.token_hex(16),
+        }
+        text = self.request_text(request, self.client.settings.network.chain_id)
+        auth = self.account.sign_message(encode_defunct(text=text))
+        return {**request, "auth": "0x" + bytes(auth.signature).hex()}
 
     def sign_peer_request(self, request: dict[str, Any]) -> dict[str, Any]:
-        """A /sign request from the network: only another oracle of the config may ask (its key signs the request)."""
+        """A /sign request from the network. Refused, before any recomputation, unless it is signed by another
+        oracle of the config that is an active ORACLE member on chain and the leader of that round at the
+        request's time, the request is fresh (timestamp within leader_timeout_seconds) and its nonce unseen."""
         client = self.peer_client
         try:
-            text = self._request_text(request, client)
+            timestamp = int(request["timestamp"])
+            nonce = str(request["nonce"])
+            if not 1 <= len(nonce) <= 66:
+                raise ValueError("nonce must be 1 to 66 characters")
+            text = self.request_text(request, client.settings.network.chain_id)
             signer = Account.recover_message(encode_defunct(text=text), signature=str(request["auth"]))
         except (KeyError, TypeError, ValueError) as err:
             raise InvalidInput(f"a sign request must be signed by an oracle of the config: {err}") from err
         entry = self.config.by_address(signer)
         if entry is None or entry.id == self.me.id:
             raise InvalidInput(f"{signer} is not another oracle of this config: request refused.")
-        return self.sign_round(request, client)
+        now = time.time()
+        if timestamp < now - self.config.leader_timeout_seconds or timestamp > now + CLOCK_SKEW:
+            raise InvalidInput(
+                f"stale request from {entry.name}: timestamp {timestamp} is not within "
+                f"{self.config.leader_timeout_seconds:.0f}s of this node's time {int(now)}: refused."
+            )
+        with self._nonce_lock:
+            for old in [n for n, until in self._nonces.items() if until < now]:
+                del self._nonces[old]
+            key = f"{signer.lower()}:{nonce}"
+            if key in self._nonces:
+                raise InvalidInput(f"replayed request from {entry.name} (nonce {nonce} already seen): refused.")
+            self._nonces[key] = timestamp + self.config.leader_timeout_seconds + CLOCK_SKEW
+        if not Consortium(client).is_active_with_role(signer, "ORACLE"):
+            raise InvalidInput(f"{entry.name} ({signer}) is not an active ORACLE member on chain: request refused.")
+        try:
+            end = int(request["end"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise InvalidInput(f"a sign request needs start, end and digests: {err}") from err
+        confirmed = self.head(client) - self.config.confirmations
+        if not confirmed - ROUND_LAG_BLOCKS <= end <= confirmed:
+            raise InvalidInput(
+                f"{entry.name} asks for round {end}, not a current round on {self.me.name}'s node "
+                f"(confirmed head {confirmed}, at most {ROUND_LAG_BLOCKS} blocks behind): refused."
+            )
+        leader, _, _ = self.leader(end, client, at=float(timestamp))
+        if leader.id != entry.id:
+            raise InvalidInput(f"{entry.name} is not the leader of round {end} ({leader.name} is): request refused.")
+        return self.sign_round(request, client, requester=signer)
 
     def serve(self) -> None:
         self.server = PeerServer(self.me.host, self.me.port, self.sign_peer_request, self.status_body)
@@ -252,20 +397,21 @@ class Daemon:
 
     # -- the loop ----------------------------------------------------------------------
 
-    def leader(self, end: int) -> tuple[OracleEntry, int, float]:
-        """The leader of round `end`, its take-over attempt, and the unix time its turn ends.
+    def leader(
+        self, end: int, client: ChainClient | None = None, at: float | None = None
+    ) -> tuple[OracleEntry, int, float]:
+        """The leader of round `end` at unix time `at` (now), its take-over attempt, and when its turn ends.
 
         Turns are counted from the block time of `end`, the same on every node and across
         restarts (node clocks are assumed in sync to well under leader_timeout_seconds).
         """
+        client = client or self.client
         if end not in self._block_time:
-            self._block_time[end] = int(
-                self.client.read(lambda: self.client.w3.eth.get_block(end)["timestamp"], "block")
-            )
+            self._block_time[end] = client.block_timestamp(end)
             while len(self._block_time) > CACHE_SIZE:
-                self._block_time.pop(next(iter(self._block_time)))
+                self._block_time.pop(next(iter(self._block_time)), None)
         timeout = self.config.leader_timeout_seconds
-        attempt = max(0, int((time.time() - self._block_time[end]) // timeout))
+        attempt = max(0, int(((time.time() if at is None else at) - self._block_time[end]) // timeout))
         rotation = self.config.rotation
         turn_ends = self._block_time[end] + (attempt + 1) * timeout
         return rotation[(end + attempt) % len(rotation)], attempt, turn_ends
@@ -296,7 +442,11 @@ class Daemon:
         with self._cp_lock:
             self.cp.block = r.end
             lock = self.cp.lock
-            if lock and all(self.used(self.client, [parse_bytes32(d) for d in lock["digests"]])):
+            if (
+                lock
+                and not lock.get("lost")
+                and all(self.used(self.client, [parse_bytes32(d) for d in lock["digests"]]))
+            ):
                 self.cp.lock = None
             self.cp.save(self.path)
         if r.digests:
@@ -310,25 +460,20 @@ class Daemon:
             )
 
     def _lead(self, r: Round, turn_ends: float) -> None:
-        request = {"start": r.start, "end": r.end, "digests": [to_hex(d) for d in r.digests], "leader": self.me.name}
+        digests = [to_hex(d) for d in r.digests]
+        request = self.signed_request(r.start, r.end, digests)
         try:
             own = self.sign_round(request, self.client)
-        except Refused as err:
+        except (Refused, InvalidInput) as err:
             self.status(f"round {r.end}: leading, but {err}", round=r.summary())
             return
-        replies: dict[str, dict[str, Any] | str] = {self.me.name: own}
-        peers = [o for o in self.config.oracles if o.id != self.me.id]
-        auth = self.account.sign_message(encode_defunct(text=self._request_text(request, self.client)))
-        # a hung peer must not make this leader miss its turn
-        timeout = max(1.0, min(self.config.request_timeout_seconds, turn_ends - time.time() - 1.0))
-        replies.update(ask_signatures(peers, {**request, "auth": "0x" + bytes(auth.signature).hex()}, timeout))
+        k = self.oracle.threshold()
+        consortium = Consortium(self.client)
         signed: dict[str, list[bytes]] = {}
         waiting: dict[str, str] = {}
-        for entry in self.config.oracles:
-            reply = replies[entry.name]
-            if isinstance(reply, str):
-                waiting[entry.name] = reply
-                continue
+
+        def accept(entry: OracleEntry, reply: dict[str, Any]) -> str | None:
+            """None when `reply` holds `entry`'s signatures over these digests and `entry` is an active oracle."""
             try:
                 sigs = [bytes.fromhex(str(s)[2:]) for s in reply["signatures"]]
                 if len(sigs) != len(r.digests) or any(
@@ -336,15 +481,21 @@ class Daemon:
                 ):
                     raise InvalidSignature("signatures not made by its configured address over these digests")
             except (KeyError, TypeError, ValueError, InvalidSignature) as err:
-                waiting[entry.name] = f"bad reply: {err}"
-                continue
+                return f"bad reply: {err}"
+            # the contract refuses a report carrying a suspended oracle's signature
+            if not consortium.is_active_with_role(entry.address, "ORACLE"):
+                return "not an active ORACLE member"
             signed[entry.address] = sigs
-        k = self.oracle.threshold()
-        consortium = Consortium(self.client)
-        for address in list(signed):  # the contract refuses a report carrying a suspended oracle's signature
-            if not consortium.is_active_with_role(address, "ORACLE"):
-                waiting[self.config.by_address(address).name] = "not an active ORACLE member"  # type: ignore[union-attr]
-                del signed[address]
+            return None
+
+        why = accept(self.me, own)
+        if why is not None:
+            waiting[self.me.name] = why
+        peers = [o for o in self.config.oracles if o.id != self.me.id]
+        # one deadline per peer for the whole exchange, inside this leader's turn; stop at k valid signatures
+        timeout = max(1.0, min(self.config.request_timeout_seconds, turn_ends - time.time() - 1.0))
+        replies = ask_signatures(peers, request, timeout, accept=accept, needed=max(0, k - len(signed)))
+        waiting.update({name: reply for name, reply in replies.items() if isinstance(reply, str)})
         if len(signed) < k:
             names = ", ".join(f"{n} ({why})" for n, why in sorted(waiting.items()))
             self._shortfall = f"round {r.end}: {len(signed)} of {k} signatures; waiting for oracles {names}"
@@ -431,7 +582,10 @@ def status_rows(config: OracleConfig, data_dir: Path) -> list[dict[str, Any]]:
         body = peer_status(entry)
         if body is None:
             path = checkpoint_path(data_dir, entry.id)
-            cp = Checkpoint.load(path, -1) if path.exists() else None
+            try:
+                cp = Checkpoint.load(path, -1) if path.exists() else None
+            except ConfigError as err:
+                cp = Checkpoint(block=-1, last_round={"status": str(err)})
             body = {
                 "id": entry.id,
                 "name": entry.name,

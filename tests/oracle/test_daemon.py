@@ -10,22 +10,27 @@ from __future__ import annotations
 
 import json
 import random
+import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from brownie import web3
+from eth_account.messages import encode_defunct
 
 from creditshare.core.chain import ChainClient, encode_call
 from creditshare.core.config import Network, Settings
 from creditshare.core.ids import subject_id, to_hex
 from creditshare.core.keys import load_account
 from creditshare.core.localchain import free_port
+from oracle.daemon import round_request_text
 from scoring.model_card import TIERS
 from tests.cli.helpers import Cli, deployed_cli, row, write_csv
 
@@ -397,7 +402,14 @@ def test_a_daemon_signs_only_for_another_oracle_of_its_config(cli, fleet):
     url = json.loads(fleet.config.read_text())["oracles"][0]
     url = f"http://{url['host']}:{url['port']}/sign"
     head = web3.eth.block_number
-    request = {"start": 0, "end": head, "digests": ["0x" + "11" * 32], "leader": "o2"}
+    request = {
+        "start": 0,
+        "end": head,
+        "digests": ["0x" + "11" * 32],
+        "leader": "o2",
+        "timestamp": int(time.time()),
+        "nonce": "0x01",
+    }
 
     def post(**kwargs: Any) -> Any:
         try:
@@ -408,12 +420,234 @@ def test_a_daemon_signs_only_for_another_oracle_of_its_config(cli, fleet):
     # a Response with status 400 is falsy: wrap it for wait_for
     (unsigned,) = wait_for(lambda: [r] if (r := post(json=request)) is not None else None, 60, "daemon o1 listening")
     assert unsigned.status_code == 400 and "must be signed by an oracle" in unsigned.json()["error"]
-    text = (
-        f"creditshare oracle round request\nchain {web3.eth.chain_id}\ncontract {fleet.oracle.address}\n"
-        + json.dumps(request, sort_keys=True, separators=(",", ":"))
-    )
+    text = round_request_text(request, web3.eth.chain_id, fleet.oracle.address)
     outsider = Account.create().sign_message(encode_defunct(text=text))
     refused = post(json={**request, "auth": "0x" + bytes(outsider.signature).hex()})
     assert refused.status_code == 400 and "is not another oracle of this config" in refused.json()["error"]
     big = post(data=b"{" + b" " * (1 << 20) + b"}", headers={"Content-Type": "application/json"})
     assert big.status_code == 413
+
+
+# -- issue #14: one malicious operator ------------------------------------------------------------
+
+
+def oracle_keys(cli: Any, monkeypatch: pytest.MonkeyPatch) -> dict[int, Any]:
+    monkeypatch.setenv("CREDITSHARE_PASSWORD", "test-password")
+    monkeypatch.setenv("CREDITSHARE_SCRYPT_N", "16")
+    return {i: load_account(cli.data_dir / "keystore", f"o{i}") for i in range(1, 5)}
+
+
+def endpoint(fleet: Fleet, i: int) -> str:
+    entry = json.loads(fleet.config.read_text())["oracles"][i - 1]
+    return f"http://{entry['host']}:{entry['port']}"
+
+
+def peer_status(fleet: Fleet, i: int) -> dict[str, Any] | None:
+    try:
+        return requests.get(endpoint(fleet, i) + "/status", timeout=5).json()  # type: ignore[no-any-return]
+    except requests.ConnectionError:
+        return None
+
+
+def leader_at(fleet: Fleet, end: int, at: int) -> int:
+    """The id of the leader of round `end` at unix time `at` (oracle/daemon.py Daemon.leader)."""
+    rotation = sorted(fleet.addresses, key=lambda i: int(fleet.addresses[i], 16))
+    attempt = max(0, int((at - web3.eth.get_block(end)["timestamp"]) // LEADER_TIMEOUT))
+    return rotation[(end + attempt) % 4]
+
+
+def signed_request(fleet: Fleet, key: Any, i: int, **fields: Any) -> dict[str, Any]:
+    request = {
+        "start": 0,
+        "end": fleet.head(),
+        "digests": ["0x" + "11" * 32],
+        "leader": f"o{i}",
+        "timestamp": int(time.time()),
+        "nonce": "0x" + secrets.token_hex(16),
+        **fields,
+    }
+    text = round_request_text(request, web3.eth.chain_id, fleet.oracle.address)
+    return {**request, "auth": "0x" + bytes(key.sign_message(encode_defunct(text=text)).signature).hex()}
+
+
+def post(fleet: Fleet, target: int, request: dict[str, Any]) -> tuple[int, str]:
+    reply = requests.post(endpoint(fleet, target) + "/sign", json=request, timeout=30)
+    return reply.status_code, str(reply.json().get("error", ""))
+
+
+def idle(fleet: Fleet) -> None:
+    """Every daemon up, every shipper scored, every checkpoint at the head: no daemon computes anything."""
+    fleet.ensure_all()
+    head = fleet.head()
+    wait_for(
+        lambda: all((st := peer_status(fleet, i)) and st["checkpoint"] >= head for i in range(1, 5)),
+        60,
+        "daemons idle at the head",
+    )
+
+
+def test_a_peer_refuses_stale_replayed_off_schedule_and_absurd_requests_before_recomputing(cli, fleet, monkeypatch):
+    keys = oracle_keys(cli, monkeypatch)
+    idle(fleet)
+    end, now = fleet.head(), int(time.time())
+    leader = leader_at(fleet, end, now)
+    target, other = [i for i in range(1, 5) if i != leader][:2]
+    before = peer_status(fleet, target)["rounds_computed"]  # type: ignore[index]
+    cases = [
+        (signed_request(fleet, keys[leader], leader, end=end, timestamp=now - 60), "stale request from"),
+        (signed_request(fleet, keys[leader], leader, end=end, timestamp=now + 60), "stale request from"),
+        (signed_request(fleet, keys[other], other, end=end, timestamp=now), "is not the leader of round"),
+        (signed_request(fleet, keys[leader], leader, end=2**64 - 1), "not a current round"),
+        (signed_request(fleet, keys[leader], leader, end=end + 1000), "not a current round"),
+        (signed_request(fleet, keys[leader], leader, end=max(1, end - 20)), "not a current round"),
+    ]
+    for request, message in cases:
+        code, error = post(fleet, target, request)
+        assert code == 400 and message in error, (message, error)
+    replayed = cases[2][0]
+    assert post(fleet, target, replayed) == (
+        400,
+        f"replayed request from o{other} (nonce {replayed['nonce']} already seen): refused.",
+    )
+    assert peer_status(fleet, target)["rounds_computed"] == before  # type: ignore[index]
+
+
+def test_a_locked_epoch_is_not_reset_by_a_new_range_and_costs_no_recomputation(cli, fleet, monkeypatch):
+    """In-process daemon o1 (its process stopped) on the fleet's chain and config. Its checkpoint is moved
+    away first (issue #14, finding 11): it starts with a lost lock and signs nothing for leader_timeout."""
+    from oracle.checkpoint import Checkpoint, checkpoint_path
+    from oracle.config import OracleConfig
+    from oracle.daemon import Daemon
+    from oracle.peers import Refused
+
+    keys = oracle_keys(cli, monkeypatch)
+    fleet.stop_all()
+    path = checkpoint_path(cli.data_dir, 1)
+    old = Checkpoint.load(path, -1)
+    if path.exists():
+        path.rename(path.with_name("moved-away.json"))
+    d = Daemon(fleet.client.settings, OracleConfig.load(fleet.config), 1, keys[1], fleet.card)
+    try:
+        assert d.cp.lock["lost"] and "lock lost" in d.cp.last_round["status"]  # type: ignore[index]
+        d.cp.block = start = old.block
+        submit_settlements(cli, fleet.folder, SHIPPERS[:2])
+        end = fleet.head()
+        digests = [to_hex(x) for x in d.compute(d.peer_client, start, end).digests]
+        assert digests
+        computed = d.computed
+        leader = wait_for(lambda: (i := leader_at(fleet, end, int(time.time()))) != 1 and i, 20, "a leader not o1")
+        with pytest.raises(Refused, match="lost its signing lock .* it signs nothing for"):
+            d.sign_peer_request(signed_request(fleet, keys[leader], leader, start=start, end=end, digests=digests))
+        d.cp.lock["at"] -= LEADER_TIMEOUT  # type: ignore[index] # leader_timeout_seconds later
+        reply = d.sign_peer_request(signed_request(fleet, keys[leader], leader, start=start, end=end, digests=digests))
+        assert len(reply["signatures"]) == len(digests) and d.cp.lock["digests"] == digests  # type: ignore[index]
+        at = d.cp.lock["at"]  # type: ignore[index]
+        other = (start + end) // 2 if end - start >= 2 else start - 1  # another range for the same epoch
+        other_range = signed_request(fleet, keys[leader], leader, start=other, end=end, digests=["0x" + "22" * 32])
+        with pytest.raises(Refused, match="signs no other round or range for"):
+            d.sign_peer_request(other_range)
+        # the same digests under another range: signed from the locked round, not recomputed
+        again = signed_request(fleet, keys[leader], leader, start=other, end=end, digests=digests)
+        assert d.sign_peer_request(again)["signatures"] == reply["signatures"]
+        assert d.computed == computed and d.cp.lock["at"] == at  # type: ignore[index]
+    finally:
+        d.close()
+
+
+def test_a_trickling_peer_does_not_stall_the_leaders(cli, fleet):
+    """Issue #14, finding 3: o4 answers one byte every 2 s (its whole reply would take minutes);
+    the others submit within their turn without it."""
+    from tests.oracle.test_daemon_parts import SlowPeer
+
+    idle(fleet)
+    fleet.stop(4)
+    slow = SlowPeer(every=2.0, port=int(endpoint(fleet, 4).rsplit(":", 1)[1]))
+    try:
+        block = submit_settlements(cli, fleet.folder, SHIPPERS[:2])
+        began = time.monotonic()
+        wait_for(lambda: fleet.scored_since(block, SHIPPERS[:2]), 3 * LEADER_TIMEOUT + 8, "scores despite o4")
+        print(f"\nscored with a trickling peer in {time.monotonic() - began:.1f}s")
+    finally:
+        slow.close()
+    (report,) = fleet.accepted(block)
+    assert fleet.addresses[4] not in report["args"]["signers"]
+
+
+def test_soak_one_malicious_operator_neither_stalls_scoring_nor_lands_anything(cli, fleet, monkeypatch):
+    """o4 is malicious: its endpoint trickles, and it floods the others with stale, replayed, off-schedule
+    requests and absurd epochs (and, in its own turns, rounds with other ranges and wrong digests). Each
+    batch of settlements is still scored within a bounded delay, and nothing o4 asked for lands."""
+    from tests.oracle.test_daemon_parts import SlowPeer
+
+    keys = oracle_keys(cli, monkeypatch)
+    idle(fleet)
+    fleet.stop(4)
+    slow = SlowPeer(every=2.0, port=int(endpoint(fleet, 4).rsplit(":", 1)[1]))
+    stop = threading.Event()
+    sent: list[tuple[int, str]] = []
+    start = fleet.head()
+
+    def attack() -> None:
+        rng = random.Random(11)
+        seen: list[dict[str, Any]] = []
+        while not stop.is_set():
+            head, now = fleet.head(), int(time.time())
+            forged = [
+                signed_request(fleet, keys[4], 4, end=head, timestamp=now - 30),
+                signed_request(fleet, keys[4], 4, end=2**64 - 1),
+                signed_request(fleet, keys[4], 4, end=head + 50),
+                signed_request(fleet, keys[4], 4, end=head, start=rng.randint(0, max(0, head - 1))),
+                signed_request(fleet, keys[4], 4, end=head, digests=["0x" + secrets.token_hex(32)]),
+            ]
+            if seen:
+                forged.append(rng.choice(seen))  # a replay
+            for request in forged:
+                try:
+                    sent.append(post(fleet, rng.randint(1, 3), request))
+                except requests.RequestException:
+                    pass
+            seen = forged[-2:]
+            stop.wait(0.2)
+
+    thread = threading.Thread(target=attack, daemon=True)
+    thread.start()
+    delays = []
+    try:
+        for shippers in (SHIPPERS, SHIPPERS[:2], SHIPPERS[2:]):
+            block = submit_settlements(cli, fleet.folder, shippers)
+            began = time.monotonic()
+            done = lambda b=block, s=shippers: fleet.scored_since(b, s)  # noqa: E731
+            wait_for(done, 4 * LEADER_TIMEOUT + 10, "honest scoring")
+            delays.append(time.monotonic() - began)
+    except AssertionError:
+        print(fleet.logs())
+        raise
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+        slow.close()
+    print(f"\nscoring delays under attack: {', '.join(f'{d:.1f}s' for d in delays)}; {len(sent)} forged requests")
+    assert len(sent) > 20 and all(code in (400, 409) for code, _ in sent), sent[:5]
+    for event in fleet.accepted(start):
+        epoch, as_of = int(event["args"]["epoch"]), int(event["args"]["asOf"])
+        assert epoch < event["blockNumber"] and as_of == web3.eth.get_block(epoch)["timestamp"]
+        assert event["args"]["submitter"] != fleet.addresses[4]
+        assert fleet.addresses[4] not in event["args"]["signers"]
+
+
+def test_a_suspended_oracles_request_is_refused_before_recomputing(cli, fleet, monkeypatch):
+    keys = oracle_keys(cli, monkeypatch)
+    idle(fleet)
+    p = cli.json("members", "propose", "suspend", "--member", fleet.addresses[4], account="c1")
+    cli("members", "approve", str(p["id"]), account="c2")
+    try:
+        idle(fleet)
+        before = {i: peer_status(fleet, i)["rounds_computed"] for i in (1, 2, 3)}  # type: ignore[index]
+        end, now = fleet.head(), int(time.time())
+        for target in (1, 2, 3):
+            code, error = post(fleet, target, signed_request(fleet, keys[4], 4, end=end, timestamp=now))
+            assert code == 400 and "o4" in error and "is not an active ORACLE member on chain" in error
+        assert {i: peer_status(fleet, i)["rounds_computed"] for i in (1, 2, 3)} == before  # type: ignore[index]
+    finally:
+        p = cli.json("members", "propose", "reinstate", "--member", fleet.addresses[4], account="c1")
+        cli("members", "approve", str(p["id"]), account="c2")

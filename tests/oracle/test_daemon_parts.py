@@ -146,8 +146,16 @@ class SlowPeer:
     """A real HTTP peer on a socket: answers every connection with a valid 200 reply, `step` bytes every
     `every` seconds (a trickle), or `size` bytes at once."""
 
-    def __init__(self, *, every: float = 0.0, step: int = 1, size: int | None = None) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
+    def __init__(self, *, every: float = 0.0, step: int = 1, size: int | None = None, port: int = 0) -> None:
+        deadline = time.monotonic() + 10
+        while True:  # a daemon just stopped on `port` may take a moment to release it
+            try:
+                self.sock = socket.create_server(("127.0.0.1", port))
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
         self.port = self.sock.getsockname()[1]
         self.every, self.step, self.size = every, step, size
         self.stop = threading.Event()
@@ -183,6 +191,7 @@ class SlowPeer:
 
     def close(self) -> None:
         self.stop.set()
+        self.thread.join(timeout=5)
         self.sock.close()
 
 
