@@ -9,7 +9,6 @@ a mismatch fails with a message naming the field that differs.
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 from eth_utils import keccak
 
 from creditshare.core.errors import InvalidInput
+from privacy.files import parse_json, parse_toml, read_text
 
 COMPUTATIONS = ("cross_platform_features", "federated_binning")
 DEFAULT_CONNECT_TIMEOUT_S = 20.0
@@ -167,14 +167,8 @@ def canonical_json(value: Any) -> bytes:
 def load_config(path: Path) -> MpcConfig:
     """Read a JSON or TOML job config and validate it."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise InvalidInput(f"cannot read MPC config {path}: {err.strerror}.") from err
-    try:
-        raw = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as err:
-        raise InvalidInput(f"MPC config {path} is not valid {path.suffix[1:] or 'JSON'}: {err}.") from err
+    text = read_text(path, "MPC config")
+    raw = parse_toml(text, path, "MPC config") if path.suffix == ".toml" else parse_json(text, path, "MPC config")
     if not isinstance(raw, dict):
         raise InvalidInput(f"MPC config {path} must be an object at the top level.")
     return parse_config(raw, base_dir=path.parent, source=str(path))
@@ -256,11 +250,16 @@ def _parse_subjects(raw: dict[str, Any], base_dir: Path, source: str) -> tuple[s
     if "subjects" in raw:
         items = raw["subjects"]
     elif "subjects_file" in raw:
-        subj_path = base_dir / str(raw["subjects_file"])
-        try:
-            items = [ln.strip() for ln in subj_path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-        except OSError as err:
-            raise InvalidInput(f"{source}: cannot read subjects_file {subj_path}: {err.strerror}.") from err
+        if not isinstance(raw["subjects_file"], str) or not raw["subjects_file"]:
+            raise InvalidInput(f"{source}: subjects_file must be a file name.")
+        subj_path = base_dir / raw["subjects_file"]
+        lines = read_text(subj_path, f"{source}: subjects_file").splitlines()
+        items = []
+        for line_no, line in enumerate(lines, start=1):
+            if line.strip():
+                items.append(normalize_subject(line.strip(), f"{subj_path} line {line_no}"))
+        if not items:
+            raise InvalidInput(f"{source}: subjects_file {subj_path} lists no subjects.")
     else:
         raise InvalidInput(f"{source}: cross_platform_features needs 'subjects' or 'subjects_file'.")
     if not isinstance(items, list) or not items:

@@ -7,8 +7,6 @@ the other parties when the job is aborted at start.
 
 from __future__ import annotations
 
-import csv
-import json
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +16,7 @@ import numpy as np
 
 from creditshare.core.errors import InvalidInput
 from privacy.config import MpcConfig, canonical_json, normalize_subject
+from privacy.files import csv_rows, load_json, read_text
 
 # Per-subject inputs of cross_platform_features, in this order.
 CROSS_FEATURES = ("outstanding_fen", "overdue_fen", "default_count", "has_relationship", "worst_dpd")
@@ -139,54 +138,68 @@ def bin_rows(config: MpcConfig, rows: list[dict[str, int]]) -> PartyInputs:
 
 def _read_subject_rows(path: Path) -> dict[str, list[Any]]:
     if path.suffix == ".json":
-        data = _read_json(path)
+        data = load_json(path, "inputs")
         subjects = data.get("subjects") if isinstance(data, dict) else None
         if not isinstance(subjects, dict):
             raise InvalidInput(f'inputs {path}: expected {{"subjects": {{"0x…": [5 integers]}}}}.')
-        return dict(subjects)
+        by_subject = {normalize_subject(s, f"inputs {path}"): row for s, row in subjects.items()}
+        if len(by_subject) != len(subjects):
+            raise InvalidPartyInput(
+                f"inputs {path}: a subject appears twice (ids differ only in case).",
+                "a subject appears twice in the inputs.",
+            )
+        return by_subject
     rows: dict[str, list[Any]] = {}
-    with _open_csv(path) as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        want = ["subject", *CROSS_FEATURES]
-        if header is None or [h.strip() for h in header] != want:
-            raise InvalidInput(f"inputs {path}: CSV header must be {','.join(want)}.")
-        for line_no, rec in enumerate(reader, start=2):
-            if not rec:
-                continue
-            subject = rec[0].strip().lower()
-            if subject in rows:
-                raise InvalidPartyInput(
-                    f"inputs {path} line {line_no}: subject {subject} appears twice.",
-                    "a subject appears twice in the inputs.",
-                )
-            rows[subject] = [_int_cell(c, path, line_no) for c in rec[1:]]
+    records = csv_rows(read_text(path, "inputs"), path, "inputs")
+    header = next(records, None)
+    want = ["subject", *CROSS_FEATURES]
+    if header is None or [h.strip() for h in header[1]] != want:
+        raise InvalidInput(f"inputs {path}: CSV header must be {','.join(want)}.")
+    for line_no, rec in records:
+        if not rec:
+            continue
+        subject = normalize_subject(rec[0].strip(), f"inputs {path} line {line_no}")
+        if subject in rows:
+            raise InvalidPartyInput(
+                f"inputs {path} line {line_no}: subject {subject} appears twice.",
+                "a subject appears twice in the inputs.",
+            )
+        rows[subject] = [_int_cell(c, path, line_no) for c in rec[1:]]
     return rows
 
 
 def _read_binning_rows(path: Path, features: tuple[str, ...]) -> list[dict[str, int]]:
     want = set(features) | {"bad"}
+    rows: list[Any]
     if path.suffix == ".json":
-        data = _read_json(path)
+        data = load_json(path, "inputs")
         rows_raw = data.get("rows") if isinstance(data, dict) else None
         if not isinstance(rows_raw, list):
             raise InvalidInput(f'inputs {path}: expected {{"rows": [{{feature: int, "bad": 0|1}}]}}.')
-        rows = rows_raw
+        rows = [(i, r) for i, r in enumerate(rows_raw)]
+        where = "row"
     else:
-        with _open_csv(path) as fh:
-            reader = csv.DictReader(fh)
-            rows = [dict(r) for r in reader]
-            header = set(reader.fieldnames or ())
-        missing = want - header
+        records = csv_rows(read_text(path, "inputs"), path, "inputs")
+        first = next(records, None)
+        header = [h.strip() for h in first[1]] if first else []
+        missing = want - set(header)
         if missing:
             raise InvalidInput(f"inputs {path}: CSV lacks columns {', '.join(sorted(missing))}.")
+        rows = []
+        for line_no, rec in records:
+            if not rec:
+                continue
+            if len(rec) != len(header):
+                raise InvalidInput(f"inputs {path} line {line_no}: {len(rec)} fields; the header has {len(header)}.")
+            rows.append((line_no, dict(zip(header, rec))))
+        where = "line"
     out = []
-    for i, row in enumerate(rows):
+    for i, row in rows:
         if not isinstance(row, dict) or not want <= set(row):
-            raise InvalidInput(f"inputs {path}: row {i} lacks one of {', '.join(sorted(want))}.")
+            raise InvalidInput(f"inputs {path} {where} {i}: lacks one of {', '.join(sorted(want))}.")
         clean = {k: _int_cell(row[k], path, i) for k in want}
         if clean["bad"] not in (0, 1):
-            raise InvalidInput(f"inputs {path}: row {i}: bad must be 0 or 1.")
+            raise InvalidInput(f"inputs {path} {where} {i}: bad must be 0 or 1.")
         out.append(clean)
     return out
 
@@ -194,21 +207,9 @@ def _read_binning_rows(path: Path, features: tuple[str, ...]) -> list[dict[str, 
 def _int_cell(cell: Any, path: Path, where: int) -> int:
     if isinstance(cell, int) and not isinstance(cell, bool):
         return cell
+    if not isinstance(cell, str):
+        raise InvalidInput(f"inputs {path} row {where}: a value is not an integer.")
     try:
-        return int(str(cell).strip())
+        return int(cell.strip())
     except ValueError as err:
         raise InvalidInput(f"inputs {path} row {where}: a value is not an integer.") from err
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise InvalidInput(f"inputs {path} is not readable JSON: {err}.") from err
-
-
-def _open_csv(path: Path) -> Any:
-    try:
-        return path.open(newline="", encoding="utf-8")
-    except OSError as err:
-        raise InvalidInput(f"cannot read inputs {path}: {err.strerror}.") from err

@@ -50,7 +50,8 @@ from eth_utils import is_address, keccak, to_checksum_address
 
 from creditshare.core.errors import InvalidInput, PrivacyError
 from privacy.config import canonical_json
-from privacy.record import input_commitment, job_record, output_hash
+from privacy.files import read_text
+from privacy.record import input_commitment, job_record, output_hash, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -558,20 +559,12 @@ def _expect_json(conn: socket.socket, kind: int, max_len: int, deadline: float) 
 
 def write_run(path: Path, run: PsiRun) -> None:
     """A run's job output (a file `creditshare mpc record` takes, like an MPC party's output)."""
-    from privacy.record import write_json_atomic
-
     write_json_atomic(Path(path), run.output)
 
 
 def read_ids(path: str) -> list[str]:
     """One subject id per line (blank lines ignored); a malformed line is an error naming the file and line."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
-    except OSError as err:
-        raise InvalidInput(f"cannot read ids file {path}: {err.strerror}.") from err
-    except UnicodeDecodeError as err:
-        raise InvalidInput(f"ids file {path} is not UTF-8 text (byte {err.start}).") from err
+    lines = read_text(Path(path), "ids file").splitlines()
     ids = []
     for line_no, line in enumerate(lines, start=1):
         s = line.strip()

@@ -20,6 +20,7 @@ from creditshare.core.chain import ChainClient
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import parse_bytes32, to_hex
 from privacy.config import MpcConfig, canonical_json
+from privacy.files import load_json
 
 
 def bytes32_hex(data: bytes) -> str:
@@ -140,12 +141,7 @@ def read_output(path: Path, computation: str) -> MpcOutput:
     """Read a `creditshare mpc party --output` file and check that `revealed` hashes to its output hash.
 
     Raises InvalidInput if the file is unreadable, is another computation's output, or was altered."""
-    try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as err:
-        raise InvalidInput(f"cannot read MPC output {path}: {err.strerror}") from err
-    except json.JSONDecodeError as err:
-        raise InvalidInput(f"MPC output {path} is not JSON: {err.msg} (line {err.lineno})") from err
+    raw = load_json(Path(path), "MPC output")
     if not isinstance(raw, dict) or not all(isinstance(raw.get(k), dict) for k in ("revealed", "record")):
         raise InvalidInput(f"{path} is not an MPC party output file (revealed or record missing).")
     if raw.get("computation") != computation:
@@ -168,7 +164,7 @@ def read_output(path: Path, computation: str) -> MpcOutput:
         job_id = record.job_id
     else:
         # parties named without member addresses: the job cannot be on chain, its id is its label's hash
-        job_id = parse_bytes32(str(raw["record"].get("jobId", "")), "jobId")
+        job_id = parse_bytes32(str(raw["record"].get("jobId", "")), f"{path}: jobId")
         if to_hex(job_id) != job_id_bytes32(str(raw.get("job_id", ""))):
             raise InvalidInput(f"{path}: the record's jobId does not belong to job {raw.get('job_id')!r}.")
     return MpcOutput(Path(path), job_id, computation, raw["revealed"], digest, record)

@@ -74,18 +74,25 @@ class JobRecord:
                 f"{source}: participants must be member addresses (0x…); set `member` for every "
                 "party in the job config."
             )
+        texts = ("purposeHash", "outputHash", "jobId", "labelHash")
+        if not all(isinstance(record[k], str) for k in texts) or not isinstance(record.get("configHash", ""), str):
+            raise InvalidInput(f"{source}: {', '.join(texts)} and configHash must be 0x-prefixed bytes32 strings.")
         commitments = record["inputCommitments"]
-        if not isinstance(commitments, list) or len(commitments) != len(participants):
+        if (
+            not isinstance(commitments, list)
+            or len(commitments) != len(participants)
+            or not all(isinstance(c, str) for c in commitments)
+        ):
             raise InvalidInput(f"{source}: inputCommitments must be a list of bytes32, one per participant.")
         out = cls(
-            label_hash=parse_bytes32(record["labelHash"], "labelHash"),
-            purpose_hash=parse_bytes32(record["purposeHash"], "purposeHash"),
-            config_hash=parse_bytes32(record.get("configHash", "0x" + "00" * 32), "configHash"),
+            label_hash=parse_bytes32(record["labelHash"], f"{source}: labelHash"),
+            purpose_hash=parse_bytes32(record["purposeHash"], f"{source}: purposeHash"),
+            config_hash=parse_bytes32(record.get("configHash", "0x" + "00" * 32), f"{source}: configHash"),
             participants=tuple(to_checksum_address(p) for p in participants),
-            input_commitments=tuple(parse_bytes32(c, "input commitment") for c in commitments),
-            output_hash=parse_bytes32(record["outputHash"], "outputHash"),
+            input_commitments=tuple(parse_bytes32(c, f"{source}: input commitment") for c in commitments),
+            output_hash=parse_bytes32(record["outputHash"], f"{source}: outputHash"),
         )
-        if parse_bytes32(record["jobId"], "jobId") != out.job_id:
+        if parse_bytes32(record["jobId"], f"{source}: jobId") != out.job_id:
             raise InvalidInput(
                 f"{source}: the record's jobId {record['jobId']} is not the id of its content "
                 f"({to_hex(out.job_id)}): the record was altered."
@@ -96,11 +103,18 @@ class JobRecord:
     def from_file(cls, path: Path) -> JobRecord:
         """A job record as `creditshare mpc party --record` (or the party's output file) writes it."""
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            data = path.read_bytes()
         except OSError as err:
-            raise InvalidInput(f"cannot read {path}: {err.strerror}") from err
+            raise InvalidInput(f"cannot read {path}: {err.strerror or err}") from err
+        try:
+            raw = json.loads(data.decode("utf-8"))
+        except UnicodeDecodeError as err:
+            line = data[: err.start].count(b"\n") + 1
+            raise InvalidInput(f"{path} line {line}: not UTF-8 text (byte {err.start}).") from None
         except json.JSONDecodeError as err:
-            raise InvalidInput(f"{path} is not JSON: {err.msg} (line {err.lineno})") from err
+            raise InvalidInput(f"{path} is not JSON: {err.msg} (line {err.lineno})") from None
+        except (ValueError, RecursionError) as err:
+            raise InvalidInput(f"{path} is not JSON: {type(err).__name__}.") from None
         record = raw.get("record", raw) if isinstance(raw, dict) else None
         if not isinstance(record, dict):
             raise InvalidInput(f"{path} holds no MPC job record.")
