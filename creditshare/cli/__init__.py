@@ -5,10 +5,12 @@ Global options come before the command: ``creditshare --network local --json set
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import typer
 from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from creditshare.cli import (
     audit_cmd,
@@ -24,14 +26,21 @@ from creditshare.cli import (
     score_cmd,
     settlements_cmd,
 )
-from creditshare.cli.context import State, fail
+from creditshare.cli.context import State, fail, fail_unexpected
 from creditshare.core.errors import CreditShareError
 from scoring.errors import ScoringError
 
 
 class _Root(TyperGroup):
-    """Turns CreditShare's and the model factory's errors into a readable message and exit code 1 (never a
-    traceback)."""
+    """The CLI's one error boundary: every failure is one ``error:`` line on stderr and exit code 1.
+
+    CreditShare's and the model factory's own errors print their message. What
+    escapes them is still never a traceback: an OSError (a file or folder that
+    cannot be read or written, a node that cannot be reached), a UnicodeError or
+    a JSON error gets a line saying what and where; anything else is a bug and
+    says so. ``--debug`` (or ``CREDITSHARE_DEBUG=1``) lets those unexpected
+    errors through with their traceback.
+    """
 
     # typer 0.29 vendors click: the supertype's parameter is its click Context, of which typer.Context is a subclass
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
@@ -40,6 +49,18 @@ class _Root(TyperGroup):
         except (CreditShareError, ScoringError) as err:
             fail(err)
             raise typer.Exit(1) from err
+        except (TyperException, typer.Exit, typer.Abort):  # click's own: usage errors, exit codes, Ctrl-C
+            raise
+        except Exception as err:
+            if _debug(ctx):
+                raise
+            fail_unexpected(err, ctx.obj if isinstance(ctx.obj, State) else None)
+            raise typer.Exit(1) from err
+
+
+def _debug(ctx: typer.Context) -> bool:
+    state = ctx.obj
+    return bool(getattr(state, "debug", False)) or os.environ.get("CREDITSHARE_DEBUG", "") not in ("", "0")
 
 
 app = typer.Typer(
@@ -70,8 +91,11 @@ def _global(
         help="Folder for keystores, deployments, the local chain state and evidence (default: ./data).",
     ),
     json_output: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables."),
+    debug: bool = typer.Option(
+        False, "--debug", envvar="CREDITSHARE_DEBUG", help="Show the traceback of an unexpected error (a bug)."
+    ),
 ) -> None:
-    ctx.obj = State(network=network, data_dir=data_dir, json=json_output)
+    ctx.obj = State(network=network, data_dir=data_dir, json=json_output, debug=debug)
 
 
 app.add_typer(chain_cmd.app, name="chain")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import Any
 import typer
 from eth_account.signers.local import LocalAccount
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -29,6 +31,7 @@ class State:
     network: str | None
     data_dir: str | None
     json: bool
+    debug: bool = False
     _settings: Settings | None = field(default=None, repr=False)
     _client: ChainClient | None = field(default=None, repr=False)
 
@@ -100,8 +103,52 @@ def progress(quiet: bool) -> Progress:
 
 
 def fail(err: CreditShareError | ScoringError) -> None:
-    err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+    # escaped: a message quoting user input ("[x]" in a path or a CSV field) is not rich markup
+    err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
     details = getattr(err, "errors", None)
     if details:
         for item in details:
-            err_console.print(f"  {item}", highlight=False, soft_wrap=True)
+            err_console.print(f"  {escape(str(item))}", highlight=False, soft_wrap=True)
+
+
+# userinfo and query strings of URLs in a message: an RPC URL may carry credentials
+_URL = re.compile(
+    r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^/@\s]*@)?(?P<rest>[^\s?'\"]*)(?P<query>\?[^\s'\"]*)?", re.I
+)
+
+
+def _redact(text: str) -> str:
+    def hide(m: re.Match[str]) -> str:
+        return m["scheme"] + ("***@" if m["user"] else "") + m["rest"] + ("?***" if m["query"] else "")
+
+    return _URL.sub(hide, text)
+
+
+def describe_unexpected(err: BaseException, st: State | None = None) -> str:
+    """One line for an error that escaped the project's own error types (see creditshare.cli._Root)."""
+    if isinstance(err, OSError):
+        where = " -> ".join(str(f) for f in (err.filename, err.filename2) if f is not None)
+        reason = err.strerror or str(err) or type(err).__name__
+        if not where:
+            return _redact(f"{reason} ({type(err).__name__})")
+        text = f"{where}: {reason}"
+        folder = str(st._settings.data_dir) if st is not None and st._settings is not None else None
+        if folder and str(err.filename).startswith(folder):
+            text += f" (in the data folder {folder}; choose another with --data-dir or CREDITSHARE_DATA_DIR)"
+        return _redact(text)
+    if isinstance(err, UnicodeDecodeError):
+        return f"an input is not UTF-8 text: byte 0x{err.object[err.start]:02X} at offset {err.start}"
+    if isinstance(err, UnicodeError):
+        return f"an input cannot be encoded or decoded: {err}"
+    if isinstance(err, json.JSONDecodeError):
+        return f"an input is not valid JSON: {err.msg} (line {err.lineno}, column {err.colno})"
+    if isinstance(err, RecursionError):
+        return "an input is nested too deeply"
+    return _redact(
+        f"unexpected {type(err).__name__}: {err} -- this is a bug in creditshare; "
+        "run again with --debug (or CREDITSHARE_DEBUG=1) for the traceback and report it"
+    )
+
+
+def fail_unexpected(err: BaseException, st: State | None = None) -> None:
+    err_console.print(f"[bold red]error:[/] {escape(describe_unexpected(err, st))}", highlight=False, soft_wrap=True)

@@ -179,11 +179,30 @@ def keystore_address(keystore_dir: Path, name: str) -> str:
     return to_checksum_address(address if address.startswith("0x") else "0x" + address)
 
 
+class DamagedKeystores(ConfigError):
+    """Several keystores of a folder are damaged; `errors` says what is wrong with each."""
+
+    def __init__(self, keystore_dir: Path, errors: list[str]) -> None:
+        self.errors = errors
+        super().__init__(f"{len(errors)} keystores in {keystore_dir} are damaged:")
+
+
 def list_keystores(keystore_dir: Path) -> dict[str, str]:
-    """Keystore names and their addresses."""
+    """Keystore names and their addresses; ConfigError naming every damaged keystore, if any."""
     if not keystore_dir.is_dir():
         return {}
-    return {p.stem: keystore_address(keystore_dir, p.stem) for p in sorted(keystore_dir.glob("*.json"))}
+    found: dict[str, str] = {}
+    damaged: list[ConfigError] = []
+    for path in sorted(keystore_dir.glob("*.json")):
+        try:
+            found[path.stem] = keystore_address(keystore_dir, path.stem)
+        except ConfigError as err:
+            damaged.append(err)
+    if len(damaged) == 1:
+        raise damaged[0]
+    if damaged:
+        raise DamagedKeystores(keystore_dir, [str(e) for e in damaged])
+    return found
 
 
 def load_account(keystore_dir: Path, name: str | None) -> LocalAccount:

@@ -144,3 +144,14 @@ def test_any_bytes_as_a_keystore_raise_only_creditshare_errors(folder, data):
             read()
         except CreditShareError as err:
             assert "fuzz" in str(err)
+
+
+def test_keys_list_names_every_damaged_keystore(folder):
+    (folder / "a.json").write_text("{")
+    (folder / "b.json").write_text("[]")
+    with pytest.raises(keys.DamagedKeystores, match="2 keystores in .* are damaged") as info:
+        keys.list_keystores(folder)
+    assert [e.split(" is damaged")[0] for e in info.value.errors] == [
+        f"keystore {folder / 'a.json'}",
+        f"keystore {folder / 'b.json'}",
+    ]
