@@ -574,3 +574,66 @@ def read_ids(path: str) -> list[str]:
             raise InvalidInput(f"ids file {path} line {line_no}: {s[:20]!r} is not a 0x-prefixed 32-byte hex id.")
         ids.append(s)
     return ids
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m privacy.psi serve|query`: one holder's side of a PSI run without a chain.
+
+    The peers are authenticated as with `creditshare psi`, but against an explicit allow-list of member
+    addresses (`--allow`, e.g. copied from `creditshare members list`) instead of the chain; the key is read
+    from an environment variable, never from argv. `creditshare psi serve|query` also logs each run on chain."""
+    import argparse
+    import os
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m privacy.psi")
+    parser.add_argument("role", choices=("serve", "query"))
+    parser.add_argument("--ids", required=True, help="file with one subject id per line")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--output", help="write the shared ids here, one per line")
+    parser.add_argument("--record", help="write the run's job record (JSON) here")
+    parser.add_argument("--key-env", default="CREDITSHARE_PSI_KEY", help="environment variable holding the key")
+    parser.add_argument("--allow", action="append", default=[], help="a member address accepted as peer")
+    parser.add_argument("--max-query", type=int, default=DEFAULT_MAX_QUERY)
+    parser.add_argument("--max-queries", type=int, default=DEFAULT_MAX_QUERIES)
+    parser.add_argument("--window", type=float, default=DEFAULT_WINDOW_S)
+    parser.add_argument("--runs", type=int, default=1)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        key = os.environ.get(args.key_env)
+        if not key:
+            raise InvalidInput(f"set {args.key_env} to this holder's private key (hex).")
+        try:
+            account = Account.from_key(key)
+        except Exception:  # noqa: BLE001 - any malformed key; never echo it
+            raise InvalidInput(f"{args.key_env} does not hold a private key (32-byte hex).") from None
+        if not args.allow or not all(is_address(a) for a in args.allow):
+            raise InvalidInput("--allow needs the address of each member accepted as peer (0x…).")
+        allowed = {to_checksum_address(a) for a in args.allow}
+        identity = PsiIdentity(account, lambda address: to_checksum_address(address) in allowed)
+        ids = read_ids(args.ids)
+        if args.role == "serve":
+            limits = PsiLimits(args.max_query, args.max_queries, args.window)
+            runs = psi_serve(
+                ids, args.port, identity=identity, host=args.host, timeout=args.timeout, limits=limits, runs=args.runs
+            )
+            run = runs[-1]
+        else:
+            run = psi_query(ids, args.host, args.port, identity=identity, timeout=args.timeout)
+    except (InvalidInput, PrivacyError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.writelines(s + "\n" for s in sorted(run.shared))
+    if args.record:
+        write_run(Path(args.record), run)
+    print(f"{args.role}: {len(run.shared)} shared ids")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -5,6 +5,7 @@ every run is logged in MpcJobLog like an MPC job (issue #14, finding 8)."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import struct
 import subprocess
@@ -20,7 +21,7 @@ from eth_utils import keccak
 from creditshare.core.errors import InvalidInput, PrivacyError
 from creditshare.core.ids import subject_id, to_hex
 from privacy.psi import PURPOSE, PeerRefused, PsiIdentity, psi_intersect, psi_query, read_ids
-from tests.privacy.privacy_helpers import free_ports, subject
+from tests.privacy.privacy_helpers import REPO, free_ports, subject
 
 A = [subject(i) for i in range(0, 300)]
 B = [subject(i) for i in range(200, 450)]
@@ -60,6 +61,62 @@ def test_query_without_a_serving_holder_fails_within_its_timeout() -> None:
     (port,) = free_ports(1)
     with pytest.raises(PrivacyError, match=f"could not reach the serving holder at 127.0.0.1:{port} within 1 s"):
         psi_query(A[:3], "127.0.0.1", port, identity=stranger(), timeout=1)
+
+
+def module_run(role: str, ids: Path, port: int, key: Any, allow: list[str], *extra: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, PYTHONPATH=str(REPO), CREDITSHARE_PSI_KEY=key.key.hex())
+    argv = [sys.executable, "-m", "privacy.psi", role, "--ids", str(ids), "--port", str(port), "--timeout", "30"]
+    for address in allow:
+        argv += ["--allow", address]
+    return subprocess.Popen(
+        [*argv, *extra], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_two_allowed_holders_in_two_processes_learn_the_same_shared_ids(tmp_path: Path) -> None:
+    """`python -m privacy.psi`: the peers authenticated against an allow-list instead of the chain; a key
+    outside the list is refused and the server goes on."""
+    (tmp_path / "a.txt").write_text("\n".join(A) + "\n")
+    (tmp_path / "b.txt").write_text("\n".join(B) + "\n")
+    a, b, outsider = Account.create(), Account.create(), Account.create()
+    (port,) = free_ports(1)
+    out = ["--output", str(tmp_path / "a-shared.txt"), "--record", str(tmp_path / "a-run.json")]
+    server = module_run("serve", tmp_path / "a.txt", port, a, [b.address], *out)
+    try:
+        refused = module_run("query", tmp_path / "b.txt", port, outsider, [a.address]).communicate(timeout=60)
+        client = module_run(
+            "query", tmp_path / "b.txt", port, b, [a.address], "--output", str(tmp_path / "b-shared.txt")
+        )
+        _, client_err = client.communicate(timeout=60)
+        stdout, err = server.communicate(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    assert f"{outsider.address} is not an active consortium member" in refused[1]
+    assert client.returncode == 0, client_err
+    assert server.returncode == 0, err
+    expected = sorted(set(A) & set(B))
+    assert (tmp_path / "a-shared.txt").read_text().split() == expected
+    assert (tmp_path / "b-shared.txt").read_text().split() == expected
+    assert "100 shared ids" in stdout
+    record = json.loads((tmp_path / "a-run.json").read_text())["record"]
+    assert record["participants"] == [a.address, b.address] and record["computation"] == "psi"
+
+
+def test_module_run_without_a_key_is_one_error_line(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(A[0] + "\n")
+    env = {k: v for k, v in os.environ.items() if k != "CREDITSHARE_PSI_KEY"}
+    done = subprocess.run(
+        [sys.executable, "-m", "privacy.psi", "serve", "--ids", str(tmp_path / "a.txt"), "--port", "1"],
+        cwd=REPO,
+        env={**env, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr == "error: set CREDITSHARE_PSI_KEY to this holder's private key (hex).\n"
 
 
 # ---- real processes on the test chain ----
