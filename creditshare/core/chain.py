@@ -211,6 +211,24 @@ def spans(numbers: Iterable[int]) -> str:
 
 
 SIMULATE_BLOCKS = 256  # eth_simulateV1 takes at most 256 blocks a request (geth, reth, anvil); one call a block
+# calldata per eth_simulateV1 request: Anvil 1.7.1 refuses a request body near 2 MB ("Invalid request"; tried:
+# 0.92 MB of calldata, hex-encoded, passes, 1.15 MB fails), so a request carries at most this much
+SIMULATE_BYTES = 640 * 1024
+
+
+def _chunks(calls: Sequence[Call]) -> list[Sequence[Call]]:
+    """`calls` cut into eth_simulateV1 requests of at most SIMULATE_BLOCKS calls and SIMULATE_BYTES of calldata
+    (a call larger than that goes alone)."""
+    out: list[Sequence[Call]] = []
+    start, size = 0, 0
+    for index, call in enumerate(calls):
+        if index > start and (index - start >= SIMULATE_BLOCKS or size + len(call.data) > SIMULATE_BYTES):
+            out.append(calls[start:index])
+            start, size = index, 0
+        size += len(call.data)
+    if start < len(calls):
+        out.append(calls[start:])
+    return out
 
 
 def _function_abi(contract: Contract, name: str) -> ABIFunction:
@@ -601,12 +619,12 @@ class ChainClient:
     ) -> list[int]:
         """The gas limit of each call, after checking that none would revert; raises CallsRefused otherwise.
 
-        With eth_simulateV1 (Anvil 1.7.1, as tried; geth and reth document it): the whole sequence runs in
-        one request, one call per simulated block, each on the state the earlier calls leave, and the gas each
-        used sets its limit. A
-        sequence longer than SIMULATE_BLOCKS is simulated in chunks, each chunk on the latest state: the
-        batches of one command touch distinct records (duplicates within a file are refused up front), so a
-        chunk does not depend on the one before. A simulated block's time is the latest block's or a little
+        With eth_simulateV1 (Anvil 1.7.1, as tried; geth and reth document it): the sequence runs in one
+        request, one call per simulated block, each on the state the earlier calls leave, and the gas each
+        used sets its limit. A sequence longer than SIMULATE_BLOCKS calls or SIMULATE_BYTES of calldata (a
+        400-settlement batch is 115 KB) is simulated in chunks, each chunk on the latest state: the batches
+        of one command touch distinct records (duplicates within a file are refused up front), so a chunk
+        does not depend on the one before. A simulated block's time is the latest block's or a little
         later: checks against time (due dates, dispute windows) hold within those seconds.
         On a node without it (or one that refuses the request, or fails a call without revert data: geth caps
         the gas of a whole simulation with --rpc.gascap, 50M by default), each call is checked alone against
@@ -635,8 +653,7 @@ class ChainClient:
         or None if the node does not offer it, refuses the request, or a call fails without revert data."""
         out: list[tuple[bool, Any]] = []
         gas_cap = 0
-        for start in range(0, len(calls), SIMULATE_BLOCKS):
-            chunk = calls[start : start + SIMULATE_BLOCKS]
+        for chunk in _chunks(calls):
             blocks = [{"calls": [{"from": account.address, "to": c.to, "data": "0x" + c.data.hex()}]} for c in chunk]
             response = self.rpc("eth_simulateV1", [{"blockStateCalls": blocks, "validation": False}, "latest"], "check")
             result = response.get("result")

@@ -64,3 +64,13 @@ def test_spans_read_back_as_the_same_numbers(numbers):
         low, _, high = part.partition("-")
         back |= set(range(int(low), int(high or low) + 1))
     assert back == numbers
+
+
+@given(st.lists(st.integers(0, 300_000), max_size=600))
+def test_simulation_chunks_keep_order_and_stay_within_the_node_limits(sizes):
+    calls = [chain.Call("0x" + "11" * 20, bytes(n)) for n in sizes]
+    chunks = chain._chunks(calls)
+    assert [c for chunk in chunks for c in chunk] == calls
+    for chunk in chunks:
+        assert 1 <= len(chunk) <= chain.SIMULATE_BLOCKS
+        assert len(chunk) == 1 or sum(len(c.data) for c in chunk) <= chain.SIMULATE_BYTES
