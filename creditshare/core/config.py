@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from creditshare.core.errors import ConfigError
 
@@ -59,14 +61,33 @@ class Settings:
         return self.data_dir / "evidence"
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_int(name: str, default: int, low: int = 0, high: int = 2**63 - 1) -> int:
+    """An integer setting from the environment: ASCII digits only, within [low, high]."""
     raw = os.environ.get(name)
-    if raw is None or raw == "":
+    if raw is None or raw.strip() == "":
         return default
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 19):
+        raise ConfigError(f"{name} must be an integer; got {raw!r}.")
+    value = int(text)
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must lie between {low} and {high}; got {value}.")
+    return value
+
+
+def _rpc_url(name: str, raw: str) -> str:
+    """A JSON-RPC endpoint from the environment: http(s) or ws(s) with a host; credentials never echoed."""
+    url = raw.strip()
     try:
-        return int(raw)
-    except ValueError as err:
-        raise ConfigError(f"{name} must be an integer; got {raw!r}.") from err
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https", "ws", "wss") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0..65535
+    except ValueError:
+        valid = False
+    if not valid:
+        shown = url.split("@", 1)[-1] if "@" in url else url
+        raise ConfigError(f"{name} must be an http(s):// or ws(s):// URL with a host; got {shown!r}.")
+    return url
 
 
 # the test Anvil's port is taken from this range: below Linux's ephemeral ports (32768+), so
@@ -82,7 +103,7 @@ def dev_chain_port() -> int:
     another free port if this one is held by someone else, and exports it in
     CREDITSHARE_DEV_PORT and CREDITSHARE_DEV_RPC_URL.
     """
-    port = _env_int("CREDITSHARE_DEV_PORT", 0)
+    port = _env_int("CREDITSHARE_DEV_PORT", 0, 0, 65535)
     if port:
         return port
     digest = hashlib.sha256(str(PROJECT_ROOT).encode("utf-8")).digest()
@@ -92,15 +113,18 @@ def dev_chain_port() -> int:
 def network_by_name(name: str) -> Network:
     """The network called `name`, with overrides from the environment."""
     if name == "development":
-        dev_url = os.environ.get("CREDITSHARE_DEV_RPC_URL") or f"http://127.0.0.1:{dev_chain_port()}"
+        raw = os.environ.get("CREDITSHARE_DEV_RPC_URL")
+        dev_url = _rpc_url("CREDITSHARE_DEV_RPC_URL", raw) if raw else f"http://127.0.0.1:{dev_chain_port()}"
         return Network(name, dev_url, 31337, poa=False, gas_price=0)
     if name == "local":
-        port = _env_int("CREDITSHARE_LOCAL_PORT", 8545)
-        return Network(name, f"http://127.0.0.1:{port}", _env_int("CREDITSHARE_LOCAL_CHAIN_ID", 1337), False, 0)
+        port = _env_int("CREDITSHARE_LOCAL_PORT", 8545, 1, 65535)
+        chain_id = _env_int("CREDITSHARE_LOCAL_CHAIN_ID", 1337, 1)
+        return Network(name, f"http://127.0.0.1:{port}", chain_id, False, 0)
     if name == "consortium":
-        url = os.environ.get("CREDITSHARE_RPC_URL")
-        if not url:
+        raw = os.environ.get("CREDITSHARE_RPC_URL")
+        if not raw:
             raise ConfigError("the consortium network needs CREDITSHARE_RPC_URL (the JSON-RPC endpoint of a node).")
+        url = _rpc_url("CREDITSHARE_RPC_URL", raw)
         chain_id = _env_int("CREDITSHARE_CHAIN_ID", 0)
         if chain_id <= 0:
             raise ConfigError("the consortium network needs CREDITSHARE_CHAIN_ID (a positive integer).")
@@ -110,7 +134,24 @@ def network_by_name(name: str) -> Network:
 
 
 def load_settings(network: str | None = None, data_dir: str | Path | None = None) -> Settings:
-    """Settings from arguments first, then the environment, then defaults."""
-    name = network or os.environ.get("CREDITSHARE_NETWORK", "local")
-    folder = Path(data_dir or os.environ.get("CREDITSHARE_DATA_DIR") or PROJECT_ROOT / "data").resolve()
+    """Settings from arguments first, then the environment, then defaults.
+
+    The data folder need not exist yet (commands create what they write), but
+    a path that names something else than a folder is refused here, once,
+    rather than as an OSError in whichever command first writes there.
+    """
+    name = network or os.environ.get("CREDITSHARE_NETWORK") or "local"
+    given = data_dir or os.environ.get("CREDITSHARE_DATA_DIR") or PROJECT_ROOT / "data"
+    try:
+        folder = Path(given).expanduser().resolve()
+    except (OSError, RuntimeError, ValueError) as err:  # a symlink loop, a NUL byte
+        raise ConfigError(f"the data folder {given} cannot be resolved: {err}.") from err
+    try:
+        info = folder.stat()
+    except FileNotFoundError:
+        info = None  # created when first written to
+    except OSError as err:  # a name too long, a component that is a file, no permission
+        raise ConfigError(f"the data folder {folder} cannot be used: {err.strerror or err}.") from err
+    if info is not None and not stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"the data folder {folder} is not a folder; choose another with --data-dir.")
     return Settings(data_dir=folder, network=network_by_name(name))

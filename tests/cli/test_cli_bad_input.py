@@ -148,7 +148,13 @@ def test_a_data_folder_that_cannot_be_written_is_one_error(cli, tmp_path):
     blocker.write_text("a file where the data folder should be")
     result = cli("--data-dir", str(blocker), "keys", "new", "someone", ok=False)
     assert result.exit_code == 1 and "Traceback" not in result.stderr
-    assert result.stderr.startswith(f"error: cannot write keystore {blocker}/keystore/someone.json")
+    assert result.stderr.startswith(f"error: the data folder {blocker} is not a folder")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "keystore").write_text("a file where the keystore folder should be")
+    result = cli("--data-dir", str(data), "keys", "new", "someone", ok=False)
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: cannot write keystore {data}/keystore/someone.json")
 
 
 def test_an_unreachable_node_is_one_error(cli, tmp_path):
