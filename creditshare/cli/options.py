@@ -75,3 +75,15 @@ AsOf = Annotated[
         "around, so that its season matches).",
     ),
 ]
+
+#: --evidence-root: the folder a settlement CSV's `evidence` paths are confined to (default: the CSV's folder)
+EvidenceRoot = Annotated[
+    Path | None,
+    typer.Option(
+        "--evidence-root",
+        help="Folder the CSV's evidence paths are resolved in and may not leave (default: the CSV's own folder).",
+        file_okay=False,
+        dir_okay=True,
+        exists=True,
+    ),
+]
