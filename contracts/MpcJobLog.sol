@@ -16,6 +16,8 @@ contract MpcJobLog is IMpcJobLog {
     mapping(bytes32 jobId => Job) private _jobs;
     mapping(bytes32 jobId => mapping(address participant => bool)) private _attested;
     mapping(bytes32 jobId => uint256) private _attestations;
+    // set by the last attestation: a flag, so that readers compare no counts
+    mapping(bytes32 jobId => bool) private _fullyAttested;
 
     constructor(IConsortium consortium_) {
         _consortium = consortium_;
@@ -81,7 +83,10 @@ contract MpcJobLog is IMpcJobLog {
         _attested[jobId][msg.sender] = true;
         uint256 count = ++_attestations[jobId];
         emit JobAttested(jobId, msg.sender, inputCommitment, count);
-        if (count == j.participants.length) emit JobFullyAttested(jobId, j.outputHash);
+        if (count == j.participants.length) {
+            _fullyAttested[jobId] = true;
+            emit JobFullyAttested(jobId, j.outputHash);
+        }
     }
 
     /// @inheritdoc IMpcJobLog
@@ -116,8 +121,7 @@ contract MpcJobLog is IMpcJobLog {
 
     /// @inheritdoc IMpcJobLog
     function isFullyAttested(bytes32 jobId) external view returns (bool) {
-        uint256 n = _jobs[jobId].participants.length;
-        return n != 0 && _attestations[jobId] == n;
+        return _fullyAttested[jobId];
     }
 
     function _digest(bytes32 purposeHash, bytes32 configHash, address[] calldata participants, bytes32 outputHash)

@@ -148,7 +148,8 @@ class MpcJobLog:
             "input_commitments": [to_hex(c) for c in commitments],
             "attested_by": [to_checksum_address(p) for p in attested],
             "not_attested_by": [to_checksum_address(p) for p in participants if p not in attested],
-            "fully_attested": len(attested) == len(participants),
+            # the contract's own verdict (every listed participant attested), which readers rely on
+            "fully_attested": bool(self.client.call(self.contract, "isFullyAttested", job_id)[0]),
         }
 
     def record_or_attest(self, record: JobRecord, account: LocalAccount) -> str:

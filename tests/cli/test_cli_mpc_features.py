@@ -187,15 +187,12 @@ def test_train_federated_checks_the_recorded_job_and_writes_a_card_with_xp_featu
 
 
 def test_recorded_mpc_aggregates_become_the_scores_on_chain(cli, world):
+    # a report at the latest block (the default epoch), scored as of that block's time
     reports = cli.json(
         "oracle",
         "propose",
         "--card",
         str(world.card),
-        "--as-of",
-        AS_OF,
-        "--epoch",
-        "1",
         "--out-dir",
         str(world.folder / "epoch1"),
         "--mpc-output",
@@ -208,8 +205,9 @@ def test_recorded_mpc_aggregates_become_the_scores_on_chain(cli, world):
         assert signed[reports[0]] == "signed"
     assert cli.json("oracle", "submit", *reports, account="o1")[reports[0]]["entries"] == 2
     shown = {s["subject"]: s for s in cli.json("score", "show", "uscc:SHIP1", "uscc:SHIP2")}
-    # the plaintext computation: ledger features + the sums of the three books
-    features = build_features(world.frame, world.as_of, roles=("shipper",))
+    # the plaintext computation: ledger features as of the report's time + the sums of the three books
+    as_of = json.loads(Path(reports[0]).read_text())["report"]["as_of"]
+    features = build_features(world.frame, as_of, roles=("shipper",))
     aggregates = {s: dict(zip(OUTPUT_FEATURES, v)) for s, v in world.expected.items()}
     card = ModelCard.load(world.card)
     expected = card.score_frame(merge_aggregates(features, aggregates))
@@ -235,10 +233,6 @@ def test_an_xp_card_without_mpc_output_is_refused(cli, world):
         "propose",
         "--card",
         str(world.card),
-        "--as-of",
-        AS_OF,
-        "--epoch",
-        "2",
         "--out-dir",
         str(world.folder / "epoch2"),
         ok=False,
@@ -256,10 +250,6 @@ def test_a_tampered_mpc_output_is_refused(cli, world, tmp_path):
         "propose",
         "--card",
         str(world.card),
-        "--as-of",
-        AS_OF,
-        "--epoch",
-        "3",
         "--out-dir",
         str(tmp_path / "r"),
         "--mpc-output",
