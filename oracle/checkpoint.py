@@ -11,9 +11,11 @@ chain: while it is fresh the oracle signs no other round (see oracle/daemon.py).
 Durability (issue #14, finding 11): the file is written to a temporary file,
 fsynced, renamed over the old one, and the folder is fsynced so the rename itself
 survives a power cut. A checkpoint that cannot be read is refused with the
-instruction to move it away; a daemon that then starts without one (or for the
-first time) cannot know which round it signed last, so it starts with a *lost*
-lock: it signs nothing for leader_timeout_seconds (see `Checkpoint.fresh`).
+instruction to move it away; a daemon that then starts without one, although it
+has signed before (the marker file `checkpoint-N.signed`, written at its first
+signature, is there), cannot know which round it signed last, so it starts with a
+*lost* lock: it signs nothing for leader_timeout_seconds (see `Checkpoint.fresh`).
+A daemon that never signed starts without a lock.
 """
 
 from __future__ import annotations
@@ -45,7 +47,9 @@ class Checkpoint:
         """The checkpoint saved at `path`; without one, a fresh one at `default_block`, with a lost lock
         from `now` when `now` is given (a daemon starting) or no lock (a status read)."""
         if not path.exists():
-            return cls(block=default_block) if now is None else cls.fresh(default_block, now)
+            if now is None or not signed_marker(path).exists():
+                return cls(block=default_block)
+            return cls.fresh(default_block, now)
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(raw, dict):
@@ -88,6 +92,20 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def signed_marker(path: Path) -> Path:
+    """The file whose presence says this oracle has signed a round: without its checkpoint, its lock is lost."""
+    return path.with_name(path.stem + ".signed")
+
+
+def mark_signed(path: Path) -> None:
+    """Creates the signed marker of the checkpoint at `path` (durably) if it is not there yet."""
+    marker = signed_marker(path)
+    if not marker.exists():
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("this oracle has signed a round; see oracle/checkpoint.py\n", encoding="utf-8")
+        _fsync_dir(marker.parent)
 
 
 def checkpoint_path(data_dir: Path, oracle_id: int) -> Path:

@@ -58,7 +58,7 @@ from creditshare.core.chain import ChainClient
 from creditshare.core.config import Settings
 from creditshare.core.errors import ChainError, ConfigError, CreditShareError, InvalidInput, TransactionRejected
 from creditshare.core.ids import parse_bytes32, to_hex
-from oracle.checkpoint import Checkpoint, checkpoint_path
+from oracle.checkpoint import Checkpoint, checkpoint_path, mark_signed
 from oracle.config import OracleConfig, OracleEntry
 from oracle.peers import PeerServer, Refused, ask_signatures, peer_status
 from oracle.report import InvalidSignature, order_signatures, recover_signer, sign_report
@@ -137,7 +137,8 @@ class Daemon:
         self._reload_card()
         if self.cp.lock and self.cp.lock.get("lost"):
             self.say(
-                f"{self.me.name}: no checkpoint at {self.path}: its last signed round is unknown, so it signs "
+                f"{self.me.name}: no checkpoint at {self.path}, but it has signed before: its last signed round is "
+                "unknown, so it signs "
                 f"nothing for {self.config.leader_timeout_seconds:.0f}s (leader_timeout_seconds)"
             )
             self.cp.last_round = {"status": "lock lost: signs nothing until leader_timeout_seconds pass"}
@@ -288,6 +289,7 @@ class Daemon:
                 raise Refused(why)
             lock = self.cp.lock
             if not lock or lock["digests"] != mine or lock.get("lost"):
+                mark_signed(self.path)  # from now on, a missing checkpoint means a lost lock
                 self.cp.lock = {"start": start, "end": end, "digests": mine, "at": time.time()}
                 self.cp.save(self.path)
                 if requester is not None:

@@ -515,7 +515,7 @@ def test_a_peer_refuses_stale_replayed_off_schedule_and_absurd_requests_before_r
 def test_a_locked_epoch_is_not_reset_by_a_new_range_and_costs_no_recomputation(cli, fleet, monkeypatch):
     """In-process daemon o1 (its process stopped) on the fleet's chain and config. Its checkpoint is moved
     away first (issue #14, finding 11): it starts with a lost lock and signs nothing for leader_timeout."""
-    from oracle.checkpoint import Checkpoint, checkpoint_path
+    from oracle.checkpoint import Checkpoint, checkpoint_path, mark_signed
     from oracle.config import OracleConfig
     from oracle.daemon import Daemon
     from oracle.peers import Refused
@@ -526,6 +526,7 @@ def test_a_locked_epoch_is_not_reset_by_a_new_range_and_costs_no_recomputation(c
     old = Checkpoint.load(path, -1)
     if path.exists():
         path.rename(path.with_name("moved-away.json"))
+    mark_signed(path)  # o1 has signed rounds before (the fleet's earlier tests)
     d = Daemon(fleet.client.settings, OracleConfig.load(fleet.config), 1, keys[1], fleet.card)
     try:
         assert d.cp.lock["lost"] and "lock lost" in d.cp.last_round["status"]  # type: ignore[index]

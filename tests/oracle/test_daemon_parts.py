@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from creditshare.core.errors import ConfigError, InvalidInput
 from creditshare.core.localchain import free_port
-from oracle.checkpoint import Checkpoint, checkpoint_path
+from oracle.checkpoint import Checkpoint, checkpoint_path, mark_signed
 from oracle.config import OracleConfig, OracleEntry
 from oracle.peers import MAX_REPLY, PeerServer, Refused, ask_signatures, peer_status, post_json
 from oracle.scores import load_report_file
@@ -359,8 +359,10 @@ def test_checkpoint_save_fsyncs_the_file_and_its_folder(tmp_path, monkeypatch):
     assert synced == [False, True]  # the temporary file, then the folder holding the rename
 
 
-def test_a_daemon_without_its_checkpoint_starts_with_a_lost_lock(tmp_path):
+def test_a_daemon_that_signed_before_but_has_no_checkpoint_starts_with_a_lost_lock(tmp_path):
     path = checkpoint_path(tmp_path, 1)
+    assert Checkpoint.load(path, 41, now=1000.0) == Checkpoint(block=41)  # never signed: no lock to lose
+    mark_signed(path)
     cp = Checkpoint.load(path, 41, now=1000.0)
     assert cp.block == 41 and cp.lock == {"start": 41, "end": 41, "digests": [], "at": 1000.0, "lost": True}
     cp.save(path)
