@@ -15,15 +15,30 @@ Design (README "Oracle operators"):
   the timeout, as long as the report is not on chain; a leader stops sending shortly
   before its turn ends, so two leaders never race. leader_timeout_seconds must
   exceed the time a round's computation and signing take.
-- **Exchange.** The leader POSTs (start, B, digests) to every peer's HTTP endpoint
-  (oracle/peers.py). A peer recomputes the round from its own node and returns its
-  signatures only if its digests are equal. The leader recovers every signature,
-  and once k signers agree it submits each report not yet used (`isUsed(digest)`
-  read right before sending; the gas estimate replays the call, so a report that
-  would revert is never sent), with exactly k signatures in ascending signer order.
-- **Lock.** An oracle that signed a round signs no round with other digests until
-  that one is on chain or leader_timeout_seconds have passed (persisted in the
-  checkpoint). With k > n/2 two competing rounds cannot both reach k.
+- **Exchange.** The leader POSTs (start, B, digests, timestamp, nonce), signed by its
+  oracle key over the chain id and the ScoreOracle address, to every peer's HTTP
+  endpoint (oracle/peers.py). Before any recomputation a peer refuses a signer that is
+  not another oracle of the config or not an active ORACLE member on chain, a request
+  older than leader_timeout_seconds (or ahead of its clock), a nonce already seen, a
+  round that is not current (B unconfirmed, absurd, or more than ROUND_LAG_BLOCKS
+  behind), a signer that is not the leader of round B at the request's time, and a
+  round outside the report window (oracle/scores.check_report_window: epoch B
+  confirmed, asOf its block time, expiry within report_ttl_seconds). Then it
+  recomputes the round from its own node and returns its signatures only if its
+  digests are equal. The leader gives each peer one deadline inside its turn, checks
+  every reply as it arrives, and once k signers agree it submits each report not yet
+  used (`isUsed(digest)` read right before sending; the gas estimate replays the
+  call, so a report that would revert is never sent), with exactly k signatures in
+  ascending signer order; it does not wait for the other peers.
+- **Lock.** An oracle that signed a round signs, for leader_timeout_seconds or until
+  that round is on chain, only those digests: a request naming another range or other
+  digests, for that epoch or another, is refused before recomputing (persisted in the
+  checkpoint). With k > n/2 two competing rounds cannot both reach k. A leader whose
+  locked round never landed gets no new round from that peer for a rotation
+  (n × leader_timeout_seconds), and each requester costs a peer at most one
+  recomputation per leader_timeout_seconds: one operator cannot keep its peers busy or
+  locked. A daemon that signed before but lost its checkpoint signs nothing for
+  leader_timeout_seconds (oracle/checkpoint.py).
 - **Checkpoint.** The checkpoint block moves to B only when the round (checkpoint, B]
   has nothing left to score (every report used, or nothing due). Killed at any
   moment, the daemon restarts from the old checkpoint: the same round gives the
