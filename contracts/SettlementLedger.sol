@@ -13,11 +13,12 @@ contract SettlementLedger is ISettlementLedger {
     uint256 private constant DEFAULT_DISPUTE_WINDOW = 7 days;
     uint256 private constant MIN_DISPUTE_WINDOW = 1 days;
     uint256 private constant MAX_DISPUTE_WINDOW = 90 days;
-    /// @inheritdoc ISettlementLedger
+    /// @notice The largest amount of one settlement: 10^12 fen (ten billion yuan), far above any freight
+    /// invoice; sums over millions of them still fit the int64 columns of every off-chain reader.
     uint256 public constant MAX_AMOUNT = 1e12;
-    /// @inheritdoc ISettlementLedger
+    /// @notice The earliest invoice or due date: 2000-01-01T00:00:00Z.
     uint64 public constant EARLIEST_DATE = 946_684_800;
-    /// @inheritdoc ISettlementLedger
+    /// @notice The latest invoice or due date: 2099-12-31T23:59:59Z.
     uint64 public constant LATEST_DATE = 4_102_444_799;
 
     IConsortium private immutable _consortium;

@@ -137,11 +137,16 @@ interface ISettlementLedger {
     /// platform (with the PLATFORM role) of every record. Shipper, platform and
     /// carrier must be three distinct subjects, and each id must be
     /// keccak256(abi.encode(platform, referenceHash)) for the `referenceHashes[i]`
-    /// given beside it. The amount lies in [1, `MAX_AMOUNT`] fen
+    /// given beside it. The amount lies in [1, 10^12] fen
     /// (`SettlementLedgerBadAmount`); the invoice and due dates lie in
-    /// [`EARLIEST_DATE`, `LATEST_DATE`], due not before invoice
-    /// (`SettlementLedgerBadDates`). The whole batch reverts if any record is
-    /// invalid; an id that already exists is skipped (`SettlementSkipped`).
+    /// [2000-01-01, 2099-12-31T23:59:59Z], due not before invoice
+    /// (`SettlementLedgerBadDates`); the implementation's constants MAX_AMOUNT,
+    /// EARLIEST_DATE and LATEST_DATE. These bounds keep every value, and sums over
+    /// millions of settlements, within the signed 64-bit integers and datetime64
+    /// of every off-chain reader (settlement frames, features, reports, the
+    /// oracle): one member cannot halt scoring with a single oversized record.
+    /// The whole batch reverts if any record is invalid; an id that already
+    /// exists is skipped (`SettlementSkipped`).
     function submit(Settlement[] calldata records, bytes32[] calldata referenceHashes) external;
 
     /// @notice Confirms Invoiced settlements. The caller must be the side that
@@ -206,20 +211,6 @@ interface ISettlementLedger {
     /// @notice Seconds a declared payment stays open to dispute: the consortium
     /// parameter `settlementLedger.disputeWindow`, 7 days if unset, clamped to [1, 90] days.
     function disputeWindow() external view returns (uint256);
-
-    /// @notice The largest amount of one settlement: 10^12 fen (ten billion yuan).
-    /// Far above any freight invoice, and small enough that sums over millions of
-    /// settlements stay within the signed 64-bit integers of every off-chain reader
-    /// (settlement frames, features, reports, the oracle): one member cannot halt
-    /// scoring for the consortium with a single oversized record.
-    function MAX_AMOUNT() external view returns (uint256);
-
-    /// @notice The earliest invoice or due date a settlement may carry: 2000-01-01T00:00:00Z.
-    function EARLIEST_DATE() external view returns (uint64);
-
-    /// @notice The latest invoice or due date a settlement may carry: 2099-12-31T23:59:59Z
-    /// (well inside every off-chain date type, e.g. datetime64[ns] ends in 2262).
-    function LATEST_DATE() external view returns (uint64);
 
     /// @notice The digest the ledger stores for `record`.
     function digestOf(Settlement calldata record) external pure returns (bytes20);
