@@ -4,6 +4,7 @@ send, the command names the rows that landed and those that did not, and a rerun
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -176,12 +177,18 @@ def test_consented_access_in_batches_records_nothing_when_one_subject_lacks_cons
     assert web3.eth.block_number == before
 
 
-@pytest.fixture
-def suspend_plat_before_the_second_batch(cli: Cli) -> Iterator[list[int]]:
-    """Before the second transaction of the next batched command, the committee suspends the platform (two
-    real CLI processes, from the committee's accounts): that batch and the later ones fail on chain."""
+def address_of(cli: Cli, org: str) -> str:
+    return str(next(m["address"] for m in cli.json("members", "list") if m["org_id"] == to_hex(subject_id(org))))
+
+
+@contextlib.contextmanager
+def suspended_before_the_second_call(
+    cli: Cli, org: str, proposer: str = "c1", approver: str = "c2"
+) -> Iterator[list[int]]:
+    """Before the second transaction of the next batched command, the committee suspends the member of `org`
+    (two real CLI processes, from the committee's accounts): that transaction and the later ones fail."""
     exe = Path(sys.executable).parent / "creditshare"
-    plat = next(m["address"] for m in cli.json("members", "list") if m["org_id"] == to_hex(subject_id("uscc:PLAT1")))
+    member = address_of(cli, org)
     fired: list[int] = []
 
     def run(account: str, *args: str) -> dict:
@@ -193,14 +200,20 @@ def suspend_plat_before_the_second_batch(cli: Cli) -> Iterator[list[int]]:
     def hook(index: int) -> None:
         if index == 1 and not fired:
             fired.append(index)
-            proposal = run("c1", "members", "propose", "suspend", "--member", plat)
-            run("c2", "members", "approve", str(proposal["id"]))
+            proposal = run(proposer, "members", "propose", "suspend", "--member", member)
+            run(approver, "members", "approve", str(proposal["id"]))
 
     ChainClient.before_send = hook
     try:
         yield fired
     finally:
         ChainClient.before_send = None
+
+
+@pytest.fixture
+def suspend_plat_before_the_second_batch(cli: Cli) -> Iterator[list[int]]:
+    with suspended_before_the_second_call(cli, "uscc:PLAT1") as fired:
+        yield fired
 
 
 def test_a_chain_change_between_check_and_send_names_the_landed_rows_and_a_rerun_completes(
@@ -294,3 +307,19 @@ def test_every_lifecycle_step_run_twice_sends_nothing_the_second_time(cli, tmp_p
     chain.sleep(8 * 86_400)
     chain.mine()
     twice("finalize", "--file", str(files["final"]), account="bank")
+
+
+def test_members_admit_cut_by_a_chain_change_names_its_lines_and_a_rerun_completes(cli, tmp_path):
+    """Committee member c1 opens three admit proposals; c2 and c3 suspend c1 before its second is sent."""
+    path = tmp_path / "admit.csv"
+    path.write_text("member,org,roles\n" + "".join(f"0x{'c' + str(i) * 39},uscc:CUT{i},SHIPPER\n" for i in range(1, 4)))
+    with suspended_before_the_second_call(cli, "uscc:C1", proposer="c2", approver="c3") as fired:
+        result = cli("members", "propose", "admit", "--file", str(path), account="c1", ok=False)
+    assert fired == [1] and result.exit_code == 1 and "Traceback" not in result.stderr
+    err = result.stderr
+    assert "the chain changed after the check: 1 proposed and 2 not" in err and "ConsortiumNotCommittee" in err
+    assert "proposed: line 2\n" in err and "not proposed: lines 3-4" in err
+    proposal = cli.json("members", "propose", "reinstate", "--member", address_of(cli, "uscc:C1"), account="c2")
+    cli("members", "approve", str(proposal["id"]), account="c3")
+    again = cli.json("members", "propose", "admit", "--file", str(path), account="c1")
+    assert [r["status"] for r in again] == ["open already", "proposed", "proposed"]
