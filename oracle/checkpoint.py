@@ -67,7 +67,7 @@ class Checkpoint:
             if not isinstance(last_round, dict):
                 raise TypeError("last_round is not an object")
             return cls(block=int(raw["block"]), lock=lock, last_round=dict(last_round))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as err:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError) as err:
             raise ConfigError(
                 f"{path} is not an oracle checkpoint ({type(err).__name__}: {err}); move it away to start over "
                 "(the daemon then signs nothing for leader_timeout_seconds: its last signed round is unknown)."

@@ -18,6 +18,7 @@ to order the leaders. Nothing secret is in this file.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,8 +95,12 @@ class OracleConfig:
                 int(settings["batch"]),
                 float(settings["request_timeout_seconds"]),
             )
-        except (TypeError, ValueError) as err:
+        except (TypeError, ValueError, OverflowError) as err:
             raise ConfigError(f"the round settings of {path} must be numbers: {err}.") from err
+        if not all(math.isfinite(v) for v in (out.poll_seconds, out.leader_timeout_seconds)) or not math.isfinite(
+            out.request_timeout_seconds
+        ):
+            raise ConfigError(f"the round settings of {path} must be finite numbers.")
         if (
             out.confirmations < 0
             or out.poll_seconds <= 0
@@ -139,7 +144,7 @@ def _entry(path: Path, index: int, item: Any) -> OracleEntry:
         raise ConfigError(f"{where}: address {item['address']!r} is not a 20-byte hex address.")
     try:
         oracle_id, port = int(item["id"]), int(item["port"])
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, OverflowError) as err:
         raise ConfigError(f"{where}: id and port must be integers.") from err
     if oracle_id < 1 or not 1 <= port <= 65535:
         raise ConfigError(f"{where}: id must be >= 1 and port in 1..65535.")

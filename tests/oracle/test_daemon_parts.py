@@ -68,6 +68,11 @@ def test_round_defaults_apply_when_omitted(tmp_path):
         ({"oracles": [oracle(1)], "round": {"batch": 501}}, "out of range"),
         ({"oracles": [oracle(1)], "round": {"poll_seconds": "fast"}}, "must be numbers"),
         ({"oracles": [oracle(1)], "round": [15]}, "must be an object of round settings"),
+        ({"oracles": [oracle(1)], "round": {"batch": 1e400}}, "must be numbers"),
+        ({"oracles": [oracle(1)], "round": {"poll_seconds": float("nan")}}, "must be finite numbers"),
+        ({"oracles": [oracle(1)], "round": {"leader_timeout_seconds": float("inf")}}, "must be finite numbers"),
+        ({"oracles": [oracle(1, port=1e400)]}, "id and port must be integers"),
+        ({"oracles": [oracle(1)], "round": {"report_ttl_seconds": 7 * 86_400 + 1}}, "report_ttl_seconds <= 604800"),
     ],
 )
 def test_bad_config_is_refused_with_a_clear_message(tmp_path, body, message):
@@ -106,6 +111,9 @@ def test_missing_checkpoint_starts_at_the_default_and_a_corrupt_one_is_refused(t
     assert Checkpoint.load(path, 41).block == 41
     path.parent.mkdir(parents=True)
     path.write_text('{"blok": 3}')
+    with pytest.raises(ConfigError, match="is not an oracle checkpoint"):
+        Checkpoint.load(path, 0)
+    path.write_text('{"block": 1e400}')
     with pytest.raises(ConfigError, match="is not an oracle checkpoint"):
         Checkpoint.load(path, 0)
     path.write_text('{"block": 3, "lock": {"start": 1}}')  # a lock without end, digests, at
