@@ -10,6 +10,7 @@ import pytest
 from brownie import web3
 
 from creditshare.core.ids import subject_id, to_hex
+from creditshare.core.localchain import free_port
 from scoring.model_card import TIERS
 from tests.cli.helpers import row, write_csv
 from tests.cli.lender_scenario import oracles_and_card
@@ -190,3 +191,32 @@ def test_sign_holds_expiry_to_the_configured_ttl_and_refuses_an_epoch_older_than
     web3.provider.make_request("evm_mine", [])
     result = cli("oracle", "sign", fine, *with_config, account="o2", ok=False)
     assert "error: the report expired at" in result.stderr and "is too old" in result.stderr
+
+
+def test_malformed_report_and_config_files_give_one_error_line_naming_the_file(cli, setup, tmp_path):
+    """Issue #13, finding 3, through the CLI: no traceback, the file named."""
+    folder, card = setup
+    report = tmp_path / "report.json"
+    for raw in ("{", "[]", '{"chain_id": true}', json.dumps({"chain_id": 31337, "contract": "0x" + "ab" * 20})):
+        report.write_text(raw)
+        result = cli("oracle", "sign", str(report), "--card", str(card), account="o1", ok=False)
+        assert result.exit_code == 1 and result.stderr.startswith(f"error: {report} is not a score report file")
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    config = tmp_path / "oracles.json"
+    for raw, message in (("{", "is not JSON"), ('{"oracles": [{"id": 1}]}', "lacks name, keystore, address, port")):
+        config.write_text(raw)
+        result = cli("oracle", "status", "--config", str(config), ok=False)
+        assert result.exit_code == 1 and str(config) in result.stderr and message in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_status_shows_a_corrupt_checkpoint_instead_of_failing(cli, setup, tmp_path):
+    config = tmp_path / "oracles.json"
+    config.write_text(json.dumps({"oracles": [{**ORACLE, "port": free_port()}]}))
+    path = cli.data_dir / "oracle" / "checkpoint-1.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"block": ')
+    (row,) = cli.json("oracle", "status", "--config", str(config))
+    assert row["up"] is False and row["checkpoint"] == -1
+    assert f"{path} is not an oracle checkpoint" in row["last_round"]["status"]
+    assert "signs nothing for leader_timeout_seconds" in row["last_round"]["status"]
