@@ -82,10 +82,20 @@ def load_inputs(config: MpcConfig, path: Path) -> PartyInputs:
     path = Path(path)
     if not path.exists():
         raise InvalidInput(f"inputs file {path} does not exist.")
-    if config.computation == "cross_platform_features":
-        rows = _read_subject_rows(path)
-        return align_subject_rows(config, rows)
-    return bin_rows(config, _read_binning_rows(path, tuple(config.bin_edges)))
+    try:
+        if config.computation == "cross_platform_features":
+            return align_subject_rows(config, _read_subject_rows(path))
+        return bin_rows(config, _read_binning_rows(path, tuple(config.bin_edges)))
+    except InvalidPartyInput as err:
+        if str(path) in str(err):
+            raise
+        # the local message names the file; the one the other parties get stays as it was
+        detail = str(err).removeprefix("inputs: ").removeprefix("inputs ")
+        raise InvalidPartyInput(f"inputs {path}: {detail}", err.public) from None
+    except InvalidInput as err:
+        if str(path) in str(err):
+            raise
+        raise InvalidInput(f"inputs {path}: {str(err).removeprefix('inputs: ')}") from None
 
 
 def align_subject_rows(config: MpcConfig, rows: dict[str, list[Any]]) -> PartyInputs:

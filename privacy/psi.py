@@ -393,7 +393,11 @@ class PsiServer:
             raise _refuse(conn, "malformed REQUEST") from err
         if len(parsed.encrypted_elements) > n:
             raise _refuse(conn, f"the REQUEST holds {len(parsed.encrypted_elements)} ids; the HELLO announced {n}")
-        _send(conn, RESPONSE, self.server.respond(request))
+        try:
+            response = self.server.respond(request)
+        except Exception as err:  # noqa: BLE001 - points that are not on the curve, and the like
+            raise _refuse(conn, "malformed REQUEST") from err
+        _send(conn, RESPONSE, response)
         result = _expect_json(conn, RESULT, _cap(n), deadline)
         shared = result.get("shared")
         if not isinstance(shared, list) or not all(isinstance(x, str) for x in shared) or len(shared) > n:

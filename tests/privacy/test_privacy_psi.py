@@ -48,7 +48,7 @@ def test_ids_file_with_a_malformed_line_names_the_file_and_line(tmp_path: Path) 
     with pytest.raises(InvalidInput, match=r"ids.txt line 3: '0x1234' is not a 0x-prefixed 32-byte hex id"):
         read_ids(str(path))
     path.write_bytes(b"\xff\xfe")
-    with pytest.raises(InvalidInput, match="is not UTF-8 text"):
+    with pytest.raises(InvalidInput, match="ids.txt line 1: not UTF-8 text"):
         read_ids(str(path))
 
 
