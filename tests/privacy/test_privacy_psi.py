@@ -284,3 +284,45 @@ def test_queries_beyond_the_rate_are_refused_per_member(cli: Any, ids_files: dic
     assert code == 0, err
     runs = json.loads(out)
     assert len(runs) == 3 and len({r["job_id"] for r in runs}) == 3  # each run is its own logged job
+
+
+def handshake_then_request(port: int, n: int, request: bytes) -> bytes:
+    """An authenticated client that announces `n` ids and then sends `request` as its REQUEST frame."""
+    from privacy import psi
+
+    me = Account.create()
+    nc = "0x" + "ab" * 32
+    deadline = time.monotonic() + 30
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        hello = {"version": psi.PROTOCOL_VERSION, "n": n, "member": me.address, "nonce": nc}
+        psi._send(conn, psi.HELLO, json.dumps(hello).encode())
+        ch = psi._expect_json(conn, psi.CHALLENGE, psi.SMALL_FRAME, deadline)
+        mine = "0x" + "cd" * 32
+        text = psi._auth_text("query", ch["member"], me.address, n, ch["n_serve"], nc, ch["nonce"], mine)
+        psi._send(conn, psi.AUTH, json.dumps({"commitment": mine, "signature": psi._sign(me, text)}).encode())
+        psi._expect(conn, psi.SETUP, psi.MAX_FRAME, deadline)
+        psi._send(conn, psi.REQUEST, request)
+        with pytest.raises(PeerRefused) as refused:
+            psi._expect(conn, psi.RESPONSE, psi.MAX_FRAME, deadline)
+    return str(refused.value).encode()
+
+
+def test_a_request_larger_than_announced_or_malformed_is_refused_and_the_server_goes_on() -> None:
+    import threading
+
+    from privacy.psi import PsiServer, _Client
+
+    server = PsiServer(A, PsiIdentity(Account.create(), lambda address: True))
+    (port,) = free_ports(1)
+    done: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: done.update(runs=server.serve(port, timeout=30, runs=1)))
+    thread.start()
+    try:
+        time.sleep(0.5)
+        too_many = _Client(B[:10]).request()  # 10 blinded ids after a HELLO announcing 2
+        assert b"the REQUEST holds 10 ids; the HELLO announced 2" in handshake_then_request(port, 2, too_many)
+        assert b"malformed REQUEST" in handshake_then_request(port, 2, b"\xff" * 40)
+        run = psi_query(B, "127.0.0.1", port, identity=stranger(), timeout=30)  # still serving
+    finally:
+        thread.join(timeout=60)
+    assert run.shared == set(A) & set(B) and len(done["runs"]) == 1
