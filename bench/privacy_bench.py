@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from eth_account import Account
+
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
@@ -144,13 +146,20 @@ def bench_psi(n: int, name: str) -> dict[str, Any]:
         (tmp / "a.txt").write_text("\n".join(a) + "\n")
         (tmp / "b.txt").write_text("\n".join(b) + "\n")
         (port,) = _free_ports(1)
-        env = dict(os.environ, PYTHONPATH=str(REPO))
+        # each side authenticates the other as a member: a throwaway key each, the other's address allowed
+        serving, querying = Account.create(), Account.create()
+        server_env = dict(os.environ, PYTHONPATH=str(REPO), CREDITSHARE_PSI_KEY=serving.key.hex())
+        client_env = dict(os.environ, PYTHONPATH=str(REPO), CREDITSHARE_PSI_KEY=querying.key.hex())
         cmd = [sys.executable, "-m", "privacy.psi"]
         t0 = time.perf_counter()
         server = subprocess.Popen(
             [
                 *cmd,
                 "serve",
+                "--allow",
+                querying.address,
+                "--max-query",
+                str(n),
                 "--ids",
                 str(tmp / "a.txt"),
                 "--port",
@@ -161,7 +170,7 @@ def bench_psi(n: int, name: str) -> dict[str, Any]:
                 str(tmp / "a-out.txt"),
             ],
             cwd=REPO,
-            env=env,
+            env=server_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
@@ -169,6 +178,8 @@ def bench_psi(n: int, name: str) -> dict[str, Any]:
             [
                 *cmd,
                 "query",
+                "--allow",
+                serving.address,
                 "--ids",
                 str(tmp / "b.txt"),
                 "--port",
@@ -179,7 +190,7 @@ def bench_psi(n: int, name: str) -> dict[str, Any]:
                 str(tmp / "b-out.txt"),
             ],
             cwd=REPO,
-            env=env,
+            env=client_env,
             capture_output=True,
             timeout=1200,
         )
