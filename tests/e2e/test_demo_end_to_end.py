@@ -1,5 +1,9 @@
 """`creditshare demo` end to end: a small market through the real CLI on its own persistent Anvil,
-then what the chain holds afterwards, the HTML report, and a second run that sends nothing new."""
+then what the chain holds afterwards, the HTML report, and a second run that sends nothing new.
+
+The demo replays its year in chain time (creditshare/demo/replay.py), so payments keep their own dates and
+the shippers spread over the tiers. Played "today" instead, every payment was late and the 100-shipper demo
+scored A 0, B 2, C 2, D 4, E 92."""
 
 from __future__ import annotations
 
@@ -13,11 +17,14 @@ from pathlib import Path
 import pytest
 
 from creditshare.core.localchain import free_port
-from creditshare.demo.market import shipper_org
+from creditshare.demo.market import keystore_name, shipper_org
 from scoring.model_card import TIERS
 
 EXE = str(Path(sys.executable).parent / "creditshare")
 SHIPPERS = 8
+# the 8-shipper market's tiers on chain when its year is replayed in chain time (seed 7, 30 carriers); played in
+# one sitting instead, every payment is late and nearly all of them score E
+EXPECTED_TIERS = {"A": 1, "B": 2, "C": 1, "D": 1, "E": 3}
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]  # its own Anvil (CREDITSHARE_NETWORK=local)
 
@@ -62,6 +69,24 @@ def test_every_shipper_with_history_is_scored_and_verified(demo):
         assert item["tier"] in TIERS and item["model_is_champion"]
         assert item["provenance"]["verified"], item["provenance"]
         assert len(item["provenance"]["signers"]) >= 3  # 3 of the 4 oracles
+        assert item["provenance"]["verdict"] == "verified" and item["age_days"] == 0
+        assert item["model_status"] == "champion"
+
+
+def test_the_year_replayed_in_chain_time_spreads_the_shippers_over_the_tiers(demo):
+    run, data, first = demo
+    subjects = [shipper_org(i) for i in range(1, SHIPPERS + 1)]
+    scores = json.loads(run("--json", "score", "show", *subjects).stdout)
+    tiers = {t: sum(1 for i in scores if i["scored"] and i["tier"] == t) for t in TIERS}
+    assert sum(tiers.values()) == sum(EXPECTED_TIERS.values())
+    for tier, expected in EXPECTED_TIERS.items():
+        assert tiers[tier] == pytest.approx(expected, abs=1), tiers
+    assert tiers["A"] + tiers["B"] + tiers["C"] >= 3 and tiers["E"] <= 4, tiers
+    # payments keep their market dates: most were on time, so most paid settlements are not late
+    one = json.loads(run("--json", "report", subjects[0]).stdout)["settlements"]
+    assert one["by_status"].get("Paid", 0) > 0 and one["late_payments"] < one["by_status"]["Paid"] / 2, one
+    # the replay moved the chain's clock step by step, and back to the wall clock at the end
+    assert re.search(r"\d{4}-\d{2}-01: submitted [1-9][\d,]*, already on chain 0; confirmed", first.stdout)
 
 
 def test_the_chain_holds_list_entries_a_paid_view_and_the_audit_log(demo):
@@ -81,6 +106,12 @@ def test_the_chain_holds_list_entries_a_paid_view_and_the_audit_log(demo):
     assert refused.returncode == 1 and "has not paid" in refused.stderr
     audit = json.loads(run("--json", "audit", shipper_org(1), "--as", "demoship001").stdout)
     assert audit["accesses"] and audit["accesses"][0]["purpose"] == "receivable-financing"
+    # the viewed subject consented and the lender logged a list-scope read before it paid to view
+    viewed = json.loads(run("--json", "audit", posted[0], "--as", keystore_name(posted[0])).stdout)
+    bank1 = json.loads(run("--json", "keys", "list").stdout)
+    bank1_address = next(k["address"] for k in bank1 if k["name"] == "demobank1")
+    reads = [a for a in viewed["accesses"] if a["lender"].lower() == bank1_address.lower()]
+    assert reads and "list" in reads[0]["scope"] and reads[0]["purpose"] == "receivable-financing"
 
 
 def test_the_html_report_has_the_plots_and_subject_pages(demo):
@@ -99,7 +130,8 @@ def test_a_second_run_sends_nothing_new(demo):
     run, _, _ = demo
     again = run("demo", "--shippers", str(SHIPPERS), "--carriers", "30", timeout=1500).stdout
     assert re.search(r"submitted 0, already on chain [1-9]", again)
-    assert "confirmed 0 settlement(s)" in again
+    assert re.search(r"confirmed 0; payments declared 0; receipts confirmed 0; overdue 0; disputed 0", again)
+    assert "were sent at its current time" not in again  # nothing was left to catch up
 
 
 def _csv_rows(path: Path) -> list[dict[str, str]]:
