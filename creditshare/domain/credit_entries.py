@@ -22,7 +22,7 @@ from creditshare.bindings.consortium import Consortium
 from creditshare.bindings.credit_list import STATUSES, Category, CreditList, Entry
 from creditshare.bindings.data_bus import DataBus
 from creditshare.bindings.settlement_ledger import SettlementLedger
-from creditshare.core.chain import encode_call
+from creditshare.core.chain import PartialWrite, encode_call, spans
 from creditshare.core.errors import DetailsUnavailable, InvalidInput, TransactionRejected
 from creditshare.core.files import confined_path, parse_date, read_csv_rows
 from creditshare.core.ids import cid_from_digest, file_digest, parse_bytes32, subject_id, to_hex
@@ -246,7 +246,16 @@ def post_entries(
         ev.store(book.client.settings.evidence_dir, r.evidence_path.read_bytes())
         sealed_info.append((commitment, cid))
         inputs.append(_entry_input(r, commitment))
-    results = book.post(inputs, account, on_posted)
+    try:
+        results = book.post(inputs, account, on_posted)
+    except PartialWrite as err:
+        landed = [todo[i].line for i in err.landed_items]
+        missed = [todo[i].line for i in err.not_landed_items]
+        raise err.restated(
+            f"list post: the chain changed after the check: {len(landed)} entr(y/ies) posted and {len(missed)} not "
+            f"({err.reason}); run the command again to post the rest (what was posted is skipped)",
+            [f"posted: lines {spans(landed)}", f"not posted: lines {spans(missed)}"],
+        ) from err
     posted = []
     for r, (entry_id, receipt), (commitment, cid) in zip(todo, results, sealed_info, strict=True):
         posted.append(
