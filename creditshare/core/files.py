@@ -52,10 +52,12 @@ from typing import Final
 
 from creditshare.core.errors import InvalidInput
 
-__all__ = ["MAX_FIELD", "confined_path", "parse_date", "read_csv_rows", "read_text"]
+__all__ = ["MAX_FIELD", "MAX_FILE_BYTES", "confined_path", "parse_date", "read_csv_rows", "read_text"]
 
 # the csv module's own limit (csv.field_size_limit()); a process-wide setting we leave alone
 MAX_FIELD: Final = csv.field_size_limit()
+# read whole into memory: a settlement file of 10^6 rows is about 150 MB
+MAX_FILE_BYTES: Final = 512 * 2**20
 BOM: Final = b"\xef\xbb\xbf"
 _DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _EPOCH: Final = dt.date(1970, 1, 1)
@@ -80,6 +82,10 @@ def read_text(path: Path, *, what: str = "file") -> str:
         raise InvalidInput(f"cannot read {what} {path}: {err.strerror or err}") from err
     if not stat.S_ISREG(info.st_mode):
         raise InvalidInput(f"cannot read {what} {path}: not a regular file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise InvalidInput(
+            f"{path} holds {info.st_size:,} bytes; files over {MAX_FILE_BYTES // 2**20} MiB are refused: split it"
+        )
     try:
         data = path.read_bytes()
     except OSError as err:

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from creditshare.core.errors import InvalidInput
-from creditshare.core.files import MAX_FIELD, confined_path, parse_date, read_csv_rows
+from creditshare.core.files import MAX_FIELD, MAX_FILE_BYTES, confined_path, parse_date, read_csv_rows
 
 COLUMNS = ("a", "b")
 
@@ -139,6 +139,14 @@ def test_read_csv_rows_refuses_missing_file_and_folder(tmp_path):
         read_csv_rows(tmp_path / "nope.csv", required=COLUMNS)
     with pytest.raises(InvalidInput, match="not a regular file"):
         read_csv_rows(tmp_path, required=COLUMNS)
+
+
+def test_read_csv_rows_refuses_a_file_too_large_to_hold(tmp_path):
+    path = tmp_path / "huge.csv"
+    with path.open("wb") as handle:  # sparse: no disk used
+        handle.truncate(MAX_FILE_BYTES + 1)
+    with pytest.raises(InvalidInput, match=r"huge\.csv holds 536,870,913 bytes; files over 512 MiB are refused"):
+        read_csv_rows(path, required=COLUMNS)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
