@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import typer
 from brownie import web3
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from creditshare.cli import _Root
@@ -226,3 +228,36 @@ def test_the_real_cli_process_has_no_traceback_on_a_bad_file(cli, tmp_path):
 def test_the_cli_boundary_keeps_exit_codes_and_usage_errors():
     assert CliRunner().invoke(probe, ["fail", "exit"], catch_exceptions=False).exit_code == 3
     assert CliRunner().invoke(probe, ["fail"], catch_exceptions=False).exit_code == 2  # missing argument
+
+
+VALID_FILE = (
+    "\ufeff" + HEADER + "\r\n" + row("FZ-1") + "\r\n" + row("FZ-2", evidence="evidence/waybill-2.txt") + "\r\n"
+).encode()
+
+
+@st.composite
+def mutated_file(draw: st.DrawFn) -> bytes:
+    data = bytearray(VALID_FILE)
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(data) - 1))
+        byte = draw(st.sampled_from(b'\x00\r\n",./:-019aZ\xe9\xff'))
+        if draw(st.booleans()):
+            data[at] = byte
+        else:
+            data[at:at] = bytes([byte])
+    return bytes(data)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.one_of(mutated_file(), st.binary(max_size=200)))
+def test_any_settlement_file_is_sent_or_refused_in_one_line(cli, tmp_path_factory, data):
+    folder = tmp_path_factory.mktemp("fuzz")
+    write_csv(folder, [])
+    path = folder / "f.csv"
+    path.write_bytes(data)
+    block = web3.eth.block_number
+    result = cli("settlements", "submit", str(path), "--dry-run", account="plat", ok=False)
+    assert result.exit_code in (0, 1) and "Traceback" not in result.stderr and "unexpected" not in result.stderr
+    if result.exit_code:
+        assert result.stderr.startswith("error: ")
+    assert web3.eth.block_number == block
