@@ -19,7 +19,8 @@ SOLC_SHIM := $(SOLCX_BINARY_PATH)/solc-v$(SOLC_VERSION)
 help:
 	@echo "make setup    virtual environment, npm packages, offline solc, compiled contracts"
 	@echo "make lint     setup, then ruff (lint and format), mypy and the import layers (lint-imports)"
-	@echo "make test     setup, then the whole test suite on a real local Anvil"
+	@echo "make test     setup and kubo, then the whole test suite on a real local Anvil (and Kubo nodes)"
+	@echo "make kubo     build Kubo (IPFS) v0.39.0 with Go into ~/.cache/creditshare (once)"
 	@echo "make demo     setup, then the main job on the persistent local chain"
 	@echo "make bench    setup, then every benchmark; writes bench/results/latest.json"
 	@echo "make audit    slither over contracts/; fails on findings not excused in audit/slither-triage.json"
@@ -81,11 +82,29 @@ lint: $(STAMPS)/python
 	@echo "==> lint-imports: the layers (pyproject.toml [tool.importlinter])"
 	@$(VENV)/bin/lint-imports
 
-test: setup
+test: setup kubo
 	@echo "==> running the test suite (pytest with brownie's plugin; it starts this checkout's Anvil on" \
 		"127.0.0.1:$$($(PY) -c 'from creditshare.core.config import dev_chain_port; print(dev_chain_port())')," \
 		"or on a free port if another process holds that one)"
 	@$(PY) -m pytest -p no:cacheprovider tests
+
+# Kubo (IPFS) for the evidence network (creditshare ipfs, the tests marked ipfs): built with Go into a
+# versioned cache outside the checkout, once (creditshare.core.ipfs.kubo_binary finds it there). v0.40+ carry
+# an `exclude` block in go.mod that `go install pkg@version` refuses. Built with Go 1.25 (the go command fetches
+# that toolchain from the module proxy): under Go 1.26 a dependency, github.com/cockroachdb/swiss (through pebble),
+# does not compile (its runtime hooks are limited to go1.20 && !go1.26: "undefined: hashFn, fastrand64").
+KUBO_VERSION := 0.39.0
+KUBO_GOTOOLCHAIN := go1.25.14
+KUBO_DIR := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/creditshare/kubo-v$(KUBO_VERSION)
+KUBO := $(KUBO_DIR)/bin/ipfs
+.PHONY: kubo
+kubo: $(KUBO)
+$(KUBO):
+	@echo "==> building Kubo v$(KUBO_VERSION) with Go into $(KUBO_DIR) (once; a few minutes cold)"
+	@mkdir -p $(KUBO_DIR)/bin
+	@cd $(KUBO_DIR) && start=$$(date +%s) \
+		&& GOTOOLCHAIN=$(KUBO_GOTOOLCHAIN) GOBIN=$(KUBO_DIR)/bin GOFLAGS=-buildvcs=false go install github.com/ipfs/kubo/cmd/ipfs@v$(KUBO_VERSION) \
+		&& echo "==> Kubo built in $$(( $$(date +%s) - start )) s: $$($(KUBO) version)"
 
 # static analysis (slither) in its own environment: solc-select, a slither dependency, installs
 # a `solc` command that must not land in .venv/bin, on the PATH of brownie and the tests.
