@@ -3,19 +3,89 @@
 Files stay off chain; the chain holds the sha2-256 digest inside the file's
 CIDv1 (raw codec; see creditshare.core.ids), so anyone holding the file can
 prove that it matches.
+
+Two backends, chosen by ``CREDITSHARE_EVIDENCE``:
+
+* ``folder`` (the default, embedded): ``<data>/evidence/<CID>``, readable by this member only;
+* ``ipfs``: this member's Kubo node (``CREDITSHARE_IPFS_API``, default node 0 of ``creditshare ipfs init``),
+  with each document pinned by the submitter's node and by other members' nodes
+  (``CREDITSHARE_IPFS_REPLICAS``: their RPC addresses, comma-separated; default the other nodes of the
+  network) until ``CREDITSHARE_IPFS_REPLICATION`` nodes hold it (default 2). A reader's node fetches what
+  it lacks from any connected member over bitswap.
+
+One CID everywhere: a document up to `MAX_BLOCK` (1 MiB) is stored as one raw block (``block/put
+--cid-codec raw --mhtype sha2-256``), so the CID Kubo serves is exactly the CID the chain's digest gives. A
+larger one cannot be a single block (bitswap does not exchange blocks over 1 MiB): it is added as a UnixFS
+file (CIDv1, raw leaves) whose root CID differs, and the link ``document CID -> root CID`` is recorded in the
+network's link index (``<data>/ipfs/links.json``). Either way every read checks the bytes against the
+digest inside the document CID, so a wrong link, a tampered block or a lying peer is an error, never data.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
-from creditshare.core.errors import InvalidInput
+from creditshare.core.errors import ConfigError, InvalidInput
 from creditshare.core.ids import cid_from_digest, digest_from_cid
+from creditshare.core.ipfs import MAX_BLOCK, IpfsError, Kubo, load_network, network_dir
+
+BACKEND_ENV = "CREDITSHARE_EVIDENCE"
+API_ENV = "CREDITSHARE_IPFS_API"
+REPLICAS_ENV = "CREDITSHARE_IPFS_REPLICAS"
+REPLICATION_ENV = "CREDITSHARE_IPFS_REPLICATION"
+BACKENDS = ("folder", "ipfs")
+#: the empty document: Kubo stores and pins it, but bitswap never sends a zero-length block
+EMPTY_CID = cid_from_digest(hashlib.sha256(b"").digest())
+
+
+class EvidenceUnavailable(InvalidInput):
+    """No reachable copy of a document: not in the folder, or on no member's node within the wait."""
+
+
+class EvidenceCorrupted(InvalidInput):
+    """A copy of a document does not match its CID (tampered or damaged)."""
+
+
+def backend() -> str:
+    """The evidence backend `CREDITSHARE_EVIDENCE` names (folder when unset)."""
+    name = os.environ.get(BACKEND_ENV, "").strip().lower() or "folder"
+    if name not in BACKENDS:
+        raise ConfigError(f"{BACKEND_ENV} must be one of {', '.join(BACKENDS)}; got {name!r}.")
+    return name
 
 
 def store(evidence_dir: Path, data: bytes) -> str:
-    """Puts `data` in the evidence store under its CIDv1 and returns the CID (idempotent)."""
+    """Puts `data` in the evidence store under its CIDv1 and returns the CID (idempotent).
+
+    `evidence_dir` is ``<data>/evidence`` (Settings.evidence_dir); the IPFS backend finds its network in
+    ``<data>/ipfs``.
+    """
+    if backend() == "ipfs":
+        return IpfsStore.from_env(evidence_dir.parent).store(data)
+    return store_folder(evidence_dir, data)
+
+
+def load(evidence_dir: Path, cid: str) -> bytes:
+    """The bytes stored under `cid`, checked against the CID's digest."""
+    if backend() == "ipfs":
+        return IpfsStore.from_env(evidence_dir.parent).load(cid)
+    return load_folder(evidence_dir, cid)
+
+
+def _check(cid: str, data: bytes, where: str) -> bytes:
+    if hashlib.sha256(data).digest() != digest_from_cid(cid):
+        raise EvidenceCorrupted(f"{where} copy of {cid} does not match its CID (tampered or corrupted).")
+    return data
+
+
+# -- the folder ---------------------------------------------------------------------------------------------
+
+
+def store_folder(evidence_dir: Path, data: bytes) -> str:
     cid = cid_from_digest(hashlib.sha256(data).digest())
     path = evidence_dir / cid
     if not path.exists():
@@ -26,13 +96,144 @@ def store(evidence_dir: Path, data: bytes) -> str:
     return cid
 
 
-def load(evidence_dir: Path, cid: str) -> bytes:
-    """The bytes stored under `cid`, checked against the CID's digest."""
-    digest = digest_from_cid(cid)
+def load_folder(evidence_dir: Path, cid: str) -> bytes:
+    digest_from_cid(cid)
     try:
         data = (evidence_dir / cid).read_bytes()
     except FileNotFoundError as err:
-        raise InvalidInput(f"{cid} is not in the evidence store {evidence_dir}.") from err
-    if hashlib.sha256(data).digest() != digest:
-        raise InvalidInput(f"the evidence store's copy of {cid} does not match its CID (corrupted).")
-    return data
+        raise EvidenceUnavailable(f"{cid} is not in the evidence store {evidence_dir}.") from err
+    return _check(cid, data, "the evidence store's")
+
+
+# -- IPFS ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocumentStatus:
+    cid: str
+    served_as: str
+    holders: list[str]
+    target: int
+
+    @property
+    def below_target(self) -> bool:
+        return len(self.holders) < self.target
+
+
+class IpfsStore:
+    """Documents on this member's Kubo node, pinned there and on `replicas` up to `target` nodes in all."""
+
+    def __init__(self, api: str, replicas: list[str], target: int, links: Path) -> None:
+        if target < 1:
+            raise ConfigError(f"{REPLICATION_ENV} must be at least 1; got {target}.")
+        self.node = Kubo(api)
+        self.replicas = [r for r in replicas if r.rstrip("/") != self.node.api]
+        self.target = target
+        self.links_path = links
+
+    @classmethod
+    def from_env(cls, data_dir: Path) -> IpfsStore:
+        api = os.environ.get(API_ENV, "").strip()
+        replicas = [r.strip() for r in os.environ.get(REPLICAS_ENV, "").split(",") if r.strip()]
+        if not api or REPLICAS_ENV not in os.environ:
+            nodes = [n.api for n in load_network(data_dir)]
+            api = api or nodes[0]
+            if REPLICAS_ENV not in os.environ:
+                replicas = nodes
+        raw_target = os.environ.get(REPLICATION_ENV, "2").strip()
+        try:
+            target = int(raw_target)
+        except ValueError as err:
+            raise ConfigError(f"{REPLICATION_ENV} must be a whole number; got {raw_target!r}.") from err
+        return cls(api, replicas, target, network_dir(data_dir) / "links.json")
+
+    # the link index: documents over MAX_BLOCK, document CID -> UnixFS root CID
+    def links(self) -> dict[str, str]:
+        try:
+            return dict(json.loads(self.links_path.read_text()))
+        except FileNotFoundError:
+            return {}
+
+    def _link(self, cid: str, root: str) -> None:
+        links = self.links()
+        if links.get(cid) == root:
+            return
+        links[cid] = root
+        self.links_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.links_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(links, indent=2, sort_keys=True))
+        tmp.replace(self.links_path)
+
+    def served_as(self, cid: str) -> str:
+        """The CID Kubo serves the document under: the document CID itself, or its linked UnixFS root."""
+        digest_from_cid(cid)
+        return self.links().get(cid, cid)
+
+    def store(self, data: bytes) -> str:
+        cid = cid_from_digest(hashlib.sha256(data).digest())
+        if len(data) <= MAX_BLOCK:
+            served = self.node.block_put_raw(data, pin=True)
+            if served != cid:  # Kubo and the chain disagree on the CID: never record such a document
+                raise IpfsError(f"the IPFS node stored the document as {served}, not as its CID {cid}.")
+        else:
+            served = self.node.add(data, pin=True)
+            self._link(cid, served)
+        self.replicate(served)
+        return cid
+
+    def replicate(self, served: str) -> list[str]:
+        """Pins `served` on replica nodes (each fetches it over bitswap) until `target` nodes hold it; returns
+        the replicas that pinned it. A replica that is down is skipped: `status` shows the shortfall."""
+        pinned: list[str] = []
+        for api in self.replicas:
+            if len(pinned) + 1 >= self.target:
+                break
+            try:
+                if served == EMPTY_CID:  # bitswap does not exchange an empty block: hand it over
+                    Kubo(api).block_put_raw(b"", pin=True)
+                else:
+                    Kubo(api).pin_add(served)
+            except IpfsError:
+                continue
+            pinned.append(api)
+        return pinned
+
+    def load(self, cid: str) -> bytes:
+        served = self.served_as(cid)
+        if served == EMPTY_CID:  # the CID is the proof of the empty document, and bitswap does not carry it
+            return b""
+        try:
+            data = self.node.block_get(served) if served == cid else self.node.cat(served)
+        except IpfsError as err:
+            text = str(err)
+            if "not reachable" in text:
+                raise
+            if "deadline" in text or "timeout" in text or "did not answer" in text:
+                raise EvidenceUnavailable(
+                    f"{cid} is on no reachable member's IPFS node (waited {self.node.timeout:g} s via {self.node.api})."
+                ) from err
+            raise
+        return _check(cid, data, f"the IPFS node {self.node.api}'s")
+
+    def status(self, nodes: list[str]) -> tuple[list[DocumentStatus], list[str]]:
+        """Each document pinned on any of `nodes` (RPC addresses) with the nodes that pin it; and the nodes
+        that did not answer."""
+        back = {root: cid for cid, root in self.links().items()}
+        holders: dict[str, list[str]] = {}
+        down: list[str] = []
+        for api in nodes:
+            try:
+                pins = Kubo(api, timeout=10).pins()
+            except IpfsError:
+                down.append(api)
+                continue
+            for served in pins:
+                # documents only: raw blocks (CIDv1 raw, sha2-256) and the roots of linked large ones, not the
+                # empty folder Kubo pins at init
+                if served.startswith("bafkrei") or served in back:
+                    holders.setdefault(served, []).append(api)
+        docs = [
+            DocumentStatus(back.get(served, served), served, apis, self.target)
+            for served, apis in sorted(holders.items())
+        ]
+        return docs, down

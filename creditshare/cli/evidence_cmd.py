@@ -1,0 +1,75 @@
+"""`creditshare evidence get|put|status`: documents in the evidence store (folder or IPFS), checked by CID."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from creditshare.cli.context import emit, state, table
+from creditshare.core import ipfs
+from creditshare.domain import evidence
+
+app = typer.Typer(
+    help="Documents in the evidence store (CREDITSHARE_EVIDENCE=folder|ipfs), every read checked against its CID.",
+    no_args_is_help=True,
+)
+
+
+@app.command()
+def put(ctx: typer.Context, file: Path = typer.Argument(..., help="The document to store.")) -> None:
+    """Store a document; prints its CID (CIDv1, raw, sha2-256: the digest the chain records)."""
+    st = state(ctx)
+    cid = evidence.store(st.settings.evidence_dir, file.read_bytes())
+    emit(st, {"cid": cid, "backend": evidence.backend()}, cid)
+
+
+@app.command()
+def get(
+    ctx: typer.Context,
+    cid: str = typer.Argument(..., help="The document's CID."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the document here (default: stdout)."),
+) -> None:
+    """Fetch a document (over bitswap from another member's node if needed) and check it against its CID."""
+    st = state(ctx)
+    data = evidence.load(st.settings.evidence_dir, cid)
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    out.write_bytes(data)
+    emit(st, {"cid": cid, "bytes": len(data), "out": str(out)}, f"{cid}: {len(data)} bytes verified -> {out}")
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    all_docs: bool = typer.Option(False, "--all", help="List every document, not only those below target."),
+) -> None:
+    """Documents pinned by fewer member nodes than the replication target (IPFS backend)."""
+    st = state(ctx)
+    store = evidence.IpfsStore.from_env(st.settings.data_dir)
+    nodes = [n.api for n in ipfs.load_network(st.settings.data_dir)]
+    docs, down = store.status(nodes)
+    below = [d for d in docs if d.below_target]
+    shown = docs if all_docs else below
+    emit(
+        st,
+        {
+            "target": store.target,
+            "documents": len(docs),
+            "below_target": [d.cid for d in below],
+            "nodes_down": down,
+            "listed": [
+                {"cid": d.cid, "served_as": d.served_as, "holders": d.holders, "below_target": d.below_target}
+                for d in shown
+            ],
+        },
+        lambda: table(
+            f"evidence: {len(docs)} documents, {len(below)} below {store.target} holders"
+            + (f"; nodes down: {', '.join(down)}" if down else ""),
+            ["cid", "holders", "nodes"],
+            [[d.cid, len(d.holders), " ".join(d.holders)] for d in shown],
+        ),
+    )
