@@ -71,7 +71,11 @@ def test_status_shows_each_node_up_and_peered(net: IpfsCli) -> None:
     assert {int(k): v for k, v in net.json("ipfs", "up")["started"].items()} == pids
 
 
-@pytest.mark.parametrize("size", [0, 1 * KIB, 256 * KIB + 1, 5 * MIB], ids=["0B", "1KiB", "256KiB+1", "5MiB"])
+@pytest.mark.parametrize(
+    "size",
+    [0, 1 * KIB, 256 * KIB + 1, ipfs.MAX_BLOCK, ipfs.MAX_BLOCK + 1, 5 * MIB],
+    ids=["0B", "1KiB", "256KiB+1", "1MiB", "1MiB+1", "5MiB"],
+)
 def test_one_cid_everywhere(net: IpfsCli, tmp_path: Path, size: int) -> None:
     data = doc(size, f"one-cid-{size}")
     cid = put(net, tmp_path, data)
@@ -205,3 +209,31 @@ def test_folder_backend_stays_the_default(net: IpfsCli, tmp_path: Path) -> None:
     assert (net.data_dir / "evidence" / cid).read_bytes() == data
     assert net("evidence", "get", cid, CREDITSHARE_EVIDENCE="folder").stdout_bytes == data
     assert holders(net, cid) == []  # nothing went to IPFS
+
+
+def test_sealed_details_go_through_the_ipfs_backend(net: IpfsCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    from creditshare.domain.sealing import SealedStore
+
+    monkeypatch.setenv("CREDITSHARE_DATA_DIR", str(net.data_dir))
+    monkeypatch.setenv("CREDITSHARE_EVIDENCE", "ipfs")
+    store = SealedStore(net.data_dir / "evidence")
+    blob = doc(9 * KIB, "sealed-blob")
+    commitment, cid = store.put_blob(blob)
+    assert not (net.data_dir / "evidence" / cid).exists()  # the blob is on the nodes, not in the folder
+    assert holders(net, cid) == [0, 1]
+    monkeypatch.setenv("CREDITSHARE_IPFS_API", net.nodes()[2].api)
+    assert store.blob(commitment) == blob
+
+
+def test_a_node_without_the_swarm_key_cannot_join(net: IpfsCli, tmp_path: Path) -> None:
+    outsider = ipfs.init_network(tmp_path / "outsider", 1)[0]  # its own, different swarm.key
+    node0 = net.nodes()[0]
+    ipfs.start_node(outsider)
+    try:
+        kubo = ipfs.Kubo(outsider.api, timeout=3)
+        with pytest.raises(ipfs.IpfsError, match="refused swarm/connect"):
+            kubo._post("swarm/connect", f"{node0.swarm_addr}/p2p/{node0.peer_id}")
+        assert kubo.peers() == []
+        assert outsider.peer_id not in ipfs.Kubo(node0.api).peers()
+    finally:
+        ipfs.stop_node(outsider)
