@@ -1,10 +1,13 @@
 """A small scored market for the lender-read tests (score show, report): 4 oracle operators with
 k = 3, a trained, registered and promoted card, two shippers with paid, late, overdue and defaulted
-settlements, and one signed score report submitted through `oracle propose/sign/submit`."""
+settlements, and two signed score reports submitted through `oracle propose/sign/submit`."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+
+from brownie import chain
 
 from creditshare.core.ids import settlement_id, subject_id, to_hex
 from tests.cli.helpers import row, write_csv
@@ -86,12 +89,18 @@ def score(cli, folder: Path, card: Path, epoch: int, as_of: str = "2026-03-01") 
     return reports
 
 
-def scored_market(cli, folder: Path) -> Path:
+def scored_market(cli, folder: Path) -> tuple[Path, list[int]]:
+    """Oracles, a card, the settlements and two signed reports, each scored as of its epoch block now (a signer
+    requires as_of to be the epoch block's time: issue #14 finding 1). Returns the card and the two epochs."""
     card = oracles_and_card(cli, folder)
     settlements(cli, folder)
-    score(cli, folder, card, 1, "2026-03-01")
-    score(cli, folder, card, 2, "2026-03-15")
-    return card
+    epochs = []
+    for _ in range(2):
+        chain.mine()
+        head = chain[-1]
+        score(cli, folder, card, head.number, dt.datetime.fromtimestamp(head.timestamp, dt.UTC).date().isoformat())
+        epochs.append(head.number)
+    return card, epochs
 
 
 def list_entry(cli, folder: Path) -> None:

@@ -3,7 +3,6 @@ after settlements, a promoted card and two signed score reports."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 
@@ -12,31 +11,17 @@ from brownie import chain
 
 from creditshare.core.ids import subject_id, to_hex
 from tests.cli.helpers import Cli
-from tests.cli.lender_scenario import TRAIN, list_entry, oracles_and_card, score, settlements
+from tests.cli.lender_scenario import TRAIN, list_entry, scored_market
 
 SHIP1, SHIP2 = to_hex(subject_id("uscc:SHIP1")), to_hex(subject_id("uscc:SHIP2"))
 DAY = 86_400
 NO_LIMIT = ("--max-age-days", "0")  # the checks of the signed report alone, whatever the score's age
 
 
-def scored_now(cli, folder):
-    """lender_scenario.scored_market with its two reports scored as of their epoch blocks, now: a signer
-    requires as_of to be the epoch block's time (issue #14 finding 1). Returns the card and the two epochs."""
-    card = oracles_and_card(cli, folder)
-    settlements(cli, folder)
-    epochs = []
-    for _ in range(2):
-        chain.mine()
-        head = chain[-1]
-        score(cli, folder, card, head.number, dt.datetime.fromtimestamp(head.timestamp, dt.UTC).date().isoformat())
-        epochs.append(head.number)
-    return card, epochs
-
-
 @pytest.fixture(scope="module")
 def market(cli, tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
-    card, epochs = scored_now(cli, folder)
+    card, epochs = scored_market(cli, folder)
     list_entry(cli, folder)
     return folder, card, epochs
 

@@ -3,7 +3,6 @@ digest, entries root, k oracle signers, registered model, reason codes from the 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pytest
@@ -11,30 +10,16 @@ from brownie import chain
 
 from creditshare.core.ids import subject_id, to_hex
 from scoring.model_card import TIERS
-from tests.cli.lender_scenario import TRAIN, oracles_and_card, score, settlements
+from tests.cli.lender_scenario import TRAIN, scored_market
 
 DAY = 86_400
 NO_LIMIT = ("--max-age-days", "0")  # the checks of the signed report alone, whatever the score's age
 
 
-def scored_now(cli, folder):
-    """lender_scenario.scored_market with its two reports scored as of their epoch blocks, now: a signer
-    requires as_of to be the epoch block's time (issue #14 finding 1). Returns the card and the two epochs."""
-    card = oracles_and_card(cli, folder)
-    settlements(cli, folder)
-    epochs = []
-    for _ in range(2):
-        chain.mine()
-        head = chain[-1]
-        score(cli, folder, card, head.number, dt.datetime.fromtimestamp(head.timestamp, dt.UTC).date().isoformat())
-        epochs.append(head.number)
-    return card, epochs
-
-
 @pytest.fixture(scope="module")
 def market(cli, tmp_path_factory):
     folder = tmp_path_factory.mktemp("score")
-    card, epochs = scored_now(cli, folder)
+    card, epochs = scored_market(cli, folder)
     return folder, card, epochs
 
 
