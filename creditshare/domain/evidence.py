@@ -26,6 +26,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,7 +129,7 @@ class IpfsStore:
         if target < 1:
             raise ConfigError(f"{REPLICATION_ENV} must be at least 1; got {target}.")
         self.node = Kubo(api)
-        self.replicas = [r for r in replicas if r.rstrip("/") != self.node.api]
+        self.replicas = [Kubo(r) for r in replicas if r.rstrip("/") != self.node.api]
         self.target = target
         self.links_path = links
 
@@ -178,24 +180,30 @@ class IpfsStore:
         else:
             served = self.node.add(data, pin=True)
             self._link(cid, served)
-        self.replicate(served)
+        self.replicate(served, data if served == cid else None)
         return cid
 
-    def replicate(self, served: str) -> list[str]:
-        """Pins `served` on replica nodes (each fetches it over bitswap) until `target` nodes hold it; returns
-        the replicas that pinned it. A replica that is down is skipped: `status` shows the shortfall."""
+    def replicate(self, served: str, block: bytes | None = None) -> list[str]:
+        """Pins `served` on replica nodes until `target` nodes hold it; returns the replicas that pinned it.
+
+        A single-block document (`block`) is handed to each replica with its pin (one request, and the only
+        way for the empty document, which bitswap never sends); otherwise the replica fetches the DAG from the
+        members over bitswap. A replica that is down is skipped: `status` shows the shortfall.
+        """
+        if block is None and served == EMPTY_CID:
+            block = b""
         pinned: list[str] = []
-        for api in self.replicas:
+        for replica in self.replicas:
             if len(pinned) + 1 >= self.target:
                 break
             try:
-                if served == EMPTY_CID:  # bitswap does not exchange an empty block: hand it over
-                    Kubo(api).block_put_raw(b"", pin=True)
+                if block is not None:
+                    replica.block_put_raw(block, pin=True)
                 else:
-                    Kubo(api).pin_add(served)
+                    replica.pin_add(served)
             except IpfsError:
                 continue
-            pinned.append(api)
+            pinned.append(replica.api)
         return pinned
 
     def load(self, cid: str) -> bytes:
@@ -214,6 +222,19 @@ class IpfsStore:
                 ) from err
             raise
         return _check(cid, data, f"the IPFS node {self.node.api}'s")
+
+    def load_many(self, cids: list[str], *, workers: int = 8) -> list[bytes]:
+        """`load` for many documents, `workers` requests in flight (a remote fetch waits mostly on bitswap's
+        round trips, not on this process), in the order of `cids`."""
+        local = threading.local()
+
+        def one(cid: str) -> bytes:
+            if not hasattr(local, "store"):  # a requests session per thread
+                local.store = IpfsStore(self.node.api, [], 1, self.links_path)
+            return local.store.load(cid)  # type: ignore[no-any-return]
+
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            return list(pool.map(one, cids))
 
     def status(self, nodes: list[str]) -> tuple[list[DocumentStatus], list[str]]:
         """Each document pinned on any of `nodes` (RPC addresses) with the nodes that pin it; and the nodes

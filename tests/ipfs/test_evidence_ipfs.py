@@ -237,3 +237,10 @@ def test_a_node_without_the_swarm_key_cannot_join(net: IpfsCli, tmp_path: Path) 
         assert outsider.peer_id not in ipfs.Kubo(node0.api).peers()
     finally:
         ipfs.stop_node(outsider)
+
+
+def test_load_many_reads_remote_documents_in_order(net: IpfsCli, tmp_path: Path) -> None:
+    docs = [doc(10 * KIB + i, f"many-{i}") for i in range(6)]
+    cids = [put(net, tmp_path, d, name=f"d{i}.bin") for i, d in enumerate(docs)]
+    reader = evidence.IpfsStore(net.nodes()[2].api, [], 1, net.data_dir / "ipfs" / "links.json")
+    assert reader.load_many(list(reversed(cids)), workers=4) == list(reversed(docs))
