@@ -9,6 +9,7 @@ import typer
 
 from creditshare.cli.context import emit, state, table
 from creditshare.core import ipfs
+from creditshare.core.errors import InvalidInput
 from creditshare.domain import evidence
 
 app = typer.Typer(
@@ -49,6 +50,11 @@ def status(
 ) -> None:
     """Documents pinned by fewer member nodes than the replication target (IPFS backend)."""
     st = state(ctx)
+    if evidence.backend() != "ipfs":
+        raise InvalidInput(
+            "evidence status reports the IPFS backend's replication; the folder backend keeps one copy "
+            "(set CREDITSHARE_EVIDENCE=ipfs)."
+        )
     store = evidence.IpfsStore.from_env(st.settings.data_dir)
     nodes = [n.api for n in ipfs.load_network(st.settings.data_dir)]
     docs, down = store.status(nodes)

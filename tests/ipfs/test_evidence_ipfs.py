@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -175,6 +177,12 @@ def test_bad_settings_and_arguments_are_one_error_line(net: IpfsCli, tmp_path: P
         ),
         (
             ("evidence", "status"),
+            {"CREDITSHARE_EVIDENCE": "folder"},
+            "error: evidence status reports the IPFS backend's replication; the folder backend keeps one copy "
+            "(set CREDITSHARE_EVIDENCE=ipfs).",
+        ),
+        (
+            ("evidence", "status"),
             {"CREDITSHARE_IPFS_REPLICATION": "two"},
             "error: CREDITSHARE_IPFS_REPLICATION must be a whole number; got 'two'.",
         ),
@@ -244,3 +252,17 @@ def test_load_many_reads_remote_documents_in_order(net: IpfsCli, tmp_path: Path)
     cids = [put(net, tmp_path, d, name=f"d{i}.bin") for i, d in enumerate(docs)]
     reader = evidence.IpfsStore(net.nodes()[2].api, [], 1, net.data_dir / "ipfs" / "links.json")
     assert reader.load_many(list(reversed(cids)), workers=4) == list(reversed(docs))
+
+
+def test_up_restarts_a_killed_node_and_status_shows_it_down_meanwhile(net: IpfsCli) -> None:
+    node2 = net.nodes()[2]
+    pid = int((Path(node2.repo) / "creditshare.pid").read_text())
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)  # our child (started by the session's `ipfs up`): reap it
+    status = {n["index"]: n for n in net.json("ipfs", "status")["nodes"]}
+    assert status[2]["running"] is False and status[2]["peers"] is None
+    assert status[0]["running"] is True
+    started = net.json("ipfs", "up")["started"]
+    assert int(started["2"]) != pid and int(started["0"]) == status[0]["pid"]
+    status = {n["index"]: n for n in net.json("ipfs", "status")["nodes"]}
+    assert all(n["running"] and n["peers"] == NODES - 1 for n in status.values())
