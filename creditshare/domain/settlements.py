@@ -12,12 +12,16 @@ reference      the platform's own order reference (unique per platform)
 shipper        subject of the shipper: ``namespace:registration`` or 0x id
 platform       subject of the freight platform
 carrier        subject of the carrier (fleet or driver)
-amount_fen     amount in fen, a positive integer (1 yuan = 100 fen)
-invoice_date   YYYY-MM-DD (UTC)
-due_date       YYYY-MM-DD, not before invoice_date
-evidence       path of the evidence file, relative to the CSV's folder, or
-               ``cid:<CIDv1>`` for a document already hashed elsewhere
+amount_fen     amount in fen, 1 to 10^12 (1 yuan = 100 fen), ASCII digits
+invoice_date   YYYY-MM-DD (UTC), 2000-01-01 to 2099-12-31
+due_date       YYYY-MM-DD, not before invoice_date, in the same window
+evidence       path of the evidence file, relative to the CSV's folder (or
+               `evidence_root`) and inside it, or ``cid:<CIDv1>`` for a
+               document already hashed elsewhere
 =============  ===========================================================
+
+The file is read with the project's one CSV reader (creditshare.core.files);
+the bounds are SettlementLedger's (MAX_AMOUNT, EARLIEST_DATE, LATEST_DATE).
 """
 
 from __future__ import annotations
