@@ -156,6 +156,13 @@ class Kubo:
         out = self._json("pin/ls", type="recursive", cid_base="base32")
         return set(out.get("Keys", {}))
 
+    def files_write(self, path: str, data: bytes) -> None:
+        """Writes `data` at `path` in the node's MFS (its own small file system), replacing what was there."""
+        self._post("files/write", path, data=data, create=True, parents=True, truncate=True)
+
+    def files_read(self, path: str) -> bytes:
+        return self._post("files/read", path).content
+
     def peers(self) -> list[str]:
         out = self._json("swarm/peers")
         return [str(p["Peer"]) for p in out.get("Peers") or []]

@@ -15,9 +15,11 @@ Two backends, chosen by ``CREDITSHARE_EVIDENCE``:
 
 One CID everywhere: a document up to `MAX_BLOCK` (1 MiB) is stored as one raw block (``block/put
 --cid-codec raw --mhtype sha2-256``), so the CID Kubo serves is exactly the CID the chain's digest gives. A
-larger one cannot be a single block (bitswap does not exchange blocks over 1 MiB): it is added as a UnixFS
-file (CIDv1, raw leaves) whose root CID differs, and the link ``document CID -> root CID`` is recorded in the
-network's link index (``<data>/ipfs/links.json``). Either way every read checks the bytes against the
+larger one is not a valid single block (Kubo's limit; its own nodes exchange blocks up to about 4 MiB over
+bitswap, a 5 MiB one is never delivered): it is added as a UnixFS file (CIDv1, 256 KiB raw leaves) whose root
+CID differs, and the link ``document CID -> root CID`` is recorded in the member's link index
+(``<data>/ipfs/links.json``) and in the MFS of every node that pins it (``/creditshare/links/<CID>``), where
+a member without the link looks it up. Either way every read checks the bytes against the
 digest inside the document CID, so a wrong link, a tampered block or a lying peer is an error, never data.
 """
 
@@ -40,6 +42,8 @@ API_ENV = "CREDITSHARE_IPFS_API"
 REPLICAS_ENV = "CREDITSHARE_IPFS_REPLICAS"
 REPLICATION_ENV = "CREDITSHARE_IPFS_REPLICATION"
 BACKENDS = ("folder", "ipfs")
+#: where each pin holder keeps the links of the large documents it pins (document CID -> UnixFS root)
+LINKS_MFS = "/creditshare/links"
 #: the empty document: Kubo stores and pins it, but bitswap never sends a zero-length block
 EMPTY_CID = cid_from_digest(hashlib.sha256(b"").digest())
 
@@ -167,9 +171,24 @@ class IpfsStore:
         tmp.replace(self.links_path)
 
     def served_as(self, cid: str) -> str:
-        """The CID Kubo serves the document under: the document CID itself, or its linked UnixFS root."""
+        """The CID Kubo serves the document under: the document CID itself, or its linked UnixFS root.
+
+        A link missing from this member's index is looked up on the pin holders (each keeps the links of the
+        large documents it pins in its MFS, under LINKS_MFS), then kept in the index.
+        """
         digest_from_cid(cid)
-        return self.links().get(cid, cid)
+        known = self.links().get(cid)
+        if known is not None:
+            return known
+        for kubo in [self.node, *self.replicas]:
+            try:
+                root = kubo.files_read(f"{LINKS_MFS}/{cid}").decode("ascii").strip()
+            except (IpfsError, UnicodeDecodeError):
+                continue
+            if root:
+                self._link(cid, root)
+                return root
+        return cid
 
     def store(self, data: bytes) -> str:
         cid = cid_from_digest(hashlib.sha256(data).digest())
@@ -180,7 +199,10 @@ class IpfsStore:
         else:
             served = self.node.add(data, pin=True)
             self._link(cid, served)
-        self.replicate(served, data if served == cid else None)
+            self.node.files_write(f"{LINKS_MFS}/{cid}", served.encode("ascii"))
+        for api in self.replicate(served, data if served == cid else None):
+            if served != cid:
+                Kubo(api).files_write(f"{LINKS_MFS}/{cid}", served.encode("ascii"))
         return cid
 
     def replicate(self, served: str, block: bytes | None = None) -> list[str]:

@@ -266,3 +266,16 @@ def test_up_restarts_a_killed_node_and_status_shows_it_down_meanwhile(net: IpfsC
     assert int(started["2"]) != pid and int(started["0"]) == status[0]["pid"]
     status = {n["index"]: n for n in net.json("ipfs", "status")["nodes"]}
     assert all(n["running"] and n["peers"] == NODES - 1 for n in status.values())
+
+
+def test_a_member_without_the_link_finds_it_on_the_pin_holders(net: IpfsCli, tmp_path: Path) -> None:
+    data = doc(ipfs.MAX_BLOCK + 5000, "link-lookup")
+    cid = put(net, tmp_path, data)
+    root = json.loads((net.data_dir / "ipfs" / "links.json").read_text())[cid]
+    nodes = net.nodes()
+    for holder in nodes[:2]:
+        assert ipfs.Kubo(holder.api).files_read(f"{evidence.LINKS_MFS}/{cid}").decode() == root
+    # another member: its own (empty) link index, its own node 2, the holders' nodes as its replicas
+    other = evidence.IpfsStore(nodes[2].api, [n.api for n in nodes[:2]], 2, tmp_path / "other" / "links.json")
+    assert other.load(cid) == data
+    assert json.loads((tmp_path / "other" / "links.json").read_text()) == {cid: root}
