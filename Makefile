@@ -100,7 +100,7 @@ KUBO := $(KUBO_DIR)/bin/ipfs
 .PHONY: kubo
 kubo: $(KUBO)
 $(KUBO):
-	@echo "==> building Kubo v$(KUBO_VERSION) with Go into $(KUBO_DIR) (once; a few minutes cold)"
+	@echo "==> building Kubo v$(KUBO_VERSION) with Go into $(KUBO_DIR) (once: about 15 min cold on 2 busy cores, seconds with a warm Go cache)"
 	@mkdir -p $(KUBO_DIR)/bin
 	@cd $(KUBO_DIR) && start=$$(date +%s) \
 		&& GOTOOLCHAIN=$(KUBO_GOTOOLCHAIN) GOBIN=$(KUBO_DIR)/bin GOFLAGS=-buildvcs=false go install github.com/ipfs/kubo/cmd/ipfs@v$(KUBO_VERSION) \
