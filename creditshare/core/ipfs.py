@@ -309,11 +309,16 @@ def init_network(data_dir: Path, nodes: int) -> list[NodeInfo]:
 
 
 def _pid(node: NodeInfo) -> int | None:
+    """The pid in the node's pidfile if that process is alive and is a Kubo daemon (a pid reused by another
+    program after a reboot is never signalled)."""
     path = Path(node.repo) / "creditshare.pid"
     try:
         pid = int(path.read_text().strip())
         os.kill(pid, 0)
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    if b"daemon" not in argv or not any(a.endswith(b"ipfs") for a in argv):
         return None
     return pid
 
