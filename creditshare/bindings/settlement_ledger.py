@@ -23,7 +23,11 @@ from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import SettlementId, SubjectId, cid_from_digest, to_hex
 
 SETTLEMENT_TUPLE = "(bytes32,bytes32,bytes32,bytes32,uint256,uint64,uint64,bytes32)"
-MAX_AMOUNT = 2**96 - 1
+#: SettlementLedger.MAX_AMOUNT, the most one settlement carries: 10^12 fen (ten billion yuan); a sum over millions
+#: of such invoices still fits the int64 columns of the settlement frames, features, reports and the oracle
+MAX_AMOUNT = 10**12
+EARLIEST_DATE = 946_684_800  # SettlementLedger.EARLIEST_DATE: 2000-01-01T00:00:00Z
+LATEST_DATE = 4_102_444_799  # SettlementLedger.LATEST_DATE: 2099-12-31T23:59:59Z
 DEFAULT_BATCH = 400  # ~32k gas a record: a batch stays near 13M gas
 LOOKUP_CHUNK = 2000
 

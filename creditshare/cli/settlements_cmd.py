@@ -20,7 +20,7 @@ from creditshare.bindings.settlement_ledger import (
     iso_date,
 )
 from creditshare.cli.context import emit, progress, state, table
-from creditshare.cli.options import Account, DryRun
+from creditshare.cli.options import Account, DryRun, EvidenceRoot
 from creditshare.core.chain import CallsRefused, PartialWrite, spans
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import parse_bytes32, subject_id, to_hex
@@ -43,6 +43,7 @@ def submit(
     account: Account = None,
     batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size", min=1, max=1000, help="Settlements per transaction."),
     dry_run: DryRun = False,
+    evidence_root: EvidenceRoot = None,
 ) -> None:
     """Validate a whole CSV, then submit the settlements not yet on chain, in batches.
 
@@ -52,7 +53,7 @@ def submit(
     """
     st = state(ctx)
     started = time.perf_counter()
-    rows = sm.parse_csv(file)
+    rows = sm.parse_csv(file, evidence_root=evidence_root)
     signer = st.account(account)
     ledger = SettlementLedger(st.client)
     plan = sm.plan_submission(ledger, Consortium(st.client), file, rows, signer.address)

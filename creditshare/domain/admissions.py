@@ -7,10 +7,10 @@ sent, and every bad row is listed.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from creditshare.core.errors import CreditShareError, InvalidInput
+from creditshare.core.files import read_csv_rows
 from creditshare.core.ids import subject_id
 from creditshare.core.keys import resolve_address
 from creditshare.core.roles import role_id
@@ -19,24 +19,19 @@ COLUMNS = ("member", "org", "roles")
 
 
 def read_admissions(keystore_dir: Path, file: Path) -> list[tuple[str, bytes, tuple[str, ...]]]:
-    """``(address, org id, role names)`` per row, for Consortium.propose_admissions."""
-    try:
-        with file.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            if reader.fieldnames is None or not set(COLUMNS) <= set(reader.fieldnames):
-                raise InvalidInput(f"{file}: the header must hold member,org,roles.")
-            raw = list(reader)
-    except OSError as err:
-        raise InvalidInput(f"cannot read {file}: {err.strerror}") from err
+    """``(address, org id, role names)`` per row, for Consortium.propose_admissions. The CSV dialect is the
+    project's one (creditshare.core.files.read_csv_rows)."""
+    bad: list[tuple[int, str]] = []
+    table = read_csv_rows(file, required=COLUMNS, bad_rows=bad)
     rows: list[tuple[str, bytes, tuple[str, ...]]] = []
-    errors = []
-    for line, r in enumerate(raw, start=2):
+    errors = [f"line {line}: {reason}" for line, reason in bad]
+    for line, r in table:
         try:
-            names = tuple(x.strip().upper() for x in (r["roles"] or "").replace(" ", ";").split(";") if x.strip())
+            names = tuple(x.strip().upper() for x in r["roles"].replace(" ", ";").split(";") if x.strip())
             for name in names:
                 role_id(name)
-            address = resolve_address(keystore_dir, (r["member"] or "").strip())
-            rows.append((address, subject_id((r["org"] or "").strip()), names))
+            address = resolve_address(keystore_dir, r["member"])
+            rows.append((address, subject_id(r["org"]), names))
         except CreditShareError as err:
             errors.append(f"line {line}: {err}")
     if errors:

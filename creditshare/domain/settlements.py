@@ -35,6 +35,8 @@ from typing import Any, Final
 
 from creditshare.bindings.consortium import Consortium, Member
 from creditshare.bindings.settlement_ledger import (
+    EARLIEST_DATE,
+    LATEST_DATE,
     MAX_AMOUNT,
     PREDECESSORS,
     Settlement,
@@ -68,21 +70,14 @@ class RowError:
 
 
 class InvalidSettlementFile(InvalidInput):
-    """A settlement CSV has bad rows; nothing was submitted."""
+    """A settlement CSV has bad rows; nothing was sent."""
 
     def __init__(self, path: Path, errors: Sequence[RowError]) -> None:
         self.path = path
         self.errors = list(errors)
-        super().__init__(f"{path}: {len(self.errors)} bad row(s); nothing was submitted")
+        super().__init__(f"{path}: {len(self.errors)} bad row(s); nothing was sent")
 
 
-#: the largest amount one settlement may carry: 10^12 fen (ten billion yuan). The contract refuses more
-#: (SettlementLedger.MAX_AMOUNT); a sum over millions of such invoices still fits the int64 columns of the
-#: settlement frames, features, reports and the oracle.
-MAX_INVOICE_FEN: Final = 10**12
-#: invoice and due dates lie in 2000-01-01 .. 2099-12-31 (SettlementLedger.EARLIEST_DATE / LATEST_DATE)
-EARLIEST_DATE: Final = 946_684_800
-LATEST_DATE: Final = 4_102_444_799
 _DIGITS: Final = re.compile(r"-?[0-9]{1,30}")
 
 
@@ -92,8 +87,8 @@ def _amount(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise InvalidInput(f"amount_fen must be positive; got {value}")
-    if value > min(MAX_INVOICE_FEN, MAX_AMOUNT):
-        raise InvalidInput(f"amount_fen must be at most {min(MAX_INVOICE_FEN, MAX_AMOUNT)} (10^12 fen); got {value}")
+    if value > MAX_AMOUNT:
+        raise InvalidInput(f"amount_fen must be at most {MAX_AMOUNT} (10^12 fen); got {value}")
     return value
 
 

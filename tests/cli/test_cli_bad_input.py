@@ -56,7 +56,7 @@ def test_evidence_outside_the_csv_folder_is_refused(cli, tmp_path, evidence, mes
     (folder / "leak.txt").symlink_to(tmp_path / "outside.txt")
     (folder / "evidence" / "up").symlink_to("../..")
     stderr = refused(cli, "settlements", "submit", str(path))
-    assert message in stderr and "nothing was submitted" in stderr
+    assert message in stderr and "nothing was sent" in stderr
 
 
 def test_a_symlink_inside_the_folder_is_accepted(cli, tmp_path):

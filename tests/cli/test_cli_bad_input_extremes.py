@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from brownie import web3
 
-from creditshare.domain.settlements import MAX_INVOICE_FEN
+from creditshare.bindings.settlement_ledger import MAX_AMOUNT
 from tests.cli.helpers import row, write_csv
 from tests.cli.lender_scenario import oracles_and_card, sid
 
-MAX = str(MAX_INVOICE_FEN)
+MAX = str(MAX_AMOUNT)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def test_training_on_the_chain_reads_maximal_amounts(cli, market, tmp_path):
 @pytest.mark.parametrize(
     ("amount", "invoice", "due", "message"),
     [
-        (str(MAX_INVOICE_FEN + 1), "2026-01-05", "2026-02-04", "amount_fen must be at most 1000000000000"),
+        (str(MAX_AMOUNT + 1), "2026-01-05", "2026-02-04", "amount_fen must be at most 1000000000000"),
         (str(2**96 - 1), "2026-01-05", "2026-02-04", "amount_fen must be at most 1000000000000"),
         (MAX, "1999-12-31", "2026-02-04", "invoice_date must lie between 2000-01-01 and 2099-12-31"),
         (MAX, "2026-01-05", "2100-01-01", "due_date must lie between 2000-01-01 and 2099-12-31"),

@@ -66,7 +66,7 @@ def refused(cli: Cli, *args: str, account: str) -> str:
 def test_submit_of_401_rows_with_a_bad_last_row_sends_nothing(cli, tmp_path):
     path = write_csv(tmp_path, [*rows("S401", 400), row("S401-BAD", carrier=ZERO)])
     err = refused(cli, "settlements", "submit", str(path), account="plat")
-    assert "line 402: SettlementLedgerMissingSubject" in err and "nothing was submitted" in err
+    assert "line 402: SettlementLedgerMissingSubject" in err and "nothing was sent" in err
     assert "line 2:" not in err  # only the bad row is named
     assert status_of(cli, "S401-0000") is None and status_of(cli, "S401-0399") is None
 
@@ -227,7 +227,7 @@ def test_a_chain_change_between_check_and_send_names_the_landed_rows_and_a_rerun
     assert "the chain changed after the check: 1 row(s) submitted and 2 not" in err
     assert "submitted: line 2\n" in err and "not submitted: lines 3-4" in err
     assert "SettlementLedgerNotActiveMember" in err or "SettlementLedgerWrongRole" in err
-    assert "nothing was submitted" not in err
+    assert "nothing was sent" not in err
     assert [status_of(cli, r) for r in ("CC-1", "CC-2", "CC-3")] == ["Invoiced", None, None]
     # the committee reinstates the platform; the same command completes the rest, without duplicates
     plat = next(m["address"] for m in cli.json("members", "list") if m["org_id"] == to_hex(subject_id("uscc:PLAT1")))

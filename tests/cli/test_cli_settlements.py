@@ -72,7 +72,7 @@ def test_bad_row_is_reported_with_its_line_and_nothing_is_submitted(cli, tmp_pat
     path = write_csv(tmp_path, [row("GOOD-A-" + case.replace(" ", "")), bad, row("GOOD-B-" + case.replace(" ", ""))])
     result = cli("settlements", "submit", str(path), account="plat", ok=False)
     assert result.exit_code == 1
-    assert "nothing was submitted" in result.stderr
+    assert "nothing was sent" in result.stderr
     assert "line 3:" in result.stderr and reason in result.stderr
     assert "Traceback" not in result.stderr
     assert status_of(cli, "GOOD-A-" + case.replace(" ", "")) is None

@@ -7,9 +7,8 @@ from brownie.test import given
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from creditshare.bindings.settlement_ledger import Settlement, Status
+from creditshare.bindings.settlement_ledger import EARLIEST_DATE, LATEST_DATE, MAX_AMOUNT, Settlement, Status
 from creditshare.core.ids import SettlementId, SubjectId
-from creditshare.domain.settlements import EARLIEST_DATE, LATEST_DATE, MAX_INVOICE_FEN
 from tests.conftest import org
 from tests.contracts.helpers import DAY, record, refs, reverts, settlement_id
 
@@ -17,7 +16,7 @@ from tests.contracts.helpers import DAY, record, refs, reverts, settlement_id
 FLAKY_CHECKS = [HealthCheck.data_too_large, HealthCheck.too_slow]
 
 record_fields = st.tuples(
-    st.integers(min_value=1, max_value=MAX_INVOICE_FEN),  # amount
+    st.integers(min_value=1, max_value=MAX_AMOUNT),  # amount
     st.integers(min_value=EARLIEST_DATE, max_value=LATEST_DATE - 400 * DAY),  # invoice date
     st.integers(min_value=0, max_value=400),  # payment term in days
     st.binary(min_size=32, max_size=32).filter(lambda b: any(b)),  # evidence digest
@@ -57,19 +56,19 @@ def test_one_bad_record_reverts_the_whole_batch(ledger, people, batch, bad_at):
 
 def test_value_bounds_match_the_csv_check(ledger):
     """The CSV check (creditshare.domain.settlements) refuses exactly what the contract refuses."""
-    assert ledger.MAX_AMOUNT() == MAX_INVOICE_FEN == 10**12
+    assert ledger.MAX_AMOUNT() == MAX_AMOUNT == 10**12
     assert (ledger.EARLIEST_DATE(), ledger.LATEST_DATE()) == (EARLIEST_DATE, LATEST_DATE)
 
 
 def test_extreme_valid_values_are_stored(ledger, people):
-    r = record(90, amount=MAX_INVOICE_FEN, invoice=EARLIEST_DATE, due_days=0)
+    r = record(90, amount=MAX_AMOUNT, invoice=EARLIEST_DATE, due_days=0)
     late = list(record(91, amount=1, invoice=LATEST_DATE - DAY, due_days=1))
     ledger.submit([r, tuple(late)], refs([r, late]), {"from": people["PLATFORM"]})
     assert [s[1] for s in ledger.statesOf([r[0], late[0]])] == [Status.INVOICED, Status.INVOICED]
 
 
 @given(
-    amount=st.one_of(st.just(0), st.integers(min_value=MAX_INVOICE_FEN + 1, max_value=2**256 - 1)),
+    amount=st.one_of(st.just(0), st.integers(min_value=MAX_AMOUNT + 1, max_value=2**256 - 1)),
 )
 @settings(max_examples=10, suppress_health_check=FLAKY_CHECKS)
 def test_amount_outside_the_bound_is_refused(ledger, people, amount):

@@ -13,7 +13,7 @@ from creditshare.core.errors import InvalidInput
 from creditshare.domain.settlements import (
     EARLIEST_DATE,
     LATEST_DATE,
-    MAX_INVOICE_FEN,
+    MAX_AMOUNT,
     InvalidSettlementFile,
     parse_csv,
 )
@@ -150,7 +150,7 @@ def test_values_outside_the_ledger_range_are_refused(tmp_path, row, message):
 
 def test_extreme_but_valid_values_are_accepted(tmp_path):
     [row] = parse_csv(settlement_file(tmp_path, line(amount=str(10**12), invoice="2000-01-01", due="2099-12-31")))
-    assert row.settlement.amount == MAX_INVOICE_FEN
+    assert row.settlement.amount == MAX_AMOUNT
     assert (row.settlement.invoice_date, row.settlement.due_date) == (EARLIEST_DATE, LATEST_DATE - 86399)
 
 
@@ -187,4 +187,4 @@ def test_parse_csv_raises_only_invalid_input_on_any_bytes(tmp_path, data):
     except InvalidInput as err:
         assert str(path) in str(err)
     else:
-        assert all(0 < r.settlement.amount <= MAX_INVOICE_FEN for r in rows)
+        assert all(0 < r.settlement.amount <= MAX_AMOUNT for r in rows)
