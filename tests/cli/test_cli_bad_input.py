@@ -65,6 +65,23 @@ def test_a_symlink_inside_the_folder_is_accepted(cli, tmp_path):
     assert cli.json("settlements", "submit", str(path), account="plat")["submitted"] == 1
 
 
+def test_evidence_root_confines_paths_to_another_folder(cli, tmp_path):
+    """--evidence-root DIR: evidence names resolve inside DIR instead of the CSV's folder, and may not leave it."""
+    docs = tmp_path / "docs"
+    shutil.copytree(EXAMPLES / "evidence", docs)
+    csvs = tmp_path / "csvs"
+    csvs.mkdir()
+    path = csvs / "s.csv"
+    path.write_text("\n".join([HEADER, row("ROOT-1", evidence="waybill-1.txt")]) + "\n")
+    stderr = refused(cli, "settlements", "submit", str(path))  # relative to the CSV's folder: not there
+    assert "line 2: evidence file waybill-1.txt not found in" in stderr
+    out = cli.json("settlements", "submit", str(path), "--evidence-root", str(docs), account="plat")
+    assert out["submitted"] == 1
+    path.write_text("\n".join([HEADER, row("ROOT-2", evidence="../csvs/s.csv")]) + "\n")
+    stderr = refused(cli, "settlements", "submit", str(path), "--evidence-root", str(docs))
+    assert "line 2: evidence '../csvs/s.csv' climbs out of" in stderr
+
+
 def test_bom_and_crlf_are_accepted(cli, tmp_path):
     write_csv(tmp_path, [])
     path = tmp_path / "bom.csv"
