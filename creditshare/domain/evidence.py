@@ -82,6 +82,16 @@ def load(evidence_dir: Path, cid: str) -> bytes:
     return load_folder(evidence_dir, cid)
 
 
+def store_file(evidence_dir: Path, path: Path, digest: bytes) -> str:
+    """Stores the document at `path`, which must still hash to `digest` (the digest a settlement or entry row was
+    parsed with and goes on chain with), through the chosen backend; returns its CID. The hook for settlements
+    submit and list post: store every distinct document before the records that name it are sent."""
+    data = path.read_bytes()
+    if hashlib.sha256(data).digest() != digest:
+        raise EvidenceCorrupted(f"{path} changed since it was read: it no longer matches {cid_from_digest(digest)}.")
+    return store(evidence_dir, data)
+
+
 def _check(cid: str, data: bytes, where: str) -> bytes:
     if hashlib.sha256(data).digest() != digest_from_cid(cid):
         raise EvidenceCorrupted(f"{where} copy of {cid} does not match its CID (tampered or corrupted).")

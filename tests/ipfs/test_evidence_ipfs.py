@@ -279,3 +279,18 @@ def test_a_member_without_the_link_finds_it_on_the_pin_holders(net: IpfsCli, tmp
     other = evidence.IpfsStore(nodes[2].api, [n.api for n in nodes[:2]], 2, tmp_path / "other" / "links.json")
     assert other.load(cid) == data
     assert json.loads((tmp_path / "other" / "links.json").read_text()) == {cid: root}
+
+
+def test_store_file_stores_what_was_parsed_and_refuses_a_changed_file(
+    net: IpfsCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CREDITSHARE_DATA_DIR", str(net.data_dir))
+    monkeypatch.setenv("CREDITSHARE_EVIDENCE", "ipfs")
+    path = tmp_path / "waybill.txt"
+    path.write_bytes(doc(1500, "store-file"))
+    digest = hashlib.sha256(path.read_bytes()).digest()
+    cid = evidence.store_file(net.data_dir / "evidence", path, digest)
+    assert cid == cid_from_digest(digest) and holders(net, cid) == [0, 1]
+    path.write_bytes(b"edited after parsing")
+    with pytest.raises(evidence.EvidenceCorrupted, match="changed since it was read: it no longer matches"):
+        evidence.store_file(net.data_dir / "evidence", path, digest)
