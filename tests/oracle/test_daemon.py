@@ -576,8 +576,11 @@ def test_a_trickling_peer_does_not_stall_the_leaders(cli, fleet):
 
 def test_soak_one_malicious_operator_neither_stalls_scoring_nor_lands_anything(cli, fleet, monkeypatch):
     """o4 is malicious: its endpoint trickles, and it floods the others with stale, replayed, off-schedule
-    requests and absurd epochs (and, in its own turns, rounds with other ranges and wrong digests). Each
-    batch of settlements is still scored within a bounded delay, and nothing o4 asked for lands."""
+    requests and absurd epochs (and, in its own turns, rounds with other ranges and wrong digests, or real
+    rounds it then withholds). Each batch of settlements is still scored within a bounded delay, and nothing
+    forged lands: every accepted report has a past block as epoch and that block's time as as-of, and o4 is
+    neither its submitter nor a signer (a round o4 gathered signatures for lands only through an honest
+    leader, with the content every honest peer computed)."""
     from oracle.rounds import compute_round
     from scoring.model_card import ModelCard
     from tests.oracle.test_daemon_parts import SlowPeer
