@@ -149,7 +149,9 @@ def _check_keystore(document: Any, damaged: str) -> None:
         need(isinstance(value, str) and bool(_HEX.fullmatch(value)) and len(value) == size, f"bad crypto.{field}")
     params = crypto.get("cipherparams")
     need(isinstance(params, dict) and isinstance(params.get("iv"), str), "no crypto.cipherparams.iv")
-    need(bool(_HEX.fullmatch(params["iv"])) and len(params["iv"]) == 32, "bad crypto.cipherparams.iv")
+    # eth-account writes the 16-byte IV as a number, without its leading zero bytes: 1 to 16 bytes of hex
+    iv = params["iv"]
+    need(bool(_HEX.fullmatch(iv)) and len(iv) % 2 == 0 and 2 <= len(iv) <= 32, "bad crypto.cipherparams.iv")
     kdf, kdfparams = crypto.get("kdf"), crypto.get("kdfparams")
     need(isinstance(kdfparams, dict), "no crypto.kdfparams")
     salt = kdfparams.get("salt")

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import eth_account
+import eth_keyfile.keyfile
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -36,6 +38,19 @@ def test_a_good_keystore_loads(folder):
     assert account.key.hex().removeprefix("0x") == KEY[2:]
     assert keys.keystore_address(folder, "good") == account.address
     assert keys.list_keystores(folder) == {"good": account.address}
+
+
+def test_a_keystore_whose_iv_starts_with_zero_bytes_loads(folder, monkeypatch):
+    """eth-account writes the IV as a number, so an IV with leading zero bytes is shorter than 32 hex digits
+    (about 1 new key in 256): such a keystore is valid and must load."""
+    real = eth_keyfile.keyfile.Random.get_random_bytes
+    monkeypatch.setattr(
+        eth_keyfile.keyfile.Random, "get_random_bytes", lambda n: b"\x00\x00" + real(n - 2) if n == 16 else real(n)
+    )
+    document = eth_account.Account.encrypt(KEY, "pw", kdf="scrypt", iterations=16)
+    assert len(document["crypto"]["cipherparams"]["iv"]) < 32
+    (folder / "short.json").write_text(json.dumps(document))
+    assert keys.load_account(folder, "short").address == keys.load_account(folder, "good").address
 
 
 def damage(folder: Path, change) -> None:  # noqa: ANN001 - edits the parsed keystore
