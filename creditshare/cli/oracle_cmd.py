@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from creditshare.bindings.score_oracle import MAX_REPORT_TTL
 from creditshare.cli.context import emit, err_console, state, table
 from creditshare.cli.options import OracleAccount
 from creditshare.core.errors import InvalidInput
@@ -62,13 +61,7 @@ def propose(
     epoch: int | None = typer.Option(
         None, "--epoch", min=1, help="Report epoch: a block number, newer than every stored epoch (default: latest)."
     ),
-    ttl: int = typer.Option(
-        86_400,
-        "--ttl",
-        min=60,
-        max=MAX_REPORT_TTL,
-        help="Seconds the signatures stay valid after the epoch block (60 s to 7 days, the contract's cap).",
-    ),
+    ttl: int = typer.Option(86_400, "--ttl", min=60, help="Seconds the signatures stay valid after the epoch block."),
     out_dir: Path = typer.Option(Path("reports"), "--out-dir", help="Where to write the report files."),
     batch: int = typer.Option(500, "--batch", min=1, max=500, help="Subjects per report."),
     mpc_output: MpcOutput = None,

@@ -220,10 +220,3 @@ def test_status_shows_a_corrupt_checkpoint_instead_of_failing(cli, setup, tmp_pa
     assert row["up"] is False and row["checkpoint"] == -1
     assert f"{path} is not an oracle checkpoint" in row["last_round"]["status"]
     assert "signs nothing for leader_timeout_seconds" in row["last_round"]["status"]
-
-
-def test_propose_refuses_a_ttl_beyond_the_contracts_seven_days(cli):
-    block = web3.eth.block_number
-    result = cli("oracle", "propose", "--card", "missing.json", "--ttl", str(7 * 86_400 + 1), ok=False)
-    assert result.exit_code != 0 and "604800" in result.stderr and "Traceback" not in result.stderr
-    assert web3.eth.block_number == block
