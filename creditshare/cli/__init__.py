@@ -16,6 +16,8 @@ from creditshare.cli import (
     audit_cmd,
     chain_cmd,
     consent_cmd,
+    evidence_cmd,
+    ipfs_cmd,
     keys_cmd,
     list_cmd,
     members_cmd,
@@ -110,6 +112,8 @@ app.add_typer(mpc_cmd.psi_app, name="psi")
 app.add_typer(list_cmd.app, name="list")
 app.add_typer(list_cmd.token_app, name="token")
 app.add_typer(consent_cmd.app, name="consent")
+app.add_typer(ipfs_cmd.app, name="ipfs")
+app.add_typer(evidence_cmd.app, name="evidence")
 app.command("audit")(audit_cmd.audit)
 app.command("deploy")(members_cmd.deploy)
 app.command("report")(report_cmd.report)
