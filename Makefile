@@ -127,7 +127,7 @@ demo: setup
 	@echo "==> running the demo on the persistent local chain"
 	@$(VENV)/bin/creditshare demo
 
-bench: setup
+bench: setup kubo
 	@echo "==> running the benchmarks (bench/results/latest.json)"
 	@$(PY) bench/run.py
 
