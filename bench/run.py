@@ -22,7 +22,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-MODULES = ["settlement_ingest", "oracle_throughput", "scoring_throughput", "privacy_bench", "list_bench", "evidence_bench"]
+MODULES = [
+    "settlement_ingest",
+    "oracle_throughput",
+    "scoring_throughput",
+    "privacy_bench",
+    "list_bench",
+    "evidence_bench",
+]
 
 
 def main() -> int:
