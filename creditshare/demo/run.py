@@ -697,20 +697,7 @@ class Demo:
         lender = keystore_name(LENDERS[0])
         # sealed list details are released only to a viewer with a consented, logged, list-scope read: the
         # subject consents first, the lender records its access, then it pays to view
-        cs(
-            "consent",
-            "grant",
-            "--lender",
-            lender,
-            "--purpose",
-            "receivable-financing",
-            "--scope",
-            "score,list",
-            "--days",
-            "30",
-            "--account",
-            keystore_name(subject),
-        )
+        self._grant_consent(subject, lender)
         cs("consent", "access", subject, "--purpose", "receivable-financing", "--scope", "list", "--account", lender)
         viewed = cs("list", "view", subject, "--account", lender, json_out=True)
         console.print(
@@ -729,6 +716,24 @@ class Demo:
         cs("list", "show", subject)
         cs("list", "withdraw", "--account", keystore_name(MAINTAINERS[0]))
 
+    def _grant_consent(self, subject: str, lender: str, show: bool = True) -> None:
+        """`subject` grants `lender` 30 days of score and list reads for receivable financing."""
+        self.cs(
+            "consent",
+            "grant",
+            "--lender",
+            lender,
+            "--purpose",
+            "receivable-financing",
+            "--scope",
+            "score,list",
+            "--days",
+            "30",
+            "--account",
+            keystore_name(subject),
+            show=show,
+        )
+
     def consents(self) -> None:
         cs = self.cs
         console.rule(
@@ -738,21 +743,7 @@ class Demo:
         lender = keystore_name(LENDERS[0])
         granting = self.shippers[:5]
         for i, shipper in enumerate(granting):
-            cs(
-                "consent",
-                "grant",
-                "--lender",
-                lender,
-                "--purpose",
-                "receivable-financing",
-                "--scope",
-                "score,list",
-                "--days",
-                "30",
-                "--account",
-                keystore_name(shipper),
-                show=i == 0,
-            )
+            self._grant_consent(shipper, lender, show=i == 0)
         cs(
             "consent",
             "access",

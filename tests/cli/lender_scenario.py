@@ -19,9 +19,9 @@ def sid(ref: str) -> str:
     return to_hex(settlement_id(subject_id("uscc:PLAT1"), ref))
 
 
-def oracles_and_card(cli, folder: Path) -> Path:
-    """Oracle members o1..o4 (k = 3) and a card trained, registered and promoted; returns the card."""
-    for i in range(1, 5):
+def admit_oracles(cli, n: int, threshold: int) -> None:
+    """Oracle members o1..on (keys made here) and the committee's oracle.threshold set to `threshold`."""
+    for i in range(1, n + 1):
         cli("keys", "new", f"o{i}")
         p = cli.json(
             "members",
@@ -36,8 +36,22 @@ def oracles_and_card(cli, folder: Path) -> Path:
             account="c1",
         )
         cli("members", "approve", str(p["id"]), account="c2")
-    p = cli.json("members", "propose", "set-parameter", "--parameter", "oracle.threshold", "--value", "3", account="c1")
+    p = cli.json(
+        "members",
+        "propose",
+        "set-parameter",
+        "--parameter",
+        "oracle.threshold",
+        "--value",
+        str(threshold),
+        account="c1",
+    )
     cli("members", "approve", str(p["id"]), account="c2")
+
+
+def oracles_and_card(cli, folder: Path) -> Path:
+    """Oracle members o1..o4 (k = 3) and a card trained, registered and promoted; returns the card."""
+    admit_oracles(cli, 4, 3)
     card = folder / "card.json"
     cli("model", "train", *TRAIN, "--out", str(card))
     cli("model", "register", str(card), account="c1")

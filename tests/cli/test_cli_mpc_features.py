@@ -34,6 +34,7 @@ from scoring.federated import FREIGHT_BIN_EDGES, binning_rows
 from scoring.model_card import ModelCard
 from scoring.synthetic import generate_market
 from tests.cli.helpers import row, write_csv
+from tests.cli.lender_scenario import admit_oracles
 from tests.privacy.privacy_helpers import free_ports, job_config, run_parties, write_json
 
 AS_OF = "2026-03-01"
@@ -70,23 +71,7 @@ def record_all(cli, outputs: list[Path], first: int = 0) -> list[str]:  # noqa: 
 @pytest.fixture(scope="module")
 def world(cli, tmp_path_factory):
     folder = tmp_path_factory.mktemp("mpc-features")
-    for i in (1, 2):
-        cli("keys", "new", f"o{i}")
-        p = cli.json(
-            "members",
-            "propose",
-            "admit",
-            "--member",
-            f"o{i}",
-            "--org",
-            f"uscc:ORACLE{i}",
-            "--role",
-            "ORACLE",
-            account="c1",
-        )
-        cli("members", "approve", str(p["id"]), account="c2")
-    p = cli.json("members", "propose", "set-parameter", "--parameter", "oracle.threshold", "--value", "2", account="c1")
-    cli("members", "approve", str(p["id"]), account="c2")
+    admit_oracles(cli, 2, 2)
     rows = [
         row(
             f"XP-{i}",
