@@ -29,7 +29,7 @@ from typing import Any
 import requests
 
 from creditshare.core.errors import ConfigError, CreditShareError, InvalidInput
-from creditshare.core.localchain import free_port
+from creditshare.core.localchain import free_ports
 
 KUBO_VERSION = "0.39.0"
 #: the largest block Kubo stores without --allow-big-block and exchanges over bitswap
@@ -290,12 +290,8 @@ def init_network(data_dir: Path, nodes: int) -> list[NodeInfo]:
         if i in known and known[i].peer_id == peer_id:
             infos.append(known[i])
             continue
-        ports: list[int] = []
-        while len(ports) < 3:
-            port = free_port()
-            if port not in used:
-                used.add(port)
-                ports.append(port)
+        ports = free_ports(3, exclude=used)
+        used.update(ports)
         infos.append(NodeInfo(i, str(repo), peer_id, ports[0], ports[1], ports[2]))
     for info in infos:
         repo = Path(info.repo)

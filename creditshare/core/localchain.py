@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,11 +54,33 @@ def anvil_binary() -> str:
     raise ConfigError("anvil not found: run `make setup` (it installs @foundry-rs/anvil from npm).")
 
 
+def free_ports(n: int, exclude: Iterable[int] = ()) -> list[int]:
+    """n distinct TCP ports on 127.0.0.1 that are free right now (for chains, daemons and MPC parties).
+
+    All n sockets stay bound until every port is chosen, so the kernel never hands out one port twice
+    (asking n times for "any free port" and closing each socket in between can return the same port).
+    """
+    taken = set(exclude)
+    socks: list[socket.socket] = []
+    ports: list[int] = []
+    try:
+        while len(ports) < n:
+            sock = socket.socket()
+            socks.append(sock)
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+            if port not in taken:
+                taken.add(port)
+                ports.append(port)
+    finally:
+        for sock in socks:
+            sock.close()
+    return ports
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now (for test chains, benchmarks and MPC parties)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that is free right now."""
+    return free_ports(1)[0]
 
 
 def _paths(settings: Settings) -> tuple[Path, Path, Path]:

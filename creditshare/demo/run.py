@@ -38,7 +38,7 @@ from creditshare.core.config import Settings
 from creditshare.core.errors import CreditShareError
 from creditshare.core.ids import settlement_id, subject_id, to_hex
 from creditshare.core.keys import load_account
-from creditshare.core.localchain import free_port
+from creditshare.core.localchain import free_ports
 from creditshare.core.roles import NAMES as ROLE_NAMES
 from creditshare.demo import replay
 from creditshare.demo.market import PLATFORMS, DemoMarket, build_market, carrier_org, keystore_name, shipper_org
@@ -433,6 +433,7 @@ class Demo:
         self._parameters({"oracle.threshold": ORACLE_THRESHOLD})
         addresses = {k["name"]: k["address"] for k in cs("keys", "list", json_out=True, show=False)}
         config = self.folder / "oracles.json"
+        ports = free_ports(len(ORACLES))
         config.write_text(
             json.dumps(
                 {
@@ -443,9 +444,9 @@ class Demo:
                             "keystore": keystore_name(o),
                             "address": addresses[keystore_name(o)],
                             "host": "127.0.0.1",
-                            "port": free_port(),
+                            "port": port,
                         }
-                        for i, o in enumerate(ORACLES, start=1)
+                        for i, (o, port) in enumerate(zip(ORACLES, ports, strict=True), start=1)
                     ],
                     "round": {
                         "confirmations": 0,
@@ -517,7 +518,7 @@ class Demo:
         ledger = SettlementLedger(self.client)
         carriers = sorted({to_hex(subject_id(r["carrier"])) for r in market.all_rows})
         addresses = {k["name"]: k["address"] for k in cs("keys", "list", json_out=True, show=False)}
-        ports = [free_port() for _ in PLATFORMS]
+        ports = free_ports(len(PLATFORMS))
         job = self.folder / "mpc-job.json"
         job.write_text(
             json.dumps(

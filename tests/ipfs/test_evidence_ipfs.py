@@ -14,6 +14,7 @@ import pytest
 
 from creditshare.core import ipfs
 from creditshare.core.ids import cid_from_digest, digest_from_cid
+from creditshare.core.localchain import free_port
 from creditshare.domain import evidence
 from tests.ipfs.conftest import NODES, IpfsCli
 
@@ -197,7 +198,7 @@ def test_bad_settings_and_arguments_are_one_error_line(net: IpfsCli, tmp_path: P
         assert result.exit_code == 1, args
         assert result.stderr.strip().splitlines() == [line], args
     # a node that is not running: one line naming it
-    dead = f"http://127.0.0.1:{ipfs.free_port()}"
+    dead = f"http://127.0.0.1:{free_port()}"
     result = net("evidence", "get", cid_from_digest(b"\0" * 32), ok=False, CREDITSHARE_IPFS_API=dead)
     assert result.stderr.strip().splitlines() == [
         f"error: the IPFS node at {dead} is not reachable (is it up? `creditshare ipfs up`)."

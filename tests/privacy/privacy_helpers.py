@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from creditshare.core import localchain
 
 REPO = Path(__file__).resolve().parents[2]
 DROPPING_PARTY = Path(__file__).with_name("dropping_party.py")
@@ -20,17 +21,7 @@ PROCESS_TIMEOUT_S = 120
 
 def free_ports(n: int) -> list[int]:
     """n distinct free TCP ports on localhost (never the chain's)."""
-    socks, ports = [], []
-    while len(ports) < n:
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        socks.append(s)
-        if port not in RESERVED_PORTS and port not in ports:
-            ports.append(port)
-    for s in socks:
-        s.close()
-    return ports
+    return localchain.free_ports(n, exclude=RESERVED_PORTS)
 
 
 def subject(i: int) -> str:
