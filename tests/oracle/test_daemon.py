@@ -29,7 +29,7 @@ from creditshare.core.chain import ChainClient, encode_call
 from creditshare.core.config import Network, Settings
 from creditshare.core.ids import subject_id, to_hex
 from creditshare.core.keys import load_account
-from creditshare.core.localchain import free_port
+from creditshare.core.localchain import free_ports
 from oracle.daemon import round_request_text
 from scoring.model_card import TIERS
 from tests.cli.helpers import Cli, deployed_cli, row, write_csv
@@ -170,6 +170,7 @@ def fleet(cli, tmp_path_factory):
     cli("model", "promote", str(card), "--skip-drift-check", account="c1")
     cli("model", "promote", str(card), "--skip-drift-check", account="c2")
     config = folder / "oracles.json"
+    ports = free_ports(4)
     config.write_text(
         json.dumps(
             {
@@ -180,7 +181,7 @@ def fleet(cli, tmp_path_factory):
                         "keystore": f"o{i}",
                         "address": addresses[i],
                         "host": "127.0.0.1",
-                        "port": free_port(),
+                        "port": ports[i - 1],
                     }
                     for i in range(1, 5)
                 ],

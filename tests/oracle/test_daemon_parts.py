@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from creditshare.core.errors import ConfigError, InvalidInput
-from creditshare.core.localchain import free_port
+from creditshare.core.localchain import free_port, free_ports
 from oracle.checkpoint import Checkpoint, checkpoint_path, mark_signed
 from oracle.config import OracleConfig, OracleEntry
 from oracle.peers import MAX_REPLY, PeerServer, Refused, ask_signatures, peer_status, post_json
@@ -122,7 +122,7 @@ def test_missing_checkpoint_starts_at_the_default_and_a_corrupt_one_is_refused(t
 
 
 def test_peer_transport_returns_signatures_refusals_and_unreachable_peers(tmp_path):
-    port, dead = free_port(), free_port()
+    port, dead = free_ports(2)
 
     def on_sign(request: dict[str, object]) -> dict[str, object]:
         if request["end"] == 9:
