@@ -1,4 +1,5 @@
-"""`creditshare evidence get|put|status`: documents in the evidence store (folder or IPFS), checked by CID."""
+"""`creditshare evidence get|put|status|verify`: documents in the evidence store (folder or IPFS),
+checked by CID."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from pathlib import Path
 
 import typer
 
+from creditshare.bindings.settlement_ledger import SettlementLedger
 from creditshare.cli.context import emit, state, table
 from creditshare.core import ipfs
 from creditshare.core.errors import InvalidInput
+from creditshare.core.ids import cid_from_digest, parse_bytes32, to_hex
 from creditshare.domain import evidence
 
 app = typer.Typer(
@@ -79,3 +82,53 @@ def status(
             [[d.cid, len(d.holders), " ".join(d.holders)] for d in shown],
         ),
     )
+
+
+class EvidenceNotVerified(InvalidInput):
+    """Some settlement's document is missing from every reachable store, or a copy does not match its digest."""
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    settlements: list[str] = typer.Argument(..., help="Settlement ids (0x...)."),
+) -> None:
+    """Fetch each settlement's evidence by the digest on chain and check it: ok, missing or tampered.
+
+    With IPFS the document comes from any member's node that holds it (over bitswap), so one pin holder down
+    is no problem. Exit code 1, with one error line, when any document is missing or tampered."""
+    st = state(ctx)
+    wanted = [parse_bytes32(s, "settlement id") for s in settlements]
+    found = SettlementLedger(st.client).records(wanted)
+    unknown = [to_hex(w) for w in wanted if w not in found]
+    if unknown:
+        raise InvalidInput(f"not on the ledger: {', '.join(unknown)}")
+    cids = {w: cid_from_digest(found[w].evidence) for w in wanted}
+    verdicts = evidence.verify_many(st.settings.evidence_dir, list(cids.values()))
+    items = [
+        {
+            "settlement": to_hex(w),
+            "cid": cids[w],
+            "status": verdicts[cids[w]].status,
+            "bytes": verdicts[cids[w]].size,
+            "problem": verdicts[cids[w]].problem,
+        }
+        for w in dict.fromkeys(wanted)
+    ]
+    counts = {k: sum(i["status"] == k for i in items) for k in ("ok", "missing", "tampered")}
+    emit(
+        st,
+        {"backend": evidence.backend(), "settlements": items, **counts},
+        lambda: table(
+            f"evidence of {len(items)} settlement(s) ({evidence.backend()}): {counts['ok']} ok, "
+            f"{counts['missing']} missing, {counts['tampered']} tampered",
+            ["settlement", "cid", "status", "bytes"],
+            [[i["settlement"], i["cid"], i["status"], "-" if i["bytes"] is None else i["bytes"]] for i in items],
+        ),
+    )
+    bad = [i for i in items if i["status"] != "ok"]
+    if bad:
+        raise EvidenceNotVerified(
+            f"{len(bad)} of {len(items)} settlement document(s) did not verify: "
+            + "; ".join(f"{i['settlement']} {i['status']} ({i['problem']})" for i in bad)
+        )

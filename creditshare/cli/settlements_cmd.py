@@ -25,6 +25,7 @@ from creditshare.core.chain import CallsRefused, PartialWrite, spans
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import parse_bytes32, subject_id, to_hex
 from creditshare.core.keys import resolve_address
+from creditshare.domain import evidence
 from creditshare.domain import settlements as sm
 
 app = typer.Typer(
@@ -49,7 +50,8 @@ def submit(
 
     Nothing is sent if any row is bad: every bad row is listed with its line
     number. Rows already on chain are skipped, so a file that was cut off by a
-    crash can simply be submitted again.
+    crash can simply be submitted again. Each evidence file is stored in the
+    evidence store (CREDITSHARE_EVIDENCE=folder|ipfs) before any record is sent.
     """
     st = state(ctx)
     started = time.perf_counter()
@@ -62,6 +64,9 @@ def submit(
         with _told_by_line(file, [r.line for r in plan.to_send], "submitted"):
             ledger.check_submit(records, signer, batch_size)
     gas_used = 0
+    documents: list[str] = []
+    if not dry_run:  # every document in the evidence store before a record naming it is sent
+        documents = sm.store_documents(st.settings.evidence_dir, file, rows)
     if records and not dry_run:
         lines = [r.line for r in plan.to_send]
         with progress(st.json) as bar, _told_by_line(file, lines, "submitted"):
@@ -79,6 +84,8 @@ def submit(
         "gas_per_settlement": gas_used // len(records) if gas_used else 0,
         "seconds": round(elapsed, 3),
         "dry_run": dry_run,
+        "evidence_backend": evidence.backend(),
+        "evidence_stored": documents,
     }
     if not records:
         text = f"nothing to submit: all {len(rows)} settlements of {file} are on chain already"
@@ -89,7 +96,8 @@ def submit(
     else:
         text = (
             f"submitted {len(records)} settlements ({len(plan.already_on_chain)} were on chain already) "
-            f"in {elapsed:.1f}s, {result['gas_per_settlement']} gas each"
+            f"in {elapsed:.1f}s, {result['gas_per_settlement']} gas each; "
+            f"{len(documents)} evidence document(s) in the {evidence.backend()} store"
         )
     emit(st, result, text)
 

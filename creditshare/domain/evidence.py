@@ -92,6 +92,46 @@ def store_file(evidence_dir: Path, path: Path, digest: bytes) -> str:
     return store(evidence_dir, data)
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What `verify` found for one document: ``ok`` (the bytes match the CID), ``missing`` (no reachable copy)
+    or ``tampered`` (a copy that does not match); `problem` says which copy and why."""
+
+    cid: str
+    status: str
+    size: int | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def verify(evidence_dir: Path, cid: str) -> Verdict:
+    """Fetches the document `cid` through the chosen backend (over bitswap from any member's node with IPFS)
+    and checks it against the digest inside the CID. A missing or tampered copy is a verdict, not an error; a
+    setting that is wrong or this member's own node being down still raises."""
+    try:
+        data = load(evidence_dir, cid)
+    except EvidenceUnavailable as err:
+        return Verdict(cid, "missing", problem=str(err))
+    except EvidenceCorrupted as err:
+        return Verdict(cid, "tampered", problem=str(err))
+    return Verdict(cid, "ok", size=len(data))
+
+
+def verify_many(evidence_dir: Path, cids: list[str], *, workers: int = 8) -> dict[str, Verdict]:
+    """`verify` for each distinct CID, `workers` at a time with IPFS (a missing document waits for the fetch
+    timeout: in parallel, n missing documents cost one wait, not n)."""
+    distinct = list(dict.fromkeys(cids))
+    for cid in distinct:  # a malformed CID is the caller's error, before anything is fetched
+        digest_from_cid(cid)
+    if backend() != "ipfs" or len(distinct) < 2:
+        return {cid: verify(evidence_dir, cid) for cid in distinct}
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(distinct)))) as pool:
+        return dict(zip(distinct, pool.map(lambda c: verify(evidence_dir, c), distinct), strict=True))
+
+
 def _check(cid: str, data: bytes, where: str) -> bytes:
     if hashlib.sha256(data).digest() != digest_from_cid(cid):
         raise EvidenceCorrupted(f"{where} copy of {cid} does not match its CID (tampered or corrupted).")
@@ -101,10 +141,20 @@ def _check(cid: str, data: bytes, where: str) -> bytes:
 # -- the folder ---------------------------------------------------------------------------------------------
 
 
+def _intact(path: Path, digest: bytes) -> bool:
+    try:
+        return hashlib.sha256(path.read_bytes()).digest() == digest
+    except FileNotFoundError:
+        return False
+
+
 def store_folder(evidence_dir: Path, data: bytes) -> str:
-    cid = cid_from_digest(hashlib.sha256(data).digest())
+    """Writes `data` as ``<evidence_dir>/<CID>``; a copy already there is kept if intact and replaced if it no
+    longer matches its CID (storing a document again repairs a damaged copy)."""
+    digest = hashlib.sha256(data).digest()
+    cid = cid_from_digest(digest)
     path = evidence_dir / cid
-    if not path.exists():
+    if not _intact(path, digest):
         evidence_dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(data)

@@ -48,6 +48,8 @@ from creditshare.bindings.settlement_ledger import (
 from creditshare.core.errors import InvalidInput
 from creditshare.core.files import confined_path, parse_date, read_csv_rows
 from creditshare.core.ids import digest_from_cid, file_digest, reference_hash, settlement_id, subject_id, to_hex
+from creditshare.core.ipfs import IpfsError
+from creditshare.domain import evidence as ev
 
 CSV_COLUMNS = ("reference", "shipper", "platform", "carrier", "amount_fen", "invoice_date", "due_date", "evidence")
 
@@ -58,6 +60,8 @@ class CsvRow:
     reference: str
     settlement: Settlement
     extra: dict[str, str] = field(default_factory=dict)
+    #: the evidence file the row names (None for ``cid:<CIDv1>``, a document hashed elsewhere)
+    evidence_path: Path | None = None
 
 
 @dataclass
@@ -104,11 +108,12 @@ class _Evidence:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.cache: dict[str, bytes | InvalidInput] = {}
+        self.cache: dict[str, tuple[bytes, Path] | InvalidInput] = {}
 
-    def __call__(self, text: str) -> bytes:
+    def __call__(self, text: str) -> tuple[bytes, Path | None]:
+        """The row's evidence digest, and the file it was read from (None for ``cid:``)."""
         if text.startswith("cid:"):
-            return digest_from_cid(text[4:])
+            return digest_from_cid(text[4:]), None
         if not text:
             raise InvalidInput("evidence is empty: name the evidence file (waybill, proof of delivery, ...)")
         found = self.cache.get(text)
@@ -116,7 +121,7 @@ class _Evidence:
             try:
                 path = confined_path(self.root, text, "evidence")
                 try:
-                    found = file_digest(path)
+                    found = (file_digest(path), path)
                 except OSError as err:
                     raise InvalidInput(f"cannot read evidence file {text}: {err.strerror or err}") from err
             except InvalidInput as err:
@@ -148,6 +153,7 @@ def parse_csv(path: Path, extra_columns: tuple[str, ...] = (), *, evidence_root:
     for line, raw in table:
         try:
             platform = subject_id(raw["platform"])
+            digest, evidence_path = evidence(raw["evidence"])
             record = Settlement(
                 id=settlement_id(platform, raw["reference"]),
                 shipper=subject_id(raw["shipper"]),
@@ -156,7 +162,7 @@ def parse_csv(path: Path, extra_columns: tuple[str, ...] = (), *, evidence_root:
                 amount=_amount(raw["amount_fen"]),
                 invoice_date=_ledger_date(raw["invoice_date"], "invoice_date"),
                 due_date=_ledger_date(raw["due_date"], "due_date"),
-                evidence=evidence(raw["evidence"]),
+                evidence=digest,
                 reference_hash=reference_hash(raw["reference"]),
             )
         except InvalidInput as err:
@@ -175,7 +181,9 @@ def parse_csv(path: Path, extra_columns: tuple[str, ...] = (), *, evidence_root:
             errors.append(RowError(line, f"duplicate reference {raw['reference']!r} (first on line {seen[record.id]})"))
             continue
         seen[record.id] = line
-        rows.append(CsvRow(line, raw["reference"], record, {c: raw[c] for c in extra_columns if c in raw}))
+        rows.append(
+            CsvRow(line, raw["reference"], record, {c: raw[c] for c in extra_columns if c in raw}, evidence_path)
+        )
     if errors:
         raise InvalidSettlementFile(path, sorted(errors, key=lambda e: e.line))
     if not rows:
@@ -244,6 +252,41 @@ def plan_submission(
     if errors:
         raise InvalidSettlementFile(path, sorted(errors, key=lambda e: e.line))
     return plan
+
+
+def store_documents(evidence_dir: Path, path: Path, rows: Sequence[CsvRow]) -> list[str]:
+    """Stores each distinct evidence file the rows name through the chosen evidence backend (the folder, or
+    IPFS: added and pinned on this member's node and replicated to the configured members; see
+    creditshare.domain.evidence) and returns their CIDs, in order of first use. Called after the whole file was
+    checked and before any record is sent, so the document a record names is in the store when its record lands.
+
+    Idempotent (a document is stored under its CID; storing it again changes nothing, and a rerun of a file whose
+    records are on chain already re-pins their documents, e.g. after a switch from the folder to IPFS). Rows
+    naming ``cid:<CIDv1>`` name a document stored elsewhere: nothing to store. A file that no longer hashes to
+    what was parsed is a row error (InvalidSettlementFile, nothing sent); an unreachable node is one IpfsError
+    saying nothing was sent."""
+    lines: dict[Path, list[int]] = {}
+    digests: dict[Path, bytes] = {}
+    for row in rows:
+        if row.evidence_path is not None:
+            lines.setdefault(row.evidence_path, []).append(row.line)
+            digests[row.evidence_path] = row.settlement.evidence
+    cids: list[str] = []
+    errors: list[RowError] = []
+    for file, used_on in lines.items():
+        try:
+            cids.append(ev.store_file(evidence_dir, file, digests[file]))
+        except ev.EvidenceCorrupted as err:
+            errors += [RowError(line, str(err)) for line in used_on]
+        except OSError as err:
+            errors += [RowError(line, f"cannot read evidence file {file}: {err.strerror or err}") for line in used_on]
+        except IpfsError as err:
+            raise IpfsError(
+                f"{path}: storing the evidence of line {used_on[0]} failed, nothing was sent: {err}"
+            ) from err
+    if errors:
+        raise InvalidSettlementFile(path, sorted(errors, key=lambda e: e.line))
+    return cids
 
 
 # -- the lifecycle -------------------------------------------------------------------------------------------
