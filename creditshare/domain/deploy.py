@@ -22,7 +22,7 @@ def deploy_all(
     force: bool = False,
 ) -> dict[str, str]:
     """Deploys Consortium (with its founding committee), SettlementLedger, ModelRegistry, MpcJobLog,
-    SettlementToken, DataBus, CreditList and ScoreOracle.
+    SettlementToken, DataBus, CreditList, ScoreOracle and PayoutLedger.
 
     Idempotent: contracts already deployed on this network (code at the saved
     address) are kept unless `force`. Returns the addresses.
@@ -45,7 +45,7 @@ def deploy_all(
         )
         deployment.save()
     consortium = deployment.addresses["Consortium"]
-    for name in ("SettlementLedger", "ModelRegistry", "MpcJobLog", "SettlementToken", "DataBus"):
+    for name in ("SettlementLedger", "ModelRegistry", "MpcJobLog", "SettlementToken", "DataBus", "PayoutLedger"):
         # each takes only the consortium address
         if not client.is_deployed(name):
             deployment.addresses[name] = client.deploy(name, [consortium], account)
