@@ -56,7 +56,7 @@ $(SOLC_SHIM): scripts/solc_wrapper.js $(STAMPS)/npm
 	@chmod +x $@
 
 $(STAMPS)/compile: $(STAMPS)/python $(STAMPS)/npm $(SOLC_SHIM) brownie-config.yaml scripts/export_artifacts.py $(SOL_SOURCES)
-	@echo "==> compiling contracts (brownie, solc $(SOLC_VERSION), evm cancun); abi and bytecode into $(ARTIFACTS)"
+	@echo "==> compiling contracts (brownie, solc $(SOLC_VERSION), evm paris); abi and bytecode into $(ARTIFACTS)"
 	@$(VENV)/bin/brownie compile > $(STAMPS)/compile.log 2>&1 || (cat $(STAMPS)/compile.log; exit 1)
 	@$(PY) scripts/export_artifacts.py build/contracts $(ARTIFACTS) >> $(STAMPS)/compile.log 2>&1 \
 		|| (cat $(STAMPS)/compile.log; exit 1)

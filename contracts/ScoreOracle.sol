@@ -173,7 +173,7 @@ contract ScoreOracle is IScoreOracle, EIP712 {
         signers = new address[](signatures.length);
         address previous = address(0);
         for (uint256 i = 0; i < signatures.length; ++i) {
-            (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signatures[i]);
+            (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signatures[i]);
             if (err != ECDSA.RecoverError.NoError) revert ScoreOracleBadSignature(i);
             if (!_consortium.isActiveWithRole(signer, Roles.ORACLE)) revert ScoreOracleSignerNotOracle(signer);
             if (signer == previous) revert ScoreOracleDuplicateSigner(signer);
