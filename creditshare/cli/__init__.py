@@ -26,6 +26,7 @@ from creditshare.cli import (
     oracle_cmd,
     report_cmd,
     score_cmd,
+    serve_cmd,
     settlements_cmd,
 )
 from creditshare.cli.context import State, fail, fail_unexpected
@@ -117,6 +118,7 @@ app.add_typer(evidence_cmd.app, name="evidence")
 app.command("audit")(audit_cmd.audit)
 app.command("deploy")(members_cmd.deploy)
 app.command("report")(report_cmd.report)
+app.command("serve")(serve_cmd.serve)
 
 
 @app.command("demo")

@@ -1,0 +1,430 @@
+"""What the console's pages and API read, composed from the library the CLI uses, with caches per block height.
+
+A subject page needs the subject's settlements; the CLI's `report` finds them with two log scans of the whole
+ledger every time (about 60 % of its time on the demo chain). The console keeps one decoded copy of the
+ledger's SettlementSubmitted history instead, extended from the last block it read to the head on each request
+(`SettlementHistory`), and memoizes what does not change until the next block (accepted reports, a subject's
+composed page) keyed by the head block number. Records are immutable once submitted and their states are read
+live (`SettlementLedger.states`), so nothing stale is ever shown: a new block invalidates every memo. The chains
+CreditShare runs on (Anvil, Clique) do not reorganize; a reorg would need the history dropped and re-read.
+
+The numbers on a subject page are the CLI's (`creditshare --json report SUBJECT`): the same summarize_settlements,
+verify_scores and score_history over the same records; tests/web compares them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import is_address, to_checksum_address
+
+from creditshare.bindings.consortium import Consortium
+from creditshare.bindings.credit_list import CreditList
+from creditshare.bindings.data_bus import DataBus
+from creditshare.bindings.model_registry import ModelRegistry
+from creditshare.bindings.score_oracle import ScoreOracle
+from creditshare.bindings.settlement_ledger import SUBMITTED_DATA, Settlement, SettlementLedger
+from creditshare.core import keys
+from creditshare.core.chain import ChainClient, decode_log_data, event_topic
+from creditshare.core.errors import CreditShareError, InvalidInput
+from creditshare.core.ids import SettlementId, SubjectId, subject_id, to_hex
+from creditshare.reports.lender import summarize_settlements
+from oracle.provenance import AcceptedReport, accepted_reports, score_history, verify_scores
+from scoring.model_card import TIERS
+
+PAGE_SIZE = 50
+MAX_PAGE = 100_000
+T = TypeVar("T")
+
+
+class NotFound(InvalidInput):
+    """The chain holds nothing about what a page or API call names (an HTTP 404)."""
+
+
+class Forbidden(CreditShareError):
+    """An action this console's member may not take (an HTTP 403)."""
+
+
+class SettlementHistory:
+    """The ledger's SettlementSubmitted events decoded once, by shipper and by carrier, read up to `block`."""
+
+    def __init__(self, client: ChainClient, ledger: SettlementLedger) -> None:
+        self.client = client
+        self.ledger = ledger
+        self.topic = event_topic(ledger.contract, "SettlementSubmitted")
+        self.block = ledger.from_block() - 1
+        self.by_subject: dict[bytes, dict[bytes, Settlement]] = {}
+        self.count = 0
+
+    def update(self, head: int) -> None:
+        if head <= self.block:
+            return
+        for log in self.client.logs(self.ledger.contract.address, [self.topic], self.block + 1, head):
+            t = log["topics"]
+            platform, amount, invoice, due, evidence, _by = decode_log_data(SUBMITTED_DATA, log)
+            record = Settlement(
+                SettlementId(bytes.fromhex(t[1][2:])),
+                SubjectId(bytes.fromhex(t[2][2:])),
+                SubjectId(bytes(platform)),
+                SubjectId(bytes.fromhex(t[3][2:])),
+                int(amount),
+                int(invoice),
+                int(due),
+                bytes(evidence),
+            )
+            for side in (record.shipper, record.carrier):
+                self.by_subject.setdefault(side, {})[record.id] = record
+            self.count += 1
+        self.block = head
+
+    def records_of(self, subject: bytes) -> list[Settlement]:
+        """The subject's settlements as shipper or carrier, ordered as creditshare.reports.lender orders them."""
+        return sorted(self.by_subject.get(subject, {}).values(), key=lambda r: (r.invoice_date, r.id))
+
+
+@dataclass
+class ConsoleConfig:
+    """What `creditshare serve` starts the console with."""
+
+    account: LocalAccount
+    account_name: str
+    card: Any = None  # the champion's public model card (scoring.model_card.ModelCard), for reasons and the model page
+    card_path: Path | None = None
+    max_age_days: int | None = 90
+
+
+class Console:
+    """One member's view of the chain: the reads of every page, the signed actions, the caches."""
+
+    def __init__(self, client: ChainClient, config: ConsoleConfig) -> None:
+        self.client = client
+        self.config = config
+        self.account = config.account
+        self.ledger = SettlementLedger(client)
+        self.history = SettlementHistory(client, self.ledger)
+        self.lock = threading.RLock()  # one chain client, one signer: requests are served one at a time
+        self._memo: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._memo_block = -1
+
+    # -- caches ------------------------------------------------------------------------------------
+
+    def head(self) -> int:
+        head = int(self.client.read(lambda: self.client.w3.eth.block_number, "block number"))
+        if head != self._memo_block:
+            self._memo.clear()
+            self._memo_block = head
+        return head
+
+    def memo(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """`compute()` once per head block (call head() first)."""
+        if key in self._memo:
+            self._memo.move_to_end(key)
+            return self._memo[key]  # type: ignore[no-any-return]
+        value = compute()
+        self._memo[key] = value
+        if len(self._memo) > 512:
+            self._memo.popitem(last=False)
+        return value
+
+    def reports(self) -> dict[int, AcceptedReport]:
+        return self.memo(("reports",), lambda: accepted_reports(self.client))
+
+    def now(self) -> int:
+        return self.memo(("now",), self.client.block_timestamp)
+
+    # -- search ------------------------------------------------------------------------------------
+
+    def resolve(self, query: str) -> bytes:
+        """A subject id from what a user types: `namespace:registration`, a 0x 32-byte id, a member's address or
+        a keystore name in this node's data folder (the member's organisation)."""
+        text = query.strip()
+        if not text:
+            raise InvalidInput("type a registration (uscc:..., driver:...), a subject id, a member or a key name.")
+        if len(text) > 200:
+            raise InvalidInput("a search is at most 200 characters.")
+        if ":" in text or (text.startswith("0x") and len(text) == 66):
+            return subject_id(text)
+        if text.startswith("0x"):
+            if not is_address(text):
+                raise InvalidInput(f"{text!r} is neither a 0x 32-byte subject id nor an address.")
+            address = to_checksum_address(text)
+        else:
+            known = keys.list_keystores(self.client.settings.keystore_dir)
+            if text not in known:
+                raise NotFound(
+                    f"no registration, id, member or key named {text!r}: "
+                    "a registration looks like uscc:91310000MA1FL4XX1X"
+                )
+            address = to_checksum_address(known[text])
+        member = Consortium(self.client).member(address)
+        if member is None:
+            raise NotFound(f"{address} is not a consortium member: it has no organisation to look up.")
+        return member.org_id
+
+    # -- a subject ---------------------------------------------------------------------------------
+
+    def subject(self, subject: bytes) -> dict[str, Any]:
+        """The subject page's facts: the CLI report's (score, history, settlements, list entries, provenance)
+        plus consents and the records, memoized until the next block."""
+        with self.lock:
+            self.head()
+            return self.memo(("subject", subject), lambda: self._subject(subject))
+
+    def _subject(self, subject: bytes) -> dict[str, Any]:
+        reports = self.reports()
+        (score,) = verify_scores(
+            self.client, [subject], self.config.card, reports, max_age_days=self.config.max_age_days
+        )
+        history = score_history(self.client, [subject], reports).get(to_hex(subject), [])
+        self.history.update(self._memo_block)
+        records = self.history.records_of(subject)
+        states = self.ledger.states([r.id for r in records])
+        settlements = summarize_settlements(
+            (s.status.label, r.amount, r.due_date, s.paid_date, r.evidence)
+            for r, s in zip(records, states, strict=True)
+        )
+        settlements["as_shipper"] = sum(r.shipper == subject for r in records)
+        settlements["as_carrier"] = sum(r.carrier == subject for r in records)
+        now = self.now()
+        entries = self.entries(subject, now)
+        if not score["scored"] and not records and not entries:
+            raise NotFound(
+                f"unknown subject {to_hex(subject)}: "
+                "the chain holds no score, settlement or credit-list entry about it."
+            )
+        rows = [
+            {
+                **r.to_json(),
+                "role": "shipper" if r.shipper == subject else "carrier",
+                "status": s.status.label,
+                "paid_date": s.paid_date,
+            }
+            for r, s in zip(records, states, strict=True)
+        ]
+        consents = [c.to_json(now) for c in DataBus(self.client).consents_of(subject)]
+        return {
+            "subject": to_hex(subject),
+            "score": score,
+            "history": history,
+            "settlements": settlements,
+            "list_entries": entries,
+            "provenance": {**(_model_of(score) or {}), "evidence_cids": settlements["evidence_cids"]},
+            "consents": consents,
+            "records": rows,
+            "block": self._memo_block,
+        }
+
+    def entries(self, subject: bytes, now: int) -> list[dict[str, Any]]:
+        if "CreditList" not in self.client.deployment.addresses:
+            return []
+        return [e.to_json(now) for e in CreditList(self.client).entries_of(subject)]
+
+    def subject_page(self, subject: bytes, page: int) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
+        """The subject's facts, the records of page `page` (from 1) and the number of pages."""
+        facts = self.subject(subject)
+        pages = max(1, -(-len(facts["records"]) // PAGE_SIZE))
+        if not 1 <= page <= min(pages, MAX_PAGE):
+            raise NotFound(f"page {page} does not exist: this subject's settlements fill {pages} page(s).")
+        return facts, facts["records"][(page - 1) * PAGE_SIZE : page * PAGE_SIZE], pages
+
+    # -- portfolio, model, network -----------------------------------------------------------------
+
+    def portfolio(self, sort: str = "score") -> dict[str, Any]:
+        """The subjects that granted this console's member a consent still valid, with their verified scores, and
+        the default rate per tier among them (a subject with a settlement closed as Defaulted)."""
+        if sort not in ("score", "tier", "subject"):
+            raise InvalidInput(f"sort by score, tier or subject; got {sort!r}.")
+        with self.lock:
+            self.head()
+            items = self.memo(("portfolio",), self._portfolio)
+        key: Callable[[dict[str, Any]], Any] = {
+            "score": lambda i: (-(i["score"] or -1), i["subject"]),
+            "tier": lambda i: (i["tier"] or "Z", -(i["score"] or -1), i["subject"]),
+            "subject": lambda i: i["subject"],
+        }[sort]
+        rows = sorted(items["subjects"], key=key)
+        return {**items, "subjects": rows, "sort": sort}
+
+    def _portfolio(self) -> dict[str, Any]:
+        bus = DataBus(self.client)
+        lender_topic = "0x" + self.account.address[2:].lower().rjust(64, "0")
+        logs = self.client.logs(
+            bus.contract.address, [event_topic(bus.contract, "ConsentGranted"), None, None, lender_topic]
+        )
+        now = self.now()
+        consents: dict[bytes, list[dict[str, Any]]] = {}
+        for log in logs:
+            consent = bus.consent(int(log["topics"][1], 16))
+            if consent.state(now) == "valid":
+                consents.setdefault(consent.subject, []).append(consent.to_json(now))
+        subjects = list(consents)
+        scores = verify_scores(
+            self.client, subjects, self.config.card, self.reports(), max_age_days=self.config.max_age_days
+        )
+        self.history.update(self._memo_block)
+        by_tier: dict[str, dict[str, Any]] = {t: {"subjects": 0, "defaulters": 0} for t in TIERS}
+        rows = []
+        for subject, item in zip(subjects, scores, strict=True):
+            records = [r for r in self.history.records_of(subject) if r.shipper == subject]
+            defaulted = any(s.status.label == "Defaulted" for s in self.ledger.states([r.id for r in records]))
+            if item["scored"]:
+                by_tier[item["tier"]]["subjects"] += 1
+                by_tier[item["tier"]]["defaulters"] += defaulted
+            rows.append(
+                {
+                    "subject": to_hex(subject),
+                    "score": item["score"] if item["scored"] else None,
+                    "tier": item["tier"] if item["scored"] else None,
+                    "verdict": item["provenance"]["verdict"] if item["scored"] else "no score",
+                    "defaulted": defaulted,
+                    "consents": consents[subject],
+                }
+            )
+        for row in by_tier.values():
+            row["default_rate"] = round(row["defaulters"] / row["subjects"], 4) if row["subjects"] else None
+        return {"lender": self.account.address, "subjects": rows, "by_tier": by_tier}
+
+    def model(self) -> dict[str, Any]:
+        with self.lock:
+            self.head()
+            return self.memo(("model",), self._model)
+
+    def _model(self) -> dict[str, Any]:
+        registry = ModelRegistry(self.client)
+        champion = registry.champion()
+        models = [m.to_json() for m in registry.models()]
+        card = self.config.card
+        out: dict[str, Any] = {
+            "champion": to_hex(champion) if champion else None,
+            "models": models,
+            "card": None,
+            "card_matches_champion": None,
+        }
+        if card is not None:
+            data = card.to_dict()
+            out["card"] = {
+                **card.summary(),
+                "feature_tables": [
+                    {
+                        "name": f["name"],
+                        "kind": f["kind"],
+                        "bins": _bins(f),
+                        "special_points": f["special_points"],
+                        "missing_points": f["missing_points"],
+                    }
+                    for f in data.get("features", [])
+                ],
+            }
+            out["card_matches_champion"] = champion is not None and card.model_hash == to_hex(champion)
+        return out
+
+    def network(self) -> dict[str, Any]:
+        with self.lock:
+            head = self.head()
+            return self.memo(("network",), lambda: self._network(head))
+
+    def _network(self, head: int) -> dict[str, Any]:
+        consortium = Consortium(self.client)
+        oracle = ScoreOracle(self.client)
+        reports = self.reports()
+        last = max(reports) if reports else None
+        validators: list[dict[str, Any]] = []
+        try:
+            validators = [v.to_json() for v in consortium.validator_signers()]
+        except CreditShareError:  # a registry without validators (older deployments)
+            validators = []
+        return {
+            "chain_id": self.client.settings.network.chain_id,
+            "network": self.client.settings.network.name,
+            "head": head,
+            "head_time": self.now(),
+            "me": {"address": self.account.address, "key": self.config.account_name},
+            "members": [m.to_json() for m in consortium.members()],
+            "threshold": consortium.threshold(),
+            "proposals": consortium.proposals(),
+            "oracle": {
+                "threshold": oracle.threshold(),
+                "reports": oracle.report_count(),
+                "operators": consortium.active_members_with_role("ORACLE"),
+                "last_report": None
+                if last is None
+                else {"id": last, "epoch": reports[last].epoch, "as_of": reports[last].as_of, "tx": reports[last].tx},
+            },
+            "validators": validators,
+            "settlements_indexed": self.history.count,
+            "history_block": self.history.block,
+        }
+
+    # -- signed actions ----------------------------------------------------------------------------
+
+    def grant(self, lender: str, purpose: str, scope: int, days: int) -> dict[str, Any]:
+        from creditshare.domain.consents import grant_own
+
+        if not is_address(lender):
+            raise InvalidInput(f"the lender must be a 0x address; got {lender!r}.")
+        with self.lock:
+            return grant_own(self.client, self.account, to_checksum_address(lender), purpose, scope, days=days)
+
+    def consented_read(self, subjects: Sequence[bytes], scope: int, purpose: str) -> dict[str, Any]:
+        from creditshare.reports.consented import consented_read
+
+        with self.lock:
+            return consented_read(self.client, self.account, subjects, scope, purpose)
+
+    def view(self, subject: bytes) -> dict[str, Any]:
+        with self.lock:
+            return CreditList(self.client).view(subject, self.account)
+
+    def decrypt(self, entry_id: int) -> dict[str, Any]:
+        from creditshare.domain.credit_entries import decrypt_details
+
+        with self.lock:
+            details = decrypt_details(CreditList(self.client), entry_id, self.account)
+        try:
+            return {"entry_id": entry_id, "bytes": len(details), "details": details.decode("utf-8")}
+        except UnicodeDecodeError:
+            return {"entry_id": entry_id, "bytes": len(details), "details_hex": "0x" + details.hex()}
+
+    def refresh(self, subject: bytes) -> dict[str, Any]:
+        with self.lock:
+            receipt = ScoreOracle(self.client).request_refresh(subject, self.account)
+        return {"subject": to_hex(subject), "tx": to_hex(bytes(receipt["transactionHash"]))}
+
+
+def _bins(feature: dict[str, Any]) -> list[dict[str, Any]]:
+    """A card feature's bins as rows: the bin's range (or categories) and its points."""
+    points = feature["points"]
+    if feature["kind"] == "categorical":
+        return [{"bin": ", ".join(c), "points": p} for c, p in zip(feature.get("categories", []), points)]
+    edges = list(feature.get("edges", []))
+    bounds = ["-inf", *map(str, edges), "+inf"]
+    return [{"bin": f"[{bounds[i]}, {bounds[i + 1]})", "points": p} for i, p in enumerate(points)]
+
+
+def _model_of(item: dict[str, Any]) -> dict[str, Any] | None:
+    """The provenance block of creditshare.reports.lender's subject report (same keys, same values)."""
+    if not item["scored"]:
+        return None
+    p = item["provenance"]
+    return {
+        "model_hash": item["model_hash"],
+        "model_version": item["model_version"],
+        "champion": item["model_is_champion"],
+        "model_status": item["model_status"],
+        "age_days": item["age_days"],
+        "max_age_days": p["max_age_days"],
+        "verdict": p["verdict"],
+        "report": item["report"],
+        "report_tx": p["report_tx"],
+        "digest": p["digest"],
+        "oracle_signers": p["signers"],
+        "threshold": p["threshold"],
+        "verified": p["verified"],
+        "problems": p["problems"],
+    }
