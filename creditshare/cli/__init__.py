@@ -24,6 +24,7 @@ from creditshare.cli import (
     model_cmd,
     mpc_cmd,
     oracle_cmd,
+    payouts_cmd,
     report_cmd,
     score_cmd,
     serve_cmd,
@@ -115,6 +116,7 @@ app.add_typer(list_cmd.token_app, name="token")
 app.add_typer(consent_cmd.app, name="consent")
 app.add_typer(ipfs_cmd.app, name="ipfs")
 app.add_typer(evidence_cmd.app, name="evidence")
+app.add_typer(payouts_cmd.app, name="payouts")
 app.command("audit")(audit_cmd.audit)
 app.command("deploy")(members_cmd.deploy)
 app.command("report")(report_cmd.report)
