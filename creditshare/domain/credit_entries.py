@@ -234,6 +234,9 @@ def post_entries(
         raise InvalidEntryFile(Path("<entries>"), refused)
     if dry_run:  # checked like a real post, nothing sealed or sent
         return PostResult([{"line": r.line, "subject": to_hex(r.subject)} for r in todo], already, 0)
+    # every evidence file in the evidence store (folder or IPFS, pinned and replicated), checked against the
+    # digest it was parsed with, before anything is sealed or sent
+    store_evidence(book.client.settings.evidence_dir, todo)
     book.token.ensure_allowance(account, book.contract.address, total, "posting the stakes")
     store = sealing.SealedStore(book.client.settings.evidence_dir)
     my_key = sealing.public_key_of(bytes(account.key))
@@ -243,7 +246,6 @@ def post_entries(
         commitment, cid = store.put_blob(blob)
         # the maintainer's own copy of the content key is written before the entry exists
         store.put_key(commitment, me, sealing.wrap_key(key, my_key), role="maintainer")
-        ev.store(book.client.settings.evidence_dir, r.evidence_path.read_bytes())
         sealed_info.append((commitment, cid))
         inputs.append(_entry_input(r, commitment))
     try:
@@ -271,6 +273,29 @@ def post_entries(
             }
         )
     return PostResult(posted, already, sum(int(receipt["gasUsed"]) for _id, receipt in results))
+
+
+def store_evidence(evidence_dir: Path, rows: Sequence[EntryRow]) -> list[str]:
+    """Stores each distinct evidence file of `rows` through the chosen evidence backend
+    (creditshare.domain.evidence.store_file: it must still hash to the digest the row was parsed with, which is
+    the digest the entry goes on chain with); returns the CIDs. A changed or unreadable file is a row error
+    (InvalidEntryFile): nothing is sealed or posted."""
+    lines: dict[Path, list[int]] = {}
+    digests: dict[Path, bytes] = {}
+    for r in rows:
+        lines.setdefault(r.evidence_path, []).append(r.line)
+        digests[r.evidence_path] = r.evidence
+    cids, errors = [], []
+    for path, used_on in lines.items():
+        try:
+            cids.append(ev.store_file(evidence_dir, path, digests[path]))
+        except ev.EvidenceCorrupted as err:
+            errors += [RowError(line, str(err)) for line in used_on]
+        except OSError as err:
+            errors += [RowError(line, f"cannot read evidence file {path}: {err.strerror or err}") for line in used_on]
+    if errors:
+        raise InvalidEntryFile(Path("<entries>"), sorted(errors, key=lambda e: e.line))
+    return cids
 
 
 def _entry_input(r: EntryRow, commitment: bytes) -> tuple[Any, ...]:
