@@ -6,16 +6,24 @@ Every model type implements :class:`CreditModel` (``fit(X, y) -> self`` and
 on-chain champion (its card scores deterministically); a challenger such as
 :class:`GradientBoostingChallenger` informs the committee.
 
-Typical flow (what ``creditshare model train|evaluate|monitor`` calls)::
+Two scorecard methods give the same deployable card (integer points per bin):
+``"logistic"`` (:class:`ScorecardModel`: optbinning bins + logistic regression)
+and ``"boosted"`` (:class:`~scoring.boosted.BoostedScorecardModel`: per-feature
+shape functions by cyclic gradient boosting); ``"auto"`` picks one by stratified
+cross-validation on the training split only and records the choice and the
+figures in the card's ``factory`` entry.
+
+Typical flow (what ``creditshare model train|evaluate|compare|monitor`` calls)::
 
     X, y = training_set(settlements, as_of)
-    result = train_scorecard(X, y, name="freight", version=1)
+    result = train_scorecard(X, y, name="freight", version=1, method="auto")
     result.card.save("card.json")
     report = challenge(result.card, X, y)  # the card against a challenger on the same holdout
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -24,13 +32,14 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from scoring._validate import check_frame, check_int, check_positive, check_target
+from scoring.boosted import BoostedScorecardModel
 from scoring.errors import ModelError
 from scoring.features import DAY, build_features, default_labels
 from scoring.metrics import Metrics, evaluate_scores
-from scoring.model_card import ModelCard
+from scoring.model_card import ModelCard, card_float
 from scoring.scorecard import ScorecardModel
 
 #: a challenger must beat the champion's holdout AUC by this much to be recommended
@@ -38,6 +47,10 @@ MIN_AUC_GAIN = 0.005
 #: the holdout's share of the rows, and the seed of its stratified split (the same rows for the same data)
 TEST_SIZE = 0.3
 SPLIT_SEED = 42
+#: scorecard methods of :func:`train_scorecard`
+METHODS = ("logistic", "boosted", "auto")
+#: folds of the cross-validation of ``method="auto"``
+CV_FOLDS = 5
 
 
 @runtime_checkable
@@ -133,7 +146,7 @@ def compare(
     b = evaluate(challenger, X, y)
     gain = b.auc - a.auc
     better = gain >= min_auc_gain
-    deployable = isinstance(challenger, ScorecardModel)
+    deployable = isinstance(challenger, (ScorecardModel, BoostedScorecardModel))
     if not better:
         verdict = "keep the champion"
     elif deployable:
@@ -190,12 +203,72 @@ def report_json(report: Mapping[str, Any]) -> str:
 class TrainResult:
     """A trained scorecard, its card and its holdout."""
 
-    model: ScorecardModel
+    model: ScorecardModel | BoostedScorecardModel
     card: ModelCard
     metrics: Metrics
     X_test: pd.DataFrame
     y_test: np.ndarray
     seconds: float
+
+
+_MODELS: dict[str, type[ScorecardModel] | type[BoostedScorecardModel]] = {
+    "logistic": ScorecardModel,
+    "boosted": BoostedScorecardModel,
+}
+
+
+def _params_of(cls: type, params: Mapping[str, Any]) -> dict[str, Any]:
+    accepted = set(inspect.signature(cls).parameters)
+    return {k: v for k, v in params.items() if k in accepted}
+
+
+def _check_method_params(method: str, params: Mapping[str, Any]) -> None:
+    if method not in METHODS:
+        raise ModelError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
+    kinds = ("logistic", "boosted") if method == "auto" else (method,)
+    known = set().union(*(set(_params_of(_MODELS[k], params)) for k in kinds))
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ModelError(f"unknown parameter for method {method!r}: {', '.join(unknown)}.")
+
+
+def fit_scorecard(method: str, X: pd.DataFrame, y: Any, **params: Any) -> ScorecardModel | BoostedScorecardModel:
+    """Fit a ``"logistic"`` or ``"boosted"`` scorecard with the parameters its model type accepts (shared ones
+    such as ``categorical`` go to both; ``"auto"`` is :func:`train_scorecard`'s)."""
+    if method not in _MODELS:
+        raise ModelError(f"method must be one of {', '.join(_MODELS)}; got {method!r}.")
+    return _MODELS[method](**_params_of(_MODELS[method], params)).fit(X, y)
+
+
+def cross_validate(
+    X: pd.DataFrame, y: Any, *, folds: int = CV_FOLDS, random_state: int = SPLIT_SEED, **params: Any
+) -> dict[str, Any]:
+    """Stratified ``folds``-fold cross-validated AUC of the logistic and the boosted scorecard on ``X`` (call it
+    on the training split only) and the choice: boosted when its mean AUC is higher, else logistic."""
+    check_int("cv folds", folds, 2)
+    target = check_target(y, len(X))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=random_state)
+    aucs: dict[str, list[float]] = {"logistic": [], "boosted": []}
+    try:
+        splits = list(splitter.split(np.zeros(len(target)), target))
+    except ValueError as err:
+        raise ModelError(f"cannot split the training rows into {folds} folds: {err}") from err
+    for tr, va in splits:
+        for method in aucs:
+            model = fit_scorecard(method, X.iloc[tr], target[tr], **params)
+            aucs[method].append(evaluate(model, X.iloc[va], target[va]).auc)
+    mean = {m: float(np.mean(v)) for m, v in aucs.items()}
+    chosen = "boosted" if mean["boosted"] > mean["logistic"] else "logistic"
+    return {
+        "method": "auto",
+        "chosen": chosen,
+        "cv": {
+            "folds": folds,
+            "seed": random_state,
+            **{f"{m}_auc": f"{mean[m]:.6f}" for m in aucs},
+            **{f"{m}_fold_auc": [f"{a:.6f}" for a in v] for m, v in aucs.items()},
+        },
+    }
 
 
 def train_scorecard(
@@ -204,24 +277,130 @@ def train_scorecard(
     *,
     name: str,
     version: int,
+    method: str = "logistic",
     test_size: float = TEST_SIZE,
     random_state: int = SPLIT_SEED,
     training: Mapping[str, int | str | None] | None = None,
+    cv_folds: int = CV_FOLDS,
     **params: Any,
 ) -> TrainResult:
-    """Split (stratified), fit a :class:`ScorecardModel` with ``params``, evaluate, build the card."""
+    """Split (stratified), fit a scorecard with ``params``, evaluate on the holdout, build the card.
+
+    ``method``: ``"logistic"`` (:class:`ScorecardModel`; its card is the card of before, with no ``factory``
+    entry), ``"boosted"`` (:class:`~scoring.boosted.BoostedScorecardModel`) or ``"auto"`` (whichever has the
+    better :func:`cross_validate` AUC on the training split, ``cv_folds`` folds; the holdout is never used to
+    choose). Boosted and auto cards record the method (and the CV figures) in their ``factory`` entry.
+    ``seconds`` is the time to fit (for auto, the cross-validation included)."""
     if not isinstance(X, pd.DataFrame):
         raise ModelError(f"X must be a pandas DataFrame; got {type(X).__name__}.")
     if len(X) == 0:
         raise ModelError("X is empty: at least one row is needed.")
+    _check_method_params(method, params)
     target = check_target(y, len(X))
     X_tr, X_te, y_tr, y_te = holdout_split(X, target, test_size=test_size, random_state=random_state)
     start = time.perf_counter()
-    model = ScorecardModel(**params).fit(X_tr, y_tr)
+    factory: dict[str, Any] | None = None
+    if method == "auto":
+        factory = cross_validate(X_tr, y_tr, folds=cv_folds, random_state=random_state, **params)
+        model = fit_scorecard(factory["chosen"], X_tr, y_tr, **params)
+    else:
+        model = fit_scorecard(method, X_tr, y_tr, **params)
+    if isinstance(model, BoostedScorecardModel):
+        factory = {**(factory or {"method": "boosted"}), "boosted": _boosted_entry(model)}
     seconds = time.perf_counter() - start
     metrics = evaluate(model, X_te, y_te)
-    card = ModelCard.from_scorecard(model, name=name, version=version, metrics=metrics, training=training)
+    card = ModelCard.from_scorecard(
+        model, name=name, version=version, metrics=metrics, training=training, factory=factory
+    )
     return TrainResult(model=model, card=card, metrics=metrics, X_test=X_te, y_test=y_te, seconds=seconds)
+
+
+def _boosted_entry(model: BoostedScorecardModel) -> dict[str, Any]:
+    """What a boosted card records of its fit (integers and decimal strings)."""
+    return {
+        "bags": int(model.n_bags),
+        "best_cycles": [int(c) for c in model.cycles_],
+        "learning_rate": card_float(model.learning_rate),
+        "max_bins": int(model.max_bins),
+        "max_leaves": int(model.max_leaves),
+        "seed": int(model.random_state),
+    }
+
+
+def compare_methods(
+    X: pd.DataFrame,
+    y: Any,
+    *,
+    test_size: float = TEST_SIZE,
+    random_state: int = SPLIT_SEED,
+    **params: Any,
+) -> dict[str, Any]:
+    """The logistic scorecard, the boosted scorecard and the gradient-boosting challenger fitted on the same
+    training split and evaluated on the same holdout: ``{"holdout": ..., "models": [...], "best_deployable": ...}``
+    (JSON-ready). Only the two scorecards can score on chain."""
+    _check_method_params("auto", params)
+    target = check_target(y, len(X))
+    X_tr, X_te, y_tr, y_te = holdout_split(X, target, test_size=test_size, random_state=random_state)
+    rows = []
+    for method in ("logistic", "boosted"):
+        start = time.perf_counter()
+        model: CreditModel = fit_scorecard(method, X_tr, y_tr, **params)
+        seconds = time.perf_counter() - start
+        rows.append((method, model, True, seconds))
+    start = time.perf_counter()
+    gb = GradientBoostingChallenger(features=params.get("features"), categorical=params.get("categorical", ())).fit(
+        X_tr, y_tr
+    )
+    rows.append(("hist-gradient-boosting", gb, False, time.perf_counter() - start))
+    models: list[dict[str, Any]] = []
+    for name, model, deployable, seconds in rows:
+        m = evaluate(model, X_te, y_te)
+        models.append(
+            {
+                "name": name,
+                "type": type(model).__name__,
+                "deployable": deployable,
+                **_rounded(m),
+                "fit_seconds": round(seconds, 3),
+            }
+        )
+    best = max((float(r["auc"]), str(r["name"])) for r in models if r["deployable"])[1]
+    return {
+        "holdout": {"n": int(len(y_te)), "event_rate": round(float(np.mean(y_te)), 6)},
+        "models": models,
+        "best_deployable": best,
+    }
+
+
+def optbinning_default_auc(
+    X_train: pd.DataFrame, y_train: Any, X_test: pd.DataFrame, y_test: Any, categorical: Sequence[str] = ()
+) -> float:
+    """Holdout AUC of optbinning's defaults (``BinningProcess`` + ``LogisticRegression`` on WoE): the reference
+    the quality targets and the ``scorecard_auc`` benchmark compare with."""
+    import warnings
+
+    from optbinning import BinningProcess
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    cats = list(categorical)
+    pipe = Pipeline(
+        [
+            ("binning", BinningProcess(list(X_train.columns), categorical_variables=cats or None)),
+            ("logistic", LogisticRegression()),
+        ]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe.fit(_optb_frame(X_train, cats), np.asarray(y_train))
+        proba = pipe.predict_proba(_optb_frame(X_test, cats))[:, 1]
+    return float(evaluate_scores(y_test, proba).auc)
+
+
+def _optb_frame(X: pd.DataFrame, categorical: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {c: (X[c].astype(object) if c in categorical else X[c].astype("float64")) for c in X.columns}, index=X.index
+    )
 
 
 def holdout_split(

@@ -156,12 +156,18 @@ class ModelCard:
         version: int,
         metrics: Metrics | None = None,
         training: Mapping[str, int | str | None] | None = None,
+        factory: Mapping[str, Any] | None = None,
     ) -> ModelCard:
-        """The card of a fitted :class:`scoring.scorecard.ScorecardModel`."""
+        """The card of a fitted :class:`scoring.scorecard.ScorecardModel` or
+        :class:`scoring.boosted.BoostedScorecardModel`.
+
+        ``factory`` (optional) is how the model factory chose and fitted the model (method, cross-validation
+        figures; integers and decimal strings only); a card without it is exactly the card of before."""
+        from scoring.boosted import BoostedScorecardModel
         from scoring.scorecard import ScorecardModel
 
-        if not isinstance(model, ScorecardModel):
-            raise ModelError(f"model must be a ScorecardModel; got {type(model).__name__}.")
+        if not isinstance(model, (ScorecardModel, BoostedScorecardModel)):
+            raise ModelError(f"model must be a ScorecardModel or a BoostedScorecardModel; got {type(model).__name__}.")
         model.check_fitted()
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise ModelError(f"version must be a positive integer; got {version!r}.")
@@ -214,6 +220,8 @@ class ModelCard:
             "metrics": metrics.as_card() if metrics is not None else {},
             "score_distribution": {"edges": edges, "counts": [int(c) for c in counts]},
         }
+        if factory is not None:
+            data["factory"] = dict(factory)
         return cls(data)
 
     @classmethod
@@ -311,6 +319,8 @@ class ModelCard:
                     _decimal_string(self.metrics[key], f"metrics {key}")
             self.training: dict[str, Any] = _object(d.get("training", {}), "training")
             self.scaling: dict[str, Any] = _object(d["scaling"], "scaling")
+            #: how the model factory chose the model (absent from cards trained before the field existed)
+            self.factory: dict[str, Any] = _object(d.get("factory", {}), "factory")
         except (KeyError, TypeError, IndexError, AttributeError) as err:
             raise ModelError(f"model card is malformed: missing or wrong field {err}.") from err
 
@@ -484,6 +494,7 @@ class ModelCard:
             "features": list(self.feature_names),
             "scaling": self.scaling,
             "training": self.training,
+            **({"factory": self.factory} if self.factory else {}),
         }
 
 
