@@ -461,8 +461,6 @@ def settlement_frame(ledger: SettlementLedger, block: int | None = None) -> Any:
     Logs are read raw and decoded with eth-abi: web3's log formatting is the
     slow part at 10^5 events.
     """
-    import pandas as pd  # here, not at the top: every CLI command imports this module, few need pandas
-
     client, contract = ledger.client, ledger.contract
     submitted = event_topic(contract, "SettlementSubmitted")
     status_topics = [event_topic(contract, n) for n in STATUS_EVENTS]
@@ -499,20 +497,31 @@ def settlement_frame(ledger: SettlementLedger, block: int | None = None) -> Any:
         final = state.status == Status.PAID
         status_date = state.paid_date if final else changed
         rows.append([*records[sid], state.paid_date if final else 0, state.status.label, status_date])
-    columns = [
-        "settlement_id",
-        "shipper",
-        "platform",
-        "carrier",
-        "amount",
-        "invoice_date",
-        "due_date",
-        "evidence",
-        "paid_date",
-        "status",
-        "status_date",
-    ]
-    frame = pd.DataFrame(rows, columns=columns)
+    return frame_from_rows(rows)
+
+
+#: the columns of settlement_frame, in order
+FRAME_COLUMNS = (
+    "settlement_id",
+    "shipper",
+    "platform",
+    "carrier",
+    "amount",
+    "invoice_date",
+    "due_date",
+    "evidence",
+    "paid_date",
+    "status",
+    "status_date",
+)
+
+
+def frame_from_rows(rows: Sequence[Sequence[Any]]) -> Any:
+    """The DataFrame of settlement_frame from its rows (FRAME_COLUMNS, in order): one constructor, so the
+    full recompute and the chain index (creditshare.domain.index) give the same columns and dtypes."""
+    import pandas as pd
+
+    frame = pd.DataFrame(list(rows), columns=list(FRAME_COLUMNS))
     for column in ("amount", "invoice_date", "due_date", "paid_date", "status_date"):
         frame[column] = frame[column].astype("int64")
     return frame

@@ -17,6 +17,7 @@ from creditshare.cli import (
     chain_cmd,
     consent_cmd,
     evidence_cmd,
+    index_cmd,
     ipfs_cmd,
     keys_cmd,
     list_cmd,
@@ -116,6 +117,7 @@ app.add_typer(list_cmd.token_app, name="token")
 app.add_typer(consent_cmd.app, name="consent")
 app.add_typer(ipfs_cmd.app, name="ipfs")
 app.add_typer(evidence_cmd.app, name="evidence")
+app.add_typer(index_cmd.app, name="index")
 app.add_typer(payouts_cmd.app, name="payouts")
 app.command("audit")(audit_cmd.audit)
 app.command("deploy")(members_cmd.deploy)
