@@ -24,6 +24,7 @@ from creditshare.cli import (
     members_cmd,
     model_cmd,
     mpc_cmd,
+    network_cmd,
     oracle_cmd,
     payouts_cmd,
     report_cmd,
@@ -119,6 +120,7 @@ app.add_typer(ipfs_cmd.app, name="ipfs")
 app.add_typer(evidence_cmd.app, name="evidence")
 app.add_typer(index_cmd.app, name="index")
 app.add_typer(payouts_cmd.app, name="payouts")
+app.add_typer(network_cmd.app, name="network")
 app.command("audit")(audit_cmd.audit)
 app.command("deploy")(members_cmd.deploy)
 app.command("report")(report_cmd.report)

@@ -25,7 +25,6 @@ from eth_typing import ABIEvent, ABIFunction
 from eth_utils import event_abi_to_log_topic, function_abi_to_4byte_selector, to_checksum_address
 from faster_eth_abi import decode as abi_decode  # compiled eth-abi: same API, 3x faster
 from faster_eth_abi import encode as abi_encode
-from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, Web3RPCError
@@ -83,6 +82,23 @@ def _format_value(value: Any) -> str:
     if isinstance(value, bytes):
         return "0x" + value.hex()
     return str(value)
+
+
+class ChainStalled(ChainError):
+    """The network's latest block is older than its stall limit: it seals no blocks (too few signers up)."""
+
+    def __init__(self, number: int, age: float, limit: float, pending: bytes | None = None) -> None:
+        self.number, self.age, self.pending = number, age, pending
+        tail = (
+            f"; transaction 0x{pending.hex()} waits in the node's pool and lands when the chain resumes "
+            "(run the command again then: what landed is skipped)"
+            if pending is not None
+            else ""
+        )
+        super().__init__(
+            f"the chain has stalled: its last block #{number} was sealed {age:.0f} s ago (limit {limit:.0f} s, "
+            f"CREDITSHARE_STALL_S); too few signers are up (try `creditshare network status`){tail}."
+        )
 
 
 def decode_revert(data: str | bytes | None) -> str:
@@ -429,14 +445,33 @@ class ChainClient:
         return decode_result(contract, name, bytes.fromhex(response["result"][2:]))
 
     def check_connection(self) -> int:
-        """The chain id, after checking that it is the one configured."""
+        """The chain id, after checking that it is the one configured and, on a proof-of-authority network,
+        that the chain advances (see check_not_stalled)."""
         chain_id = int(self.read(lambda: self.w3.eth.chain_id, "chain id"))
         if chain_id != self.settings.network.chain_id:
             raise ChainError(
                 f"the node at the {self.settings.network.name} endpoint reports chain id {chain_id}, "
                 f"expected {self.settings.network.chain_id}."
             )
+        self.check_not_stalled()
         return chain_id
+
+    def head_age(self) -> tuple[int, float]:
+        """(number, age in seconds) of the node's latest block."""
+        block = self.rpc("eth_getBlockByNumber", ["latest", False], "latest block").get("result") or {}
+        if "number" not in block:
+            raise ChainError(f"the {self.settings.network.name} node returned no latest block.")
+        return int(block["number"], 16), max(0.0, time.time() - int(block["timestamp"], 16))
+
+    def check_not_stalled(self) -> None:
+        """Raises ChainStalled if the network seals blocks on a schedule (stall_s > 0: Clique, QBFT) and its
+        latest block is older than stall_s: too few signers are up, and a transaction would wait forever."""
+        limit = self.settings.network.stall_s
+        if limit <= 0:
+            return
+        number, age = self.head_age()
+        if age > limit:
+            raise ChainStalled(number, age, limit)
 
     def block_timestamp(self, block: BlockIdentifier = "latest") -> int:
         """The timestamp of `block` (a number, or "latest")."""
@@ -761,9 +796,15 @@ class ChainClient:
         the node's work when a batch emits hundreds of events. `status`,
         `gasUsed` and `blockNumber` are converted to int; decode logs with a
         contract event's `process_receipt` or `process_log` where needed.
+
+        On a network that seals on a schedule (stall_s > 0), a head that stops advancing for stall_s while
+        the receipt is missing ends the wait early with ChainStalled (the transaction stays in the node's pool
+        and lands once the chain resumes; re-running the command skips what landed).
         """
         deadline = time.monotonic() + timeout
         delay = 0.002
+        stall_s = self.settings.network.stall_s
+        next_check = time.monotonic() + min(stall_s, 5.0) if stall_s > 0 else float("inf")
         while True:
             response = self.rpc("eth_getTransactionReceipt", ["0x" + tx_hash.hex()], "receipt")
             result = response.get("result")
@@ -773,6 +814,11 @@ class ChainClient:
                 return result  # type: ignore[no-any-return]
             if time.monotonic() > deadline:
                 raise ChainError(f"transaction 0x{tx_hash.hex()} was not mined within {timeout:.0f}s.")
+            if time.monotonic() > next_check:
+                number, age = self.head_age()
+                if age > stall_s:
+                    raise ChainStalled(number, age, stall_s, pending=tx_hash)
+                next_check = time.monotonic() + min(stall_s, 5.0)
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
 
@@ -790,10 +836,7 @@ class ChainClient:
         )
         tx.pop("to", None)
         tx_hash = self._sign_and_send(tx, account)
-        receipt = self.read(
-            lambda: self.w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=120, poll_latency=0.01),
-            "receipt",
-        )
+        receipt = self.wait_receipt(tx_hash)
         if receipt["status"] != 1:
             raise TransactionRejected(f"deploying {name} reverted.")
-        return str(receipt["contractAddress"])
+        return to_checksum_address(str(receipt["contractAddress"]))

@@ -8,12 +8,18 @@ nothing secret is read from here. Networks:
 - ``local``: the persistent Anvil that ``creditshare chain start`` runs on
   127.0.0.1:8545, with its state file under the data folder.
 - ``consortium``: any EVM JSON-RPC endpoint (Hyperledger Besu QBFT first of all),
-  given by ``CREDITSHARE_RPC_URL`` and ``CREDITSHARE_CHAIN_ID``.
+  given by ``CREDITSHARE_RPC_URL`` and ``CREDITSHARE_CHAIN_ID``; without them, a node of
+  the geth Clique network that ``creditshare network init`` wrote in the data folder
+  (node ``CREDITSHARE_NODE``, 0 by default).
+
+On a proof-of-authority network the chain client reports a chain whose last block is older
+than ``CREDITSHARE_STALL_S`` seconds (30 by default) as stalled instead of waiting.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 from dataclasses import dataclass
@@ -35,6 +41,7 @@ class Network:
     chain_id: int
     poa: bool  # blocks carry QBFT/Clique extra data longer than 32 bytes
     gas_price: int  # wei; 0 on a permissioned chain
+    stall_s: float = 0.0  # a head older than this is a stalled chain (0: never checked, e.g. Anvil)
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,34 @@ def dev_chain_port() -> int:
     return DEV_PORT_RANGE.start + int.from_bytes(digest[:4], "big") % len(DEV_PORT_RANGE)
 
 
+DEFAULT_STALL_S = 30
+
+
+def stall_seconds() -> float:
+    """CREDITSHARE_STALL_S: how old the last block may be before a proof-of-authority chain counts as stalled."""
+    return float(_env_int("CREDITSHARE_STALL_S", DEFAULT_STALL_S, 1, 86_400))
+
+
+def geth_network_node(data_dir: Path) -> Network | None:
+    """The consortium network as node CREDITSHARE_NODE (default 0) of the geth network under <data>/geth-network
+    (written by `creditshare network init`), or None if there is none."""
+    path = data_dir / "geth-network" / "network.json"
+    if not path.is_file():
+        return None
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        nodes = raw["nodes"]
+        chain_id = int(raw["chain_id"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ConfigError(f"the network description {path} is unreadable ({err}); run `network init --force`.") from err
+    index = _env_int("CREDITSHARE_NODE", 0, 0, max(len(nodes) - 1, 0))
+    try:
+        port = int(nodes[index]["http_port"])
+    except (IndexError, KeyError, TypeError, ValueError) as err:
+        raise ConfigError(f"the network description {path} has no node {index}.") from err
+    return Network("consortium", f"http://127.0.0.1:{port}", chain_id, True, 0, stall_seconds())
+
+
 def network_by_name(name: str) -> Network:
     """The network called `name`, with overrides from the environment."""
     if name == "development":
@@ -129,7 +164,7 @@ def network_by_name(name: str) -> Network:
         if chain_id <= 0:
             raise ConfigError("the consortium network needs CREDITSHARE_CHAIN_ID (a positive integer).")
         poa = os.environ.get("CREDITSHARE_POA", "1") not in ("0", "false", "no")
-        return Network(name, url, chain_id, poa, _env_int("CREDITSHARE_GAS_PRICE", 0))
+        return Network(name, url, chain_id, poa, _env_int("CREDITSHARE_GAS_PRICE", 0), stall_seconds() if poa else 0)
     raise ConfigError(f"unknown network {name!r}; choose one of {', '.join(NETWORKS)}.")
 
 
@@ -154,4 +189,8 @@ def load_settings(network: str | None = None, data_dir: str | Path | None = None
         raise ConfigError(f"the data folder {folder} cannot be used: {err.strerror or err}.") from err
     if info is not None and not stat.S_ISDIR(info.st_mode):
         raise ConfigError(f"the data folder {folder} is not a folder; choose another with --data-dir.")
+    if name == "consortium" and not os.environ.get("CREDITSHARE_RPC_URL"):
+        node = geth_network_node(folder)
+        if node is not None:
+            return Settings(data_dir=folder, network=node)
     return Settings(data_dir=folder, network=network_by_name(name))
