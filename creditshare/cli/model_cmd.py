@@ -1,4 +1,5 @@
-"""`creditshare model train|evaluate|register|promote|retire|show|monitor`: the model factory and its registry."""
+"""`creditshare model train|compare|evaluate|register|promote|retire|show|monitor`: the model factory and its
+registry."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from creditshare.cli.context import console, emit, state, table
 from creditshare.cli.options import Account, AsOf, Market, Seed, Settlements, Synthetic
 from creditshare.core.errors import InvalidInput
 from creditshare.domain.training_data import settlement_history
+
+#: scorecard methods of `model train --method` (scoring.factory.METHODS; listed here so --help needs no import)
+METHODS = ("logistic", "boosted", "auto")
 
 app = typer.Typer(
     help="Scorecard models: train and evaluate (scoring/), register and promote on chain "
@@ -36,21 +40,20 @@ def train(
         help="Add the cross-platform xp_* features (what a "
         "cross_platform_features MPC job over every platform reveals, computed in the clear).",
     ),
+    method: str = typer.Option(
+        "logistic",
+        "--method",
+        help="logistic (WOE binning + logistic regression), boosted (per-feature shape functions by gradient "
+        "boosting) or auto (the better of the two by 5-fold cross-validation on the training split).",
+    ),
 ) -> None:
-    """Fit the scorecard (WOE binning + logistic regression, integer points) and write its model card."""
-    from scoring.factory import train_scorecard, training_set, training_window
+    """Fit the scorecard (integer points per bin) and write its model card."""
+    from scoring.factory import train_scorecard, training_window
 
     st = state(ctx)
-    frame, as_of_s = settlement_history(
-        settlements, synthetic, as_of=as_of, seed=seed, market=market, chain=lambda: st.client
-    )
-    X, y = training_set(frame, as_of_s)
-    if with_xp:
-        from privacy.holders import cross_platform_frame
-
-        xp = cross_platform_frame(frame, as_of_s, X.index)
-        X = X.join(xp.set_axis(X.index))
-    result = train_scorecard(X, y, name=name, version=version, training=training_window(as_of_s))
+    _check_method(method)
+    X, y, as_of_s = _training_data(ctx, settlements, synthetic, seed, market, as_of, with_xp)
+    result = train_scorecard(X, y, name=name, version=version, method=method, training=training_window(as_of_s))
     result.card.save(out)
     summary = {
         "card": str(out),
@@ -60,13 +63,85 @@ def train(
         "ks": round(result.metrics.ks, 4),
         "gini": round(result.metrics.gini, 4),
         "seconds": round(result.seconds, 2),
+        "method": method,
+        "model": "boosted" if result.card.factory.get("boosted") else "logistic",
+        **({"cv": result.card.factory["cv"]} if method == "auto" else {}),
     }
+    chosen = f" (auto chose {summary['model']})" if method == "auto" else ""
     emit(
         st,
         summary,
-        f"model card written to {out}\n  hash {summary['model_hash']}\n  {len(X)} rows; holdout AUC "
-        f"{summary['auc']}, KS {summary['ks']}, Gini {summary['gini']}",
+        f"model card written to {out}\n  hash {summary['model_hash']}\n  {summary['model']} scorecard{chosen}; "
+        f"{len(X)} rows; holdout AUC {summary['auc']}, KS {summary['ks']}, Gini {summary['gini']}",
     )
+
+
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise InvalidInput(f"--method must be one of {', '.join(METHODS)}; got {method!r}.")
+
+
+def _training_data(
+    ctx: typer.Context,
+    settlements: Path | None,
+    synthetic: int | None,
+    seed: int,
+    market: str,
+    as_of: str | None,
+    with_xp: bool,
+) -> tuple[Any, Any, int]:
+    """Features, labels and as-of time of the training population (with the xp_* features if asked)."""
+    from scoring.factory import training_set
+
+    frame, as_of_s = settlement_history(
+        settlements, synthetic, as_of=as_of, seed=seed, market=market, chain=lambda: state(ctx).client
+    )
+    X, y = training_set(frame, as_of_s)
+    if with_xp:
+        from privacy.holders import cross_platform_frame
+
+        xp = cross_platform_frame(frame, as_of_s, X.index)
+        X = X.join(xp.set_axis(X.index))
+    return X, y, as_of_s
+
+
+@app.command()
+def compare(
+    ctx: typer.Context,
+    settlements: Settlements = None,
+    synthetic: Synthetic = None,
+    seed: Seed = 1,
+    market: Market = "standard",
+    as_of: AsOf = None,
+    with_xp: bool = typer.Option(False, "--with-xp", help="Add the cross-platform xp_* features (as in train)."),
+) -> None:
+    """The logistic scorecard, the boosted scorecard and the gradient-boosting challenger side by side: the same
+    training split, the same holdout. Only the two scorecards can score on chain."""
+    from scoring.factory import compare_methods
+
+    st = state(ctx)
+    X, y, _ = _training_data(ctx, settlements, synthetic, seed, market, as_of, with_xp)
+    report = compare_methods(X, y)
+
+    def text() -> None:
+        table(
+            f"Model types on the same holdout ({report['holdout']['n']} rows)",
+            ["model", "on chain", "AUC", "KS", "Gini", "fit s"],
+            [
+                [
+                    m["name"],
+                    "yes" if m["deployable"] else "no",
+                    m["auc"],
+                    m["ks"],
+                    m["gini"],
+                    m["fit_seconds"],
+                ]
+                for m in report["models"]
+            ],
+        )
+        console.print(f"best deployable: {report['best_deployable']} (train it with --method)")
+
+    emit(st, report, text)
 
 
 @app.command("train-federated")
