@@ -28,6 +28,7 @@ Everything is vectorised; 100,000 shippers take a few seconds.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -35,6 +36,7 @@ import pandas as pd
 
 from scoring.errors import InvalidData
 from scoring.features import DAY, build_features, default_labels
+from scoring.trips import ENERGY_TYPES, TripLog, check_many, haversine_km
 
 
 @dataclass(frozen=True)
@@ -296,3 +298,174 @@ def market_profile(name: str, **overrides: object) -> SyntheticMarket:
     if name not in PROFILES:
         raise InvalidData(f"unknown market profile {name!r}; choose from {', '.join(sorted(PROFILES))}.")
     return generate_market(None, **{**PROFILES[name], **overrides})
+
+
+# -- trips, payouts and the other roles (issue #17) ------------------------------------------------------------
+
+#: freight hubs (lat, lon) the synthetic lanes run between
+HUBS: dict[str, tuple[float, float]] = {
+    "Shanghai": (31.23, 121.47),
+    "Suzhou": (31.30, 120.62),
+    "Hangzhou": (30.27, 120.16),
+    "Nanjing": (32.06, 118.80),
+    "Hefei": (31.82, 117.23),
+    "Wuhan": (30.59, 114.31),
+    "Zhengzhou": (34.75, 113.63),
+    "Jinan": (36.65, 117.12),
+    "Tianjin": (39.08, 117.20),
+    "Beijing": (39.90, 116.41),
+    "Guangzhou": (23.13, 113.26),
+    "Changsha": (28.23, 112.94),
+}
+TRIP_KINDS = ("genuine", "missing", "fabricated", "reused")
+
+
+@dataclass(frozen=True)
+class SyntheticTrip:
+    """One settlement's trip as a market would present it: `kind` is the ground truth ("genuine", "missing":
+    no log, "fabricated": a made-up track, "reused": another settlement's real track re-timed)."""
+
+    settlement_id: str
+    log: TripLog | None
+    origin: tuple[float, float]
+    destination: tuple[float, float]
+    invoice_date: int
+    kind: str
+
+
+def _track(
+    rng: np.random.Generator, a: tuple[float, float], b: tuple[float, float], end: int, n: int, speed_kmh: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A road-like track from `a` to `b` through one random waypoint, arriving at `end`."""
+    mid = np.array([(a[0] + b[0]) / 2, (a[1] + b[1]) / 2]) + rng.normal(0, 0.25, 2)
+    knots = np.array([a, mid, b])
+    u = np.linspace(0, 2, n)
+    lat = np.interp(u, [0, 1, 2], knots[:, 0]) + rng.normal(0, 0.0005, n)
+    lon = np.interp(u, [0, 1, 2], knots[:, 1]) + rng.normal(0, 0.0005, n)
+    seg = haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:])
+    hours = np.r_[0.0, np.cumsum(seg / speed_kmh)]
+    t = end - ((hours[-1] - hours) * 3600).astype(np.int64)
+    return t, lat, lon
+
+
+def generate_trips(
+    settlements: pd.DataFrame,
+    *,
+    seed: int = 0,
+    missing: float = 0.10,
+    fabricated: float = 0.04,
+    reused: float = 0.04,
+    new_energy_share: float = 0.2,
+    points: int = 48,
+) -> list[SyntheticTrip]:
+    """Trip logs for `settlements` (a market's frame): each shipper ships along one or two lanes between
+    :data:`HUBS`; each carrier drives one energy type (a share `new_energy_share` electric or hydrogen).
+    A share of trips has no log, is fabricated (a straight line at impossible speed, the wrong destination or
+    a wrong odometer) or reuses an earlier genuine track re-timed; the rest are genuine and pass the checks.
+    Seeded separately from :func:`generate_market`, which it does not change."""
+    rng = np.random.default_rng(seed + 17)
+    hubs = list(HUBS.values())
+    shippers = pd.unique(settlements["shipper"].to_numpy(dtype=object))
+    lanes = {s: rng.choice(len(hubs), size=(2, 2), replace=True) for s in shippers}
+    for lane in lanes.values():
+        for row in lane:
+            if row[0] == row[1]:
+                row[1] = (row[1] + 1) % len(hubs)
+    carriers = pd.unique(settlements["carrier"].to_numpy(dtype=object))
+    energy = dict(
+        zip(
+            carriers,
+            rng.choice(
+                np.array(ENERGY_TYPES, dtype=object),
+                size=len(carriers),
+                p=[0.55 * (1 - new_energy_share) / 0.8, 0.25 * (1 - new_energy_share) / 0.8]
+                + [new_energy_share * 0.7, new_energy_share * 0.3],
+            ),
+            strict=True,
+        )
+    )
+    kinds = rng.choice(
+        np.array(TRIP_KINDS, dtype=object),
+        size=len(settlements),
+        p=[1 - missing - fabricated - reused, missing, fabricated, reused],
+    )
+    genuine: list[TripLog] = []
+    out: list[SyntheticTrip] = []
+    frame = settlements[["settlement_id", "shipper", "carrier", "invoice_date"]].itertuples(index=False)
+    for (sid, shipper, carrier, invoice), kind in zip(frame, kinds, strict=True):
+        lane = lanes[shipper][int(rng.integers(0, 2))]
+        a, b = hubs[lane[0]], hubs[lane[1]]
+        invoice = int(invoice)
+        end = invoice - int(rng.uniform(0.1, 5) * DAY)
+        if kind == "missing":
+            out.append(SyntheticTrip(sid, None, a, b, invoice, kind))
+            continue
+        if kind == "reused" and genuine:
+            src = genuine[int(rng.integers(0, len(genuine)))]
+            shift = end - int(src.t[-1])
+            log = TripLog(
+                src.vehicle_id,
+                src.energy_type,
+                src.odometer_start_km,
+                src.odometer_end_km,
+                src.t + shift,
+                src.lat.copy(),
+                src.lon.copy(),
+            )
+            # presented for another settlement: its declared lane is the copied track's
+            a0, b0 = (float(src.lat[0]), float(src.lon[0])), (float(src.lat[-1]), float(src.lon[-1]))
+            out.append(SyntheticTrip(sid, log, a0, b0, invoice, kind))
+            continue
+        kind = "genuine" if kind == "reused" else kind
+        t, lat, lon = _track(rng, a, b, end, points, float(rng.uniform(55, 80)))
+        path = float(haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:]).sum())
+        odometer = float(rng.uniform(10_000, 500_000))
+        driven = path * float(rng.normal(1.0, 0.02))
+        if kind == "fabricated":
+            trick = int(rng.integers(0, 3))
+            if trick == 0:  # a straight line drawn at home, timed 20 minutes end to end
+                lat, lon = np.linspace(a[0], b[0], points), np.linspace(a[1], b[1], points)
+                t = end - np.linspace(1200, 0, points).astype(np.int64)
+            elif trick == 1:  # a real trip to somewhere else
+                far = [h for h in hubs if float(haversine_km(h[0], h[1], b[0], b[1])) > 300]
+                other = far[int(rng.integers(0, len(far)))]
+                t, lat, lon = _track(rng, a, other, end, points, 70.0)
+                driven = float(haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:]).sum())
+            else:  # the odometer tells another story
+                driven = path * 0.4
+        log = TripLog(
+            f"V{abs(hash(carrier)) % 10**6:06d}",
+            str(energy[carrier]),
+            odometer,
+            odometer + driven,
+            t.astype(np.int64),
+            lat,
+            lon,
+        )
+        if kind == "genuine":
+            genuine.append(log)
+        out.append(SyntheticTrip(sid, log, a, b, invoice, kind))
+    return out
+
+
+def trips_frame(trips: Sequence[SyntheticTrip], settlements: pd.DataFrame) -> pd.DataFrame:
+    """The trip verdicts as the frame scoring.features.party_features reads: settlement_id, shipper, platform,
+    carrier, verdict, energy_type ("" without a log), delivered_at, invoice_date, origin, destination (hub
+    coordinates as "lat,lon")."""
+    checks = check_many([(t.settlement_id, t.log, t.origin, t.destination, t.invoice_date) for t in trips])
+    base = settlements.set_index("settlement_id")
+    ids = [t.settlement_id for t in trips]
+    return pd.DataFrame(
+        {
+            "settlement_id": ids,
+            "shipper": base.loc[ids, "shipper"].to_numpy(dtype=object),
+            "platform": base.loc[ids, "platform"].to_numpy(dtype=object),
+            "carrier": base.loc[ids, "carrier"].to_numpy(dtype=object),
+            "verdict": [checks[i].verdict for i in ids],
+            "energy_type": [checks[i].energy_type for i in ids],
+            "delivered_at": np.array([checks[i].delivered_at for i in ids], dtype=np.int64),
+            "invoice_date": np.array([t.invoice_date for t in trips], dtype=np.int64),
+            "origin": [f"{t.origin[0]:.2f},{t.origin[1]:.2f}" for t in trips],
+            "destination": [f"{t.destination[0]:.2f},{t.destination[1]:.2f}" for t in trips],
+        }
+    )
