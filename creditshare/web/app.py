@@ -105,7 +105,10 @@ def create_app(console: Console, api_token: str, allowed_hosts: list[str] | None
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception as err:  # a bug: one line to the user, the traceback to the console's log
+            response = error_page(request, err)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "no-referrer"
@@ -131,7 +134,8 @@ def create_app(console: Console, api_token: str, allowed_hosts: list[str] | None
             return JSONResponse({"error": message_of(err)}, status_code=status)
         return render(request, "error.html", {"status": status, "message": message_of(err)}, status)
 
-    @app.exception_handler(Exception)
+    @app.exception_handler(CreditShareError)
+    @app.exception_handler(ScoringError)
     async def on_error(request: Request, err: Exception) -> Response:
         return error_page(request, err)
 

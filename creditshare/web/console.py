@@ -58,11 +58,18 @@ class SettlementHistory:
         self.client = client
         self.ledger = ledger
         self.topic = event_topic(ledger.contract, "SettlementSubmitted")
-        self.block = ledger.from_block() - 1
+        self.start = ledger.from_block()
+        self.reset()
+
+    def reset(self) -> None:
+        self.block = self.start - 1
+        self.block_hash = b""
         self.by_subject: dict[bytes, dict[bytes, Settlement]] = {}
         self.count = 0
 
     def update(self, head: int) -> None:
+        if self.block >= self.start and self._hash(self.block) != self.block_hash:  # the chain was rewound
+            self.reset()
         if head <= self.block:
             return
         for log in self.client.logs(self.ledger.contract.address, [self.topic], self.block + 1, head):
@@ -82,6 +89,11 @@ class SettlementHistory:
                 self.by_subject.setdefault(side, {})[record.id] = record
             self.count += 1
         self.block = head
+        self.block_hash = self._hash(head)
+
+    def _hash(self, number: int) -> bytes:
+        block = self.client.read(lambda: self.client.w3.eth.get_block(number), "block")
+        return bytes(block["hash"]) if block else b""
 
     def records_of(self, subject: bytes) -> list[Settlement]:
         """The subject's settlements as shipper or carrier, ordered as creditshare.reports.lender orders them."""
@@ -111,15 +123,20 @@ class Console:
         self.lock = threading.RLock()  # one chain client, one signer: requests are served one at a time
         self._memo: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._memo_block = -1
+        self._memo_key: tuple[int, bytes] = (-1, b"")
 
     # -- caches ------------------------------------------------------------------------------------
 
     def head(self) -> int:
-        head = int(self.client.read(lambda: self.client.w3.eth.block_number, "block number"))
-        if head != self._memo_block:
+        """The head block's number; the memos are dropped when the head block changes (by number or hash: a
+        development chain reverted to a snapshot reuses numbers)."""
+        block = self.client.read(lambda: self.client.w3.eth.get_block("latest"), "block")
+        key = (int(block["number"]), bytes(block["hash"]))
+        if key != self._memo_key:
             self._memo.clear()
-            self._memo_block = head
-        return head
+            self._memo_key = key
+            self._memo_block = key[0]
+        return key[0]
 
     def memo(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         """`compute()` once per head block (call head() first)."""

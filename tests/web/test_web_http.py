@@ -1,0 +1,199 @@
+"""Every route of the console over plain HTTP against `creditshare serve` on the test Anvil: the numbers equal
+the CLI's --json, unknown ids and bad input answer a 4xx page or JSON error (never a traceback), and a refused
+call writes nothing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from creditshare.core.ids import subject_id, to_hex
+from tests.cli.lender_scenario import sid
+
+SHIP1, SHIP2 = to_hex(subject_id("uscc:SHIP1")), to_hex(subject_id("uscc:SHIP2"))
+NO_LIMIT = ("--max-age-days", "0")
+
+
+def no_traceback(text: str) -> None:
+    assert "Traceback" not in text and 'File "' not in text
+
+
+def csrf_of(page: str) -> str:
+    match = re.search(r'name="csrf" value="([0-9a-f]{64})"', page)
+    assert match, "the page has no CSRF field"
+    return match[1]
+
+
+def test_subject_api_equals_the_cli_report(cli, market, server):
+    cli_report = cli.json("report", "uscc:SHIP2", "--card", str(market["card"]), *NO_LIMIT)
+    api = server.api.get("/api/subjects/uscc:SHIP2").json()
+    for key in ("subject", "score", "history", "settlements", "list_entries", "provenance"):
+        assert api[key] == cli_report[key], key
+    assert api["records"] == 3 and api["consents"][0]["state"] == "valid"
+    ship1 = server.api.get(f"/api/subjects/{SHIP1}").json()
+    assert ship1["settlements"] == cli.json("report", "uscc:SHIP1", *NO_LIMIT)["settlements"]
+
+
+def test_subject_page_shows_score_reasons_provenance_and_settlements(cli, market, server):
+    r = server.http.get("/subject/uscc:SHIP2")
+    assert r.status_code == 200, r.text
+    report = cli.json("report", "uscc:SHIP2", "--card", str(market["card"]), *NO_LIMIT)
+    page = r.text
+    assert f'<span class="score" id="score">{report["score"]["score"]}</span>' in page
+    assert f"tier {report['score']['tier']}" in page and ">verified<" in page
+    for reason in report["score"]["reasons"]:
+        assert f"<code>{reason}</code>" in page
+    for signer in report["provenance"]["oracle_signers"]:
+        assert signer in page
+    assert '<td class="num" id="settlement-count">3</td>' in page and 'data-status="Defaulted">1<' in page
+    assert '<td class="num" id="amount">3,000.00</td>' in page and "payment-default" in page
+    assert page.count("<svg") == 1 and "/evidence/b" in page
+    no_traceback(page)
+
+
+def test_search_finds_registrations_ids_members_and_key_names(server):
+    for q, want in (("uscc:SHIP2", SHIP2), (SHIP1, SHIP1), ("ship2", SHIP2), ("  uscc:ship1 ", SHIP1)):
+        r = server.http.get("/", params={"q": q})
+        assert r.status_code == 303 and r.headers["location"] == f"/subject/{want}", (q, r.text)
+    assert server.api.get("/api/search", params={"q": "ship2"}).json()["subject"] == SHIP2
+
+
+@pytest.mark.parametrize(
+    ("q", "status", "says"),
+    [
+        ("uscc:", 400, "subject must be"),
+        ("nobody-here", 404, "no registration, id, member or key named"),
+        ("0x1234", 400, "neither a 0x 32-byte subject id nor an address"),
+        ("0x" + "11" * 20, 404, "is not a consortium member"),
+        ("x" * 201, 400, "at most 200 characters"),
+    ],
+)
+def test_search_refuses_bad_and_unknown_input_with_a_clear_line(server, q, status, says):
+    r = server.http.get("/", params={"q": q})
+    assert r.status_code == status and says in r.text
+    no_traceback(r.text)
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "says"),
+    [
+        ("/subject/uscc:NOBODY", 404, "unknown subject"),
+        ("/subject/0xdead", 400, "subject must be"),
+        ("/subject/uscc:SHIP2?page=0", 400, "bad input"),
+        ("/subject/uscc:SHIP2?page=2", 404, "page 2 does not exist"),
+        ("/subject/uscc:SHIP2?page=abc", 400, "bad input"),
+        ("/portfolio?sort=nonsense", 400, "sort by score, tier or subject"),
+        ("/evidence/not-a-cid", 400, "CID"),
+        ("/evidence/bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy", 404, ""),
+        ("/no/such/page", 404, "no page at /no/such/page"),
+    ],
+)
+def test_pages_answer_unknown_ids_and_bad_input_with_a_4xx_page(server, path, status, says):
+    r = server.http.get(path)
+    assert r.status_code == status, r.text
+    assert says in r.text and "<h1>Error" in r.text
+    no_traceback(r.text)
+
+
+def test_portfolio_lists_the_consenting_subjects_with_default_rates(cli, server):
+    p = server.api.get("/api/portfolio").json()
+    (row,) = p["subjects"]
+    shown = cli.json("score", "show", "uscc:SHIP2")[0]
+    assert row["subject"] == SHIP2 and row["score"] == shown["score"] and row["tier"] == shown["tier"]
+    assert row["defaulted"] is True and p["by_tier"][shown["tier"]] == {
+        "subjects": 1,
+        "defaulters": 1,
+        "default_rate": 1.0,
+    }
+    page = server.http.get("/portfolio", params={"sort": "tier"})
+    assert page.status_code == 200 and SHIP2 in page.text and "100.0%" in page.text
+
+
+def test_model_and_network_pages(cli, market, server):
+    model = server.http.get("/model")
+    card = cli.json("model", "show")
+    assert model.status_code == 200 and "(the champion)" in model.text and "shp_dpd_max" in model.text
+    assert card["champion"] in model.text
+    net = server.api.get("/api/network").json()
+    assert {m["address"] for m in net["members"]} >= {m["address"] for m in cli.json("members", "list")}
+    assert net["oracle"]["threshold"] == 3 and net["oracle"]["reports"] >= 2
+    page = server.http.get("/network")
+    assert page.status_code == 200 and "Governance proposals" in page.text and str(net["head"]) in page.text
+
+
+def test_evidence_link_serves_the_document_as_a_download(market, server):
+    cid = server.api.get("/api/subjects/uscc:SHIP1").json()["settlements"]["evidence_cids"][0]
+    r = server.http.get(f"/evidence/{cid}")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/octet-stream"
+    assert r.headers["content-disposition"].startswith("attachment") and r.content
+
+
+def test_a_form_without_its_csrf_token_is_refused_and_writes_nothing(server):
+    head = server.head()
+    for form in (
+        {"subject": "uscc:SHIP2", "purpose": "credit-line"},
+        {"subject": "uscc:SHIP2", "purpose": "credit-line", "csrf": "0" * 64},
+    ):
+        r = server.http.post("/actions/read", data=form)
+        assert r.status_code == 403 and "CSRF token does not match" in r.text
+    other = server.http.get("/").cookies  # a token of another browser session does not pass either
+    token = csrf_of(server.http.get("/subject/uscc:SHIP2", cookies=other).text)
+    r = server.http.post(
+        "/actions/refresh", data={"csrf": token, "subject": "uscc:SHIP2"}, cookies={"creditshare_csrf": "forged"}
+    )
+    assert r.status_code == 403
+    assert server.head() == head
+
+
+def test_a_form_with_bad_input_is_a_400_page(server):
+    page = server.http.get("/subject/uscc:SHIP2")
+    token = csrf_of(page.text)
+    head = server.head()
+    r = server.http.post(
+        "/actions/consent", data={"csrf": token, "lender": "bank", "purpose": "x", "scope": "score", "days": "x"}
+    )
+    assert r.status_code == 400 and "bad input" in r.text
+    r = server.http.post(
+        "/actions/read", data={"csrf": token, "subject": "uscc:SHIP2", "purpose": "p", "scope": "nope"}
+    )
+    assert r.status_code == 400
+    no_traceback(r.text)
+    assert server.head() == head
+
+
+def test_api_needs_the_members_token(server):
+    import httpx
+
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic abc"}):
+        r = httpx.get(f"{server.url}/api/subjects/uscc:SHIP2", headers=headers)
+        assert r.status_code in (401, 403) and "token" in r.json()["error"]
+    schema = httpx.get(f"{server.url}/api/openapi.json").json()
+    assert "/api/settlements" in schema["paths"] and "HTTPBearer" in str(schema["components"])
+
+
+def test_api_submission_validates_the_whole_batch_and_writes_nothing_when_one_is_bad(cli, server):
+    cid = server.api.get("/api/subjects/uscc:SHIP1").json()["settlements"]["evidence_cids"][0]
+    good = {
+        "reference": "API-1",
+        "shipper": "uscc:SHIP1",
+        "platform": "uscc:PLAT1",
+        "carrier": "driver:D1",
+        "amount_fen": 10_000,
+        "invoice_date": "2026-02-01",
+        "due_date": "2026-03-01",
+        "evidence": f"cid:{cid}",
+    }
+    bad = {**good, "reference": "API-2", "amount_fen": 0}
+    head = server.head()
+    r = server.api.post("/api/settlements", json={"settlements": [good, bad]})
+    assert r.status_code == 400, r.text
+    assert "settlements[1]: amount_fen must be positive" in r.json()["error"]
+    # the console's member is the bank: it is neither the shipper nor the platform
+    r = server.api.post("/api/settlements", json={"settlements": [good]})
+    assert r.status_code == 400 and "neither the shipper nor the platform" in r.json()["error"]
+    r = server.api.post("/api/settlements/confirm", json={"ids": [sid("L1-3"), "0x12"]})
+    assert r.status_code == 400 and "ids[1]" in r.json()["error"]
+    r = server.api.post("/api/settlements/confirm", json={"ids": [sid("L1-3")]})
+    assert r.status_code == 409 and "refused by the contract" in r.json()["error"], r.text
+    assert server.head() == head
