@@ -29,6 +29,7 @@ MODULES = [
     "privacy_bench",
     "list_bench",
     "evidence_bench",
+    "index_bench",
     "trip_bench",
 ]
 
