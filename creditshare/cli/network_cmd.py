@@ -10,6 +10,7 @@ commands reach this network with `--network consortium` (node CREDITSHARE_NODE, 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -18,7 +19,7 @@ from creditshare.bindings.consortium import Consortium
 from creditshare.cli.context import State, emit, state, table
 from creditshare.core import network
 from creditshare.core.chain import ChainClient
-from creditshare.core.config import Network, Settings, stall_seconds
+from creditshare.core.config import Network, Settings, load_settings, stall_seconds
 from creditshare.core.errors import ConfigError, InvalidInput
 
 app = typer.Typer(
@@ -31,8 +32,17 @@ app.add_typer(node_app, name="node")
 NodeOpt = typer.Option(None, "--node", help="Only this node (its index, 0 first); default every node.")
 
 
+def _data_dir(st: State) -> Path:
+    """The data folder, whichever network is chosen: the consortium profile itself needs a network that
+    `network init` has not written yet."""
+    try:
+        return st.settings.data_dir
+    except ConfigError:
+        return load_settings("local", st.data_dir).data_dir
+
+
 def _net(st: State) -> network.NetworkInfo:
-    return network.load_network(st.settings.data_dir)
+    return network.load_network(_data_dir(st))
 
 
 def _pick(net: network.NetworkInfo, node: int | None) -> list[network.NodeInfo]:
@@ -52,7 +62,7 @@ def init(
     peers, distinct loopback ports."""
     st = state(ctx)
     net = network.init_network(
-        st.settings.data_dir, validators, chain_id=chain_id, period=period, gas_limit=gas_limit, force=force
+        _data_dir(st), validators, chain_id=chain_id, period=period, gas_limit=gas_limit, force=force
     )
     emit(
         st,
@@ -89,7 +99,7 @@ def _client(net: network.NetworkInfo, st: State) -> ChainClient | None:
     for node in net.nodes:
         if network.node_pid(node) is not None:
             chain = Network("consortium", node.rpc_url, net.chain_id, True, 0, stall_seconds())
-            return ChainClient(Settings(data_dir=st.settings.data_dir, network=chain))
+            return ChainClient(Settings(data_dir=_data_dir(st), network=chain))
     return None
 
 
