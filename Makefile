@@ -21,6 +21,9 @@ help:
 	@echo "make lint     setup, then ruff (lint and format), mypy and the import layers (lint-imports)"
 	@echo "make test     setup and kubo, then the whole test suite on a real local Anvil (and Kubo nodes)"
 	@echo "make kubo     build Kubo (IPFS) v0.39.0 with Go into ~/.cache/creditshare (once)"
+	@echo "make geth     build go-ethereum v1.13.15 (the Clique network engine) with Go into ~/.cache/creditshare (once)"
+	@echo "make demo-network  setup and geth, then a smaller demo market on a 4-node geth Clique network"
+	@echo "make bench-network setup and geth, then the network benchmarks; writes bench/results/network.json"
 	@echo "make demo     setup, then the main job on the persistent local chain"
 	@echo "make bench    setup, then every benchmark; writes bench/results/latest.json"
 	@echo "make audit    slither over contracts/; fails on findings not excused in audit/slither-triage.json"
@@ -82,7 +85,7 @@ lint: $(STAMPS)/python
 	@echo "==> lint-imports: the layers (pyproject.toml [tool.importlinter])"
 	@$(VENV)/bin/lint-imports
 
-test: setup kubo
+test: setup kubo geth
 	@echo "==> running the test suite (pytest with brownie's plugin; it starts this checkout's Anvil on" \
 		"127.0.0.1:$$($(PY) -c 'from creditshare.core.config import dev_chain_port; print(dev_chain_port())')," \
 		"or on a free port if another process holds that one)"
@@ -105,6 +108,22 @@ $(KUBO):
 	@cd $(KUBO_DIR) && start=$$(date +%s) \
 		&& GOTOOLCHAIN=$(KUBO_GOTOOLCHAIN) GOBIN=$(KUBO_DIR)/bin GOFLAGS=-buildvcs=false go install github.com/ipfs/kubo/cmd/ipfs@v$(KUBO_VERSION) \
 		&& echo "==> Kubo built in $$(( $$(date +%s) - start )) s: $$($(KUBO) version)"
+
+# go-ethereum for the consortium network (creditshare network, the tests marked network): v1.13.15 is the last
+# release that seals Clique blocks. Built with Go into a versioned cache outside the checkout, once
+# (creditshare.core.network.geth_binary finds it there). -checklinkname=0: fjl/memsize (reached only through
+# --pprof, never enabled) does not link on Go >= 1.23 otherwise (go-ethereum#30100).
+GETH_VERSION := 1.13.15
+GETH_DIR := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/creditshare/geth-v$(GETH_VERSION)
+GETH := $(GETH_DIR)/bin/geth
+.PHONY: geth
+geth: $(GETH)
+$(GETH):
+	@echo "==> building go-ethereum v$(GETH_VERSION) with Go into $(GETH_DIR) (once: about 4 min cold on 2 busy cores, seconds with a warm Go cache)"
+	@mkdir -p $(GETH_DIR)/bin
+	@cd $(GETH_DIR) && start=$$(date +%s) \
+		&& CGO_ENABLED=1 GOBIN=$(GETH_DIR)/bin GOFLAGS=-buildvcs=false go install -ldflags=-checklinkname=0 github.com/ethereum/go-ethereum/cmd/geth@v$(GETH_VERSION) \
+		&& echo "==> geth built in $$(( $$(date +%s) - start )) s: $$($(GETH) version | head -2 | tail -1)"
 
 # static analysis (slither) in its own environment: solc-select, a slither dependency, installs
 # a `solc` command that must not land in .venv/bin, on the PATH of brownie and the tests.
@@ -130,6 +149,16 @@ demo: setup
 bench: setup kubo
 	@echo "==> running the benchmarks (bench/results/latest.json)"
 	@$(PY) bench/run.py
+
+# the benchmarks on a 4-node geth Clique network (settlement ingest, capacity ratio, finality latency)
+.PHONY: bench-network demo-network
+bench-network: setup geth
+	@echo "==> running the network benchmarks on a 4-node geth network (bench/results/network.json)"
+	@$(PY) bench/network_bench.py --out bench/results/network.json
+
+demo-network: setup geth
+	@echo "==> running the demo (a smaller market) on a 4-node geth Clique network"
+	@$(PY) -m creditshare.demo.network
 
 clean:
 	rm -rf build $(STAMPS) reports $(ARTIFACTS)
