@@ -1,4 +1,4 @@
-"""`creditshare evidence get|put|status|verify`: documents in the evidence store (folder or IPFS),
+"""`creditshare evidence get|put|status|verify|put-card`: documents in the evidence store (folder or IPFS),
 checked by CID."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from creditshare.cli.context import emit, state, table
 from creditshare.core import ipfs
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import cid_from_digest, parse_bytes32, to_hex
-from creditshare.domain import evidence
+from creditshare.domain import cards, evidence
 
 app = typer.Typer(
     help="Documents in the evidence store (CREDITSHARE_EVIDENCE=folder|ipfs), every read checked against its CID.",
@@ -132,3 +132,19 @@ def verify(
             f"{len(bad)} of {len(items)} settlement document(s) did not verify: "
             + "; ".join(f"{i['settlement']} {i['status']} ({i['problem']})" for i in bad)
         )
+
+
+@app.command("put-card")
+def put_card(ctx: typer.Context, file: Path = typer.Argument(..., help="The model card (JSON) to publish.")) -> None:
+    """Publish a model card in the evidence store under the digest `model register` records for it, so that
+    `score show` and `report` recover reason codes without --card."""
+    from scoring.model_card import ModelCard
+
+    st = state(ctx)
+    card = ModelCard.load(file)
+    cid = cards.publish_card(st.settings.evidence_dir, card)
+    emit(
+        st,
+        {"cid": cid, "card_digest": card.file_digest, "model_hash": card.model_hash, "backend": evidence.backend()},
+        f"card of model {card.model_hash} published as {cid} ({evidence.backend()})",
+    )

@@ -12,8 +12,8 @@ import typer
 
 from creditshare.cli.context import console, emit, state, table
 from creditshare.cli.options import Market, Seed
-from creditshare.cli.score_cmd import MAX_AGE_OPT, load_card, verdict
-from creditshare.core.errors import InvalidInput
+from creditshare.cli.score_cmd import MAX_AGE_OPT, load_card, published_card, verdict
+from creditshare.core.errors import CreditShareError, InvalidInput
 from creditshare.core.ids import subject_id
 
 SUBJECT_ARG = typer.Argument(None, help="Subject: namespace:registration or 0x id (omit with --html).")
@@ -21,7 +21,10 @@ HTML_OPT = typer.Option(
     None, "--html", help="Write the HTML report (index.html + one page per scored subject) into this folder instead."
 )
 CARD_OPT = typer.Option(
-    None, "--card", help="The champion's public model card: reason codes, ROC, PSI (required with --html)."
+    None,
+    "--card",
+    help="The champion's public model card: reason codes, ROC, PSI. Default: the card the model registry names "
+    "(for a subject, its score's model; with --html, the champion), fetched from the evidence store by its digest.",
 )
 GAS_OPT = typer.Option(
     None,
@@ -81,7 +84,18 @@ def _subject(ctx: typer.Context, subject: bytes, card: Path | None, max_age_days
     from creditshare.reports.lender import subject_report
 
     st = state(ctx)
-    r = subject_report(st.client, subject, load_card(card), max_age_days)
+    loaded, problem = load_card(card), None
+    if card is None:  # the card of the subject's score's model, by the registry's digest
+        from creditshare.bindings.score_oracle import ScoreOracle
+
+        (score,) = ScoreOracle(st.client).scores_of([subject])
+        if score.scored:
+            loaded, problem = published_card(st, score.model_hash)
+    r = subject_report(st.client, subject, loaded, max_age_days)
+    if r["score"]["scored"] and card is None:
+        r["score"]["card_source"] = "evidence store" if loaded is not None else None
+        if problem is not None:
+            r["score"]["card_problem"] = problem
     emit(st, r, lambda: _print_subject(r))
 
 
@@ -89,7 +103,10 @@ def _print_subject(r: dict[str, Any]) -> None:
     s = r["score"]
     console.print(f"[bold]Subject {r['subject']}[/bold]", soft_wrap=True)
     if s["scored"]:
-        reasons = ", ".join(s["reasons"]) if s["reasons"] is not None else "? (give --card to recover them)"
+        if s["reasons"] is not None:
+            reasons = ", ".join(s["reasons"])
+        else:
+            reasons = "? (see provenance)" if s.get("card_problem") else "? (give --card to recover them)"
         table(
             "Score",
             ["score", "tier", "reason codes", "model v", "model", "as of", "age (days)", "epoch"],
@@ -177,9 +194,18 @@ def _html(
     from creditshare.reports.html import build
 
     st = state(ctx)
-    if card_path is None:
-        raise InvalidInput("--html needs --card, the champion's public model card.")
-    card = load_card(card_path)
+    if card_path is None:  # the champion's card, by the registry's digest
+        from creditshare.bindings.model_registry import ModelRegistry
+        from creditshare.domain.cards import champion_card
+
+        try:
+            card = champion_card(ModelRegistry(st.client), st.settings.evidence_dir)
+        except CreditShareError as err:
+            raise InvalidInput(
+                f"--html needs --card, the champion's public model card, or that card in the evidence store: {err}"
+            ) from err
+    else:
+        card = load_card(card_path)
     figures: Any = None
     if gas is not None:
         try:

@@ -9,8 +9,8 @@ from typing import Any
 
 import typer
 
-from creditshare.cli.context import console, emit, state, table
-from creditshare.core.errors import InvalidInput
+from creditshare.cli.context import State, console, emit, state, table
+from creditshare.core.errors import CreditShareError, InvalidInput
 from creditshare.core.ids import subject_id
 
 app = typer.Typer(help="Lenders: read signed scores from the chain and verify them locally.", no_args_is_help=True)
@@ -19,7 +19,8 @@ CARD_OPT = typer.Option(
     None,
     "--card",
     help="The public model card of the report's model: its keccak must be the "
-    "registered model hash; it is used to recover the reason codes.",
+    "registered model hash; it is used to recover the reason codes. Default: each score's model card, "
+    "fetched from the evidence store by the digest the model registry records (`evidence put-card`).",
 )
 
 
@@ -53,7 +54,12 @@ def verdict(item: dict[str, Any]) -> str:
         return f"RETIRED: {signed}, but its model is {p['model_status']}: do not rely on it"
     if p.get("verdict") == "stale":
         return f"STALE: {signed}, but it is {p['age_days']} days old (limit {p['max_age_days']}): ask for a fresh score"
-    note = "" if p["reasons_recovered"] else " (reason codes not recovered: give --card)"
+    if p["reasons_recovered"]:
+        note = ""
+    elif item.get("card_problem"):
+        note = f" (reason codes not recovered: {item['card_problem']})"
+    else:
+        note = " (reason codes not recovered: give --card)"
     return f"verified: {signed}{note}"
 
 
@@ -68,8 +74,49 @@ def _show(ctx: typer.Context, subjects: Sequence[bytes], card: Path | None, max_
 
     check_max_age(max_age_days)  # a negative limit is a user error, before any chain read
     st = state(ctx)
-    items = verify_scores(st.client, subjects, load_card(card), max_age_days=max_age_days)
+    if card is not None:
+        items = verify_scores(st.client, subjects, load_card(card), max_age_days=max_age_days)
+    else:
+        items = verify_with_published_cards(st, subjects, max_age_days)
     emit(st, items, lambda: _print_scores(items))
+
+
+def published_card(st: State, model_hash: bytes) -> tuple[Any, str | None]:
+    """The registered card of `model_hash` from the evidence store (checked against the registry's digest),
+    or None and why not: a card that cannot be had leaves the reason codes unrecovered, never fails the read."""
+    from creditshare.bindings.model_registry import ModelRegistry
+    from creditshare.domain.cards import card_of_model
+
+    try:
+        return card_of_model(ModelRegistry(st.client), st.settings.evidence_dir, model_hash), None
+    except CreditShareError as err:  # not published, an IPFS node down, not registered
+        return None, str(err)
+
+
+def verify_with_published_cards(st: State, subjects: Sequence[bytes], max_age_days: int) -> list[dict[str, Any]]:
+    """`verify_scores` with each score's own model card fetched by its registry digest: subjects are grouped
+    by the model of their score (a card given for the wrong model would be a provenance problem), the
+    answers come back in the order of `subjects`. A scored item whose card could not be had carries
+    `card_problem`."""
+    from creditshare.bindings.score_oracle import ScoreOracle
+    from oracle.provenance import accepted_reports, verify_scores
+
+    raw = ScoreOracle(st.client).scores_of(list(subjects))
+    groups: dict[bytes | None, list[int]] = {}
+    for i, score in enumerate(raw):
+        groups.setdefault(score.model_hash if score.scored else None, []).append(i)
+    reports = accepted_reports(st.client) if any(h is not None for h in groups) else None
+    out: list[dict[str, Any]] = [{} for _ in subjects]
+    for model_hash, where in groups.items():
+        card, problem = published_card(st, model_hash) if model_hash is not None else (None, None)
+        items = verify_scores(st.client, [subjects[i] for i in where], card, reports, max_age_days=max_age_days)
+        for i, item in zip(where, items, strict=True):
+            if item["scored"]:
+                item["card_source"] = "evidence store" if card is not None else None
+                if problem is not None:
+                    item["card_problem"] = problem
+            out[i] = item
+    return out
 
 
 def _print_scores(items: list[dict[str, Any]]) -> None:
