@@ -19,10 +19,10 @@ from eth_utils import is_address
 
 from creditshare.bindings.model_registry import ModelRegistry
 from creditshare.bindings.score_oracle import MAX_REPORT_TTL, ScoreOracle
-from creditshare.bindings.settlement_ledger import SettlementLedger, settlement_frame
 from creditshare.core.chain import ChainClient
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import parse_bytes32, to_hex
+from creditshare.domain.index import settlements_as_of
 from oracle.batch import build_reports, score_subjects
 from oracle.mpc_features import merge_aggregates
 from oracle.report import Entry, ScoreReport, entries_root, order_signatures, recover_signer, report_digest, sign_report
@@ -53,7 +53,10 @@ def score_from_ledger(
             f"the card {card.model_hash} is not the registered champion "
             f"({to_hex(champion) if champion else 'none promoted'})."
         )
-    frame = settlement_frame(SettlementLedger(client), block)
+    # from this node's chain index (creditshare.domain.index): only the settlements the scored subjects pay
+    # when `subjects` is given (a round's due subjects), so a round costs what changed, not the whole history;
+    # the same frame rows as settlement_frame, so the same features and scores (tests/domain/test_index_property.py)
+    frame = settlements_as_of(client, block, shippers=None if subjects is None else sorted(subjects))
     if frame.empty:
         if subjects is not None:
             return []

@@ -53,13 +53,10 @@ from typing import Any, Final
 from eth_utils import event_abi_to_log_topic, to_checksum_address
 from faster_eth_abi import decode as abi_decode
 
-from creditshare.bindings.settlement_ledger import (
-    SUBMITTED_DATA,
-    Status,
-    frame_from_rows,
-)
+from creditshare.bindings.settlement_ledger import SUBMITTED_DATA, Settlement, Status, frame_from_rows
 from creditshare.core.chain import ChainClient
 from creditshare.core.errors import ChainError, InvalidInput
+from creditshare.core.ids import SettlementId, SubjectId
 
 log = logging.getLogger(__name__)
 
@@ -767,6 +764,38 @@ class ChainIndex:
             ).fetchall()
         return ["0x" + bytes(i).hex() for _, i in sorted(rows, key=lambda r: (r[0], bytes(r[1])))]
 
+    def records_of(self, subject: bytes, roles: Sequence[str] = ("shipper", "carrier")) -> list[Settlement]:
+        """The submitted records where ``subject`` plays one of ``roles`` (shipper, platform, carrier), sorted
+        by invoice date then id (``SettlementLedger.by_subject``'s order)."""
+        if not set(roles) <= {"shipper", "platform", "carrier"}:
+            raise InvalidInput(f"roles must be among shipper, platform, carrier; got {', '.join(roles)}.")
+        self.ready()
+        with self._snapshot() as db:
+            code = db.execute("SELECT code FROM subjects WHERE id=?", (subject,)).fetchone()
+            if code is None or not roles:
+                return []
+            where = " OR ".join(f"s.{r} = ?1" for r in roles)
+            rows = db.execute(
+                "SELECT s.id, sh.id, pl.id, ca.id, s.amount, s.invoice_date, s.due_date, s.evidence FROM settlements s "
+                "JOIN subjects sh ON sh.code = s.shipper JOIN subjects pl ON pl.code = s.platform "
+                f"JOIN subjects ca ON ca.code = s.carrier WHERE {where}",
+                (code[0],),
+            ).fetchall()
+        records = [
+            Settlement(
+                SettlementId(bytes(i)),
+                SubjectId(bytes(sh)),
+                SubjectId(bytes(pl)),
+                SubjectId(bytes(ca)),
+                int(a),
+                int(inv),
+                int(due),
+                bytes(ev),
+            )
+            for i, sh, pl, ca, a, inv, due, ev in rows
+        ]
+        return sorted(records, key=lambda r: (r.invoice_date, r.id))
+
     def rows(self, table: str, where: str = "", params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows of an EVENT_TABLES table (after a catch-up), oldest first: ``where`` is an SQL condition on
         its columns, with ``?`` for ``params``."""
@@ -820,3 +849,10 @@ def timed_catch_up(index: ChainIndex) -> tuple[int, float]:
     started = time.perf_counter()
     events = index.catch_up()
     return events, time.perf_counter() - started
+
+
+def settlements_as_of(client: ChainClient, block: int | None = None, *, shippers: Iterable[str] | None = None) -> Any:
+    """The settlement frame (``settlement_frame``'s columns and values) as of ``block`` (default: the latest
+    block), read from this node's index after catching it up; with ``shippers``, only their settlements."""
+    with ChainIndex(client) as index:
+        return index.frame(block, shippers=shippers)

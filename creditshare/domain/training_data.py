@@ -60,10 +60,10 @@ def settlement_history(
 
 
 def chain_settlements(client: ChainClient) -> Any:
-    """The ledger's whole settlement history (as of the latest block)."""
-    from creditshare.bindings.settlement_ledger import SettlementLedger, settlement_frame
+    """The ledger's whole settlement history (as of the latest block), from this node's chain index."""
+    from creditshare.domain.index import settlements_as_of
 
-    return settlement_frame(SettlementLedger(client))
+    return settlements_as_of(client)
 
 
 def read_settlement_history(path: Path) -> Any:

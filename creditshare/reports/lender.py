@@ -19,10 +19,11 @@ from typing import Any
 
 from creditshare.bindings.credit_list import CreditList
 from creditshare.bindings.model_registry import ModelRegistry
-from creditshare.bindings.settlement_ledger import SUBMITTED_DATA, Settlement, SettlementLedger, settlement_frame
-from creditshare.core.chain import ChainClient, decode_log_data, event_topic
+from creditshare.bindings.settlement_ledger import Settlement, SettlementLedger
+from creditshare.core.chain import ChainClient, event_topic
 from creditshare.core.errors import InvalidInput
-from creditshare.core.ids import SettlementId, SubjectId, cid_from_digest, to_hex
+from creditshare.core.ids import cid_from_digest, to_hex
+from creditshare.domain.index import ChainIndex, settlements_as_of
 from oracle.provenance import (
     DEFAULT_MAX_AGE_DAYS,
     AcceptedReport,
@@ -67,26 +68,10 @@ def summarize_settlements(rows: Iterable[tuple[str, int, int, int, bytes]]) -> d
 
 
 def subject_settlements(client: ChainClient, ledger: SettlementLedger, subject: bytes) -> list[Settlement]:
-    """Settlements where `subject` is the shipper or the carrier (indexed topics: two log queries per
-    block window, decoded raw; the platform is not indexed, so a platform's own history is not scanned)."""
-    topic = event_topic(ledger.contract, "SettlementSubmitted")
-    found: dict[bytes, Settlement] = {}
-    for topics in ([topic, None, to_hex(subject)], [topic, None, None, to_hex(subject)]):
-        for log in client.logs(ledger.contract.address, topics):
-            t = log["topics"]
-            platform, amount, invoice, due, evidence, _by = decode_log_data(SUBMITTED_DATA, log)
-            sid = bytes.fromhex(t[1][2:])
-            found[sid] = Settlement(
-                SettlementId(sid),
-                SubjectId(bytes.fromhex(t[2][2:])),
-                SubjectId(bytes(platform)),
-                SubjectId(bytes.fromhex(t[3][2:])),
-                int(amount),
-                int(invoice),
-                int(due),
-                bytes(evidence),
-            )
-    return sorted(found.values(), key=lambda r: (r.invoice_date, r.id))
+    """Settlements where `subject` is the shipper or the carrier, from this node's chain index (a platform's own
+    history is not listed: the report is about the payer and the carrier)."""
+    with ChainIndex(client) as index:
+        return index.records_of(subject, ("shipper", "carrier"))
 
 
 def _list_entries(client: ChainClient, subjects: Sequence[bytes] | None) -> dict[str, list[dict[str, Any]]]:
@@ -193,7 +178,7 @@ def population(client: ChainClient, card: Any = None, max_age_days: int | None =
     subjects = subjects_scored(client)
     items = verify_scores(client, subjects, card, reports, max_age_days=max_age_days)
     history = score_history(client, None, reports)
-    frame = settlement_frame(SettlementLedger(client))
+    frame = settlements_as_of(client)  # the chain index: the same frame as settlement_frame, without a log scan
     settlements: dict[str, dict[str, Any]] = {}
     if not frame.empty:
         cols = frame[["shipper", "status", "amount", "due_date", "paid_date", "evidence"]]
