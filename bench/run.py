@@ -31,6 +31,7 @@ MODULES = [
     "evidence_bench",
     "index_bench",
     "trip_bench",
+    "console_bench",
 ]
 
 

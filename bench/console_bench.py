@@ -1,0 +1,172 @@
+"""Benchmark `console_subject_page` (issue #20): a subject page of the member console (`creditshare serve`),
+in ms at p50/p95 over a loopback HTTP client once warm, and its first (cold) load, against `creditshare report
+SUBJECT` in a subprocess (the CLI's whole read of the same subject) in the same run.
+
+A throwaway Anvil holds N settlements (the demo's size: 100 shippers, 54k settlements; --quick: 20 shippers,
+2k) submitted in batches of 400; the console runs as a real `creditshare serve` process. Warm means the
+console has read the ledger's history once: later pages are served from its per-block caches
+(creditshare.web.console) and the live state reads they still need.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from eth_account import Account
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from creditshare.bindings.consortium import Consortium, ProposalKind  # noqa: E402
+from creditshare.bindings.settlement_ledger import Settlement, SettlementLedger  # noqa: E402
+from creditshare.core import keys, localchain  # noqa: E402
+from creditshare.core.chain import ChainClient  # noqa: E402
+from creditshare.core.config import load_settings  # noqa: E402
+from creditshare.core.ids import reference_hash, settlement_id, subject_id, to_hex  # noqa: E402
+from creditshare.core.localchain import free_port  # noqa: E402
+from creditshare.domain.deploy import deploy_all  # noqa: E402
+
+PLATFORM = subject_id("uscc:CBPLAT")
+DAY = 86_400
+START = 1_767_225_600  # 2026-01-01
+CLI = str(Path(sys.executable).parent / "creditshare")
+
+
+def records(count: int, shippers: int, rng: random.Random) -> list[Settlement]:
+    out = []
+    for i in range(count):
+        ref = f"CB-{i:08d}"
+        invoice = START + DAY * rng.randint(0, 300)
+        out.append(
+            Settlement(
+                settlement_id(PLATFORM, ref),
+                subject_id(f"uscc:CBSHIP{i % shippers:04d}"),
+                PLATFORM,
+                subject_id(f"driver:CB{rng.randrange(500):04d}"),
+                rng.randint(50_000, 5_000_000),
+                invoice,
+                invoice + 30 * DAY,
+                rng.randbytes(32),
+                reference_hash=reference_hash(ref),
+            )
+        )
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def run(quick: bool = False, shippers: int | None = None, settlements: int | None = None) -> list[dict[str, Any]]:
+    shippers = shippers or (20 if quick else 100)
+    settlements = settlements or (2_000 if quick else 54_000)
+    rng = random.Random(20)
+    with tempfile.TemporaryDirectory(prefix="cs-console-bench-") as tmp:
+        data = Path(tmp) / "data"
+        env = {
+            "CREDITSHARE_DATA_DIR": str(data),
+            "CREDITSHARE_NETWORK": "local",
+            "CREDITSHARE_LOCAL_PORT": str(free_port()),
+            "CREDITSHARE_PASSWORD": "bench-password",
+            "CREDITSHARE_SCRYPT_N": "16",
+        }
+        os.environ.update(env)
+        settings = load_settings()
+        localchain.start(settings, state_interval=None)
+        server = None
+        try:
+            client = ChainClient(settings)
+            committee, platform = Account.create(), Account.create()
+            deploy_all(client, committee, [(committee.address, subject_id("uscc:CBCOMMITTEE"))], 1)
+            Consortium(client).propose(committee, ProposalKind.ADMIT, platform.address, PLATFORM, ("PLATFORM",))
+            SettlementLedger(client).submit(records(settlements, shippers, rng), platform, 400)
+            keys.create_keystore(settings.keystore_dir, "bench", committee.key.hex(), "bench-password")
+            port = free_port()
+            server = subprocess.Popen(
+                [CLI, "serve", "--account", "bench", "--port", str(port)],
+                env={**os.environ, **env},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600)
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    http.get("/static/console.css")
+                    break
+                except httpx.TransportError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("the console did not start") from None
+                    time.sleep(0.2)
+            subjects = [to_hex(subject_id(f"uscc:CBSHIP{i:04d}")) for i in range(min(shippers, 10))]
+            started = time.perf_counter()
+            r = http.get(f"/subject/{subjects[0]}")
+            cold = (time.perf_counter() - started) * 1000
+            if r.status_code != 200:
+                raise RuntimeError(f"the subject page answered {r.status_code}: {r.text[:500]}")
+            for s in subjects:  # each subject's first page: its states read once
+                http.get(f"/subject/{s}").raise_for_status()
+            warm = []
+            for i in range(60):
+                started = time.perf_counter()
+                http.get(f"/subject/{subjects[i % len(subjects)]}").raise_for_status()
+                warm.append((time.perf_counter() - started) * 1000)
+            cli_ms = []
+            for s in subjects[:3]:
+                started = time.perf_counter()
+                subprocess.run([CLI, "--json", "report", s], env={**os.environ, **env}, check=True, capture_output=True)
+                cli_ms.append((time.perf_counter() - started) * 1000)
+            base = statistics.median(cli_ms)
+            p50, p95 = percentile(warm, 0.5), percentile(warm, 0.95)
+            label = f"{shippers} shippers, {settlements} settlements"
+            return [
+                {
+                    "name": f"console_subject_page_p{q}",
+                    "unit": f"ms, warm, loopback HTTP ({label})",
+                    "value": round(v, 1),
+                    "baseline": "creditshare report SUBJECT (subprocess, median of 3)",
+                    "baseline_value": round(base, 1),
+                    "ratio": round(base / max(v, 1e-9), 1),
+                }
+                for q, v in (("50", p50), ("95", p95))
+            ] + [
+                {
+                    "name": "console_subject_page_cold",
+                    "unit": f"ms, first page after start: the whole history decoded once ({label})",
+                    "value": round(cold, 1),
+                    "baseline": "creditshare report SUBJECT (subprocess, median of 3)",
+                    "baseline_value": round(base, 1),
+                    "ratio": round(base / max(cold, 1e-9), 1),
+                }
+            ]
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait(10)
+            localchain.stop(settings)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--shippers", type=int)
+    parser.add_argument("--settlements", type=int)
+    args = parser.parse_args()
+    for r in run(quick=args.quick, shippers=args.shippers, settlements=args.settlements):
+        print(r)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
