@@ -13,6 +13,8 @@ import {Roles} from "./libraries/Roles.sol";
 contract Consortium is IConsortium, AccessControlEnumerable {
     /// @notice Governed parameter: seconds a proposal stays open.
     bytes32 public constant PROPOSAL_TTL = Parameters.PROPOSAL_TTL;
+    /// @notice The most validators ever admitted: a Clique signer set is small, and the views loop over it.
+    uint256 public constant MAX_VALIDATORS = 32;
 
     mapping(address account => Member) private _members;
     mapping(bytes32 orgId => address account) private _memberByOrg;
@@ -20,6 +22,9 @@ contract Consortium is IConsortium, AccessControlEnumerable {
     mapping(uint256 proposalId => Proposal) private _proposals;
     mapping(uint256 proposalId => mapping(address approver => bool)) private _approved;
     address[] private _memberList;
+    mapping(address account => Validator) private _validators;
+    mapping(address signer => address account) private _validatorBySigner;
+    address[] private _validatorList;
     uint256 private _threshold;
     uint256 private _proposalCount;
 
@@ -182,6 +187,33 @@ contract Consortium is IConsortium, AccessControlEnumerable {
         return _proposals[proposalId];
     }
 
+    /// @inheritdoc IConsortium
+    function validatorCount() external view returns (uint256) {
+        return _validatorList.length;
+    }
+
+    /// @inheritdoc IConsortium
+    function validators(uint256 offset, uint256 limit) external view returns (Validator[] memory page) {
+        uint256 total = _validatorList.length;
+        uint256 end = offset >= total || limit >= total - offset ? total : offset + limit;
+        uint256 n = offset >= total ? 0 : end - offset;
+        page = new Validator[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            page[i] = validator(_validatorList[offset + i]);
+        }
+    }
+
+    /// @inheritdoc IConsortium
+    function validator(address account) public view returns (Validator memory v) {
+        v = _validators[account];
+        v.active = v.active && _members[account].active;
+    }
+
+    /// @inheritdoc IConsortium
+    function validatorBySigner(address signer) external view returns (address) {
+        return _validatorBySigner[signer];
+    }
+
     function _approve(uint256 proposalId, Proposal storage p) private {
         if (p.executed) revert ConsortiumProposalAlreadyExecuted(proposalId);
         if (block.timestamp > p.deadline) revert ConsortiumProposalExpired(proposalId, p.deadline);
@@ -216,9 +248,11 @@ contract Consortium is IConsortium, AccessControlEnumerable {
         } else if (kind == ProposalKind.SetThreshold) {
             emit ThresholdChanged(_threshold, p.value);
             _threshold = p.value;
-        } else {
+        } else if (kind == ProposalKind.SetParameter) {
             emit ParameterChanged(p.key, _parameters[p.key], p.value);
             _parameters[p.key] = p.value;
+        } else {
+            _executeValidator(kind, account, p);
         }
         _checkCommitteeQuorum();
         emit ProposalExecuted(proposalId, kind, account);
@@ -247,8 +281,53 @@ contract Consortium is IConsortium, AccessControlEnumerable {
         } else if (kind == ProposalKind.SetThreshold) {
             uint256 committee = activeCommitteeCount();
             if (value == 0 || value > committee) revert ConsortiumBadThreshold(value, committee);
-        } else {
+        } else if (kind == ProposalKind.SetParameter) {
             _checkParameter(key, value);
+        } else if (kind == ProposalKind.AdmitValidator) {
+            _checkNewValidator(account, orgId, roles, value);
+        } else {
+            Validator storage v = _validators[account];
+            if (v.signer == address(0)) revert ConsortiumNotValidator(account);
+            if (kind == ProposalKind.SuspendValidator && !v.active) revert ConsortiumValidatorAlreadySuspended(account);
+            if (kind == ProposalKind.ReinstateValidator && v.active) revert ConsortiumValidatorNotSuspended(account);
+        }
+    }
+
+    function _checkNewValidator(address account, bytes32 orgId, bytes32[] memory roles, uint256 value)
+        private
+        view
+    {
+        if (_members[account].admittedAt == 0) {
+            // a new organisation: admitted as a member by the same proposal
+            _checkNewMember(account, orgId);
+            _checkRoles(roles);
+        } else {
+            if (orgId != bytes32(0) || roles.length != 0) revert ConsortiumAlreadyMember(account);
+            if (!_members[account].active) revert ConsortiumMemberNotActive(account);
+        }
+        if (value == 0 || value > type(uint160).max) revert ConsortiumBadSigner(value);
+        address signer = address(uint160(value));
+        address registered = _validators[account].signer;
+        if (registered != address(0)) revert ConsortiumAlreadyValidator(account, registered);
+        address holder = _validatorBySigner[signer];
+        if (holder != address(0)) revert ConsortiumSignerAlreadyUsed(signer, holder);
+        if (_validatorList.length >= MAX_VALIDATORS) revert ConsortiumTooManyValidators(MAX_VALIDATORS);
+    }
+
+    function _executeValidator(ProposalKind kind, address account, Proposal storage p) private {
+        if (kind == ProposalKind.AdmitValidator) {
+            if (_members[account].admittedAt == 0) _admit(account, p.orgId, p.roles);
+            address signer = address(uint160(p.value));
+            _validators[account] = Validator({member: account, signer: signer, active: true});
+            _validatorBySigner[signer] = account;
+            _validatorList.push(account);
+            emit ValidatorAdmitted(account, signer);
+        } else if (kind == ProposalKind.SuspendValidator) {
+            _validators[account].active = false;
+            emit ValidatorSuspended(account, _validators[account].signer);
+        } else {
+            _validators[account].active = true;
+            emit ValidatorReinstated(account, _validators[account].signer);
         }
     }
 

@@ -16,7 +16,10 @@ interface IConsortium {
         Suspend, // suspend `account`: it keeps its roles but is not active
         Reinstate, // make a suspended `account` active again
         SetThreshold, // set the committee approval threshold to `value`
-        SetParameter // set governed parameter `key` to `value`
+        SetParameter, // set governed parameter `key` to `value`
+        AdmitValidator, // `account` runs a node sealing as Clique signer `address(uint160(value))`
+        SuspendValidator, // the signer of validator `account` stops sealing
+        ReinstateValidator // the signer of suspended validator `account` seals again
     }
 
     /// @notice A registered member. `orgId` is the keccak256 subject id of the
@@ -25,6 +28,16 @@ interface IConsortium {
         bytes32 orgId;
         bool active;
         uint64 admittedAt;
+    }
+
+    /// @notice A validator: member `member` runs a node of the network that seals
+    /// blocks as Clique signer `signer`. `active` is false when the validator or its
+    /// member is suspended: then the signer must not seal (`creditshare network sync`
+    /// votes it out of the Clique signer set).
+    struct Validator {
+        address member;
+        address signer;
+        bool active;
     }
 
     /// @notice A committee proposal. It executes on the approval that reaches
@@ -62,6 +75,14 @@ interface IConsortium {
     error ConsortiumParameterOutOfBounds(bytes32 key, uint256 value, uint256 min, uint256 max);
     error ConsortiumRolesAreGoverned();
     error ConsortiumBadBootstrap();
+    error ConsortiumBadSigner(uint256 value);
+    error ConsortiumAlreadyValidator(address account, address signer);
+    error ConsortiumSignerAlreadyUsed(address signer, address validator);
+    error ConsortiumNotValidator(address account);
+    error ConsortiumValidatorAlreadySuspended(address account);
+    error ConsortiumValidatorNotSuspended(address account);
+    error ConsortiumMemberNotActive(address account);
+    error ConsortiumTooManyValidators(uint256 max);
 
     event ProposalCreated(
         uint256 indexed proposalId, ProposalKind kind, address indexed account, address indexed proposer, uint64 deadline
@@ -74,6 +95,9 @@ interface IConsortium {
     event MemberReinstated(address indexed account);
     event ThresholdChanged(uint256 oldThreshold, uint256 newThreshold);
     event ParameterChanged(bytes32 indexed key, uint256 oldValue, uint256 newValue);
+    event ValidatorAdmitted(address indexed account, address indexed signer);
+    event ValidatorSuspended(address indexed account, address indexed signer);
+    event ValidatorReinstated(address indexed account, address indexed signer);
 
     /// @notice Opens a proposal and counts the proposer's approval. Only active
     /// committee members may propose. The proposal's arguments are checked when
@@ -94,6 +118,18 @@ interface IConsortium {
     /// misspelt name, the zero key) reverts `ConsortiumUnknownParameter`: no
     /// contract reads it, so setting it could only hide a typo. A new governed
     /// parameter is added to `Parameters` (and its Python mirror) first.
+    /// ADMIT_VALIDATOR registers member `account` as a validator whose node seals as
+    /// Clique signer `address(uint160(value))`: a member already (active; then `orgId`
+    /// and `roles` must be empty, else `ConsortiumAlreadyMember`), or admitted by the
+    /// same proposal with `orgId` and `roles` as ADMIT_MEMBER. Refused: a zero signer
+    /// or a value wider than 160 bits (`ConsortiumBadSigner`), a member that is a
+    /// validator already (`ConsortiumAlreadyValidator`), a signer any validator ever
+    /// registered (`ConsortiumSignerAlreadyUsed`: a signer is never reused, so a
+    /// suspended one cannot come back under another name), more than
+    /// `MAX_VALIDATORS` validators (`ConsortiumTooManyValidators`).
+    /// SUSPEND_VALIDATOR / REINSTATE_VALIDATOR take a validator's member address
+    /// (`ConsortiumNotValidator`), active resp. suspended
+    /// (`ConsortiumValidatorAlreadySuspended`, `ConsortiumValidatorNotSuspended`).
     /// @return proposalId The new proposal's id (ids start at 1).
     function propose(
         ProposalKind kind,
@@ -152,4 +188,17 @@ interface IConsortium {
 
     /// @notice A proposal by id.
     function proposal(uint256 proposalId) external view returns (Proposal memory);
+
+    /// @notice How many validators were ever admitted (suspended ones included); at most `MAX_VALIDATORS`.
+    function validatorCount() external view returns (uint256);
+
+    /// @notice Validators `offset`.. in order of admission, at most `limit` of them (an offset past the
+    /// end gives an empty list). `active` is false if the validator or its member is suspended.
+    function validators(uint256 offset, uint256 limit) external view returns (Validator[] memory);
+
+    /// @notice The validator record of member `account` (all zero if it is not a validator).
+    function validator(address account) external view returns (Validator memory);
+
+    /// @notice The member that registered Clique signer `signer` (zero if none).
+    function validatorBySigner(address signer) external view returns (address);
 }

@@ -7,7 +7,7 @@ from enum import IntEnum
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_utils import is_address, keccak, to_checksum_address
 from web3.logs import DISCARD
 
 from creditshare.core import roles
@@ -26,6 +26,9 @@ class ProposalKind(IntEnum):
     REINSTATE = 3
     SET_THRESHOLD = 4
     SET_PARAMETER = 5
+    ADMIT_VALIDATOR = 6
+    SUSPEND_VALIDATOR = 7
+    REINSTATE_VALIDATOR = 8
 
     @classmethod
     def parse(cls, text: str) -> ProposalKind:
@@ -41,6 +44,20 @@ def parameter_key(name: str) -> bytes:
     if not name or len(name) > 128:
         raise InvalidInput("a parameter name must be 1-128 characters, e.g. consortium.proposalTtl.")
     return keccak(text=name)
+
+
+# the most validators Consortium ever admits (MAX_VALIDATORS): a Clique signer set is small
+MAX_VALIDATORS = 32
+VALIDATOR_KINDS = (ProposalKind.ADMIT_VALIDATOR, ProposalKind.SUSPEND_VALIDATOR, ProposalKind.REINSTATE_VALIDATOR)
+
+
+def signer_address(text: str) -> str:
+    """A validator node's Clique signer address, checksummed; refuses anything else (not a keystore name:
+    the signer key lives on its node)."""
+    text = text.strip()
+    if not is_address(text) or int(text, 16) == 0:
+        raise InvalidInput(f"signer {text!r} is not a 20-byte hex address (0x followed by 40 hex digits, not zero).")
+    return to_checksum_address(text)
 
 
 DAY = 86_400
@@ -97,6 +114,19 @@ class Member:
         }
 
 
+@dataclass(frozen=True)
+class ValidatorSigner:
+    """A validator of the registry: member `member` runs a node sealing as Clique signer `signer`. `active`
+    is False when the validator or its member is suspended: its signer must then be voted out."""
+
+    member: str
+    signer: str
+    active: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"member": self.member, "signer": self.signer, "active": self.active}
+
+
 class Consortium:
     """The Consortium contract: members and proposals."""
 
@@ -132,6 +162,127 @@ class Consortium:
         addresses = self.client.read(lambda: self.contract.functions.members().call(), "members")
         return [m for a in addresses if (m := self.member(a)) is not None]
 
+    def validator_signers(self) -> list[ValidatorSigner]:
+        """Every validator ever admitted, in order of admission, with its signer and whether it may seal now."""
+        out: list[ValidatorSigner] = []
+        page = 16
+        while True:
+            rows = self.client.call(self.contract, "validators", len(out), page)[0]
+            out.extend(ValidatorSigner(to_checksum_address(m), to_checksum_address(s), bool(a)) for m, s, a in rows)
+            if len(rows) < page:
+                return out
+
+    def validator(self, member: str) -> ValidatorSigner | None:
+        """The validator record of `member` (None if it is not a validator)."""
+        m, s, a = self.client.call(self.contract, "validator", to_checksum_address(member))[0]
+        return None if int(s, 16) == 0 else ValidatorSigner(to_checksum_address(m), to_checksum_address(s), bool(a))
+
+    def validator_by_signer(self, signer: str) -> str | None:
+        """The member that registered Clique signer `signer` (None if no validator did)."""
+        holder = self.client.call(self.contract, "validatorBySigner", to_checksum_address(signer))[0]
+        return None if int(holder, 16) == 0 else to_checksum_address(holder)
+
+    def check_validator_proposal(
+        self, kind: ProposalKind, member: str, signer: str | None = None, org_id: bytes = ZERO32
+    ) -> None:
+        """Refuses, before anything is sent, what Consortium.propose would refuse for a validator proposal."""
+        current = self.validator(member)
+        if kind == ProposalKind.ADMIT_VALIDATOR:
+            if signer is None:
+                raise InvalidInput("admitting a validator needs its node's signer address (--signer).")
+            if current is not None:
+                raise InvalidInput(f"{member} is a validator already (signer {current.signer}).")
+            holder = self.validator_by_signer(signer)
+            if holder is not None:
+                raise InvalidInput(
+                    f"signer {signer} is registered already, to validator {holder}; a signer is never reused."
+                )
+            known = self.member(member)
+            if known is None and org_id == ZERO32:
+                raise InvalidInput(f"{member} is not a member: admitting it as a validator needs --org and --role.")
+            if known is not None and org_id != ZERO32:
+                raise InvalidInput(f"{member} is a member already: admit it as a validator without --org and --role.")
+            if known is not None and not known.active:
+                raise InvalidInput(f"{member} is a suspended member: reinstate it before admitting it as a validator.")
+            if len(self.validator_signers()) >= MAX_VALIDATORS:
+                raise InvalidInput(f"the consortium has {MAX_VALIDATORS} validators, its maximum.")
+        elif current is None:
+            raise InvalidInput(f"{member} is not a validator.")
+        # suspended or not: the contract's own refusal names it (ConsortiumValidatorAlreadySuspended, ...)
+
+    def propose_validators(
+        self, account: LocalAccount, rows: list[tuple[str, str, bytes, tuple[str, ...]]], on_mined: Any = None
+    ) -> list[dict[str, Any]]:
+        """Opens one admit-validator proposal per (member, signer, org id, roles) row, pipelined; idempotent.
+
+        org id ZERO32 and no roles: the member exists already; else it is admitted by the same proposal. A row
+        whose member is a validator with that signer already, or has an open proposal for it, is skipped and
+        reported. Everything is checked before the first proposal is sent. Returns, per row,
+        {"member", "signer", "proposal" (id or None), "status"}; CallsRefused and PartialWrite items are row
+        indexes.
+        """
+        members: set[str] = set()
+        signers: set[str] = set()
+        for member, signer, _org, _roles in rows:
+            if member.lower() in members:
+                raise InvalidInput(f"{member} is listed twice.")
+            if signer.lower() in signers:
+                raise InvalidInput(f"signer {signer} is listed twice.")
+            members.add(member.lower())
+            signers.add(signer.lower())
+        now = self.client.block_timestamp()
+        open_admits = {
+            (p["account"].lower(), p["value"]): p["id"]
+            for p in self.proposals()
+            if p["kind"] == "admit-validator" and not p["executed"] and p["deadline"] > now
+        }
+        out: list[dict[str, Any]] = []
+        calls, pending, bad = [], [], []
+        for member, signer, org_id, role_names in rows:
+            current = self.validator(member)
+            entry = {"member": member, "signer": signer, "proposal": None, "status": "proposed"}
+            if current is not None and current.signer.lower() == signer.lower():
+                entry["status"] = "already a validator"
+            elif (member.lower(), int(signer, 16)) in open_admits:
+                entry.update(proposal=open_admits[(member.lower(), int(signer, 16))], status="open already")
+            else:
+                try:
+                    self.check_validator_proposal(ProposalKind.ADMIT_VALIDATOR, member, signer, org_id)
+                except InvalidInput as err:
+                    bad.append(str(err))
+                pending.append(len(out))
+                calls.append(
+                    encode_call(
+                        self.contract,
+                        "propose",
+                        int(ProposalKind.ADMIT_VALIDATOR),
+                        to_checksum_address(member),
+                        org_id,
+                        [roles.role_id(r) for r in role_names],
+                        ZERO32,
+                        int(signer, 16),
+                    )
+                )
+            out.append(entry)
+        if bad:
+            raise InvalidInput("nothing sent: " + "; ".join(bad[:10]))
+        receipts = (
+            self.client.transact_many(
+                calls,
+                account,
+                "the admit-validator proposals",
+                on_mined=on_mined,
+                scale_gas=True,
+                items=[[i] for i in pending],
+            )
+            if calls
+            else []
+        )
+        for index, receipt in zip(pending, receipts, strict=True):
+            created = self.contract.events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
+            out[index]["proposal"] = int(created[0]["args"]["proposalId"])
+        return out
+
     def propose(
         self,
         account: LocalAccount,
@@ -148,6 +299,10 @@ class Consortium:
         if kind in (ProposalKind.ADMIT, ProposalKind.SET_ROLES, ProposalKind.SUSPEND, ProposalKind.REINSTATE):
             if not target:
                 raise InvalidInput(f"a {kind.name.lower()} proposal needs the member's address.")
+        if kind in VALIDATOR_KINDS and not target:
+            raise InvalidInput(
+                f"a {kind.name.lower().replace('_', '-')} proposal needs the member's address (--member)."
+            )
         if kind == ProposalKind.ADMIT and org_id == ZERO32:
             raise InvalidInput("admitting a member needs its organisation (--org).")
         if value < 0:
