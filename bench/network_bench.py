@@ -1,0 +1,182 @@
+"""Benchmarks on a real 4-node geth Clique network (`make bench-network`; needs `make geth`).
+
+- `network_settlement_ingest`: settlements/s through one node. Project: `creditshare settlements submit
+  FILE.csv` (the real CLI in a subprocess, on the consortium profile: parse, check against the chain, batch,
+  pipeline). Baseline: a naive web3.py loop on the same network, one transaction per settlement, waiting for
+  each receipt (on a chain that seals every period, that wait is the block time).
+- `network_capacity_ratio`: the project's rate divided by the chain's physical limit for this configuration,
+  block gas limit / block period / gas per settlement (1.0: every block full of settlements).
+- `finality_latency` p50 and p95: seconds from sending one settlement to node 0 until its block is on all 4
+  nodes (Clique has no finality gadget: "final" here means every node has imported the block).
+
+A fresh network in a temporary folder per run; the naive loop runs first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from settlement_ingest import make_rows, naive_loop  # noqa: E402
+
+from creditshare.bindings.consortium import Consortium, ProposalKind  # noqa: E402
+from creditshare.core import network  # noqa: E402
+from creditshare.core.chain import ChainClient  # noqa: E402
+from creditshare.core.config import load_settings  # noqa: E402
+from creditshare.core.ids import subject_id  # noqa: E402
+from creditshare.domain.deploy import deploy_all  # noqa: E402
+from creditshare.domain.settlements import parse_csv, write_csv  # noqa: E402
+
+
+def _finality(net: network.NetworkInfo, client: ChainClient, account: Any, records: list[Any]) -> list[float]:
+    """Seconds from sending each record (alone, to node 0) until every node has the block holding it."""
+    ledger = client.contract("SettlementLedger")
+    w3 = client.w3
+    nonce = w3.eth.get_transaction_count(account.address, "pending")
+    samples = []
+    for record in records:
+        tx = ledger.functions.submit([record.as_tuple()], [record.reference_hash]).build_transaction(
+            {"from": account.address, "nonce": nonce, "gas": 300_000, "gasPrice": 0, "chainId": net.chain_id}
+        )
+        nonce += 1
+        signed = account.sign_transaction(tx)
+        started = time.perf_counter()
+        tx_hash = "0x" + bytes(w3.eth.send_raw_transaction(signed.raw_transaction)).hex()
+        waiting = set(range(len(net.nodes)))
+        while waiting:
+            for i in list(waiting):
+                receipt = network.rpc(net.nodes[i].rpc_url, "eth_getTransactionReceipt", [tx_hash])
+                if receipt:
+                    waiting.discard(i)
+            time.sleep(0.01)
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def run(quick: bool = False, gas_limit: int = network.DEFAULT_GAS_LIMIT) -> list[dict[str, Any]]:
+    count = 2_000 if quick else 20_000
+    naive_count = 10 if quick else 30  # one per block at best: a sample measures the rate
+    latency_n = 10 if quick else 40
+    with tempfile.TemporaryDirectory(prefix="cs-net-bench-") as tmp:
+        folder = Path(tmp)
+        data = folder / "data"
+        net = network.init_network(data, 4, gas_limit=gas_limit)
+        try:
+            network.up(net)
+            env = {
+                **os.environ,
+                "CREDITSHARE_DATA_DIR": str(data),
+                "CREDITSHARE_NETWORK": "consortium",
+                "CREDITSHARE_RPC_URL": "",
+                "CREDITSHARE_NODE": "0",
+            }
+            os.environ.update(env)
+            settings = load_settings()
+            client = ChainClient(settings)
+            committee, platform = Account.create(), Account.create()
+            shippers = [Account.create() for _ in range(20)]
+            deploy_all(client, committee, [(committee.address, subject_id("uscc:BENCHCOMMITTEE"))], 1)
+            gov = Consortium(client)
+            gov.propose(committee, ProposalKind.ADMIT, platform.address, subject_id("uscc:BENCHPLAT"), ("PLATFORM",))
+            for i, s in enumerate(shippers):
+                gov.propose(
+                    committee, ProposalKind.ADMIT, s.address, subject_id(f"uscc:BENCHSHIP{i:02d}"), ("SHIPPER",)
+                )
+            project_csv, naive_csv, latency_csv = folder / "project.csv", folder / "naive.csv", folder / "lat.csv"
+            write_csv(project_csv, make_rows(folder, count, "P", 1))
+            write_csv(naive_csv, make_rows(folder, naive_count, "N", 2))
+            write_csv(latency_csv, make_rows(folder, latency_n, "L", 3))
+
+            naive_s, naive_gas = naive_loop(client, platform, [r.settlement for r in parse_csv(naive_csv)])
+
+            started = time.perf_counter()
+            out = subprocess.run(
+                [str(ROOT / ".venv" / "bin" / "creditshare"), "--json", "settlements", "submit", str(project_csv)],
+                env={**env, "CREDITSHARE_PRIVATE_KEY": platform.key.hex()},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            project_s = time.perf_counter() - started
+            result = json.loads(out.stdout)
+            assert result["submitted"] == count, result
+            latencies = _finality(net, client, platform, [r.settlement for r in parse_csv(latency_csv)])
+        finally:
+            for node in net.nodes:
+                network.stop_node(node)
+    project_rate, naive_rate = count / project_s, naive_count / naive_s
+    gas_each = int(result["gas_per_settlement"])
+    physical = gas_limit / net.period / gas_each
+    return [
+        {
+            "name": "network_settlement_ingest",
+            "unit": "settlements/s",
+            "value": round(project_rate, 1),
+            "baseline": "naive web3.py loop, one tx per settlement, 4-node geth Clique (1 s blocks)",
+            "baseline_value": round(naive_rate, 2),
+            "ratio": round(project_rate / naive_rate, 1),
+            "n": count,
+            "baseline_n": naive_count,
+            "baseline_gas_per_settlement": naive_gas // naive_count,
+        },
+        {
+            "name": "network_capacity_ratio",
+            "unit": "project rate / (gas limit / period / gas per settlement)",
+            "value": round(project_rate / physical, 3),
+            "baseline": f"physical limit: {gas_limit} gas / {net.period} s / {gas_each} gas per settlement",
+            "baseline_value": round(physical, 1),
+            "ratio": round(project_rate / physical, 3),
+        },
+        {
+            "name": "finality_latency_p50",
+            "unit": "s (send to block on all 4 nodes)",
+            "value": round(statistics.median(latencies), 3),
+            "baseline": f"Clique period {net.period} s",
+            "baseline_value": net.period,
+            "ratio": round(statistics.median(latencies) / net.period, 2),
+            "n": len(latencies),
+        },
+        {
+            "name": "finality_latency_p95",
+            "unit": "s (send to block on all 4 nodes)",
+            "value": round(_percentile(latencies, 0.95), 3),
+            "baseline": f"Clique period {net.period} s",
+            "baseline_value": net.period,
+            "ratio": round(_percentile(latencies, 0.95) / net.period, 2),
+            "n": len(latencies),
+        },
+    ]
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--gas-limit", type=int, default=network.DEFAULT_GAS_LIMIT, help="block gas limit")
+    parser.add_argument("--out", type=Path, help="also write the results as JSON here")
+    args = parser.parse_args()
+    results = run(args.quick, args.gas_limit)
+    text = json.dumps(results, indent=2)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+    print(text)
