@@ -275,3 +275,289 @@ def default_labels(settlements: pd.DataFrame, subjects: Iterable[str], as_of: in
     bad = set(settlements["shipper"].to_numpy(dtype=object)[hit])
     ids = [str(s) for s in subjects]
     return pd.Series([int(s in bad) for s in ids], index=pd.Index(ids, dtype=object, name="subject"), name="default")
+
+
+# -- every party of the chain: payouts, trips, green freight (issue #17) ---------------------------------------
+#
+# Added beside the settlement features above, which stay as they are (oracles and registered cards depend on
+# their values). The same rules: integers or missing, point in time.
+#
+# Payouts (what platforms owe carriers; creditshare.bindings.payout_ledger.payout_frame): a payout counts as
+# of t if ``delivery_date <= t``; it is paid as of t if ``0 < paid_date <= t`` (only a final payout, status
+# Paid, carries a paid date); due if ``due_date < t``; disputed if its status is Disputed, Resolved or
+# Defaulted-after-dispute and ``status_date <= t``. Trips (one row per settlement with its verdict:
+# verified, implausible or "no log"; creditshare.domain.trips / scoring.synthetic.trips_frame) count as of t
+# if the settlement's ``invoice_date <= t``. New energy: electric and hydrogen (scoring.trips.NEW_ENERGY).
+
+PAYOUT_COLUMNS: Final = {
+    "payout_id": "str",
+    "platform": "str",
+    "carrier": "str",
+    "amount": "int",
+    "delivery_date": "int",
+    "due_date": "int",
+    "paid_date": "int",
+    "status": "str",
+    "status_date": "int",
+}
+TRIP_COLUMNS: Final = {
+    "settlement_id": "str",
+    "shipper": "str",
+    "platform": "str",
+    "carrier": "str",
+    "verdict": "str",
+    "energy_type": "str",
+    "invoice_date": "int",
+}
+PAYOUT_STATUSES: Final = (
+    "Recorded",
+    "Confirmed",
+    "PaymentDeclared",
+    "Paid",
+    "Overdue",
+    "Disputed",
+    "Resolved",
+    "Defaulted",
+)
+NEW_ENERGY_TYPES: Final = ("electric", "hydrogen")
+
+#: the features of every party beyond the settlement features, by role
+PARTY_FEATURES: Final = {
+    "shipper": ("shp_verified_bps", "shp_newenergy_bps"),
+    "platform": (
+        "plt_payout_n_365",
+        "plt_payout_amt_365",
+        "plt_payout_ontime_bps",
+        "plt_payout_dpd_mean",
+        "plt_payout_overdue_n",
+        "plt_payout_dispute_bps",
+        "plt_shipper_top_bps",
+        "plt_verified_bps",
+        "plt_newenergy_bps",
+    ),
+    "carrier": (
+        "car_delivery_ok_bps",
+        "car_verified_bps",
+        "car_trips_365",
+        "car_payout_n_365",
+        "car_payout_amt_365",
+        "car_payout_ontime_bps",
+        "car_payout_overdue_n",
+        "car_newenergy_bps",
+    ),
+}
+PARTY_FEATURE_NAMES: Final = tuple(f for names in PARTY_FEATURES.values() for f in names)
+
+
+def _validate(frame: object, columns: dict[str, str], what: str) -> pd.DataFrame:
+    if not isinstance(frame, pd.DataFrame):
+        raise InvalidData(f"{what} must be a pandas DataFrame; got {type(frame).__name__}.")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InvalidData(f"{what} are missing columns: {', '.join(missing)}.")
+    for col, kind in columns.items():
+        if frame[col].isna().any():
+            raise InvalidData(f"{what} column '{col}' has missing values.")
+        if kind == "int" and (not pd.api.types.is_integer_dtype(frame[col].dtype) or (frame[col] < 0).any()):
+            raise InvalidData(f"{what} column '{col}' must hold non-negative integers.")
+    return frame
+
+
+def validate_payouts(payouts: object) -> pd.DataFrame:
+    frame = _validate(payouts, PAYOUT_COLUMNS, "payouts")
+    bad = ~frame["status"].isin(PAYOUT_STATUSES)
+    if bad.any():
+        raise InvalidData(f"unknown payout status {frame['status'][bad].iloc[0]!r}.")
+    return frame
+
+
+def validate_trips(trips: object) -> pd.DataFrame:
+    frame = _validate(trips, TRIP_COLUMNS, "trips")
+    bad = ~frame["verdict"].isin(("verified", "implausible", "no log"))
+    if bad.any():
+        raise InvalidData(f"unknown trip verdict {frame['verdict'][bad].iloc[0]!r}.")
+    return frame
+
+
+def _bps(part: pd.Series, whole: pd.Series) -> pd.Series:
+    """part * 10000 // whole per subject, missing where whole is 0."""
+    whole = whole.astype("Int64")
+    out = (part.reindex(whole.index).fillna(0).astype("Int64") * 10_000) // whole.where(whole > 0)
+    return out.astype("Int64")
+
+
+def _payout_side(payouts: pd.DataFrame, t: int, side: str, prefix: str) -> pd.DataFrame:
+    seen = payouts[payouts["delivery_date"] <= t]
+    if seen.empty:
+        return pd.DataFrame(index=pd.Index([], name="subject", dtype=object))
+    paid = (seen["paid_date"] > 0) & (seen["paid_date"] <= t)
+    due = seen["due_date"] < t
+    recent = (t - seen["delivery_date"]) < 365 * DAY
+    disputed = seen["status"].isin(("Disputed", "Resolved", "Defaulted")) & (seen["status_date"] <= t)
+    end = seen["paid_date"].where(paid, t)
+    dpd = ((end - seen["due_date"]).clip(lower=0) // DAY).where(due, 0)
+    g = seen.assign(
+        _recent=recent.astype(int),
+        _amt=seen["amount"].where(recent, 0),
+        _due=due.astype(int),
+        _ontime=(due & paid & (seen["paid_date"] <= seen["due_date"])).astype(int),
+        _overdue=(due & ~paid).astype(int),
+        _dpd=dpd,
+        _disputed=disputed.astype(int),
+        _n=1,
+    ).groupby(side)
+    sums = g[["_recent", "_amt", "_due", "_ontime", "_overdue", "_dpd", "_disputed", "_n"]].sum()
+    out = pd.DataFrame(index=pd.Index(sums.index.astype(object), name="subject"))
+    out[f"{prefix}_payout_n_365"] = sums["_recent"].astype("Int64").to_numpy()
+    out[f"{prefix}_payout_amt_365"] = sums["_amt"].astype("Int64").to_numpy()
+    out[f"{prefix}_payout_ontime_bps"] = _bps(sums["_ontime"], sums["_due"]).to_numpy()
+    out[f"{prefix}_payout_overdue_n"] = sums["_overdue"].astype("Int64").to_numpy()
+    if prefix == "plt":
+        safe = sums["_due"].where(sums["_due"] > 0)
+        out["plt_payout_dpd_mean"] = (sums["_dpd"].astype("Int64") // safe.astype("Int64")).astype("Int64").to_numpy()
+        out["plt_payout_dispute_bps"] = _bps(sums["_disputed"], sums["_n"]).to_numpy()
+    return out
+
+
+def _trip_side(trips: pd.DataFrame, t: int, side: str, prefix: str) -> pd.DataFrame:
+    seen = trips[trips["invoice_date"] <= t]
+    if seen.empty:
+        return pd.DataFrame(index=pd.Index([], name="subject", dtype=object))
+    logged = seen["verdict"] != "no log"
+    g = seen.assign(
+        _n=1,
+        _recent=((t - seen["invoice_date"]) < 365 * DAY).astype(int),
+        _logged=logged.astype(int),
+        _verified=(seen["verdict"] == "verified").astype(int),
+        _green=(logged & seen["energy_type"].isin(NEW_ENERGY_TYPES)).astype(int),
+    ).groupby(side)
+    sums = g[["_n", "_recent", "_logged", "_verified", "_green"]].sum()
+    out = pd.DataFrame(index=pd.Index(sums.index.astype(object), name="subject"))
+    out[f"{prefix}_verified_bps"] = _bps(sums["_verified"], sums["_n"]).to_numpy()
+    out[f"{prefix}_newenergy_bps"] = _bps(sums["_green"], sums["_logged"]).to_numpy()
+    if prefix == "car":
+        out["car_trips_365"] = sums["_recent"].astype("Int64").to_numpy()
+    return out
+
+
+def party_features(
+    settlements: pd.DataFrame,
+    as_of: int,
+    *,
+    payouts: pd.DataFrame | None = None,
+    trips: pd.DataFrame | None = None,
+    subjects: Iterable[str] | None = None,
+    role: str = "carrier",
+) -> pd.DataFrame:
+    """The features of :data:`PARTY_FEATURES` for `role` (shipper, platform or carrier) as of ``as_of``.
+
+    A feature whose source is not given (no payouts, no trips) is missing. Returns a frame indexed by
+    subject, nullable ``Int64`` columns in :data:`PARTY_FEATURES` order."""
+    if role not in PARTY_FEATURES:
+        raise InvalidData(f"role must be one of {', '.join(PARTY_FEATURES)}; got {role!r}.")
+    validate_settlements(settlements)
+    t = _check_as_of(as_of)
+    prefix = ROLES[role]
+    parts: list[pd.DataFrame] = []
+    if payouts is not None and role != "shipper":
+        parts.append(_payout_side(validate_payouts(payouts), t, role, prefix))
+    if trips is not None:
+        parts.append(_trip_side(validate_trips(trips), t, role, prefix))
+    seen = settlements[settlements["invoice_date"] <= t]
+    if role == "platform" and not seen.empty:
+        recent = seen[(t - seen["invoice_date"]) < 365 * DAY]
+        by = recent.groupby(["platform", "shipper"])["amount"].sum()
+        if len(by):
+            top = by.groupby(level=0).max()
+            total = by.groupby(level=0).sum()
+            share = (top * 10_000 // total).astype("Int64")
+            parts.append(pd.DataFrame({"plt_shipper_top_bps": share.to_numpy()}, index=top.index.astype(object)))
+    if role == "carrier" and not seen.empty:
+        # a delivery failed if its settlement was disputed or its trip log is implausible (counted once)
+        failed = seen["status"].isin(("Disputed", "Resolved", "Defaulted")) & (seen["status_date"] <= t)
+        if trips is not None:
+            implausible = trips.loc[trips["verdict"] == "implausible", "settlement_id"]
+            failed = failed | seen["settlement_id"].isin(implausible)
+        counts = seen.assign(_ok=(~failed).astype(int), _n=1).groupby("carrier")[["_ok", "_n"]].sum()
+        parts.append(
+            pd.DataFrame({"car_delivery_ok_bps": _bps(counts["_ok"], counts["_n"]).to_numpy()}, index=counts.index)
+        )
+    joined = pd.concat(parts, axis=1, join="outer", sort=True) if parts else pd.DataFrame()
+    joined.index = pd.Index(joined.index.astype(object), name="subject")
+    if subjects is not None:
+        joined = joined.reindex(pd.Index([str(s) for s in subjects], dtype=object, name="subject"))
+    return joined.reindex(columns=list(PARTY_FEATURES[role])).astype("Int64")
+
+
+# -- what every feature means, as a sentence with the subject's value -----------------------------------------
+
+_ROLE_NOUN: Final = {"shp": "shipper", "plt": "platform", "car": "carrier"}
+#: suffix -> (phrase with {role}, unit: count | fen | bps | days)
+_SUFFIX_TEXT: Final[dict[str, tuple[str, str]]] = {
+    "n_30": ("settlements as {role} over 30 days", "count"),
+    "n_90": ("settlements as {role} over 90 days", "count"),
+    "n_365": ("settlements as {role} over 365 days", "count"),
+    "amt_30": ("amount settled as {role} over 30 days", "fen"),
+    "amt_90": ("amount settled as {role} over 90 days", "fen"),
+    "amt_365": ("amount settled as {role} over 365 days", "fen"),
+    "ontime_bps": ("on-time payment share of due invoices as {role}", "bps"),
+    "dpd_mean": ("mean days past due as {role}", "days"),
+    "dpd_max": ("longest days past due as {role}", "days"),
+    "dpd_p90": ("90th percentile of days past due as {role}", "days"),
+    "overdue_n": ("invoices overdue now as {role}", "count"),
+    "overdue_amt": ("amount overdue now as {role}", "fen"),
+    "default_n": ("defaulted settlements as {role}", "count"),
+    "default_amt": ("defaulted amount as {role}", "fen"),
+    "dispute_bps": ("share of settlements disputed as {role}", "bps"),
+    "tenure_days": ("time since the first settlement as {role}", "days"),
+    "counterparties": ("distinct counterparties as {role}", "count"),
+    "recency_days": ("time since the last settlement as {role}", "days"),
+    "trend_bps": ("change of volume over the last 90 days vs the 90 before, as {role}", "bps"),
+    "verified_bps": ("share of settlements as {role} with a verified trip log", "bps"),
+    "newenergy_bps": ("share of logged trips as {role} on electric or hydrogen trucks", "bps"),
+    "payout_n_365": ("carrier payouts over 365 days as {role}", "count"),
+    "payout_amt_365": ("carrier payout amount over 365 days as {role}", "fen"),
+    "payout_ontime_bps": ("share of due carrier payouts paid on time as {role}", "bps"),
+    "payout_dpd_mean": ("mean days carrier payouts were late", "days"),
+    "payout_overdue_n": ("carrier payouts overdue now as {role}", "count"),
+    "payout_dispute_bps": ("share of carrier payouts disputed", "bps"),
+    "shipper_top_bps": ("share of the largest shipper in the platform's volume over 365 days", "bps"),
+    "delivery_ok_bps": ("share of deliveries neither disputed nor with an implausible trip", "bps"),
+    "trips_365": ("trips over 365 days", "count"),
+}
+
+
+def _feature_text(feature: str) -> tuple[str, str]:
+    prefix, _, suffix = feature.partition("_")
+    if prefix not in _ROLE_NOUN or suffix not in _SUFFIX_TEXT:
+        raise InvalidData(f"unknown feature {feature!r}.")
+    phrase, unit = _SUFFIX_TEXT[suffix]
+    return phrase.format(role=_ROLE_NOUN[prefix]), unit
+
+
+#: every feature (settlement and party features) -> its sentence template; {value} is the formatted value
+FEATURE_DESCRIPTIONS: Final[dict[str, str]] = {
+    f: _feature_text(f)[0] + ": {value}" for f in (*FEATURE_NAMES, *PARTY_FEATURE_NAMES)
+}
+
+
+def format_value(feature: str, value: object) -> str:
+    """A feature value as people read it: basis points as a percentage, fen as yuan, days, counts."""
+    _phrase, unit = _feature_text(feature)
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return "no data"
+    number = int(value)  # type: ignore[call-overload]
+    if unit == "bps":
+        return f"{number / 100:g} %"
+    if unit == "fen":
+        return f"{number / 100:,.2f} yuan"
+    if unit == "days":
+        return f"{number} day{'s' if number != 1 else ''}"
+    return f"{number:,}"
+
+
+def describe(feature: str, value: object, direction: str | None = None) -> str:
+    """One sentence for a reason code: ``"on-time payment share of due invoices as shipper is low: 42 %"``.
+    `direction` (e.g. "low", "high") comes from the scorecard's points for the value's bin."""
+    phrase, _unit = _feature_text(feature)
+    return f"{phrase}{' is ' + direction if direction else ''}: {format_value(feature, value)}"

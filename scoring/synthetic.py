@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.errors import InvalidData
-from scoring.features import DAY, build_features, default_labels
+from scoring.features import DAY, build_features, default_labels, party_features
 from scoring.trips import ENERGY_TYPES, TripLog, check_many, haversine_km
 
 
@@ -469,3 +469,129 @@ def trips_frame(trips: Sequence[SyntheticTrip], settlements: pd.DataFrame) -> pd
             "destination": [f"{t.destination[0]:.2f},{t.destination[1]:.2f}" for t in trips],
         }
     )
+
+
+def generate_payouts(
+    market: SyntheticMarket,
+    *,
+    seed: int = 0,
+    annual_default_rate: float = 0.10,
+    late_base: float = 0.10,
+    dispute_rate: float = 0.02,
+    terms_days: int = 7,
+) -> pd.DataFrame:
+    """What each settlement's platform owes its carrier (85 % of the freight), in the frame of
+    scoring.features.PAYOUT_COLUMNS. Each platform has a latent quality: worse platforms pay carriers late
+    more often, and a platform in distress (hazard `annual_default_rate` a year for an average one) stops
+    paying: its unpaid payouts default. Lateness rises over the 150 days before distress, as shippers' does.
+    Seeded separately from the market, which it does not change."""
+    rng = np.random.default_rng(seed + 29)
+    s = market.settlements
+    platforms = pd.unique(s["platform"].to_numpy(dtype=object))
+    index = {p: i for i, p in enumerate(platforms)}
+    q = rng.standard_normal(len(platforms))
+    p = market.params
+    start = market.as_of - p.history_days * DAY
+    end = market.as_of + p.horizon_days * DAY
+    hazard = annual_default_rate / (365.0 * DAY) * np.exp(-q)
+    distress = start + rng.exponential(1.0 / hazard).astype(np.int64)
+    who = np.array([index[x] for x in s["platform"].to_numpy(dtype=object)], dtype=np.int64)
+    m = len(s)
+    delivery = s["invoice_date"].to_numpy(dtype=np.int64) - (rng.uniform(0.1, 5, m) * DAY).astype(np.int64)
+    delivery = np.maximum(delivery, 946_684_800)
+    due = delivery + terms_days * DAY
+    warn = np.clip(1.0 - (distress[who] - due) / (150 * DAY), 0.0, 1.0)
+    late = rng.uniform(0, 1, m) < _sigmoid(_logit(late_base) - 1.0 * q[who] + 2.5 * warn)
+    delay = rng.gamma(2.0, 5.0 * (1 + 3 * warn))
+    pay_at = np.where(late, due + (delay * DAY).astype(np.int64), due - (rng.uniform(0, 3, m) * DAY).astype(np.int64))
+    pay_at = np.maximum(pay_at, delivery + 3600)
+    horizon = np.minimum(distress[who], end)
+    disputed = rng.uniform(0, 1, m) < dispute_rate
+    dispute_at = delivery + (rng.uniform(2, 10, m) * DAY).astype(np.int64)
+    open_dispute = disputed & (dispute_at <= horizon)
+    is_paid = (pay_at <= horizon) & ~open_dispute & (delivery <= end)
+    defaulted = ~is_paid & (distress[who] <= end) & (delivery < distress[who])
+    status = np.full(m, "Confirmed", dtype=object)
+    status_date = delivery.copy()
+    overdue = ~is_paid & (due < horizon)
+    status[overdue], status_date = "Overdue", np.where(overdue, due + DAY, status_date)
+    status[open_dispute], status_date = "Disputed", np.where(open_dispute, dispute_at, status_date)
+    status[is_paid], status_date = "Paid", np.where(is_paid, pay_at, status_date)
+    status[defaulted], status_date = "Defaulted", np.where(defaulted, distress[who], status_date)
+    amount = np.maximum(s["amount"].to_numpy(dtype=np.int64) * 85 // 100, 1)
+    return pd.DataFrame(
+        {
+            "payout_id": s["settlement_id"].to_numpy(dtype=object),
+            "platform": s["platform"].to_numpy(dtype=object),
+            "carrier": s["carrier"].to_numpy(dtype=object),
+            "amount": amount,
+            "delivery_date": delivery,
+            "due_date": due,
+            "paid_date": np.where(is_paid, pay_at, 0).astype(np.int64),
+            "status": status,
+            "status_date": status_date.astype(np.int64),
+        }
+    )
+
+
+def platform_labels(payouts: pd.DataFrame, as_of: int, horizon_days: int = 90) -> pd.Series:
+    """1 if a payout the platform owes defaults in ``(as_of, as_of + horizon]``; platforms with payouts by
+    ``as_of`` and none defaulted by then."""
+    sd = payouts["status_date"].to_numpy(dtype=np.int64)
+    defaulted = payouts["status"].to_numpy(dtype=object) == "Defaulted"
+    seen = payouts["delivery_date"].to_numpy(dtype=np.int64) <= as_of
+    platforms = payouts["platform"].to_numpy(dtype=object)
+    dead = set(platforms[defaulted & (sd <= as_of)])
+    bad = set(platforms[defaulted & (sd > as_of) & (sd <= as_of + horizon_days * DAY)])
+    ids = sorted(x for x in pd.unique(platforms[seen]) if x not in dead)
+    return pd.Series([int(x in bad) for x in ids], index=pd.Index(ids, dtype=object, name="subject"), name="default")
+
+
+def carrier_labels(
+    settlements: pd.DataFrame, as_of: int, horizon_days: int = 90, *, share_bps: int = 1_000, least: int = 2
+) -> pd.Series:
+    """1 if the carrier's deliveries fail in ``(as_of, as_of + horizon]``: at least `least` of the settlements
+    it carried invoiced in the window are disputed, and at least `share_bps` of them; carriers with
+    settlements by ``as_of``."""
+    inv = settlements["invoice_date"].to_numpy(dtype=np.int64)
+    carriers = settlements["carrier"].to_numpy(dtype=object)
+    window = (inv > as_of) & (inv <= as_of + horizon_days * DAY)
+    disputed = settlements["status"].isin(("Disputed", "Resolved")).to_numpy() & window
+    frame = pd.DataFrame({"carrier": carriers[window], "d": disputed[window].astype(np.int64)})
+    counts = frame.groupby("carrier")["d"].agg(["sum", "count"])
+    bad = counts[(counts["sum"] >= least) & (counts["sum"] * 10_000 >= share_bps * counts["count"])].index
+    ids = sorted(pd.unique(carriers[inv <= as_of]))
+    bad_set = set(bad)
+    return pd.Series(
+        [int(x in bad_set) for x in ids], index=pd.Index(ids, dtype=object, name="subject"), name="default"
+    )
+
+
+def role_population(
+    market: SyntheticMarket,
+    role: str,
+    *,
+    payouts: pd.DataFrame | None = None,
+    trips: pd.DataFrame | None = None,
+    as_of: int | None = None,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """A labelled population of `role` (shipper, platform or carrier) for the factory to train that role's
+    card: the role's settlement features and its party features (scoring.features.party_features) as of
+    ``as_of`` (default the market's), and its labels. A platform card needs a market with many platforms
+    (``generate_market(n_platforms=...)``)."""
+    t = market.as_of if as_of is None else as_of
+    h = market.params.horizon_days
+    s = market.settlements
+    if role == "shipper":
+        labels = market.labelled(t)
+    elif role == "platform":
+        if payouts is None:
+            raise InvalidData("a platform population needs the payouts (generate_payouts).")
+        labels = platform_labels(payouts, t, h)
+    elif role == "carrier":
+        labels = carrier_labels(s, t, h)
+    else:
+        raise InvalidData(f"role must be shipper, platform or carrier; got {role!r}.")
+    base = build_features(s, t, subjects=labels.index, roles=(role,))
+    extra = party_features(s, t, payouts=payouts, trips=trips, subjects=labels.index, role=role)
+    return pd.concat([base, extra], axis=1), labels
