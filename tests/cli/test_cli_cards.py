@@ -32,7 +32,14 @@ def registered_digest(cli, model_hash: str) -> str:
     return str(model["card_digest"])
 
 
+def unpublish(cli, card) -> None:
+    """Removes the card from the folder store, whether `model register` published it or not."""
+    digest = registered_digest(cli, json.loads(card.read_text())["model_hash"])
+    (cli.data_dir / "evidence" / cid_from_digest(parse_bytes32(digest))).unlink(missing_ok=True)
+
+
 def test_without_a_published_card_the_reasons_stay_unrecovered_and_the_read_says_how_to_publish(cli, market):
+    unpublish(cli, market[1])
     (item,) = cli.json("score", "show", "uscc:SHIP1", *NO_LIMIT)
     assert item["provenance"]["verified"] and item["reasons"] is None and item["card_source"] is None
     assert HINT in item["card_problem"]
