@@ -26,6 +26,7 @@ MODULES = [
     "settlement_ingest",
     "oracle_throughput",
     "scoring_throughput",
+    "scorecard_auc",
     "privacy_bench",
     "list_bench",
     "evidence_bench",

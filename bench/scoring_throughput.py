@@ -10,6 +10,11 @@ One run on this machine, side by side:
   and fails otherwise. The card gets the nullable-integer frame the oracle
   builds; optbinning gets it already converted to float64 (its conversion is
   not timed).
+- ``scoring_throughput_boosted``: the same for the card of a boosted additive
+  scorecard (``scoring/boosted.py``, fitted on the same population) against the
+  same optbinning ``Scorecard.score`` baseline; the benchmark checks that the
+  loaded card gives the boosted model's own integer score on every row. It must
+  stay >= 3x the baseline (issue #18).
 - ``scorecard_training``: seconds to fit the scorecard (binning with monotonic
   trends + logistic regression + integer scaling + card extraction) on
   100,000 synthetic subjects vs optbinning's ``Scorecard.fit`` with its
@@ -38,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from scoring.boosted import BoostedScorecardModel  # noqa: E402
 from scoring.factory import training_set  # noqa: E402
 from scoring.model_card import ModelCard  # noqa: E402
 from scoring.scorecard import ScorecardModel  # noqa: E402
@@ -97,8 +103,19 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     if mismatches:
         raise SystemExit(f"model card and optbinning disagree on {mismatches} of {n_rows} rows")
 
+    boosted = BoostedScorecardModel().fit(X, y)
+    boosted_card = ModelCard.from_json(ModelCard.from_scorecard(boosted, name="bench-boosted", version=1).to_json())
+    boosted_card.score_frame(rows.iloc[:1000])  # warm-up
+    start = time.perf_counter()
+    boosted_scores = boosted_card.score_frame(rows)
+    boosted_s = time.perf_counter() - start
+    boosted_mismatches = int(np.count_nonzero(boosted_scores != boosted.score(rows)))
+    if boosted_mismatches:
+        raise SystemExit(f"boosted card and boosted model disagree on {boosted_mismatches} of {n_rows} rows")
+
     card_rate = n_rows / card_s
     opt_rate = n_rows / opt_s
+    boosted_rate = n_rows / boosted_s
     return [
         {
             "name": "scoring_throughput",
@@ -109,6 +126,18 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             "ratio": round(card_rate / opt_rate, 2),
             "n": n_rows,
             "features": len(card.feature_names),
+            "identical_scores": True,
+        },
+        {
+            "name": "scoring_throughput_boosted",
+            "unit": "rows/s",
+            "value": round(boosted_rate, 1),
+            "baseline": "optbinning Scorecard.score",
+            "baseline_value": round(opt_rate, 1),
+            "ratio": round(boosted_rate / opt_rate, 2),
+            "n": n_rows,
+            "features": len(boosted_card.feature_names),
+            "bins": sum(len(f["points"]) for f in boosted_card.to_dict()["features"]),
             "identical_scores": True,
         },
         {

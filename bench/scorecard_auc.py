@@ -1,0 +1,109 @@
+"""Holdout AUC of the factory's scorecards per dataset against optbinning's defaults (issue #18).
+
+For each dataset: the same 70/30 stratified split (seed 42), categorical =
+the non-numeric columns. ``value`` is the AUC of the card ``train_scorecard``
+builds with ``method="auto"`` (logistic or boosted, chosen by 5-fold CV on the
+training split); ``baseline_value`` the AUC of optbinning's defaults
+(``BinningProcess`` + ``LogisticRegression`` on WoE) on the same split;
+``ratio`` = value / baseline (>= 1 is the target). The logistic and boosted
+cards' own AUCs and auto's choice are in the entry too. These are quality
+figures, not timings: they do not depend on the machine.
+
+Datasets: German credit (``germancredit.csv`` of the shared data folder:
+CREDITSHARE_SHARED_DATA, else ../shared/data beside the checkout; skipped if
+absent) and the synthetic freight market's shippers (30,000 subjects;
+10,000 with ``--quick``).
+
+Usage: ``.venv/bin/python bench/scorecard_auc.py [--quick] [--out FILE.json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from scoring.factory import (  # noqa: E402
+    fit_scorecard,
+    holdout_split,
+    optbinning_default_auc,
+    train_scorecard,
+    training_set,
+)
+from scoring.metrics import evaluate_scores  # noqa: E402
+from scoring.synthetic import generate_market  # noqa: E402
+
+
+def _shared_file(name: str) -> Path | None:
+    folders = [Path(os.environ["CREDITSHARE_SHARED_DATA"])] if os.environ.get("CREDITSHARE_SHARED_DATA") else []
+    folders.append(ROOT.parent / "shared" / "data")
+    return next((f / name for f in folders if (f / name).is_file()), None)
+
+
+def datasets(quick: bool) -> list[tuple[str, pd.DataFrame, np.ndarray, list[str]]]:
+    out = []
+    german = _shared_file("germancredit.csv")
+    if german is not None:
+        df = pd.read_csv(german)
+        y = (df.pop("creditability") == "bad").astype(int).to_numpy()
+        out.append(("german_credit", df, y, [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]))
+    subjects = 10_000 if quick else 30_000
+    market = generate_market(n_subjects=subjects, seed=2024)
+    X, y = training_set(market.settlements, market.as_of)
+    out.append((f"freight_shippers_{subjects}", X, y, []))
+    return out
+
+
+def measure(name: str, X: pd.DataFrame, y: np.ndarray, categorical: list[str]) -> dict[str, Any]:
+    X_tr, X_te, y_tr, y_te = holdout_split(X, y)
+    baseline = optbinning_default_auc(X_tr, y_tr, X_te, y_te, categorical)
+    start = time.perf_counter()
+    auto = train_scorecard(X, y, name=name, version=1, method="auto", categorical=categorical)
+    auto_s = time.perf_counter() - start
+    chosen = auto.card.factory["chosen"]
+    other = "boosted" if chosen == "logistic" else "logistic"
+    aucs = {chosen: auto.metrics.auc}
+    model = fit_scorecard(other, X_tr, y_tr, categorical=categorical)
+    aucs[other] = evaluate_scores(y_te, model.risk(X_te)).auc
+    return {
+        "name": f"scorecard_auc:{name}",
+        "unit": "AUC",
+        "value": round(auto.metrics.auc, 4),
+        "baseline": "optbinning defaults (BinningProcess + LogisticRegression)",
+        "baseline_value": round(baseline, 4),
+        "ratio": round(auto.metrics.auc / baseline, 4),
+        "auto_chose": chosen,
+        "logistic_auc": round(aucs["logistic"], 4),
+        "boosted_auc": round(aucs["boosted"], 4),
+        "cv": auto.card.factory["cv"],
+        "n": int(len(X)),
+        "event_rate": round(float(np.mean(y)), 4),
+        "auto_seconds": round(auto_s, 1),
+    }
+
+
+def run(quick: bool = False) -> list[dict[str, Any]]:
+    return [measure(*d) for d in datasets(quick)]
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="10,000 synthetic subjects")
+    parser.add_argument("--out", type=Path, help="write the JSON results here too")
+    args = parser.parse_args()
+    results = run(args.quick)
+    text = json.dumps(results, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
