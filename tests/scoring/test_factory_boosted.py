@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scoring.boosted import BoostedScorecardModel
 from scoring.drift import monitor
@@ -114,6 +116,39 @@ def test_boosted_card_with_categories_scores_equal_the_model(german: tuple, germ
     X, _, _ = german
     np.testing.assert_array_equal(german_boosted.card.score_frame(X), german_boosted.model.score(X))
     assert {f["kind"] for f in german_boosted.card.to_dict()["features"]} == {"numerical", "categorical"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_boosted_card_matches_the_model_on_random_rows(freight_boosted: TrainResult, data: st.DataObject) -> None:
+    model, card = freight_boosted.model, freight_boosted.card
+    assert isinstance(model, BoostedScorecardModel)
+    row = {
+        name: data.draw(st.one_of(st.none(), st.integers(min_value=-20_000, max_value=10**9)), label=name)
+        for name in model.features_
+    }
+    frame = pd.DataFrame([row], dtype="Int64")
+    expected = int(model.score(frame)[0])
+    assert card.score_one(row).score == expected == int(card.score_frame(frame)[0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_boosted_card_with_categories_matches_the_model_on_random_rows(
+    german: tuple, german_boosted: TrainResult, data: st.DataObject
+) -> None:
+    X, _, cats = german
+    model, card = german_boosted.model, german_boosted.card
+    row: dict[str, int | str | None] = {}
+    for name in X.columns:
+        if name in cats:
+            seen = sorted(set(X[name]))
+            row[name] = data.draw(st.one_of(st.none(), st.sampled_from([*seen, "never-seen"])), label=name)
+        else:
+            row[name] = data.draw(st.one_of(st.none(), st.integers(min_value=-5, max_value=20_000)), label=name)
+    frame = pd.DataFrame({n: pd.Series([v], dtype=object if n in cats else "Int64") for n, v in row.items()})
+    expected = int(model.score(frame)[0])
+    assert card.score_one(row).score == expected == int(card.score_frame(frame)[0])
 
 
 def test_integer_points_follow_the_pdo_scaling_of_the_log_odds(german: tuple, german_boosted: TrainResult) -> None:
