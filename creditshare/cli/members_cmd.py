@@ -8,7 +8,15 @@ from pathlib import Path
 
 import typer
 
-from creditshare.bindings.consortium import ZERO32, Consortium, Member, ProposalKind, parameter_key
+from creditshare.bindings.consortium import (
+    VALIDATOR_KINDS,
+    ZERO32,
+    Consortium,
+    Member,
+    ProposalKind,
+    parameter_key,
+    signer_address,
+)
 from creditshare.cli.context import State, console, emit, progress, state, table
 from creditshare.cli.options import Account
 from creditshare.core.chain import CallsRefused, PartialWrite, spans
@@ -16,7 +24,7 @@ from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import subject_id, to_hex
 from creditshare.core.keys import resolve_address
 from creditshare.domain import deploy as deploy_mod
-from creditshare.domain.admissions import read_admissions
+from creditshare.domain.admissions import read_admissions, read_validators
 
 app = typer.Typer(help="Consortium members and committee proposals (m-of-n approval).", no_args_is_help=True)
 
@@ -90,7 +98,11 @@ def show(
 @app.command()
 def propose(
     ctx: typer.Context,
-    kind: str = typer.Argument(..., help="admit, set-roles, suspend, reinstate, set-threshold or set-parameter."),
+    kind: str = typer.Argument(
+        ...,
+        help="admit, set-roles, suspend, reinstate, set-threshold, set-parameter, admit-validator, "
+        "suspend-validator or reinstate-validator.",
+    ),
     member: str | None = typer.Option(None, "--member", help="The member's address or keystore name."),
     org: str | None = typer.Option(None, "--org", help="Organisation (namespace:registration or 0x id), for admit."),
     role: list[str] = typer.Option(
@@ -100,11 +112,14 @@ def propose(
     ),
     parameter: str | None = typer.Option(None, "--parameter", help="Parameter name, for set-parameter."),
     value: int = typer.Option(0, "--value", help="New threshold or parameter value."),
+    signer: str | None = typer.Option(
+        None, "--signer", help="admit-validator: the 0x address the member's node seals blocks with (Clique signer)."
+    ),
     file: Path | None = typer.Option(
         None,
         "--file",
-        help="admit only: a CSV with columns member,org,roles (roles "
-        "separated by ';'): one proposal per row, sent pipelined.",
+        help="admit: a CSV with columns member,org,roles (roles separated by ';'); admit-validator: columns "
+        "member,signer and optionally org,roles (for a new organisation): one proposal per row, sent pipelined.",
     ),
     account: Account = None,
 ) -> None:
@@ -112,19 +127,46 @@ def propose(
     st = state(ctx)
     parsed = ProposalKind.parse(kind)
     gov = Consortium(st.client)
+    if signer is not None and parsed != ProposalKind.ADMIT_VALIDATOR:
+        raise InvalidInput("--signer goes with admit-validator only.")
+    if file is not None and parsed == ProposalKind.ADMIT_VALIDATOR:
+        if member or org or role or signer:
+            raise InvalidInput(
+                "--file admits the validators listed in it: use it with no --member/--signer/--org/--role."
+            )
+        validator_rows = read_validators(st.settings.keystore_dir, file)
+        proposer = st.account(account)
+        with progress(st.json) as bar, _told(f"{file}: ", "line", lambda i: i + 2, "proposed"):
+            task = bar.add_task("admit-validator proposals", total=len(validator_rows))
+            results = gov.propose_validators(proposer, validator_rows, on_mined=lambda _i, _r: bar.advance(task))
+        _emit_statuses(st, results)
+        return
     if file is not None:
         if parsed != ProposalKind.ADMIT or member or org or role:
             raise InvalidInput(
                 "--file admits the members listed in it: use it with `admit` and no --member/--org/--role."
             )
         rows = read_admissions(st.settings.keystore_dir, file)
-        signer = st.account(account)
+        proposer = st.account(account)
         with progress(st.json) as bar, _told(f"{file}: ", "line", lambda i: i + 2, "proposed"):
             task = bar.add_task("admit proposals", total=len(rows))
-            results = gov.propose_admissions(signer, rows, on_mined=lambda _i, _r: bar.advance(task))
+            results = gov.propose_admissions(proposer, rows, on_mined=lambda _i, _r: bar.advance(task))
         _emit_statuses(st, results)
         return
     target = resolve_address(st.settings.keystore_dir, member) if member else None
+    if parsed in VALIDATOR_KINDS:
+        if target is None:
+            raise InvalidInput(f"{kind} needs --member (the validator organisation's member address or keystore).")
+        if parsed == ProposalKind.ADMIT_VALIDATOR:
+            if signer is None:
+                raise InvalidInput("admit-validator needs --signer (the 0x address its node seals blocks with).")
+            signer = signer_address(signer)
+            if bool(org) != bool(role):
+                raise InvalidInput("admit-validator takes --org and --role together (a new organisation) or neither.")
+            value = int(signer, 16)
+        elif org or role:
+            raise InvalidInput(f"{kind} takes --member only.")
+        gov.check_validator_proposal(parsed, target, signer, subject_id(org) if org else ZERO32)
     if parsed == ProposalKind.SET_PARAMETER:
         if not parameter:
             raise InvalidInput("set-parameter needs --parameter NAME.")
@@ -145,6 +187,22 @@ def propose(
         console.print(f"proposal {proposal_id} ({info['kind']}) opened; {done}")
 
     emit(st, info, text)
+
+
+@app.command()
+def validators(ctx: typer.Context) -> None:
+    """List the validators: each member running a node, its Clique signer, and whether it may seal."""
+    st = state(ctx)
+    rows = Consortium(st.client).validator_signers()
+    emit(
+        st,
+        [v.to_json() for v in rows],
+        lambda: table(
+            "Validators",
+            ["member", "signer", "status"],
+            [[v.member, v.signer, "active" if v.active else "suspended"] for v in rows],
+        ),
+    )
 
 
 @app.command()

@@ -1,14 +1,20 @@
-"""The admissions CSV of `creditshare members propose admit --file`: one member to admit per row.
+"""The admissions CSVs of `creditshare members propose admit --file` (one member to admit per row) and
+`creditshare members propose admit-validator --file` (one validator per row).
 
-Columns (header required, order free): ``member`` (address or keystore name), ``org`` (namespace:registration
-or 0x subject id), ``roles`` (role names separated by ';'). The whole file is validated before anything is
-sent, and every bad row is listed.
+Members: columns (header required, order free) ``member`` (address or keystore name), ``org``
+(namespace:registration or 0x subject id), ``roles`` (role names separated by ';').
+
+Validators: ``member`` and ``signer`` (the 0x address its node seals blocks with), and optionally ``org`` and
+``roles``: both empty for a member already admitted, both given to admit the organisation by the same proposal.
+
+The whole file is validated before anything is sent, and every bad row is listed.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from creditshare.bindings.consortium import ZERO32, signer_address
 from creditshare.core.errors import CreditShareError, InvalidInput
 from creditshare.core.files import read_csv_rows
 from creditshare.core.ids import subject_id
@@ -16,6 +22,7 @@ from creditshare.core.keys import resolve_address
 from creditshare.core.roles import role_id
 
 COLUMNS = ("member", "org", "roles")
+VALIDATOR_COLUMNS = ("member", "signer")
 
 
 def read_admissions(keystore_dir: Path, file: Path) -> list[tuple[str, bytes, tuple[str, ...]]]:
@@ -38,4 +45,34 @@ def read_admissions(keystore_dir: Path, file: Path) -> list[tuple[str, bytes, tu
         raise InvalidInput(f"{file}: {len(errors)} bad row(s), nothing sent:\n  " + "\n  ".join(errors[:20]))
     if not rows:
         raise InvalidInput(f"{file} lists no members.")
+    return rows
+
+
+def _role_names(text: str) -> tuple[str, ...]:
+    names = tuple(x.strip().upper() for x in text.replace(" ", ";").split(";") if x.strip())
+    for name in names:
+        role_id(name)
+    return names
+
+
+def read_validators(keystore_dir: Path, file: Path) -> list[tuple[str, str, bytes, tuple[str, ...]]]:
+    """``(member address, signer address, org id or ZERO32, role names)`` per row, for
+    Consortium.propose_validators (see the module docstring for the columns)."""
+    bad: list[tuple[int, str]] = []
+    table = read_csv_rows(file, required=VALIDATOR_COLUMNS, optional=("org", "roles"), bad_rows=bad)
+    rows: list[tuple[str, str, bytes, tuple[str, ...]]] = []
+    errors = [f"line {line}: {reason}" for line, reason in bad]
+    for line, r in table:
+        try:
+            org, names = (r.get("org") or "").strip(), _role_names(r.get("roles") or "")
+            if bool(org) != bool(names):
+                raise InvalidInput("org and roles go together: both empty (a member already) or both given.")
+            address = resolve_address(keystore_dir, r["member"])
+            rows.append((address, signer_address(r["signer"]), subject_id(org) if org else ZERO32, names))
+        except CreditShareError as err:
+            errors.append(f"line {line}: {err}")
+    if errors:
+        raise InvalidInput(f"{file}: {len(errors)} bad row(s), nothing sent:\n  " + "\n  ".join(errors[:20]))
+    if not rows:
+        raise InvalidInput(f"{file} lists no validators.")
     return rows
