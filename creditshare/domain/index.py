@@ -66,6 +66,7 @@ FIRST_SPAN: Final = 2_000
 MAX_SPAN: Final = 5_000  # creditshare.core.chain.LOG_BLOCK_SPAN: nodes such as Besu cap the range
 MAX_RANGE_LOGS: Final = 20_000  # one transaction's events: bounds the memory of a catch-up
 SQL_VARS: Final = 500  # ids per `IN (...)` query
+SUBJECT_CACHE: Final = 200_000  # subject codes kept in memory while indexing
 
 #: ledger event -> the status it leaves (SettlementResolved: its `outcome` argument)
 LIFECYCLE: Final = {
@@ -292,6 +293,7 @@ class ChainIndex:
             _Decoder.build(client, spec) for spec in EVENT_TABLES if spec.contract in client.deployment.addresses
         ]
         self.rebuilt: str | None = None  # why the file was rebuilt on opening or on the last catch-up
+        self._codes: dict[bytes, int] = {}  # subject id -> code (see _subject)
         self.db = self._open()
 
     # -- the file ---------------------------------------------------------------
@@ -385,6 +387,7 @@ class ChainIndex:
 
     def rebuild(self, reason: str = "asked to") -> None:
         """Drops the file and starts again from the deployment block (a catch-up fills it)."""
+        self._codes.clear()
         self.db.close()
         self._drop_file(reason)
         self.db = self._open()
@@ -495,33 +498,44 @@ class ChainIndex:
                 [(n, h, t) for n, (h, t) in blocks.items()],
             )
             applied = 0
-            subjects: dict[bytes, int] = {}
+            pending: list[tuple] = []
             for e in logs:
                 address, topic = e["address"].lower(), e["topics"][0]
                 if address == self.ledger and topic in self._topic_kind:
-                    applied += self._apply_ledger(e, blocks, subjects)
+                    applied += self._apply_ledger(e, blocks, pending)
                 else:
                     decoder = decoders.get((address, topic))
                     if decoder is not None:
                         db.execute(decoder.insert_sql(), decoder.row(e))
                         applied += 1
+            applied += self._flush(pending)
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_block', ?)", (str(end),))
             db.execute("COMMIT")
             return applied
         except BaseException:
+            self._codes.clear()
             with contextlib.suppress(sqlite3.Error):
                 db.execute("ROLLBACK")
             raise
 
-    def _subject(self, raw: bytes, cache: dict[bytes, int]) -> int:
-        code = cache.get(raw)
+    def _subject(self, raw: bytes) -> int:
+        """The code of subject ``raw`` (added if new); codes are cached for this connection's life, and the
+        cache is dropped with a rolled-back range (its new codes are gone) or past SUBJECT_CACHE entries."""
+        code = self._codes.get(raw)
         if code is None:
-            self.db.execute("INSERT OR IGNORE INTO subjects (id) VALUES (?)", (raw,))
-            code = int(self.db.execute("SELECT code FROM subjects WHERE id=?", (raw,)).fetchone()[0])
-            cache[raw] = code
+            row = self.db.execute("SELECT code FROM subjects WHERE id=?", (raw,)).fetchone()
+            if row is None:
+                code = int(self.db.execute("INSERT INTO subjects (id) VALUES (?)", (raw,)).lastrowid or 0)
+            else:
+                code = int(row[0])
+            if len(self._codes) >= SUBJECT_CACHE:
+                self._codes.clear()
+            self._codes[raw] = code
         return code
 
-    def _apply_ledger(self, e: dict[str, Any], blocks: dict[int, tuple[bytes, int]], subjects: dict[bytes, int]) -> int:
+    def _apply_ledger(self, e: dict[str, Any], blocks: dict[int, tuple[bytes, int]], pending: list[tuple]) -> int:
+        """Applies one ledger event; a submission is queued in ``pending`` (inserted by ``_flush``, before the
+        next lifecycle event and at the end of the range: batches of submissions are the bulk of a ledger)."""
         topics = e["topics"]
         kind = self._topic_kind[topics[0]]
         sid = bytes.fromhex(topics[1][2:])
@@ -529,33 +543,32 @@ class ChainIndex:
         tx = bytes.fromhex(e["transactionHash"][2:])
         when = blocks[block][1]
         db = self.db
-        if KINDS[kind] == "SettlementSubmitted":
-            platform, amount, invoice, due, evidence, submitter = abi_decode(
-                list(SUBMITTED_DATA), bytes.fromhex(e["data"][2:])
-            )
-            cur = db.execute(
-                "INSERT OR IGNORE INTO settlements (id, shipper, platform, carrier, amount, invoice_date, due_date, "
-                "evidence, submitter, block, log_index, tx, status, paid_date, changed_block, changed_time) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+        if kind == 0:  # SettlementSubmitted: six static words (SUBMITTED_DATA), sliced rather than ABI-decoded
+            data = e["data"][2:]
+            if len(data) != 64 * len(SUBMITTED_DATA):
+                raise ChainError(f"a SettlementSubmitted event of block {block} has {len(data) // 2} data bytes.")
+            w = [data[i : i + 64] for i in range(0, 384, 64)]
+            pending.append(
                 (
                     sid,
-                    self._subject(bytes.fromhex(topics[2][2:]), subjects),
-                    self._subject(bytes(platform), subjects),
-                    self._subject(bytes.fromhex(topics[3][2:]), subjects),
-                    int(amount),
-                    int(invoice),
-                    int(due),
-                    bytes(evidence),
-                    str(submitter).lower(),
+                    self._subject(bytes.fromhex(topics[2][2:])),
+                    self._subject(bytes.fromhex(w[0])),
+                    self._subject(bytes.fromhex(topics[3][2:])),
+                    int(w[1], 16),
+                    int(w[2], 16),
+                    int(w[3], 16),
+                    bytes.fromhex(w[4]),
+                    "0x" + w[5][24:],
                     block,
                     index,
                     tx,
                     int(Status.INVOICED),
                     block,
                     when,
-                ),
+                )
             )
-            return cur.rowcount
+            return 0
+        applied = self._flush(pending)
         row = db.execute("SELECT seq, paid_date FROM settlements WHERE id=?", (sid,)).fetchone()
         if row is None:  # the contract never moves an unknown id: an index that missed its submission is broken
             raise sqlite3.DatabaseError(f"lifecycle event for settlement 0x{sid.hex()} that the index never saw")
@@ -587,7 +600,19 @@ class ChainIndex:
                 "UPDATE settlements SET status=?, paid_date=?, changed_block=?, changed_time=? WHERE seq=?",
                 (int(status), paid, block, when, seq),
             )
-        return cur.rowcount
+        return applied + cur.rowcount
+
+    def _flush(self, pending: list[tuple]) -> int:
+        if not pending:
+            return 0
+        cur = self.db.executemany(
+            "INSERT OR IGNORE INTO settlements (id, shipper, platform, carrier, amount, invoice_date, due_date, "
+            "evidence, submitter, block, log_index, tx, status, paid_date, changed_block, changed_time) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+            pending,
+        )
+        pending.clear()
+        return int(cur.rowcount)
 
     # -- reading ----------------------------------------------------------------
 
