@@ -285,14 +285,17 @@ def store_evidence(evidence_dir: Path, rows: Sequence[EntryRow]) -> list[str]:
     for r in rows:
         lines.setdefault(r.evidence_path, []).append(r.line)
         digests[r.evidence_path] = r.evidence
-    cids, errors = [], []
-    for path, used_on in lines.items():
-        try:
-            cids.append(ev.store_file(evidence_dir, path, digests[path]))
-        except ev.EvidenceCorrupted as err:
-            errors += [RowError(line, str(err)) for line in used_on]
-        except OSError as err:
-            errors += [RowError(line, f"cannot read evidence file {path}: {err.strerror or err}") for line in used_on]
+    files = list(lines)
+    cids: list[str] = []
+    errors: list[RowError] = []
+    for path, outcome in zip(files, ev.store_files(evidence_dir, [(f, digests[f]) for f in files]), strict=True):
+        if isinstance(outcome, str):
+            cids.append(outcome)
+        elif isinstance(outcome, ev.EvidenceCorrupted):
+            errors += [RowError(line, str(outcome)) for line in lines[path]]
+        else:
+            reason = f"cannot read evidence file {path}: {outcome.strerror or outcome}"
+            errors += [RowError(line, reason) for line in lines[path]]
     if errors:
         raise InvalidEntryFile(Path("<entries>"), sorted(errors, key=lambda e: e.line))
     return cids

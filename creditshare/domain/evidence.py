@@ -25,10 +25,12 @@ digest inside the document CID, so a wrong link, a tampered block or a lying pee
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,14 +84,47 @@ def load(evidence_dir: Path, cid: str) -> bytes:
     return load_folder(evidence_dir, cid)
 
 
-def store_file(evidence_dir: Path, path: Path, digest: bytes) -> str:
+def storer(evidence_dir: Path) -> Callable[[bytes], str]:
+    """`store` bound to the chosen backend once (with IPFS: one client, so one HTTP connection per node, for
+    many documents; not shared between threads)."""
+    if backend() == "ipfs":
+        return IpfsStore.from_env(evidence_dir.parent).store
+    return functools.partial(store_folder, evidence_dir)
+
+
+def store_file(evidence_dir: Path, path: Path, digest: bytes, *, put: Callable[[bytes], str] | None = None) -> str:
     """Stores the document at `path`, which must still hash to `digest` (the digest a settlement or entry row was
-    parsed with and goes on chain with), through the chosen backend; returns its CID. The hook for settlements
-    submit and list post: store every distinct document before the records that name it are sent."""
+    parsed with and goes on chain with), through the chosen backend (or `put`, a `storer`); returns its CID. The
+    hook for settlements submit and list post: store every distinct document before the records that name it are
+    sent."""
     data = path.read_bytes()
     if hashlib.sha256(data).digest() != digest:
         raise EvidenceCorrupted(f"{path} changed since it was read: it no longer matches {cid_from_digest(digest)}.")
-    return store(evidence_dir, data)
+    return (put or storer(evidence_dir))(data)
+
+
+def store_files(
+    evidence_dir: Path, files: Sequence[tuple[Path, bytes]], *, workers: int = 8
+) -> list[str | EvidenceCorrupted | OSError]:
+    """`store_file` for many (path, digest) pairs; for each, in order, its CID or the error that refused that
+    file (a changed or unreadable file; the others are still stored). With IPFS `workers` documents are in
+    flight at once (each on its own client): a document's add, pin and replication wait mostly on the nodes.
+    A node that cannot be reached or refuses raises (IpfsError), as a wrong setting does (ConfigError)."""
+    local = threading.local()
+
+    def one(item: tuple[Path, bytes]) -> str | EvidenceCorrupted | OSError:
+        if not hasattr(local, "put"):
+            local.put = storer(evidence_dir)
+        try:
+            return store_file(evidence_dir, item[0], item[1], put=local.put)
+        except (EvidenceCorrupted, OSError) as err:
+            return err
+
+    if not files:
+        return []
+    in_flight = max(1, min(workers, len(files))) if backend() == "ipfs" else 1
+    with ThreadPoolExecutor(max_workers=in_flight) as pool:
+        return list(pool.map(one, files))
 
 
 @dataclass(frozen=True)
@@ -186,6 +221,9 @@ class DocumentStatus:
         return len(self.holders) < self.target
 
 
+_LINKS_LOCK = threading.Lock()
+
+
 class IpfsStore:
     """Documents on this member's Kubo node, pinned there and on `replicas` up to `target` nodes in all."""
 
@@ -221,14 +259,15 @@ class IpfsStore:
             return {}
 
     def _link(self, cid: str, root: str) -> None:
-        links = self.links()
-        if links.get(cid) == root:
-            return
-        links[cid] = root
-        self.links_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.links_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(links, indent=2, sort_keys=True))
-        tmp.replace(self.links_path)
+        with _LINKS_LOCK:  # read-modify-write: stores running in threads (store_files) must not lose a link
+            links = self.links()
+            if links.get(cid) == root:
+                return
+            links[cid] = root
+            self.links_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.links_path.with_suffix(f".{threading.get_ident()}.tmp")
+            tmp.write_text(json.dumps(links, indent=2, sort_keys=True))
+            tmp.replace(self.links_path)
 
     def served_as(self, cid: str) -> str:
         """The CID Kubo serves the document under: the document CID itself, or its linked UnixFS root.

@@ -271,19 +271,21 @@ def store_documents(evidence_dir: Path, path: Path, rows: Sequence[CsvRow]) -> l
         if row.evidence_path is not None:
             lines.setdefault(row.evidence_path, []).append(row.line)
             digests[row.evidence_path] = row.settlement.evidence
+    files = list(lines)
+    try:
+        outcomes = ev.store_files(evidence_dir, [(f, digests[f]) for f in files])
+    except IpfsError as err:
+        raise IpfsError(f"{path}: storing the evidence failed, nothing was sent: {err}") from err
     cids: list[str] = []
     errors: list[RowError] = []
-    for file, used_on in lines.items():
-        try:
-            cids.append(ev.store_file(evidence_dir, file, digests[file]))
-        except ev.EvidenceCorrupted as err:
-            errors += [RowError(line, str(err)) for line in used_on]
-        except OSError as err:
-            errors += [RowError(line, f"cannot read evidence file {file}: {err.strerror or err}") for line in used_on]
-        except IpfsError as err:
-            raise IpfsError(
-                f"{path}: storing the evidence of line {used_on[0]} failed, nothing was sent: {err}"
-            ) from err
+    for file, outcome in zip(files, outcomes, strict=True):
+        if isinstance(outcome, str):
+            cids.append(outcome)
+        elif isinstance(outcome, ev.EvidenceCorrupted):
+            errors += [RowError(line, str(outcome)) for line in lines[file]]
+        else:
+            reason = f"cannot read evidence file {file}: {outcome.strerror or outcome}"
+            errors += [RowError(line, reason) for line in lines[file]]
     if errors:
         raise InvalidSettlementFile(path, sorted(errors, key=lambda e: e.line))
     return cids

@@ -16,6 +16,7 @@ from creditshare.cli import app
 from creditshare.core import ipfs
 from creditshare.core.ids import cid_from_digest, settlement_id, subject_id, to_hex
 from creditshare.core.localchain import free_port
+from creditshare.domain import evidence
 from tests.cli.helpers import Cli, deployed_cli, row, write_csv
 from tests.ipfs.conftest import IpfsCli
 from tests.ipfs.test_evidence_ipfs import _block_file, doc, holders
@@ -146,8 +147,8 @@ def test_an_unreachable_node_or_a_refused_file_sends_and_pins_nothing(
     out = run(chain_cli, "settlements", "submit", str(path), ok=False, account="plat", CREDITSHARE_IPFS_API=dead)
     assert out.exit_code == 1
     assert out.stderr.strip().splitlines() == [
-        f"error: {path}: storing the evidence of line 2 failed, nothing was sent: the IPFS node at {dead} is not "
-        "reachable (is it up? `creditshare ipfs up`)."
+        f"error: {path}: storing the evidence failed, nothing was sent: the IPFS node at {dead} is not reachable "
+        "(is it up? `creditshare ipfs up`)."
     ]
     assert run(chain_cli, "settlements", "show", sid("IPU-1"), ok=False).exit_code == 1
     # a file with a bad row: nothing pinned for its good row either
@@ -159,3 +160,23 @@ def test_an_unreachable_node_or_a_refused_file_sends_and_pins_nothing(
     out = run(chain_cli, "settlements", "submit", str(bad), ok=False, account="plat")
     assert "line 3: amount_fen must be positive" in out.stderr and "nothing was sent" in out.stderr
     assert holders(net, cid_of(docs["u.txt"])) == []
+
+
+def test_store_files_stores_many_in_flight_keeps_every_link_and_refuses_only_a_changed_file(
+    net: IpfsCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CREDITSHARE_DATA_DIR", str(net.data_dir))
+    monkeypatch.setenv("CREDITSHARE_EVIDENCE", "ipfs")
+    sizes = {f"big-{i}.bin": ipfs.MAX_BLOCK + 1 + i for i in range(3)} | {f"small-{i}.txt": 900 + i for i in range(5)}
+    docs = evidence_files(tmp_path, sizes)
+    files = [(tmp_path / "evidence" / name, hashlib.sha256(data).digest()) for name, data in docs.items()]
+    (tmp_path / "evidence" / "small-4.txt").write_bytes(b"changed after parsing")
+    outcomes = evidence.store_files(net.data_dir / "evidence", files, workers=8)
+    assert outcomes[:-1] == [cid_of(d) for d in list(docs.values())[:-1]]
+    assert isinstance(outcomes[-1], evidence.EvidenceCorrupted)
+    assert "small-4.txt changed since it was read" in str(outcomes[-1])
+    links = json.loads((net.data_dir / "ipfs" / "links.json").read_text())
+    for name in ("big-0.bin", "big-1.bin", "big-2.bin"):  # written by three threads at once: none lost
+        assert holders(net, links[cid_of(docs[name])]) == [0, 1], name
+    assert holders(net, cid_of(docs["small-0.txt"])) == [0, 1]
+    assert holders(net, cid_of(docs["small-4.txt"])) == []
