@@ -22,7 +22,7 @@ def deploy_all(
     force: bool = False,
 ) -> dict[str, str]:
     """Deploys Consortium (with its founding committee), SettlementLedger, ModelRegistry, MpcJobLog,
-    SettlementToken, DataBus, CreditList, ScoreOracle and PayoutLedger.
+    SettlementToken, DataBus, CreditList, ScoreOracle, PayoutLedger and TripRegistry.
 
     Idempotent: contracts already deployed on this network (code at the saved
     address) are kept unless `force`. Returns the addresses.
@@ -45,7 +45,15 @@ def deploy_all(
         )
         deployment.save()
     consortium = deployment.addresses["Consortium"]
-    for name in ("SettlementLedger", "ModelRegistry", "MpcJobLog", "SettlementToken", "DataBus", "PayoutLedger"):
+    for name in (
+        "SettlementLedger",
+        "ModelRegistry",
+        "MpcJobLog",
+        "SettlementToken",
+        "DataBus",
+        "PayoutLedger",
+        "TripRegistry",
+    ):
         # each takes only the consortium address
         if not client.is_deployed(name):
             deployment.addresses[name] = client.deploy(name, [consortium], account)
