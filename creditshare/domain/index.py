@@ -105,6 +105,15 @@ EVENT_TABLES: Final[tuple[EventTable, ...]] = (
     EventTable("CreditList", "ContestResolved", "list_contest_outcomes", ("entryId",)),
     EventTable("DataBus", "ConsentGranted", "consents", ("subject", "consentId")),
     EventTable("DataBus", "ConsentRevoked", "consent_revocations", ("consentId",)),
+    # payouts (PayoutLedger, #17): the record and each lifecycle step, as events
+    EventTable("PayoutLedger", "PayoutRecorded", "payouts", ("id", "platform", "carrier")),
+    EventTable("PayoutLedger", "PayoutConfirmed", "payout_confirmations", ("id",)),
+    EventTable("PayoutLedger", "PayoutPaymentDeclared", "payout_declarations", ("id",)),
+    EventTable("PayoutLedger", "PayoutPaid", "payout_payments", ("id",)),
+    EventTable("PayoutLedger", "PayoutOverdue", "payout_overdue", ("id",)),
+    EventTable("PayoutLedger", "PayoutDisputed", "payout_disputes", ("id",)),
+    EventTable("PayoutLedger", "PayoutResolved", "payout_resolutions", ("id",)),
+    EventTable("TripRegistry", "TripVerdictRecorded", "trips", ("settlementId",)),
 )
 
 #: schema version v -> the function that brings a version-v file to v+1 (inside one transaction)
@@ -357,6 +366,8 @@ class ChainIndex:
                 "chain_id": str(self.chain_id),
                 "ledger": self.ledger,
                 "from_block": str(self.from_block),
+                # a table added later (a new EventTable, a contract deployed later) lacks the earlier blocks' rows
+                "event_tables": ",".join(f"{d.spec.table}@{d.address}" for d in self._decoders),
             }
             stored = dict(db.execute("SELECT key, value FROM meta").fetchall())
             if version is not None and any(stored.get(k) != v for k, v in expected.items()):

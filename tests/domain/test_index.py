@@ -300,3 +300,34 @@ def test_event_tables_hold_consents_with_their_arguments(world):
         assert rows[0]["scope"] >= 1 and rows[0]["consentId"] >= 1
         with pytest.raises(ValueError, match="no event table 'nope'"):
             idx.rows("nope")
+
+
+def test_payouts_are_indexed_in_their_event_tables(world, tmp_path):
+    from tests.cli.test_cli_payouts import pid, prow, write
+
+    cli = world.cli
+    cli("keys", "new", "carr-ix")
+    proposal = cli.json(
+        "members", "propose", "admit", "--member", "carr-ix", "--org", "driver:D1", "--role", "CARRIER", account="c1"
+    )
+    cli("members", "approve", str(proposal["id"]), account="c2")
+    path = write(tmp_path, [prow("PIX-1"), prow("PIX-2", amount="90000")])
+    cli("payouts", "submit", str(path), account="plat")
+    cli("payouts", "confirm", pid("PIX-1"), account="carr-ix")
+    with world.index() as idx:
+        payouts = idx.rows("payouts")
+        assert [to_hex(r["id"]) for r in payouts] == [pid("PIX-1"), pid("PIX-2")]
+        assert [r["amount"] for r in payouts] == [80000, 90000] and payouts[0]["carrier"] == subject_id("driver:D1")
+        (confirmed,) = idx.rows("payout_confirmations")
+        assert to_hex(confirmed["id"]) == pid("PIX-1") and confirmed["block"] > payouts[0]["block"]
+        assert idx.rows("payouts", "amount > ?", [85000])[0]["amount"] == 90000
+
+
+def test_a_changed_set_of_event_tables_rebuilds_the_index(world, monkeypatch):
+    world.submit(world.new(1))
+    with world.index() as idx:
+        idx.catch_up()
+    monkeypatch.setattr(index_mod, "EVENT_TABLES", index_mod.EVENT_TABLES[:-2])
+    with world.index() as idx:  # fewer tables: a new one would lack the blocks read before it existed
+        assert idx.rebuilt and "event_tables" in idx.rebuilt
+        assert_frame_equal(idx.frame(), world.full(), check_exact=True)
