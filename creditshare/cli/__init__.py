@@ -31,6 +31,7 @@ from creditshare.cli import (
     score_cmd,
     serve_cmd,
     settlements_cmd,
+    trips_cmd,
 )
 from creditshare.cli.context import State, fail, fail_unexpected
 from creditshare.core.errors import CreditShareError
@@ -120,6 +121,7 @@ app.add_typer(ipfs_cmd.app, name="ipfs")
 app.add_typer(evidence_cmd.app, name="evidence")
 app.add_typer(index_cmd.app, name="index")
 app.add_typer(payouts_cmd.app, name="payouts")
+app.add_typer(trips_cmd.app, name="trips")
 app.add_typer(network_cmd.app, name="network")
 app.command("audit")(audit_cmd.audit)
 app.command("deploy")(members_cmd.deploy)
