@@ -1,0 +1,136 @@
+"""Trip evidence through the CLI: `trips verify` checks each settlement's trip log against the ledger and the
+tracks recorded before and records verified / implausible / no log in TripRegistry (as an oracle); reruns
+skip what is on chain; every rejection is one `error:` line naming the row, with no block mined."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+from brownie import web3
+
+from creditshare.core.ids import settlement_id, subject_id, to_hex
+from scoring.trips import DAY, TripLog
+from tests.cli.helpers import Cli, row, write_csv
+
+SHANGHAI, HANGZHOU = (31.23, 121.47), (30.27, 120.16)
+INVOICE = "2026-01-05"
+INVOICE_TS = int(dt.datetime(2026, 1, 5, tzinfo=dt.UTC).timestamp())
+HEADER = "settlement,trip_log,origin_lat,origin_lon,destination_lat,destination_lon"
+
+
+def sid(ref: str) -> str:
+    return to_hex(settlement_id(subject_id("uscc:PLAT1"), ref))
+
+
+def log_file(folder: Path, name: str, *, hours: float = 3.0, shift_days: int = 1, jitter: float = 0.0) -> str:
+    n = 40
+    lat = np.linspace(SHANGHAI[0], HANGZHOU[0], n) + jitter
+    lon = np.linspace(SHANGHAI[1], HANGZHOU[1], n)
+    t = INVOICE_TS - shift_days * DAY - np.linspace(hours * 3600, 0, n).astype(np.int64)
+    (folder / name).write_bytes(TripLog("沪A12345", "electric", 5000.0, 5165.0, t, lat, lon).dumps())
+    return name
+
+
+def trips_csv(folder: Path, rows: list[tuple[str, str]], name: str = "trips.csv") -> Path:
+    lines = [f"{sid(ref)},{log},{SHANGHAI[0]},{SHANGHAI[1]},{HANGZHOU[0]},{HANGZHOU[1]}" for ref, log in rows]
+    path = folder / name
+    path.write_text("\n".join([HEADER, *lines]) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def tcli(cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    """The deployed consortium plus oracle `orc` and settlements T-1..T-6 invoiced on 2026-01-05."""
+    cli("keys", "new", "orc")
+    p = cli.json(
+        "members", "propose", "admit", "--member", "orc", "--org", "uscc:ORC1", "--role", "ORACLE", account="c1"
+    )
+    cli("members", "approve", str(p["id"]), account="c2")
+    folder = tmp_path_factory.mktemp("trip-settlements")
+    rows = [row(f"T-{i}", invoice=INVOICE, due="2026-02-04") for i in range(1, 7)]
+    cli("settlements", "submit", str(write_csv(folder, rows)), account="plat")
+    return cli
+
+
+def refused(c: Cli, *args: str, account: str | None = None) -> str:
+    before = web3.eth.block_number
+    result = c(*args, ok=False, account=account)
+    assert result.exit_code == 1 and result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+    assert web3.eth.block_number == before
+    return result.stderr
+
+
+def test_verify_records_each_verdict_and_a_rerun_records_nothing(tcli, tmp_path):
+    good, fast = log_file(tmp_path, "good.json"), log_file(tmp_path, "fast.json", hours=0.5, jitter=0.01)
+    path = trips_csv(tmp_path, [("T-1", good), ("T-2", ""), ("T-3", fast)])
+    out = tcli.json("trips", "verify", str(path), account="orc")
+    assert (out["verified"], out["no_log"], out["implausible"], out["recorded"]) == (1, 1, 1, 3)
+    assert any("km/h" in r for r in out["results"][2]["reasons"])
+    shown = tcli.json("trips", "show", sid("T-1"))
+    assert (shown["verdict"], shown["energy_type"], shown["oracle"] is not None) == ("verified", "electric", True)
+    assert shown["trip_log_cid"].startswith("b") and tcli.json("trips", "show", sid("T-2"))["verdict"] == "no log"
+    again = tcli.json("trips", "verify", str(path), account="orc")
+    assert (again["recorded"], again["already_on_chain"]) == (0, 3)
+
+
+def test_a_track_recorded_before_is_caught_when_presented_for_another_settlement(tcli, tmp_path):
+    tcli("trips", "verify", str(trips_csv(tmp_path, [("T-4", log_file(tmp_path, "a.json"))])), account="orc")
+    # the same fixes, re-timed a week earlier, presented for T-5 in a later batch
+    copy = log_file(tmp_path, "copy.json", shift_days=8)
+    out = tcli.json("trips", "verify", str(trips_csv(tmp_path, [("T-5", copy)], "later.csv")), account="orc")
+    assert out["implausible"] == 1 and f"the same track as settlement {sid('T-4')}" in out["results"][0]["reasons"]
+
+
+def test_dry_run_records_nothing(tcli, tmp_path):
+    before = web3.eth.block_number
+    out = tcli.json("trips", "verify", str(trips_csv(tmp_path, [("T-6", "")])), "--dry-run", account="orc")
+    assert (out["would_record"], out["recorded"]) == (1, 0) and web3.eth.block_number == before
+    assert tcli.json("trips", "show", sid("T-6"))["verdict"] == "not verified"
+
+
+def test_only_an_oracle_records(tcli, tmp_path):
+    err = refused(tcli, "trips", "verify", str(trips_csv(tmp_path, [("T-6", "")])), account="plat")
+    assert "TripRegistryWrongRole" in err and "line 2:" in err
+
+
+def test_bad_rows_are_refused_whole(tcli, tmp_path):
+    good = log_file(tmp_path, "good.json")
+    (tmp_path / "broken.json").write_text('{"vehicle_id": "V", "energy_type": "coal"}')
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "\n".join(
+            [
+                HEADER,
+                f"{sid('T-1')},{good},31.2,121.4,30.2,120.1",
+                f"{sid('T-2')},broken.json,31.2,121.4,30.2,120.1",
+                f"{sid('T-3')},,95,121.4,30.2,120.1",
+                f"{sid('T-4')},../../etc/passwd,31.2,121.4,30.2,120.1",
+                f"0x{'ab' * 32},,31.2,121.4,30.2,120.1",
+                f"{sid('T-1')},,31.2,121.4,30.2,120.1",
+                "not-an-id,,31.2,121.4,30.2,120.1",
+            ]
+        )
+        + "\n"
+    )
+    err = refused(tcli, "trips", "verify", str(path), account="orc")
+    assert "5 bad row(s); nothing was recorded" in err
+    for expected in (
+        "line 3: broken.json: trip log: energy_type must be one of",
+        "line 4: origin_lat must lie in [-90, 90]",
+        "line 5:",
+        "line 7: settlement",
+        "line 8:",
+    ):
+        assert expected in err, (expected, err)
+    ghost = trips_csv(tmp_path, [("GHOST", "")], "ghost.csv")
+    assert "is not on the ledger" in refused(tcli, "trips", "verify", str(ghost), account="orc")
+
+
+def test_missing_columns_and_bad_ids_are_refused(tcli, tmp_path):
+    path = tmp_path / "cols.csv"
+    path.write_text("settlement,trip_log\n0x01,\n")
+    assert "origin_lat" in refused(tcli, "trips", "verify", str(path), account="orc")
+    assert "settlement id" in refused(tcli, "trips", "show", "nope")
