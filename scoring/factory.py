@@ -383,10 +383,13 @@ def optbinning_default_auc(
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
-    cats = list(categorical)
+    # optbinning's prebinning fails on a column without a single value: such a column carries nothing anyway
+    columns = [c for c in X_train.columns if X_train[c].notna().any()]
+    X_train, X_test = X_train[columns], X_test[columns]
+    cats = [c for c in categorical if c in columns]
     pipe = Pipeline(
         [
-            ("binning", BinningProcess(list(X_train.columns), categorical_variables=cats or None)),
+            ("binning", BinningProcess(columns, categorical_variables=cats or None)),
             ("logistic", LogisticRegression()),
         ]
     )

@@ -159,6 +159,12 @@ class ScorecardModel:
         target = check_target(y, len(Xc))
         if min(int(target.sum()), int(len(target) - target.sum())) < 5:
             raise ModelError("y needs at least 5 goods and 5 bads to fit a scorecard.")
+        # a column without a single value carries nothing (and optbinning's prebinning fails on it): leave it out
+        usable = [f for f in features if Xc[f].notna().any()]
+        if not usable:
+            raise ModelError("every feature is missing on every row: there is nothing to fit.")
+        if len(usable) < len(features):
+            features, categorical, Xc = usable, [c for c in categorical if c in usable], Xc[usable]
 
         fit_params: dict[str, dict[str, Any]] = {}
         for f in features:

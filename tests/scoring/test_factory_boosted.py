@@ -31,6 +31,7 @@ from scoring.factory import (
     training_window,
 )
 from scoring.model_card import ModelCard
+from scoring.synthetic import generate_market, generate_payouts, role_population
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +61,26 @@ def test_boosted_beats_logistic_on_the_synthetic_freight_market(freight: tuple, 
     _, _, logistic = freight
     assert freight_boosted.y_test.tolist() == logistic.y_test.tolist()  # the same holdout
     assert freight_boosted.metrics.auc > logistic.metrics.auc + 0.005, (freight_boosted.metrics, logistic.metrics)
+
+
+@pytest.fixture(scope="module")
+def role_market() -> tuple:
+    market = generate_market(n_subjects=12_000, n_platforms=1500, seed=7)
+    return market, generate_payouts(market, seed=7)
+
+
+@pytest.mark.parametrize("role", ["carrier", "platform"])
+def test_boosted_beats_logistic_on_the_carrier_and_platform_populations(role_market: tuple, role: str) -> None:
+    market, payouts = role_market
+    X, labels = role_population(market, role, payouts=payouts)
+    y = labels.to_numpy().astype(int)
+    assert X.isna().all().any()  # no trips given: the trip features are all missing (both methods leave them out)
+    logistic = train_scorecard(X, y, name=role, version=1)
+    boosted = train_scorecard(X, y, name=role, version=1, method="boosted")
+    assert boosted.metrics.auc > logistic.metrics.auc, (boosted.metrics, logistic.metrics)
+    X_tr, X_te, y_tr, y_te = holdout_split(X, y)
+    assert boosted.metrics.auc > optbinning_default_auc(X_tr, y_tr, X_te, y_te)
+    np.testing.assert_array_equal(boosted.card.score_frame(X), boosted.model.score(X))
 
 
 def test_auto_reaches_the_optbinning_default_on_german_credit(german: tuple, german_auto: TrainResult) -> None:
@@ -325,3 +346,19 @@ def test_cv_needs_at_least_two_folds(german: tuple) -> None:
     X, y, cats = german
     with pytest.raises(ModelError, match="cv folds must be at least 2; got 1"):
         train_scorecard(X, y, name="x", version=1, method="auto", categorical=cats, cv_folds=1)
+
+
+def test_an_all_missing_column_is_left_out_by_both_methods(german: tuple) -> None:
+    X, y, cats = german
+    X = X.assign(empty=np.nan, empty_cat=pd.Series([None] * len(X), dtype=object, index=X.index))
+    for method in ("logistic", "boosted"):
+        result = train_scorecard(X, y, name="x", version=1, method=method, categorical=[*cats, "empty_cat"])
+        assert {"empty", "empty_cat"}.isdisjoint(result.card.feature_names)
+        np.testing.assert_array_equal(result.card.score_frame(X), result.model.score(X))
+
+
+def test_nothing_to_fit_when_every_feature_is_missing() -> None:
+    frame = pd.DataFrame({"a": [np.nan] * 40, "b": [np.nan] * 40})
+    y = np.r_[np.zeros(20, dtype=int), np.ones(20, dtype=int)]
+    with pytest.raises(ModelError, match="every feature is missing on every row"):
+        train_scorecard(frame, y, name="x", version=1)
