@@ -191,7 +191,14 @@ def create_app(console: Console, api_token: str, allowed_hosts: list[str] | None
 
     @app.get("/model", response_class=HTMLResponse, include_in_schema=False)
     def model(request: Request) -> Response:
-        return render(request, "model.html", {"m": console.model()})
+        return render(request, "model.html", {"m": console.model(), "h": console.model_health()})
+
+    @app.get("/model/{plot}.svg", include_in_schema=False)
+    def model_plot(plot: str) -> Response:
+        health = console.model_health()
+        if plot not in ("roc", "psi") or health["reason"]:
+            raise NotFound(f"no {plot} plot: {health['reason'] or 'the plots are roc and psi'}")
+        return Response(health[f"{plot}_svg"], media_type="image/svg+xml")
 
     @app.get("/network", response_class=HTMLResponse, include_in_schema=False)
     def network(request: Request) -> Response:

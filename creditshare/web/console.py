@@ -1,12 +1,11 @@
-"""What the console's pages and API read, composed from the library the CLI uses, with caches per block height.
+"""What the console's pages and API read, composed from the library the CLI uses, with caches per block.
 
-A subject page needs the subject's settlements; the CLI's `report` finds them with two log scans of the whole
-ledger every time (about 60 % of its time on the demo chain). The console keeps one decoded copy of the
-ledger's SettlementSubmitted history instead, extended from the last block it read to the head on each request
-(`SettlementHistory`), and memoizes what does not change until the next block (accepted reports, a subject's
-composed page) keyed by the head block number. Records are immutable once submitted and their states are read
-live (`SettlementLedger.states`), so nothing stale is ever shown: a new block invalidates every memo. The chains
-CreditShare runs on (Anvil, Clique) do not reorganize; a reorg would need the history dropped and re-read.
+A subject's settlements come from this node's chain index (creditshare.domain.index, through
+creditshare.reports.lender.subject_settlements: the CLI's `report` reads the same), caught up to the head on each
+read; their states are read live (`SettlementLedger.states`). What does not change until the next block (the
+accepted reports, a subject's composed page, the portfolio, the model and network pages) is memoized, keyed by
+the head block's number and hash: a new block drops every memo, and so does a development chain reverted to a
+snapshot (it reuses numbers, not hashes). Nothing stale is shown and nothing is copied.
 
 The numbers on a subject page are the CLI's (`creditshare --json report SUBJECT`): the same summarize_settlements,
 verify_scores and score_history over the same records; tests/web compares them.
@@ -29,12 +28,13 @@ from creditshare.bindings.credit_list import CreditList
 from creditshare.bindings.data_bus import DataBus
 from creditshare.bindings.model_registry import ModelRegistry
 from creditshare.bindings.score_oracle import ScoreOracle
-from creditshare.bindings.settlement_ledger import SUBMITTED_DATA, Settlement, SettlementLedger
+from creditshare.bindings.settlement_ledger import SettlementLedger
 from creditshare.core import keys
-from creditshare.core.chain import ChainClient, decode_log_data, event_topic
+from creditshare.core.chain import ChainClient, event_topic
 from creditshare.core.errors import CreditShareError, InvalidInput
-from creditshare.core.ids import SettlementId, SubjectId, subject_id, to_hex
-from creditshare.reports.lender import summarize_settlements
+from creditshare.core.ids import subject_id, to_hex
+from creditshare.domain.index import ChainIndex
+from creditshare.reports.lender import subject_settlements, summarize_settlements
 from oracle.provenance import AcceptedReport, accepted_reports, score_history, verify_scores
 from scoring.model_card import TIERS
 
@@ -49,55 +49,6 @@ class NotFound(InvalidInput):
 
 class Forbidden(CreditShareError):
     """An action this console's member may not take (an HTTP 403)."""
-
-
-class SettlementHistory:
-    """The ledger's SettlementSubmitted events decoded once, by shipper and by carrier, read up to `block`."""
-
-    def __init__(self, client: ChainClient, ledger: SettlementLedger) -> None:
-        self.client = client
-        self.ledger = ledger
-        self.topic = event_topic(ledger.contract, "SettlementSubmitted")
-        self.start = ledger.from_block()
-        self.reset()
-
-    def reset(self) -> None:
-        self.block = self.start - 1
-        self.block_hash = b""
-        self.by_subject: dict[bytes, dict[bytes, Settlement]] = {}
-        self.count = 0
-
-    def update(self, head: int) -> None:
-        if self.block >= self.start and self._hash(self.block) != self.block_hash:  # the chain was rewound
-            self.reset()
-        if head <= self.block:
-            return
-        for log in self.client.logs(self.ledger.contract.address, [self.topic], self.block + 1, head):
-            t = log["topics"]
-            platform, amount, invoice, due, evidence, _by = decode_log_data(SUBMITTED_DATA, log)
-            record = Settlement(
-                SettlementId(bytes.fromhex(t[1][2:])),
-                SubjectId(bytes.fromhex(t[2][2:])),
-                SubjectId(bytes(platform)),
-                SubjectId(bytes.fromhex(t[3][2:])),
-                int(amount),
-                int(invoice),
-                int(due),
-                bytes(evidence),
-            )
-            for side in (record.shipper, record.carrier):
-                self.by_subject.setdefault(side, {})[record.id] = record
-            self.count += 1
-        self.block = head
-        self.block_hash = self._hash(head)
-
-    def _hash(self, number: int) -> bytes:
-        block = self.client.read(lambda: self.client.w3.eth.get_block(number), "block")
-        return bytes(block["hash"]) if block else b""
-
-    def records_of(self, subject: bytes) -> list[Settlement]:
-        """The subject's settlements as shipper or carrier, ordered as creditshare.reports.lender orders them."""
-        return sorted(self.by_subject.get(subject, {}).values(), key=lambda r: (r.invoice_date, r.id))
 
 
 @dataclass
@@ -119,7 +70,6 @@ class Console:
         self.config = config
         self.account = config.account
         self.ledger = SettlementLedger(client)
-        self.history = SettlementHistory(client, self.ledger)
         self.lock = threading.RLock()  # one chain client, one signer: requests are served one at a time
         self._memo: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._memo_block = -1
@@ -199,8 +149,7 @@ class Console:
             self.client, [subject], self.config.card, reports, max_age_days=self.config.max_age_days
         )
         history = score_history(self.client, [subject], reports).get(to_hex(subject), [])
-        self.history.update(self._memo_block)
-        records = self.history.records_of(subject)
+        records = subject_settlements(self.client, self.ledger, subject)
         states = self.ledger.states([r.id for r in records])
         settlements = summarize_settlements(
             (s.status.label, r.amount, r.due_date, s.paid_date, r.evidence)
@@ -284,11 +233,10 @@ class Console:
         scores = verify_scores(
             self.client, subjects, self.config.card, self.reports(), max_age_days=self.config.max_age_days
         )
-        self.history.update(self._memo_block)
         by_tier: dict[str, dict[str, Any]] = {t: {"subjects": 0, "defaulters": 0} for t in TIERS}
         rows = []
         for subject, item in zip(subjects, scores, strict=True):
-            records = [r for r in self.history.records_of(subject) if r.shipper == subject]
+            records = [r for r in subject_settlements(self.client, self.ledger, subject) if r.shipper == subject]
             defaulted = any(s.status.label == "Defaulted" for s in self.ledger.states([r.id for r in records]))
             if item["scored"]:
                 by_tier[item["tier"]]["subjects"] += 1
@@ -341,6 +289,49 @@ class Console:
             out["card_matches_champion"] = champion is not None and card.model_hash == to_hex(champion)
         return out
 
+    def model_health(self) -> dict[str, Any]:
+        """The champion card's ROC on the ledger (shippers as of its first published score, labelled by defaults
+        in the following 90 days) and its PSI (training vs scored population), drawn as creditshare report
+        --html draws them; `reason` says why there is none. Memoized per block: it reads the whole ledger."""
+        with self.lock:
+            self.head()
+            return self.memo(("model_health",), self._model_health)
+
+    def _model_health(self) -> dict[str, Any]:
+        from creditshare.reports.html import plot_psi, plot_roc
+        from creditshare.reports.lender import population
+        from scoring.errors import ScoringError
+        from scoring.factory import training_set
+        from scoring.features import build_features
+
+        card = self.config.card
+        champion = ModelRegistry(self.client).champion()
+        if card is None or champion is None or card.model_hash != to_hex(champion):
+            return {"reason": "the console's card is not the registered champion (start it with --card)"}
+        pop = population(self.client, card, self.config.max_age_days)
+        mine = [i for i in pop.scored() if i["model_hash"] == card.model_hash]
+        if not mine:
+            return {"reason": "the champion has scored no subject yet"}
+        firsts = [r.as_of for r in pop.reports.values() if to_hex(r.model_hash) == card.model_hash]
+        first = min(firsts) if firsts else max(i["as_of"] for i in mine)
+        try:
+            labelled = training_set(pop.frame, first)
+        except (ScoringError, InvalidInput):
+            labelled = None
+        source = "the ledger's shippers as of the champion's first published score, defaults in the next 90 days"
+        roc_svg, roc = plot_roc(card, labelled, source)
+        features = build_features(
+            pop.frame, max(i["as_of"] for i in mine), subjects=[i["subject"] for i in mine], roles=("shipper",)
+        )
+        psi_svg, psi = plot_psi(card, features)
+        return {
+            "reason": None,
+            "roc": roc,
+            "psi": {"psi": psi["psi"], "status": psi["status"], "n": psi["n"]},
+            "roc_svg": _bare_svg(roc_svg),
+            "psi_svg": _bare_svg(psi_svg),
+        }
+
     def network(self) -> dict[str, Any]:
         with self.lock:
             head = self.head()
@@ -374,8 +365,19 @@ class Console:
                 else {"id": last, "epoch": reports[last].epoch, "as_of": reports[last].as_of, "tx": reports[last].tx},
             },
             "validators": validators,
-            "settlements_indexed": self.history.count,
-            "history_block": self.history.block,
+            "index": self._index_status(),
+        }
+
+    def _index_status(self) -> dict[str, Any] | None:
+        try:
+            with ChainIndex(self.client) as index:
+                status = index.status()
+        except CreditShareError:
+            return None
+        return {
+            "last_block": status["last_block"],
+            "settlements": status["rows"].get("settlements"),
+            "bytes": status["bytes"],
         }
 
     # -- signed actions ----------------------------------------------------------------------------
@@ -412,6 +414,12 @@ class Console:
         with self.lock:
             receipt = ScoreOracle(self.client).request_refresh(subject, self.account)
         return {"subject": to_hex(subject), "tx": to_hex(bytes(receipt["transactionHash"]))}
+
+
+def _bare_svg(figure: str) -> str:
+    """The <svg> of a creditshare.reports.html figure, served as an image of its own (its inline styles stay
+    inside the image, outside the page's Content-Security-Policy)."""
+    return figure[figure.index("<svg") : figure.rindex("</svg>") + len("</svg>")]
 
 
 def _bins(feature: dict[str, Any]) -> list[dict[str, Any]]:

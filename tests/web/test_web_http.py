@@ -110,11 +110,21 @@ def test_portfolio_lists_the_consenting_subjects_with_default_rates(cli, server)
     assert page.status_code == 200 and SHIP2 in page.text and "100.0%" in page.text
 
 
-def test_model_and_network_pages(cli, market, server):
+def test_model_and_network_pages(cli, market, server, tmp_path):
     model = server.http.get("/model")
     card = cli.json("model", "show")
     assert model.status_code == 200 and "(the champion)" in model.text and "shp_dpd_max" in model.text
     assert card["champion"] in model.text
+    # ROC and PSI on the ledger: the figures `report --html` computes
+    facts = cli.json("report", "--html", str(tmp_path / "html"), "--card", str(market["card"]), *NO_LIMIT)
+    health = re.search(r'id="roc-auc">([^<]+)<.*?id="psi">([0-9.]+) \((\w+)', model.text, re.S)
+    assert health, model.text
+    assert health[1] == str(facts["roc"]["auc"] if facts["roc"]["auc"] is not None else "-")
+    assert float(health[2]) == pytest.approx(facts["psi"]["psi"], abs=1e-4) and health[3] == facts["psi"]["status"]
+    for plot in ("roc", "psi"):
+        r = server.http.get(f"/model/{plot}.svg")
+        assert r.status_code == 200 and r.headers["content-type"] == "image/svg+xml" and r.text.startswith("<svg")
+    assert server.http.get("/model/other.svg").status_code == 404
     net = server.api.get("/api/network").json()
     assert {m["address"] for m in net["members"]} >= {m["address"] for m in cli.json("members", "list")}
     assert net["oracle"]["threshold"] == 3 and net["oracle"]["reports"] >= 2
