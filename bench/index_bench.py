@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -87,6 +86,7 @@ def one_round(mode: str, card_path: Path, block: int, subjects: set[str]) -> dic
     card = ModelCard.load(card_path)
     client = ChainClient(load_settings())
     as_of = client.block_timestamp(block)
+    before = _status_kib("VmRSS") * 1024
     started = time.perf_counter()
     if mode == "incremental":
         scored = score_from_ledger(client, card, as_of, block=block, subjects=subjects)
@@ -95,8 +95,18 @@ def one_round(mode: str, card_path: Path, block: int, subjects: set[str]) -> dic
         features = build_features(frame, as_of, roles=("shipper",))
         scored = score_subjects(card, features[features.index.isin(sorted(subjects))])
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"seconds": seconds, "peak_bytes": peak, "entries": [list(map(str, s.entry().as_tuple())) for s in scored]}
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child would report its parent's peak
+    peak = _status_kib("VmHWM") * 1024
+    entries = [list(map(str, s.entry().as_tuple())) for s in scored]
+    return {"seconds": seconds, "peak_bytes": peak, "growth_bytes": max(0, peak - before), "entries": entries}
+
+
+def _status_kib(field: str) -> int:
+    """A memory figure of this process from /proc/self/status, in KiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"/proc/self/status has no {field}")
 
 
 def run(quick: bool = False, sizes: list[int] | None = None) -> list[dict[str, Any]]:
@@ -172,6 +182,14 @@ def run(quick: bool = False, sizes: list[int] | None = None) -> list[dict[str, A
                         "ratio": round(full["peak_bytes"] / max(inc["peak_bytes"], 1), 2),
                     },
                     {
+                        "name": f"oracle_round_memory_growth_{tag}",
+                        "unit": "MiB the round's process grew over its size before the round (imports excluded)",
+                        "value": round(inc["growth_bytes"] / 2**20, 1),
+                        "baseline": "full recompute",
+                        "baseline_value": round(full["growth_bytes"] / 2**20, 1),
+                        "ratio": round(full["growth_bytes"] / max(inc["growth_bytes"], 1), 2),
+                    },
+                    {
                         "name": f"index_catch_up_{tag}",
                         "unit": f"events/s from genesis ({events} events; index file {size_bytes} bytes)",
                         "value": round(rate),
@@ -180,7 +198,7 @@ def run(quick: bool = False, sizes: list[int] | None = None) -> list[dict[str, A
                         "ratio": "-",
                     },
                 ]
-                print(json.dumps(results[-3:]), flush=True)
+                print(json.dumps(results[-4:]), flush=True)
         finally:
             localchain.stop(settings)
     return results

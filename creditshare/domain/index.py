@@ -54,7 +54,7 @@ from eth_utils import event_abi_to_log_topic, to_checksum_address
 from faster_eth_abi import decode as abi_decode
 
 from creditshare.bindings.settlement_ledger import SUBMITTED_DATA, Settlement, Status, frame_from_rows
-from creditshare.core.chain import ChainClient
+from creditshare.core.chain import ChainClient, artifact
 from creditshare.core.errors import ChainError, InvalidInput
 from creditshare.core.ids import SettlementId, SubjectId
 
@@ -170,8 +170,8 @@ class _Column:
 
 
 def _event_abi(client: ChainClient, contract: str, event: str) -> dict[str, Any]:
-    handle = client.contract(contract)
-    for item in handle.abi:
+    # the shipped artifact's ABI (cached), not a web3 Contract: opening the index must stay cheap for a round
+    for item in artifact(contract)["abi"]:
         if item.get("type") == "event" and item.get("name") == event:
             return dict(item)
     raise InvalidInput(f"{contract} has no event {event}.")
@@ -295,8 +295,7 @@ class ChainIndex:
             )
         self.from_block = int(client.deployment.from_block)
         self.path = path or index_path(client.settings.data_dir, self.chain_id, self.ledger)
-        ledger = client.contract("SettlementLedger")
-        self._kind_topic = {name: _event_topic(ledger, name) for name in KINDS}
+        self._kind_topic = {name: _topic(_event_abi(client, "SettlementLedger", name)) for name in KINDS}
         self._topic_kind = {topic: i for i, topic in enumerate(self._kind_topic.values())}
         self._decoders = [
             _Decoder.build(client, spec) for spec in EVENT_TABLES if spec.contract in client.deployment.addresses
@@ -871,13 +870,6 @@ class ChainIndex:
         if integrity:
             out["integrity"] = self.check()
         return out
-
-
-def _event_topic(contract: Any, name: str) -> str:
-    for item in contract.abi:
-        if item.get("type") == "event" and item.get("name") == name:
-            return _topic(dict(item))
-    raise InvalidInput(f"SettlementLedger has no event {name}.")
 
 
 def timed_catch_up(index: ChainIndex) -> tuple[int, float]:
