@@ -419,21 +419,22 @@ def _payout_side(payouts: pd.DataFrame, t: int, side: str, prefix: str) -> pd.Da
     return out
 
 
-def _trip_side(trips: pd.DataFrame, t: int, side: str, prefix: str) -> pd.DataFrame:
+def _trip_side(trips: pd.DataFrame, t: int, side: str, prefix: str, settled: pd.Series) -> pd.DataFrame:
+    """`settled`: settlements per subject as of t (a settlement never checked counts as not verified)."""
     seen = trips[trips["invoice_date"] <= t]
     if seen.empty:
         return pd.DataFrame(index=pd.Index([], name="subject", dtype=object))
     logged = seen["verdict"] != "no log"
     g = seen.assign(
-        _n=1,
         _recent=((t - seen["invoice_date"]) < 365 * DAY).astype(int),
         _logged=logged.astype(int),
         _verified=(seen["verdict"] == "verified").astype(int),
         _green=(logged & seen["energy_type"].isin(NEW_ENERGY_TYPES)).astype(int),
     ).groupby(side)
-    sums = g[["_n", "_recent", "_logged", "_verified", "_green"]].sum()
+    sums = g[["_recent", "_logged", "_verified", "_green"]].sum()
     out = pd.DataFrame(index=pd.Index(sums.index.astype(object), name="subject"))
-    out[f"{prefix}_verified_bps"] = _bps(sums["_verified"], sums["_n"]).to_numpy()
+    total = settled.reindex(sums.index).fillna(0).astype("int64").clip(lower=1)
+    out[f"{prefix}_verified_bps"] = _bps(sums["_verified"], total.clip(lower=sums["_verified"])).to_numpy()
     out[f"{prefix}_newenergy_bps"] = _bps(sums["_green"], sums["_logged"]).to_numpy()
     if prefix == "car":
         out["car_trips_365"] = sums["_recent"].astype("Int64").to_numpy()
@@ -461,9 +462,9 @@ def party_features(
     parts: list[pd.DataFrame] = []
     if payouts is not None and role != "shipper":
         parts.append(_payout_side(validate_payouts(payouts), t, role, prefix))
-    if trips is not None:
-        parts.append(_trip_side(validate_trips(trips), t, role, prefix))
     seen = settlements[settlements["invoice_date"] <= t]
+    if trips is not None:
+        parts.append(_trip_side(validate_trips(trips), t, role, prefix, seen.groupby(role).size()))
     if role == "platform" and not seen.empty:
         recent = seen[(t - seen["invoice_date"]) < 365 * DAY]
         by = recent.groupby(["platform", "shipper"])["amount"].sum()
@@ -513,7 +514,7 @@ _SUFFIX_TEXT: Final[dict[str, tuple[str, str]]] = {
     "counterparties": ("distinct counterparties as {role}", "count"),
     "recency_days": ("time since the last settlement as {role}", "days"),
     "trend_bps": ("change of volume over the last 90 days vs the 90 before, as {role}", "bps"),
-    "verified_bps": ("share of settlements as {role} with a verified trip log", "bps"),
+    "verified_bps": ("share of settlements as {role} with a verified trip log", "bps"),  # of all settlements
     "newenergy_bps": ("share of logged trips as {role} on electric or hydrogen trucks", "bps"),
     "payout_n_365": ("carrier payouts over 365 days as {role}", "count"),
     "payout_amt_365": ("carrier payout amount over 365 days as {role}", "fen"),

@@ -19,7 +19,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from creditshare.bindings.settlement_ledger import DEFAULT_BATCH, LOOKUP_CHUNK, iso_date
-from creditshare.core.chain import Call, ChainClient, encode_call
+from creditshare.core.chain import Call, ChainClient, encode_call, event_topic
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import SettlementId, SubjectId, cid_from_digest, to_hex
 
@@ -280,31 +280,65 @@ class PayoutLedger:
         return sorted((self._from_log(e) for e in self._recorded_logs()), key=lambda p: (p.delivery_date, p.id))
 
 
+STATUS_EVENTS: Final = (
+    "PayoutRecorded",
+    "PayoutConfirmed",
+    "PayoutPaymentDeclared",
+    "PayoutPaid",
+    "PayoutOverdue",
+    "PayoutDisputed",
+    "PayoutResolved",
+)
+
+
 def payout_frame(ledger: PayoutLedger, block: int | None = None) -> Any:
-    """Every payout as the DataFrame scoring/features.py reads for carriers and platforms.
+    """Every payout as the DataFrame scoring/features.py reads for carriers and platforms
+    (scoring.features.PAYOUT_COLUMNS).
 
     Columns: payout_id, platform, carrier (0x hex), amount (fen), delivery_date, due_date, paid_date (unix
-    seconds, 0 = not paid: only a final payout, status Paid, carries its date), status (label).
+    seconds, 0 = not paid: only a final payout, status Paid, carries its date), status (label), status_date
+    (the paid date for Paid, else the block time of the last event on the payout). With `block`, as of that
+    block (k oracles reading as of one block see the same frame).
     """
     import pandas as pd  # here, not at the top: few commands need pandas
 
-    payouts = ledger.all()
+    client = ledger.client
+    latest = block if block is not None else int(client.read(lambda: client.w3.eth.block_number, "block number"))
+    topics = [event_topic(ledger.contract, name) for name in STATUS_EVENTS]
+    last: dict[bytes, int] = {}
+    for log in client.logs(ledger.contract.address, [topics], None, latest):
+        last[bytes.fromhex(log["topics"][1][2:])] = int(log["blockNumber"], 16)
+    payouts = [p for p in ledger.all() if p.id in last]
     states = ledger.states([p.id for p in payouts], block)
-    rows = [
-        [
-            to_hex(p.id),
-            to_hex(p.platform),
-            to_hex(p.carrier),
-            p.amount,
-            p.delivery_date,
-            p.due_date,
-            s.paid_date if s.status == Status.PAID else 0,
-            s.status.label,
-        ]
-        for p, s in zip(payouts, states, strict=True)
+    times = {b: client.block_timestamp(b) for b in set(last.values())}
+    rows = []
+    for p, s in zip(payouts, states, strict=True):
+        paid = s.status == Status.PAID
+        rows.append(
+            [
+                to_hex(p.id),
+                to_hex(p.platform),
+                to_hex(p.carrier),
+                p.amount,
+                p.delivery_date,
+                p.due_date,
+                s.paid_date if paid else 0,
+                s.status.label,
+                s.paid_date if paid else times[last[p.id]],
+            ]
+        )
+    columns = [
+        "payout_id",
+        "platform",
+        "carrier",
+        "amount",
+        "delivery_date",
+        "due_date",
+        "paid_date",
+        "status",
+        "status_date",
     ]
-    columns = ["payout_id", "platform", "carrier", "amount", "delivery_date", "due_date", "paid_date", "status"]
     frame = pd.DataFrame(rows, columns=columns)
-    for column in ("amount", "delivery_date", "due_date", "paid_date"):
+    for column in ("amount", "delivery_date", "due_date", "paid_date", "status_date"):
         frame[column] = frame[column].astype("int64")
     return frame

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from creditshare.bindings.settlement_ledger import SettlementLedger
 from creditshare.bindings.trip_registry import Energy, TripRecord, TripRegistry, Verdict
@@ -215,3 +215,32 @@ def store_logs(evidence_dir: Path, path: Path, results: list[TripResult]) -> Non
                 errors.append(RowError(result.row.line, str(err)))
     if errors:
         raise InvalidTripFile(path, errors)
+
+
+def trip_frame(ledger: SettlementLedger, registry: TripRegistry) -> Any:
+    """The latest trip verdict of every verified settlement, as the frame scoring.features.party_features
+    reads (scoring.features.TRIP_COLUMNS): settlement_id, shipper, platform, carrier, verdict, energy_type,
+    invoice_date."""
+    import pandas as pd  # here, not at the top: few commands need pandas
+
+    event = registry.contract.events.TripVerdictRecorded()
+    start = registry.client.deployment.from_block
+    logs = registry.client.read(
+        lambda: event.get_logs(from_block=start, to_block="latest"), "TripVerdictRecorded events"
+    )
+    latest: dict[bytes, tuple[Verdict, Energy]] = {}
+    for entry in logs:
+        latest[bytes(entry["args"]["settlementId"])] = (
+            Verdict(entry["args"]["verdict"]),
+            Energy(entry["args"]["energy"]),
+        )
+    records = ledger.records(list(latest))
+    rows = [
+        [to_hex(sid), to_hex(r.shipper), to_hex(r.platform), to_hex(r.carrier), v.label, e.label, r.invoice_date]
+        for sid, (v, e) in latest.items()
+        if (r := records.get(sid)) is not None
+    ]
+    columns = ["settlement_id", "shipper", "platform", "carrier", "verdict", "energy_type", "invoice_date"]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["invoice_date"] = frame["invoice_date"].astype("int64")
+    return frame

@@ -229,3 +229,29 @@ def test_unknown_ids_and_both_ways_of_naming_are_refused(pcli, tmp_path):
 def test_an_empty_dispute_reason_is_refused(pcli, tmp_path):
     pcli("payouts", "submit", str(write(tmp_path, [prow("EMPTY-1")])), account="plat")
     assert "--reason must not be empty" in refused(pcli, "payouts", "dispute", pid("EMPTY-1"), "--reason", " ")
+
+
+def test_the_payout_frame_feeds_the_platform_and_carrier_features(pcli, tmp_path, monkeypatch):
+    from creditshare.bindings.payout_ledger import PayoutLedger, payout_frame
+    from creditshare.bindings.settlement_ledger import SettlementLedger, settlement_frame
+    from creditshare.core.chain import ChainClient
+    from creditshare.core.config import load_settings
+    from scoring.features import party_features
+
+    path = write(tmp_path, [prow("FR-1", due=1), prow("FR-2", due=1)])
+    pcli("payouts", "submit", str(path), account="plat")
+    pcli("payouts", "pay", pid("FR-1"), account="plat")
+    pcli("payouts", "confirm-receipt", pid("FR-1"), account="carr")
+    chain.sleep(3 * DAY)
+    chain.mine()
+    for key, value in pcli.env.items():
+        monkeypatch.setenv(key, value)
+    client = ChainClient(load_settings())
+    frame = payout_frame(PayoutLedger(client))
+    assert set(frame["status"]) == {"Paid", "Recorded"} and (frame["status_date"] > 0).all()
+    now = chain.time()
+    features = party_features(settlement_frame(SettlementLedger(client)), now, payouts=frame, role="platform")
+    platform = to_hex(subject_id("uscc:PLAT1"))
+    assert features.loc[platform, "plt_payout_n_365"] == 2
+    assert features.loc[platform, "plt_payout_ontime_bps"] == 5_000  # FR-1 paid on time, FR-2 due and unpaid
+    assert features.loc[platform, "plt_payout_overdue_n"] == 1

@@ -134,3 +134,25 @@ def test_missing_columns_and_bad_ids_are_refused(tcli, tmp_path):
     path.write_text("settlement,trip_log\n0x01,\n")
     assert "origin_lat" in refused(tcli, "trips", "verify", str(path), account="orc")
     assert "settlement id" in refused(tcli, "trips", "show", "nope")
+
+
+def test_the_trip_frame_feeds_the_verified_and_new_energy_shares(tcli, tmp_path, monkeypatch):
+    from creditshare.bindings.settlement_ledger import SettlementLedger, settlement_frame
+    from creditshare.bindings.trip_registry import TripRegistry
+    from creditshare.core.chain import ChainClient
+    from creditshare.core.config import load_settings
+    from creditshare.domain.trips import trip_frame
+    from scoring.features import party_features
+
+    path = trips_csv(tmp_path, [("T-1", log_file(tmp_path, "g.json")), ("T-2", "")])
+    tcli("trips", "verify", str(path), account="orc")
+    for key, value in tcli.env.items():
+        monkeypatch.setenv(key, value)
+    client = ChainClient(load_settings())
+    frame = trip_frame(SettlementLedger(client), TripRegistry(client))
+    assert sorted(frame["verdict"]) == ["no log", "verified"]
+    settlements = settlement_frame(SettlementLedger(client))
+    f = party_features(settlements, INVOICE_TS + DAY, trips=frame, role="carrier")
+    carrier = to_hex(subject_id("driver:D1"))
+    # six settlements carried, one with a verified log (electric), one without
+    assert f.loc[carrier, "car_verified_bps"] == 10_000 // 6 and f.loc[carrier, "car_newenergy_bps"] == 10_000
