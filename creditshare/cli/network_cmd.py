@@ -157,7 +157,9 @@ def status(ctx: typer.Context) -> None:
         )
         if stalled:
             typer.echo(f"STALLED: the last block is {min(ages):.0f} s old; too few signers are up.")
-        if registry is None:
+        if client is None:
+            typer.echo("no node runs: `creditshare network up` starts them.")
+        elif registry is None:
             typer.echo("registry: the contracts are not deployed on this network (no drift check).")
         for line in drift:
             typer.echo(f"DRIFT: {line}")

@@ -75,6 +75,8 @@ def test_status_shows_four_peered_signers_on_one_advancing_chain(netcli):
     assert all(len(n["signers"]) == 4 for n in status["nodes"])
     assert all(n["block_age_s"] < 4 for n in status["nodes"]) and status["stalled"] is False
     assert _converged(netcli, [0, 1, 2, 3]) >= 1
+    logs = netcli.json("network", "logs", "--node", "1", "--lines", "5")
+    assert len(logs["lines"]) == 5 and logs["log"].endswith("node-1/geth.log")
 
 
 def test_init_refuses_an_existing_network_and_bad_sizes(netcli):
