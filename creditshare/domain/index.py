@@ -799,6 +799,49 @@ class ChainIndex:
             ).fetchall()
         return ["0x" + bytes(i).hex() for _, i in sorted(rows, key=lambda r: (r[0], bytes(r[1])))]
 
+    def touched_shippers(self, start: int, end: int) -> dict[str, int]:
+        """Shipper (0x id) -> block of the last ledger event in blocks (start, end] about a settlement it pays
+        (its submission or a lifecycle change): the ledger part of oracle.rounds.affected, without a log scan."""
+        self.ready(end)
+        with self._snapshot() as db:
+            first = self._first_seq_after(db, start)
+            out: dict[str, int] = {}
+            queries = (
+                "SELECT sh.id, max(s.block) FROM settlements s JOIN subjects sh ON sh.code = s.shipper "
+                "WHERE s.seq >= ?1 AND s.block > ?2 AND s.block <= ?3 GROUP BY s.shipper",
+                "SELECT sh.id, max(c.block) FROM changes c JOIN settlements s ON s.seq = c.seq "
+                "JOIN subjects sh ON sh.code = s.shipper WHERE c.block > ?2 AND c.block <= ?3 AND ?1 >= 0 "
+                "GROUP BY s.shipper",
+            )
+            for query in queries:
+                for raw, block in db.execute(query, (first, start, end)):
+                    key = "0x" + bytes(raw).hex()
+                    out[key] = max(int(block), out.get(key, -1))
+        return out
+
+    @staticmethod
+    def _first_seq_after(db: sqlite3.Connection, block: int) -> int:
+        """The first settlement seq submitted after ``block`` (seqs follow block order): a binary search."""
+        top = db.execute("SELECT max(seq) FROM settlements").fetchone()[0]
+        lo, hi = 1, (int(top) if top is not None else 0) + 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            row = db.execute("SELECT block FROM settlements WHERE seq >= ? ORDER BY seq LIMIT 1", (mid,)).fetchone()
+            if row is None or int(row[0]) > block:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    def shippers(self, block: int | None = None) -> list[str]:
+        """Every shipper (0x id) with a settlement submitted by ``block`` (default: as indexed), sorted."""
+        as_of = self.ready(block)
+        rows = self.db.execute(
+            "SELECT DISTINCT sh.id FROM settlements s JOIN subjects sh ON sh.code = s.shipper WHERE s.block <= ?",
+            (as_of,),
+        ).fetchall()
+        return sorted("0x" + bytes(r[0]).hex() for r in rows)
+
     def records_of(self, subject: bytes, roles: Sequence[str] = ("shipper", "carrier")) -> list[Settlement]:
         """The submitted records where ``subject`` plays one of ``roles`` (shipper, platform, carrier), sorted
         by invoice date then id (``SettlementLedger.by_subject``'s order)."""

@@ -24,6 +24,7 @@ from creditshare.bindings.settlement_ledger import Status
 from creditshare.core.ids import to_hex
 from creditshare.domain.index import ChainIndex
 from oracle.batch import score_subjects
+from oracle.rounds import affected
 from oracle.scores import score_from_ledger
 from scoring.features import build_features
 from scoring.model_card import ModelCard
@@ -133,6 +134,9 @@ def test_index_frames_and_scores_equal_a_full_recompute_over_random_histories(sc
         block = head
         as_of = world.client.block_timestamp(block)
         touched = {to_hex(s) for s in (_subject(o) for o in SHIPPERS)}
+        since = max(0, head - 2 - back)  # the ledger part of a daemon round's due subjects, from the index
+        assert idx.touched_shippers(since, head) == affected(world.client, since, head)
+        assert set(idx.shippers(head)) == set(world.full(head)["shipper"])
         for subjects in (touched, {sorted(touched)[0]}):
             from_index = score_from_ledger(world.client, card, as_of, block=block, subjects=subjects)
             expected = full_scores(world, card, block, as_of, subjects)
