@@ -60,7 +60,7 @@ def serve(
 
     from creditshare.cli.score_cmd import load_card
     from creditshare.web.app import create_app
-    from creditshare.web.console import Console, ConsoleConfig
+    from creditshare.web.console import Console, ConsoleClient, ConsoleConfig
     from oracle.provenance import check_max_age
 
     st = state(ctx)
@@ -74,8 +74,10 @@ def serve(
     if card is None and (st.settings.data_dir / "demo" / "card.json").exists():
         card = st.settings.data_dir / "demo" / "card.json"
     config = ConsoleConfig(signer, name or signer.address, load_card(card), card, limit)
+    client = ConsoleClient(st.settings)
+    client.check_connection()
     app = create_app(
-        Console(st.client, config),
+        Console(client, config),
         api_token(token_file(st.settings.data_dir, name or "key")),
         [host, "127.0.0.1", "localhost", "[::1]"],
     )
