@@ -35,32 +35,31 @@ contract TripRegistry is ITripRegistry {
         if (logDigests.length != n) revert TripRegistryLengthMismatch(n, logDigests.length);
         if (fingerprints.length != n) revert TripRegistryLengthMismatch(n, fingerprints.length);
         for (uint256 i = 0; i < n; ++i) {
-            bytes32 id = settlementIds[i];
-            Verdict verdict = verdicts[i];
-            bytes32 digest = logDigests[i];
-            bytes32 fingerprint = fingerprints[i];
-            Energy energy = energies[i];
-            if (id == bytes32(0)) revert TripRegistryZeroSettlement();
-            if (verdict == Verdict.None) revert TripRegistryBadVerdict(id, verdict);
-            bool hasLog = verdict != Verdict.NoLog;
-            // a verdict on a log names the log, its track and its vehicle's energy; "no log" names none of them
-            if (
-                hasLog != (digest != bytes32(0)) || hasLog != (fingerprint != bytes32(0))
-                    || hasLog != (energy != Energy.Unknown)
-            ) {
-                revert TripRegistryBadLog(id);
-            }
-            _records[id] = TripRecord({
-                verdict: verdict,
-                energy: energy,
-                recordedAt: uint40(block.timestamp),
-                by: msg.sender,
-                logDigest: digest,
-                fingerprint: fingerprint
-            });
-            if (hasLog && _trackOwner[fingerprint] == bytes32(0)) _trackOwner[fingerprint] = id;
-            emit TripVerdictRecorded(id, verdict, energy, digest, fingerprint, msg.sender);
+            _record(settlementIds[i], verdicts[i], energies[i], logDigests[i], fingerprints[i]);
         }
+    }
+
+    function _record(bytes32 id, Verdict verdict, Energy energy, bytes32 digest, bytes32 fingerprint) private {
+        if (id == bytes32(0)) revert TripRegistryZeroSettlement();
+        if (verdict == Verdict.None) revert TripRegistryBadVerdict(id, verdict);
+        bool hasLog = verdict != Verdict.NoLog;
+        // a verdict on a log names the log, its track and its vehicle's energy; "no log" names none of them
+        if (
+            hasLog != (digest != bytes32(0)) || hasLog != (fingerprint != bytes32(0))
+                || hasLog != (energy != Energy.Unknown)
+        ) {
+            revert TripRegistryBadLog(id);
+        }
+        _records[id] = TripRecord({
+            verdict: verdict,
+            energy: energy,
+            recordedAt: uint40(block.timestamp),
+            by: msg.sender,
+            logDigest: digest,
+            fingerprint: fingerprint
+        });
+        if (hasLog && _trackOwner[fingerprint] == bytes32(0)) _trackOwner[fingerprint] = id;
+        emit TripVerdictRecorded(id, verdict, energy, digest, fingerprint, msg.sender);
     }
 
     /// @inheritdoc ITripRegistry
