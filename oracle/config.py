@@ -6,13 +6,24 @@
         …
       ],
       "round": {"confirmations": 0, "poll_seconds": 1.0, "leader_timeout_seconds": 15,
-                "report_ttl_seconds": 3600, "batch": 500, "request_timeout_seconds": 60}
+                "report_ttl_seconds": 3600, "batch": 500, "request_timeout_seconds": 60,
+                "round_blocks": 1}
     }
 
 `keystore` names the encrypted keystore of that operator's account in its own
 data folder (only the operator running `--id N` unlocks entry N); `address` is
 that account's public address, which every peer needs to verify signatures and
 to order the leaders. Nothing secret is in this file.
+
+``round_blocks`` (W) ties rounds to fixed block windows: a round ends only at a
+block number divisible by W, and its leader is number (end // W + attempt) mod n
+(oracle/daemon.py). On a chain that mines blocks on a timer (Clique, QBFT, Anvil
+--block-time; empty blocks included) every daemon then agrees on one round and one
+leader for W blocks while blocks keep coming. Pick W so that W × block period
+exceeds a round's computation, signing and submission (e.g. W = 10 at a 1-2 s
+period). W = 1, the default, ends a round at every block: right for a chain that
+mines a block per transaction (Anvil's automine), where a wider window would wait
+for blocks that never come.
 """
 
 from __future__ import annotations
@@ -35,7 +46,9 @@ ROUND_DEFAULTS: dict[str, float] = {
     "report_ttl_seconds": 3600,  # expiry of a report after its round's block time
     "batch": 500,  # entries per report
     "request_timeout_seconds": 60.0,  # a peer's recomputation of a round must answer within this
+    "round_blocks": 1,  # rounds end at block numbers divisible by this (the window width; see the docstring)
 }
+MAX_ROUND_BLOCKS = 10_000
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,7 @@ class OracleConfig:
     report_ttl_seconds: int
     batch: int
     request_timeout_seconds: float
+    round_blocks: int = 1
 
     @classmethod
     def load(cls, path: Path) -> OracleConfig:
@@ -94,6 +108,7 @@ class OracleConfig:
                 int(settings["report_ttl_seconds"]),
                 int(settings["batch"]),
                 float(settings["request_timeout_seconds"]),
+                _integer(settings["round_blocks"]),
             )
         except (TypeError, ValueError, OverflowError) as err:
             raise ConfigError(f"the round settings of {path} must be numbers: {err}.") from err
@@ -108,13 +123,18 @@ class OracleConfig:
             or not 60 <= out.report_ttl_seconds <= MAX_REPORT_TTL
             or not 1 <= out.batch <= 500
             or out.request_timeout_seconds <= 0
+            or not 1 <= out.round_blocks <= MAX_ROUND_BLOCKS
         ):
             raise ConfigError(
                 f"the round settings of {path} are out of range: confirmations >= 0, poll and "
                 f"timeouts > 0, 60 <= report_ttl_seconds <= {MAX_REPORT_TTL} (the ScoreOracle's maximum), "
-                "1 <= batch <= 500."
+                f"1 <= batch <= 500, 1 <= round_blocks <= {MAX_ROUND_BLOCKS}."
             )
         return out
+
+    def window_end(self, block: int) -> int:
+        """The end of the last round window closed at `block`: the largest multiple of round_blocks <= block."""
+        return block - block % self.round_blocks
 
     def by_id(self, oracle_id: int) -> OracleEntry:
         for o in self.oracles:
@@ -131,6 +151,13 @@ class OracleConfig:
     def rotation(self) -> list[OracleEntry]:
         """The oracles in leader order: ascending address."""
         return sorted(self.oracles, key=lambda o: int(o.address, 16))
+
+
+def _integer(value: Any) -> int:
+    """A whole number: 2.5 blocks is refused rather than truncated."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"{value!r} is not a whole number")
+    return int(value)
 
 
 def _entry(path: Path, index: int, item: Any) -> OracleEntry:

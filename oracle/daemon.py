@@ -2,15 +2,23 @@
 
 Design (README "Oracle operators"):
 
-- **Rounds.** A round is the block range (start, B]: B = head − confirmations, start
-  = the leader's checkpoint. Its reports (oracle/rounds.py) score every subject
-  whose last relevant event in the range lies after its stored epoch, as of block B,
-  with epoch = B. Everything is read as of B, so every node computes the same
-  digests; the epoch rule (strictly newer per subject) makes a later round never
-  undo an earlier one.
+- **Rounds.** A round is the block range (start, B]: B = the last window end at or
+  below head − confirmations (a block number divisible by round_blocks = W, see
+  oracle/config.py), start = the leader's checkpoint. Its reports (oracle/rounds.py)
+  score every subject whose last relevant event in the range lies after its stored
+  epoch, as of block B, with epoch = B. Everything is read as of B, so every node
+  computes the same digests; the epoch rule (strictly newer per subject) makes a
+  later round never undo an earlier one.
+- **Windows.** On a chain that mines blocks on a timer (Clique, QBFT; empty blocks
+  included) a round that ended at every block would change its end, its digests and
+  its leader each block period: competing leaders would split the peers' signing
+  locks and no round would reach k. With windows, B stays the same for W blocks, so
+  every daemon agrees on the round and its leader while blocks keep coming; W × the
+  block period should exceed the time a round takes to compute, sign and land. W = 1
+  (the default) suits a chain that mines a block per transaction.
 - **Leader.** The n oracles of the config sorted by address take turns: the leader
-  of round B is number (B + attempt) mod n, where attempt = (now − block time of B)
-  // leader_timeout_seconds: the same on every node (clocks in sync) and across
+  of round B is number (B // W + attempt) mod n, where attempt = (now − block time of
+  B) // leader_timeout_seconds: the same on every node (clocks in sync) and across
   restarts. So a leader that is down or killed is taken over by the next one after
   the timeout, as long as the report is not on chain; a leader stops sending shortly
   before its turn ends, so two leaders never race. leader_timeout_seconds must
@@ -20,16 +28,17 @@ Design (README "Oracle operators"):
   endpoint (oracle/peers.py). Before any recomputation a peer refuses a signer that is
   not another oracle of the config or not an active ORACLE member on chain, a request
   older than leader_timeout_seconds (or ahead of its clock), a nonce already seen, a
-  round that is not current (B unconfirmed, absurd, or more than ROUND_LAG_BLOCKS
-  behind), a signer that is not the leader of round B at the request's time, and a
-  round outside the report window (oracle/scores.check_report_window: epoch B
-  confirmed, asOf its block time, expiry within report_ttl_seconds). Then it
-  recomputes the round from its own node and returns its signatures only if its
-  digests are equal. The leader gives each peer one deadline inside its turn, checks
-  every reply as it arrives, and once k signers agree it submits each report not yet
-  used (`isUsed(digest)` read right before sending; the gas estimate replays the
-  call, so a report that would revert is never sent), with exactly k signatures in
-  ascending signer order; it does not wait for the other peers.
+  round that is not current (B not a window end, unconfirmed, absurd, or more than
+  max(ROUND_LAG_BLOCKS, W) blocks behind the peer's own last window end), a signer
+  that is not the leader of round B at the request's time, and a round outside the
+  report window (oracle/scores.check_report_window: epoch B confirmed, asOf its block
+  time, expiry within report_ttl_seconds). Then it recomputes the round from its own
+  node and returns its signatures only if its digests are equal. The leader gives
+  each peer one deadline inside its turn, checks every reply as it arrives, and once
+  k signers agree it submits each report not yet used (`isUsed(digest)` read right
+  before sending; the gas estimate replays the call, so a report that would revert is
+  never sent), with exactly k signatures in ascending signer order; it does not wait
+  for the other peers.
 - **Lock.** An oracle that signed a round signs, for leader_timeout_seconds or until
   that round is on chain, only those digests: a request naming another range or other
   digests, for that epoch or another, is refused before recomputing (persisted in the
@@ -392,11 +401,19 @@ class Daemon:
             end = int(request["end"])
         except (KeyError, TypeError, ValueError) as err:
             raise InvalidInput(f"a sign request needs start, end and digests: {err}") from err
+        width = self.config.round_blocks
+        if end % width:
+            raise InvalidInput(
+                f"{entry.name} asks for round {end}, which does not end a window of {width} blocks "
+                "(round_blocks): refused."
+            )
         confirmed = self.head(client) - self.config.confirmations
-        if not confirmed - ROUND_LAG_BLOCKS <= end <= confirmed:
+        # the current window or, for a node a few blocks behind this one, the window before
+        lag = max(ROUND_LAG_BLOCKS, width)
+        if not self.config.window_end(confirmed) - lag <= end <= confirmed:
             raise InvalidInput(
                 f"{entry.name} asks for round {end}, not a current round on {self.me.name}'s node "
-                f"(confirmed head {confirmed}, at most {ROUND_LAG_BLOCKS} blocks behind): refused."
+                f"(confirmed head {confirmed}, at most {lag} blocks behind its last window end): refused."
             )
         leader, _, _ = self.leader(end, client, at=float(timestamp))
         if leader.id != entry.id:
@@ -431,12 +448,13 @@ class Daemon:
         attempt = max(0, int(((time.time() if at is None else at) - self._block_time[end]) // timeout))
         rotation = self.config.rotation
         turn_ends = self._block_time[end] + (attempt + 1) * timeout
-        return rotation[(end + attempt) % len(rotation)], attempt, turn_ends
+        return rotation[(end // self.config.round_blocks + attempt) % len(rotation)], attempt, turn_ends
 
     def step(self) -> bool:
         """One look at the chain; True when the checkpoint is at the confirmed head (nothing pending)."""
         self._reload_card()
-        end = self.head(self.client) - self.config.confirmations
+        # the last closed window: every daemon names the same round for round_blocks blocks
+        end = self.config.window_end(self.head(self.client) - self.config.confirmations)
         start = self.cp.block
         if end <= start:
             return True
@@ -562,8 +580,10 @@ class Daemon:
             return False
 
     def run_once(self, timeout: float) -> dict[str, Any]:
-        """Runs until every event up to the confirmed head at start is scored on chain, or raises after `timeout`."""
-        target = self.head(self.client) - self.config.confirmations
+        """Runs until every event up to the confirmed head at start is scored on chain, or raises after `timeout`.
+        With round_blocks > 1 that is the end of the window holding the confirmed head: it waits for it to close."""
+        confirmed = self.head(self.client) - self.config.confirmations
+        target = -(-confirmed // self.config.round_blocks) * self.config.round_blocks
         deadline = time.monotonic() + timeout
         while True:
             done = self._safe_step()

@@ -1,5 +1,9 @@
 """A round: the reports that score every subject touched by chain events in blocks (start, end].
 
+The daemon ends rounds only at window ends (block numbers divisible by the config's
+round_blocks, oracle/config.py), so on a chain that mines blocks on a timer every
+oracle names the same `end` for a whole window; this module takes any (start, end].
+
 Everything is read as of block `end`, so every oracle node that computes the
 round (start, end] gets the same reports and digests:
 

@@ -139,9 +139,9 @@ def submit_settlements(cli: Any, folder: Path, shippers: tuple[str, ...]) -> int
     return int(web3.eth.block_number)
 
 
-@pytest.fixture(scope="module")
-def fleet(cli, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("daemon")
+def build_fleet(cli: Any, folder: Path, **round_settings: Any) -> Fleet:
+    """Shippers ship3/ship4, oracles o1..o4 (k = 3), a promoted card and the fleet's config (`round_settings`
+    override the round section): everything the daemons need, set up through the CLI."""
     for name, org in (("ship3", "uscc:SHIP3"), ("ship4", "uscc:SHIP4")):
         cli("keys", "new", name)
         p = cli.json("members", "propose", "admit", "--member", name, "--org", org, "--role", "SHIPPER", account="c1")
@@ -192,12 +192,18 @@ def fleet(cli, tmp_path_factory):
                     "report_ttl_seconds": 3600,
                     "batch": 500,
                     "request_timeout_seconds": 30,
+                    **round_settings,
                 },
             },
             indent=1,
         )
     )
-    f = Fleet(cli, folder, config, card, addresses)
+    return Fleet(cli, folder, config, card, addresses)
+
+
+@pytest.fixture(scope="module")
+def fleet(cli, tmp_path_factory):
+    f = build_fleet(cli, tmp_path_factory.mktemp("daemon"))
     yield f
     f.stop_all()
 

@@ -52,6 +52,13 @@ def test_example_config_loads_with_leaders_in_address_order():
 def test_round_defaults_apply_when_omitted(tmp_path):
     config = OracleConfig.load(write(tmp_path, {"oracles": [oracle(1)]}))
     assert (config.confirmations, config.batch, config.poll_seconds) == (0, 500, 1.0)
+    assert config.round_blocks == 1 and config.window_end(37) == 37  # a round may end at every block
+
+
+def test_round_blocks_ties_rounds_to_window_ends(tmp_path):
+    config = OracleConfig.load(write(tmp_path, {"oracles": [oracle(1)], "round": {"round_blocks": 10}}))
+    assert config.round_blocks == 10
+    assert [config.window_end(b) for b in (0, 9, 10, 19, 20, 25)] == [0, 0, 10, 10, 20, 20]
 
 
 @pytest.mark.parametrize(
@@ -73,6 +80,11 @@ def test_round_defaults_apply_when_omitted(tmp_path):
         ({"oracles": [oracle(1)], "round": {"leader_timeout_seconds": float("inf")}}, "must be finite numbers"),
         ({"oracles": [oracle(1, port=1e400)]}, "id and port must be integers"),
         ({"oracles": [oracle(1)], "round": {"report_ttl_seconds": 7 * 86_400 + 1}}, "report_ttl_seconds <= 604800"),
+        ({"oracles": [oracle(1)], "round": {"round_blocks": 0}}, "1 <= round_blocks <= 10000"),
+        ({"oracles": [oracle(1)], "round": {"round_blocks": 10_001}}, "1 <= round_blocks <= 10000"),
+        ({"oracles": [oracle(1)], "round": {"round_blocks": 2.5}}, "must be numbers: 2.5 is not a whole number"),
+        ({"oracles": [oracle(1)], "round": {"round_blocks": True}}, "must be numbers: True is not a whole number"),
+        ({"oracles": [oracle(1)], "round": {"round_blocks": "ten"}}, "must be numbers"),
     ],
 )
 def test_bad_config_is_refused_with_a_clear_message(tmp_path, body, message):
