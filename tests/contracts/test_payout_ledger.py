@@ -337,3 +337,50 @@ def test_views(payouts, consortium):
     reference = b"\x07" * 32
     assert bytes(payouts.idOf(org("PLATFORM"), reference)) == keccak(org("PLATFORM") + reference)
     assert payouts.statesOf([ZERO32])[0][1] == Status.NONE
+
+
+CALLERS = ["COMMITTEE", "PLATFORM", "SHIPPER", "LENDER", "ORACLE", "MAINTAINER", "CARRIER", "OUTSIDER"]
+# function -> the callers allowed; every other caller gets the error `matrix_error` names
+ALLOWED = {
+    "record": {"PLATFORM"},
+    "confirm": {"CARRIER"},
+    "pay": {"PLATFORM"},
+    "confirmReceipt": {"CARRIER"},
+    "finalizePayment": set(CALLERS) - {"OUTSIDER"},
+    "markOverdue": {"CARRIER"},
+    "dispute": {"PLATFORM", "CARRIER"},
+    "resolve": {"COMMITTEE"},
+}
+
+
+def matrix_error(fn: str, caller: str) -> str:
+    if fn == "resolve" or (fn == "record" and caller != "OUTSIDER"):
+        return "PayoutLedgerWrongRole"
+    if caller == "OUTSIDER":
+        return "PayoutLedgerNotActiveMember"
+    return "PayoutLedgerNotParty"
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("fn", list(ALLOWED))
+def test_access_matrix(payouts, people, committee, fn, caller):
+    """Every state-changing function against every role: the allowed callers succeed, the others get the
+    function's custom error."""
+    who = committee[0] if caller == "COMMITTEE" else people[caller]
+    p = payout(600, delivered_days_ago=30, due_days=1)
+    if fn != "record":
+        start = {"confirmReceipt": Status.PAYMENT_DECLARED, "finalizePayment": Status.PAYMENT_DECLARED}
+        drive(payouts, people, committee, p, start.get(fn, Status.DISPUTED if fn == "resolve" else Status.RECORDED))
+        if fn == "finalizePayment":
+            chain.sleep(payouts.disputeWindow() + 1)
+    args = {
+        "record": [[p], [ref(p)]],
+        "pay": [[p], [0]],
+        "dispute": [[p], REASON],
+        "resolve": [[p], False],
+    }.get(fn, [[p]])
+    if caller in ALLOWED[fn]:
+        getattr(payouts, fn)(*args, {"from": who})
+    else:
+        with reverts(matrix_error(fn, caller)):
+            getattr(payouts, fn)(*args, {"from": who})
