@@ -148,3 +148,19 @@ def test_a_validators_file_with_bad_rows_sends_nothing(cli, tmp_path):
     result = cli("members", "propose", "admit-validator", "--file", str(used), account="c1", ok=False)
     assert result.exit_code == 1 and "nothing sent" in result.stderr and "is registered already" in result.stderr
     assert len(cli.json("members", "proposals")) == before + 1
+
+
+def test_members_validators_reads_every_page(cli, tmp_path):
+    """More validators than one page of the binding's reads (16): all listed, in order of admission."""
+    names = [f"v{i}" for i in range(18)]
+    cli("keys", "new", *names)
+    signers = [to_checksum_address(f"0x{i + 1:040x}") for i in range(18)]
+    rows = tmp_path / "many.csv"
+    rows.write_text(
+        "member,signer,org,roles\n"
+        + "".join(f"{n},{s},uscc:V{i},CARRIER\n" for i, (n, s) in enumerate(zip(names, signers, strict=True)))
+    )
+    opened = cli.json("members", "propose", "admit-validator", "--file", str(rows), account="c1")
+    cli("members", "approve", *[str(o["proposal"]) for o in opened], account="c2")
+    listed = cli.json("members", "validators")
+    assert [v["signer"] for v in listed] == signers and all(v["active"] for v in listed)
