@@ -301,7 +301,7 @@ class ChainIndex:
             _Decoder.build(client, spec) for spec in EVENT_TABLES if spec.contract in client.deployment.addresses
         ]
         self.rebuilt: str | None = None  # why the file was rebuilt on opening or on the last catch-up
-        self._codes: dict[bytes, int] = {}  # subject id -> code (see _subject)
+        self._codes: dict[bytes, int] = {}  # subject id -> code, within one range (see _subject)
         self.db = self._open()
 
     # -- the file ---------------------------------------------------------------
@@ -396,11 +396,39 @@ class ChainIndex:
             return str(err)
 
     def rebuild(self, reason: str = "asked to") -> None:
-        """Drops the file and starts again from the deployment block (a catch-up fills it)."""
+        """Starts again from the deployment block (the next catch-up fills the index): the tables are emptied
+        in one transaction (``reset``), so processes that have the file open carry on with the new content."""
+        self.reset(reason)
+
+    def _recreate(self, reason: str) -> None:
+        """Deletes a damaged file and creates a new one (its content cannot be trusted, not even to empty it)."""
         self._codes.clear()
         self.db.close()
         self._drop_file(reason)
         self.db = self._open()
+        self.rebuilt = reason
+
+    def reset(self, reason: str) -> None:
+        """Empties every table in one transaction, keeping the file: what a chain that no longer matches the
+        index calls for (the file itself is sound, and other processes may have it open: unlinking it under
+        them would let their next range land in a deleted file)."""
+        log.warning("resetting the chain index %s: %s", self.path, reason)
+        self._codes.clear()
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            tables = [
+                r[0]
+                for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name != 'meta'").fetchall()
+            ]
+            for table in tables:
+                db.execute(f'DELETE FROM "{table}"')
+            db.execute("DELETE FROM meta WHERE key='last_block'")
+            db.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            raise
         self.rebuilt = reason
 
     def last_block(self) -> int | None:
@@ -422,7 +450,7 @@ class ChainIndex:
         except sqlite3.DatabaseError as err:
             if isinstance(err, sqlite3.OperationalError) and "locked" in str(err):
                 raise ChainError(f"the chain index {self.path} is locked by another process: {err}") from err
-            self.rebuild(f"damaged index file ({err})")
+            self._recreate(f"damaged index file ({err})")
             return self._catch_up(to_block, on_range)
 
     def _catch_up(self, to_block: int | None, on_range: Callable[[int, int, int], None] | None) -> int:
@@ -456,14 +484,14 @@ class ChainIndex:
             return
         row = self.db.execute("SELECT hash FROM blocks WHERE number=?", (last,)).fetchone()
         if row is None:
-            self.rebuild(f"the hash of the last indexed block {last} is missing")
+            self.reset(f"the hash of the last indexed block {last} is missing")
             return
         if last > head:
-            self.rebuild(f"the chain's head {head} is behind the last indexed block {last} (a reset chain?)")
+            self.reset(f"the chain's head {head} is behind the last indexed block {last} (a reset chain?)")
             return
         block = self._block(last)
         if block is None or block[0] != bytes(row[0]):
-            self.rebuild(f"block {last} is not the one indexed (a reset chain, a reorg or another network)")
+            self.reset(f"block {last} is not the one indexed (a reset chain, a reorg or another network)")
 
     def _block(self, number: int) -> tuple[bytes, int] | None:
         raw = self.client.rpc("eth_getBlockByNumber", [hex(number), False], "block")
@@ -498,6 +526,7 @@ class ChainIndex:
         decoders = {(d.address, d.topic): d for d in self._decoders}
         db = self.db
         db.execute("BEGIN IMMEDIATE")
+        self._codes.clear()  # another process may have reset the index since the last range: codes from then lie
         try:
             last = self.last_block()
             if (self.from_block if last is None else last + 1) != start:
@@ -529,8 +558,7 @@ class ChainIndex:
             raise
 
     def _subject(self, raw: bytes) -> int:
-        """The code of subject ``raw`` (added if new); codes are cached for this connection's life, and the
-        cache is dropped with a rolled-back range (its new codes are gone) or past SUBJECT_CACHE entries."""
+        """The code of subject ``raw`` (added if new), cached for one range's transaction (up to SUBJECT_CACHE)."""
         code = self._codes.get(raw)
         if code is None:
             row = self.db.execute("SELECT code FROM subjects WHERE id=?", (raw,)).fetchone()
@@ -654,21 +682,30 @@ class ChainIndex:
     def frame(self, block: int | None = None, *, shippers: Iterable[str] | None = None) -> Any:
         """The settlements as of ``block`` (default: as indexed after a catch-up), as the DataFrame of
         ``settlement_frame``; with ``shippers`` (0x subject ids), only the settlements they pay."""
-        as_of = self.ready(block)
-        try:
-            return frame_from_rows(self._rows(as_of, shippers))
-        except sqlite3.DatabaseError as err:
-            self.rebuild(f"damaged index file ({err})")
-            self.ready(block)
-            return frame_from_rows(self._rows(as_of, shippers))
+        wanted = None if shippers is None else list(shippers)
+        for _ in range(3):
+            as_of = self.ready(block)
+            try:
+                rows = self._rows(as_of, wanted)
+            except sqlite3.DatabaseError as err:
+                self._recreate(f"damaged index file ({err})")
+                continue
+            if rows is not None:
+                return frame_from_rows(rows)
+        raise ChainError(f"the chain index {self.path} keeps being reset by another process; try again.")
 
-    def _rows(self, block: int, shippers: Iterable[str] | None) -> list[list[Any]]:
+    def _rows(self, block: int, shippers: Iterable[str] | None) -> list[list[Any]] | None:
+        """The frame's rows as of ``block``; None if the index no longer reaches that block (another process
+        reset it between the catch-up and this read)."""
         select = (
             "SELECT s.seq, s.id, sh.id, pl.id, ca.id, s.amount, s.invoice_date, s.due_date, s.evidence, s.status, "
             "s.paid_date, s.changed_block, s.changed_time FROM settlements s JOIN subjects sh ON sh.code = s.shipper "
             "JOIN subjects pl ON pl.code = s.platform JOIN subjects ca ON ca.code = s.carrier WHERE s.block <= ?"
         )
         with self._snapshot() as db:
+            reached = self.last_block()
+            if block >= self.from_block and (reached is None or reached < block):
+                return None
             if shippers is None:
                 raw = db.execute(select + " ORDER BY s.seq", (block,)).fetchall()
             else:

@@ -331,3 +331,18 @@ def test_a_changed_set_of_event_tables_rebuilds_the_index(world, monkeypatch):
     with world.index() as idx:  # fewer tables: a new one would lack the blocks read before it existed
         assert idx.rebuilt and "event_tables" in idx.rebuilt
         assert_frame_equal(idx.frame(), world.full(), check_exact=True)
+
+
+def test_two_processes_share_one_file_and_a_reset_by_one_is_seen_by_the_other(world):
+    world.submit(world.new(4))
+    with world.index() as first, world.index() as second:
+        assert_frame_equal(first.frame(), world.full(), check_exact=True)
+        inode = first.path.stat().st_ino
+        second.rebuild("the other node asked")  # emptied in place: the first keeps a valid file open
+        assert first.path.stat().st_ino == inode and second.last_block() is None
+        world.submit(world.new(2))
+        assert_frame_equal(first.frame(), world.full(), check_exact=True)  # it reads again from genesis
+        assert second.catch_up() == 0  # the first already indexed every block: nothing applied twice
+        assert_frame_equal(second.frame(), world.full(), check_exact=True)
+        count = second.db.execute("SELECT count(*), count(DISTINCT id) FROM settlements").fetchone()
+        assert count[0] == count[1] == len(world.full())
