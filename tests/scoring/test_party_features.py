@@ -194,3 +194,17 @@ def test_carrier_labels_need_repeated_disputes(small_market):
     strict = carrier_labels(market.settlements, market.as_of, least=3)
     loose = carrier_labels(market.settlements, market.as_of, least=1, share_bps=0)
     assert strict.sum() <= carrier_labels(market.settlements, market.as_of).sum() <= loose.sum()
+
+
+@pytest.mark.parametrize("role", ["carrier", "platform"])
+def test_the_factory_trains_a_card_per_role_that_ranks_its_holdout(role):
+    from scoring.factory import train_scorecard
+
+    market = generate_market(n_subjects=6000, n_platforms=1500, seed=21)
+    payouts = generate_payouts(market, seed=21, annual_default_rate=0.4)
+    X, y = role_population(market, role, payouts=payouts)
+    result = train_scorecard(X, y, name=f"freight-{role}", version=1)
+    assert result.metrics.auc > 0.65
+    prefix = {"carrier": "car_", "platform": "plt_"}[role]
+    assert result.card.feature_names and all(f.startswith(prefix) for f in result.card.feature_names)
+    assert all(f in FEATURE_DESCRIPTIONS for f in result.card.feature_names)
