@@ -23,7 +23,9 @@ def trips(TripRegistry, consortium, committee):
 
 def test_an_oracle_records_verdicts_and_the_first_presenter_of_a_track_is_kept(trips, people):
     oracle = people["ORACLE"]
-    tx = trips.record([S1, S2], [VERIFIED, NO_LOG], [ELECTRIC, UNKNOWN], [LOG1, ZERO32], [TRACK, ZERO32], {"from": oracle})
+    tx = trips.record(
+        [S1, S2], [VERIFIED, NO_LOG], [ELECTRIC, UNKNOWN], [LOG1, ZERO32], [TRACK, ZERO32], {"from": oracle}
+    )
     assert len(tx.events["TripVerdictRecorded"]) == 2
     verdict, energy, at, by, digest, fingerprint = trips.verdictOf(S1)
     assert (verdict, energy, at, by) == (VERIFIED, ELECTRIC, tx.timestamp, oracle)
