@@ -12,9 +12,12 @@ from creditshare.domain.index import ChainIndex, timed_catch_up
 app = typer.Typer(help="This node's chain index: the ledger's events in SQLite, for fast reads.", no_args_is_help=True)
 
 Confirmations = Annotated[
-    int,
+    int | None,
     typer.Option(
-        "--confirmations", min=0, help="Follow only blocks this far behind the head (0 on Anvil; a few on Clique)."
+        "--confirmations",
+        min=0,
+        help="Follow only blocks this far behind the head (default: CREDITSHARE_INDEX_CONFIRMATIONS, else 0: "
+        "right for Anvil; a few blocks on Clique).",
     ),
 ]
 
@@ -22,7 +25,7 @@ Confirmations = Annotated[
 @app.command("status")
 def status(
     ctx: typer.Context,
-    confirmations: Confirmations = 0,
+    confirmations: Confirmations = None,
     check: Annotated[bool, typer.Option("--check", help="Also run SQLite's quick_check on the file.")] = False,
 ) -> None:
     """Where the index is, how far it has read and how big it is (reads nothing new)."""
@@ -45,7 +48,7 @@ def status(
 
 
 @app.command("rebuild")
-def rebuild(ctx: typer.Context, confirmations: Confirmations = 0) -> None:
+def rebuild(ctx: typer.Context, confirmations: Confirmations = None) -> None:
     """Drop the index and read the chain again from the deployment block."""
     st = state(ctx)
     with ChainIndex(st.client, confirmations=confirmations) as index:

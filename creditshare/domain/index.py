@@ -43,6 +43,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -270,6 +271,19 @@ def _dynamic(abi_type: str) -> bool:
     return abi_type in ("string", "bytes") or abi_type.endswith("]")
 
 
+CONFIRMATIONS_ENV: Final = "CREDITSHARE_INDEX_CONFIRMATIONS"
+
+
+def default_confirmations() -> int:
+    """The confirmation depth when none is given: CREDITSHARE_INDEX_CONFIRMATIONS, else 0 (Anvil)."""
+    raw = os.environ.get(CONFIRMATIONS_ENV, "").strip()
+    if not raw:
+        return 0
+    if not raw.isdigit() or int(raw) > 10_000:
+        raise InvalidInput(f"{CONFIRMATIONS_ENV} must be a whole number of blocks from 0 to 10000; got {raw!r}.")
+    return int(raw)
+
+
 def index_path(data_dir: Path, chain_id: int, ledger: str) -> Path:
     """Where a node keeps the index of one chain and ledger."""
     return data_dir / "index" / f"{chain_id}-{ledger.lower()}.sqlite3"
@@ -281,7 +295,9 @@ class ChainIndex:
     ``confirmations``: blocks behind the head that a catch-up stops at (see the module docstring).
     """
 
-    def __init__(self, client: ChainClient, *, confirmations: int = 0, path: Path | None = None) -> None:
+    def __init__(self, client: ChainClient, *, confirmations: int | None = None, path: Path | None = None) -> None:
+        if confirmations is None:
+            confirmations = default_confirmations()
         if confirmations < 0:
             raise InvalidInput(f"confirmations must be 0 or more; got {confirmations}.")
         self.client = client

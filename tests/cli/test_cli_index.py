@@ -38,3 +38,17 @@ def test_index_without_a_deployment_is_one_error_line(tmp_path):
     assert result.exit_code == 1
     assert result.stderr.strip().startswith("error:") and "not deployed" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_confirmations_come_from_the_environment_and_a_bad_value_is_one_error_line(cli):
+    env = cli.env
+    try:
+        cli.env = {**env, "CREDITSHARE_INDEX_CONFIRMATIONS": "2"}
+        assert cli.json("index", "status")["confirmations"] == 2
+        assert cli.json("index", "status", "--confirmations", "0")["confirmations"] == 0
+        cli.env = {**env, "CREDITSHARE_INDEX_CONFIRMATIONS": "two"}
+        result = cli("index", "status", ok=False)
+        assert result.exit_code == 1 and result.stderr.startswith("error: CREDITSHARE_INDEX_CONFIRMATIONS must be")
+        assert "Traceback" not in result.stderr
+    finally:
+        cli.env = env
