@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import html
 import json
 import os
 import secrets
@@ -75,13 +76,15 @@ class Runner:
                 handle.write(secrets.token_urlsafe(24))
         self.env = {
             **os.environ,
-            "CREDITSHARE_NETWORK": "local",
+            "CREDITSHARE_NETWORK": "consortium" if settings.network.name == "consortium" else "local",
             "CREDITSHARE_DATA_DIR": str(settings.data_dir),
             "CREDITSHARE_PASSWORD_FILE": str(self.password_file),
             "CREDITSHARE_SCRYPT_N": DEMO_SCRYPT_N,
         }
         for name in ("CREDITSHARE_PASSWORD", "CREDITSHARE_PRIVATE_KEY", "CREDITSHARE_ACCOUNT"):
             self.env.pop(name, None)
+        if settings.network.name == "consortium":  # `make demo-network`: the geth network in the data folder
+            self.env["CREDITSHARE_RPC_URL"] = ""
 
     def __call__(self, *args: str, show: bool = True, check: bool = True, json_out: bool = False) -> Any:
         argv = (["--json"] if json_out else []) + list(args)
@@ -122,6 +125,14 @@ class Demo:
     def client(self) -> ChainClient:
         return ChainClient(self.settings)
 
+    @property
+    def network_label(self) -> str:
+        """The network the demo runs on, as the report names it."""
+        net = self.settings.network
+        if net.name == "consortium":
+            return f"a {net.name} network of geth Clique signers (chain id {net.chain_id}, {net.rpc_url})"
+        return f"the {net.name} chain (chain id {net.chain_id})"
+
     def account(self, org: str) -> Any:
         os.environ["CREDITSHARE_PASSWORD_FILE"] = str(self.cs.password_file)  # in-process signing
         return load_account(self.settings.keystore_dir, keystore_name(org))
@@ -130,8 +141,14 @@ class Demo:
 
     def chain_and_keys(self) -> None:
         cs = self.cs
-        console.rule("[bold]1. The local chain (a new one starts a year back: the demo replays the year in chain time)")
-        cs("chain", "start", "--genesis", (self.today - dt.timedelta(days=GENESIS_DAYS_BACK)).isoformat())
+        if self.settings.network.name == "local":
+            console.rule(
+                "[bold]1. The local chain (a new one starts a year back: the demo replays the year in chain time)"
+            )
+            cs("chain", "start", "--genesis", (self.today - dt.timedelta(days=GENESIS_DAYS_BACK)).isoformat())
+        else:  # a real network cannot travel in time: the year's actions are sent at its current time
+            console.rule(f"[bold]1. The network: {self.network_label}")
+            cs("network", "status")
         everyone = COMMITTEE + PLATFORMS + self.shippers + LENDERS + ORACLES + MAINTAINERS + self.carriers
         console.rule(f"[bold]2. Keys: {len(everyone)} encrypted keystores (password in data/demo-password, mode 0600)")
         existing = {k["name"] for k in cs("keys", "list", json_out=True, show=False)}
@@ -793,6 +810,10 @@ class Demo:
             "--gas",
             str(self.folder / "gas.json"),
         )
+        if self.settings.network.name != "local":  # the report names the network it was read from
+            page = out / "index.html"
+            banner = f'<p class="network"><strong>Network:</strong> {html.escape(self.network_label)}</p>'
+            page.write_text(page.read_text(encoding="utf-8").replace("<body>", f"<body>{banner}", 1), encoding="utf-8")
         console.print(f"  open {out / 'index.html'}")
 
     def summary(self, market: DemoMarket) -> None:
@@ -872,5 +893,10 @@ def run_demo(settings: Settings, shippers: int = 100, carriers: int = 500, seed:
         f"demo done in {time.monotonic() - demo.started:.0f} s. The chain keeps running: try "
         "`creditshare report uscc:DEMOSHIP001` or `creditshare settlements history uscc:DEMOSHIP001` "
         "(signing commands need CREDITSHARE_PASSWORD_FILE=data/demo-password); the HTML report is "
-        f"{demo.folder / 'report' / 'index.html'}; `creditshare chain stop` ends the chain."
+        f"{demo.folder / 'report' / 'index.html'}; "
+        + (
+            "`creditshare chain stop` ends the chain."
+            if settings.network.name == "local"
+            else f"`creditshare --data-dir {settings.data_dir} network down` stops the network."
+        )
     )
