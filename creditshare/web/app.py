@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Form, Query, Request
+from fastapi import Depends, FastAPI, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -111,7 +111,7 @@ def create_app(console: Console, api_token: str, allowed_hosts: list[str] | None
             response = error_page(request, err)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Referrer-Policy"] = "same-origin"  # no-referrer makes a form's Origin "null"
         if not request.url.path.startswith("/api/docs"):
             response.headers["Content-Security-Policy"] = (
                 "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"
@@ -156,12 +156,26 @@ def create_app(console: Console, api_token: str, allowed_hosts: list[str] | None
             return JSONResponse({"error": f"bad request: {problems}"}, status_code=422)
         return render(request, "error.html", {"status": 400, "message": f"bad input: {problems}"}, 400)
 
-    def check_csrf(request: Request, token: str) -> None:
+    async def csrf_guard(request: Request) -> None:
+        """Every form's first check, before its fields are read: the CSRF token must be this browser's, and a
+        request that says where it comes from (Origin) must come from this console."""
+        origin = request.headers.get("origin")
+        if origin is not None and origin != f"{request.url.scheme}://{request.headers.get('host', '')}":
+            raise Forbidden(f"a form sent from {origin} is refused: only this console's own pages may post to it.")
+        form = await request.form()
+        token = str(form.get("csrf", ""))
         cookie = request.cookies.get(CSRF_COOKIE)
         if not cookie or not hmac.compare_digest(token.encode(), csrf_for(cookie).encode()):
             raise Forbidden(
                 "the form's CSRF token does not match this browser's session: reload the page and submit it again."
             )
+
+    # the forms' routes: HTML answers, not in the API schema, the CSRF check first
+    FORM: dict[str, Any] = {
+        "response_class": HTMLResponse,
+        "include_in_schema": False,
+        "dependencies": [Depends(csrf_guard)],
+    }
 
     # -- pages --------------------------------------------------------------------------------------------
 
@@ -223,51 +237,48 @@ def create_app(console: Console, api_token: str, allowed_hosts: list[str] | None
     def done(request: Request, title: str, result: dict[str, Any], back: str) -> Response:
         return render(request, "result.html", {"title": title, "result": result, "back": back})
 
-    @app.post("/actions/consent", response_class=HTMLResponse, include_in_schema=False)
+    @app.post(
+        "/actions/consent", response_class=HTMLResponse, include_in_schema=False, dependencies=[Depends(csrf_guard)]
+    )
     def consent(
         request: Request,
-        csrf: str = Form(""),
         lender: str = Form(..., max_length=100),
         purpose: str = Form(..., max_length=100),
         scope: str = Form(..., max_length=100),
         days: int = Form(..., ge=1, le=3650),
     ) -> Response:
-        check_csrf(request, csrf)
         result = console.grant(lender.strip(), purpose.strip(), parse_scope(scope), days)
         return done(request, f"Consent {result['id']} granted to {lender}", result, "/network")
 
-    @app.post("/actions/read", response_class=HTMLResponse, include_in_schema=False)
+    @app.post("/actions/read", **FORM)
     def read(
         request: Request,
-        csrf: str = Form(""),
         subject: str = Form(..., max_length=200),
         purpose: str = Form(..., max_length=100),
         scope: str = Form("score", max_length=100),
     ) -> Response:
-        check_csrf(request, csrf)
         sid = subject_id(subject)
         result = console.consented_read([sid], parse_scope(scope), purpose.strip())
         return done(request, f"Consented read of {to_hex(sid)}", result, f"/subject/{to_hex(sid)}")
 
-    @app.post("/actions/view", response_class=HTMLResponse, include_in_schema=False)
-    def view(request: Request, csrf: str = Form(""), subject: str = Form(..., max_length=200)) -> Response:
-        check_csrf(request, csrf)
+    @app.post("/actions/view", **FORM)
+    def view(request: Request, subject: str = Form(..., max_length=200)) -> Response:
         sid = subject_id(subject)
         result = console.view(sid)
         return done(request, f"Paid list view of {to_hex(sid)}", result, f"/subject/{to_hex(sid)}")
 
-    @app.post("/actions/decrypt", response_class=HTMLResponse, include_in_schema=False)
-    def decrypt(
-        request: Request, csrf: str = Form(""), entry_id: int = Form(..., ge=1, le=2**63), subject: str = Form("")
-    ) -> Response:
-        check_csrf(request, csrf)
+    @app.post(
+        "/actions/decrypt", response_class=HTMLResponse, include_in_schema=False, dependencies=[Depends(csrf_guard)]
+    )
+    def decrypt(request: Request, entry_id: int = Form(..., ge=1, le=2**63), subject: str = Form("")) -> Response:
         result = console.decrypt(entry_id)
         back = f"/subject/{to_hex(subject_id(subject))}" if subject else "/"
         return done(request, f"Details of entry {entry_id}", result, back)
 
-    @app.post("/actions/refresh", response_class=HTMLResponse, include_in_schema=False)
-    def refresh(request: Request, csrf: str = Form(""), subject: str = Form(..., max_length=200)) -> Response:
-        check_csrf(request, csrf)
+    @app.post(
+        "/actions/refresh", response_class=HTMLResponse, include_in_schema=False, dependencies=[Depends(csrf_guard)]
+    )
+    def refresh(request: Request, subject: str = Form(..., max_length=200)) -> Response:
         sid = subject_id(subject)
         result = console.refresh(sid)
         return done(request, f"Score refresh requested for {to_hex(sid)}", result, f"/subject/{to_hex(sid)}")

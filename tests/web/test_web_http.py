@@ -139,20 +139,27 @@ def test_evidence_link_serves_the_document_as_a_download(market, server):
     assert r.headers["content-disposition"].startswith("attachment") and r.content
 
 
-def test_a_form_without_its_csrf_token_is_refused_and_writes_nothing(server):
+def test_a_form_without_its_csrf_token_is_refused_before_its_fields_and_writes_nothing(server):
     head = server.head()
-    for form in (
-        {"subject": "uscc:SHIP2", "purpose": "credit-line"},
-        {"subject": "uscc:SHIP2", "purpose": "credit-line", "csrf": "0" * 64},
-    ):
+    # no token, a made-up token, and no fields at all: the CSRF check comes first (403), not the fields' (400)
+    for form in ({"subject": "uscc:SHIP2", "purpose": "credit-line"}, {"csrf": "0" * 64}, {}):
         r = server.http.post("/actions/read", data=form)
-        assert r.status_code == 403 and "CSRF token does not match" in r.text
+        assert r.status_code == 403 and "CSRF token does not match" in r.text, r.text
     other = server.http.get("/").cookies  # a token of another browser session does not pass either
     token = csrf_of(server.http.get("/subject/uscc:SHIP2", cookies=other).text)
     r = server.http.post(
         "/actions/refresh", data={"csrf": token, "subject": "uscc:SHIP2"}, cookies={"creditshare_csrf": "forged"}
     )
     assert r.status_code == 403
+    # the right token, sent by a page of another origin
+    page = server.http.get("/subject/uscc:SHIP2")
+    r = server.http.post(
+        "/actions/refresh",
+        data={"csrf": csrf_of(page.text), "subject": "uscc:SHIP2"},
+        cookies=page.cookies,
+        headers={"Origin": "http://evil.example"},
+    )
+    assert r.status_code == 403 and "from http://evil.example is refused" in r.text
     assert server.head() == head
 
 
