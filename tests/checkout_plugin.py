@@ -22,6 +22,7 @@ starts its Anvil, so plain ``python -m pytest`` works as ``make test`` does:
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import sys
@@ -58,15 +59,34 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
+_PORT_LOCKS: list[Any] = []  # held for the whole session: the port is this session's
+
+
+def _claim(port: int) -> bool:
+    """An exclusive lock on the port for this session, so two sessions started at the same moment in this
+    checkout cannot both find the port free and then share one Anvil (the second attaching to the first's)."""
+    folder = ROOT / ".stamps" / "ports"
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / f"{port}.lock", "w")  # noqa: SIM115 -- kept open until the process exits
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return False
+    _PORT_LOCKS.append(handle)
+    return True
+
+
 def choose_port() -> int:
-    """CREDITSHARE_DEV_PORT as given; else this checkout's port, or the next free one in the range."""
+    """CREDITSHARE_DEV_PORT as given; else this checkout's port, or the next free one in the range that no other
+    session of this checkout has claimed."""
     if os.environ.get("CREDITSHARE_DEV_PORT"):
         return dev_chain_port()
     preferred = dev_chain_port()
     size = len(DEV_PORT_RANGE)
     for step in range(200):
         port = DEV_PORT_RANGE.start + (preferred - DEV_PORT_RANGE.start + step) % size
-        if _port_is_free(port):
+        if _claim(port) and _port_is_free(port):
             if step:
                 print(f"\nport {preferred} is taken; this session's test Anvil uses {port}", file=sys.stderr)
             return port
