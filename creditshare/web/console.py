@@ -35,6 +35,7 @@ from creditshare.core.chain import ChainClient, event_topic
 from creditshare.core.config import Settings
 from creditshare.core.errors import CreditShareError, InvalidInput
 from creditshare.core.ids import subject_id, to_hex
+from creditshare.domain.cards import champion_card
 from creditshare.domain.index import ChainIndex
 from creditshare.reports.lender import subject_settlements, summarize_settlements
 from oracle.provenance import AcceptedReport, accepted_reports, score_history, verify_scores
@@ -282,16 +283,29 @@ class Console:
             self.head()
             return self.memo(("model",), self._model)
 
+    def champion_card(self) -> tuple[Any, str | None]:
+        """The card of the model page: the one the console was started with, else the champion's published card
+        (creditshare.domain.cards, checked against the registry); with the reason when there is none."""
+        if self.config.card is not None:
+            return self.config.card, None
+        try:
+            return self.memo(
+                ("card",), lambda: champion_card(ModelRegistry(self.client), self.client.settings.evidence_dir)
+            ), None
+        except CreditShareError as err:
+            return None, str(err)
+
     def _model(self) -> dict[str, Any]:
         registry = ModelRegistry(self.client)
         champion = registry.champion()
         models = [m.to_json() for m in registry.models()]
-        card = self.config.card
+        card, why = self.champion_card()
         out: dict[str, Any] = {
             "champion": to_hex(champion) if champion else None,
             "models": models,
             "card": None,
             "card_matches_champion": None,
+            "no_card": why,
         }
         if card is not None:
             data = card.to_dict()
@@ -326,10 +340,10 @@ class Console:
         from scoring.factory import training_set
         from scoring.features import build_features
 
-        card = self.config.card
+        card, why = self.champion_card()
         champion = ModelRegistry(self.client).champion()
         if card is None or champion is None or card.model_hash != to_hex(champion):
-            return {"reason": "the console's card is not the registered champion (start it with --card)"}
+            return {"reason": why or "the console's card is not the registered champion (start it with --card)"}
         pop = population(self.client, card, self.config.max_age_days)
         mine = [i for i in pop.scored() if i["model_hash"] == card.model_hash]
         if not mine:

@@ -32,7 +32,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 class Server:
     """`creditshare serve` in a subprocess, and an httpx client on it."""
 
-    def __init__(self, cli: Cli, account: str, card: Path, log: Path) -> None:
+    def __init__(self, cli: Cli, account: str, card: Path | None, log: Path) -> None:
         self.cli = cli
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -45,7 +45,7 @@ class Server:
             "--account",
             account,
         ]
-        argv += ["--card", str(card), "--max-age-days", "0"]
+        argv += (["--card", str(card)] if card else []) + ["--max-age-days", "0"]
         self.process = subprocess.Popen(argv, env=cli.subprocess_env(), stdout=self.log, stderr=subprocess.STDOUT)
         self.http = httpx.Client(base_url=self.url, timeout=60, follow_redirects=False)
         deadline = time.monotonic() + 60

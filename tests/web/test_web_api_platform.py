@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from brownie import chain
 
 from creditshare.core.ids import settlement_id, subject_id, to_hex
 from tests.web.conftest import Server
@@ -13,7 +14,8 @@ from tests.web.conftest import Server
 
 @pytest.fixture(scope="module")
 def plat(cli, market, tmp_path_factory) -> Any:
-    s = Server(cli, "plat", market["card"], tmp_path_factory.mktemp("web-plat") / "serve.log")
+    # without --card: the model page reads the champion's published card, or says why there is none
+    s = Server(cli, "plat", None, tmp_path_factory.mktemp("web-plat") / "serve.log")
     yield s
     s.stop()
 
@@ -58,3 +60,15 @@ def test_a_platform_submits_settlements_and_steps_them_through_the_lifecycle(cli
     page = plat.api.get("/api/subjects/uscc:SHIP1/settlements").json()
     assert {r["id"] for r in page["settlements"]} >= set(ids) and page["pages"] == 1
     assert plat.api.post("/api/settlements/nonsense", json={"ids": ids}).status_code == 422
+
+
+def test_without_a_card_the_model_page_says_why_then_shows_the_published_one(cli, market, plat):
+    model = plat.api.get("/api/model").json()
+    assert model["champion"] == cli.json("model", "show")["champion"]
+    assert model["card"] is None and "put-card" in model["no_card"]
+    cli("evidence", "put-card", str(market["card"]))
+    chain.mine()  # the console's reads are memoized per block
+    model = plat.api.get("/api/model").json()
+    assert model["card_matches_champion"] is True and model["card"]["model_hash"] == model["champion"]
+    page = plat.http.get("/model")
+    assert page.status_code == 200 and "(the champion)" in page.text and 'id="roc-auc"' in page.text
