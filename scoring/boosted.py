@@ -509,3 +509,177 @@ class BoostedScorecardModel:
     def risk(self, X: pd.DataFrame) -> np.ndarray:
         """A risk ranking (higher = riskier) for evaluation: the negated integer score."""
         return -self.score(X).astype(np.float64)
+
+
+class BlendedScorecardModel:
+    """The average of a logistic and a boosted scorecard, itself an additive integer scorecard.
+
+    Both scorecards are on the same scale (the same ``pdo``, ``odds`` and ``base_points``), so the average of
+    their scores is the score of the average of their log-odds. Per feature the bins are the union of the two
+    cards' bins (integer edges for integer-valued features, so no two edges collide); a bin's points are
+    ``round((logistic points + boosted points) / 2)`` and the intercept likewise. The model's score is that
+    integer sum, so its card scores every row exactly as the model. Parameters are those of both model types.
+    """
+
+    def __init__(self, **params: Any) -> None:
+        self.params = params
+
+    def fit(self, X: pd.DataFrame, y: Any) -> BlendedScorecardModel:
+        import inspect
+
+        from scoring.scorecard import ScorecardModel
+
+        accepted = {cls: set(inspect.signature(cls).parameters) for cls in (ScorecardModel, BoostedScorecardModel)}
+        unknown = sorted(set(self.params) - accepted[ScorecardModel] - accepted[BoostedScorecardModel])
+        if unknown:
+            raise ModelError(f"unknown parameter for a blended scorecard: {', '.join(unknown)}.")
+        logistic = ScorecardModel(**{k: v for k, v in self.params.items() if k in accepted[ScorecardModel]})
+        boosted = BoostedScorecardModel(
+            **{k: v for k, v in self.params.items() if k in accepted[BoostedScorecardModel]}
+        )
+        return self.fit_from(logistic.fit(X, y), boosted.fit(X, y), X, y)
+
+    def fit_from(self, logistic: Any, boosted: BoostedScorecardModel, X: pd.DataFrame, y: Any) -> BlendedScorecardModel:
+        """Blend two scorecards already fitted on ``X, y`` (the same scaling)."""
+        logistic.check_fitted()
+        boosted.check_fitted()
+        scale = ("pdo", "odds", "base_points")
+        if [float(getattr(logistic, k)) for k in scale] != [float(getattr(boosted, k)) for k in scale]:
+            raise ModelError("a blend needs both scorecards on the same scaling (pdo, odds, base_points).")
+        if sorted(logistic.special_codes) != sorted(boosted.special_codes):
+            raise ModelError("a blend needs both scorecards with the same special codes.")
+        self.logistic_, self.boosted_ = logistic, boosted
+        self.pdo, self.odds, self.base_points = logistic.pdo, logistic.odds, logistic.base_points
+        self.special_codes = tuple(logistic.special_codes)
+        self.n_reasons = logistic.n_reasons
+        self.categorical_ = tuple(boosted.categorical_)
+        a = {b.name: b for b in logistic.bins_}
+        b = {fb.name: fb for fb in boosted.bins_}
+        names = [f for f in boosted.features_ if f in a or f in b]
+        self.features_ = tuple(names)
+        Xc = check_frame(X, names, [f for f in names if f in self.categorical_])
+        target = check_target(y, len(Xc))
+        self.intercept_points_ = _half(logistic.intercept_points_ + boosted.intercept_points_)
+        merged = [_merge(a.get(f), b.get(f), self.special_codes) for f in names]
+        self.binners_ = tuple(m[0] for m in merged)
+        self.tables_ = tuple(m[1] for m in merged)
+        B = np.stack([bn.bins(Xc[bn.name].to_numpy()) for bn in self.binners_], axis=1)
+        self.bins_ = tuple(
+            _blend_bins(bn, t, np.bincount(B[:, j], minlength=len(t)))
+            for j, (bn, t) in enumerate(zip(self.binners_, self.tables_))
+        )
+        self.train_scores_ = self._score_bins(B)
+        cutoffs = logistic.tier_cutoffs
+        if cutoffs is None:
+            q = np.percentile(self.train_scores_, [80, 60, 40, 20], method="lower")
+            self.tier_cutoffs_ = tuple(int(v) for v in q)
+        else:
+            self.tier_cutoffs_ = tuple(int(v) for v in cutoffs)
+        self.n_train_ = len(Xc)
+        self.event_rate_bps_ = int(target.sum()) * 10_000 // len(target)
+        return self
+
+    def check_fitted(self) -> None:
+        if not hasattr(self, "tables_"):
+            raise ModelError("this BlendedScorecardModel is not fitted yet; call fit(X, y) first.")
+
+    def _score_bins(self, B: np.ndarray) -> np.ndarray:
+        total = np.full(len(B), self.intercept_points_, dtype=np.int64)
+        for j, t in enumerate(self.tables_):
+            total += t[B[:, j]]
+        return total
+
+    def score(self, X: pd.DataFrame) -> np.ndarray:
+        """Integer scores from the merged bins; higher is lower risk."""
+        self.check_fitted()
+        Xc = check_frame(X, self.features_, [f for f in self.features_ if f in self.categorical_])
+        return self._score_bins(np.stack([b.bins(Xc[b.name].to_numpy()) for b in self.binners_], axis=1))
+
+    def risk(self, X: pd.DataFrame) -> np.ndarray:
+        return -self.score(X).astype(np.float64)
+
+
+def _half(total: int) -> int:
+    return int(round(total / 2))
+
+
+def _merge(a: FeatureBins | None, b: FeatureBins | None, special_codes: Sequence[int]) -> tuple[_Binner, np.ndarray]:
+    """The union binning of one feature's two card bins and the blended integer points (regular bins, special,
+    missing)."""
+    ref = a if a is not None else b
+    assert ref is not None
+    if ref.kind == "categorical":
+
+        def lookup(fb: FeatureBins | None) -> tuple[dict[str, int], int, int]:
+            if fb is None:
+                return {}, 0, 0
+            return (
+                {c: p for group, p in zip(fb.categories, fb.points) for c in group},
+                fb.special_points,
+                fb.missing_points,
+            )
+
+        pa, sa, ma = lookup(a)
+        pb, sb, mb = lookup(b)
+        cats = sorted(set(pa) | set(pb))
+        pts = [_half(pa.get(c, ma) + pb.get(c, mb)) for c in cats]
+        binner = _Binner(ref.name, True, np.empty(0), {c: i for i, c in enumerate(cats)}, np.empty(0), False)
+        return binner, np.asarray([*pts, _half(sa + sb), _half(ma + mb)], dtype=np.int64)
+    integer = all(fb.integer_valued for fb in (a, b) if fb is not None)
+
+    def edges(fb: FeatureBins | None) -> np.ndarray:
+        if fb is None:
+            return np.empty(0)
+        s = np.asarray(fb.splits, dtype=np.float64)
+        return np.ceil(s) if integer else s
+
+    ea, eb = edges(a), edges(b)
+    union = np.unique(np.concatenate([ea, eb]))
+    lower = np.concatenate([[-np.inf], union])  # each merged bin's lowest value
+
+    def points(fb: FeatureBins | None, e: np.ndarray) -> tuple[np.ndarray, int, int]:
+        if fb is None:
+            return np.zeros(len(lower), dtype=np.int64), 0, 0
+        idx = np.searchsorted(e, lower, side="right")
+        return np.asarray(fb.points, dtype=np.int64)[idx], fb.special_points, fb.missing_points
+
+    pa_, sa_, ma_ = points(a, ea)
+    pb_, sb_, mb_ = points(b, eb)
+    pts = [_half(int(x) + int(y)) for x, y in zip(pa_, pb_)]
+    special = np.asarray(sorted({float(c) for c in special_codes}), dtype=np.float64)
+    binner = _Binner(ref.name, False, union, {}, special, integer)
+    return binner, np.asarray([*pts, _half(sa_ + sb_), _half(ma_ + mb_)], dtype=np.int64)
+
+
+def _blend_bins(b: _Binner, table: np.ndarray, counts: np.ndarray) -> FeatureBins:
+    n = b.n
+    if b.categorical:
+        names = sorted(b.categories, key=lambda c: b.categories[c])
+        levels = sorted({int(v) for v in table[:n]}, reverse=True)
+        groups = [tuple(c for c in names if int(table[b.categories[c]]) == lv) for lv in levels]
+        return FeatureBins(
+            name=b.name,
+            kind="categorical",
+            splits=(),
+            categories=tuple(groups),
+            integer_valued=False,
+            points=tuple(levels),
+            special_points=int(table[n]),
+            missing_points=int(table[n + 1]),
+            counts=(
+                *[int(sum(counts[b.categories[c]] for c in g)) for g in groups],
+                int(counts[n]),
+                int(counts[n + 1]),
+            ),
+        )
+    return FeatureBins(
+        name=b.name,
+        kind="numerical",
+        splits=tuple(float(s) for s in b.splits),
+        categories=(),
+        integer_valued=b.integer_valued,
+        points=tuple(int(v) for v in table[:n]),
+        special_points=int(table[n]),
+        missing_points=int(table[n + 1]),
+        counts=tuple(int(c) for c in counts),
+    )

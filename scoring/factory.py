@@ -6,12 +6,14 @@ Every model type implements :class:`CreditModel` (``fit(X, y) -> self`` and
 on-chain champion (its card scores deterministically); a challenger such as
 :class:`GradientBoostingChallenger` informs the committee.
 
-Two scorecard methods give the same deployable card (integer points per bin):
-``"logistic"`` (:class:`ScorecardModel`: optbinning bins + logistic regression)
-and ``"boosted"`` (:class:`~scoring.boosted.BoostedScorecardModel`: per-feature
-shape functions by cyclic gradient boosting); ``"auto"`` picks one by stratified
-cross-validation on the training split only and records the choice and the
-figures in the card's ``factory`` entry.
+Three scorecard methods give the same deployable card (integer points per bin):
+``"logistic"`` (:class:`ScorecardModel`: optbinning bins + logistic regression),
+``"boosted"`` (:class:`~scoring.boosted.BoostedScorecardModel`: per-feature
+shape functions by cyclic gradient boosting) and ``"blend"``
+(:class:`~scoring.boosted.BlendedScorecardModel`: the average of the two, still
+additive); ``"auto"`` picks one by stratified cross-validation on the training
+split only and records the choice and the figures in the card's ``factory``
+entry.
 
 Typical flow (what ``creditshare model train|evaluate|compare|monitor`` calls)::
 
@@ -35,7 +37,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from scoring._validate import check_frame, check_int, check_positive, check_target
-from scoring.boosted import BoostedScorecardModel
+from scoring.boosted import BlendedScorecardModel, BoostedScorecardModel
 from scoring.errors import ModelError
 from scoring.features import DAY, build_features, default_labels
 from scoring.metrics import Metrics, evaluate_scores
@@ -48,7 +50,9 @@ MIN_AUC_GAIN = 0.005
 TEST_SIZE = 0.3
 SPLIT_SEED = 42
 #: scorecard methods of :func:`train_scorecard`
-METHODS = ("logistic", "boosted", "auto")
+METHODS = ("logistic", "boosted", "blend", "auto")
+#: what ``method="auto"`` chooses from
+CANDIDATES = ("logistic", "boosted", "blend")
 #: folds of the cross-validation of ``method="auto"``
 CV_FOLDS = 5
 
@@ -146,7 +150,7 @@ def compare(
     b = evaluate(challenger, X, y)
     gain = b.auc - a.auc
     better = gain >= min_auc_gain
-    deployable = isinstance(challenger, (ScorecardModel, BoostedScorecardModel))
+    deployable = isinstance(challenger, (ScorecardModel, BoostedScorecardModel, BlendedScorecardModel))
     if not better:
         verdict = "keep the champion"
     elif deployable:
@@ -199,11 +203,15 @@ def report_json(report: Mapping[str, Any]) -> str:
     return json.dumps(report, sort_keys=True, indent=2)
 
 
+#: the deployable model types (each has a card)
+Scorecard = ScorecardModel | BoostedScorecardModel | BlendedScorecardModel
+
+
 @dataclass(frozen=True)
 class TrainResult:
     """A trained scorecard, its card and its holdout."""
 
-    model: ScorecardModel | BoostedScorecardModel
+    model: Scorecard
     card: ModelCard
     metrics: Metrics
     X_test: pd.DataFrame
@@ -225,40 +233,49 @@ def _params_of(cls: type, params: Mapping[str, Any]) -> dict[str, Any]:
 def _check_method_params(method: str, params: Mapping[str, Any]) -> None:
     if method not in METHODS:
         raise ModelError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
-    kinds = ("logistic", "boosted") if method == "auto" else (method,)
+    kinds = ("logistic", "boosted") if method in ("auto", "blend") else (method,)
     known = set().union(*(set(_params_of(_MODELS[k], params)) for k in kinds))
     unknown = sorted(set(params) - known)
     if unknown:
         raise ModelError(f"unknown parameter for method {method!r}: {', '.join(unknown)}.")
 
 
-def fit_scorecard(method: str, X: pd.DataFrame, y: Any, **params: Any) -> ScorecardModel | BoostedScorecardModel:
-    """Fit a ``"logistic"`` or ``"boosted"`` scorecard with the parameters its model type accepts (shared ones
-    such as ``categorical`` go to both; ``"auto"`` is :func:`train_scorecard`'s)."""
+def fit_scorecard(method: str, X: pd.DataFrame, y: Any, **params: Any) -> Scorecard:
+    """Fit a ``"logistic"``, ``"boosted"`` or ``"blend"`` scorecard with the parameters its model type accepts
+    (shared ones such as ``categorical`` go to both; ``"auto"`` is :func:`train_scorecard`'s)."""
+    if method == "blend":
+        known = set(_params_of(ScorecardModel, params)) | set(_params_of(BoostedScorecardModel, params))
+        return BlendedScorecardModel(**{k: v for k, v in params.items() if k in known}).fit(X, y)
     if method not in _MODELS:
-        raise ModelError(f"method must be one of {', '.join(_MODELS)}; got {method!r}.")
+        raise ModelError(f"method must be one of {', '.join(CANDIDATES)}; got {method!r}.")
     return _MODELS[method](**_params_of(_MODELS[method], params)).fit(X, y)
 
 
 def cross_validate(
     X: pd.DataFrame, y: Any, *, folds: int = CV_FOLDS, random_state: int = SPLIT_SEED, **params: Any
 ) -> dict[str, Any]:
-    """Stratified ``folds``-fold cross-validated AUC of the logistic and the boosted scorecard on ``X`` (call it
-    on the training split only) and the choice: boosted when its mean AUC is higher, else logistic."""
+    """Stratified ``folds``-fold cross-validated AUC of the logistic, the boosted and the blended scorecard on
+    ``X`` (call it on the training split only) and the choice: the highest mean AUC (ties: the simpler model,
+    in the order logistic, boosted, blend). The blend of a fold is the average of that fold's two models."""
     check_int("cv folds", folds, 2)
     target = check_target(y, len(X))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=random_state)
-    aucs: dict[str, list[float]] = {"logistic": [], "boosted": []}
+    aucs: dict[str, list[float]] = {m: [] for m in CANDIDATES}
     try:
         splits = list(splitter.split(np.zeros(len(target)), target))
     except ValueError as err:
         raise ModelError(f"cannot split the training rows into {folds} folds: {err}") from err
     for tr, va in splits:
-        for method in aucs:
-            model = fit_scorecard(method, X.iloc[tr], target[tr], **params)
-            aucs[method].append(evaluate(model, X.iloc[va], target[va]).auc)
+        X_f, y_f, X_v, y_v = X.iloc[tr], target[tr], X.iloc[va], target[va]
+        logistic = fit_scorecard("logistic", X_f, y_f, **params)
+        boosted = fit_scorecard("boosted", X_f, y_f, **params)
+        assert isinstance(logistic, ScorecardModel) and isinstance(boosted, BoostedScorecardModel)
+        blend = BlendedScorecardModel().fit_from(logistic, boosted, X_f, y_f)
+        fold_models: tuple[CreditModel, ...] = (logistic, boosted, blend)
+        for method, model in zip(CANDIDATES, fold_models):
+            aucs[method].append(evaluate(model, X_v, y_v).auc)
     mean = {m: float(np.mean(v)) for m, v in aucs.items()}
-    chosen = "boosted" if mean["boosted"] > mean["logistic"] else "logistic"
+    chosen = max(CANDIDATES, key=lambda m: (round(mean[m], 9), -CANDIDATES.index(m)))
     return {
         "method": "auto",
         "chosen": chosen,
@@ -287,9 +304,10 @@ def train_scorecard(
     """Split (stratified), fit a scorecard with ``params``, evaluate on the holdout, build the card.
 
     ``method``: ``"logistic"`` (:class:`ScorecardModel`; its card is the card of before, with no ``factory``
-    entry), ``"boosted"`` (:class:`~scoring.boosted.BoostedScorecardModel`) or ``"auto"`` (whichever has the
-    better :func:`cross_validate` AUC on the training split, ``cv_folds`` folds; the holdout is never used to
-    choose). Boosted and auto cards record the method (and the CV figures) in their ``factory`` entry.
+    entry), ``"boosted"`` (:class:`~scoring.boosted.BoostedScorecardModel`), ``"blend"``
+    (:class:`~scoring.boosted.BlendedScorecardModel`) or ``"auto"`` (whichever has the best :func:`cross_validate`
+    AUC on the training split, ``cv_folds`` folds; the holdout is never used to choose). Boosted, blend and auto
+    cards record the method (and the CV figures) in their ``factory`` entry.
     ``seconds`` is the time to fit (for auto, the cross-validation included)."""
     if not isinstance(X, pd.DataFrame):
         raise ModelError(f"X must be a pandas DataFrame; got {type(X).__name__}.")
@@ -307,6 +325,8 @@ def train_scorecard(
         model = fit_scorecard(method, X_tr, y_tr, **params)
     if isinstance(model, BoostedScorecardModel):
         factory = {**(factory or {"method": "boosted"}), "boosted": _boosted_entry(model)}
+    elif isinstance(model, BlendedScorecardModel):
+        factory = {**(factory or {"method": "blend"}), "boosted": _boosted_entry(model.boosted_)}
     seconds = time.perf_counter() - start
     metrics = evaluate(model, X_te, y_te)
     card = ModelCard.from_scorecard(
@@ -335,18 +355,21 @@ def compare_methods(
     random_state: int = SPLIT_SEED,
     **params: Any,
 ) -> dict[str, Any]:
-    """The logistic scorecard, the boosted scorecard and the gradient-boosting challenger fitted on the same
+    """The logistic, boosted and blended scorecards and the gradient-boosting challenger fitted on the same
     training split and evaluated on the same holdout: ``{"holdout": ..., "models": [...], "best_deployable": ...}``
-    (JSON-ready). Only the two scorecards can score on chain."""
+    (JSON-ready). Only the scorecards can score on chain."""
     _check_method_params("auto", params)
     target = check_target(y, len(X))
     X_tr, X_te, y_tr, y_te = holdout_split(X, target, test_size=test_size, random_state=random_state)
-    rows = []
+    rows: list[tuple[str, CreditModel, bool, float]] = []
+    fitted: dict[str, Any] = {}
     for method in ("logistic", "boosted"):
         start = time.perf_counter()
-        model: CreditModel = fit_scorecard(method, X_tr, y_tr, **params)
-        seconds = time.perf_counter() - start
-        rows.append((method, model, True, seconds))
+        fitted[method] = fit_scorecard(method, X_tr, y_tr, **params)
+        rows.append((method, fitted[method], True, time.perf_counter() - start))
+    start = time.perf_counter()
+    blend = BlendedScorecardModel().fit_from(fitted["logistic"], fitted["boosted"], X_tr, y_tr)
+    rows.append(("blend", blend, True, rows[0][3] + rows[1][3] + time.perf_counter() - start))
     start = time.perf_counter()
     gb = GradientBoostingChallenger(features=params.get("features"), categorical=params.get("categorical", ())).fit(
         X_tr, y_tr

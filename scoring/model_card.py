@@ -158,16 +158,19 @@ class ModelCard:
         training: Mapping[str, int | str | None] | None = None,
         factory: Mapping[str, Any] | None = None,
     ) -> ModelCard:
-        """The card of a fitted :class:`scoring.scorecard.ScorecardModel` or
-        :class:`scoring.boosted.BoostedScorecardModel`.
+        """The card of a fitted :class:`scoring.scorecard.ScorecardModel`,
+        :class:`scoring.boosted.BoostedScorecardModel` or :class:`scoring.boosted.BlendedScorecardModel`.
 
         ``factory`` (optional) is how the model factory chose and fitted the model (method, cross-validation
         figures; integers and decimal strings only); a card without it is exactly the card of before."""
-        from scoring.boosted import BoostedScorecardModel
+        from scoring.boosted import BlendedScorecardModel, BoostedScorecardModel
         from scoring.scorecard import ScorecardModel
 
-        if not isinstance(model, (ScorecardModel, BoostedScorecardModel)):
-            raise ModelError(f"model must be a ScorecardModel or a BoostedScorecardModel; got {type(model).__name__}.")
+        if not isinstance(model, (ScorecardModel, BoostedScorecardModel, BlendedScorecardModel)):
+            raise ModelError(
+                f"model must be a ScorecardModel, BoostedScorecardModel or BlendedScorecardModel; "
+                f"got {type(model).__name__}."
+            )
         model.check_fitted()
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise ModelError(f"version must be a positive integer; got {version!r}.")

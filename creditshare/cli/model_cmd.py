@@ -14,7 +14,7 @@ from creditshare.core.errors import InvalidInput
 from creditshare.domain.training_data import settlement_history
 
 #: scorecard methods of `model train --method` (scoring.factory.METHODS; listed here so --help needs no import)
-METHODS = ("logistic", "boosted", "auto")
+METHODS = ("logistic", "boosted", "blend", "auto")
 
 app = typer.Typer(
     help="Scorecard models: train and evaluate (scoring/), register and promote on chain "
@@ -44,7 +44,8 @@ def train(
         "logistic",
         "--method",
         help="logistic (WOE binning + logistic regression), boosted (per-feature shape functions by gradient "
-        "boosting) or auto (the better of the two by 5-fold cross-validation on the training split).",
+        "boosting), blend (the average of the two, still integer points per bin) or auto (the best of the three by "
+        "5-fold cross-validation on the training split).",
     ),
 ) -> None:
     """Fit the scorecard (integer points per bin) and write its model card."""
@@ -64,7 +65,7 @@ def train(
         "gini": round(result.metrics.gini, 4),
         "seconds": round(result.seconds, 2),
         "method": method,
-        "model": "boosted" if result.card.factory.get("boosted") else "logistic",
+        "model": result.card.factory.get("chosen", result.card.factory.get("method", "logistic")),
         **({"cv": result.card.factory["cv"]} if method == "auto" else {}),
     }
     chosen = f" (auto chose {summary['model']})" if method == "auto" else ""
@@ -115,8 +116,8 @@ def compare(
     as_of: AsOf = None,
     with_xp: bool = typer.Option(False, "--with-xp", help="Add the cross-platform xp_* features (as in train)."),
 ) -> None:
-    """The logistic scorecard, the boosted scorecard and the gradient-boosting challenger side by side: the same
-    training split, the same holdout. Only the two scorecards can score on chain."""
+    """The logistic, boosted and blended scorecards and the gradient-boosting challenger side by side: the same
+    training split, the same holdout. Only the scorecards can score on chain."""
     from scoring.factory import compare_methods
 
     st = state(ctx)

@@ -29,7 +29,7 @@ def test_a_boosted_card_trains_scores_as_its_model_and_registers_on_chain(cli, t
 def test_train_with_auto_records_the_cross_validation(cli, tmp_path):
     path = tmp_path / "auto.json"
     out = cli.json("model", "train", "--synthetic", "1500", "--seed", "5", "--method", "auto", "--out", str(path))
-    assert out["method"] == "auto" and out["model"] in ("logistic", "boosted")
+    assert out["method"] == "auto" and out["model"] in ("logistic", "boosted", "blend")
     assert out["cv"]["folds"] == 5 and len(out["cv"]["boosted_fold_auc"]) == 5
     factory = json.loads(path.read_text())["factory"]
     assert factory["chosen"] == out["model"] and factory["cv"] == out["cv"]
@@ -44,9 +44,9 @@ def test_train_without_method_is_the_logistic_card_of_before(cli, tmp_path):
 
 def test_compare_lists_logistic_boosted_and_the_challenger(cli):
     report = cli.json("model", "compare", "--synthetic", "1500", "--seed", "5")
-    assert [m["name"] for m in report["models"]] == ["logistic", "boosted", "hist-gradient-boosting"]
-    assert [m["deployable"] for m in report["models"]] == [True, True, False]
-    assert report["best_deployable"] in ("logistic", "boosted") and report["holdout"]["n"] > 300
+    assert [m["name"] for m in report["models"]] == ["logistic", "boosted", "blend", "hist-gradient-boosting"]
+    assert [m["deployable"] for m in report["models"]] == [True, True, True, False]
+    assert report["best_deployable"] in ("logistic", "boosted", "blend") and report["holdout"]["n"] > 300
     text = cli("model", "compare", "--synthetic", "1500", "--seed", "5").stdout
     assert "logistic" in text and "boosted" in text and "hist-grad" in text
     assert "best deployable:" in text
@@ -57,7 +57,7 @@ def test_an_unknown_method_is_one_error_line(cli, tmp_path):
         "model", "train", "--synthetic", "1500", "--method", "ebm", "--out", str(tmp_path / "c.json"), ok=False
     )
     assert result.exit_code == 1 and "Traceback" not in result.stderr
-    assert "error: --method must be one of logistic, boosted, auto; got 'ebm'." in result.stderr
+    assert "error: --method must be one of logistic, boosted, blend, auto; got 'ebm'." in result.stderr
     assert not (tmp_path / "c.json").exists()
 
 

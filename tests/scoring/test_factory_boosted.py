@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring.boosted import BoostedScorecardModel
+from scoring.boosted import BlendedScorecardModel, BoostedScorecardModel
 from scoring.drift import monitor
 from scoring.errors import ModelError
 from scoring.factory import (
@@ -31,6 +31,7 @@ from scoring.factory import (
     training_window,
 )
 from scoring.model_card import ModelCard
+from scoring.scorecard import ScorecardModel
 from scoring.synthetic import generate_market, generate_payouts, role_population
 
 
@@ -107,13 +108,13 @@ def test_auto_records_its_choice_and_the_cv_figures_of_the_training_split(
 ) -> None:
     X, y, cats = german
     entry = german_auto.card.factory
-    assert entry["method"] == "auto" and entry["chosen"] in ("logistic", "boosted")
+    assert entry["method"] == "auto" and entry["chosen"] in ("logistic", "boosted", "blend")
     cv = entry["cv"]
-    assert cv["folds"] == 5 and len(cv["logistic_fold_auc"]) == 5 and len(cv["boosted_fold_auc"]) == 5
-    means = {m: float(cv[f"{m}_auc"]) for m in ("logistic", "boosted")}
-    assert entry["chosen"] == ("boosted" if means["boosted"] > means["logistic"] else "logistic")
-    chosen_type = BoostedScorecardModel if entry["chosen"] == "boosted" else type(german_auto.model)
-    assert isinstance(german_auto.model, chosen_type)
+    assert cv["folds"] == 5 and all(len(cv[f"{m}_fold_auc"]) == 5 for m in ("logistic", "boosted", "blend"))
+    means = {m: float(cv[f"{m}_auc"]) for m in ("logistic", "boosted", "blend")}
+    assert means[entry["chosen"]] == max(means.values())
+    chosen_type = {"logistic": ScorecardModel, "boosted": BoostedScorecardModel, "blend": BlendedScorecardModel}
+    assert isinstance(german_auto.model, chosen_type[entry["chosen"]])
     # the figures come from the training split alone: recomputing them there gives the same entry
     X_tr, _, y_tr, _ = holdout_split(X, y)
     again = cross_validate(X_tr, y_tr, categorical=cats)
@@ -170,6 +171,66 @@ def test_boosted_card_with_categories_matches_the_model_on_random_rows(
     frame = pd.DataFrame({n: pd.Series([v], dtype=object if n in cats else "Int64") for n, v in row.items()})
     expected = int(model.score(frame)[0])
     assert card.score_one(row).score == expected == int(card.score_frame(frame)[0])
+
+
+@pytest.fixture(scope="module")
+def german_blend(german: tuple, german_boosted: TrainResult) -> TrainResult:
+    X, y, cats = german
+    return train_scorecard(X, y, name="german-blend", version=1, method="blend", categorical=cats)
+
+
+def test_the_blend_is_the_average_of_the_two_cards_and_scores_as_its_model(
+    german: tuple, german_blend: TrainResult
+) -> None:
+    X, y, cats = german
+    model, card = german_blend.model, german_blend.card
+    assert isinstance(model, BlendedScorecardModel) and card.factory["method"] == "blend"
+    np.testing.assert_array_equal(card.score_frame(X), model.score(X))
+    np.testing.assert_array_equal(ModelCard.from_json(card.to_json()).score_frame(X), model.score(X))
+    # each bin rounds once: the blend is within half a point per feature (and the intercept) of the average
+    average = (model.logistic_.score(X) + model.boosted_.score(X)) / 2
+    assert np.max(np.abs(model.score(X) - average)) <= 0.5 * (len(model.features_) + 1)
+    X_tr, X_te, y_tr, y_te = holdout_split(X, y)
+    assert german_blend.metrics.auc >= optbinning_default_auc(X_tr, y_tr, X_te, y_te, cats)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_blend_card_matches_the_model_on_random_rows(
+    german: tuple, german_blend: TrainResult, data: st.DataObject
+) -> None:
+    X, _, cats = german
+    model, card = german_blend.model, german_blend.card
+    row: dict[str, int | str | None] = {}
+    for name in X.columns:
+        if name in cats:
+            seen = sorted(set(X[name]))
+            row[name] = data.draw(st.one_of(st.none(), st.sampled_from([*seen, "never-seen"])), label=name)
+        else:
+            row[name] = data.draw(st.one_of(st.none(), st.integers(min_value=-5, max_value=20_000)), label=name)
+    frame = pd.DataFrame({n: pd.Series([v], dtype=object if n in cats else "Int64") for n, v in row.items()})
+    expected = int(model.score(frame)[0])
+    assert card.score_one(row).score == expected == int(card.score_frame(frame)[0])
+
+
+def test_blend_of_freight_scores_as_its_model_with_integer_edges(freight: tuple) -> None:
+    X, y, _ = freight
+    result = train_scorecard(X, y, name="freight-blend", version=1, method="blend")
+    np.testing.assert_array_equal(result.card.score_frame(X), result.model.score(X))
+    features = result.card.to_dict()["features"]
+    assert all(f["edge_type"] == "int" for f in features)
+
+
+def test_a_blend_needs_the_same_scaling(german: tuple) -> None:
+    X, y, cats = german
+    logistic = ScorecardModel(categorical=cats, pdo=40).fit(X, y)
+    boosted = BoostedScorecardModel(categorical=cats, n_bags=1).fit(X, y)
+    with pytest.raises(ModelError, match="same scaling"):
+        BlendedScorecardModel().fit_from(logistic, boosted, X, y)
+    with pytest.raises(ModelError, match="unknown parameter for a blended scorecard: bogus"):
+        BlendedScorecardModel(bogus=1).fit(X, y)
+    with pytest.raises(ModelError, match="BlendedScorecardModel is not fitted yet"):
+        BlendedScorecardModel().score(X)
 
 
 def test_integer_points_follow_the_pdo_scaling_of_the_log_odds(german: tuple, german_boosted: TrainResult) -> None:
@@ -278,8 +339,8 @@ def test_a_boosted_challenger_is_deployable_in_the_champion_challenger_report(
 def test_compare_methods_lists_both_scorecards_and_the_challenger(german: tuple) -> None:
     X, y, cats = german
     report = compare_methods(X, y, categorical=cats)
-    assert [m["name"] for m in report["models"]] == ["logistic", "boosted", "hist-gradient-boosting"]
-    assert [m["deployable"] for m in report["models"]] == [True, True, False]
+    assert [m["name"] for m in report["models"]] == ["logistic", "boosted", "blend", "hist-gradient-boosting"]
+    assert [m["deployable"] for m in report["models"]] == [True, True, True, False]
     best = max((m for m in report["models"] if m["deployable"]), key=lambda m: m["auc"])
     assert report["best_deployable"] == best["name"] and report["holdout"]["n"] == 300
     assert all(0.7 < m["auc"] < 0.9 for m in report["models"])
@@ -290,7 +351,7 @@ def test_compare_methods_lists_both_scorecards_and_the_challenger(german: tuple)
 
 def test_unknown_method_is_rejected(german: tuple) -> None:
     X, y, _ = german
-    with pytest.raises(ModelError, match="method must be one of logistic, boosted, auto; got 'ebm'"):
+    with pytest.raises(ModelError, match="method must be one of logistic, boosted, blend, auto; got 'ebm'"):
         train_scorecard(X, y, name="x", version=1, method="ebm")
 
 
@@ -348,10 +409,10 @@ def test_cv_needs_at_least_two_folds(german: tuple) -> None:
         train_scorecard(X, y, name="x", version=1, method="auto", categorical=cats, cv_folds=1)
 
 
-def test_an_all_missing_column_is_left_out_by_both_methods(german: tuple) -> None:
+def test_an_all_missing_column_is_left_out_by_every_method(german: tuple) -> None:
     X, y, cats = german
     X = X.assign(empty=np.nan, empty_cat=pd.Series([None] * len(X), dtype=object, index=X.index))
-    for method in ("logistic", "boosted"):
+    for method in ("logistic", "boosted", "blend"):
         result = train_scorecard(X, y, name="x", version=1, method=method, categorical=[*cats, "empty_cat"])
         assert {"empty", "empty_cat"}.isdisjoint(result.card.feature_names)
         np.testing.assert_array_equal(result.card.score_frame(X), result.model.score(X))
