@@ -206,7 +206,7 @@ contract Consortium is IConsortium, AccessControlEnumerable {
     /// @inheritdoc IConsortium
     function validator(address account) public view returns (Validator memory v) {
         v = _validators[account];
-        v.active = v.active && _members[account].active;
+        if (!_members[account].active) v.active = false; // a suspended member's node does not seal
     }
 
     /// @inheritdoc IConsortium
@@ -283,26 +283,39 @@ contract Consortium is IConsortium, AccessControlEnumerable {
             if (value == 0 || value > committee) revert ConsortiumBadThreshold(value, committee);
         } else if (kind == ProposalKind.SetParameter) {
             _checkParameter(key, value);
-        } else if (kind == ProposalKind.AdmitValidator) {
-            _checkNewValidator(account, orgId, roles, value);
         } else {
-            Validator storage v = _validators[account];
-            if (v.signer == address(0)) revert ConsortiumNotValidator(account);
-            if (kind == ProposalKind.SuspendValidator && !v.active) revert ConsortiumValidatorAlreadySuspended(account);
-            if (kind == ProposalKind.ReinstateValidator && v.active) revert ConsortiumValidatorNotSuspended(account);
+            _checkValidatorProposal(kind, account, orgId, roles, value);
         }
     }
 
+    function _checkValidatorProposal(
+        ProposalKind kind,
+        address account,
+        bytes32 orgId,
+        bytes32[] memory roles,
+        uint256 value
+    ) private view {
+        if (kind == ProposalKind.AdmitValidator) {
+            _checkNewValidator(account, orgId, roles, value);
+            return;
+        }
+        Validator storage v = _validators[account];
+        if (v.signer == address(0)) revert ConsortiumNotValidator(account);
+        if (kind == ProposalKind.SuspendValidator && !v.active) revert ConsortiumValidatorAlreadySuspended(account);
+        if (kind == ProposalKind.ReinstateValidator && v.active) revert ConsortiumValidatorNotSuspended(account);
+    }
+
+    /// @dev An organisation and roles name a new member, admitted by the same proposal; without them the
+    /// validator is a member already (so at execution a non-zero orgId means "admit it first").
     function _checkNewValidator(address account, bytes32 orgId, bytes32[] memory roles, uint256 value)
         private
         view
     {
-        if (_members[account].admittedAt == 0) {
-            // a new organisation: admitted as a member by the same proposal
+        if (orgId != bytes32(0) || roles.length != 0) {
             _checkNewMember(account, orgId);
             _checkRoles(roles);
         } else {
-            if (orgId != bytes32(0) || roles.length != 0) revert ConsortiumAlreadyMember(account);
+            _checkExisting(account);
             if (!_members[account].active) revert ConsortiumMemberNotActive(account);
         }
         if (value == 0 || value > type(uint160).max) revert ConsortiumBadSigner(value);
@@ -316,7 +329,7 @@ contract Consortium is IConsortium, AccessControlEnumerable {
 
     function _executeValidator(ProposalKind kind, address account, Proposal storage p) private {
         if (kind == ProposalKind.AdmitValidator) {
-            if (_members[account].admittedAt == 0) _admit(account, p.orgId, p.roles);
+            if (p.orgId != bytes32(0)) _admit(account, p.orgId, p.roles); // a new organisation
             address signer = address(uint160(p.value));
             _validators[account] = Validator({member: account, signer: signer, active: true});
             _validatorBySigner[signer] = account;

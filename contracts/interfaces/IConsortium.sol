@@ -119,9 +119,9 @@ interface IConsortium {
     /// contract reads it, so setting it could only hide a typo. A new governed
     /// parameter is added to `Parameters` (and its Python mirror) first.
     /// ADMIT_VALIDATOR registers member `account` as a validator whose node seals as
-    /// Clique signer `address(uint160(value))`: a member already (active; then `orgId`
-    /// and `roles` must be empty, else `ConsortiumAlreadyMember`), or admitted by the
-    /// same proposal with `orgId` and `roles` as ADMIT_MEMBER. Refused: a zero signer
+    /// Clique signer `address(uint160(value))`: with `orgId` and `roles` empty, an
+    /// active member already (`ConsortiumNotMember`, `ConsortiumMemberNotActive`); with
+    /// them, a new organisation admitted by the same proposal, checked as ADMIT_MEMBER. Refused: a zero signer
     /// or a value wider than 160 bits (`ConsortiumBadSigner`), a member that is a
     /// validator already (`ConsortiumAlreadyValidator`), a signer any validator ever
     /// registered (`ConsortiumSignerAlreadyUsed`: a signer is never reused, so a

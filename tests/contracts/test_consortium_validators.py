@@ -129,12 +129,14 @@ def test_admit_validator_refuses_a_suspended_member(consortium, committee, peopl
 
 
 def test_admit_validator_of_a_new_organisation_needs_org_and_roles(consortium, committee, people):
-    with reverts("ConsortiumZeroOrgId"):
+    with reverts("ConsortiumNotMember"):
         propose(consortium, committee[0], ProposalKind.ADMIT_VALIDATOR, people["OUTSIDER"], value=int(SIGNER, 16))
     with reverts("ConsortiumNoRoles"):
         propose(
             consortium, committee[0], ProposalKind.ADMIT_VALIDATOR, people["OUTSIDER"], org("N"), value=int(SIGNER, 16)
         )
+    with reverts("ConsortiumZeroOrgId"):
+        propose(consortium, committee[0], ProposalKind.ADMIT_VALIDATOR, people["OUTSIDER"], ZERO32, ["PLATFORM"], 1)
     with reverts("ConsortiumZeroAddress"):
         propose(consortium, committee[0], ProposalKind.ADMIT_VALIDATOR, ZERO_ADDRESS, org("N"), ["PLATFORM"], 1)
 
