@@ -4,7 +4,10 @@ node's Clique signer address; every refusal has its own custom error."""
 from __future__ import annotations
 
 from brownie import accounts as brownie_accounts
+from brownie.test import given
 from eth_utils import to_checksum_address
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from creditshare.bindings.consortium import ProposalKind
 from creditshare.core.roles import ROLE_IDS
@@ -172,3 +175,18 @@ def test_at_most_max_validators(consortium, committee):
     assert len(consortium.validators(0, 2**256 - 1)) == limit
     with reverts("ConsortiumTooManyValidators"):
         propose(consortium, committee[0], ProposalKind.ADMIT_VALIDATOR, fresh[-1], org("VX"), ["PLATFORM"], 0x3000)
+
+
+@given(
+    offset=st.one_of(st.integers(0, 6), st.integers(0, 2**256 - 1)),
+    limit=st.one_of(st.integers(0, 6), st.integers(0, 2**256 - 1)),
+)
+@settings(max_examples=40, suppress_health_check=list(HealthCheck))
+def test_validators_is_the_slice_offset_to_offset_plus_limit(consortium, committee, people, offset, limit):
+    """validators(offset, limit) == the admission list [offset:offset+limit], at any uint256 offset and limit."""
+    names = ["PLATFORM", "SHIPPER", "LENDER"]
+    if consortium.validatorCount() == 0:  # hypothesis examples share the test's isolated state
+        for i, name in enumerate(names):
+            passed(consortium, committee, ProposalKind.ADMIT_VALIDATOR, people[name], value=0x1000 + i)
+    everyone = [people[n].address for n in names]
+    assert [v[0] for v in consortium.validators(offset, limit)] == everyone[offset : offset + limit]
