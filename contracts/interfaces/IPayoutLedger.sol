@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.24;
+pragma solidity 0.8.37;
 
 /// @title IPayoutLedger
 /// @notice The second leg of a freight order: what a platform owes a carrier

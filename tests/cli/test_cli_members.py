@@ -38,6 +38,8 @@ def test_deploy_is_idempotent(cli):
         "SettlementToken",
         "DataBus",
         "CreditList",
+        "PayoutLedger",
+        "TripRegistry",
     }
 
 
