@@ -27,6 +27,7 @@ from creditshare.core.ids import parse_bytes32, subject_id, to_hex
 from creditshare.core.keys import resolve_address
 from creditshare.domain import evidence
 from creditshare.domain import settlements as sm
+from creditshare.domain.index import ChainIndex
 
 app = typer.Typer(
     help="Freight settlements: submit from CSV, confirm, pledge, pay, dispute, resolve, read.", no_args_is_help=True
@@ -463,7 +464,8 @@ def show(ctx: typer.Context, settlement: str = typer.Argument(..., help="Settlem
     stored = ledger.states([sid])[0]
     info = _describe(ledger, record, stored)
     info["lender"] = ledger.lender_of(sid)
-    info["events"] = ledger.history(sid)
+    with ChainIndex(st.client) as index:  # this node's chain index, caught up first: no scan of the ledger's logs
+        info["events"] = index.history(sid)
 
     def text() -> None:
         table(f"Settlement {to_hex(sid)}", ["field", "value"], [[k, v] for k, v in info.items() if k != "events"])
@@ -482,7 +484,8 @@ def history(
     st = state(ctx)
     ledger = SettlementLedger(st.client)
     sid = subject_id(subject)
-    records = ledger.by_subject(sid)
+    with ChainIndex(st.client) as index:
+        records = index.records_of(sid, ("shipper", "platform", "carrier"))
     states = ledger.states([r.id for r in records])
     items = [_describe(ledger, r, s) for r, s in zip(records, states, strict=True)]
     for item in items:

@@ -34,11 +34,12 @@ def consented_read(
         for item in scores(client, list(subjects)):
             by_subject[item["subject"]]["score"] = item
     if scope & SCOPES["settlements"]:
-        from creditshare.bindings.settlement_ledger import SettlementLedger
+        from creditshare.domain.index import ChainIndex
 
-        ledger = SettlementLedger(client)
-        for s in subjects:
-            by_subject[to_hex(s)]["settlements"] = [r.to_json() for r in ledger.by_subject(s)]
+        with ChainIndex(client) as index:  # this node's chain index, caught up first
+            for s in subjects:
+                roles = ("shipper", "platform", "carrier")
+                by_subject[to_hex(s)]["settlements"] = [r.to_json() for r in index.records_of(s, roles)]
     if scope & SCOPES["list"]:
         from creditshare.bindings.credit_list import CreditList
 
