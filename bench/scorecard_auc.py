@@ -2,17 +2,18 @@
 
 For each dataset: the same 70/30 stratified split (seed 42), categorical =
 the non-numeric columns. ``value`` is the AUC of the card ``train_scorecard``
-builds with ``method="auto"`` (logistic or boosted, chosen by 5-fold CV on the
-training split); ``baseline_value`` the AUC of optbinning's defaults
+builds with ``method="auto"`` (logistic, boosted or their blend, chosen by
+5-fold CV on the training split); ``baseline_value`` the AUC of optbinning's defaults
 (``BinningProcess`` + ``LogisticRegression`` on WoE) on the same split;
-``ratio`` = value / baseline (>= 1 is the target). The logistic and boosted
-cards' own AUCs and auto's choice are in the entry too. These are quality
+``ratio`` = value / baseline (>= 1 is the target). The logistic, boosted and
+blended cards' own AUCs, auto's choice and its CV figures are in the entry too. These are quality
 figures, not timings: they do not depend on the machine.
 
 Datasets: German credit (``germancredit.csv`` of the shared data folder:
 CREDITSHARE_SHARED_DATA, else ../shared/data beside the checkout; skipped if
-absent) and the synthetic freight market's shippers (30,000 subjects;
-10,000 with ``--quick``).
+absent) and the synthetic freight market (30,000 subjects; 10,000 with
+``--quick``; one platform per 8 subjects): its shippers, and its carrier and
+platform populations (``role_population``, with payouts, without trips).
 
 Usage: ``.venv/bin/python bench/scorecard_auc.py [--quick] [--out FILE.json]``.
 """
@@ -34,7 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from scoring.boosted import BlendedScorecardModel, BoostedScorecardModel  # noqa: E402
 from scoring.factory import (  # noqa: E402
+    CANDIDATES,
     fit_scorecard,
     holdout_split,
     optbinning_default_auc,
@@ -42,7 +45,8 @@ from scoring.factory import (  # noqa: E402
     training_set,
 )
 from scoring.metrics import evaluate_scores  # noqa: E402
-from scoring.synthetic import generate_market  # noqa: E402
+from scoring.scorecard import ScorecardModel  # noqa: E402
+from scoring.synthetic import generate_market, generate_payouts, role_population  # noqa: E402
 
 
 def _shared_file(name: str) -> Path | None:
@@ -59,9 +63,13 @@ def datasets(quick: bool) -> list[tuple[str, pd.DataFrame, np.ndarray, list[str]
         y = (df.pop("creditability") == "bad").astype(int).to_numpy()
         out.append(("german_credit", df, y, [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]))
     subjects = 10_000 if quick else 30_000
-    market = generate_market(n_subjects=subjects, seed=2024)
+    market = generate_market(n_subjects=subjects, n_platforms=subjects // 8, seed=2024)
     X, y = training_set(market.settlements, market.as_of)
     out.append((f"freight_shippers_{subjects}", X, y, []))
+    payouts = generate_payouts(market, seed=2024)
+    for role in ("carrier", "platform"):
+        X, labels = role_population(market, role, payouts=payouts)
+        out.append((f"freight_{role}s_{subjects}", X, labels.to_numpy().astype(int), []))
     return out
 
 
@@ -71,11 +79,11 @@ def measure(name: str, X: pd.DataFrame, y: np.ndarray, categorical: list[str]) -
     start = time.perf_counter()
     auto = train_scorecard(X, y, name=name, version=1, method="auto", categorical=categorical)
     auto_s = time.perf_counter() - start
-    chosen = auto.card.factory["chosen"]
-    other = "boosted" if chosen == "logistic" else "logistic"
-    aucs = {chosen: auto.metrics.auc}
-    model = fit_scorecard(other, X_tr, y_tr, categorical=categorical)
-    aucs[other] = evaluate_scores(y_te, model.risk(X_te)).auc
+    logistic = fit_scorecard("logistic", X_tr, y_tr, categorical=categorical)
+    boosted = fit_scorecard("boosted", X_tr, y_tr, categorical=categorical)
+    assert isinstance(logistic, ScorecardModel) and isinstance(boosted, BoostedScorecardModel)
+    blend = BlendedScorecardModel().fit_from(logistic, boosted, X_tr, y_tr)
+    aucs = {m: evaluate_scores(y_te, model.risk(X_te)).auc for m, model in zip(CANDIDATES, (logistic, boosted, blend))}
     return {
         "name": f"scorecard_auc:{name}",
         "unit": "AUC",
@@ -83,9 +91,8 @@ def measure(name: str, X: pd.DataFrame, y: np.ndarray, categorical: list[str]) -
         "baseline": "optbinning defaults (BinningProcess + LogisticRegression)",
         "baseline_value": round(baseline, 4),
         "ratio": round(auto.metrics.auc / baseline, 4),
-        "auto_chose": chosen,
-        "logistic_auc": round(aucs["logistic"], 4),
-        "boosted_auc": round(aucs["boosted"], 4),
+        "auto_chose": auto.card.factory["chosen"],
+        **{f"{m}_auc": round(a, 4) for m, a in aucs.items()},
         "cv": auto.card.factory["cv"],
         "n": int(len(X)),
         "event_rate": round(float(np.mean(y)), 4),
