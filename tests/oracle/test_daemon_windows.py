@@ -9,6 +9,8 @@ chain, and competing leaders split the signing locks.
 
 from __future__ import annotations
 
+import re
+import subprocess
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -20,6 +22,7 @@ from web3.logs import DISCARD
 from creditshare.core.ids import subject_id, to_hex
 from tests.cli.helpers import Cli, deployed_cli
 from tests.oracle.test_daemon import (
+    EXE,
     SHIPPERS,
     Fleet,
     build_fleet,
@@ -117,3 +120,28 @@ def test_a_peer_signs_only_window_ends_and_only_for_that_windows_leader(cli, fle
     assert code == 400 and f"does not end a window of {WINDOW} blocks (round_blocks): refused." in error, error
     code, error = post(fleet, target, signed_request(fleet, keys[other], other, end=end, timestamp=now))
     assert code == 400 and "is not the leader of round" in error, error
+
+
+def test_once_waits_for_the_window_holding_the_head_and_scores_at_its_end(cli, fleet):
+    fleet.stop_all()
+    block = submit_settlements(cli, fleet.folder, SHIPPERS[:1])
+    procs = [
+        subprocess.Popen(
+            [str(EXE), "oracle", "run", "--id", str(i), "--config", str(fleet.config), "--card", str(fleet.card)]
+            + ["--once", "--timeout", "90"],
+            env=cli.subprocess_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in (1, 2, 3)
+    ]
+    done = [subprocess.CompletedProcess(p.args, p.wait(timeout=150), *p.communicate()) for p in procs]
+    assert [r.returncode for r in done] == [0, 0, 0], done[0].stderr
+    # one report, at a window end at or after the settlement (the window holding the head when --once started)
+    (epoch,) = [int(e["args"]["epoch"]) for e in fleet.accepted(block)]
+    assert epoch % WINDOW == 0 and epoch >= block
+    assert fleet.epochs(SHIPPERS[:1])[SHIPPERS[0]] == epoch
+    for r in done:  # each process stopped at a window end: the window holding the head it started at, closed
+        checkpoint = int(re.search(r"checkpoint (\d+)", r.stdout).group(1))  # type: ignore[union-attr]
+        assert checkpoint % WINDOW == 0 and checkpoint >= epoch, r.stdout
