@@ -11,6 +11,7 @@ import typer
 from creditshare.cli.context import console, emit, state, table
 from creditshare.cli.options import Account, AsOf, Market, Seed, Settlements, Synthetic
 from creditshare.core.errors import InvalidInput
+from creditshare.domain.cards import publish_card
 from creditshare.domain.training_data import settlement_history
 
 #: scorecard methods of `model train --method` (scoring.factory.METHODS; listed here so --help needs no import)
@@ -252,6 +253,9 @@ def register(
     st = state(ctx)
     card = ModelCard.load(card_path)
     bps = metrics_bps(card)
+    # the card goes to the evidence store before the chain write, so the registry never names a card that is not
+    # there: `score show` and `report` fetch it by the registry's digest to recover reason codes without --card
+    card_cid = publish_card(st.settings.evidence_dir, card)
     done = ModelRegistry(st.client).register(
         st.account(account),
         parse_bytes32(card.model_hash, "model hash"),
@@ -262,7 +266,7 @@ def register(
     )
     emit(
         st,
-        {"done": done, "model_hash": card.model_hash, "version": card.version, **bps},
+        {"done": done, "model_hash": card.model_hash, "version": card.version, "card_cid": card_cid, **bps},
         f"model {card.model_hash} {done} (version {card.version}, AUC {bps['auc']} bps)",
     )
 

@@ -134,9 +134,11 @@ def test_report_html_into_an_unwritable_place_is_refused(cli, market, tmp_path):
     assert (other / "mine.txt").read_text() == "keep me"
 
 
-def test_report_needs_a_subject_or_html_and_a_card_for_html(cli, market, tmp_path):
+def test_report_needs_a_subject_or_html_and_html_finds_the_champions_published_card(cli, market, tmp_path):
     assert "either a SUBJECT or --html" in cli("report", ok=False).stderr
-    assert "--html needs --card" in cli("report", "--html", str(tmp_path / "x"), ok=False).stderr
+    assert "either a SUBJECT or --html" in cli("report", "uscc:SHIP1", "--html", str(tmp_path), ok=False).stderr
+    cli("report", "--html", str(tmp_path / "x"))  # no --card: `model register` published the champion's card
+    assert (tmp_path / "x" / "index.html").is_file()
 
 
 def test_report_html_without_a_champion_is_refused(tmp_path):

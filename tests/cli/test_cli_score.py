@@ -40,10 +40,12 @@ def test_score_show_verifies_a_score_and_recovers_its_reason_codes(cli, market):
     assert "verified: 3 oracle signatures" in text
 
 
-def test_score_show_without_a_card_verifies_signatures_but_not_reason_codes(cli, market):
+def test_score_show_without_a_card_recovers_reasons_from_the_card_model_register_published(cli, market):
     (item,) = cli.json("score", "show", "uscc:SHIP1", *NO_LIMIT)
-    assert item["provenance"]["verified"] and item["reasons"] is None
-    assert not item["provenance"]["reasons_recovered"]
+    (with_card,) = cli.json("score", "show", "uscc:SHIP1", "--card", str(market[1]), *NO_LIMIT)
+    assert item["provenance"]["verified"] and item["provenance"]["reasons_recovered"]
+    assert item["card_source"] == "evidence store"
+    assert isinstance(item["reasons"], list) and item["reasons"] == with_card["reasons"]
 
 
 def test_a_wrong_card_is_reported_as_not_verified(cli, market, tmp_path):
