@@ -21,7 +21,9 @@ from creditshare.bindings.consortium import ProposalKind
 from creditshare.bindings.credit_list import BANDS, STATUSES, Category
 from creditshare.bindings.data_bus import SCOPES
 from creditshare.bindings.model_registry import Action, ModelStatus
+from creditshare.bindings.payout_ledger import Status as PayoutStatus
 from creditshare.bindings.settlement_ledger import Status
+from creditshare.bindings.trip_registry import Energy, Verdict
 from creditshare.core.roles import NAMES, ROLE_IDS, role_id
 from tests.conftest import ZERO32, org
 from tests.contracts.helpers import reverts
@@ -49,6 +51,9 @@ MIRRORS: dict[str, tuple[str, Any]] = {
     "ICreditList.Status": ("CreditList", STATUSES),
     "IModelRegistry.Status": ("ModelRegistry", ModelStatus),
     "IModelRegistry.Action": ("ModelRegistry", Action),
+    "IPayoutLedger.Status": ("PayoutLedger", PayoutStatus),
+    "ITripRegistry.Verdict": ("TripRegistry", Verdict),
+    "ITripRegistry.Energy": ("TripRegistry", Energy),
 }
 # Python names that differ from Solidity's on purpose: (enum, Python name) -> Solidity name
 RENAMED = {("IConsortium.ProposalKind", "ADMIT"): "AdmitMember"}  # `members propose admit`
