@@ -14,17 +14,18 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export SOLCX_BINARY_PATH := $(CURDIR)/$(STAMPS)/solcx
 SOLC_SHIM := $(SOLCX_BINARY_PATH)/solc-v$(SOLC_VERSION)
 
-.PHONY: setup compile lint test demo bench clean help
+.PHONY: setup compile lint test demo serve bench clean help
 
 help:
 	@echo "make setup    virtual environment, npm packages, offline solc, compiled contracts"
 	@echo "make lint     setup, then ruff (lint and format), mypy and the import layers (lint-imports)"
-	@echo "make test     setup and kubo, then the whole test suite on a real local Anvil (and Kubo nodes)"
+	@echo "make test     setup, kubo, geth and chromium, then the whole test suite (Anvil, Kubo, geth, a browser)"
 	@echo "make kubo     build Kubo (IPFS) v0.39.0 with Go into ~/.cache/creditshare (once)"
 	@echo "make geth     build go-ethereum v1.13.15 (the Clique network engine) with Go into ~/.cache/creditshare (once)"
 	@echo "make demo-network  setup and geth, then a smaller demo market on a 4-node geth Clique network"
 	@echo "make bench-network setup and geth, then the network benchmarks; writes bench/results/network.json"
 	@echo "make demo     setup, then the main job on the persistent local chain"
+	@echo "make serve    after make demo: the first demo lender's web console on http://127.0.0.1:8080/"
 	@echo "make bench    setup, then every benchmark; writes bench/results/latest.json"
 	@echo "make audit    slither over contracts/; fails on findings not excused in audit/slither-triage.json"
 
@@ -85,7 +86,15 @@ lint: $(STAMPS)/python
 	@echo "==> lint-imports: the layers (pyproject.toml [tool.importlinter])"
 	@$(VENV)/bin/lint-imports
 
-test: setup kubo geth
+# Debian's chromium for the browser tests (tests/web, marker browser): Playwright drives it by its path,
+# since `playwright install` cannot download browsers here
+CHROMIUM_STAMP := $(STAMPS)/chromium
+$(CHROMIUM_STAMP):
+	@command -v chromium >/dev/null || { echo "==> installing Debian's chromium for the browser tests (apt-get)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
+	@mkdir -p $(STAMPS) && touch $@
+
+test: setup kubo geth $(CHROMIUM_STAMP)
 	@echo "==> running the test suite (pytest with brownie's plugin; it starts this checkout's Anvil on" \
 		"127.0.0.1:$$($(PY) -c 'from creditshare.core.config import dev_chain_port; print(dev_chain_port())')," \
 		"or on a free port if another process holds that one)"
@@ -145,6 +154,11 @@ audit: $(STAMPS)/audit $(STAMPS)/npm $(SOLC_SHIM)
 demo: setup
 	@echo "==> running the demo on the persistent local chain"
 	@$(VENV)/bin/creditshare demo
+
+# the demo's first lender's console, after `make demo` (one member's console on loopback, not a public site)
+serve: setup
+	@echo "==> the console of demobank1 on http://127.0.0.1:8080/ (Ctrl-C stops it)"
+	@CREDITSHARE_PASSWORD_FILE=data/demo-password $(VENV)/bin/creditshare serve --account demobank1 --port 8080
 
 bench: setup kubo
 	@echo "==> running the benchmarks (bench/results/latest.json)"

@@ -900,3 +900,8 @@ def run_demo(settings: Settings, shippers: int = 100, carriers: int = 500, seed:
             else f"`creditshare --data-dir {settings.data_dir} network down` stops the network."
         )
     )
+    console.print(
+        "Open a lender's console: `make serve` (then http://127.0.0.1:8080/), or "
+        f"`CREDITSHARE_PASSWORD_FILE={demo.password_file} creditshare serve --account {keystore_name(LENDERS[0])}`; "
+        "its API token is written to the data folder's console/ on first start, the schema is at /api/openapi.json."
+    )
