@@ -37,6 +37,8 @@ MAX_BLOCK = 1 << 20
 #: how long a read may wait for a block from the other members before it is called missing
 #: (CREDITSHARE_IPFS_TIMEOUT seconds overrides it)
 FETCH_TIMEOUT_S = 20.0
+# one node per member on one machine; like the geth network's MAX_VALIDATORS (each node is a Kubo process)
+MAX_NODES = 16
 TIMEOUT_ENV = "CREDITSHARE_IPFS_TIMEOUT"
 
 
@@ -212,7 +214,16 @@ def load_network(data_dir: Path) -> list[NodeInfo]:
     path = network_dir(data_dir) / "network.json"
     if not path.exists():
         raise ConfigError(f"no IPFS network in {path.parent}: run `creditshare ipfs init --nodes N` first.")
-    return [NodeInfo(**n) for n in json.loads(path.read_text())["nodes"]]
+    try:
+        nodes = [NodeInfo(**n) for n in json.loads(path.read_text(encoding="utf-8"))["nodes"]]
+    except (ValueError, KeyError, TypeError, RecursionError) as err:  # JSONDecodeError and UnicodeError are ValueErrors
+        raise ConfigError(
+            f"the IPFS network description {path} is malformed ({type(err).__name__}: {err}); "
+            "move it away and run `creditshare ipfs init` again."
+        ) from err
+    if not nodes:
+        raise ConfigError(f"the IPFS network description {path} lists no node; run `creditshare ipfs init` again.")
+    return nodes
 
 
 def _kubo(repo: Path, *args: str) -> str:
@@ -268,8 +279,8 @@ def init_network(data_dir: Path, nodes: int) -> list[NodeInfo]:
     Idempotent: existing repos keep their identity and blocks; new ones are added, and every config is
     rewritten so that all nodes peer with all others.
     """
-    if nodes < 1:
-        raise InvalidInput(f"--nodes must be at least 1; got {nodes}.")
+    if not 1 <= nodes <= MAX_NODES:
+        raise InvalidInput(f"--nodes must be between 1 and {MAX_NODES}; got {nodes}.")
     root = network_dir(data_dir)
     root.mkdir(parents=True, exist_ok=True)
     key_path = root / "swarm.key"

@@ -254,9 +254,14 @@ class IpfsStore:
     # the link index: documents over MAX_BLOCK, document CID -> UnixFS root CID
     def links(self) -> dict[str, str]:
         try:
-            return dict(json.loads(self.links_path.read_text()))
+            links = json.loads(self.links_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {}
+        except (ValueError, RecursionError) as err:  # JSONDecodeError and UnicodeError are ValueErrors
+            raise ConfigError(f"the link index {self.links_path} is malformed ({err}); move it away.") from err
+        if not isinstance(links, dict) or not all(isinstance(v, str) for v in links.values()):
+            raise ConfigError(f"the link index {self.links_path} is malformed (not an object of CIDs); move it away.")
+        return dict(links)
 
     def _link(self, cid: str, root: str) -> None:
         with _LINKS_LOCK:  # read-modify-write: stores running in threads (store_files) must not lose a link
