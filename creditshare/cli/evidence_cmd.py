@@ -12,6 +12,7 @@ from creditshare.bindings.settlement_ledger import SettlementLedger
 from creditshare.cli.context import emit, state, table
 from creditshare.core import ipfs
 from creditshare.core.errors import InvalidInput
+from creditshare.core.files import read_bytes
 from creditshare.core.ids import cid_from_digest, parse_bytes32, to_hex
 from creditshare.domain import cards, evidence
 
@@ -25,7 +26,7 @@ app = typer.Typer(
 def put(ctx: typer.Context, file: Path = typer.Argument(..., help="The document to store.")) -> None:
     """Store a document; prints its CID (CIDv1, raw, sha2-256: the digest the chain records)."""
     st = state(ctx)
-    cid = evidence.store(st.settings.evidence_dir, file.read_bytes())
+    cid = evidence.store(st.settings.evidence_dir, read_bytes(file, what="document"))
     emit(st, {"cid": cid, "backend": evidence.backend()}, cid)
 
 
@@ -42,7 +43,10 @@ def get(
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    out.write_bytes(data)
+    try:
+        out.write_bytes(data)
+    except OSError as err:
+        raise InvalidInput(f"cannot write {out}: {err.strerror or err}") from err
     emit(st, {"cid": cid, "bytes": len(data), "out": str(out)}, f"{cid}: {len(data)} bytes verified -> {out}")
 
 

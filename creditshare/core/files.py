@@ -52,7 +52,7 @@ from typing import Final
 
 from creditshare.core.errors import InvalidInput
 
-__all__ = ["MAX_FIELD", "MAX_FILE_BYTES", "confined_path", "parse_date", "read_csv_rows", "read_text"]
+__all__ = ["MAX_FIELD", "MAX_FILE_BYTES", "confined_path", "parse_date", "read_bytes", "read_csv_rows", "read_text"]
 
 # the csv module's own limit (csv.field_size_limit()); a process-wide setting we leave alone
 MAX_FIELD: Final = csv.field_size_limit()
@@ -102,6 +102,22 @@ def read_text(path: Path, *, what: str = "file") -> str:
         raise InvalidInput(
             f"{path}: line {line}: byte 0x{data[err.start]:02X} is not UTF-8; save the file as UTF-8"
         ) from err
+
+
+def read_bytes(path: Path, *, what: str = "file", limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; InvalidInput naming the file otherwise.
+
+    A directory, a FIFO or a device (``/dev/zero``, ``/dev/stdin``) is refused before anything is read, so a
+    careless path neither hangs nor fills the memory."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise InvalidInput(f"cannot read {what} {path}: not a regular file")
+        if info.st_size > limit:
+            raise InvalidInput(f"{what} {path} holds {info.st_size:,} bytes; the limit is {limit:,} bytes")
+        return path.read_bytes()
+    except OSError as err:
+        raise InvalidInput(f"cannot read {what} {path}: {err.strerror or err}") from err
 
 
 def read_csv_rows(
