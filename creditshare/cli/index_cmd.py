@@ -16,6 +16,7 @@ Confirmations = Annotated[
     typer.Option(
         "--confirmations",
         min=0,
+        max=10_000,
         help="Follow only blocks this far behind the head (default: CREDITSHARE_INDEX_CONFIRMATIONS, else 0: "
         "right for Anvil; a few blocks on Clique).",
     ),

@@ -22,8 +22,11 @@ def token_file(data_dir: Path, key: str) -> Path:
 def api_token(path: Path) -> str:
     """The member's API token: read from `path`, or made once and written there readable by this user only."""
     if path.exists():
-        token = path.read_text().strip()
-        if len(token) < 32:
+        try:
+            token = path.read_text(encoding="ascii").strip()
+        except (OSError, UnicodeError) as err:
+            raise ConfigError(f"cannot read the API token {path} ({err}); delete it to have a new one made.") from err
+        if len(token) < 32 or not token.isprintable() or any(c.isspace() for c in token):
             raise ConfigError(f"{path} does not hold an API token (delete it to have a new one made).")
         return token
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -144,6 +144,8 @@ def parse_csv(path: Path, *, evidence_root: Path | None = None) -> list[TripRow]
                     row.log = parse_trip_log(data)
                 except InvalidData as err:
                     raise InvalidInput(f"{raw['trip_log']}: {err}") from err
+                except RecursionError as err:  # json's own limit: a log nested thousands deep
+                    raise InvalidInput(f"{raw['trip_log']}: not a trip log (JSON nested too deeply)") from err
                 row.log_path, row.log_digest = log_path, file_digest(log_path)
         except InvalidInput as err:
             errors.append(RowError(line, str(err)))
