@@ -133,11 +133,16 @@ def load_network(data_dir: Path) -> NetworkInfo:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         nodes = tuple(NodeInfo(**n) for n in raw["nodes"])
-        return NetworkInfo(
+        info = NetworkInfo(
             str(path.parent), int(raw["chain_id"]), int(raw["period"]), int(raw["epoch"]), int(raw["gas_limit"]), nodes
         )
-    except (ValueError, KeyError, TypeError) as err:
-        raise ConfigError(f"the network description {path} is malformed ({err}); run `network init --force`.") from err
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as err:  # JSON and UTF-8 errors: ValueError
+        raise ConfigError(
+            f"the network description {path} is malformed ({type(err).__name__}: {err}); run `network init --force`."
+        ) from err
+    if not nodes:
+        raise ConfigError(f"the network description {path} lists no node; run `network init --force`.")
+    return info
 
 
 def genesis(chain_id: int, period: int, epoch: int, gas_limit: int, signers: Sequence[str]) -> dict[str, Any]:
