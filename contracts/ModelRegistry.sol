@@ -9,6 +9,7 @@ import {Roles} from "./libraries/Roles.sol";
 /// @notice Registered scoring models and the committee-approved champion.
 contract ModelRegistry is IModelRegistry {
     uint256 private constant MAX_BPS = 10_000;
+    string private constant SET_TAG = "CreditShare champion set";
     /// @inheritdoc IModelRegistry
     // long enough for a committee spread over time zones, short enough that a vote is about today's card
     uint256 public constant APPROVAL_TTL = 7 days;
@@ -19,7 +20,10 @@ contract ModelRegistry is IModelRegistry {
     mapping(bytes32 ballot => address[] approvers) private _approvers;
     mapping(bytes32 ballot => mapping(address approver => uint64 approvedAt)) private _approvedAt;
     bytes32[] private _modelList;
-    bytes32 private _champion;
+    mapping(SubjectRole role => bytes32 modelHash) private _champions;
+    // every champion set there was, so a report scored under an older set still verifies
+    mapping(bytes32 set => bytes32[3] champions) private _sets;
+    bytes32 private _championSet;
 
     /// @param consortium_ The Consortium contract (members, roles, threshold).
     constructor(IConsortium consortium_) {
@@ -36,6 +40,29 @@ contract ModelRegistry is IModelRegistry {
     function register(bytes32 modelHash, uint32 version, uint16 aucBps, uint16 ksBps, bytes32 cardDigest)
         external
     {
+        _register(modelHash, version, aucBps, ksBps, cardDigest, SubjectRole.Shipper);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function registerForRole(
+        bytes32 modelHash,
+        uint32 version,
+        uint16 aucBps,
+        uint16 ksBps,
+        bytes32 cardDigest,
+        SubjectRole role
+    ) external {
+        _register(modelHash, version, aucBps, ksBps, cardDigest, role);
+    }
+
+    function _register(
+        bytes32 modelHash,
+        uint32 version,
+        uint16 aucBps,
+        uint16 ksBps,
+        bytes32 cardDigest,
+        SubjectRole role
+    ) private {
         if (
             !_consortium.isActiveWithRole(msg.sender, Roles.MAINTAINER)
                 && !_consortium.isActiveWithRole(msg.sender, Roles.COMMITTEE)
@@ -58,7 +85,8 @@ contract ModelRegistry is IModelRegistry {
             promotedAt: 0,
             registrant: msg.sender,
             cardDigest: cardDigest,
-            round: round
+            round: round,
+            role: role
         });
         if (was == Status.None) _modelList.push(modelHash);
         emit ModelRegistered(modelHash, version, msg.sender, cardDigest, aucBps, ksBps);
@@ -66,10 +94,21 @@ contract ModelRegistry is IModelRegistry {
 
     /// @inheritdoc IModelRegistry
     function approvePromotion(bytes32 modelHash) external onlyActiveCommittee {
+        _promote(modelHash, _known(modelHash));
+    }
+
+    /// @inheritdoc IModelRegistry
+    function approvePromotionAs(bytes32 modelHash, SubjectRole role) external onlyActiveCommittee {
         Model storage m = _known(modelHash);
+        if (m.role != role) revert ModelRegistryWrongRole(modelHash, m.role, role);
+        _promote(modelHash, m);
+    }
+
+    function _promote(bytes32 modelHash, Model storage m) private {
         if (m.status != Status.Registered) revert ModelRegistryWrongStatus(modelHash, m.status);
         if (_vote(modelHash, m, Action.Promote)) {
-            bytes32 previous = _champion;
+            SubjectRole role = m.role;
+            bytes32 previous = _champions[role];
             if (previous != bytes32(0)) {
                 Model storage old = _models[previous];
                 old.status = Status.Registered;
@@ -78,9 +117,24 @@ contract ModelRegistry is IModelRegistry {
             m.status = Status.Champion;
             m.promotedAt = uint64(block.timestamp);
             ++m.round;
-            _champion = modelHash;
-            emit ChampionChanged(previous, modelHash);
+            _setChampion(role, previous, modelHash);
         }
+    }
+
+    function _setChampion(SubjectRole role, bytes32 previous, bytes32 current) private {
+        _champions[role] = current;
+        bytes32[3] memory all = [
+            _champions[SubjectRole.Shipper], _champions[SubjectRole.Carrier], _champions[SubjectRole.Platform]
+        ];
+        bytes32 set;
+        if (all[0] != bytes32(0) || all[1] != bytes32(0) || all[2] != bytes32(0)) {
+            // tagged, so a set hash is never a card's hash (keccak256 of a card's canonical JSON)
+            set = keccak256(abi.encode(SET_TAG, all[0], all[1], all[2]));
+            _sets[set] = all;
+        }
+        _championSet = set;
+        if (role == SubjectRole.Shipper) emit ChampionChanged(previous, current);
+        emit RoleChampionChanged(role, previous, current, set);
     }
 
     /// @inheritdoc IModelRegistry
@@ -94,10 +148,7 @@ contract ModelRegistry is IModelRegistry {
             m.status = Status.Retired;
             ++m.round;
             emit ModelRetired(modelHash, wasChampion);
-            if (wasChampion) {
-                _champion = bytes32(0);
-                emit ChampionChanged(modelHash, bytes32(0));
-            }
+            if (wasChampion) _setChampion(m.role, modelHash, bytes32(0));
         }
     }
 
@@ -114,12 +165,31 @@ contract ModelRegistry is IModelRegistry {
 
     /// @inheritdoc IModelRegistry
     function champion() external view returns (bytes32) {
-        return _champion;
+        return _champions[SubjectRole.Shipper];
+    }
+
+    /// @inheritdoc IModelRegistry
+    function championOf(SubjectRole role) external view returns (bytes32) {
+        return _champions[role];
+    }
+
+    /// @inheritdoc IModelRegistry
+    function championSet() external view returns (bytes32) {
+        return _championSet;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function championSetMembers(bytes32 set) external view returns (bytes32[3] memory members) {
+        members = _sets[set];
+        if (members[0] == bytes32(0) && members[1] == bytes32(0) && members[2] == bytes32(0)) {
+            revert ModelRegistryUnknownChampionSet(set);
+        }
     }
 
     /// @inheritdoc IModelRegistry
     function isChampion(bytes32 modelHash) external view returns (bool) {
-        return modelHash != bytes32(0) && modelHash == _champion;
+        if (modelHash == bytes32(0)) return false;
+        return _models[modelHash].status == Status.Champion || modelHash == _championSet;
     }
 
     /// @inheritdoc IModelRegistry

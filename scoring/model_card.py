@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from scoring.metrics import Metrics
 
 SCHEMA = "creditshare.scorecard/1"
+#: the kinds of subject a card scores (#17); a card without a "role" field scores shippers (its hash is unchanged)
+CARD_ROLES = ("shipper", "carrier", "platform")
 TIERS = ("A", "B", "C", "D", "E")
 SCORE_BUCKETS = 10
 
@@ -270,6 +272,16 @@ class ModelCard:
     def to_dict(self) -> dict[str, Any]:
         return {**json.loads(self._canonical), "model_hash": self.model_hash}
 
+    def with_role(self, role: str) -> ModelCard:
+        """This card scoring subjects of `role`: a shipper card has no "role" field (so cards of before keep
+        their hashes), any other role is written into the card and so changes its hash."""
+        if role not in CARD_ROLES:
+            raise ModelError(f"role must be one of {', '.join(CARD_ROLES)}; got {role!r}.")
+        body = {k: v for k, v in json.loads(self._canonical).items() if k != "role"}
+        if role != "shipper":
+            body["role"] = role
+        return ModelCard(body)
+
     def to_json(self) -> bytes:
         """Canonical bytes including ``model_hash``."""
         return canonical_bytes(self.to_dict())
@@ -324,6 +336,10 @@ class ModelCard:
             self.scaling: dict[str, Any] = _object(d["scaling"], "scaling")
             #: how the model factory chose the model (absent from cards trained before the field existed)
             self.factory: dict[str, Any] = _object(d.get("factory", {}), "factory")
+            #: the kind of subject it scores (ModelRegistry holds one champion per role)
+            self.role: str = str(d.get("role", "shipper"))
+            if self.role not in CARD_ROLES:
+                raise ModelError(f"model card role must be one of {', '.join(CARD_ROLES)}; got {self.role!r}.")
         except (KeyError, TypeError, IndexError, AttributeError) as err:
             raise ModelError(f"model card is malformed: missing or wrong field {err}.") from err
 
@@ -491,6 +507,7 @@ class ModelCard:
         return {
             "name": self.name,
             "version": self.version,
+            "role": self.role,
             "model_hash": self.model_hash,
             "metrics": self.metrics,
             "tiers": {t: m for t, m in self.tiers},

@@ -32,6 +32,14 @@ import {IConsortium} from "./IConsortium.sol";
 /// which stops on-chain scoring until a new promotion); Registered -> Withdrawn (the
 /// record is void; the hash may be registered again). Every status change opens a new
 /// round of approvals: approvals given before it do not carry over.
+///
+/// Roles (#17): every model scores one kind of subject (`SubjectRole`: shipper, carrier or
+/// platform), fixed at registration (`register` registers a shipper model, as before), and
+/// the registry holds one champion per role. Promoting a model replaces only its role's
+/// champion. `champion()` is the shipper champion (what it always was). Oracles score every
+/// role in one report: its model hash is then `championSet()`, a hash of the three
+/// champions that `isChampion` accepts and `championSetMembers` opens, so a verifier finds
+/// the model of each entry from its subject's role.
 interface IModelRegistry {
     enum Status {
         None,
@@ -47,6 +55,13 @@ interface IModelRegistry {
         Withdraw
     }
 
+    /// @notice The kind of subject a model scores.
+    enum SubjectRole {
+        Shipper,
+        Carrier,
+        Platform
+    }
+
     /// @notice A registered model. Metrics are holdout figures in basis points
     /// (10000 = 1.0); `cardDigest` is the sha2-256 digest inside the card's CIDv1.
     struct Model {
@@ -59,6 +74,7 @@ interface IModelRegistry {
         address registrant;
         bytes32 cardDigest;
         uint256 round;
+        SubjectRole role;
     }
 
     error ModelRegistryZeroConsortium();
@@ -72,6 +88,8 @@ interface IModelRegistry {
     error ModelRegistryUnknownModel(bytes32 modelHash);
     error ModelRegistryWrongStatus(bytes32 modelHash, Status status);
     error ModelRegistryAlreadyApproved(bytes32 modelHash, Action action, address approver);
+    error ModelRegistryWrongRole(bytes32 modelHash, SubjectRole registered, SubjectRole asked);
+    error ModelRegistryUnknownChampionSet(bytes32 championSet);
 
     event ModelRegistered(
         bytes32 indexed modelHash,
@@ -82,7 +100,12 @@ interface IModelRegistry {
         uint16 ksBps
     );
     event ActionApproved(bytes32 indexed modelHash, Action indexed action, address indexed approver, uint256 approvals);
+    /// @notice The shipper champion changed (the one champion of before roles).
     event ChampionChanged(bytes32 indexed previous, bytes32 indexed champion);
+    /// @notice The champion of `role` changed; `championSet` is the new `championSet()`.
+    event RoleChampionChanged(
+        SubjectRole indexed role, bytes32 indexed previous, bytes32 indexed champion, bytes32 championSet
+    );
     event ModelRetired(bytes32 indexed modelHash, bool wasChampion);
     event RegistrationWithdrawn(bytes32 indexed modelHash, address indexed registrant, bytes32 cardDigest);
 
@@ -95,9 +118,23 @@ interface IModelRegistry {
     /// @param cardDigest sha2-256 digest of the card file, as in its CIDv1 (not zero).
     function register(bytes32 modelHash, uint32 version, uint16 aucBps, uint16 ksBps, bytes32 cardDigest) external;
 
+    /// @notice `register` for a model that scores subjects of `role`.
+    function registerForRole(
+        bytes32 modelHash,
+        uint32 version,
+        uint16 aucBps,
+        uint16 ksBps,
+        bytes32 cardDigest,
+        SubjectRole role
+    ) external;
+
     /// @notice Approves promoting a Registered model to champion; promotes it on the
     /// approval that reaches the threshold. Only active COMMITTEE members, once per round.
     function approvePromotion(bytes32 modelHash) external;
+
+    /// @notice `approvePromotion` of a model as the champion of `role`: reverts
+    /// `ModelRegistryWrongRole` unless the model was registered for `role`.
+    function approvePromotionAs(bytes32 modelHash, SubjectRole role) external;
 
     /// @notice Approves retiring a Registered or Champion model; retires it on the
     /// approval that reaches the threshold. Only active COMMITTEE members, once per round.
@@ -111,10 +148,22 @@ interface IModelRegistry {
     /// @notice How long an approval counts, in seconds.
     function APPROVAL_TTL() external view returns (uint256);
 
-    /// @notice The champion's hash (zero if there is none).
+    /// @notice The shipper champion's hash (zero if there is none).
     function champion() external view returns (bytes32);
 
-    /// @notice True if `modelHash` is the champion (false for the zero hash).
+    /// @notice The champion of `role` (zero if there is none).
+    function championOf(SubjectRole role) external view returns (bytes32);
+
+    /// @notice keccak256(abi.encode("CreditShare champion set", shipper, carrier, platform champions));
+    /// zero when no role has a champion.
+    function championSet() external view returns (bytes32);
+
+    /// @notice The champions (shipper, carrier, platform) a champion set hash stands for; reverts
+    /// `ModelRegistryUnknownChampionSet` for a hash that was never the champion set.
+    function championSetMembers(bytes32 set) external view returns (bytes32[3] memory);
+
+    /// @notice True if `modelHash` is the champion of its role or the current champion set
+    /// (false for the zero hash).
     function isChampion(bytes32 modelHash) external view returns (bool);
 
     /// @notice The record of a model (reverts for an unknown hash).

@@ -16,6 +16,12 @@ from creditshare.domain.training_data import settlement_history
 
 #: scorecard methods of `model train --method` (scoring.factory.METHODS; listed here so --help needs no import)
 METHODS = ("logistic", "boosted", "blend", "auto")
+#: the kinds of subject a card scores (scoring.model_card.CARD_ROLES; ModelRegistry holds one champion per role)
+ROLES = ("shipper", "carrier", "platform")
+ROLE_HELP = (
+    "The kind of subject the card scores: shipper (default), carrier or platform; the registry holds one "
+    "champion per role."
+)
 
 app = typer.Typer(
     help="Scorecard models: train and evaluate (scoring/), register and promote on chain "
@@ -48,18 +54,30 @@ def train(
         "boosting), blend (the average of the two, still integer points per bin) or auto (the best of the three by "
         "5-fold cross-validation on the training split).",
     ),
+    role: str = typer.Option("shipper", "--role", help=ROLE_HELP),
 ) -> None:
-    """Fit the scorecard (integer points per bin) and write its model card."""
+    """Fit the scorecard (integer points per bin) and write its model card.
+
+    With --role carrier or platform, the population is that role's (its settlement features and party features:
+    payouts, trips; scoring.synthetic.role_population) and the card says its role."""
     from scoring.factory import train_scorecard, training_window
 
     st = state(ctx)
     _check_method(method)
-    X, y, as_of_s = _training_data(ctx, settlements, synthetic, seed, market, as_of, with_xp)
+    _check_role(role)
+    if role == "shipper":
+        X, y, as_of_s = _training_data(ctx, settlements, synthetic, seed, market, as_of, with_xp)
+    else:
+        if with_xp:
+            raise InvalidInput("--with-xp adds shipper features: it is for --role shipper only.")
+        X, y, as_of_s = _role_training_data(role, synthetic, seed, as_of)
     result = train_scorecard(X, y, name=name, version=version, method=method, training=training_window(as_of_s))
-    result.card.save(out)
+    card = result.card.with_role(role)
+    card.save(out)
     summary = {
         "card": str(out),
-        "model_hash": result.card.model_hash,
+        "role": role,
+        "model_hash": card.model_hash,
         "rows": len(X),
         "auc": round(result.metrics.auc, 4),
         "ks": round(result.metrics.ks, 4),
@@ -73,7 +91,7 @@ def train(
     emit(
         st,
         summary,
-        f"model card written to {out}\n  hash {summary['model_hash']}\n  {summary['model']} scorecard{chosen}; "
+        f"model card written to {out}\n  hash {summary['model_hash']}\n  {role} {summary['model']} scorecard{chosen}; "
         f"{len(X)} rows; holdout AUC {summary['auc']}, KS {summary['ks']}, Gini {summary['gini']}",
     )
 
@@ -81,6 +99,33 @@ def train(
 def _check_method(method: str) -> None:
     if method not in METHODS:
         raise InvalidInput(f"--method must be one of {', '.join(METHODS)}; got {method!r}.")
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise InvalidInput(f"--role must be one of {', '.join(ROLES)}; got {role!r}.")
+
+
+def _role_training_data(role: str, synthetic: int | None, seed: int, as_of: str | None) -> tuple[Any, Any, int]:
+    """Features and labels of a carrier or platform population: a seeded synthetic market of `synthetic`
+    shippers with many platforms (a platform population needs them) and the payouts its platforms owe."""
+    from creditshare.core.files import parse_date
+    from scoring.synthetic import generate_market, generate_payouts, role_population
+
+    if synthetic is None:
+        raise InvalidInput(
+            f"a {role} card is trained on a synthetic market for now (--synthetic N): the chain's payout and "
+            "trip history is not yet long enough to label carriers and platforms."
+        )
+    params: dict[str, object] = {"n_subjects": synthetic, "n_platforms": max(50, synthetic // 4), "seed": seed}
+    if as_of is not None:
+        params["as_of"] = parse_date(as_of, "--as-of")
+    market = generate_market(None, **params)
+    payouts = generate_payouts(market, seed=seed, annual_default_rate=0.4)
+    X, y = role_population(market, role, payouts=payouts)
+    if y.nunique() < 2:
+        raise InvalidInput(f"the synthetic {role} population has one label only; draw a larger one (--synthetic).")
+    return X, y, market.as_of
 
 
 def _training_data(
@@ -242,11 +287,11 @@ def register(
     card_path: Path = typer.Argument(..., metavar="CARD", help="The model card to register."),
     account: Account = None,
 ) -> None:
-    """Register a model card's hash, version, metrics and file digest on chain (MAINTAINER or COMMITTEE).
+    """Register a model card's hash, version, metrics, file digest and role on chain (MAINTAINER or COMMITTEE).
 
     The registration names you as its registrant. If the hash is already registered with other figures (a
     squatter's copy), this is refused: the committee withdraws that registration (`model withdraw`) first."""
-    from creditshare.bindings.model_registry import ModelRegistry
+    from creditshare.bindings.model_registry import ModelRegistry, SubjectRole
     from creditshare.core.ids import parse_bytes32
     from scoring.model_card import ModelCard, metrics_bps
 
@@ -263,11 +308,19 @@ def register(
         bps["auc"],
         bps["ks"],
         parse_bytes32(card.file_digest, "digest"),
+        SubjectRole.parse(card.role),
     )
     emit(
         st,
-        {"done": done, "model_hash": card.model_hash, "version": card.version, "card_cid": card_cid, **bps},
-        f"model {card.model_hash} {done} (version {card.version}, AUC {bps['auc']} bps)",
+        {
+            "done": done,
+            "model_hash": card.model_hash,
+            "role": card.role,
+            "version": card.version,
+            "card_cid": card_cid,
+            **bps,
+        },
+        f"{card.role} model {card.model_hash} {done} (version {card.version}, AUC {bps['auc']} bps)",
     )
 
 
@@ -283,27 +336,45 @@ def promote(
     skip_drift_check: bool = typer.Option(
         False, "--skip-drift-check", help="Approve without checking the current population's PSI."
     ),
+    role: str | None = typer.Option(
+        None,
+        "--role",
+        help="The role whose champion the model becomes (shipper, carrier, platform; default: the card's role, "
+        "or the registered one for a 0x hash). A model registered for another role is refused.",
+    ),
     account: Account = None,
 ) -> None:
-    """Approve promoting a model to champion (COMMITTEE; executes at the consortium threshold; approvals count
-    for 7 days).
+    """Approve promoting a model to the champion of its role (COMMITTEE; executes at the consortium threshold;
+    approvals count for 7 days).
 
     The current population (--settlements/--synthetic) is scored first: a PSI
     of 0.25 or more against the card's training population blocks promotion."""
-    from creditshare.bindings.model_registry import Action, ModelRegistry, model_hash_arg
+    from creditshare.bindings.model_registry import Action, ModelRegistry, SubjectRole, model_hash_arg
+    from scoring.model_card import ModelCard
 
     st = state(ctx)
+    if role is not None:
+        _check_role(role)
     model_hash = model_hash_arg(model)
+    card_role = None if model.startswith("0x") else ModelCard.load(Path(model)).role
+    if role is not None and card_role is not None and role != card_role:
+        raise InvalidInput(f"the card scores {card_role}s: it cannot become the {role} champion.")
     drift = None
     if not skip_drift_check:
         if model.startswith("0x"):
             raise InvalidInput("the drift check needs the model card file, not only its hash.")
         drift = _drift(ctx, Path(model), settlements, synthetic, seed, as_of, market, block=True)
     registry = ModelRegistry(st.client)
-    registry.approve(st.account(account), model_hash, Action.PROMOTE)
-    champion = registry.champion()
+    registered = registry.model(model_hash)
+    if registered is None:
+        raise InvalidInput(f"model 0x{model_hash.hex()} is not registered: `creditshare model register` it first.")
+    target = SubjectRole.parse(role or card_role or registered.role.label)
+    # the contract checks the role too (ModelRegistryWrongRole): a card registered for another role is refused
+    registry.approve_promotion_as(st.account(account), model_hash, target)
+    champion = registry.champion_of(target)
     result = {
         "model_hash": "0x" + model_hash.hex(),
+        "role": target.label,
         "approvals": registry.approvals(model_hash, Action.PROMOTE),
         "champion": champion == model_hash,
         "psi": drift["psi"] if drift else None,
@@ -313,7 +384,9 @@ def promote(
         result,
         [
             *([f"drift check: PSI {drift['psi']:.4f} ({drift['status']})"] if drift else []),
-            "promoted: now the champion" if result["champion"] else f"approval recorded ({result['approvals']} so far)",
+            f"promoted: now the {target.label} champion"
+            if result["champion"]
+            else f"approval recorded ({result['approvals']} so far)",
         ],
     )
 
@@ -365,24 +438,47 @@ def withdraw(
 
 @app.command()
 def show(ctx: typer.Context) -> None:
-    """List registered models and the champion."""
-    from creditshare.bindings.model_registry import ModelRegistry
+    """List registered models and the champion of each role."""
+    from creditshare.bindings.model_registry import ModelRegistry, SubjectRole
 
     st = state(ctx)
     registry = ModelRegistry(st.client)
     models = registry.models()
-    champion = registry.champion()
-    emit(
-        st,
-        {"champion": "0x" + champion.hex() if champion else None, "models": [m.to_json() for m in models]},
-        lambda: table(
+    champions = registry.champions()
+    champion = champions.get(SubjectRole.SHIPPER)
+    champion_set = registry.champion_set()
+
+    def text() -> None:
+        table(
+            "Champions",
+            ["role", "champion"],
+            [[r.label, "0x" + c.hex() if (c := champions.get(r)) else "none"] for r in SubjectRole],
+        )
+        table(
             "Registered models",
-            ["hash", "version", "status", "AUC bps", "KS bps"],
+            ["hash", "role", "version", "status", "AUC bps", "KS bps"],
             [
-                ["0x" + m.model_hash.hex()[:16] + "…", m.version, m.status.name.lower(), m.auc_bps, m.ks_bps]
+                [
+                    "0x" + m.model_hash.hex()[:16] + "…",
+                    m.role.label,
+                    m.version,
+                    m.status.name.lower(),
+                    m.auc_bps,
+                    m.ks_bps,
+                ]
                 for m in models
             ],
-        ),
+        )
+
+    emit(
+        st,
+        {
+            "champion": "0x" + champion.hex() if champion else None,
+            "champions": {r.label: "0x" + c.hex() if (c := champions.get(r)) else None for r in SubjectRole},
+            "champion_set": "0x" + champion_set.hex() if champion_set else None,
+            "models": [m.to_json() for m in models],
+        },
+        text,
     )
 
 
@@ -401,6 +497,11 @@ def _drift(
     from scoring.model_card import ModelCard
 
     card = ModelCard.load(card_path)
+    if card.role != "shipper":
+        # a carrier or platform card is checked on its own role's population
+        features, _, _ = _role_training_data(card.role, synthetic, seed, as_of)
+        report = assert_promotable(card, features) if block else monitor(card, features)
+        return report.as_dict()
     frame, as_of_s = settlement_history(
         settlements, synthetic, as_of=as_of, seed=seed, market=market, chain=lambda: state(ctx).client
     )
