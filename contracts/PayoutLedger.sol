@@ -47,6 +47,11 @@ contract PayoutLedger is IPayoutLedger {
             Payout calldata p = records[i];
             _checkNew(p, referenceHashes[i]);
             if (!_isPlatform(caller, p)) revert PayoutLedgerNotParty(p.id, msg.sender);
+            // a payout to nobody who can confirm or dispute it would become Paid by the window alone
+            address carrier = _consortium.memberByOrg(p.carrier);
+            if (carrier == address(0) || !_consortium.isActiveWithRole(carrier, Roles.CARRIER)) {
+                revert PayoutLedgerCarrierNotMember(p.id, p.carrier);
+            }
             PayoutState storage s = _states[p.id];
             // an existing id is skipped, not fatal: a rerun of a file is harmless
             if (s.status != Status.None) {
@@ -158,10 +163,13 @@ contract PayoutLedger is IPayoutLedger {
         if (!_consortium.isActiveWithRole(msg.sender, Roles.COMMITTEE)) {
             revert PayoutLedgerWrongRole(msg.sender, Roles.COMMITTEE);
         }
+        bytes32 orgId = _consortium.member(msg.sender).orgId;
         Status outcome = defaulted ? Status.Defaulted : Status.Resolved;
         for (uint256 i = 0; i < records.length; ++i) {
             Payout calldata p = records[i];
             PayoutState storage s = _load(p);
+            // a committee member never judges its own payout
+            if (orgId == p.platform || orgId == p.carrier) revert PayoutLedgerPartyCannotResolve(p.id, msg.sender);
             if (!_tryTransition(p.id, s, outcome)) continue;
             emit PayoutResolved(p.id, outcome, msg.sender);
         }

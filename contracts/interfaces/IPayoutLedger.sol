@@ -84,6 +84,8 @@ interface IPayoutLedger {
     error PayoutLedgerMissingEvidence(bytes32 id);
     error PayoutLedgerMissingSubject(bytes32 id);
     error PayoutLedgerSameParty(bytes32 id, bytes32 subject);
+    error PayoutLedgerCarrierNotMember(bytes32 id, bytes32 carrier);
+    error PayoutLedgerPartyCannotResolve(bytes32 id, address caller);
     error PayoutLedgerBadTransition(bytes32 id, Status from, Status to);
     error PayoutLedgerNotYetDue(bytes32 id, uint64 dueDate);
     error PayoutLedgerBadPaidDate(bytes32 id, uint64 paidDate);
@@ -115,7 +117,10 @@ interface IPayoutLedger {
     /// referenceHashes[i])). The amount lies in [1, 10^12] fen; the delivery
     /// date lies in [2000-01-01, now] and the due date in [delivery, 2099-12-31]
     /// (the SettlementLedger's MAX_AMOUNT, EARLIEST_DATE and LATEST_DATE). The
-    /// whole batch reverts on an invalid record; an existing id is skipped.
+    /// carrier must be the organisation of an active CARRIER member
+    /// (`PayoutLedgerCarrierNotMember`): a payout owed to nobody who can confirm
+    /// or dispute it would turn Paid by the dispute window alone. The whole
+    /// batch reverts on an invalid record; an existing id is skipped.
     function record(Payout[] calldata records, bytes32[] calldata referenceHashes) external;
 
     /// @notice Confirms Recorded payouts (-> Confirmed). Only the carrier (an
@@ -143,7 +148,8 @@ interface IPayoutLedger {
     function dispute(Payout[] calldata records, bytes32 reasonHash) external;
 
     /// @notice Closes Disputed payouts as Resolved or Defaulted, or Overdue ones
-    /// as Defaulted. Only active COMMITTEE members may.
+    /// as Defaulted. Only active COMMITTEE members may, and never one whose
+    /// organisation is the payout's platform or carrier (`PayoutLedgerPartyCannotResolve`).
     function resolve(Payout[] calldata records, bool defaulted) external;
 
     /// @notice The stored state of payout `id` (all zero if unknown).
