@@ -50,6 +50,12 @@ contract TripRegistry is ITripRegistry {
         ) {
             revert TripRegistryBadLog(id);
         }
+        // a track claimed by this settlement and no longer presented by it is released: the claim can be corrected
+        bytes32 previous = _records[id].fingerprint;
+        if (previous != bytes32(0) && previous != fingerprint && _trackOwner[previous] == id) {
+            delete _trackOwner[previous];
+            emit TripTrackReleased(previous, id, msg.sender);
+        }
         _records[id] = TripRecord({
             verdict: verdict,
             energy: energy,

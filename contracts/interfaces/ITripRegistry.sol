@@ -11,7 +11,9 @@ pragma solidity 0.8.37;
 /// re-timed, keeps it). The first settlement that presented a fingerprint is
 /// kept, so a later batch, by any oracle, finds a reused track by one read.
 /// A verdict may be recorded again (a log uploaded late, a check improved):
-/// the latest wins and every one stays in the events.
+/// the latest wins and every one stays in the events. A settlement recorded
+/// again without the track it claimed releases it (`TripTrackReleased`), so a
+/// track claimed by a mistaken or invented settlement id can be corrected.
 interface ITripRegistry {
     enum Verdict {
         None,
@@ -54,6 +56,10 @@ interface ITripRegistry {
         bytes32 indexed fingerprint,
         address indexed by
     );
+
+    /// @notice Settlement `settlementId` no longer claims the track `fingerprint`: its verdict was
+    /// recorded again without that track, so the next settlement that presents it claims it.
+    event TripTrackReleased(bytes32 indexed fingerprint, bytes32 indexed settlementId, address indexed by);
 
     /// @notice Records the verdicts of a batch of settlements. Only active
     /// ORACLE members may. `NoLog` carries a zero digest and fingerprint;
