@@ -117,6 +117,18 @@ EVENT_TABLES: Final[tuple[EventTable, ...]] = (
     EventTable("TripRegistry", "TripVerdictRecorded", "trips", ("settlementId",)),
 )
 
+#: the payout lifecycle tables (each row has the payout's `id`)
+PAYOUT_STEP_TABLES: Final = (
+    "payout_confirmations",
+    "payout_declarations",
+    "payout_payments",
+    "payout_overdue",
+    "payout_disputes",
+    "payout_resolutions",
+)
+#: the roles a subject is scored in, in order of precedence (a subject playing two is scored in the first)
+SCORED_ROLES: Final = ("shipper", "platform", "carrier")
+
 #: schema version v -> the function that brings a version-v file to v+1 (inside one transaction)
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
 
@@ -894,6 +906,101 @@ class ChainIndex:
             (as_of,),
         ).fetchall()
         return sorted("0x" + bytes(r[0]).hex() for r in rows)
+
+    def _tables(self) -> set[str]:
+        return {d.spec.table for d in self._decoders}
+
+    def touched_subjects(self, start: int, end: int) -> dict[str, int]:
+        """Every subject (0x id), whatever its role, -> block of the last event in blocks (start, end] that
+        touches it: a settlement it is party to (submitted or changed, as shipper, platform or carrier), a payout
+        it owes or is owed (recorded or changed), a trip verdict on a settlement it is party to. The every-role
+        part of a daemon round's due subjects (#17); ``touched_shippers`` is its shipper-only predecessor."""
+        self.ready(end)
+        tables = self._tables()
+        out: dict[str, int] = {}
+        with self._snapshot() as db:
+            first = self._first_seq_after(db, start)
+            queries = []
+            for col in ("shipper", "platform", "carrier"):
+                queries.append(
+                    f"SELECT p.id, max(s.block) FROM settlements s JOIN subjects p ON p.code = s.{col} "
+                    f"WHERE s.seq >= ?1 AND s.block > ?2 AND s.block <= ?3 GROUP BY s.{col}"
+                )
+                queries.append(
+                    f"SELECT p.id, max(c.block) FROM changes c JOIN settlements s ON s.seq = c.seq "
+                    f"JOIN subjects p ON p.code = s.{col} WHERE c.block > ?2 AND c.block <= ?3 AND ?1 >= 0 "
+                    f"GROUP BY s.{col}"
+                )
+                if "trips" in tables:
+                    queries.append(
+                        f'SELECT p.id, max(t.block) FROM "trips" t JOIN settlements s ON s.id = t."settlementId" '
+                        f"JOIN subjects p ON p.code = s.{col} WHERE t.block > ?2 AND t.block <= ?3 AND ?1 >= 0 "
+                        f"GROUP BY s.{col}"
+                    )
+            if "payouts" in tables:
+                steps = [t for t in PAYOUT_STEP_TABLES if t in tables]
+                for col in ("platform", "carrier"):
+                    queries.append(
+                        f'SELECT "{col}", max(block) FROM "payouts" WHERE block > ?2 AND block <= ?3 AND ?1 >= 0 '
+                        f'GROUP BY "{col}"'
+                    )
+                    for step in steps:
+                        queries.append(
+                            f'SELECT p."{col}", max(x.block) FROM "{step}" x JOIN "payouts" p ON p.id = x.id '
+                            f'WHERE x.block > ?2 AND x.block <= ?3 AND ?1 >= 0 GROUP BY p."{col}"'
+                        )
+            for query in queries:
+                for raw, block in db.execute(query, (first, start, end)):
+                    key = "0x" + bytes(raw).hex()
+                    out[key] = max(int(block), out.get(key, -1))
+        return out
+
+    def subject_roles(self, block: int | None = None, subjects: Iterable[str] | None = None) -> dict[str, str]:
+        """The role each subject (0x id) is scored in, as of ``block``: the first of ``SCORED_ROLES`` (shipper,
+        platform, carrier) it plays in a settlement or a payout submitted by then; with ``subjects``, only those
+        (a subject with no record by then is left out). One role per subject: the ScoreOracle holds one score
+        per subject id."""
+        as_of = self.ready(block)
+        tables = self._tables()
+        found: dict[str, set[str]] = {}
+        with self._snapshot() as db:
+            for col in SCORED_ROLES:
+                rows = db.execute(
+                    f"SELECT DISTINCT p.id FROM settlements s JOIN subjects p ON p.code = s.{col} WHERE s.block <= ?",
+                    (as_of,),
+                ).fetchall()
+                if col != "shipper" and "payouts" in tables:
+                    rows += db.execute(f'SELECT DISTINCT "{col}" FROM "payouts" WHERE block <= ?', (as_of,)).fetchall()
+                for (raw,) in rows:
+                    found.setdefault("0x" + bytes(raw).hex(), set()).add(col)
+        wanted = None if subjects is None else {str(x).lower() for x in subjects}
+        return {
+            subject: next(r for r in SCORED_ROLES if r in roles)
+            for subject, roles in sorted(found.items())
+            if wanted is None or subject in wanted
+        }
+
+    def parties(self, role: str, block: int | None = None) -> list[str]:
+        """Every subject (0x id) scored as ``role`` (see ``subject_roles``) as of ``block``, sorted."""
+        if role not in SCORED_ROLES:
+            raise InvalidInput(f"role must be one of {', '.join(SCORED_ROLES)}; got {role!r}.")
+        return sorted(s for s, r in self.subject_roles(block).items() if r == role)
+
+    def trip_rows(self, block: int | None = None) -> list[tuple[str, int, int]]:
+        """The latest trip verdict of each settlement as of ``block``: (settlement id 0x, verdict, energy) codes
+        of ITripRegistry; [] when TripRegistry is not deployed."""
+        as_of = self.ready(block)
+        if "trips" not in self._tables():
+            return []
+        latest: dict[bytes, tuple[int, int]] = {}
+        with self._snapshot() as db:
+            rows = db.execute(
+                'SELECT "settlementId", verdict, energy FROM "trips" WHERE block <= ? ORDER BY block, log_index',
+                (as_of,),
+            ).fetchall()
+        for sid, verdict, energy in rows:
+            latest[bytes(sid)] = (int(verdict), int(energy))
+        return [("0x" + sid.hex(), v, e) for sid, (v, e) in latest.items()]
 
     def records_of(self, subject: bytes, roles: Sequence[str] = ("shipper", "carrier")) -> list[Settlement]:
         """The submitted records where ``subject`` plays one of ``roles`` (shipper, platform, carrier), sorted
