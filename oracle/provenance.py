@@ -12,7 +12,10 @@ request per distinct report, so ~1 per 500 subjects), then check locally
   chain accepted;
 - the signatures recover to at least k distinct signers that are active ORACLE
   members now (k = the current threshold);
-- the model hash is registered in the ModelRegistry (and whether it is the champion);
+- the model hash is registered in the ModelRegistry (and whether it is the champion); a report scoring
+  every role names the registry's champion set instead (#17): the entry's model is then the set's member
+  for the subject's role (ChainIndex.subject_roles), and it must have been the champion of that role at the
+  report's epoch (the registry's RoleChampionChanged events up to that block);
 - with the public model card (`card`): its keccak is the model hash, and the reason
   codes are recovered by searching the card's reason-code combinations (ordered
   tuples of at most `n_reasons` distinct features) for the one whose
@@ -44,11 +47,13 @@ from Crypto.Hash import keccak
 from faster_eth_abi import decode
 
 from creditshare.bindings.consortium import Consortium
-from creditshare.bindings.model_registry import ModelRegistry, ModelStatus
+from creditshare.bindings.model_registry import ModelRegistry, ModelStatus, SubjectRole
 from creditshare.bindings.score_oracle import ScoreOracle
-from creditshare.core.chain import ChainClient, decode_log_data
+from creditshare.core.chain import ChainClient, decode_log_data, event_topic
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import to_hex
+from creditshare.domain.cards import CardUnavailable, card_of_model
+from creditshare.domain.index import ChainIndex
 from oracle.report import Entry, InvalidSignature, ScoreReport, entries_root, recover_signer, report_digest
 from scoring.model_card import TIERS
 
@@ -261,25 +266,50 @@ def verify_scores(
     }
     models: dict[bytes, Any] = {}
     book = ReasonBook(card) if card is not None else None
+    books: dict[bytes, ReasonBook | None] = {}
+    roles = _roles(client, [to_hex(s) for s, r in zip(subjects, raw, strict=True) if int(r[4]) != 0])
+    champions_at = _ChampionHistory(client, registry)
     out = []
-    for subject, (score, tier, model_hash, as_of, epoch, reasons25, rid) in zip(subjects, raw, strict=True):
+    for subject, (score, tier, report_model, as_of, epoch, reasons25, rid) in zip(subjects, raw, strict=True):
         item: dict[str, Any] = {"subject": to_hex(subject), "scored": epoch != 0}
         if epoch == 0:
             out.append(item)
             continue
-        model_hash = bytes(model_hash)
-        if model_hash not in models:
-            models[model_hash] = registry.model(model_hash)
+        report_model = bytes(report_model)
+        role = SubjectRole.parse(roles.get(to_hex(subject), "shipper"))
+        # the model that scored this entry: the report's model, or its champion set's member for the role
+        if report_model not in models:
+            models[report_model] = registry.model(report_model)
+        model_hash = report_model
+        role_problems: list[str] = []
+        if models[report_model] is None:
+            members = registry.champion_set_members(report_model)
+            if members:
+                if role in members:
+                    model_hash = members[role]
+                else:
+                    role_problems.append(f"the report's champion set has no {role.label} champion")
+            if model_hash not in models:
+                models[model_hash] = registry.model(model_hash)
         model = models[model_hash]
+        if model is not None and not role_problems:
+            if model.role != role:
+                role_problems.append(f"model {to_hex(model_hash)} scores {model.role.label}s, not {role.label}s")
+            elif champions_at.champion(role, int(epoch)) != model_hash:
+                role_problems.append(
+                    f"model {to_hex(model_hash)} was not the {role.label} champion at the report's epoch {int(epoch)}"
+                )
         age_days = max(0, now - int(as_of)) // 86400
         model_status = MODEL_STATUS.get(model.status, "unregistered") if model else "unregistered"
         item.update(
             {
                 "score": int(score),
                 "tier": TIERS[tier],
+                "role": role.label,
                 "model_hash": to_hex(model_hash),
+                "report_model_hash": to_hex(report_model),
                 "model_version": model.version if model else None,
-                "model_is_champion": champion == model_hash,
+                "model_is_champion": champion == model_hash or champions_at.current(role) == model_hash,
                 "model_status": model_status,
                 "as_of": int(as_of),
                 "epoch": int(epoch),
@@ -303,15 +333,22 @@ def verify_scores(
                 problems.append("the stored score differs from the signed entry")
         if model is None:
             problems.append(f"model {to_hex(model_hash)} is not registered")
+        problems.extend(role_problems)
         reasons = None
-        if book is not None:
-            if book.model_hash != to_hex(model_hash):
+        entry_book = book
+        if model_hash != report_model and (book is None or book.model_hash != to_hex(model_hash)):
+            # a report scoring every role: the entry's model card from the evidence store (checked by digest)
+            if model_hash not in books:
+                books[model_hash] = _book(client, registry, model_hash)
+            entry_book = books[model_hash]
+        if entry_book is not None:
+            if entry_book.model_hash != to_hex(model_hash):
                 problems.append(
-                    f"the card given hashes to {book.model_hash}, not to the report's model "
+                    f"the card given hashes to {entry_book.model_hash}, not to the report's model "
                     f"{to_hex(model_hash)}: reason codes cannot be recovered with it"
                 )
             elif entry is not None:
-                found = book.codes(entry.reasons_hash)
+                found = entry_book.codes(entry.reasons_hash)
                 if found is None:
                     problems.append("no reason-code combination of the card hashes to the signed reasons hash")
                 else:
@@ -339,6 +376,60 @@ def verify_scores(
         )
         out.append(item)
     return out
+
+
+def _book(client: ChainClient, registry: ModelRegistry, model_hash: bytes) -> ReasonBook | None:
+    """The reason book of a registered model's card from the evidence store (None if it is not there)."""
+    try:
+        return ReasonBook(card_of_model(registry, client.settings.evidence_dir, model_hash))
+    except CardUnavailable:
+        return None
+
+
+def _roles(client: ChainClient, subjects: list[str]) -> dict[str, str]:
+    """The role each scored subject is scored in (ChainIndex.subject_roles); {} when nothing is scored."""
+    if not subjects:
+        return {}
+    with ChainIndex(client) as index:
+        return index.subject_roles(None, subjects)
+
+
+class _ChampionHistory:
+    """Each role's champion at any block, from the registry's RoleChampionChanged events (one log scan): an
+    event query, not a state read at an old block, so it works on nodes that prune old state."""
+
+    def __init__(self, client: ChainClient, registry: ModelRegistry) -> None:
+        self.client, self.registry = client, registry
+        self._changes: list[tuple[int, int, SubjectRole, bytes]] | None = None
+
+    def _load(self) -> list[tuple[int, int, SubjectRole, bytes]]:
+        if self._changes is None:
+            contract = self.registry.contract
+            topic = event_topic(contract, "RoleChampionChanged")
+            logs = self.client.logs(contract.address, [topic], self.client.deployment.from_block, None)
+            self._changes = sorted(
+                (
+                    int(log["blockNumber"], 16),
+                    int(log["logIndex"], 16),
+                    SubjectRole(int(log["topics"][1], 16)),
+                    bytes.fromhex(log["topics"][3][2:]),
+                )
+                for log in logs
+            )
+        return self._changes
+
+    def champion(self, role: SubjectRole, block: int) -> bytes | None:
+        """The champion of `role` as of the end of `block` (None if it had none)."""
+        found = None
+        for number, _, r, current in self._load():
+            if number > block:
+                break
+            if r == role:
+                found = current
+        return found if found and any(found) else None
+
+    def current(self, role: SubjectRole) -> bytes | None:
+        return self.registry.champion_of(role)
 
 
 def subjects_scored(client: ChainClient) -> list[bytes]:

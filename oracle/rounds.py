@@ -7,16 +7,17 @@ oracle names the same `end` for a whole window; this module takes any (start, en
 Everything is read as of block `end`, so every oracle node that computes the
 round (start, end] gets the same reports and digests:
 
-- the relevant events in (start, end]: SettlementLedger events (the settlement's
-  shipper is affected), ScoreOracle RefreshRequested (its subject), ModelRegistry
-  ChampionChanged (every shipper on the ledger);
+- the relevant events in (start, end], from this node's chain index: settlements,
+  payouts and trip verdicts (every party of them: shipper, platform, carrier),
+  ScoreOracle RefreshRequested (its subject), ModelRegistry RoleChampionChanged
+  (every subject scored in that role);
 - a subject is *due* if the last such event touching it lies after its stored
   score epoch as of `end` (epochs are block numbers, so a subject already scored
   by a later round is not scored again);
-- due subjects are scored with the champion card by oracle.scores.score_from_ledger
-  (as of the block time of `end`); a due subject without shipper history as of
-  then cannot be scored and is left out (it is scored at its next event or
-  refresh request);
+- due subjects are scored with their role's champion card by
+  oracle.scores.score_from_ledger (as of the block time of `end`); a due subject
+  without history as of then, or of a role without a champion, cannot be scored
+  and is left out (it is scored at its next event or refresh request);
 - the reports carry epoch = end, asOf = block time of end, expiry = asOf + ttl,
   in batches of subjects sorted by id.
 """
@@ -26,14 +27,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from creditshare.bindings.model_registry import ModelRegistry
+from creditshare.bindings.model_registry import ModelRegistry, SubjectRole
 from creditshare.bindings.score_oracle import ScoreOracle
-from creditshare.bindings.settlement_ledger import STATUS_EVENTS, SettlementLedger
 from creditshare.core.chain import ChainClient, event_topic
 from creditshare.core.ids import parse_bytes32, to_hex
+from creditshare.domain.index import ChainIndex
 from oracle.batch import build_reports
 from oracle.report import Entry, ScoreReport, report_digest
-from oracle.scores import score_from_ledger
+from oracle.scores import report_model, score_from_ledger
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,13 @@ def _topic_hex(topic: str) -> str:
     return "0x" + topic[2:].lower()
 
 
-def affected(client: ChainClient, start: int, end: int) -> dict[str, int]:
-    """Subject (0x id) -> block of the last relevant event touching it in (start, end]."""
+def affected(client: ChainClient, start: int, end: int, *, every_role: bool = False) -> dict[str, int]:
+    """Subject (0x id) -> block of the last relevant event touching it in (start, end].
+
+    From this node's chain index, not a log scan: by default shippers only (ChainIndex.touched_shippers, and
+    every shipper, ChainIndex.shippers, after a ChampionChanged); with `every_role`, every party
+    (ChainIndex.touched_subjects: settlements, payouts and trip verdicts; after a RoleChampionChanged, every
+    subject scored in that role). Plus ScoreOracle RefreshRequested (its subject) either way."""
     from_block = max(start + 1, client.deployment.from_block)
     last: dict[str, int] = {}
 
@@ -78,42 +84,32 @@ def affected(client: ChainClient, start: int, end: int) -> dict[str, int]:
         if block > last.get(subject, -1):
             last[subject] = block
 
-    ledger = SettlementLedger(client).contract
-    submitted = event_topic(ledger, "SettlementSubmitted")
-    status = [event_topic(ledger, n) for n in STATUS_EVENTS]
-    unknown: dict[str, int] = {}  # settlement id -> block of a status event
-    for log in _logs(client, ledger.address, [[submitted, *status]], from_block, end):
-        block = int(log["blockNumber"], 16)
-        if log["topics"][0] == submitted:
-            touch(_topic_hex(log["topics"][2]), block)
-        else:
-            sid = _topic_hex(log["topics"][1])
-            unknown[sid] = max(block, unknown.get(sid, -1))
-    if unknown:
-        shipper_of = _shippers_of(client, ledger, submitted, list(unknown), end)
-        for sid, block in unknown.items():
-            touch(shipper_of[sid], block)
-
-    for log in ScoreOracle(client).refresh_requested_logs(from_block, end):
-        touch(_topic_hex(log["topics"][1]), int(log["blockNumber"], 16))
-
     registry = ModelRegistry(client).contract
-    promotions = _logs(client, registry.address, [event_topic(registry, "ChampionChanged")], from_block, end)
-    if promotions:
-        promoted = max(int(log["blockNumber"], 16) for log in promotions)
-        for log in _logs(client, ledger.address, [submitted], client.deployment.from_block, end):
-            touch(_topic_hex(log["topics"][2]), promoted)
+    with ChainIndex(client) as index:
+        touched = index.touched_subjects(start, end) if every_role else index.touched_shippers(start, end)
+        for subject, block in touched.items():
+            touch(subject, block)
+
+        for log in ScoreOracle(client).refresh_requested_logs(from_block, end):
+            touch(_topic_hex(log["topics"][1]), int(log["blockNumber"], 16))
+
+        if every_role:
+            changed = _logs(client, registry.address, [event_topic(registry, "RoleChampionChanged")], from_block, end)
+            promoted: dict[str, int] = {}
+            for log in changed:
+                role = SubjectRole(int(log["topics"][1], 16)).label
+                promoted[role] = max(promoted.get(role, -1), int(log["blockNumber"], 16))
+            if promoted:
+                for subject, role in index.subject_roles(end).items():
+                    if role in promoted:
+                        touch(subject, promoted[role])
+        else:
+            changes = _logs(client, registry.address, [event_topic(registry, "ChampionChanged")], from_block, end)
+            if changes:
+                block = max(int(log["blockNumber"], 16) for log in changes)
+                for subject in index.shippers(end):
+                    touch(subject, block)
     return last
-
-
-def _shippers_of(client: ChainClient, ledger: Any, submitted: str, ids: list[str], end: int) -> dict[str, str]:
-    """The shipper of each settlement id, from its SettlementSubmitted event (id is indexed)."""
-    found: dict[str, str] = {}
-    for i in range(0, len(ids), 100):
-        chunk = ids[i : i + 100]
-        for log in _logs(client, ledger.address, [submitted, chunk], client.deployment.from_block, end):
-            found[_topic_hex(log["topics"][1])] = _topic_hex(log["topics"][2])
-    return found
 
 
 def stored_epochs(client: ChainClient, subjects: list[str], block: int) -> dict[str, int]:
@@ -135,7 +131,7 @@ def compute_round(
     """The reports of round (start, end], read as of block `end` (see the module docstring)."""
     if end <= start:
         return Round(start, end, (), (), (), ())
-    last = affected(client, start, end)
+    last = affected(client, start, end, every_role=True)
     epochs = stored_epochs(client, sorted(last), end)
     due = sorted(s for s, block in last.items() if block > epochs[s])
     if not due:
@@ -144,7 +140,7 @@ def compute_round(
     scored = score_from_ledger(client, card, as_of, block=end, subjects=set(due), aggregates=aggregates)
     scored_ids = {s.subject for s in scored}
     reports = build_reports(
-        scored, epoch=end, model_hash=parse_bytes32(card.model_hash), as_of=as_of, expiry=as_of + ttl, batch=batch
+        scored, epoch=end, model_hash=report_model(client, block=end), as_of=as_of, expiry=as_of + ttl, batch=batch
     )
     contract = ScoreOracle(client).address
     chain_id = client.settings.network.chain_id

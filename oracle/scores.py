@@ -8,6 +8,7 @@ card, and signs only if its entries hash to the same root.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Sequence
@@ -17,17 +18,68 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_address
 
-from creditshare.bindings.model_registry import ModelRegistry
+from creditshare.bindings.model_registry import ModelRegistry, SubjectRole
 from creditshare.bindings.score_oracle import MAX_REPORT_TTL, ScoreOracle
 from creditshare.core.chain import ChainClient
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import parse_bytes32, to_hex
-from creditshare.domain.index import settlements_as_of
+from creditshare.domain.cards import CardUnavailable, card_of_model
+from creditshare.domain.index import ChainIndex, settlements_as_of
 from oracle.batch import build_reports, score_subjects
 from oracle.mpc_features import merge_aggregates
 from oracle.report import Entry, ScoreReport, entries_root, order_signatures, recover_signer, report_digest, sign_report
-from scoring.features import build_features
+from scoring.features import build_features, party_features
 from scoring.model_card import TIERS
+
+#: roles in the order of ModelRegistry.SubjectRole
+ROLE_ORDER = ("shipper", "carrier", "platform")
+
+
+def _as_cards(card: Any) -> list[Any]:
+    """One card or several (a list or tuple of cards) as a list."""
+    return list(card) if isinstance(card, (list, tuple)) else [card]
+
+
+def role_cards(client: ChainClient, card: Any, *, block: int | None = None) -> dict[str, Any]:
+    """The champion card of every role (shipper, carrier, platform) as of `block`.
+
+    `card` is this operator's copy of one or more champion cards: each must be the champion of its role
+    (else InvalidInput, as before roles). A role whose champion was not given is read from the evidence store
+    by the registry's digest (domain.cards.card_of_model: `model register` publishes every card there); a
+    role without a champion, or whose card is not in the store, is left out (its subjects are not scored)."""
+    registry = ModelRegistry(client)
+    champions = {r.label: h for r, h in registry.champions(block=block).items()}
+    out: dict[str, Any] = {}
+    for given in _as_cards(card):
+        role = getattr(given, "role", "shipper")
+        champion = champions.get(role)
+        if champion is None or to_hex(champion) != given.model_hash:
+            what = "champion" if role == "shipper" else f"{role} champion"
+            raise InvalidInput(
+                f"the card {given.model_hash} is not the registered {what} "
+                f"({to_hex(champion) if champion else 'none promoted'})."
+            )
+        out[role] = given
+    for role, champion in champions.items():
+        if role not in out:
+            with contextlib.suppress(CardUnavailable):
+                out[role] = card_of_model(registry, client.settings.evidence_dir, champion)
+    return out
+
+
+def report_model(client: ChainClient, *, block: int | None = None) -> bytes:
+    """The model hash a report as of `block` names: the shipper champion while it is the only champion (reports
+    as before roles), else the registry's champion set (one report scores every role; each entry's model is
+    its subject's role's champion in that set)."""
+    registry = ModelRegistry(client)
+    champions = registry.champions(block=block)
+    if not champions:
+        raise InvalidInput("no model has been promoted to champion: nothing to score with.")
+    if set(champions) == {SubjectRole.SHIPPER}:
+        return champions[SubjectRole.SHIPPER]
+    found = registry.champion_set(block=block)
+    assert found is not None  # some role has a champion
+    return found
 
 
 def score_from_ledger(
@@ -39,28 +91,58 @@ def score_from_ledger(
     subjects: set[str] | None = None,
     aggregates: dict[str, dict[str, int]] | None = None,
 ) -> list[Any]:
-    """Scores shippers with `card` from the ledger: the one place where features are assembled.
+    """Scores every subject with its role's champion card from the chain index: the one place where features
+    are assembled.
 
-    With `block`, everything (champion, settlements, their states) is read as of that block
-    number, so every oracle node computes the same entries; with `subjects` (0x ids), only
-    those subjects are scored, and those without any shipper history as of `as_of` are left out.
+    `card` is the operator's champion card, or a list of champion cards (one per role; `role_cards` fetches
+    the others). Each subject is scored in one role (ChainIndex.subject_roles: shipper, else platform, else
+    carrier) with that role's features (scoring.features: settlement features of the role plus its party
+    features from payouts and trip verdicts) and that role's champion. With `block`, everything is read as of
+    that block number, so every oracle node computes the same entries; with `subjects` (0x ids), only those
+    subjects are scored, and those without history as of `as_of` are left out. Entries are sorted by subject.
     """
-    registry = ModelRegistry(client)
-    (raw_champion,) = client.call(registry.contract, "champion", block=block)
-    champion = bytes(raw_champion) if any(raw_champion) else None
-    if champion is None or to_hex(champion) != card.model_hash:
-        raise InvalidInput(
-            f"the card {card.model_hash} is not the registered champion "
-            f"({to_hex(champion) if champion else 'none promoted'})."
-        )
+    cards = role_cards(client, card, block=block)
+    shipper_card = cards.get("shipper")
+    if subjects is None and shipper_card is not None and len(cards) == 1:
+        # no other role has a champion: shippers only, as before roles
+        only = _score_shippers(client, shipper_card, as_of, block, None, aggregates)
+        if not only:
+            raise InvalidInput("the ledger holds no settlements to score.")
+        return only
+    with ChainIndex(client) as index:
+        roles_of = index.subject_roles(block, subjects)
+    by_role: dict[str, list[str]] = {}
+    for subject, role in roles_of.items():
+        by_role.setdefault(role, []).append(subject)
+    scored: list[Any] = []
+    if shipper_card is not None and by_role.get("shipper"):
+        scored += _score_shippers(client, shipper_card, as_of, block, set(by_role["shipper"]), aggregates)
+    others = [r for r in ("carrier", "platform") if r in cards and by_role.get(r)]
+    if others:
+        frame = settlements_as_of(client, block)
+        payouts, trips = _payouts(client, block), _trips(client, frame, block)
+        for role in others:
+            features = _party_frame(frame, as_of, role, by_role[role], payouts, trips)
+            scored += score_subjects(cards[role], features)
+    if subjects is None and not scored:
+        raise InvalidInput("the ledger holds no settlements to score.")
+    return sorted(scored, key=lambda x: x.subject)
+
+
+def _score_shippers(
+    client: ChainClient,
+    card: Any,
+    as_of: int,
+    block: int | None,
+    subjects: set[str] | None,
+    aggregates: dict[str, dict[str, int]] | None,
+) -> list[Any]:
     # from this node's chain index (creditshare.domain.index): only the settlements the scored subjects pay
     # when `subjects` is given (a round's due subjects), so a round costs what changed, not the whole history;
     # the same frame rows as settlement_frame, so the same features and scores (tests/domain/test_index_property.py)
     frame = settlements_as_of(client, block, shippers=None if subjects is None else sorted(subjects))
     if frame.empty:
-        if subjects is not None:
-            return []
-        raise InvalidInput("the ledger holds no settlements to score.")
+        return []
     features = build_features(frame, as_of, roles=("shipper",))
     # cross-platform aggregates revealed by a recorded MPC job (oracle/mpc_features.py)
     if aggregates is not None:
@@ -72,7 +154,66 @@ def score_from_ledger(
         )
     if subjects is not None:
         features = features[features.index.isin(sorted(subjects))]
+    missing = [f for f in card.feature_names if f not in features.columns]
+    if missing and all(f.startswith("shp_") for f in missing):
+        # the shipper's party features (trip-verified and new-energy shares), when the card uses them
+        extra = party_features(
+            frame, as_of, trips=_trips(client, frame, block), subjects=features.index, role="shipper"
+        )
+        features = features.join(extra[[c for c in missing if c in extra.columns]])
     return score_subjects(card, features)
+
+
+def _party_frame(frame: Any, as_of: int, role: str, subjects: list[str], payouts: Any, trips: Any) -> Any:
+    """The features of `role` (its settlement features and party features) of `subjects`, indexed by subject."""
+    import pandas as pd
+
+    wanted = sorted(subjects)
+    if frame.empty:
+        base = pd.DataFrame(index=pd.Index(wanted, dtype=object, name="subject"))
+    else:
+        base = build_features(frame, as_of, subjects=wanted, roles=(role,))
+    extra = party_features(frame, as_of, payouts=payouts, trips=trips, subjects=wanted, role=role)
+    return pd.concat([base, extra], axis=1)
+
+
+def _payouts(client: ChainClient, block: int | None) -> Any:
+    """The payout frame as of `block` (None when PayoutLedger is not deployed)."""
+    if not client.deployment.addresses.get("PayoutLedger"):
+        return None
+    from creditshare.bindings.payout_ledger import PayoutLedger, payout_frame
+
+    return payout_frame(PayoutLedger(client), block)
+
+
+def _trips(client: ChainClient, frame: Any, block: int | None) -> Any:
+    """The latest trip verdict of each settlement as of `block`, as scoring.features.TRIP_COLUMNS, from the
+    chain index (None when TripRegistry is not deployed)."""
+    import pandas as pd
+
+    from creditshare.bindings.trip_registry import Energy, Verdict
+
+    if not client.deployment.addresses.get("TripRegistry"):
+        return None
+    with ChainIndex(client) as index:
+        rows = index.trip_rows(block)
+    columns = ["settlement_id", "shipper", "platform", "carrier", "verdict", "energy_type", "invoice_date"]
+    if not rows or frame.empty:
+        out = pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+        out["invoice_date"] = out["invoice_date"].astype("int64")
+        return out
+    parties = frame.set_index("settlement_id")[["shipper", "platform", "carrier", "invoice_date"]]
+    records = []
+    for sid, verdict, energy in rows:
+        if sid in parties.index and Verdict(verdict) != Verdict.NONE:
+            p = parties.loc[sid]
+            label = Verdict(verdict).label
+            records.append(
+                [sid, p["shipper"], p["platform"], p["carrier"], label, Energy(energy).label, p["invoice_date"]]
+            )
+    out = pd.DataFrame(records, columns=columns)
+    out["invoice_date"] = out["invoice_date"].astype("int64")
+    return out
 
 
 def propose(
@@ -94,7 +235,7 @@ def propose(
     check_report_window(client, epoch=epoch, as_of=as_of, expiry=expiry)
     scored = score_from_ledger(client, card, as_of, block=epoch, aggregates=aggregates)
     reports = build_reports(
-        scored, epoch=epoch, model_hash=parse_bytes32(card.model_hash), as_of=as_of, expiry=expiry, batch=batch
+        scored, epoch=epoch, model_hash=report_model(client, block=epoch), as_of=as_of, expiry=expiry, batch=batch
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     contract = ScoreOracle(client).address
@@ -270,8 +411,13 @@ def sign(
     check_report_window(
         client, epoch=report.epoch, as_of=report.as_of, expiry=report.expiry, confirmations=confirmations, ttl=ttl
     )
-    if to_hex(report.model_hash) != card.model_hash:
-        raise InvalidInput(f"the report names model {to_hex(report.model_hash)}; this card is {card.model_hash}.")
+    expected = report_model(client, block=report.epoch)
+    if report.model_hash != expected:
+        mine = ", ".join(c.model_hash for c in _as_cards(card))
+        raise InvalidInput(
+            f"the report names model {to_hex(report.model_hash)}; the champion as of its epoch is {to_hex(expected)} "
+            f"(this card: {mine})."
+        )
     if entries_root(entries) != report.entries_root:
         raise InvalidInput("the report's entries do not hash to its entries root: not signing.")
     scored = score_from_ledger(client, card, report.as_of, block=report.epoch, aggregates=aggregates)
@@ -308,7 +454,8 @@ def submit(client: ChainClient, path: Path, account: LocalAccount) -> dict[str, 
 def scores(client: ChainClient, subjects: Sequence[bytes]) -> list[dict[str, Any]]:
     raw = ScoreOracle(client).scores_of(subjects)
     registry = ModelRegistry(client)
-    champion = registry.champion()
+    champions = set(registry.champions().values())
+    current_set = registry.champion_set()
     now = client.block_timestamp()
     out = []
     for subject, (score, tier, model_hash, as_of, epoch, reasons, report) in zip(subjects, raw, strict=True):
@@ -324,7 +471,7 @@ def scores(client: ChainClient, subjects: Sequence[bytes]) -> list[dict[str, Any
                 "tier": TIERS[tier],
                 "model_hash": to_hex(bytes(model_hash)),
                 "model_version": model.version if model else None,
-                "model_is_champion": champion == bytes(model_hash),
+                "model_is_champion": bytes(model_hash) in champions or bytes(model_hash) == current_set,
                 "as_of": as_of,
                 "epoch": epoch,
                 "staleness_days": max(0, now - as_of) // 86400,

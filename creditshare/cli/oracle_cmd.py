@@ -22,7 +22,10 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-CARD_HELP = "This operator's copy of the champion model card."
+CARD_HELP = (
+    "This operator's copy of the champion model card; repeat it for the champions of other roles (shipper, carrier, "
+    "platform). A role's champion not given is read from the evidence store (`model register` publishes it there)."
+)
 
 
 MPC_OUTPUT_HELP = (
@@ -40,6 +43,15 @@ def _card(path: Path) -> ModelCard:
     return ModelCard.load(path)
 
 
+def _cards(paths: list[Path]) -> list[ModelCard]:
+    """The champion cards given (one --card per role at most)."""
+    cards = [_card(p) for p in paths]
+    roles = [c.role for c in cards]
+    if len(set(roles)) != len(roles):
+        raise InvalidInput("give at most one --card per role (shipper, carrier, platform).")
+    return cards
+
+
 def _aggregates(ctx: typer.Context, path: Path | None) -> dict[str, dict[str, int]] | None:
     """The verified xp_* aggregates of an MPC output file (its hash must be the one recorded on chain)."""
     if path is None:
@@ -52,7 +64,7 @@ def _aggregates(ctx: typer.Context, path: Path | None) -> dict[str, dict[str, in
 @app.command()
 def propose(
     ctx: typer.Context,
-    card: Path = typer.Option(..., "--card", help=CARD_HELP),
+    card: list[Path] = typer.Option(..., "--card", help=CARD_HELP),
     as_of: str | None = typer.Option(
         None,
         "--as-of",
@@ -66,7 +78,8 @@ def propose(
     batch: int = typer.Option(500, "--batch", min=1, max=500, help="Subjects per report."),
     mpc_output: MpcOutput = None,
 ) -> None:
-    """Score every shipper from the ledger with the champion card as of a block; write report files to sign."""
+    """Score every subject from the ledger with its role's champion card as of a block; write report files to
+    sign (shippers, and carriers and platforms once their roles have champions, in the same reports)."""
     from oracle import scores
 
     st = state(ctx)
@@ -81,7 +94,7 @@ def propose(
             )
     paths = scores.propose(
         st.client,
-        _card(card),
+        _cards(card),
         as_of=block_time,
         epoch=epoch,
         expiry=block_time + ttl,
@@ -116,7 +129,7 @@ def _date(timestamp: int) -> str:
 def sign(
     ctx: typer.Context,
     reports: list[Path] = typer.Argument(..., help="Report files."),
-    card: Path = typer.Option(..., "--card", help=CARD_HELP),
+    card: list[Path] = typer.Option(..., "--card", help=CARD_HELP),
     account: OracleAccount = None,
     mpc_output: MpcOutput = None,
     config: Path | None = typer.Option(
@@ -135,7 +148,7 @@ def sign(
     if config is not None:
         cfg = OracleConfig.load(config)
         window = {"confirmations": cfg.confirmations, "ttl": cfg.report_ttl_seconds}
-    signer, loaded = st.account(account), _card(card)
+    signer, loaded = st.account(account), _cards(card)
     aggregates = _aggregates(ctx, mpc_output)
     results = {str(p): scores.sign(st.client, loaded, p, signer, aggregates=aggregates, **window) for p in reports}
     emit(st, results, [f"{path}: {outcome}" for path, outcome in results.items()])
