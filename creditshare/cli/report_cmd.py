@@ -104,7 +104,7 @@ def _print_subject(r: dict[str, Any]) -> None:
     console.print(f"[bold]Subject {r['subject']}[/bold]", soft_wrap=True)
     if s["scored"]:
         if s["reasons"] is not None:
-            reasons = ", ".join(s["reasons"])
+            reasons = ", ".join(s["reasons"]) or "none"
         else:
             reasons = "? (see provenance)" if s.get("card_problem") else "? (give --card to recover them)"
         table(
@@ -123,6 +123,8 @@ def _print_subject(r: dict[str, Any]) -> None:
                 ]
             ],
         )
+        for sentence in r.get("reason_text") or []:
+            console.print(f"  reason: {sentence}", soft_wrap=True)
     else:
         console.print("no score on chain")
     if r["history"]:
@@ -145,6 +147,7 @@ def _print_subject(r: dict[str, Any]) -> None:
             ["late payments", st_["late_payments"]],
         ],
     )
+    _print_freight(r)
     if r["list_entries"]:
         table(
             "Credit-list entries",
@@ -177,6 +180,39 @@ def _print_subject(r: dict[str, Any]) -> None:
         f"  settlement evidence ({len(cids)} CIDs): {', '.join(cids[:5])}{' …' if len(cids) > 5 else ''}",
         soft_wrap=True,
     )
+
+
+def _print_freight(r: dict[str, Any]) -> None:
+    """Lanes and green freight of a subject report (creditshare.reports.freight)."""
+    if r.get("lanes"):
+        table(
+            "Lanes (from recorded trip logs)",
+            ["origin", "destination", "trips", "verified", "amount (yuan)", "new-energy trips"],
+            [
+                [
+                    lane["origin"],
+                    lane["destination"],
+                    lane["trips"],
+                    f"{lane['verified_bps'] / 100:g} %",
+                    _yuan(lane["amount_fen"]),
+                    lane["new_energy"],
+                ]
+                for lane in r["lanes"]
+            ],
+        )
+    else:
+        console.print("lanes: no recorded trip log among this subject's settlements")
+    g = r.get("green")
+    if g is not None:
+        if g["new_energy_bps"] is None:
+            console.print("green freight: no logged trip")
+        else:
+            mix = ", ".join(f"{k} {v}" for k, v in g["by_energy"].items())
+            console.print(
+                f"green freight: {g['new_energy_bps'] / 100:g} % of {g['logged_trips']} logged trips on new-energy "
+                f"trucks ({mix})",
+                soft_wrap=True,
+            )
 
 
 def _html(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -63,22 +64,49 @@ def verdict(item: dict[str, Any]) -> str:
     return f"verified: {signed}{note}"
 
 
+def share_text(green: dict[str, Any]) -> str:
+    """A subject's new-energy share as people read it ("62.5 % of 8 logged trips", "no logged trip")."""
+    if green["new_energy_bps"] is None:
+        return "no logged trip"
+    return f"{green['new_energy_bps'] / 100:g} % of {green['logged_trips']} logged trips"
+
+
 def short_verdict(item: dict[str, Any]) -> str:
     if not item["scored"]:
         return "no score"
     return {"not verified": "NOT VERIFIED"}.get(item["provenance"]["verdict"], item["provenance"]["verdict"])
 
 
-def _show(ctx: typer.Context, subjects: Sequence[bytes], card: Path | None, max_age_days: int) -> None:
+def _show(
+    ctx: typer.Context,
+    subjects: Sequence[bytes],
+    card: Path | None,
+    max_age_days: int,
+    min_new_energy_bps: int | None = None,
+) -> None:
+    from creditshare.reports.freight import new_energy_shares, with_reason_text
     from oracle.provenance import check_max_age, verify_scores
 
     check_max_age(max_age_days)  # a negative limit is a user error, before any chain read
     st = state(ctx)
+    cards: dict[str, Any] = {}
     if card is not None:
-        items = verify_scores(st.client, subjects, load_card(card), max_age_days=max_age_days)
+        loaded = load_card(card)
+        cards[loaded.model_hash] = loaded
+        items = verify_scores(st.client, subjects, loaded, max_age_days=max_age_days)
     else:
-        items = verify_with_published_cards(st, subjects, max_age_days)
-    emit(st, items, lambda: _print_scores(items))
+        items = verify_with_published_cards(st, subjects, max_age_days, cards)
+    dropped: list[dict[str, Any]] = []
+    if min_new_energy_bps is not None:
+        shares = new_energy_shares(st.client, subjects)
+        kept: list[dict[str, Any]] = []
+        for item in items:
+            item["green"] = shares[item["subject"]]
+            share = item["green"]["new_energy_bps"]
+            (kept if share is not None and share >= min_new_energy_bps else dropped).append(item)
+        items = kept
+    with_reason_text(st.client, items, cards)
+    emit(st, items, lambda: _print_scores(items, dropped if min_new_energy_bps is not None else None))
 
 
 def published_card(st: State, model_hash: bytes) -> tuple[Any, str | None]:
@@ -93,11 +121,13 @@ def published_card(st: State, model_hash: bytes) -> tuple[Any, str | None]:
         return None, str(err)
 
 
-def verify_with_published_cards(st: State, subjects: Sequence[bytes], max_age_days: int) -> list[dict[str, Any]]:
+def verify_with_published_cards(
+    st: State, subjects: Sequence[bytes], max_age_days: int, cards: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """`verify_scores` with each score's own model card fetched by its registry digest: subjects are grouped
     by the model of their score (a card given for the wrong model would be a provenance problem), the
     answers come back in the order of `subjects`. A scored item whose card could not be had carries
-    `card_problem`."""
+    `card_problem`. The cards found are added to `cards` (model hash -> card) when it is given."""
     from creditshare.bindings.score_oracle import ScoreOracle
     from oracle.provenance import accepted_reports, verify_scores
 
@@ -109,6 +139,8 @@ def verify_with_published_cards(st: State, subjects: Sequence[bytes], max_age_da
     out: list[dict[str, Any]] = [{} for _ in subjects]
     for model_hash, where in groups.items():
         card, problem = published_card(st, model_hash) if model_hash is not None else (None, None)
+        if card is not None and cards is not None:
+            cards[card.model_hash] = card
         items = verify_scores(st.client, [subjects[i] for i in where], card, reports, max_age_days=max_age_days)
         for i, item in zip(where, items, strict=True):
             if item["scored"]:
@@ -119,25 +151,36 @@ def verify_with_published_cards(st: State, subjects: Sequence[bytes], max_age_da
     return out
 
 
-def _print_scores(items: list[dict[str, Any]]) -> None:
+def _print_scores(items: list[dict[str, Any]], dropped: list[dict[str, Any]] | None = None) -> None:
+    green = dropped is not None
     table(
         "Scores",
-        ["subject", "score", "tier", "reasons", "model v", "model", "as of", "age (days)", "provenance"],
+        ["subject", "score", "tier", "reasons", "model v", "model", "as of", "age (days)", "provenance"]
+        + (["new-energy share"] if green else []),
         [
             [
                 i["subject"][:14] + "…",
                 i.get("score", "-"),
                 i.get("tier", "-"),
-                ", ".join(i["reasons"]) if i.get("reasons") is not None else ("-" if not i["scored"] else "?"),
+                "; ".join(i.get("reason_text") or i["reasons"])
+                if i.get("reasons") is not None
+                else ("-" if not i["scored"] else "?"),
                 i.get("model_version", "-"),
                 i.get("model_status", "-"),
                 dt.datetime.fromtimestamp(i["as_of"], dt.UTC).date() if i["scored"] else "-",
                 i.get("age_days", "-"),
                 short_verdict(i),
+                *([share_text(i["green"])] if green else []),
             ]
             for i in items
         ],
     )
+    if dropped:
+        console.print(
+            f"{len(dropped)} subject(s) left out by --min-new-energy-share: "
+            + ", ".join(f"{i['subject'][:14]}… ({share_text(i['green'])})" for i in dropped),
+            soft_wrap=True,
+        )
     for i in items:
         if i["scored"] and (len(items) == 1 or not i["provenance"]["verified"]):
             console.print(f"{i['subject']}: {verdict(i)}", soft_wrap=True)
@@ -175,8 +218,23 @@ def batch_(
     file: Path = typer.Argument(..., help="File of subjects, one per line."),
     card: Path | None = CARD_OPT,
     max_age_days: int = MAX_AGE_OPT,
+    min_new_energy_share: float | None = typer.Option(
+        None,
+        "--min-new-energy-share",
+        help="Keep only subjects whose logged trips (TripRegistry verdicts with a log, in any role) ran on "
+        "new-energy trucks (electric, hydrogen) for at least PCT percent (0-100); a subject without a logged "
+        "trip is left out. The output then gives each subject's share.",
+        metavar="PCT",
+    ),
 ) -> None:
     """Scores of many subjects in few calls (one per 500 subjects, one per report); verdicts as `score show`."""
+    bps = None
+    if min_new_energy_share is not None:
+        if not 0 <= min_new_energy_share <= 100 or min_new_energy_share != min_new_energy_share:
+            raise InvalidInput(
+                f"--min-new-energy-share must be a percentage from 0 to 100; got {min_new_energy_share:g}."
+            )
+        bps = math.ceil(min_new_energy_share * 100)
     try:
         lines = [line.strip() for line in file.read_text().splitlines()]
     except OSError as err:
@@ -191,4 +249,4 @@ def batch_(
             raise InvalidInput(f"{file} line {number}: {err}") from err
     if not subjects:
         raise InvalidInput(f"{file} lists no subjects.")
-    _show(ctx, subjects, card, max_age_days)
+    _show(ctx, subjects, card, max_age_days, bps)

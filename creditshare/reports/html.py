@@ -24,6 +24,8 @@ from creditshare.bindings.model_registry import ModelRegistry
 from creditshare.core.chain import ChainClient, event_topic
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import to_hex
+from creditshare.domain.index import ChainIndex
+from creditshare.reports.freight import ROLES, bar_svg, model_features, trip_facts, with_reason_text
 from creditshare.reports.lender import Population, population
 from oracle.provenance import DEFAULT_MAX_AGE_DAYS
 from scoring.errors import ScoringError
@@ -230,6 +232,7 @@ def subject_page(
     history: list[dict[str, Any]],
     settlements: dict[str, Any] | None,
     entries: list[dict[str, Any]],
+    freight: dict[str, Any] | None = None,
 ) -> str:
     s = item["subject"]
     p = item["provenance"]
@@ -260,6 +263,7 @@ def subject_page(
                 ]
             ],
         ),
+        *reasons_block(item),
         "<h2>Score history</h2>",
         _table(
             ["epoch", "as of", "score", "tier", "block", "transaction"],
@@ -296,6 +300,8 @@ def subject_page(
         )
     else:
         parts.append("<p>none</p>")
+    if freight is not None:
+        parts += lanes_block(freight)
     parts.append("<h2>Credit-list entries</h2>")
     parts.append(
         _table(
@@ -338,21 +344,98 @@ def subject_page(
     return _page(f"CreditShare subject {s[:12]}", "".join(parts))
 
 
+def reasons_block(item: dict[str, Any]) -> list[str]:
+    """The reasons as sentences with the subject's values (creditshare.reports.freight), a list."""
+    sentences = item.get("reason_text")
+    if not sentences:
+        return []
+    rows = "".join(
+        f"<li>{html.escape(t)} <code>{html.escape(r)}</code></li>" for t, r in zip(sentences, item["reasons"])
+    )
+    return ['<h2>Reasons</h2><ol class="reasons">', rows, "</ol>"]
+
+
+def lanes_block(freight: dict[str, Any]) -> list[str]:
+    """Lanes (table and bars) and green freight of a subject (creditshare.reports.freight.trip_facts)."""
+    parts = ["<h2>Lanes</h2>"]
+    lanes = freight.get("lanes") or []
+    if lanes:
+        parts.append(bar_svg(lanes))
+        parts.append(
+            _table(
+                ["origin", "destination", "trips", "verified share", "amount (yuan)", "new-energy trips"],
+                [
+                    [
+                        lane["origin"],
+                        lane["destination"],
+                        lane["trips"],
+                        f"{lane['verified_bps'] / 100:g} %",
+                        _yuan(lane["amount_fen"]),
+                        lane["new_energy"],
+                    ]
+                    for lane in lanes
+                ],
+            )
+        )
+    else:
+        parts.append("<p>no recorded trip log among this subject's settlements</p>")
+    note = freight.get("lanes_note") or {}
+    if note:
+        parts.append(
+            f"<p>{note['settlements_without_log']} settlement(s) without a trip log, {note['logs_unreadable']} "
+            f"log(s) not readable here; {html.escape(note['source'])}.</p>"
+        )
+    g = freight.get("green")
+    if g is not None:
+        if g["new_energy_bps"] is None:
+            text = "no logged trip"
+        else:
+            mix = ", ".join(f"{k} {v}" for k, v in g["by_energy"].items())
+            text = f"{g['new_energy_bps'] / 100:g} % of {g['logged_trips']} logged trips on new-energy trucks ({mix})"
+        parts.append(f'<h2>Green freight</h2><p class="green">{html.escape(text)}</p>')
+    return parts
+
+
+def model_page(card: Any) -> str:
+    """Every feature of the card: its description, bins and points (creditshare.reports.freight.model_features)."""
+    parts = [
+        '<p><a href="index.html">← report</a></p>',
+        f"<h1>Model {html.escape(card.name)} v{card.version}</h1><p>model hash <code>{card.model_hash}</code>; "
+        f"intercept {card.intercept_points} points; a score is the intercept plus one bin's points per feature. "
+        "A bin [a, b) holds a <= value < b; ratios are in basis points (100 = 1 %), amounts in fen, times in days.</p>",
+        _table(["tier", "minimum score"], [[t, m] for t, m in card.tiers]),
+    ]
+    for f in model_features(card):
+        parts.append(f'<h2 id="{html.escape(f["name"])}"><code>{html.escape(f["name"])}</code></h2>')
+        parts.append(f"<p>{html.escape(f['description'])}</p>")
+        rows = [[b["bin"], b["points"]] for b in f["bins"]]
+        rows += [["special", f["special_points"]], ["missing", f["missing_points"]]]
+        parts.append(_table(["bin", "points"], rows))
+    return _page(f"CreditShare model {card.name} v{card.version}", "".join(parts))
+
+
 def page_name(subject: str) -> str:
     return f"subjects/{subject[2:]}.html"
 
 
-def render(pop: Population, card: Any, plots: dict[str, str], facts: dict[str, Any]) -> dict[str, str]:
+def render(
+    pop: Population,
+    card: Any,
+    plots: dict[str, str],
+    facts: dict[str, Any],
+    freight: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, str]:
     """The report's files (relative path -> text)."""
     scored = pop.scored()
     by_tier = pop.by_tier()
-    files: dict[str, str] = {}
+    files: dict[str, str] = {"model.html": model_page(card)}
     for item in scored:
         files[page_name(item["subject"])] = subject_page(
             item,
             pop.history.get(item["subject"], []),
             pop.settlements.get(item["subject"]),
             pop.list_entries.get(item["subject"], []),
+            (freight or {}).get(item["subject"]),
         )
     verified = sum(i["provenance"]["verified"] for i in scored)
     tiers_table = _table(
@@ -371,7 +454,7 @@ def render(pop: Population, card: Any, plots: dict[str, str], facts: dict[str, A
             f'<a href="{page_name(i["subject"])}"><code>{i["subject"][:18]}…</code></a>',
             i["score"],
             i["tier"],
-            html.escape(", ".join(i["reasons"]) if i.get("reasons") is not None else "?"),
+            html.escape("; ".join(i.get("reason_text") or i["reasons"]) if i.get("reasons") is not None else "?"),
             _date(i["as_of"]),
             '<span class="ok">yes</span>'
             if i["provenance"]["verified"]
@@ -383,7 +466,8 @@ def render(pop: Population, card: Any, plots: dict[str, str], facts: dict[str, A
     body = [
         f"<h1>CreditShare lender report</h1><p>chain {facts['chain_id']}, block {facts['block']}, "
         f"generated {facts['generated']}. Champion model <code>{card.model_hash}</code> ({html.escape(card.name)} "
-        f"v{card.version}). {len(scored)} scored subjects, {verified} verified locally; "
+        f'v{card.version}, <a href="model.html">its features, bins and points</a>). '
+        f"{len(scored)} scored subjects, {verified} verified locally; "
         f"{len(pop.frame)} settlements; {len(pop.reports)} score reports.</p>",
         "<h2>Plots</h2>",
         *plots.values(),
@@ -432,6 +516,13 @@ def write_atomically(out_dir: Path, files: dict[str, str]) -> Path:
     except OSError as err:
         raise InvalidInput(f"cannot write the report to {out_dir}: {err.strerror or err}") from err
     return out_dir / "index.html"
+
+
+def subjects_freight(client: ChainClient, subjects: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Lanes and green freight of each subject (0x hex), its settlements in every role."""
+    with ChainIndex(client) as index:
+        records = {s: index.records_of(bytes.fromhex(s[2:]), ROLES) for s in subjects}
+    return {s: trip_facts(client, rs) for s, rs in records.items()}
 
 
 def build(
@@ -494,5 +585,7 @@ def build(
         "psi": {"psi": psi["psi"], "status": psi["status"], "n": psi["n"]},
         "gas": gas_per_operation(client, gas_figures),
     }
-    index = write_atomically(out_dir, render(pop, card, plots, facts))
+    with_reason_text(client, scored, {card.model_hash: card})
+    freight = subjects_freight(client, [i["subject"] for i in scored])
+    index = write_atomically(out_dir, render(pop, card, plots, facts, freight))
     return index, {**facts, "by_tier": by_tier, "subjects": len(scored), "index": str(index)}

@@ -24,6 +24,7 @@ from creditshare.core.chain import ChainClient, event_topic
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import cid_from_digest, to_hex
 from creditshare.domain.index import ChainIndex, settlements_as_of
+from creditshare.reports.freight import ROLES, trip_facts, with_reason_text
 from oracle.provenance import (
     DEFAULT_MAX_AGE_DAYS,
     AcceptedReport,
@@ -141,7 +142,18 @@ def subject_report(
         "settlements": settlements,
         "list_entries": entries,
         "provenance": {**(_model_of(score) or {}), "evidence_cids": settlements["evidence_cids"]},
+        **freight_facts(client, subject, score, card),
     }
+
+
+def freight_facts(client: ChainClient, subject: bytes, score: dict[str, Any], card: Any) -> dict[str, Any]:
+    """`reason_text` (the reasons as sentences with the subject's values; also set on `score`), `lanes`,
+    `lanes_note` and `green` (creditshare.reports.freight) of a subject: its settlements in every role."""
+    if score["scored"]:
+        with_reason_text(client, [score], {score["model_hash"]: card} if card is not None else {})
+    with ChainIndex(client) as index:
+        every = index.records_of(subject, ROLES)
+    return {"reason_text": score.get("reason_text") or [], **trip_facts(client, every)}
 
 
 @dataclass

@@ -161,3 +161,55 @@ def test_report_html_without_a_champion_is_refused(tmp_path):
     fresh("model", "train", *TRAIN, "--out", str(card))
     result = fresh("report", "--html", str(tmp_path / "r"), "--card", str(card), ok=False)
     assert result.exit_code == 1 and "no champion model is promoted" in result.stderr
+
+
+def chain_features(cli, monkeypatch, subject: str, as_of: int):
+    """The subject's shipper features as of `as_of`, recomputed here from the ledger (not the index)."""
+    from creditshare.bindings.settlement_ledger import SettlementLedger, settlement_frame
+    from creditshare.core.chain import ChainClient
+    from creditshare.core.config import load_settings
+    from scoring.features import build_features
+
+    for key, value in cli.env.items():
+        monkeypatch.setenv(key, value)
+    frame = settlement_frame(SettlementLedger(ChainClient(load_settings())))
+    return build_features(frame, as_of, subjects=[subject], roles=("shipper",)).loc[subject]
+
+
+def test_report_reasons_read_as_sentences_with_the_subjects_values(cli, market, monkeypatch):
+    import pandas as pd
+
+    from creditshare.reports.freight import feature_phrase
+    from scoring.features import format_value
+
+    _, card, _ = market
+    r = cli.json("report", "uscc:SHIP2", "--card", str(card), *NO_LIMIT)
+    reasons, texts = r["score"]["reasons"], r["reason_text"]
+    assert reasons and len(texts) == len(reasons) and r["score"]["reason_text"] == texts
+    values = chain_features(cli, monkeypatch, SHIP2, r["score"]["as_of"])
+    for feature, text in zip(reasons, texts, strict=True):
+        value = None if pd.isna(values[feature]) else int(values[feature])
+        assert text.startswith(feature_phrase(feature)) and text != feature_phrase(feature)
+        assert text.endswith(": " + format_value(feature, value)), (feature, text, value)
+    printed = cli("report", "uscc:SHIP2", "--card", str(card), *NO_LIMIT).stdout
+    assert f"reason: {texts[0]}" in printed
+
+
+def test_report_html_has_a_model_page_and_reason_sentences(cli, market, tmp_path):
+    from creditshare.reports.freight import feature_phrase
+    from scoring.model_card import ModelCard
+
+    _, card, _ = market
+    out = tmp_path / "html"
+    cli("report", "--html", str(out), "--card", str(card), *NO_LIMIT)
+    model = (out / "model.html").read_text()
+    loaded = ModelCard.load(card)
+    for f in loaded.to_dict()["features"]:
+        assert f"<code>{f['name']}</code>" in model and feature_phrase(f["name"]) in model
+    assert 'href="model.html"' in (out / "index.html").read_text()
+    r = cli.json("report", "uscc:SHIP2", "--card", str(card), *NO_LIMIT)
+    page = (out / f"subjects/{SHIP2[2:]}.html").read_text()
+    import html
+
+    assert "<h2>Reasons</h2>" in page and html.escape(r["reason_text"][0]) in page
+    assert "<h2>Lanes</h2>" in page and "<h2>Green freight</h2>" in page

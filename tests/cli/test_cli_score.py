@@ -46,6 +46,9 @@ def test_score_show_without_a_card_recovers_reasons_from_the_card_model_register
     assert item["provenance"]["verified"] and item["provenance"]["reasons_recovered"]
     assert item["card_source"] == "evidence store"
     assert isinstance(item["reasons"], list) and item["reasons"] == with_card["reasons"]
+    # the reasons as sentences with the subject's value (creditshare.reports.freight), the same with either card
+    assert item["reason_text"] == with_card["reason_text"] and len(item["reason_text"]) == len(item["reasons"])
+    assert all(": " in t for t in item["reason_text"])
 
 
 def test_a_wrong_card_is_reported_as_not_verified(cli, market, tmp_path):
