@@ -39,6 +39,7 @@ from creditshare.core.errors import (
 )
 from creditshare.core.ids import digest_from_cid, subject_id, to_hex
 from creditshare.domain import evidence
+from creditshare.reports.freight import bar_svg
 from creditshare.web import api
 from creditshare.web.charts import history_svg, iso_day
 from creditshare.web.console import MAX_PAGE, Console, Forbidden, NotFound
@@ -196,7 +197,15 @@ def create_app(console: Console, api_token: str, allowed_hosts: list[str] | None
         return render(
             request,
             "subject.html",
-            {"f": facts, "rows": rows, "page": page, "pages": pages, "chart": chart, "page_size": len(rows)},
+            {
+                "f": facts,
+                "rows": rows,
+                "page": page,
+                "pages": pages,
+                "chart": chart,
+                "page_size": len(rows),
+                "lanes_chart": bar_svg(facts.get("lanes") or []),
+            },
         )
 
     @app.get("/portfolio", response_class=HTMLResponse, include_in_schema=False)

@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, to_checksum_address
-from web3.contract import Contract
 
 from creditshare.bindings.consortium import Consortium
 from creditshare.bindings.credit_list import CreditList
@@ -32,12 +31,12 @@ from creditshare.bindings.score_oracle import ScoreOracle
 from creditshare.bindings.settlement_ledger import SettlementLedger
 from creditshare.core import keys
 from creditshare.core.chain import ChainClient, event_topic
-from creditshare.core.config import Settings
 from creditshare.core.errors import CreditShareError, InvalidInput
 from creditshare.core.ids import subject_id, to_hex
 from creditshare.domain.cards import champion_card
 from creditshare.domain.index import ChainIndex
-from creditshare.reports.lender import subject_settlements, summarize_settlements
+from creditshare.reports.freight import model_features
+from creditshare.reports.lender import freight_facts, subject_settlements, summarize_settlements
 from oracle.provenance import AcceptedReport, accepted_reports, score_history, verify_scores
 from scoring.model_card import TIERS
 
@@ -47,23 +46,9 @@ T = TypeVar("T")
 
 
 class ConsoleClient(ChainClient):
-    """The chain client of a long-running console: contract handles are built once per (name, address).
-
-    web3 parses a contract's ABI each time `ChainClient.contract` is called (about 19 ms here), and the bindings
-    a page uses ask for theirs on every read: some 130 ms of a subject page. A handle holds no chain state, so
-    one per contract is safe; a redeployment needs the console restarted (as it needs the CLI's deployments
-    file re-read)."""
-
-    def __init__(self, settings: Settings, timeout: float = 30.0) -> None:
-        super().__init__(settings, timeout)
-        self._contracts: dict[tuple[str, str | None], Contract] = {}
-
-    def contract(self, name: str, address: str | None = None) -> Contract:
-        key = (name, address)
-        handle = self._contracts.get(key)
-        if handle is None:
-            handle = self._contracts[key] = super().contract(name, address)
-        return handle
+    """The chain client of a long-running console. ChainClient itself now builds each contract handle once
+    (web3 parsed a contract's ABI, ~19 ms, on every binding's read: some 130 ms of a subject page), so this is
+    the plain client, kept as the console's name for it."""
 
 
 class NotFound(InvalidInput):
@@ -207,6 +192,8 @@ class Console:
             "consents": consents,
             "records": rows,
             "block": self._memo_block,
+            # reasons as sentences, lanes and green freight: the CLI report's (creditshare.reports.freight)
+            **freight_facts(self.client, subject, score, self.config.card),
         }
 
     def entries(self, subject: bytes, now: int) -> list[dict[str, Any]]:
@@ -308,19 +295,9 @@ class Console:
             "no_card": why,
         }
         if card is not None:
-            data = card.to_dict()
             out["card"] = {
                 **card.summary(),
-                "feature_tables": [
-                    {
-                        "name": f["name"],
-                        "kind": f["kind"],
-                        "bins": _bins(f),
-                        "special_points": f["special_points"],
-                        "missing_points": f["missing_points"],
-                    }
-                    for f in data.get("features", [])
-                ],
+                "feature_tables": model_features(card),
             }
             out["card_matches_champion"] = champion is not None and card.model_hash == to_hex(champion)
         return out
@@ -456,16 +433,6 @@ def _bare_svg(figure: str) -> str:
     """The <svg> of a creditshare.reports.html figure, served as an image of its own (its inline styles stay
     inside the image, outside the page's Content-Security-Policy)."""
     return figure[figure.index("<svg") : figure.rindex("</svg>") + len("</svg>")]
-
-
-def _bins(feature: dict[str, Any]) -> list[dict[str, Any]]:
-    """A card feature's bins as rows: the bin's range (or categories) and its points."""
-    points = feature["points"]
-    if feature["kind"] == "categorical":
-        return [{"bin": ", ".join(c), "points": p} for c, p in zip(feature.get("categories", []), points)]
-    edges = list(feature.get("edges", []))
-    bounds = ["-inf", *map(str, edges), "+inf"]
-    return [{"bin": f"[{bounds[i]}, {bounds[i + 1]})", "points": p} for i, p in enumerate(points)]
 
 
 def _model_of(item: dict[str, Any]) -> dict[str, Any] | None:

@@ -1,8 +1,13 @@
-"""Human-readable reason codes: a scorecard feature name (`shp_dpd_max`, `shp_amt_90`) as a lender reads it."""
+"""Human-readable reason codes: a scorecard feature name (`shp_dpd_max`, `car_verified_bps`) as a lender reads it.
+
+The descriptions are scoring.features' (through creditshare.reports.freight.feature_phrase, the CLI's and the
+report's); a name they do not describe (e.g. cross-platform `xp_*` features) is read from its parts here."""
 
 from __future__ import annotations
 
 import re
+
+from creditshare.reports.freight import feature_phrase
 
 _METRICS = {
     "n": "number of settlements",
@@ -26,7 +31,10 @@ _NAME = re.compile(r"^(?P<role>[a-z]+)_(?P<metric>[a-z0-9_]+?)(?:_(?P<days>30|90
 
 
 def reason_text(feature: str) -> str:
-    """`shp_dpd_max` -> "longest delay past due (as shipper)"; an unknown name is returned as it is."""
+    """`shp_dpd_max` -> "longest days past due as shipper"; an unknown name is returned as it is."""
+    described = feature_phrase(feature)
+    if described != feature:
+        return described
     m = _NAME.match(feature)
     if not m or m["metric"] not in _METRICS:
         return feature

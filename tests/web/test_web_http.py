@@ -4,6 +4,7 @@ call writes nothing."""
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -28,7 +29,9 @@ def csrf_of(page: str) -> str:
 def test_subject_api_equals_the_cli_report(cli, market, server):
     cli_report = cli.json("report", "uscc:SHIP2", "--card", str(market["card"]), *NO_LIMIT)
     api = server.api.get("/api/subjects/uscc:SHIP2").json()
-    for key in ("subject", "score", "history", "settlements", "list_entries", "provenance"):
+    for key in ("subject", "score", "history", "settlements", "list_entries", "provenance", "reason_text"):
+        assert api[key] == cli_report[key], key
+    for key in ("lanes", "lanes_note", "green"):  # issue #17: lanes and green freight, the CLI's
         assert api[key] == cli_report[key], key
     assert api["records"] == 3 and api["consents"][0]["state"] == "valid"
     ship1 = server.api.get(f"/api/subjects/{SHIP1}").json()
@@ -49,6 +52,8 @@ def test_subject_page_shows_score_reasons_provenance_and_settlements(cli, market
     assert '<td class="num" id="settlement-count">3</td>' in page and 'data-status="Defaulted">1<' in page
     assert '<td class="num" id="amount">3,000.00</td>' in page and "payment-default" in page
     assert page.count("<svg") == 1 and "/evidence/b" in page
+    for sentence in report["reason_text"]:  # the reasons as sentences with SHIP2's values
+        assert html.escape(sentence) in page
     no_traceback(page)
 
 
