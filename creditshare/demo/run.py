@@ -41,9 +41,16 @@ from creditshare.core.ids import settlement_id, subject_id, to_hex
 from creditshare.core.keys import load_account
 from creditshare.core.localchain import free_ports
 from creditshare.core.roles import NAMES as ROLE_NAMES
-from creditshare.demo import replay
+from creditshare.demo import freight, replay
 from creditshare.demo.market import PLATFORMS, DemoMarket, build_market, carrier_org, keystore_name, shipper_org
-from creditshare.domain.settlements import InvalidSettlementFile, parse_csv, plan_lifecycle, write_csv
+from creditshare.domain import evidence
+from creditshare.domain.settlements import (
+    InvalidSettlementFile,
+    parse_csv,
+    plan_lifecycle,
+    store_documents,
+    write_csv,
+)
 from oracle import scores
 from oracle.provenance import accepted_reports
 from scoring.model_card import TIERS, ModelCard
@@ -55,12 +62,16 @@ COMMITTEE = [f"uscc:DEMOCOMM{i}" for i in range(1, 4)]
 ORACLES = [f"uscc:DEMOORACLE{i}" for i in range(1, 5)]
 MAINTAINERS = [f"uscc:DEMOLIST{i}" for i in range(1, 3)]
 ORACLE_THRESHOLD = 3
+# the oracles' round window on a real (Clique) network, in blocks; 1 on Anvil, which mines only on demand
+ROUND_BLOCKS_NETWORK = 10
 # demo keystores use a light scrypt cost (N=2^12, as geth's --lightkdf) so that ~620 of them are made and
 # unlocked in seconds; `creditshare keys new` defaults to 2^18
 DEMO_SCRYPT_N = "4096"
 DISPUTE_REASON = "shipper in distress / amount contested"
 # the demo's chain starts this long before today, so that the year before today is replayed in chain time
 GENESIS_DAYS_BACK = 372
+# the population the demo's card is trained on (recorded in the card's training entry)
+TRAINING_POPULATION = "every shipper with history, defaulted ones included"
 
 
 class Runner:
@@ -102,8 +113,11 @@ class Runner:
             console.print(done.stderr, end="", highlight=False)
         if check and done.returncode != 0:
             raise CreditShareError(f"`creditshare {shlex.join(argv)}` failed with exit code {done.returncode}")
-        if json_out:
-            return json.loads(done.stdout) if done.returncode == 0 else None
+        if json_out:  # a command may print its JSON and exit non-zero (`model monitor`: 4 when drifted)
+            try:
+                return json.loads(done.stdout)
+            except ValueError:
+                return None
         return done.returncode
 
 
@@ -120,6 +134,7 @@ class Demo:
         self.counts: dict[str, int] = {}
         self.started = time.monotonic()
         self.lock = threading.Lock()
+        self.console = console
 
     @property
     def client(self) -> ChainClient:
@@ -130,7 +145,11 @@ class Demo:
         """The network the demo runs on, as the report names it."""
         net = self.settings.network
         if net.name == "consortium":
-            return f"a {net.name} network of geth Clique signers (chain id {net.chain_id}, {net.rpc_url})"
+            where = "IPFS (a Kubo node per member)" if evidence.backend() == "ipfs" else "the data folder"
+            return (
+                f"a {net.name} network of geth Clique signers (chain id {net.chain_id}, {net.rpc_url}); "
+                f"evidence on {where}"
+            )
         return f"the {net.name} chain (chain id {net.chain_id})"
 
     def account(self, org: str) -> Any:
@@ -206,9 +225,8 @@ class Demo:
         )
         for platform, rows in market.rows.items():
             write_csv(self.folder / f"{keystore_name(platform)}.csv", rows)
-        self.records = {
-            r.reference: r.settlement for p in PLATFORMS for r in parse_csv(self.folder / f"{keystore_name(p)}.csv")
-        }
+        self.csv_rows = {r.reference: r for p in PLATFORMS for r in parse_csv(self.folder / f"{keystore_name(p)}.csv")}
+        self.records = {ref: r.settlement for ref, r in self.csv_rows.items()}
         self.row_of = {r["reference"]: r for r in market.all_rows}
         self.market_paid = market.paid
         self.counts["settlements"] = market.count()
@@ -307,7 +325,12 @@ class Demo:
             own = SettlementLedger(self.client)
             chosen = [records[i] for i in idx]
             account = self.account(actor)
-            if phase == "submit":
+            if phase == "submit":  # each waybill goes to the evidence store (folder or IPFS) before its record
+                store_documents(
+                    self.settings.evidence_dir,
+                    self.folder / f"{keystore_name(actor)}.csv",
+                    [self.csv_rows[refs[i]] for i in idx],
+                )
                 receipts = own.submit(chosen, account)
             elif phase == "confirm":
                 receipts = own.confirm(chosen, account)
@@ -394,29 +417,32 @@ class Demo:
         )
         console.print(f"  second pledge exit code {code} (refused: double financing)")
 
+    def payouts_and_trips(self, market: DemoMarket) -> freight.FreightPlan:
+        console.rule(
+            "[bold]7b. The second leg: platforms record and pay what they owe carriers (some late, some unpaid, one "
+            "disputed), carriers confirm; an oracle checks the trip logs (one fabricated, one reused, one missing)"
+        )
+        return freight.play(self, market)
+
     def model(self) -> Path:
         """Freight settlements with default labels have no public source: the scorecard is trained on a bigger
-        draw of the same synthetic market (around the same date), then registered and promoted by two votes."""
+        draw of the same synthetic market (around the same date), then registered and promoted by two votes.
+
+        The training population is the one the demo's oracles score: every shipper with an invoice by the
+        training date, those already in default included (`model train` leaves those out, so its card's score
+        buckets had no place for the demo's defaulted shippers: the demo's report showed PSI 0.289, drifted)."""
         cs = self.cs
         console.rule("[bold]8. Model factory: train a scorecard, register it, promote it by committee vote")
         card = self.folder / "card.json"
-        if not card.exists():
-            trained = cs(
-                "model",
-                "train",
-                "--synthetic",
-                "2500",
-                "--market",
-                "freight-demo",
-                "--seed",
-                "1",
-                "--as-of",
-                self.today.isoformat(),
-                "--out",
-                str(card),
-                json_out=True,
+        old = ModelCard.load(card) if card.exists() else None
+        if old is None or old.training.get("population") != TRAINING_POPULATION:
+            trained = train_demo_card(self.today, version=1 if old is None else old.version + 1)
+            trained.card.save(card)
+            console.print(
+                f"  trained in this process on a seeded draw of the freight-demo market (2,500 shippers, seed 1, as of "
+                f"{self.today}; population: {TRAINING_POPULATION}): card {card.name}, hash "
+                f"{trained.card.model_hash[:18]}…, holdout AUC {trained.metrics.auc:.4f}"
             )
-            console.print(f"  card {card.name}: hash {trained['model_hash'][:18]}…, holdout AUC {trained['auc']}")
         cs("model", "register", str(card), "--account", keystore_name(COMMITTEE[0]))
         shown = cs("model", "show", json_out=True, show=False)
 
@@ -472,6 +498,9 @@ class Demo:
                         "report_ttl_seconds": 3600,
                         "batch": 500,
                         "request_timeout_seconds": 180,
+                        # on a Clique network a block comes every period, empty or not: with windows of one block
+                        # the leader and the round would change with every block (oracle/config.py)
+                        "round_blocks": ROUND_BLOCKS_NETWORK if self.settings.network.name == "consortium" else 1,
                     },
                 },
                 indent=1,
@@ -816,7 +845,7 @@ class Demo:
             page.write_text(page.read_text(encoding="utf-8").replace("<body>", f"<body>{banner}", 1), encoding="utf-8")
         console.print(f"  open {out / 'index.html'}")
 
-    def summary(self, market: DemoMarket) -> None:
+    def summary(self, market: DemoMarket, card: Path, trips: freight.FreightPlan) -> None:
         console.rule("[bold]Summary")
         ledger = SettlementLedger(self.client)
         ids = [settlement_id(subject_id(r["platform"]), r["reference"]) for r in market.all_rows]
@@ -828,13 +857,38 @@ class Demo:
             table.add_row(label, f"{n:,}")
         console.print(table)
         self._tiers(market, ledger)
+        freight.summary(self, trips)
         gas = Table(title="Gas per operation")
         gas.add_column("operation")
         gas.add_column("gas", justify="right")
         for name, used in self.gas.items():
             gas.add_row(name, f"{used:,}")
         console.print(gas)
+        self._drift(card)
         (self.folder / "gas.json").write_text(json.dumps(self.gas, indent=1) + "\n")
+
+    def _drift(self, card: Path) -> None:
+        """PSI of the champion on the population it scores here (the chain's shippers as of today), as
+        `creditshare model monitor` and the HTML report's drift plot compute it."""
+        drift = self.cs(
+            "model",
+            "monitor",
+            str(card),
+            "--settlements",
+            "chain",
+            "--as-of",
+            self.today.isoformat(),
+            json_out=True,
+            check=False,
+        )
+        if not drift:
+            console.print("[yellow]  drift: `creditshare model monitor` gave no figure[/]")
+            return
+        self.counts["psi"] = drift["psi"]
+        console.print(
+            f"Champion drift on the {drift['n']} shippers it scores here: PSI {drift['psi']:.3f} ({drift['status']}; "
+            f"watch from {drift['thresholds']['watch']}, drifted from {drift['thresholds']['drift']})"
+        )
 
     def _tiers(self, market: DemoMarket, ledger: SettlementLedger) -> None:
         subjects = [subject_id(s) for s in self.shippers]
@@ -852,6 +906,28 @@ class Demo:
             rate = f"{100 * sum(flags) / len(flags):.0f}%" if flags else "-"
             table.add_row(tier, str(len(flags)), str(sum(flags)), rate)
         console.print(table)
+
+
+def train_demo_card(today: dt.date, version: int = 1, shippers: int = 2_500, seed: int = 1) -> Any:
+    """The demo's scorecard (a scoring.factory.TrainResult): a seeded freight-demo market drawn around `today`,
+    features of every shipper with an invoice by then (defaulted ones included, as the oracles score them) and
+    default labels over the 90 days after."""
+    from scoring.factory import train_scorecard, training_window
+    from scoring.features import build_features, default_labels
+    from scoring.synthetic import market_profile
+
+    as_of = replay.seconds(today.isoformat())
+    drawn = market_profile("freight-demo", n_subjects=shippers, seed=seed, as_of=as_of)
+    frame = drawn.settlements
+    population = sorted(frame["shipper"][frame["invoice_date"] <= drawn.as_of].unique())
+    X = build_features(frame, drawn.as_of, subjects=population, roles=("shipper",))
+    y = default_labels(frame, population, drawn.as_of).to_numpy()
+    training: dict[str, int | str | None] = {
+        **training_window(drawn.as_of),
+        "population": TRAINING_POPULATION,
+        "market": "freight-demo",
+    }
+    return train_scorecard(X, y, name="freight-scorecard", version=version, training=training)
 
 
 @contextlib.contextmanager
@@ -881,12 +957,13 @@ def run_demo(settings: Settings, shippers: int = 100, carriers: int = 500, seed:
     step("consortium", demo.consortium)
     market = step("settlements", demo.settlements)
     step("financing", demo.financing, market)
+    played = step("payouts and trips", demo.payouts_and_trips, market)
     card = step("model", demo.model)
     step("oracles", demo.oracles, card)
     step("mpc", demo.mpc, market)
     step("credit list", demo.credit_list, market)
     step("consents", demo.consents)
-    step("summary", demo.summary, market)
+    step("summary", demo.summary, market, card, played)
     step("report", demo.report, card)
     (demo.folder / "timings.json").write_text(json.dumps({k: round(v, 1) for k, v in timings.items()}, indent=1) + "\n")
     console.print(
@@ -902,6 +979,6 @@ def run_demo(settings: Settings, shippers: int = 100, carriers: int = 500, seed:
     )
     console.print(
         "Open a lender's console: `make serve` (then http://127.0.0.1:8080/), or "
-        f"`CREDITSHARE_PASSWORD_FILE={demo.password_file} creditshare serve --account {keystore_name(LENDERS[0])}`; "
+        f"`CREDITSHARE_PASSWORD_FILE={demo.cs.password_file} creditshare serve --account {keystore_name(LENDERS[0])}`; "
         "its API token is written to the data folder's console/ on first start, the schema is at /api/openapi.json."
     )
