@@ -95,6 +95,13 @@ def show(
     emit(st, found.to_json(), lambda: table("Member", ["address", "org id", "status", "roles"], _member_rows([found])))
 
 
+def _require_committee(gov: Consortium, address: str) -> None:
+    """A file of proposals skips those already open: refuse a non-committee account first, so that it is told
+    so instead of "open already" (the contract would refuse its new proposals anyway)."""
+    if not gov.is_active_with_role(address, "COMMITTEE"):
+        raise InvalidInput(f"account {address} is not an active COMMITTEE member: only the committee proposes.")
+
+
 @app.command()
 def propose(
     ctx: typer.Context,
@@ -136,6 +143,7 @@ def propose(
             )
         validator_rows = read_validators(st.settings.keystore_dir, file)
         proposer = st.account(account)
+        _require_committee(gov, proposer.address)
         with progress(st.json) as bar, _told(f"{file}: ", "line", lambda i: i + 2, "proposed"):
             task = bar.add_task("admit-validator proposals", total=len(validator_rows))
             results = gov.propose_validators(proposer, validator_rows, on_mined=lambda _i, _r: bar.advance(task))
@@ -148,6 +156,7 @@ def propose(
             )
         rows = read_admissions(st.settings.keystore_dir, file)
         proposer = st.account(account)
+        _require_committee(gov, proposer.address)
         with progress(st.json) as bar, _told(f"{file}: ", "line", lambda i: i + 2, "proposed"):
             task = bar.add_task("admit proposals", total=len(rows))
             results = gov.propose_admissions(proposer, rows, on_mined=lambda _i, _r: bar.advance(task))
