@@ -288,15 +288,22 @@ def check_paid_dates(
 ) -> list[RowError]:
     """The paid dates PayoutLedger.pay refuses: before the payout was recorded (backdating) or after `now`.
     0 means the block time of the declaration."""
-    return [
-        RowError(
-            i + 1,
-            f"payout {to_hex(p.id)}: paid date {iso_date(date)} must lie between its recording "
-            f"({iso_date(s.since)}) and now; a payout cannot be declared paid before it was recorded",
+    errors = []
+    for i, (p, s, date) in enumerate(zip(records, states, dates, strict=True)):
+        if date and date < s.since:
+            why = "a payout cannot be declared paid before it was recorded"
+        elif date and date > now:
+            why = "a payment in the future cannot be declared"
+        else:
+            continue
+        errors.append(
+            RowError(
+                i + 1,
+                f"payout {to_hex(p.id)}: paid date {iso_date(date)} must lie between its recording "
+                f"({iso_date(s.since)}) and now ({iso_date(now)}); {why}",
+            )
         )
-        for i, (p, s, date) in enumerate(zip(records, states, dates, strict=True))
-        if date and (date < s.since or date > now)
-    ]
+    return errors
 
 
 def check_dispute_window(
