@@ -331,3 +331,26 @@ def test_a_lifecycle_step_by_the_wrong_party_sends_nothing(hcli, tmp_path, step,
     err = refused(hcli, "payouts", step, pid(ref), *extra, account=account)
     assert "nothing was sent" in err or "cannot" in err
     assert hcli.json("payouts", "show", pid(ref))["status"] == "Recorded"
+
+
+@pytest.mark.parametrize(
+    ("kind", "content"),
+    [
+        ("admit-validator", "member,signer\nplat,0x" + "16" * 20 + "\n"),
+        ("admit", "member,org,roles\n0x" + "98" * 20 + ",uscc:NEWORG,SHIPPER\n"),
+    ],
+)
+def test_a_file_of_proposals_by_a_non_committee_member_is_refused_even_when_open_already(hcli, tmp_path, kind, content):
+    path = tmp_path / "proposals.csv"
+    path.write_text(content)
+    assert hcli.json("members", "propose", kind, "--file", str(path), account="c1")[0]["status"] == "proposed"
+    for account in ("ship", "outsider"):  # was "1 open already", exit 0, for anyone
+        assert "is not an active COMMITTEE member" in refused(
+            hcli, "members", "propose", kind, "--file", str(path), account=account
+        )
+
+
+def test_a_paid_date_in_the_future_says_so(hcli, tmp_path):
+    hcli("payouts", "submit", str(write(tmp_path, [prow("FUT-1")])), account="plat")
+    err = refused(hcli, "payouts", "pay", pid("FUT-1"), "--paid-date", day(30), account="plat")
+    assert "a payment in the future cannot be declared" in err and "before it was recorded" not in err
