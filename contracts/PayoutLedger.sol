@@ -140,6 +140,8 @@ contract PayoutLedger is IPayoutLedger {
             if (!_isCarrier(caller, p)) revert PayoutLedgerNotParty(p.id, msg.sender);
             if (block.timestamp <= p.dueDate) revert PayoutLedgerNotYetDue(p.id, p.dueDate);
             if (!_tryTransition(p.id, s, Status.Overdue)) continue;
+            // the carrier says it is unpaid now: no payment declared later may be dated before this
+            s.since = uint40(block.timestamp);
             emit PayoutOverdue(p.id, msg.sender);
         }
     }

@@ -21,8 +21,9 @@ pragma solidity 0.8.37;
 ///
 /// Payment finality: the payer never closes its own debt. `pay` only declares;
 /// the paid date it records lies between the block time at which the payout
-/// was recorded and the block time of the declaration, so a platform cannot
-/// look punctual by recording a payout after paying it late. The delivery
+/// was recorded (or marked Overdue by the carrier) and the block time of the
+/// declaration, so a platform cannot look punctual by recording a payout after
+/// paying it late, nor date a payment before the carrier said it was overdue. The delivery
 /// date may not lie after the block time of the recording.
 ///
 /// Batches: lifecycle calls skip a record whose status the lifecycle table
@@ -62,8 +63,10 @@ interface IPayoutLedger {
     }
 
     /// @notice What the ledger stores per payout (one slot). `since` is the
-    /// block time of the recording until payment is declared, then the block
-    /// time of the declaration (the dispute window runs from it).
+    /// block time of the recording, or of the carrier's overdue marking once
+    /// it is marked Overdue (no payment can be dated before either), until
+    /// payment is declared; then the block time of the declaration (the
+    /// dispute window runs from it).
     struct PayoutState {
         bytes20 digest;
         Status status;
@@ -129,7 +132,8 @@ interface IPayoutLedger {
 
     /// @notice Declares payment of Recorded, Confirmed or Overdue payouts
     /// (-> PaymentDeclared). Only the platform may. `paidDates[i]` lies between
-    /// the block time of the recording and now, or is 0 for now.
+    /// the block time of the recording (of the overdue marking, for an Overdue
+    /// payout) and now, or is 0 for now (`PayoutLedgerBadPaidDate`).
     function pay(Payout[] calldata records, uint64[] calldata paidDates) external;
 
     /// @notice Confirms receipt of declared payouts (PaymentDeclared -> Paid). Only the carrier may.
@@ -140,7 +144,8 @@ interface IPayoutLedger {
     function finalizePayment(Payout[] calldata records) external;
 
     /// @notice Marks Recorded or Confirmed payouts past their due date as
-    /// Overdue. Only the carrier (the payee) may.
+    /// Overdue. Only the carrier (the payee) may. A payment declared later
+    /// cannot be dated before the marking.
     function markOverdue(Payout[] calldata records) external;
 
     /// @notice Opens a dispute on Recorded, Confirmed, Overdue or

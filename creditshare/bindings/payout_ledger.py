@@ -118,7 +118,7 @@ class Payout:
 class PayoutState:
     digest: bytes
     status: Status
-    since: int  # block time of the recording, then of the payment declaration
+    since: int  # block time of the recording (of the overdue marking once Overdue), then of the payment declaration
     paid_date: int  # the declared paid date (final only once status is PAID)
 
 

@@ -4,6 +4,9 @@ contract and refused with its own custom error.
 - A platform recorded a payout to a carrier subject nobody in the consortium holds, declared it paid and,
   with no carrier able to dispute, finalised it as Paid once the window passed: a payout record made
   without the carrier. `record` now needs the carrier to be an active CARRIER member.
+- A platform paid a payout its carrier had marked Overdue and dated the payment before the marking (any date
+  from the recording on was accepted), so the late payout read as on time. `markOverdue` now moves the
+  earliest paid date up to the marking.
 - A committee member that is also the platform closed the carrier's dispute itself. `resolve` now refuses a
   committee member whose organisation is a party to the payout.
 """
@@ -100,3 +103,28 @@ def test_a_committee_member_that_is_the_carrier_cannot_default_the_platform_itse
     with reverts("PayoutLedgerPartyCannotResolve"):
         payouts.resolve([p], True, {"from": carrier})
     assert status(payouts, p) == Status.OVERDUE
+
+
+def test_a_payment_cannot_be_dated_before_the_carriers_overdue_marking(payouts, people):
+    platform, carrier = people["PLATFORM"], people["CARRIER"]
+    p = payout(109, delivered_days_ago=1, due_days=2)
+    recorded = record(payouts, [p], platform).timestamp
+    chain.sleep(3 * DAY)
+    marked = payouts.markOverdue([p], {"from": carrier}).timestamp
+    assert payouts.stateOf(p[0])[2] == marked
+    chain.sleep(10 * DAY)
+    # the exploit: declare it paid on the day after recording, before its due date and the marking
+    for backdated in (recorded + DAY, marked - 1):
+        with reverts("PayoutLedgerBadPaidDate"):
+            payouts.pay([p], [backdated], {"from": platform})
+    assert status(payouts, p) == Status.OVERDUE
+    tx = payouts.pay([p], [marked], {"from": platform})
+    assert tx.events["PayoutPaymentDeclared"]["paidDate"] == marked and status(payouts, p) == Status.PAYMENT_DECLARED
+
+
+def test_an_unmarked_payout_may_still_be_dated_from_its_recording(payouts, people):
+    platform = people["PLATFORM"]
+    p = payout(110)
+    recorded = record(payouts, [p], platform).timestamp
+    chain.sleep(DAY)
+    assert payouts.pay([p], [recorded], {"from": platform}).events["PayoutPaymentDeclared"]["paidDate"] == recorded
