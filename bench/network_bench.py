@@ -9,6 +9,13 @@
 - `finality_latency` p50 and p95: seconds from sending one settlement to node 0 until its block is on all 4
   nodes (Clique has no finality gadget: "final" here means every node has imported the block).
 
+- What limits the ratio, read from the blocks that carried the project's settlements:
+  `network_ingest_block_fill` (gas they used / their gas limit: how full the batches leave a block),
+  `network_ingest_block_interval` (mean seconds between them, against the Clique period: whether the nodes
+  keep the period with full blocks on this machine) and `network_ingest_chain_rate` (settlements / s over
+  those blocks alone, without the command's parse, check and evidence storage before the first send).
+  capacity ratio = chain rate / physical limit x (the blocks' span / the command's wall time).
+
 A fresh network in a temporary folder per run; the naive loop runs first.
 """
 
@@ -68,6 +75,24 @@ def _finality(net: network.NetworkInfo, client: ChainClient, account: Any, recor
     return samples
 
 
+def _ingest_blocks(url: str, first: int, last: int) -> list[dict[str, int]]:
+    """(number, timestamp, transactions, gasUsed, gasLimit) of the blocks first..last holding transactions."""
+    out = []
+    for number in range(first, last + 1):
+        block = network.rpc(url, "eth_getBlockByNumber", [hex(number), False])
+        if block and block["transactions"]:
+            out.append(
+                {
+                    "number": number,
+                    "timestamp": int(block["timestamp"], 16),
+                    "transactions": len(block["transactions"]),
+                    "gas_used": int(block["gasUsed"], 16),
+                    "gas_limit": int(block["gasLimit"], 16),
+                }
+            )
+    return out
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
@@ -109,6 +134,8 @@ def run(quick: bool = False, gas_limit: int = network.DEFAULT_GAS_LIMIT) -> list
 
             naive_s, naive_gas = naive_loop(client, platform, [r.settlement for r in parse_csv(naive_csv)])
 
+            url = net.nodes[0].rpc_url
+            first_block = int(network.rpc(url, "eth_blockNumber", []), 16) + 1
             started = time.perf_counter()
             out = subprocess.run(
                 [str(ROOT / ".venv" / "bin" / "creditshare"), "--json", "settlements", "submit", str(project_csv)],
@@ -120,6 +147,7 @@ def run(quick: bool = False, gas_limit: int = network.DEFAULT_GAS_LIMIT) -> list
             project_s = time.perf_counter() - started
             result = json.loads(out.stdout)
             assert result["submitted"] == count, result
+            blocks = _ingest_blocks(url, first_block, int(network.rpc(url, "eth_blockNumber", []), 16))
             latencies = _finality(net, client, platform, [r.settlement for r in parse_csv(latency_csv)])
         finally:
             for node in net.nodes:
@@ -127,6 +155,11 @@ def run(quick: bool = False, gas_limit: int = network.DEFAULT_GAS_LIMIT) -> list
     project_rate, naive_rate = count / project_s, naive_count / naive_s
     gas_each = int(result["gas_per_settlement"])
     physical = gas_limit / net.period / gas_each
+    # the blocks that carried the ingest: the first one's period counts (its transactions waited for it)
+    span = blocks[-1]["timestamp"] - blocks[0]["timestamp"] + net.period
+    chain_rate = count / span
+    fill = sum(b["gas_used"] for b in blocks) / sum(b["gas_limit"] for b in blocks)
+    interval = span / len(blocks)
     return [
         {
             "name": "network_settlement_ingest",
@@ -148,6 +181,35 @@ def run(quick: bool = False, gas_limit: int = network.DEFAULT_GAS_LIMIT) -> list
             "baseline": f"physical limit: {gas_limit} gas / {net.period} s / {gas_each} gas per settlement",
             "baseline_value": round(physical, 1),
             "ratio": round(project_rate / physical, 3),
+        },
+        {
+            "name": "network_ingest_chain_rate",
+            "unit": "settlements/s over the blocks that carried them",
+            "value": round(chain_rate, 1),
+            "baseline": "physical limit (as network_capacity_ratio)",
+            "baseline_value": round(physical, 1),
+            "ratio": round(chain_rate / physical, 3),
+            "blocks": len(blocks),
+            "span_seconds": span,
+            # the rest of the command's time: start-up, parse, check against the chain, evidence storage
+            "share_of_command": round(span / project_s, 3),
+        },
+        {
+            "name": "network_ingest_block_fill",
+            "unit": "gas used / block gas limit, over the ingest's blocks",
+            "value": round(fill, 3),
+            "baseline": "a block full of settlements",
+            "baseline_value": 1.0,
+            "ratio": round(fill, 3),
+            "transactions_per_block": round(sum(b["transactions"] for b in blocks) / len(blocks), 2),
+        },
+        {
+            "name": "network_ingest_block_interval",
+            "unit": "s between the ingest's blocks (mean)",
+            "value": round(interval, 2),
+            "baseline": f"Clique period {net.period} s",
+            "baseline_value": net.period,
+            "ratio": round(interval / net.period, 2),
         },
         {
             "name": "finality_latency_p50",
