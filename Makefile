@@ -23,7 +23,7 @@ help:
 	@echo "make kubo     build Kubo (IPFS) v0.39.0 with Go into ~/.cache/creditshare (once)"
 	@echo "make geth     build go-ethereum v1.13.15 (the Clique network engine) with Go into ~/.cache/creditshare (once)"
 	@echo "make demo-network  setup and geth, then a smaller demo market on a 4-node geth Clique network"
-	@echo "make bench-network setup and geth, then the network benchmarks; writes bench/results/network.json"
+	@echo "make bench-network setup and geth, then the network benchmarks (20,000 settlements; BENCH_NETWORK_ARGS=--quick: 2,000); writes bench/results/network.json"
 	@echo "make demo     setup, then the main job on the persistent local chain"
 	@echo "make serve    after make demo: the first demo lender's web console on http://127.0.0.1:8080/"
 	@echo "make bench    setup, then every benchmark; writes bench/results/latest.json"
@@ -164,11 +164,13 @@ bench: setup kubo
 	@echo "==> running the benchmarks (bench/results/latest.json)"
 	@$(PY) bench/run.py
 
-# the benchmarks on a 4-node geth Clique network (settlement ingest, capacity ratio, finality latency)
+# the benchmarks on a 4-node geth Clique network (settlement ingest, capacity ratio and what limits it, finality
+# latency); BENCH_NETWORK_ARGS passes options (--quick, --gas-limit N) to bench/network_bench.py
 .PHONY: bench-network demo-network
+BENCH_NETWORK_ARGS ?=
 bench-network: setup geth
 	@echo "==> running the network benchmarks on a 4-node geth network (bench/results/network.json)"
-	@$(PY) bench/network_bench.py --out bench/results/network.json
+	@$(PY) bench/network_bench.py $(BENCH_NETWORK_ARGS) --out bench/results/network.json
 
 demo-network: setup geth
 	@echo "==> running the demo (a smaller market) on a 4-node geth Clique network"
