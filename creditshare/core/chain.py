@@ -392,6 +392,7 @@ class ChainClient:
         # (name, address) -> handle: building a web3 Contract parses its ABI (~19 ms), and a command asks for
         # the same few contracts many times
         self._contracts: dict[tuple[str, str], Contract] = {}
+        self._check_pool: ThreadPoolExecutor | None = None  # the per-call check's eth_calls (see _try_calls)
 
     # -- reads ---------------------------------------------------------------
 
@@ -784,8 +785,11 @@ class ChainClient:
         of EVM work, so a 50-batch file waited 2 s for its check one call after another)."""
         if len(calls) < 2:
             return [self._try_call(c, account) for c in calls]
-        with ThreadPoolExecutor(max_workers=min(CHECK_THREADS, len(calls)), thread_name_prefix="check") as pool:
-            return list(pool.map(lambda c: self._try_call(c, account), calls))
+        if self._check_pool is None:
+            # one pool per client, kept: web3 keeps an HTTP session per thread, so the same few threads reuse
+            # theirs rather than every check opening (and web3 later evicting) new ones
+            self._check_pool = ThreadPoolExecutor(max_workers=CHECK_THREADS, thread_name_prefix="check")
+        return list(self._check_pool.map(lambda c: self._try_call(c, account), calls))
 
     def _check_each(
         self,
