@@ -113,13 +113,15 @@ def submit(
 
 
 def _selected(
-    ledger: PayoutLedger, ids: list[str], file: Path | None, extra: tuple[str, ...]
+    ledger: PayoutLedger, ids: list[str], file: Path | None, extra: tuple[str, ...], evidence_root: Path | None = None
 ) -> tuple[list[Payout], list[dict[str, str]], list[int], Path]:
     """The named payouts, their extra columns, where each stands in the input, and the input's name."""
     if bool(ids) == bool(file):
         raise InvalidInput("name the payouts either as IDs or with --file CSV (not both).")
+    if evidence_root is not None and not file:
+        raise InvalidInput("--evidence-root goes with --file (the folder the file's evidence paths are in).")
     if file:
-        rows = po.parse_csv(file, extra_columns=extra)
+        rows = po.parse_csv(file, extra_columns=extra, evidence_root=evidence_root)
         return [r.payout for r in rows], [r.extra for r in rows], [r.line for r in rows], file
     wanted = [parse_bytes32(i, "payout id") for i in ids]
     found = ledger.records(wanted)
@@ -154,12 +156,13 @@ def _run(
     *,
     extra_columns: tuple[str, ...] = (),
     check: Check | None = None,
+    evidence_root: Path | None = None,
 ) -> None:
     """Plans `step` for the named payouts as a whole (all or nothing), runs the step's own checks and the
     contract's checks on every batch, then sends; a rerun skips what is done already."""
     st = state(ctx)
     ledger = PayoutLedger(st.client)
-    records, extras, lines, source = _selected(ledger, ids or [], file, extra_columns)
+    records, extras, lines, source = _selected(ledger, ids or [], file, extra_columns, evidence_root)
     states = ledger.states([r.id for r in records])
     plan = po.plan_lifecycle(step, records, states)
     errors = [po.RowError(lines[e.line - 1], e.reason) for e in plan.errors]
@@ -207,6 +210,7 @@ def confirm(
     file: Path | None = FILE_OPT,
     account: Account = None,
     dry_run: DryRun = False,
+    evidence_root: EvidenceRoot = None,
 ) -> None:
     """Confirm recorded payouts: amount and delivery date are right (as the carrier)."""
     _run(
@@ -217,6 +221,7 @@ def confirm(
         account,
         dry_run,
         lambda ledger, chosen, _x, signer, **kw: ledger.confirm(chosen, signer, **kw),
+        evidence_root=evidence_root,
     )
 
 
@@ -233,6 +238,7 @@ def pay(
     ),
     account: Account = None,
     dry_run: DryRun = False,
+    evidence_root: EvidenceRoot = None,
 ) -> None:
     """Declare payment of payouts (as the platform). Final only when the carrier confirms receipt
     (`payouts confirm-receipt`) or, undisputed, after the dispute window (`payouts finalize`)."""
@@ -257,6 +263,7 @@ def pay(
         lambda ledger, chosen, extras, signer, **kw: ledger.pay(chosen, [date_of(e) for e in extras], signer, **kw),
         extra_columns=("paid_date",),
         check=check,
+        evidence_root=evidence_root,
     )
 
 
@@ -267,6 +274,7 @@ def confirm_receipt(
     file: Path | None = FILE_OPT,
     account: Account = None,
     dry_run: DryRun = False,
+    evidence_root: EvidenceRoot = None,
 ) -> None:
     """Confirm receipt of declared payouts (as the carrier): the payout is final (Paid)."""
     _run(
@@ -277,6 +285,7 @@ def confirm_receipt(
         account,
         dry_run,
         lambda ledger, chosen, _x, signer, **kw: ledger.confirm_receipt(chosen, signer, **kw),
+        evidence_root=evidence_root,
     )
 
 
@@ -287,6 +296,7 @@ def finalize(
     file: Path | None = FILE_OPT,
     account: Account = None,
     dry_run: DryRun = False,
+    evidence_root: EvidenceRoot = None,
 ) -> None:
     """Make declared payouts final once their dispute window has passed undisputed (any active member)."""
 
@@ -304,6 +314,7 @@ def finalize(
         dry_run,
         lambda ledger, chosen, _x, signer, **kw: ledger.finalize_payment(chosen, signer, **kw),
         check=check,
+        evidence_root=evidence_root,
     )
 
 
@@ -314,6 +325,7 @@ def overdue(
     file: Path | None = FILE_OPT,
     account: Account = None,
     dry_run: DryRun = False,
+    evidence_root: EvidenceRoot = None,
 ) -> None:
     """Mark payouts past their due date as Overdue (as the carrier): a fact about the platform."""
 
@@ -331,6 +343,7 @@ def overdue(
         dry_run,
         lambda ledger, chosen, _x, signer, **kw: ledger.mark_overdue(chosen, signer, **kw),
         check=check,
+        evidence_root=evidence_root,
     )
 
 
@@ -342,6 +355,7 @@ def dispute(
     reason: str = typer.Option(..., "--reason", help="Why; its keccak256 goes on chain, the text stays with you."),
     account: Account = None,
     dry_run: DryRun = False,
+    evidence_root: EvidenceRoot = None,
 ) -> None:
     """Open a dispute on payouts (as the platform or the carrier); a disputed payout never becomes final
     by itself: the committee resolves it."""
@@ -356,6 +370,7 @@ def dispute(
         account,
         dry_run,
         lambda ledger, chosen, _x, signer, **kw: ledger.dispute(chosen, reason_hash, signer, **kw),
+        evidence_root=evidence_root,
     )
 
 
