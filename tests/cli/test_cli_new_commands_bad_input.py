@@ -5,18 +5,22 @@ block mined and nothing stored; a rerun after fixing the input completes without
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from brownie import web3
 
 from creditshare.cli.serve_cmd import token_file
+from creditshare.core.files import MAX_FILE_BYTES
 from creditshare.domain.evidence import IpfsStore
 from tests.cli.helpers import Cli
 from tests.cli.test_cli_payouts import HEADER, day, pid, prow, write
 from tests.cli.test_cli_trips import HEADER as TRIPS_HEADER
 
 UNKNOWN = "0x" + "11" * 32
+CREDITSHARE = str(Path(sys.executable).parent / "creditshare")
 
 
 @pytest.fixture(scope="module")
@@ -354,3 +358,50 @@ def test_a_paid_date_in_the_future_says_so(hcli, tmp_path):
     hcli("payouts", "submit", str(write(tmp_path, [prow("FUT-1")])), account="plat")
     err = refused(hcli, "payouts", "pay", pid("FUT-1"), "--paid-date", day(30), account="plat")
     assert "a payment in the future cannot be declared" in err and "before it was recorded" not in err
+
+
+def test_a_file_submitted_with_evidence_root_drives_the_lifecycle_with_it(hcli, tmp_path):
+    """The lifecycle commands take --evidence-root like submit (without it the same file could not be used)."""
+    docs = tmp_path / "docs"
+    write(docs, [], "unused.csv")
+    csvs = tmp_path / "csvs"
+    csvs.mkdir()
+    path = csvs / "p.csv"
+    path.write_text("\n".join([HEADER, prow("ROOT-1", evidence="evidence/waybill-1.txt")]) + "\n")
+    hcli("payouts", "submit", str(path), "--evidence-root", str(docs), account="plat")
+    assert "evidence file evidence/waybill-1.txt not found" in refused(
+        hcli, "payouts", "confirm", "--file", str(path), account="carr"
+    )
+    assert "--evidence-root goes with --file" in refused(
+        hcli, "payouts", "confirm", pid("ROOT-1"), "--evidence-root", str(docs), account="carr"
+    )
+    out = hcli.json("payouts", "confirm", "--file", str(path), "--evidence-root", str(docs), account="carr")
+    assert out["done"] == 1 and hcli.json("payouts", "show", pid("ROOT-1"))["status"] == "Confirmed"
+
+
+def test_concurrent_submits_of_one_file_record_each_payout_once(hcli, tmp_path):
+    """Three processes submit the same file at once: each ends with exit 0 or one error line saying which rows
+    did not land; a rerun completes the rest and every payout is on chain exactly once."""
+    path = write(tmp_path, [prow(f"CC-{i}") for i in range(12)])
+    argv = [CREDITSHARE, "payouts", "submit", str(path), "--account", "plat", "--batch-size", "4"]
+    procs = [
+        subprocess.Popen(argv, env=hcli.subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    for proc in procs:
+        _out, err = proc.communicate(timeout=300)
+        assert proc.returncode in (0, 1) and "Traceback" not in err, err
+        assert proc.returncode == 0 or err.startswith("error: "), err
+    again = hcli.json("payouts", "submit", str(path), account="plat")
+    assert again["recorded"] + again["already_on_chain"] == 12
+    assert hcli.json("payouts", "submit", str(path), account="plat")["already_on_chain"] == 12
+    assert len(hcli.json("payouts", "show", "driver:D1")["payouts"]) >= 12
+    ids = [p["id"] for p in hcli.json("payouts", "show", "uscc:PLAT1")["payouts"]]
+    assert len(ids) == len(set(ids)) and {pid(f"CC-{i}") for i in range(12)} <= set(ids)
+
+
+def test_evidence_put_refuses_a_file_over_the_limit_before_reading_it(hcli, tmp_path):
+    big = tmp_path / "big.bin"
+    with big.open("wb") as handle:  # sparse: no disk used
+        handle.truncate(MAX_FILE_BYTES + 1)
+    assert "the limit is" in refused(hcli, "evidence", "put", str(big))
