@@ -13,6 +13,7 @@ and one settlement without a log. Idempotent like the rest of the demo: a rerun 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,6 +189,8 @@ def play(demo: Any, market: DemoMarket) -> FreightPlan:
     """Payouts (record, confirm, pay, confirm receipt, overdue, a dispute) and trip verdicts on chain."""
     cs, folder = demo.cs, demo.folder
     freight = plan(market, folder, demo.today, demo.seed)
+    # what each settlement's trip log is (ground truth, for readers checking the verdicts)
+    (folder / "trips-presented.json").write_text(json.dumps(freight.kinds, indent=1, sort_keys=True) + "\n")
     if not any(freight.payouts.values()):
         demo.console.print("  no deliveries in the last two weeks: no payouts or trips to play")
         return freight
@@ -258,11 +261,19 @@ def play(demo: Any, market: DemoMarket) -> FreightPlan:
     return freight
 
 
+#: a disputed payout leaves the demo's flow (the committee resolves it): a rerun on a later day, whose plan may
+#: name it for another step, leaves it alone
+CLOSED_BY_DISPUTE = frozenset({PayoutStatus.DISPUTED, PayoutStatus.RESOLVED, PayoutStatus.DEFAULTED})
+
+
 def _todo(ledger: PayoutLedger, step: str, records: list[Any]) -> list[int]:
-    plan_ = po.plan_lifecycle(step, records, ledger.states([r.id for r in records]))
+    """Indexes in `records` of those `step` is still to be done for (a rerun sends only what is missing)."""
+    states = ledger.states([r.id for r in records])
+    keep = [i for i, st in enumerate(states) if step == "dispute" or st.status not in CLOSED_BY_DISPUTE]
+    plan_ = po.plan_lifecycle(step, [records[i] for i in keep], [states[i] for i in keep])
     if plan_.errors:
         raise po.InvalidPayoutFile(Path(f"<{step}: {len(records)} payouts>"), plan_.errors)
-    return plan_.todo
+    return [keep[j] for j in plan_.todo]
 
 
 def _carriers_step(

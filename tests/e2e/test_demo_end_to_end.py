@@ -23,8 +23,10 @@ from scoring.model_card import TIERS
 EXE = str(Path(sys.executable).parent / "creditshare")
 SHIPPERS = 8
 # the 8-shipper market's tiers on chain when its year is replayed in chain time (seed 7, 30 carriers); played in
-# one sitting instead, every payment is late and nearly all of them score E
-EXPECTED_TIERS = {"A": 1, "B": 2, "C": 1, "D": 1, "E": 3}
+# one sitting instead, every payment is late and nearly all of them score E. With the card trained on every
+# shipper with history (defaulted ones included, as the oracles score them) the tiers moved from
+# A 1, B 2, C 1, D 1, E 3 (checked offline: the old card gives exactly those on the same market's features)
+EXPECTED_TIERS = {"A": 4, "B": 0, "C": 1, "D": 1, "E": 2}
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]  # its own Anvil (CREDITSHARE_NETWORK=local)
 
@@ -81,7 +83,7 @@ def test_the_year_replayed_in_chain_time_spreads_the_shippers_over_the_tiers(dem
     assert sum(tiers.values()) == sum(EXPECTED_TIERS.values())
     for tier, expected in EXPECTED_TIERS.items():
         assert tiers[tier] == pytest.approx(expected, abs=1), tiers
-    assert tiers["A"] + tiers["B"] + tiers["C"] >= 3 and tiers["E"] <= 4, tiers
+    assert tiers["A"] + tiers["B"] + tiers["C"] >= 3 and tiers["E"] <= 3, tiers
     # payments keep their market dates: most were on time, so most paid settlements are not late
     one = json.loads(run("--json", "report", subjects[0]).stdout)["settlements"]
     assert one["by_status"].get("Paid", 0) > 0 and one["late_payments"] < one["by_status"]["Paid"] / 2, one
@@ -126,12 +128,52 @@ def test_the_html_report_has_the_plots_and_subject_pages(demo):
     assert "Gas per operation" in first.stdout and "Shippers by tier" in first.stdout
 
 
+def test_platforms_pay_carriers_some_late_some_unpaid_one_disputed(demo):
+    run, data, first = demo
+    summaries = [json.loads(run("--json", "payouts", "show", f"uscc:DEMOPLAT{i}").stdout)["summary"] for i in (1, 2, 3)]
+    total = {k: sum(s[k] for s in summaries) for k in ("payouts", "paid", "paid_on_time", "disputed")}
+    assert total["payouts"] == 60 and total["disputed"] == 1, summaries
+    # paid today: those due before today were paid late, the others on time
+    assert 0 < total["paid_on_time"] < total["paid"] <= 59, summaries
+    # the unpaid past-due ones were marked overdue by their carriers
+    assert sum(s["overdue_or_defaulted"] for s in summaries) >= 3, summaries
+    assert "Payouts to carriers by platform" in first.stdout
+
+
+def test_trip_logs_are_verified_and_the_fabricated_and_reused_ones_caught(demo):
+    run, data, first = demo
+    presented = json.loads((data / "demo" / "trips-presented.json").read_text())
+    assert sorted(set(presented.values())) == ["fabricated", "genuine", "missing", "reused"]
+    expected = {"genuine": "verified", "fabricated": "implausible", "reused": "implausible", "missing": "no log"}
+    for kind, verdict in expected.items():
+        sid = next(s for s, k in presented.items() if k == kind)
+        shown = json.loads(run("--json", "trips", "show", sid).stdout)
+        assert shown["verdict"] == verdict, (kind, shown)
+    genuine = [s for s, k in presented.items() if k == "genuine"]
+    verdicts = [json.loads(run("--json", "trips", "show", s).stdout)["verdict"] for s in genuine[:10]]
+    assert verdicts == ["verified"] * len(verdicts)
+    assert "Trip verdicts on chain" in first.stdout and "New-energy share of verified trips" in first.stdout
+    assert re.search(r"a segment at \d+ km/h", first.stdout) and "the same track as settlement" in first.stdout
+
+
+def test_the_summary_shows_the_champions_drift_on_the_population_it_scores(demo):
+    _, data, first = demo
+    found = re.search(r"Champion drift on the (\d+) shippers it scores here: PSI (\d+\.\d+) \((\w+);", first.stdout)
+    assert found, first.stdout[-3000:]
+    assert 0 < int(found.group(1)) <= SHIPPERS and found.group(3) in ("stable", "watch", "drifted")
+    # the card records the population it was trained on: the one the oracles score
+    card = json.loads((data / "demo" / "card.json").read_text())
+    assert card["training"]["population"] == "every shipper with history, defaulted ones included"
+
+
 def test_a_second_run_sends_nothing_new(demo):
     run, _, _ = demo
     again = run("demo", "--shippers", str(SHIPPERS), "--carriers", "30", timeout=1500).stdout
     assert re.search(r"submitted 0, already on chain [1-9]", again)
     assert re.search(r"confirmed 0; payments declared 0; receipts confirmed 0; overdue 0; disputed 0", again)
     assert "were sent at its current time" not in again  # nothing was left to catch up
+    assert "nothing to record: all 20 payouts" in again
+    assert re.search(r"recorded 0 verdict\(s\), 60 on chain already|0 verdicts recorded, 60 on chain already", again)
 
 
 def _csv_rows(path: Path) -> list[dict[str, str]]:
