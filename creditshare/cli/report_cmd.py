@@ -93,8 +93,9 @@ def _subject(ctx: typer.Context, subject: bytes, card: Path | None, max_age_days
             loaded, problem = published_card(st, score.model_hash)
     r = subject_report(st.client, subject, loaded, max_age_days)
     if r["score"]["scored"] and card is None:
-        r["score"]["card_source"] = "evidence store" if loaded is not None else None
-        if problem is not None:
+        recovered = r["score"].get("reasons") is not None  # by the entry model's card (a champion-set report)
+        r["score"]["card_source"] = "evidence store" if loaded is not None or recovered else None
+        if problem is not None and not recovered:
             r["score"]["card_problem"] = problem
     emit(st, r, lambda: _print_subject(r))
 

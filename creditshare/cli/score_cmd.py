@@ -144,8 +144,11 @@ def verify_with_published_cards(
         items = verify_scores(st.client, [subjects[i] for i in where], card, reports, max_age_days=max_age_days)
         for i, item in zip(where, items, strict=True):
             if item["scored"]:
-                item["card_source"] = "evidence store" if card is not None else None
-                if problem is not None:
+                # a report scoring several roles names the champion set, which has no card of its own: the
+                # provenance check then recovers each entry's reasons from its role's card in the evidence store
+                recovered = item.get("reasons") is not None
+                item["card_source"] = "evidence store" if card is not None or recovered else None
+                if problem is not None and not recovered:
                     item["card_problem"] = problem
             out[i] = item
     return out

@@ -198,18 +198,37 @@ def _party_sources(client: ChainClient) -> tuple[Any, Any]:
 
 def with_reason_text(client: ChainClient, items: list[dict[str, Any]], cards: Mapping[str, Any]) -> None:
     """Adds `reason_text` (sentences, or None when the reasons were not recovered) to each scored item of
-    `verify_scores`; `cards` maps a model hash to its card."""
+    `verify_scores`; `cards` maps a model hash to its card. An item's model (the entry's: its role's champion
+    when a report scores several roles) missing from `cards` has its card fetched from the evidence store by
+    the registry's digest; without one its reasons are said without values."""
+    known: dict[str, Any] = dict(cards)
     groups: dict[str, dict[str, int]] = {}
     for item in items:
-        if item.get("scored") and item.get("reasons") is not None and cards.get(item["model_hash"]) is not None:
-            groups.setdefault(item["model_hash"], {})[item["subject"]] = int(item["as_of"])
+        if not item.get("scored") or item.get("reasons") is None:
+            continue
+        model_hash = item["model_hash"]
+        if model_hash not in known:
+            known[model_hash] = _published_card(client, model_hash)
+        if known[model_hash] is not None:
+            groups.setdefault(model_hash, {})[item["subject"]] = int(item["as_of"])
     values: dict[str, dict[str, Any]] = {}
     for model_hash, as_of in groups.items():
-        values.update(feature_values(client, cards[model_hash], as_of))
+        values.update(feature_values(client, known[model_hash], as_of))
     for item in items:
         if item.get("scored"):
-            card = cards.get(item.get("model_hash", ""))
+            card = known.get(item.get("model_hash", ""))
             item["reason_text"] = reason_sentences(card, item.get("reasons"), values.get(item["subject"]))
+
+
+def _published_card(client: ChainClient, model_hash: str) -> Any:
+    """The registered card of `model_hash` from the evidence store, or None (not published, not registered)."""
+    from creditshare.bindings.model_registry import ModelRegistry
+    from creditshare.domain.cards import card_of_model
+
+    try:
+        return card_of_model(ModelRegistry(client), client.settings.evidence_dir, bytes.fromhex(model_hash[2:]))
+    except (CreditShareError, ValueError):
+        return None
 
 
 # -- trips: lanes and green freight -------------------------------------------------------------------------

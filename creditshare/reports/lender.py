@@ -131,7 +131,7 @@ def subject_report(
     settlements["as_shipper"] = sum(r.shipper == subject for r in records)
     settlements["as_carrier"] = sum(r.carrier == subject for r in records)
     entries = _list_entries(client, [subject]).get(to_hex(subject), [])
-    if not score["scored"] and not records and not entries:
+    if not score["scored"] and not records and not entries and not _plays_any_role(client, subject):
         raise InvalidInput(
             f"unknown subject {to_hex(subject)}: the chain holds no score, settlement or credit-list entry about it."
         )
@@ -144,6 +144,12 @@ def subject_report(
         "provenance": {**(_model_of(score) or {}), "evidence_cids": settlements["evidence_cids"]},
         **freight_facts(client, subject, score, card),
     }
+
+
+def _plays_any_role(client: ChainClient, subject: bytes) -> bool:
+    """Whether `subject` is a party (a platform too) of any settlement, from this node's chain index."""
+    with ChainIndex(client) as index:
+        return bool(index.records_of(subject, ROLES))
 
 
 def freight_facts(client: ChainClient, subject: bytes, score: dict[str, Any], card: Any) -> dict[str, Any]:

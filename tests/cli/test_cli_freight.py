@@ -74,6 +74,8 @@ def test_report_lists_the_lanes_of_a_carrier_with_volumes_and_verified_shares(fc
     # the existing keys stay
     assert {"subject", "score", "history", "settlements", "list_entries", "provenance"} <= set(r)
     assert r["reason_text"] == []  # not scored
+    # a platform without a score is no unknown subject: it is a party of the settlements
+    assert fcli.json("report", "uscc:PLAT1")["green"]["logged_trips"] == 4
 
 
 def test_report_shows_the_new_energy_share_of_logged_trips(fcli):
