@@ -139,3 +139,28 @@ def test_a_signer_with_a_card_that_is_not_its_roles_champion_refuses(cli, roles,
     assert refused.exit_code == 1 and "is not the registered carrier champion" in refused.stderr
     twice = cli("oracle", "sign", report, "--card", str(roles["carrier"]), "--card", str(stale), account="o1", ok=False)
     assert twice.exit_code == 1 and "at most one --card per role" in twice.stderr
+
+
+def test_a_daemon_round_scores_every_role_the_same_on_two_nodes(cli, roles, monkeypatch) -> None:
+    """compute_round (what every daemon computes for a round): its due subjects come from the chain index
+    (ChainIndex.touched_subjects: shippers, the platform and the carrier of the settlements), each scored with
+    its role's champion; two independent clients compute the same entries and digests."""
+    from creditshare.core.chain import ChainClient
+    from creditshare.core.config import load_settings
+    from oracle.rounds import affected, compute_round
+    from scoring.model_card import ModelCard
+
+    for key, value in cli.env.items():
+        monkeypatch.setenv(key, value)
+    card = ModelCard.load(roles["shipper"])
+    end = roles["epoch"]  # as of the report's epoch nothing is stored yet: everything touched is due
+    rounds = [compute_round(ChainClient(load_settings()), card, 0, end, ttl=3600, batch=500) for _ in range(2)]
+    assert rounds[0] == rounds[1]
+    assert set(rounds[0].due) == {SHIP1, SHIP2, PLAT1, CARRIER} and rounds[0].unscorable == ()
+    ((report, entries),) = rounds[0].reports
+    assert [to_hex(e.subject) for e in entries] == sorted([SHIP1, SHIP2, PLAT1, CARRIER])
+    submitted = json.loads(Path(roles["reports"][0]).read_text())
+    assert [(e["subject"], e["score"]) for e in submitted["entries"]] == [(to_hex(e.subject), e.score) for e in entries]
+    assert to_hex(report.model_hash) == submitted["report"]["model_hash"]
+    # the shipper-only view (what rounds read before roles) is the index's touched_shippers
+    assert set(affected(ChainClient(load_settings()), 0, end)) == {SHIP1, SHIP2}
