@@ -248,6 +248,35 @@ def _chunks(calls: Sequence[Call]) -> list[Sequence[Call]]:
     return out
 
 
+def gas_limit_for(used: int) -> int:
+    """The gas limit a transaction is sent with when the check saw it use `used` gas (refunds and the 63/64
+    rule of nested calls make the limit a call needs exceed what it uses)."""
+    return used * 13 // 10 + 50_000
+
+
+def batch_for_block(block_gas: int, gas_per_item: int, fixed_gas: int, most: int) -> int:
+    """The number of items a batch should carry (1..`most`) so that a block holds the most items in whole
+    batches (each batch also pays `fixed_gas`: the transaction, the call, the batch's own checks).
+
+    A block takes a sender's transactions in nonce order while the next one's gas limit (gas_limit_for its
+    use, fixed_gas + n * gas_per_item) fits in what is left: with 400 settlements (13.1M gas, a 17.1M limit)
+    4 batches fill 87% of a 60M block and 425 fill 93%, while 426 leave room for only 3 (70%). `most` bounds
+    it from the caller's side (a node's transaction size limit: geth refuses transactions over 128 KB)."""
+    per_block: dict[int, int] = {}
+    for n in range(1, max(1, most) + 1):
+        used = fixed_gas + n * gas_per_item
+        limit = gas_limit_for(used)
+        if limit > block_gas:
+            break
+        per_block[n] = ((block_gas - limit) // used + 1) * n  # whole batches the block takes, times their items
+    if not per_block:
+        return 1
+    # fewer, larger transactions cost the client less (signing, sending, receipts): the largest batch within
+    # 2% of the best packing
+    top = max(per_block.values())
+    return max(n for n, items in per_block.items() if items * 50 >= top * 49)
+
+
 def _function_abi(contract: Contract, name: str) -> ABIFunction:
     matches = [item for item in contract.abi if item.get("type") == "function" and item.get("name") == name]
     if len(matches) != 1:
@@ -712,7 +741,7 @@ class ChainClient:
         limits: list[int] = []
         for index, (ok, value) in enumerate(results):
             if ok:
-                limits.append(min(int(value) * 13 // 10 + 50_000, gas_cap))
+                limits.append(min(gas_limit_for(int(value)), gas_cap))
             else:
                 failures.extend(self._pin(index, str(value), account, per_call, split))
         if failures:
@@ -821,7 +850,7 @@ class ChainClient:
                 limits.append(0)
                 continue
             assert first is not None
-            limits.append(first[0] * len(call.data) // first[1] * 13 // 10 + 50_000)
+            limits.append(gas_limit_for(first[0] * len(call.data) // first[1]))
         if failures:
             raise CallsRefused(what, failures, len(calls), items)
         return limits

@@ -13,7 +13,15 @@ import pytest
 from brownie import web3
 
 from creditshare.bindings.settlement_ledger import SettlementLedger, Status, encode_submit
-from creditshare.core.chain import MAX_WINDOW, MIN_WINDOW, WINDOW_BLOCKS, CallsRefused, ChainClient
+from creditshare.core.chain import (
+    MAX_WINDOW,
+    MIN_WINDOW,
+    WINDOW_BLOCKS,
+    CallsRefused,
+    ChainClient,
+    batch_for_block,
+    gas_limit_for,
+)
 from creditshare.core.config import load_settings
 from creditshare.core.keys import load_account
 from creditshare.domain.settlements import parse_csv
@@ -94,3 +102,40 @@ def test_a_pipelined_send_lands_every_call_in_order_with_the_checked_gas(client,
     sent = [web3.eth.get_transaction(r["transactionHash"]) for r in receipts]
     assert [t["nonce"] for t in sent] == list(range(sent[0]["nonce"], sent[0]["nonce"] + 20))
     assert [s.status for s in ledger.states([r.id for r in batch])] == [Status.INVOICED] * 20
+
+
+def greedy_block(block_gas: int, used: int, batches: int) -> int:
+    """How many batches of `used` gas a block takes, as geth packs one sender's transactions: in nonce order
+    while the next one's gas limit fits in what is left."""
+    left, taken = block_gas, 0
+    while taken < batches and gas_limit_for(used) <= left:
+        left -= used
+        taken += 1
+    return taken
+
+
+@pytest.mark.parametrize("block_gas", [5_000_000, 30_000_000, 60_000_000, 200_000_000])
+def test_the_batch_size_packs_a_block_within_two_percent_of_the_best(block_gas):
+    per_item, fixed, most = 32_742, 30_000, 440
+    n = batch_for_block(block_gas, per_item, fixed, most)
+    assert 1 <= n <= most
+
+    def items(size: int) -> int:
+        return greedy_block(block_gas, fixed + size * per_item, 10_000) * size
+
+    best = max(items(size) for size in range(1, most + 1))
+    assert items(n) * 50 >= best * 49
+    # and it is the largest such size: fewer transactions for the client to sign, send and await
+    assert all(items(size) * 50 < best * 49 for size in range(n + 1, most + 1))
+
+
+def test_on_the_60m_network_the_batch_fills_more_of_a_block_than_400_settlements():
+    n = batch_for_block(60_000_000, 32_742, 30_000, 440)
+    chosen = greedy_block(60_000_000, 30_000 + n * 32_742, 1000) * n
+    assert greedy_block(60_000_000, 30_000 + 400 * 32_742, 1000) * 400 == 1600  # 4 batches: 87% of the block
+    assert chosen > 1700
+
+
+def test_a_batch_too_big_for_any_block_is_one_item():
+    assert batch_for_block(100_000, 32_742, 30_000, 440) == 1
+    assert batch_for_block(60_000_000, 32_742, 30_000, 0) == 1
