@@ -61,7 +61,8 @@ def _day(seconds: int) -> str:
 
 
 def plan(market: DemoMarket, folder: Path, today: dt.date, seed: int) -> FreightPlan:
-    """The payout CSV rows and the trip logs (written under `folder`/trips, skipped if present) of the last
+    """The payout CSV rows and the trip logs (written under `folder`/trips, rewritten on every run: the lanes
+    depend on the rows chosen, so a log left by another day's plan would not match) of the last
     WINDOW_DAYS' settlements, at most PER_PLATFORM per platform."""
     as_of = replay.seconds(today.isoformat())
     out = FreightPlan()
@@ -158,9 +159,7 @@ def _trips(rows: list[dict[str, Any]], folder: Path, seed: int) -> tuple[list[di
         name = ""
         if log is not None:
             name = f"trips/{sid[2:18]}.json"
-            path = folder / name
-            if not path.exists():
-                path.write_bytes(log.dumps())
+            (folder / name).write_bytes(log.dumps())  # the same bytes for the same market and day
         (a, b) = ends[sid]
         out.append(
             {
