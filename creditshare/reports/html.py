@@ -396,6 +396,13 @@ def lanes_block(freight: dict[str, Any]) -> list[str]:
     return parts
 
 
+def _green_cell(freight: dict[str, Any] | None) -> str:
+    g = (freight or {}).get("green")
+    if not g or g["new_energy_bps"] is None:
+        return "no logged trip"
+    return html.escape(f"{g['new_energy_bps'] / 100:g} % of {g['logged_trips']}")
+
+
 def model_page(card: Any) -> str:
     """Every feature of the card: its description, bins and points (creditshare.reports.freight.model_features)."""
     parts = [
@@ -456,6 +463,7 @@ def render(
             i["tier"],
             html.escape("; ".join(i.get("reason_text") or i["reasons"]) if i.get("reasons") is not None else "?"),
             _date(i["as_of"]),
+            _green_cell((freight or {}).get(i["subject"])),
             '<span class="ok">yes</span>'
             if i["provenance"]["verified"]
             else f'<span class="bad">NO ({html.escape(i["provenance"]["verdict"])})</span>',
@@ -478,7 +486,7 @@ def render(
         "<h2>Gas per operation</h2>",
         gas_table,
         "<h2>Subjects</h2>",
-        _table(["subject", "score", "tier", "reason codes", "as of", "verified"], rows, raw=True),
+        _table(["subject", "score", "tier", "reasons", "as of", "new-energy trips", "verified"], rows, raw=True),
     ]
     files["index.html"] = _page("CreditShare lender report", "".join(body))
     files["report.json"] = (

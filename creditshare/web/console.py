@@ -35,7 +35,7 @@ from creditshare.core.errors import CreditShareError, InvalidInput
 from creditshare.core.ids import subject_id, to_hex
 from creditshare.domain.cards import champion_card
 from creditshare.domain.index import ChainIndex
-from creditshare.reports.freight import model_features
+from creditshare.reports.freight import model_features, new_energy_shares
 from creditshare.reports.lender import freight_facts, subject_settlements, summarize_settlements
 from oracle.provenance import AcceptedReport, accepted_reports, score_history, verify_scores
 from scoring.model_card import TIERS
@@ -240,6 +240,7 @@ class Console:
             if consent.state(now) == "valid":
                 consents.setdefault(consent.subject, []).append(consent.to_json(now))
         subjects = list(consents)
+        green = new_energy_shares(self.client, subjects)  # green freight: shown beside each score
         scores = verify_scores(
             self.client, subjects, self.config.card, self.reports(), max_age_days=self.config.max_age_days
         )
@@ -258,6 +259,8 @@ class Console:
                     "tier": item["tier"] if item["scored"] else None,
                     "verdict": item["provenance"]["verdict"] if item["scored"] else "no score",
                     "defaulted": defaulted,
+                    "new_energy_bps": green[to_hex(subject)]["new_energy_bps"],
+                    "logged_trips": green[to_hex(subject)]["logged_trips"],
                     "consents": consents[subject],
                 }
             )

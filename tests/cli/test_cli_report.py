@@ -206,7 +206,8 @@ def test_report_html_has_a_model_page_and_reason_sentences(cli, market, tmp_path
     loaded = ModelCard.load(card)
     for f in loaded.to_dict()["features"]:
         assert f"<code>{f['name']}</code>" in model and feature_phrase(f["name"]) in model
-    assert 'href="model.html"' in (out / "index.html").read_text()
+    index = (out / "index.html").read_text()
+    assert 'href="model.html"' in index and "<th>new-energy trips</th>" in index and "no logged trip" in index
     r = cli.json("report", "uscc:SHIP2", "--card", str(card), *NO_LIMIT)
     page = (out / f"subjects/{SHIP2[2:]}.html").read_text()
     import html

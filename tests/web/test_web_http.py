@@ -113,6 +113,8 @@ def test_portfolio_lists_the_consenting_subjects_with_default_rates(cli, server)
     }
     page = server.http.get("/portfolio", params={"sort": "tier"})
     assert page.status_code == 200 and SHIP2 in page.text and "100.0%" in page.text
+    # green freight beside each score: SHIP2 has no recorded trip log
+    assert row["new_energy_bps"] is None and row["logged_trips"] == 0 and "no logged trip" in page.text
 
 
 def test_model_and_network_pages(cli, market, server, tmp_path):
