@@ -30,8 +30,6 @@ def init(
     nodes: int = typer.Option(3, "--nodes", help="How many member nodes (one Kubo repo each)."),
 ) -> None:
     """Create the nodes' repos under <data>/ipfs: loopback only, private swarm key, all peered (idempotent)."""
-    if not 1 <= nodes <= ipfs.MAX_NODES:
-        raise InvalidInput(f"--nodes must be between 1 and {ipfs.MAX_NODES}; got {nodes}.")
     st = state(ctx)
     infos = ipfs.init_network(st.settings.data_dir, nodes)
     emit(

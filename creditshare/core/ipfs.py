@@ -279,8 +279,10 @@ def init_network(data_dir: Path, nodes: int) -> list[NodeInfo]:
     Idempotent: existing repos keep their identity and blocks; new ones are added, and every config is
     rewritten so that all nodes peer with all others.
     """
-    if not 1 <= nodes <= MAX_NODES:
-        raise InvalidInput(f"--nodes must be between 1 and {MAX_NODES}; got {nodes}.")
+    if nodes < 1:
+        raise InvalidInput(f"--nodes must be at least 1; got {nodes}.")
+    if nodes > MAX_NODES:
+        raise InvalidInput(f"--nodes must be at most {MAX_NODES}; got {nodes}.")
     root = network_dir(data_dir)
     root.mkdir(parents=True, exist_ok=True)
     key_path = root / "swarm.key"
@@ -291,6 +293,13 @@ def init_network(data_dir: Path, nodes: int) -> list[NodeInfo]:
         known = {n.index: n for n in load_network(data_dir)}
     except ConfigError:
         known = {}
+    # a node left out of the new description would run on, out of reach of `ipfs down`
+    running = sorted(i for i, n in known.items() if i >= nodes and _pid(n) is not None)
+    if running:
+        raise InvalidInput(
+            f"node(s) {', '.join(map(str, running))} of the network run and --nodes {nodes} would leave them out: "
+            "stop them first (`creditshare ipfs down`)."
+        )
     used = {p for n in known.values() for p in (n.swarm_port, n.api_port, n.gateway_port)}
     infos: list[NodeInfo] = []
     for i in range(nodes):

@@ -29,6 +29,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,8 @@ from creditshare.core.ipfs import MAX_BLOCK, IpfsError, Kubo, load_network, netw
 BACKEND_ENV = "CREDITSHARE_EVIDENCE"
 API_ENV = "CREDITSHARE_IPFS_API"
 REPLICAS_ENV = "CREDITSHARE_IPFS_REPLICAS"
+# a Kubo RPC API: http(s), a host, an optional port, nothing after it
+_API_URL = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+/?")
 REPLICATION_ENV = "CREDITSHARE_IPFS_REPLICATION"
 BACKENDS = ("folder", "ipfs")
 #: where each pin holder keeps the links of the large documents it pins (document CID -> UnixFS root)
@@ -244,6 +247,9 @@ class IpfsStore:
             api = api or nodes[0]
             if REPLICAS_ENV not in os.environ:
                 replicas = nodes
+        for name, url in [(API_ENV, api)] + [(REPLICAS_ENV, r) for r in replicas]:
+            if not _API_URL.fullmatch(url):
+                raise ConfigError(f"{name} must name Kubo API URLs like http://127.0.0.1:5001; got {url!r}.")
         raw_target = os.environ.get(REPLICATION_ENV, "2").strip()
         try:
             target = int(raw_target)
