@@ -190,8 +190,8 @@ BAD_ARGS = [
     (("serve", "--host", "0.0.0.0"), "bank", "is not loopback"),
     (("serve", "--max-age-days", "-1"), "bank", "the maximum score age must be 0"),
     (("serve",), None, "the console signs as one member"),
-    (("ipfs", "init", "--nodes", "0"), None, "--nodes must be between 1 and 16; got 0"),
-    (("ipfs", "init", "--nodes", "17"), None, "--nodes must be between 1 and 16; got 17"),
+    (("ipfs", "init", "--nodes", "0"), None, "--nodes must be at least 1; got 0"),
+    (("ipfs", "init", "--nodes", "17"), None, "--nodes must be at most 16; got 17"),
     (("ipfs", "status"), None, "no IPFS network in"),
     (("network", "status"), None, "no geth network in"),
     (("network", "node", "kill", "0"), None, "no geth network in"),
@@ -226,10 +226,24 @@ BAD_ENV = [
     ({"CREDITSHARE_INDEX_CONFIRMATIONS": "99999"}, ("index", "status"), "CREDITSHARE_INDEX_CONFIRMATIONS must be"),
     ({"CREDITSHARE_EVIDENCE": "tape"}, ("evidence", "get", "zzz"), "CREDITSHARE_EVIDENCE must be one of"),
     ({"CREDITSHARE_EVIDENCE": "ipfs"}, ("evidence", "status"), "no IPFS network in"),
+    (
+        {"CREDITSHARE_EVIDENCE": "ipfs", "CREDITSHARE_IPFS_API": "not a url", "CREDITSHARE_IPFS_REPLICAS": ""},
+        ("evidence", "put", "/etc/hostname"),
+        "CREDITSHARE_IPFS_API must name Kubo API URLs like http://127.0.0.1:5001; got 'not a url'",
+    ),
+    (
+        {
+            "CREDITSHARE_EVIDENCE": "ipfs",
+            "CREDITSHARE_IPFS_API": "http://127.0.0.1:1",
+            "CREDITSHARE_IPFS_REPLICAS": "x",
+        },
+        ("evidence", "get", "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"),
+        "CREDITSHARE_IPFS_REPLICAS must name Kubo API URLs",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("env", "args", "message"), BAD_ENV, ids=[next(iter(e[0].values())) for e in BAD_ENV])
+@pytest.mark.parametrize(("env", "args", "message"), BAD_ENV, ids=[str(e[0])[:60] for e in BAD_ENV])
 def test_a_bad_environment_setting_is_one_error_line(hcli, env, args, message):
     assert message in refused(hcli, *args, **env)
 
@@ -405,3 +419,27 @@ def test_evidence_put_refuses_a_file_over_the_limit_before_reading_it(hcli, tmp_
     with big.open("wb") as handle:  # sparse: no disk used
         handle.truncate(MAX_FILE_BYTES + 1)
     assert "the limit is" in refused(hcli, "evidence", "put", str(big))
+
+
+@pytest.mark.ipfs
+def test_ipfs_init_refuses_to_drop_a_running_node(hcli):
+    from creditshare.core import ipfs
+    from creditshare.core.errors import ConfigError
+
+    try:
+        ipfs.kubo_binary()
+    except ConfigError as err:
+        pytest.skip(str(err))
+    hcli("ipfs", "init", "--nodes", "2")
+    hcli("ipfs", "up", "--node", "1")
+    try:
+        assert "node(s) 1 of the network run and --nodes 1 would leave them out" in refused(
+            hcli, "ipfs", "init", "--nodes", "1"
+        )
+        assert len(ipfs.load_network(hcli.data_dir)) == 2
+    finally:
+        hcli("ipfs", "down")
+    assert len(hcli.json("ipfs", "init", "--nodes", "1")["nodes"]) == 1  # stopped: shrinking is fine
+    import shutil
+
+    shutil.rmtree(hcli.data_dir / "ipfs")
