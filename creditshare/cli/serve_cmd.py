@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from pathlib import Path
 
 import typer
@@ -35,6 +36,19 @@ def api_token(path: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(token + "\n")
     return token
+
+
+def _check_listen(host: str, port: int) -> None:
+    """Refuses a port that is taken (or a host that is no address here) before anything is unlocked: uvicorn
+    would only log it and exit."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _name, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as err:
+        raise InvalidInput(f"cannot listen on {host}:{port}: {err.strerror or err} (choose another --port)") from err
 
 
 def serve(
@@ -69,6 +83,7 @@ def serve(
     st = state(ctx)
     if host not in LOOPBACK and not public:
         raise InvalidInput(f"--host {host} is not loopback: the console signs as your member; add --public to mean it.")
+    _check_listen(host, port)
     limit = check_max_age(max_age_days)
     name = account or os.environ.get("CREDITSHARE_ACCOUNT")
     if not name and not os.environ.get("CREDITSHARE_PRIVATE_KEY"):
