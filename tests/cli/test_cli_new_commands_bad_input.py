@@ -14,6 +14,7 @@ from brownie import web3
 
 from creditshare.cli.serve_cmd import token_file
 from creditshare.core.files import MAX_FILE_BYTES
+from creditshare.core.localchain import free_port
 from creditshare.domain.evidence import IpfsStore
 from tests.cli.helpers import Cli
 from tests.cli.test_cli_payouts import HEADER, day, pid, prow, write
@@ -303,7 +304,7 @@ def test_serve_refuses_a_damaged_api_token_file(hcli, content):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
     try:
-        assert "API token" in refused(hcli, "serve", "--port", "1", account="bank")
+        assert "API token" in refused(hcli, "serve", "--port", str(free_port()), account="bank")
     finally:
         path.unlink()
 
@@ -443,3 +444,15 @@ def test_ipfs_init_refuses_to_drop_a_running_node(hcli):
     import shutil
 
     shutil.rmtree(hcli.data_dir / "ipfs")
+
+
+def test_serve_on_a_port_that_is_taken_is_one_error_line(hcli):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        err = refused(hcli, "serve", "--port", str(port), account="bank")
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in err
+    assert "cannot listen on" in refused(hcli, "serve", "--host", "no-such-host.invalid", "--public", account="bank")
