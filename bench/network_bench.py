@@ -42,6 +42,7 @@ sys.path.insert(0, str(HERE))
 from settlement_ingest import make_rows, naive_loop  # noqa: E402
 
 from creditshare.bindings.consortium import Consortium, ProposalKind  # noqa: E402
+from creditshare.bindings.settlement_ledger import DEFAULT_BATCH  # noqa: E402
 from creditshare.core import network  # noqa: E402
 from creditshare.core.chain import ChainClient  # noqa: E402
 from creditshare.core.config import load_settings  # noqa: E402
@@ -98,7 +99,9 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def run(quick: bool = False, gas_limit: int = network.DEFAULT_GAS_LIMIT) -> list[dict[str, Any]]:
+def run(
+    quick: bool = False, gas_limit: int = network.DEFAULT_GAS_LIMIT, batch_size: int | None = None
+) -> list[dict[str, Any]]:
     count = 2_000 if quick else 20_000
     naive_count = 10 if quick else 30  # one per block at best: a sample measures the rate
     latency_n = 10 if quick else 40
@@ -138,7 +141,8 @@ def run(quick: bool = False, gas_limit: int = network.DEFAULT_GAS_LIMIT) -> list
             first_block = int(network.rpc(url, "eth_blockNumber", []), 16) + 1
             started = time.perf_counter()
             out = subprocess.run(
-                [str(ROOT / ".venv" / "bin" / "creditshare"), "--json", "settlements", "submit", str(project_csv)],
+                [str(ROOT / ".venv" / "bin" / "creditshare"), "--json", "settlements", "submit", str(project_csv)]
+                + (["--batch-size", str(batch_size)] if batch_size else []),
                 env={**env, "CREDITSHARE_PRIVATE_KEY": platform.key.hex()},
                 capture_output=True,
                 text=True,
@@ -173,6 +177,7 @@ def run(quick: bool = False, gas_limit: int = network.DEFAULT_GAS_LIMIT) -> list
             "baseline_gas_per_settlement": naive_gas // naive_count,
             # the command's own timing (without interpreter start-up), for reading the capacity ratio
             "command_seconds": result["seconds"],
+            "batch_size": batch_size or DEFAULT_BATCH,
         },
         {
             "name": "network_capacity_ratio",
@@ -236,9 +241,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     parser.add_argument("--gas-limit", type=int, default=network.DEFAULT_GAS_LIMIT, help="block gas limit")
+    parser.add_argument(
+        "--batch-size", type=int, help="settlements per transaction (default: the CLI's; try batch_for_block's)"
+    )
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
-    results = run(args.quick, args.gas_limit)
+    results = run(args.quick, args.gas_limit, args.batch_size)
     text = json.dumps(results, indent=2)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
