@@ -20,7 +20,7 @@ from eth_utils import keccak
 from creditshare.bindings.consortium import ProposalKind
 from creditshare.bindings.credit_list import BANDS, STATUSES, Category
 from creditshare.bindings.data_bus import SCOPES
-from creditshare.bindings.model_registry import Action, ModelStatus
+from creditshare.bindings.model_registry import Action, ModelStatus, SubjectRole
 from creditshare.bindings.payout_ledger import Status as PayoutStatus
 from creditshare.bindings.settlement_ledger import Status
 from creditshare.bindings.trip_registry import Energy, Verdict
@@ -51,6 +51,7 @@ MIRRORS: dict[str, tuple[str, Any]] = {
     "ICreditList.Status": ("CreditList", STATUSES),
     "IModelRegistry.Status": ("ModelRegistry", ModelStatus),
     "IModelRegistry.Action": ("ModelRegistry", Action),
+    "IModelRegistry.SubjectRole": ("ModelRegistry", SubjectRole),
     "IPayoutLedger.Status": ("PayoutLedger", PayoutStatus),
     "ITripRegistry.Verdict": ("TripRegistry", Verdict),
     "ITripRegistry.Energy": ("TripRegistry", Energy),
