@@ -135,7 +135,7 @@ def geth_network_node(data_dir: Path) -> Network | None:
         raw = json.loads(path.read_text(encoding="utf-8"))
         nodes = raw["nodes"]
         chain_id = int(raw["chain_id"])
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as err:
         raise ConfigError(f"the network description {path} is unreadable ({err}); run `network init --force`.") from err
     index = _env_int("CREDITSHARE_NODE", 0, 0, max(len(nodes) - 1, 0))
     try:

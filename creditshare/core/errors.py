@@ -37,3 +37,13 @@ class PrivacyError(CreditShareError):
 
 class DetailsUnavailable(CreditShareError):
     """An entry's private details cannot be read by this account (not paid, key not released, wrong key)."""
+
+
+def quoted(value: object, limit: int = 80) -> str:
+    """``value`` as an error message shows it: its repr, cut to ``limit`` characters with the full length said, so a
+    100,000-character input is not printed back whole."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f" ({len(value)} characters)" if isinstance(value, str | bytes) else ""
+    return f"{text[:limit]}…{size}"

@@ -21,7 +21,7 @@ from typing import NewType
 from eth_utils import keccak
 from multiformats import CID
 
-from creditshare.core.errors import InvalidInput
+from creditshare.core.errors import InvalidInput, quoted
 
 SubjectId = NewType("SubjectId", bytes)
 SettlementId = NewType("SettlementId", bytes)
@@ -41,7 +41,7 @@ def subject_id(text: str) -> SubjectId:
     if not match:
         raise InvalidInput(
             f"subject must be 'namespace:registration' (e.g. uscc:91310000MA1FL4XX1X) or a 0x-prefixed "
-            f"32-byte hex id; got {text!r}."
+            f"32-byte hex id; got {quoted(text)}."
         )
     canonical = f"creditshare:subject:{match['ns']}:{match['reg'].upper()}"
     return SubjectId(keccak(text=canonical))
@@ -52,7 +52,7 @@ def reference_hash(order_ref: str) -> bytes:
     if not _ORDER_REF.match(order_ref):
         raise InvalidInput(
             f"settlement reference must be 1-128 letters, digits or . _ - / : and start with a letter or digit; "
-            f"got {order_ref!r}."
+            f"got {quoted(order_ref)}."
         )
     return keccak(b"creditshare:settlement:" + order_ref.encode("ascii"))
 
@@ -70,7 +70,7 @@ def to_hex(value: bytes) -> str:
 def parse_bytes32(text: str, what: str = "id") -> bytes:
     """A 0x-prefixed 32-byte hex value."""
     if not _HEX32.match(text.strip()):
-        raise InvalidInput(f"{what} must be a 0x-prefixed 32-byte hex value; got {text!r}.")
+        raise InvalidInput(f"{what} must be a 0x-prefixed 32-byte hex value; got {quoted(text)}.")
     return bytes.fromhex(text.strip()[2:])
 
 
@@ -104,7 +104,7 @@ def digest_from_cid(cid: str) -> bytes:
     try:
         parsed = CID.decode(cid)
     except Exception as err:  # multiformats raises several error types
-        raise InvalidInput(f"{cid!r} is not a valid CID.") from err
+        raise InvalidInput(f"{quoted(cid)} is not a valid CID.") from err
     if parsed.hashfun.name != "sha2-256":
         raise InvalidInput(f"evidence CIDs must use sha2-256; {cid} uses {parsed.hashfun.name}.")
     return bytes(parsed.raw_digest)
