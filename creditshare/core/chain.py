@@ -577,7 +577,10 @@ class ChainClient:
             ) from err
         except Web3RPCError as err:
             self._nonces.pop(account.address, None)
-            raise TransactionRejected(f"the node refused the transaction: {err}", reason=str(err)) from err
+            reason = _rpc_message(err)
+            hint = " (another process sent from this account meanwhile: run the command again)"
+            hint = hint if "nonce" in reason else ""
+            raise TransactionRejected(f"the node refused the transaction: {reason}{hint}", reason=reason) from err
         log.debug("sent %s", tx_hash.hex())
         return bytes(tx_hash)
 
@@ -918,3 +921,11 @@ class ChainClient:
         if receipt["status"] != 1:
             raise TransactionRejected(f"deploying {name} reverted.")
         return to_checksum_address(str(receipt["contractAddress"]))
+
+
+def _rpc_message(err: Web3RPCError) -> str:
+    """The node's own message of a JSON-RPC error ("nonce too low"), not the error object's dict."""
+    error = (err.rpc_response or {}).get("error")
+    if isinstance(error, dict) and error.get("message"):
+        return str(error["message"])
+    return str(err)
