@@ -170,7 +170,8 @@ class RecordPlan:
 
 
 def check_members(consortium: Consortium, rows: Sequence[PayoutRow], submitter: str) -> list[RowError]:
-    """Row errors for platforms that are no active PLATFORM member, and rows whose platform is not the submitter."""
+    """Row errors for platforms that are no active PLATFORM member, rows whose platform is not the submitter, and
+    carriers that are no active CARRIER member (a payout is two-sided: its carrier must be able to confirm it)."""
     info: dict[bytes, Member | None] = {}
     errors: list[RowError] = []
     for row in rows:
@@ -186,6 +187,16 @@ def check_members(consortium: Consortium, rows: Sequence[PayoutRow], submitter: 
             errors.append(RowError(row.line, f"platform {to_hex(org)} does not hold the PLATFORM role"))
         elif member.address.lower() != submitter.lower():
             errors.append(RowError(row.line, f"account {submitter} is not the platform of this payout"))
+        carrier = row.payout.carrier
+        if carrier not in info:
+            info[carrier] = consortium.member_by_org(carrier)
+        who = info[carrier]
+        if who is None or not who.active or "CARRIER" not in who.roles:
+            # PayoutLedger.record refuses it too (PayoutLedgerCarrierNotMember): the carrier must be able to confirm
+            why = "is not a consortium member" if who is None else "is suspended" if not who.active else "lacks it"
+            errors.append(
+                RowError(row.line, f"carrier {to_hex(carrier)} must be an active member with the CARRIER role ({why})")
+            )
     return errors
 
 
@@ -291,7 +302,7 @@ def check_paid_dates(
     errors = []
     for i, (p, s, date) in enumerate(zip(records, states, dates, strict=True)):
         if date and date < s.since:
-            why = "a payout cannot be declared paid before it was recorded"
+            why = "a payout cannot be declared paid before it was recorded or marked overdue"
         elif date and date > now:
             why = "a payment in the future cannot be declared"
         else:
@@ -299,7 +310,7 @@ def check_paid_dates(
         errors.append(
             RowError(
                 i + 1,
-                f"payout {to_hex(p.id)}: paid date {iso_date(date)} must lie between its recording "
+                f"payout {to_hex(p.id)}: paid date {iso_date(date)} must lie between its recording or overdue marking "
                 f"({iso_date(s.since)}) and now ({iso_date(now)}); {why}",
             )
         )

@@ -176,6 +176,15 @@ def test_a_changed_row_under_a_recorded_reference_is_refused(pcli, tmp_path):
     assert "payout 'CHG-1' is on chain with different content" in err
 
 
+def test_a_carrier_that_cannot_confirm_is_refused_before_sending(pcli, tmp_path):
+    """PayoutLedger refuses a payout to a subject that is no active CARRIER member (a platform could otherwise
+    pay an invented carrier and finalize it undisputed); the CLI says so per row and sends nothing."""
+    rows = [prow("NOCARR-1", carrier="driver:NOBODY"), prow("NOCARR-2", carrier="uscc:SHIP1")]
+    err = refused(pcli, "payouts", "submit", str(write(tmp_path, rows)), account="plat")
+    assert "must be an active member with the CARRIER role (is not a consortium member)" in err
+    assert "must be an active member with the CARRIER role (lacks it)" in err
+
+
 def test_missing_columns_are_refused(pcli, tmp_path):
     path = write(tmp_path, ["X,uscc:PLAT1"], header="reference,platform")
     err = refused(pcli, "payouts", "submit", str(path), account="plat")
