@@ -135,6 +135,7 @@ class Demo:
         self.started = time.monotonic()
         self.lock = threading.Lock()
         self.console = console
+        self.role_cards: list[Path] = []
 
     @property
     def client(self) -> ChainClient:
@@ -432,7 +433,10 @@ class Demo:
         training date, those already in default included (`model train` leaves those out, so its card's score
         buckets had no place for the demo's defaulted shippers: the demo's report showed PSI 0.289, drifted)."""
         cs = self.cs
-        console.rule("[bold]8. Model factory: train a scorecard, register it, promote it by committee vote")
+        console.rule(
+            "[bold]8. Model factory: train a scorecard per role (shippers, carriers, platforms), register each, "
+            "promote each as its role's champion by committee vote"
+        )
         card = self.folder / "card.json"
         old = ModelCard.load(card) if card.exists() else None
         if old is None or old.training.get("population") != TRAINING_POPULATION:
@@ -463,7 +467,51 @@ class Demo:
                 keystore_name(COMMITTEE[0]),
             )
             cs("model", "promote", str(card), "--skip-drift-check", "--account", keystore_name(COMMITTEE[1]))
+        self.role_cards = [self._role_card(role) for role in ("carrier", "platform")]
         cs("model", "show")
+        return card
+
+    def _role_card(self, role: str) -> Path:
+        """A card for carriers or platforms (their settlement and party features: payouts, trips), trained on the
+        synthetic market's labelled population of that role, registered and promoted as that role's champion.
+        (The PSI check at promotion is the shipper card's: these are promoted with --skip-drift-check.)"""
+        cs = self.cs
+        card = self.folder / f"card-{role}.json"
+        if not card.exists():
+            trained = cs(
+                "model",
+                "train",
+                "--role",
+                role,
+                "--synthetic",
+                "1000",
+                "--market",
+                "freight-demo",
+                "--seed",
+                "1",
+                "--as-of",
+                self.today.isoformat(),
+                "--out",
+                str(card),
+                json_out=True,
+            )
+            console.print(
+                f"  {role} card {card.name}: hash {trained['model_hash'][:18]}…, {trained['rows']} {role}s, "
+                f"holdout AUC {trained['auc']}"
+            )
+        cs("model", "register", str(card), "--account", keystore_name(COMMITTEE[0]), show=role == "carrier")
+        shown = cs("model", "show", json_out=True, show=False)
+        if shown["champions"].get(role) != ModelCard.load(card).model_hash:
+            for i, member in enumerate(COMMITTEE[:2]):
+                cs(
+                    "model",
+                    "promote",
+                    str(card),
+                    "--skip-drift-check",
+                    "--account",
+                    keystore_name(member),
+                    show=role == "carrier" and i == 0,
+                )
         return card
 
     def oracles(self, card: Path) -> None:
@@ -471,7 +519,8 @@ class Demo:
         gathers 3 of 4 signatures over its peers' HTTP endpoints, each peer recomputing the batch itself."""
         cs = self.cs
         console.rule(
-            f"[bold]9. {len(ORACLES)} oracle daemons: {ORACLE_THRESHOLD} of {len(ORACLES)} sign every shipper's score"
+            f"[bold]9. {len(ORACLES)} oracle daemons: {ORACLE_THRESHOLD} of {len(ORACLES)} sign every party's score "
+            "(shippers, carriers and platforms, each with its role's champion)"
         )
         self._parameters({"oracle.threshold": ORACLE_THRESHOLD})
         addresses = {k["name"]: k["address"] for k in cs("keys", "list", json_out=True, show=False)}
@@ -518,6 +567,7 @@ class Demo:
                 str(config),
                 "--card",
                 str(card),
+                *[a for extra in self.role_cards for a in ("--card", str(extra))],
                 "--once",
                 "--timeout",
                 "900",
@@ -540,7 +590,8 @@ class Demo:
         if failed:
             raise CreditShareError("oracle daemons failed:\n" + "\n".join(failed))
         cs("oracle", "status", "--config", str(config))
-        cs("score", "show", *self.shippers[:3], "--card", str(card))
+        # without --card: each score's card is fetched from the evidence store by the registry's digest
+        cs("score", "show", *self.shippers[:2], self.carriers[0], PLATFORMS[0])
         self._score_gas()
 
     def _score_gas(self) -> None:
@@ -857,6 +908,7 @@ class Demo:
             table.add_row(label, f"{n:,}")
         console.print(table)
         self._tiers(market, ledger)
+        self._parties()
         freight.summary(self, trips)
         gas = Table(title="Gas per operation")
         gas.add_column("operation")
@@ -889,6 +941,18 @@ class Demo:
             f"Champion drift on the {drift['n']} shippers it scores here: PSI {drift['psi']:.3f} ({drift['status']}; "
             f"watch from {drift['thresholds']['watch']}, drifted from {drift['thresholds']['drift']})"
         )
+
+    def _parties(self) -> None:
+        """Every party of the chain with a verified score on chain: shippers, carriers and platforms by tier."""
+        table = Table(title="Scores on chain by role and tier (every party of the chain)")
+        for c in ("role", "parties", "scored", *TIERS):
+            table.add_column(c, justify="right")
+        for role, orgs in (("shipper", self.shippers), ("carrier", self.carriers), ("platform", PLATFORMS)):
+            stored = scores.scores(self.client, [subject_id(o) for o in orgs])
+            tiers = Counter(i["tier"] for i in stored if i.get("scored"))
+            self.counts[f"{role}s scored"] = sum(tiers.values())
+            table.add_row(role, str(len(orgs)), str(sum(tiers.values())), *(str(tiers.get(t, 0)) for t in TIERS))
+        console.print(table)
 
     def _tiers(self, market: DemoMarket, ledger: SettlementLedger) -> None:
         subjects = [subject_id(s) for s in self.shippers]

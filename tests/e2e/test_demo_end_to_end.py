@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from creditshare.core.localchain import free_port
-from creditshare.demo.market import keystore_name, shipper_org
+from creditshare.demo.market import carrier_org, keystore_name, shipper_org
 from scoring.model_card import TIERS
 
 EXE = str(Path(sys.executable).parent / "creditshare")
@@ -126,6 +126,20 @@ def test_the_html_report_has_the_plots_and_subject_pages(demo):
     assert len(pages) >= SHIPPERS // 2
     assert all(f"subjects/{p.name}" in index for p in pages)
     assert "Gas per operation" in first.stdout and "Shippers by tier" in first.stdout
+
+
+def test_every_party_is_scored_with_its_roles_champion(demo):
+    run, data, first = demo
+    champions = json.loads(run("--json", "model", "show").stdout)["champions"]
+    assert all(champions[role] for role in ("shipper", "carrier", "platform")), champions
+    parties = ["uscc:DEMOPLAT1", "uscc:DEMOPLAT2", "uscc:DEMOPLAT3", carrier_org(1), carrier_org(2)]
+    items = json.loads(run("--json", "score", "show", *parties).stdout)
+    for party, item in zip(parties, items, strict=True):
+        assert item["scored"] and item["tier"] in TIERS, (party, item)
+        assert item["role"] == ("platform" if party.startswith("uscc:") else "carrier"), item
+        assert item["model_is_champion"] and item["model_status"] == "champion", item
+        assert item["provenance"]["verified"] and len(item["provenance"]["signers"]) >= 3, item
+    assert "Scores on chain by role and tier" in first.stdout
 
 
 def test_platforms_pay_carriers_some_late_some_unpaid_one_disputed(demo):
