@@ -111,53 +111,57 @@ def test_sigkill_one_signer_blocks_go_on_settlements_land_and_it_rejoins_the_sam
 def test_two_signers_down_stall_every_command_says_so_and_a_pending_tx_lands_once(netcli, tmp_path):
     netcli("network", "node", "kill", "2")
     netcli("network", "node", "kill", "3")
-    deadline = time.monotonic() + 30
-    while netcli.json("network", "status")["stalled"] is False:  # 2 of 4 signers: Clique stops after a block or two
-        assert time.monotonic() < deadline, "the chain did not stall with 2 of 4 signers down"
-        time.sleep(0.5)
-    status = netcli("network", "status")
-    assert "STALLED" in status.stdout
-    for args in (("members", "list"), ("settlements", "show", _sid("KILL1-A"))):
-        result = netcli(*args, ok=False)
-        assert result.exit_code == 1 and "the chain has stalled: its last block #" in result.stderr
-        assert "Traceback" not in result.stderr
-    path = write_csv(tmp_path, _rows(["STALL-A", "STALL-B", "STALL-C"]))
-    refused = netcli("settlements", "submit", str(path), account="plat", ok=False)
-    assert refused.exit_code == 1 and "the chain has stalled" in refused.stderr
-    # sent while stalled (a stall limit longer than the outage): the transaction waits in node 0's pool
-    env = {
-        **os.environ,
-        **netcli.env,
-        "CREDITSHARE_NODE": "0",
-        "CREDITSHARE_STALL_S": "3600",
-        "CREDITSHARE_RPC_URL": "",
-    }
-    sender = subprocess.Popen(
-        [str(Path(sys.executable).parent / "creditshare"), "--json", "settlements", "submit", str(path)]
-        + ["--account", "plat"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     try:
         deadline = time.monotonic() + 30
-        while not network.rpc(netcli.net.nodes[0].rpc_url, "txpool_status")["pending"] != "0x0":
-            assert sender.poll() is None, sender.communicate()
-            assert time.monotonic() < deadline, "the settlements were not sent to node 0"
-            time.sleep(0.2)
-        stalled_at = netcli.head(0)
-        time.sleep(2)
-        assert netcli.head(0) == stalled_at  # still stalled: nothing lands
-        netcli("network", "node", "start", "2")
-        out, err = sender.communicate(timeout=60)
-    finally:
-        if sender.poll() is None:
-            sender.kill()
-    assert sender.returncode == 0, err
-    assert json.loads(out)["submitted"] == 3
-    again = netcli.json("settlements", "submit", str(path), account="plat", node=2)
-    assert (again["submitted"], again["already_on_chain"]) == (0, 3)  # landed exactly once
-    netcli("network", "node", "start", "3")
-    number = _converged(netcli, [0, 1, 2, 3])
+        while netcli.json("network", "status")["stalled"] is False:  # 2 of 4 signers: Clique stops after a block or two
+            assert time.monotonic() < deadline, "the chain did not stall with 2 of 4 signers down"
+            time.sleep(0.5)
+        status = netcli("network", "status")
+        assert "STALLED" in status.stdout
+        for args in (("members", "list"), ("settlements", "show", _sid("KILL1-A"))):
+            result = netcli(*args, ok=False)
+            assert result.exit_code == 1 and "the chain has stalled: its last block #" in result.stderr
+            assert "Traceback" not in result.stderr
+        path = write_csv(tmp_path, _rows(["STALL-A", "STALL-B", "STALL-C"]))
+        refused = netcli("settlements", "submit", str(path), account="plat", ok=False)
+        assert refused.exit_code == 1 and "the chain has stalled" in refused.stderr
+        # sent while stalled (a stall limit longer than the outage): the transaction waits in node 0's pool
+        env = {
+            **os.environ,
+            **netcli.env,
+            "CREDITSHARE_NODE": "0",
+            "CREDITSHARE_STALL_S": "3600",
+            "CREDITSHARE_RPC_URL": "",
+        }
+        sender = subprocess.Popen(
+            [str(Path(sys.executable).parent / "creditshare"), "--json", "settlements", "submit", str(path)]
+            + ["--account", "plat"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while not network.rpc(netcli.net.nodes[0].rpc_url, "txpool_status")["pending"] != "0x0":
+                assert sender.poll() is None, sender.communicate()
+                assert time.monotonic() < deadline, "the settlements were not sent to node 0"
+                time.sleep(0.2)
+            stalled_at = netcli.head(0)
+            time.sleep(2)
+            assert netcli.head(0) == stalled_at  # still stalled: nothing lands
+            netcli("network", "node", "start", "2")
+            out, err = sender.communicate(timeout=240)  # a restarted signer on a busy machine
+        finally:
+            if sender.poll() is None:
+                sender.kill()
+        assert sender.returncode == 0, err
+        assert json.loads(out)["submitted"] == 3
+        again = netcli.json("settlements", "submit", str(path), account="plat", node=2)
+        assert (again["submitted"], again["already_on_chain"]) == (0, 3)  # landed exactly once
+        netcli("network", "node", "start", "3")
+        number = _converged(netcli, [0, 1, 2, 3])
+    finally:  # never leave the session's network stalled for the tests after this one
+        for node in ("2", "3"):
+            netcli("network", "node", "start", node, ok=False)
     assert netcli.head(0) >= number

@@ -9,6 +9,7 @@ import pytest
 from brownie import chain
 
 from creditshare.core.ids import settlement_id, subject_id, to_hex
+from tests.cli.test_cli_cards import unpublish
 from tests.web.conftest import Server
 
 
@@ -63,6 +64,8 @@ def test_a_platform_submits_settlements_and_steps_them_through_the_lifecycle(cli
 
 
 def test_without_a_card_the_model_page_says_why_then_shows_the_published_one(cli, market, plat):
+    unpublish(cli, market["card"])  # `model register` published it: take it out of the store first
+    chain.mine()  # the console's reads are memoized per block
     model = plat.api.get("/api/model").json()
     assert model["champion"] == cli.json("model", "show")["champion"]
     assert model["card"] is None and "put-card" in model["no_card"]
