@@ -117,13 +117,14 @@ def score_from_ledger(
     scored: list[Any] = []
     if shipper_card is not None and by_role.get("shipper"):
         scored += _score_shippers(client, shipper_card, as_of, block, set(by_role["shipper"]), aggregates)
-    others = [r for r in ("carrier", "platform") if r in cards and by_role.get(r)]
-    if others:
-        frame = settlements_as_of(client, block)
-        payouts, trips = _payouts(client, block), _trips(client, frame, block)
-        for role in others:
-            features = _party_frame(frame, as_of, role, by_role[role], payouts, trips)
-            scored += score_subjects(cards[role], features)
+    for role in [r for r in ("carrier", "platform") if r in cards and by_role.get(r)]:
+        # only the rows of this role's subjects: their settlements in that role, their payouts, those trips
+        # (features of a role are grouped by the subject's own column, so other rows change nothing)
+        wanted = by_role[role] if subjects is not None else None
+        frame = settlements_as_of(client, block, subjects=wanted, roles=(role,))
+        payouts, trips = _payouts(client, block, wanted), _trips(client, frame, block, partial=wanted is not None)
+        features = _party_frame(frame, as_of, role, by_role[role], payouts, trips)
+        scored += score_subjects(cards[role], features)
     if subjects is None and not scored:
         raise InvalidInput("the ledger holds no settlements to score.")
     return sorted(scored, key=lambda x: x.subject)
@@ -140,7 +141,7 @@ def _score_shippers(
     # from this node's chain index (creditshare.domain.index): only the settlements the scored subjects pay
     # when `subjects` is given (a round's due subjects), so a round costs what changed, not the whole history;
     # the same frame rows as settlement_frame, so the same features and scores (tests/domain/test_index_property.py)
-    frame = settlements_as_of(client, block, shippers=None if subjects is None else sorted(subjects))
+    frame = settlements_as_of(client, block, subjects=None if subjects is None else sorted(subjects))
     if frame.empty:
         return []
     features = build_features(frame, as_of, roles=("shipper",))
@@ -158,7 +159,11 @@ def _score_shippers(
     if missing and all(f.startswith("shp_") for f in missing):
         # the shipper's party features (trip-verified and new-energy shares), when the card uses them
         extra = party_features(
-            frame, as_of, trips=_trips(client, frame, block), subjects=features.index, role="shipper"
+            frame,
+            as_of,
+            trips=_trips(client, frame, block, partial=subjects is not None),
+            subjects=features.index,
+            role="shipper",
         )
         features = features.join(extra[[c for c in missing if c in extra.columns]])
     return score_subjects(card, features)
@@ -177,18 +182,24 @@ def _party_frame(frame: Any, as_of: int, role: str, subjects: list[str], payouts
     return pd.concat([base, extra], axis=1)
 
 
-def _payouts(client: ChainClient, block: int | None) -> Any:
-    """The payout frame as of `block` (None when PayoutLedger is not deployed)."""
+def _payouts(client: ChainClient, block: int | None, subjects: Sequence[str] | None = None) -> Any:
+    """The payout frame as of `block` (None when PayoutLedger is not deployed); with `subjects`, only the
+    payouts they are platform or carrier of (ids from the chain index)."""
     if not client.deployment.addresses.get("PayoutLedger"):
         return None
     from creditshare.bindings.payout_ledger import PayoutLedger, payout_frame
 
-    return payout_frame(PayoutLedger(client), block)
+    if subjects is None:
+        return payout_frame(PayoutLedger(client), block)
+    with ChainIndex(client) as index:
+        ids = index.payout_ids(subjects, block)
+    return payout_frame(PayoutLedger(client), block, ids=ids)
 
 
-def _trips(client: ChainClient, frame: Any, block: int | None) -> Any:
+def _trips(client: ChainClient, frame: Any, block: int | None, *, partial: bool = False) -> Any:
     """The latest trip verdict of each settlement as of `block`, as scoring.features.TRIP_COLUMNS, from the
-    chain index (None when TripRegistry is not deployed)."""
+    chain index (None when TripRegistry is not deployed). `partial`: `frame` holds only some subjects' rows,
+    so only its settlements' verdicts are read."""
     import pandas as pd
 
     from creditshare.bindings.trip_registry import Energy, Verdict
@@ -196,7 +207,7 @@ def _trips(client: ChainClient, frame: Any, block: int | None) -> Any:
     if not client.deployment.addresses.get("TripRegistry"):
         return None
     with ChainIndex(client) as index:
-        rows = index.trip_rows(block)
+        rows = index.trip_rows(block, list(frame["settlement_id"]) if partial else None)
     columns = ["settlement_id", "shipper", "platform", "carrier", "verdict", "energy_type", "invoice_date"]
     if not rows or frame.empty:
         out = pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})

@@ -291,9 +291,9 @@ STATUS_EVENTS: Final = (
 )
 
 
-def payout_frame(ledger: PayoutLedger, block: int | None = None) -> Any:
-    """Every payout as the DataFrame scoring/features.py reads for carriers and platforms
-    (scoring.features.PAYOUT_COLUMNS).
+def payout_frame(ledger: PayoutLedger, block: int | None = None, *, ids: Sequence[bytes] | None = None) -> Any:
+    """Every payout (with `ids`, only those) as the DataFrame scoring/features.py reads for carriers and
+    platforms (scoring.features.PAYOUT_COLUMNS).
 
     Columns: payout_id, platform, carrier (0x hex), amount (fen), delivery_date, due_date, paid_date (unix
     seconds, 0 = not paid: only a final payout, status Paid, carries its date), status (label), status_date
@@ -306,9 +306,17 @@ def payout_frame(ledger: PayoutLedger, block: int | None = None) -> Any:
     latest = block if block is not None else int(client.read(lambda: client.w3.eth.block_number, "block number"))
     topics = [event_topic(ledger.contract, name) for name in STATUS_EVENTS]
     last: dict[bytes, int] = {}
-    for log in client.logs(ledger.contract.address, [topics], None, latest):
-        last[bytes.fromhex(log["topics"][1][2:])] = int(log["blockNumber"], 16)
-    payouts = [p for p in ledger.all() if p.id in last]
+    wanted = None if ids is None else sorted(set(ids))
+    for where in [[topics]] if wanted is None else _id_topics(topics, wanted):
+        for log in client.logs(ledger.contract.address, where, None, latest):
+            number = int(log["blockNumber"], 16)
+            key = bytes.fromhex(log["topics"][1][2:])
+            last[key] = max(number, last.get(key, -1))
+    if wanted is None:
+        payouts = [p for p in ledger.all() if p.id in last]
+    else:
+        found = ledger.records([i for i in wanted if i in last])
+        payouts = sorted(found.values(), key=lambda p: (p.delivery_date, p.id))
     states = ledger.states([p.id for p in payouts], block)
     times = {b: client.block_timestamp(b) for b in set(last.values())}
     rows = []
@@ -342,3 +350,8 @@ def payout_frame(ledger: PayoutLedger, block: int | None = None) -> Any:
     for column in ("amount", "delivery_date", "due_date", "paid_date", "status_date"):
         frame[column] = frame[column].astype("int64")
     return frame
+
+
+def _id_topics(topics: list[str], ids: list[bytes]) -> list[list[Any]]:
+    """eth_getLogs topic filters for the status events of `ids`, 100 ids a query."""
+    return [[topics, [to_hex(i) for i in ids[n : n + 100]]] for n in range(0, len(ids), 100)]

@@ -707,14 +707,19 @@ class ChainIndex:
         finally:
             self.db.execute("COMMIT")
 
-    def frame(self, block: int | None = None, *, shippers: Iterable[str] | None = None) -> Any:
+    def frame(
+        self, block: int | None = None, *, subjects: Iterable[str] | None = None, roles: Sequence[str] = ("shipper",)
+    ) -> Any:
         """The settlements as of ``block`` (default: as indexed after a catch-up), as the DataFrame of
-        ``settlement_frame``; with ``shippers`` (0x subject ids), only the settlements they pay."""
-        wanted = None if shippers is None else list(shippers)
+        ``settlement_frame``; with ``subjects`` (0x subject ids), only the settlements where one of them plays
+        one of ``roles`` (shipper, platform, carrier): a round reads its due subjects' rows, not the history."""
+        wanted = None if subjects is None else list(subjects)
+        if not set(roles) <= set(SCORED_ROLES) or not roles:
+            raise InvalidInput(f"roles must be among {', '.join(SCORED_ROLES)}; got {', '.join(roles) or 'none'}.")
         for _ in range(3):
             as_of = self.ready(block)
             try:
-                rows = self._rows(as_of, wanted)
+                rows = self._rows(as_of, wanted, tuple(roles))
             except sqlite3.DatabaseError as err:
                 self._recreate(f"damaged index file ({err})")
                 continue
@@ -722,7 +727,7 @@ class ChainIndex:
                 return frame_from_rows(rows)
         raise ChainError(f"the chain index {self.path} keeps being reset by another process; try again.")
 
-    def _rows(self, block: int, shippers: Iterable[str] | None) -> list[list[Any]] | None:
+    def _rows(self, block: int, subjects: Iterable[str] | None, roles: tuple[str, ...]) -> list[list[Any]] | None:
         """The frame's rows as of ``block``; None if the index no longer reaches that block (another process
         reset it between the catch-up and this read)."""
         select = (
@@ -734,21 +739,20 @@ class ChainIndex:
             reached = self.last_block()
             if block >= self.from_block and (reached is None or reached < block):
                 return None
-            if shippers is None:
+            if subjects is None:
                 raw = db.execute(select + " ORDER BY s.seq", (block,)).fetchall()
             else:
-                wanted = sorted({bytes.fromhex(s[2:]) for s in shippers})
-                raw = []
-                for i in range(0, len(wanted), SQL_VARS):
-                    chunk = wanted[i : i + SQL_VARS]
-                    marks = ",".join("?" * len(chunk))
-                    raw.extend(
-                        db.execute(
-                            select + f" AND s.shipper IN (SELECT code FROM subjects WHERE id IN ({marks}))",
-                            (block, *chunk),
-                        ).fetchall()
-                    )
-                raw.sort(key=lambda r: r[0])
+                # each subject's rows through the role columns' SQL indexes; a row where two wanted subjects
+                # (or one in two roles) meet is read once
+                codes = self._codes_of(db, subjects)
+                found: dict[int, Any] = {}
+                for role in roles:
+                    for i in range(0, len(codes), SQL_VARS):
+                        chunk = codes[i : i + SQL_VARS]
+                        marks = ",".join("?" * len(chunk))
+                        for row in db.execute(select + f" AND s.{role} IN ({marks})", (block, *chunk)):
+                            found[row[0]] = row
+                raw = [found[seq] for seq in sorted(found)]
             late = [r[0] for r in raw if r[11] > block]
             earlier = self._states_as_of(db, late, block) if late else {}
         labels = {int(s): s.label for s in Status}
@@ -773,6 +777,17 @@ class ChainIndex:
                 ]
             )
         return rows
+
+    @staticmethod
+    def _codes_of(db: sqlite3.Connection, subjects: Iterable[str]) -> list[int]:
+        """The index's integer codes of ``subjects`` (0x ids) it has seen, sorted."""
+        wanted = sorted({bytes.fromhex(str(s)[2:]) for s in subjects})
+        codes: list[int] = []
+        for i in range(0, len(wanted), SQL_VARS):
+            chunk = wanted[i : i + SQL_VARS]
+            marks = ",".join("?" * len(chunk))
+            codes += [int(c) for (c,) in db.execute(f"SELECT code FROM subjects WHERE id IN ({marks})", chunk)]
+        return sorted(codes)
 
     def _states_as_of(self, db: sqlite3.Connection, seqs: list[int], block: int) -> dict[int, tuple[int, int, int]]:
         """(status, paid date, time of the last change) of settlements ``seqs`` as of ``block``."""
@@ -962,23 +977,66 @@ class ChainIndex:
         per subject id."""
         as_of = self.ready(block)
         tables = self._tables()
+        wanted = None if subjects is None else {str(x).lower() for x in subjects}
         found: dict[str, set[str]] = {}
         with self._snapshot() as db:
             for col in SCORED_ROLES:
-                rows = db.execute(
-                    f"SELECT DISTINCT p.id FROM settlements s JOIN subjects p ON p.code = s.{col} WHERE s.block <= ?",
-                    (as_of,),
-                ).fetchall()
-                if col != "shipper" and "payouts" in tables:
-                    rows += db.execute(f'SELECT DISTINCT "{col}" FROM "payouts" WHERE block <= ?', (as_of,)).fetchall()
+                if wanted is None:
+                    rows = db.execute(
+                        f"SELECT DISTINCT p.id FROM settlements s JOIN subjects p ON p.code = s.{col} "
+                        "WHERE s.block <= ?",
+                        (as_of,),
+                    ).fetchall()
+                    if col != "shipper" and "payouts" in tables:
+                        rows += db.execute(
+                            f'SELECT DISTINCT "{col}" FROM "payouts" WHERE block <= ?', (as_of,)
+                        ).fetchall()
+                else:  # only the wanted subjects, each looked up through the SQL indexes: costs what is asked
+                    rows = self._having_role(db, col, sorted(wanted), as_of, "payouts" in tables)
                 for (raw,) in rows:
                     found.setdefault("0x" + bytes(raw).hex(), set()).add(col)
-        wanted = None if subjects is None else {str(x).lower() for x in subjects}
         return {
             subject: next(r for r in SCORED_ROLES if r in roles)
             for subject, roles in sorted(found.items())
             if wanted is None or subject in wanted
         }
+
+    @staticmethod
+    def _having_role(db: sqlite3.Connection, col: str, subjects: list[str], as_of: int, payouts: bool) -> list[Any]:
+        """(id,) rows of the ``subjects`` (0x ids) that play ``col`` in a settlement (or a payout) by ``as_of``."""
+        rows: list[Any] = []
+        ids = [bytes.fromhex(s[2:]) for s in subjects]
+        for i in range(0, len(ids), SQL_VARS):
+            chunk = ids[i : i + SQL_VARS]
+            marks = ",".join("?" * len(chunk))
+            rows += db.execute(
+                f"SELECT p.id FROM subjects p WHERE p.id IN ({marks}) AND EXISTS "
+                f"(SELECT 1 FROM settlements s WHERE s.{col} = p.code AND s.block <= ?)",
+                (*chunk, as_of),
+            ).fetchall()
+            if col != "shipper" and payouts:
+                rows += db.execute(
+                    f'SELECT DISTINCT "{col}" FROM "payouts" WHERE "{col}" IN ({marks}) AND block <= ?',
+                    (*chunk, as_of),
+                ).fetchall()
+        return rows
+
+    def payout_ids(self, subjects: Iterable[str], block: int | None = None) -> list[bytes]:
+        """The ids of the payouts recorded by ``block`` where one of ``subjects`` (0x ids) is the platform or
+        the carrier, sorted; [] when PayoutLedger is not deployed."""
+        as_of = self.ready(block)
+        if "payouts" not in self._tables():
+            return []
+        ids = sorted({bytes.fromhex(str(s)[2:]) for s in subjects})
+        found: set[bytes] = set()
+        with self._snapshot() as db:
+            for i in range(0, len(ids), SQL_VARS):
+                chunk = ids[i : i + SQL_VARS]
+                marks = ",".join("?" * len(chunk))
+                for col in ("platform", "carrier"):
+                    query = f'SELECT id FROM "payouts" WHERE "{col}" IN ({marks}) AND block <= ?'
+                    found.update(bytes(r[0]) for r in db.execute(query, (*chunk, as_of)))
+        return sorted(found)
 
     def parties(self, role: str, block: int | None = None) -> list[str]:
         """Every subject (0x id) scored as ``role`` (see ``subject_roles``) as of ``block``, sorted."""
@@ -986,18 +1044,28 @@ class ChainIndex:
             raise InvalidInput(f"role must be one of {', '.join(SCORED_ROLES)}; got {role!r}.")
         return sorted(s for s, r in self.subject_roles(block).items() if r == role)
 
-    def trip_rows(self, block: int | None = None) -> list[tuple[str, int, int]]:
+    def trip_rows(
+        self, block: int | None = None, settlements: Iterable[str] | None = None
+    ) -> list[tuple[str, int, int]]:
         """The latest trip verdict of each settlement as of ``block``: (settlement id 0x, verdict, energy) codes
-        of ITripRegistry; [] when TripRegistry is not deployed."""
+        of ITripRegistry; [] when TripRegistry is not deployed. With ``settlements`` (0x ids), only theirs."""
         as_of = self.ready(block)
         if "trips" not in self._tables():
             return []
         latest: dict[bytes, tuple[int, int]] = {}
+        select = 'SELECT "settlementId", verdict, energy FROM "trips" WHERE block <= ?'
         with self._snapshot() as db:
-            rows = db.execute(
-                'SELECT "settlementId", verdict, energy FROM "trips" WHERE block <= ? ORDER BY block, log_index',
-                (as_of,),
-            ).fetchall()
+            if settlements is None:
+                rows = db.execute(select + " ORDER BY block, log_index", (as_of,)).fetchall()
+            else:  # a settlement's verdicts all fall in one chunk, so each keeps its order
+                ids = sorted({bytes.fromhex(str(s)[2:]) for s in settlements})
+                rows = []
+                for i in range(0, len(ids), SQL_VARS):
+                    chunk = ids[i : i + SQL_VARS]
+                    marks = ",".join("?" * len(chunk))
+                    rows += db.execute(
+                        select + f' AND "settlementId" IN ({marks}) ORDER BY block, log_index', (as_of, *chunk)
+                    ).fetchall()
         for sid, verdict, energy in rows:
             latest[bytes(sid)] = (int(verdict), int(energy))
         return [("0x" + sid.hex(), v, e) for sid, (v, e) in latest.items()]
@@ -1082,8 +1150,15 @@ def timed_catch_up(index: ChainIndex) -> tuple[int, float]:
     return events, time.perf_counter() - started
 
 
-def settlements_as_of(client: ChainClient, block: int | None = None, *, shippers: Iterable[str] | None = None) -> Any:
+def settlements_as_of(
+    client: ChainClient,
+    block: int | None = None,
+    *,
+    subjects: Iterable[str] | None = None,
+    roles: Sequence[str] = ("shipper",),
+) -> Any:
     """The settlement frame (``settlement_frame``'s columns and values) as of ``block`` (default: the latest
-    block), read from this node's index after catching it up; with ``shippers``, only their settlements."""
+    block), read from this node's index after catching it up; with ``subjects``, only the settlements where
+    one of them plays one of ``roles``."""
     with ChainIndex(client) as index:
-        return index.frame(block, shippers=shippers)
+        return index.frame(block, subjects=subjects, roles=roles)

@@ -150,11 +150,9 @@ def feature_values(client: ChainClient, card: Any, as_of: Mapping[str, int]) -> 
     roles = [r for r, p in (("shipper", "shp"), ("platform", "plt"), ("carrier", "car")) if p in prefixes]
     try:
         if roles == ["shipper"] and not set(wanted) & set(PARTY_FEATURE_NAMES):
-            frame = settlements_as_of(client, shippers=subjects)
+            frame = settlements_as_of(client, subjects=subjects)
         else:
-            frame = settlements_as_of(client)
-            mask = frame["shipper"].isin(subjects) | frame["platform"].isin(subjects) | frame["carrier"].isin(subjects)
-            frame = frame[mask]
+            frame = settlements_as_of(client, subjects=subjects, roles=("shipper", "platform", "carrier"))
         payouts = trips = None
         party = [r for r in roles if set(PARTY_FEATURES[r]) & set(wanted)]
         if party:

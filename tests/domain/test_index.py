@@ -153,12 +153,12 @@ def test_shipper_rows_are_the_full_frames_rows_of_those_shippers(world):
     lifecycle(world)
     ship2 = to_hex(subject_id("uscc:SHIP2"))
     with world.index() as idx:
-        part = idx.frame(shippers=[ship2])
+        part = idx.frame(subjects=[ship2])
         full = world.full()
         expected = full[full["shipper"] == ship2].reset_index(drop=True)
         assert len(part) == 2
         assert_frame_equal(part, expected, check_exact=True)
-        assert idx.frame(shippers=[to_hex(subject_id("uscc:NOBODY"))]).empty
+        assert idx.frame(subjects=[to_hex(subject_id("uscc:NOBODY"))]).empty
 
 
 def snapshot() -> str:
@@ -346,3 +346,31 @@ def test_two_processes_share_one_file_and_a_reset_by_one_is_seen_by_the_other(wo
         assert_frame_equal(second.frame(), world.full(), check_exact=True)
         count = second.db.execute("SELECT count(*), count(DISTINCT id) FROM settlements").fetchone()
         assert count[0] == count[1] == len(world.full())
+
+
+def test_a_role_scoped_frame_is_the_full_frames_rows_of_those_subjects_in_that_role(world):
+    lifecycle(world)
+    full = world.full()
+    carrier, platform = str(full["carrier"].iloc[0]), str(full["platform"].iloc[0])
+    with world.index() as idx:
+        for role, subject in (("carrier", carrier), ("platform", platform)):
+            part = idx.frame(subjects=[subject], roles=(role,))
+            expected = full[full[role] == subject].reset_index(drop=True)
+            assert len(part) == len(expected) > 0
+            assert_frame_equal(part, expected, check_exact=True)
+        both = idx.frame(subjects=[carrier, platform], roles=("carrier", "platform"))
+        expected = full[(full["carrier"] == carrier) | (full["platform"] == platform)].reset_index(drop=True)
+        assert_frame_equal(both, expected, check_exact=True)  # a row where both meet is read once
+        with pytest.raises(index_mod.InvalidInput, match="roles must be among shipper, platform, carrier"):
+            idx.frame(subjects=[carrier], roles=("lender",))
+
+
+def test_subject_roles_of_some_subjects_are_those_of_the_whole_index(world):
+    lifecycle(world)
+    with world.index() as idx:
+        everyone = idx.subject_roles()
+        some = sorted(everyone)[:3] + [to_hex(subject_id("uscc:NOBODY"))]
+        assert idx.subject_roles(subjects=some) == {s: everyone[s] for s in some if s in everyone}
+        assert idx.subject_roles(subjects=[s.upper().replace("0X", "0x") for s in some[:1]]) == {
+            some[0]: everyone[some[0]]
+        }
