@@ -92,7 +92,9 @@ def _list_entries(client: ChainClient, subjects: Sequence[bytes] | None) -> dict
     return out
 
 
-def _model_of(item: dict[str, Any]) -> dict[str, Any] | None:
+def model_provenance(item: dict[str, Any]) -> dict[str, Any] | None:
+    """The provenance block of a subject's report: which model scored it, how old, the oracle report and its
+    verdict (None if the subject has no score). The console's subject page shows the same block."""
     if not item["scored"]:
         return None
     p = item["provenance"]
@@ -141,7 +143,7 @@ def subject_report(
         "history": history,
         "settlements": settlements,
         "list_entries": entries,
-        "provenance": {**(_model_of(score) or {}), "evidence_cids": settlements["evidence_cids"]},
+        "provenance": {**(model_provenance(score) or {}), "evidence_cids": settlements["evidence_cids"]},
         **freight_facts(client, subject, score, card),
     }
 

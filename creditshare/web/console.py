@@ -36,7 +36,7 @@ from creditshare.core.ids import subject_id, to_hex
 from creditshare.domain.cards import champion_card
 from creditshare.domain.index import ChainIndex
 from creditshare.reports.freight import model_features, new_energy_shares
-from creditshare.reports.lender import freight_facts, subject_settlements, summarize_settlements
+from creditshare.reports.lender import freight_facts, model_provenance, subject_settlements, summarize_settlements
 from oracle.provenance import AcceptedReport, accepted_reports, score_history, verify_scores
 from scoring.model_card import TIERS
 
@@ -188,7 +188,7 @@ class Console:
             "history": history,
             "settlements": settlements,
             "list_entries": entries,
-            "provenance": {**(_model_of(score) or {}), "evidence_cids": settlements["evidence_cids"]},
+            "provenance": {**(model_provenance(score) or {}), "evidence_cids": settlements["evidence_cids"]},
             "consents": consents,
             "records": rows,
             "block": self._memo_block,
@@ -436,26 +436,3 @@ def _bare_svg(figure: str) -> str:
     """The <svg> of a creditshare.reports.html figure, served as an image of its own (its inline styles stay
     inside the image, outside the page's Content-Security-Policy)."""
     return figure[figure.index("<svg") : figure.rindex("</svg>") + len("</svg>")]
-
-
-def _model_of(item: dict[str, Any]) -> dict[str, Any] | None:
-    """The provenance block of creditshare.reports.lender's subject report (same keys, same values)."""
-    if not item["scored"]:
-        return None
-    p = item["provenance"]
-    return {
-        "model_hash": item["model_hash"],
-        "model_version": item["model_version"],
-        "champion": item["model_is_champion"],
-        "model_status": item["model_status"],
-        "age_days": item["age_days"],
-        "max_age_days": p["max_age_days"],
-        "verdict": p["verdict"],
-        "report": item["report"],
-        "report_tx": p["report_tx"],
-        "digest": p["digest"],
-        "oracle_signers": p["signers"],
-        "threshold": p["threshold"],
-        "verified": p["verified"],
-        "problems": p["problems"],
-    }
