@@ -10,6 +10,7 @@ planning) is the domain's: creditshare.domain.settlements.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -18,9 +19,19 @@ from typing import Any, Final
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from creditshare.core.chain import Call, ChainClient, decode_log_data, encode_call, event_topic
+from creditshare.core.chain import (
+    Call,
+    ChainClient,
+    batch_for_block,
+    decode_log_data,
+    encode_call,
+    event_topic,
+    gas_limit_for,
+)
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import SettlementId, SubjectId, cid_from_digest, to_hex
+
+log = logging.getLogger(__name__)
 
 SETTLEMENT_TUPLE = "(bytes32,bytes32,bytes32,bytes32,uint256,uint64,uint64,bytes32)"
 #: SettlementLedger.MAX_AMOUNT, the most one settlement carries: 10^12 fen (ten billion yuan); a sum over millions
@@ -28,8 +39,53 @@ SETTLEMENT_TUPLE = "(bytes32,bytes32,bytes32,bytes32,uint256,uint64,uint64,bytes
 MAX_AMOUNT = 10**12
 EARLIEST_DATE = 946_684_800  # SettlementLedger.EARLIEST_DATE: 2000-01-01T00:00:00Z
 LATEST_DATE = 4_102_444_799  # SettlementLedger.LATEST_DATE: 2099-12-31T23:59:59Z
-DEFAULT_BATCH = 400  # ~32k gas a record: a batch stays near 13M gas
+#: records a transaction by default (~32k gas a submitted record: a batch near 13M gas), where the connected
+#: chain's block holds that many; on smaller blocks the default comes from the block (batch_size_for)
+DEFAULT_BATCH = 400
 LOOKUP_CHUNK = 2000
+#: gas each batched function uses per record, measured on Anvil with 1- and 41-record batches (submit 32.6k,
+#: confirm 11.4k, pay 12.5k, confirmPayment 14.9k, markOverdue 11.5k, dispute 11.9k, resolve 11.7k; finalize
+#: like confirmPayment), plus ~5%; tests/bindings/test_batch_sizing.py keeps them upper bounds
+GAS_PER_RECORD: Final[Mapping[str, int]] = {
+    "submit": 34_000,
+    "confirm": 12_000,
+    "pay": 13_200,
+    "confirmPayment": 15_700,
+    "finalizePayment": 15_700,
+    "markOverdue": 12_100,
+    "dispute": 12_600,
+    "resolve": 12_400,
+}
+#: gas a batch pays once: the intrinsic 21k, the call, the batch's own checks (measured 30k-39k)
+BATCH_GAS: Final = 45_000
+#: geth's pool refuses a transaction over 128 KB (txMaxSize); 1 KB is left for the envelope and signature
+TX_BYTES: Final = 127 * 1024
+#: calldata a record adds: its eight words, plus a reference hash (submit) or a paid date (pay)
+CALLDATA_PER_RECORD: Final[Mapping[str, int]] = {"submit": 288, "pay": 288}
+
+
+def batch_size_for(function: str, block_gas: int, requested: int | None = None) -> int:
+    """Records per transaction of `function` (a SettlementLedger batched function) on a chain whose blocks
+    hold `block_gas`.
+
+    Without `requested`: DEFAULT_BATCH where one block holds such a batch (the size the CLI's outputs and
+    their tests are built around; on 30M-60M gas blocks it packs a block 0-15% below batch_for_block's best,
+    except submit on 30M: one 400-batch a block against 6 of 138), else batch_for_block's choice, the size
+    whose whole batches fill a block best (the largest within 2%). With
+    `requested` (the CLI's --batch-size): that size, lowered only where a batch of it could not be sent at
+    all: its gas limit above the block's (the node refuses it: "exceeds block gas limit") or its calldata over
+    what a geth node accepts (128 KB)."""
+    if function not in GAS_PER_RECORD:
+        raise InvalidInput(f"{function} is not a batched function of the ledger.")
+    if requested is not None and requested < 1:
+        raise InvalidInput(f"a batch carries at least one record; got {requested}.")
+    per, most = GAS_PER_RECORD[function], TX_BYTES // CALLDATA_PER_RECORD.get(function, 256)
+    fits = max((block_gas - 50_000) * 10 // 13 - BATCH_GAS, 0) // per  # the inverse of gas_limit_for
+    while fits > 1 and gas_limit_for(BATCH_GAS + fits * per) > block_gas:
+        fits -= 1  # integer rounding of the inverse
+    if requested is None:
+        return DEFAULT_BATCH if DEFAULT_BATCH <= min(fits, most) else batch_for_block(block_gas, per, BATCH_GAS, most)
+    return max(1, min(requested, fits, most))
 
 
 class Status(IntEnum):
@@ -166,6 +222,11 @@ def encode_submit(contract: Any, records: Sequence[Settlement]) -> Call:
     return Call(str(contract.address), selector + head + body + hashes)
 
 
+def _batches(n: int, size: int) -> list[list[int]]:
+    """Indexes 0..n-1 cut into consecutive batches of `size`."""
+    return [list(range(i, min(i + size, n))) for i in range(0, n, size)]
+
+
 class SettlementLedger:
     """The SettlementLedger contract: one method per function of ISettlementLedger, plus event reads."""
 
@@ -173,6 +234,14 @@ class SettlementLedger:
         self.client = client
         self.contract = client.contract("SettlementLedger")
         self.consortium = client.contract("Consortium")
+
+    def batch_size(self, function: str, requested: int | None = None) -> int:
+        """Records per transaction of `function` on the connected chain (batch_size_for on the latest block's
+        gas limit): on a network of 8M-gas blocks nothing is sent that no block can hold."""
+        size = batch_size_for(function, self.client.block_gas_limit(), requested)
+        if requested is not None and size < requested:
+            log.info("%s: %d records a batch (the block holds no more), not %d", function, size, requested)
+        return size
 
     def states(self, ids: Sequence[bytes], block: int | None = None) -> list[StoredState]:
         """Stored states of `ids`, now or as of block number `block`."""
@@ -187,14 +256,15 @@ class SettlementLedger:
         self,
         records: Sequence[Settlement],
         account: LocalAccount,
-        batch_size: int = DEFAULT_BATCH,
+        batch_size: int | None = None,
         on_batch: Callable[[int], None] | None = None,
     ) -> list[Any]:
-        """Submits records in batches; returns the receipts. `on_batch(n)` reports progress.
+        """Submits records in batches (default: sized by the block, see batch_size); returns the receipts.
+        `on_batch(n)` reports progress.
 
         Every batch is checked before the first is sent (ChainClient.transact_many): CallsRefused and
         PartialWrite name the refused, landed and not-landed records by their index in `records`."""
-        batches = [list(range(i, min(i + batch_size, len(records)))) for i in range(0, len(records), batch_size)]
+        batches = _batches(len(records), self.batch_size("submit", batch_size))
         calls = [encode_submit(self.contract, [records[i] for i in idx]) for idx in batches]
         return self.client.transact_many(
             calls,
@@ -206,11 +276,9 @@ class SettlementLedger:
             split=lambda b: [encode_submit(self.contract, [records[i]]) for i in batches[b]],
         )
 
-    def check_submit(
-        self, records: Sequence[Settlement], account: LocalAccount, batch_size: int = DEFAULT_BATCH
-    ) -> None:
+    def check_submit(self, records: Sequence[Settlement], account: LocalAccount, batch_size: int | None = None) -> None:
         """The check `submit` runs before sending, alone (for a dry run): CallsRefused names refused records."""
-        batches = [list(range(i, min(i + batch_size, len(records)))) for i in range(0, len(records), batch_size)]
+        batches = _batches(len(records), self.batch_size("submit", batch_size))
         self.client.check_calls(
             [encode_submit(self.contract, [records[i] for i in idx]) for idx in batches],
             account,
@@ -226,16 +294,17 @@ class SettlementLedger:
         records: Sequence[Settlement],
         account: LocalAccount,
         *extra: Any,
-        batch_size: int,
+        batch_size: int | None,
         on_batch: Callable[[int], None] | None,
         per_record: Sequence[Any] | None = None,
     ) -> list[Any]:
-        """Sends `function(records[, per_record], *extra)` in batches of `batch_size` records.
+        """Sends `function(records[, per_record], *extra)` in batches of `batch_size` records (None: sized by
+        the block, see batch_size).
 
         Callers check every record's state first (creditshare.domain.settlements.plan_lifecycle); the
         contract's own checks (the caller a party, the payee, dates) run on every batch before the first is
         sent (ChainClient.transact_many), and a refusal is pinned on its records (indexes in `records`)."""
-        batches = [list(range(i, min(i + batch_size, len(records)))) for i in range(0, len(records), batch_size)]
+        batches = _batches(len(records), self.batch_size(function, batch_size))
 
         def encode(idx: Sequence[int]) -> Call:
             args: list[Any] = [[records[i].as_tuple() for i in idx]]
@@ -258,7 +327,7 @@ class SettlementLedger:
         records: Sequence[Settlement],
         account: LocalAccount,
         *,
-        batch_size: int = DEFAULT_BATCH,
+        batch_size: int | None = None,
         on_batch: Callable[[int], None] | None = None,
     ) -> list[Any]:
         return self._batched("confirm", records, account, batch_size=batch_size, on_batch=on_batch)
@@ -269,7 +338,7 @@ class SettlementLedger:
         paid_dates: Sequence[int],
         account: LocalAccount,
         *,
-        batch_size: int = DEFAULT_BATCH,
+        batch_size: int | None = None,
         on_batch: Callable[[int], None] | None = None,
     ) -> list[Any]:
         return self._batched("pay", records, account, batch_size=batch_size, on_batch=on_batch, per_record=paid_dates)
@@ -279,7 +348,7 @@ class SettlementLedger:
         records: Sequence[Settlement],
         account: LocalAccount,
         *,
-        batch_size: int = DEFAULT_BATCH,
+        batch_size: int | None = None,
         on_batch: Callable[[int], None] | None = None,
     ) -> list[Any]:
         return self._batched("confirmPayment", records, account, batch_size=batch_size, on_batch=on_batch)
@@ -289,7 +358,7 @@ class SettlementLedger:
         records: Sequence[Settlement],
         account: LocalAccount,
         *,
-        batch_size: int = DEFAULT_BATCH,
+        batch_size: int | None = None,
         on_batch: Callable[[int], None] | None = None,
     ) -> list[Any]:
         return self._batched("finalizePayment", records, account, batch_size=batch_size, on_batch=on_batch)
@@ -304,7 +373,7 @@ class SettlementLedger:
         records: Sequence[Settlement],
         account: LocalAccount,
         *,
-        batch_size: int = DEFAULT_BATCH,
+        batch_size: int | None = None,
         on_batch: Callable[[int], None] | None = None,
     ) -> list[Any]:
         return self._batched("markOverdue", records, account, batch_size=batch_size, on_batch=on_batch)
@@ -315,7 +384,7 @@ class SettlementLedger:
         reason_hash: bytes,
         account: LocalAccount,
         *,
-        batch_size: int = DEFAULT_BATCH,
+        batch_size: int | None = None,
         on_batch: Callable[[int], None] | None = None,
     ) -> list[Any]:
         return self._batched("dispute", records, account, reason_hash, batch_size=batch_size, on_batch=on_batch)
@@ -326,7 +395,7 @@ class SettlementLedger:
         defaulted: bool,
         account: LocalAccount,
         *,
-        batch_size: int = DEFAULT_BATCH,
+        batch_size: int | None = None,
         on_batch: Callable[[int], None] | None = None,
     ) -> list[Any]:
         return self._batched("resolve", records, account, defaulted, batch_size=batch_size, on_batch=on_batch)

@@ -671,6 +671,12 @@ class ChainClient:
             raise self._partial(what, len(calls), receipts, failures, per_call)
         return [receipts[i] for i in range(len(calls))]
 
+    def block_gas_limit(self) -> int:
+        """The latest block's gas limit (0 if the node does not say): what one block, hence one transaction,
+        can hold on this chain (batch sizes and the send window follow it)."""
+        block = self.rpc("eth_getBlockByNumber", ["latest", False], "latest block").get("result") or {}
+        return int(block.get("gasLimit", "0x0"), 16)
+
     def send_window(self, gas_limits: Sequence[int]) -> int:
         """How many transactions of these gas limits to keep in flight: WINDOW_BLOCKS blocks' worth (by the
         latest block's gas limit), between MIN_WINDOW and MAX_WINDOW.
@@ -680,8 +686,7 @@ class ChainClient:
         block and every other block goes out half empty (seen on the 4-node geth network with a window of 8
         batches of 400 settlements, 4 to a 60M-gas block). The window still bounds what is already sent when
         a call fails on chain (see transact_many)."""
-        block = self.rpc("eth_getBlockByNumber", ["latest", False], "latest block").get("result") or {}
-        block_gas = int(block.get("gasLimit", "0x0"), 16)
+        block_gas = self.block_gas_limit()
         mean = sum(gas_limits) // max(1, len(gas_limits))
         if block_gas <= 0 or mean <= 0:
             return MIN_WINDOW
