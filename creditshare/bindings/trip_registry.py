@@ -1,8 +1,10 @@
 """The TripRegistry contract: per settlement, what its trip evidence showed (verified, implausible, no log),
-the vehicle's energy type, the log's digest and the track's fingerprint.
+the vehicle's energy type, the log's digest and the track's fingerprint; final when k of n oracles attest
+the same claim.
 
 Mirrors contracts/interfaces/ITripRegistry.sol: `Verdict` and `Energy` are its enums, `TripRecord` its
-struct. Labels match scoring.trips (VERDICTS, ENERGY_TYPES): the checks are pure and live there.
+struct, `claim_of` its `claimOf` (computed here, no call). Labels match scoring.trips (VERDICTS,
+ENERGY_TYPES): the checks are pure and live there.
 """
 
 from __future__ import annotations
@@ -12,12 +14,17 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Final
 
+from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 
 from creditshare.bindings.settlement_ledger import LOOKUP_CHUNK
 from creditshare.core.chain import Call, ChainClient, encode_call
 
-DEFAULT_BATCH: Final = 200  # three words stored per verdict (~70k gas): a batch stays near 14M gas
+# an attestation stores one word and reads one per active oracle; the k-th also writes the final record (three
+# words and the track): ~127k gas at most per settlement, so a batch of 100 stays under 13M gas
+DEFAULT_BATCH: Final = 100
+MAX_BATCH: Final = 150  # TripRegistry.MAX_BATCH: a closing batch (every record final) ~19M gas
 ZERO32: Final = b"\x00" * 32
 
 
@@ -62,6 +69,20 @@ class TripRecord:
     fingerprint: bytes
 
 
+def claim_of(verdict: Verdict, energy: Energy, digest: bytes, fingerprint: bytes) -> bytes:
+    """TripRegistry.claimOf: keccak256(abi.encode(verdict, energy, logDigest, fingerprint))."""
+    return keccak(
+        abi_encode(["uint8", "uint8", "bytes32", "bytes32"], [int(verdict), int(energy), digest, fingerprint])
+    )
+
+
+def record_claim(record: TripRecord) -> bytes:
+    """The claim a final record holds (ZERO32 if there is none)."""
+    if record.verdict == Verdict.NONE:
+        return ZERO32
+    return claim_of(record.verdict, record.energy, record.log_digest, record.fingerprint)
+
+
 class TripRegistry:
     """The TripRegistry contract: one method per function of ITripRegistry."""
 
@@ -69,7 +90,7 @@ class TripRegistry:
         self.client = client
         self.contract = client.contract("TripRegistry")
 
-    def record(
+    def attest(
         self,
         ids: Sequence[bytes],
         verdicts: Sequence[Verdict],
@@ -82,14 +103,16 @@ class TripRegistry:
         on_batch: Callable[[int], None] | None = None,
         check_only: bool = False,
     ) -> list[Any]:
-        """Records verdicts in batches, every batch checked before the first is sent (transact_many); a
-        refusal is pinned on its records (indexes in `ids`)."""
+        """Attests `account`'s claims in batches, every batch checked before the first is sent (transact_many);
+        a refusal is pinned on its records (indexes in `ids`). A verdict is final once k oracles attest it."""
+        if not 1 <= batch_size <= MAX_BATCH:
+            raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}; got {batch_size}.")
         batches = [list(range(i, min(i + batch_size, len(ids)))) for i in range(0, len(ids), batch_size)]
 
         def encode(idx: Sequence[int]) -> Call:
             return encode_call(
                 self.contract,
-                "record",
+                "attest",
                 [ids[i] for i in idx],
                 [int(verdicts[i]) for i in idx],
                 [int(energies[i]) for i in idx],
@@ -100,12 +123,12 @@ class TripRegistry:
         calls = [encode(idx) for idx in batches]
         split: Callable[[int], Sequence[Call]] = lambda b: [encode([i]) for i in batches[b]]  # noqa: E731
         if check_only:
-            self.client.check_calls(calls, account, "recording trip verdicts", items=batches, split=split)
+            self.client.check_calls(calls, account, "attesting trip verdicts", items=batches, split=split)
             return []
         return self.client.transact_many(
             calls,
             account,
-            "recording trip verdicts",
+            "attesting trip verdicts",
             on_mined=(lambda i, _r: on_batch(len(batches[i]))) if on_batch else None,
             items=batches,
             split=split,
@@ -123,3 +146,26 @@ class TripRegistry:
     def settlement_of_track(self, fingerprint: bytes) -> bytes:
         (owner,) = self.client.call(self.contract, "settlementOfTrack", fingerprint)
         return bytes(owner)
+
+    def attestations(self, ids: Sequence[bytes], oracle: str, block: int | None = None) -> list[bytes]:
+        """The claim `oracle` attests for each of `ids` (ZERO32 where none): one call per LOOKUP_CHUNK ids."""
+        out: list[bytes] = []
+        for start in range(0, len(ids), LOOKUP_CHUNK):
+            (raw,) = self.client.call(
+                self.contract, "attestationsOf", list(ids[start : start + LOOKUP_CHUNK]), oracle, block=block
+            )
+            out.extend(bytes(c) for c in raw)
+        return out
+
+    def attestations_for(self, settlement: bytes) -> dict[str, bytes]:
+        """Each active oracle's claim for `settlement` (ZERO32 where it attested none)."""
+        oracles, claims = self.client.call(self.contract, "attestationsFor", settlement)
+        return {str(o): bytes(c) for o, c in zip(oracles, claims, strict=True)}
+
+    def support(self, settlement: bytes, claim: bytes) -> int:
+        """The number of active oracles attesting `claim` for `settlement` now."""
+        return int(self.client.call(self.contract, "supportOf", settlement, claim)[0])
+
+    def threshold(self) -> int:
+        """k: the agreeing active oracles a final verdict needs (the governed `oracle.threshold`; 0 if unset)."""
+        return int(self.client.call(self.contract, "threshold")[0])

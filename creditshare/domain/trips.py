@@ -1,6 +1,6 @@
 """Trip evidence of settlements: the trips CSV, reading and hashing each trip log, the plausibility checks
-(scoring.trips, pure) against the settlement on the ledger and against tracks recorded before, and the
-verdicts recorded in TripRegistry.
+(scoring.trips, pure) against the settlement on the ledger and against tracks recorded before, and this
+oracle's claims attested in TripRegistry (a verdict is final when k of n oracles attest the same claim).
 
 CSV columns (header required, order free):
 
@@ -26,7 +26,15 @@ from pathlib import Path
 from typing import Any, Final
 
 from creditshare.bindings.settlement_ledger import SettlementLedger
-from creditshare.bindings.trip_registry import Energy, TripRecord, TripRegistry, Verdict
+from creditshare.bindings.trip_registry import (
+    ZERO32,
+    Energy,
+    TripRecord,
+    TripRegistry,
+    Verdict,
+    claim_of,
+    record_claim,
+)
 from creditshare.core.errors import InvalidInput
 from creditshare.core.files import confined_path, read_csv_rows
 from creditshare.core.ids import file_digest, parse_bytes32, to_hex
@@ -79,6 +87,11 @@ class TripResult:
     row: TripRow
     check: TripCheck
     already: bool = False
+    """This oracle attests this very claim for the settlement already: nothing to send."""
+    final: bool = False
+    """The settlement's final verdict is this claim (k oracles agree)."""
+    final_differs: bool = False
+    """The settlement has a final verdict, another claim than this one."""
 
     @property
     def verdict(self) -> Verdict:
@@ -92,13 +105,26 @@ class TripResult:
     def energy(self) -> Energy:
         return Energy.of(self.check.energy_type)
 
+    @property
+    def claim(self) -> bytes:
+        """The claim's identity on chain (TripRegistry.claimOf)."""
+        return claim_of(self.verdict, self.energy, self.row.log_digest, self.fingerprint)
+
+    @property
+    def status(self) -> str:
+        if self.final:
+            return "final"
+        return "final differs" if self.final_differs else "waiting"
+
 
 @dataclass
 class VerifyPlan:
+    oracle: str
     results: list[TripResult] = field(default_factory=list)
 
     @property
-    def to_record(self) -> list[TripResult]:
+    def to_attest(self) -> list[TripResult]:
+        """The rows whose claim this oracle has not attested yet (a rerun sends nothing for the others)."""
         return [r for r in self.results if not r.already]
 
 
@@ -164,10 +190,13 @@ def parse_csv(path: Path, *, evidence_root: Path | None = None) -> list[TripRow]
     return rows
 
 
-def plan_verify(ledger: SettlementLedger, registry: TripRegistry, path: Path, rows: list[TripRow]) -> VerifyPlan:
+def plan_verify(
+    ledger: SettlementLedger, registry: TripRegistry, path: Path, rows: list[TripRow], oracle: str
+) -> VerifyPlan:
     """Checks every trip against its settlement on the ledger (it must exist: its invoice date bounds the
-    delivery) and against the tracks recorded before (a reused track is implausible); marks the rows whose
-    verdict is on chain already, unchanged. Raises InvalidTripFile for settlements not on the ledger."""
+    delivery) and against the tracks of final verdicts (a reused track is implausible); marks the rows whose
+    claim `oracle` attests already (one attestationsOf call for the file) and where the final verdict stands.
+    Raises InvalidTripFile for settlements not on the ledger."""
     records = ledger.records([r.settlement for r in rows])
     errors = [
         RowError(r.line, f"settlement {to_hex(r.settlement)} is not on the ledger")
@@ -188,22 +217,45 @@ def plan_verify(ledger: SettlementLedger, registry: TripRegistry, path: Path, ro
         [(to_hex(r.settlement), r.log, r.origin, r.destination, records[r.settlement].invoice_date) for r in rows],
         known,
     )
-    stored = registry.verdicts([r.settlement for r in rows])
-    plan = VerifyPlan()
-    for row, on_chain in zip(rows, stored, strict=True):
+    ids = [r.settlement for r in rows]
+    mine = registry.attestations(ids, oracle)
+    plan = VerifyPlan(oracle)
+    for row, attested in zip(rows, mine, strict=True):
         result = TripResult(row, checks[to_hex(row.settlement)])
-        result.already = _same(on_chain, result)
+        result.already = attested == result.claim
         plan.results.append(result)
+    mark_final(registry, plan.results)
     return plan
 
 
-def _same(on_chain: TripRecord, result: TripResult) -> bool:
-    return (
-        on_chain.verdict == result.verdict
-        and on_chain.log_digest == result.row.log_digest
-        and on_chain.fingerprint == result.fingerprint
-        and on_chain.energy == result.energy
-    )
+def mark_final(registry: TripRegistry, results: list[TripResult]) -> None:
+    """Sets each result's `final` / `final_differs` from the final verdicts on chain (one verdictsOf call)."""
+    records = registry.verdicts([r.row.settlement for r in results])
+    for result, record in zip(results, records, strict=True):
+        _mark(result, record)
+
+
+def _mark(result: TripResult, record: TripRecord) -> None:
+    claim = record_claim(record)
+    result.final = claim == result.claim
+    result.final_differs = claim != ZERO32 and not result.final
+
+
+def quorum_error(reasons: list[str]) -> InvalidInput | None:
+    """One clear error when TripRegistry refuses every attestation for want of a usable k, else None."""
+    if any("TripRegistryThresholdUnset" in r for r in reasons):
+        return InvalidInput(
+            "no trip verdict can be final: the consortium's oracle.threshold (k of n) is not set; the committee "
+            "sets it (creditshare members propose set-parameter --parameter oracle.threshold --value K); "
+            "nothing was attested"
+        )
+    bad = next((r for r in reasons if "TripRegistryBadThreshold" in r), None)
+    if bad is not None:
+        return InvalidInput(
+            f"no trip verdict can be final: oracle.threshold is above the active oracles ({bad}); the committee "
+            "lowers it or reinstates oracles; nothing was attested"
+        )
+    return None
 
 
 def store_logs(evidence_dir: Path, path: Path, results: list[TripResult]) -> None:

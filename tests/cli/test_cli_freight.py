@@ -1,5 +1,5 @@
-"""Lanes and green freight through the real CLI (issue #17 items 5 and 6): trips recorded in TripRegistry by an
-oracle (`trips verify`), then `report SUBJECT --json` lists the subject's lanes (from the recorded logs' first
+"""Lanes and green freight through the real CLI (issue #17 items 5 and 6): trips recorded in TripRegistry by k = 2
+oracles (`trips verify` by each), then `report SUBJECT --json` lists the subject's lanes (from the recorded logs' first
 and last fixes, with volumes and verified shares) and its new-energy share, and `score batch
 --min-new-energy-share PCT` keeps only subjects at or above the share."""
 
@@ -39,10 +39,22 @@ def fcli(cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> Cli:
     """Settlements F-1..F-5 (SHIP1 pays, D1 carries) with trips recorded by oracle `orc`: F-1 electric and
     F-2 hydrogen Shanghai -> Hangzhou verified, F-3 electric Shanghai -> Hangzhou too fast (implausible),
     F-4 diesel Hangzhou -> Shanghai verified, F-5 without a log."""
-    cli("keys", "new", "orc")
-    p = cli.json(
-        "members", "propose", "admit", "--member", "orc", "--org", "uscc:ORC1", "--role", "ORACLE", account="c1"
-    )
+    for name in ("orc", "orc2"):  # trip verdicts are final when k = 2 oracles attest them
+        cli("keys", "new", name)
+        p = cli.json(
+            "members",
+            "propose",
+            "admit",
+            "--member",
+            name,
+            "--org",
+            f"uscc:{name.upper()}",
+            "--role",
+            "ORACLE",
+            account="c1",
+        )
+        cli("members", "approve", str(p["id"]), account="c2")
+    p = cli.json("members", "propose", "set-parameter", "--parameter", "oracle.threshold", "--value", "2", account="c1")
     cli("members", "approve", str(p["id"]), account="c2")
     folder = tmp_path_factory.mktemp("freight")
     rows = [row(f"F-{i}", amount=str(100_000 * i)) for i in range(1, 6)]
@@ -56,8 +68,9 @@ def fcli(cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> Cli:
     ]
     lines = [f"{sid(ref)},{log},{a[0]},{a[1]},{b[0]},{b[1]}" for ref, log, a, b in logs]
     (folder / "trips.csv").write_text("\n".join([HEADER, *lines]) + "\n")
-    out = cli.json("trips", "verify", str(folder / "trips.csv"), account="orc")
-    assert (out["verified"], out["implausible"], out["no_log"]) == (3, 1, 1)
+    cli("trips", "verify", str(folder / "trips.csv"), account="orc")
+    out = cli.json("trips", "verify", str(folder / "trips.csv"), account="orc2")
+    assert (out["verified"], out["implausible"], out["no_log"], out["final"]) == (3, 1, 1, 5)
     return cli
 
 

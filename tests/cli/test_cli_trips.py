@@ -1,6 +1,7 @@
 """Trip evidence through the CLI: `trips verify` checks each settlement's trip log against the ledger and the
-tracks recorded before and records verified / implausible / no log in TripRegistry (as an oracle); reruns
-skip what is on chain; every rejection is one `error:` line naming the row, with no block mined."""
+tracks of final verdicts and attests verified / implausible / no log in TripRegistry as one oracle; a verdict
+is final when k = 2 of the oracles attest the same claim (`orc`, `orc2`, `orc3` here); a rerun by an oracle
+sends nothing (no block mined); every rejection is one `error:` line naming the row, with no block mined."""
 
 from __future__ import annotations
 
@@ -41,18 +42,43 @@ def trips_csv(folder: Path, rows: list[tuple[str, str]], name: str = "trips.csv"
     return path
 
 
-@pytest.fixture(scope="module")
-def tcli(cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    """The deployed consortium plus oracle `orc` and settlements T-1..T-6 invoiced on 2026-01-05."""
-    cli("keys", "new", "orc")
+def admit_oracle(cli: Cli, name: str) -> None:
+    cli("keys", "new", name)
     p = cli.json(
-        "members", "propose", "admit", "--member", "orc", "--org", "uscc:ORC1", "--role", "ORACLE", account="c1"
+        "members",
+        "propose",
+        "admit",
+        "--member",
+        name,
+        "--org",
+        f"uscc:{name.upper()}",
+        "--role",
+        "ORACLE",
+        account="c1",
     )
     cli("members", "approve", str(p["id"]), account="c2")
+
+
+@pytest.fixture(scope="module")
+def tcli(cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    """The deployed consortium plus oracles `orc`, `orc2`, `orc3` (oracle.threshold not set yet) and
+    settlements T-1..T-6 invoiced on 2026-01-05."""
+    for name in ("orc", "orc2", "orc3"):
+        admit_oracle(cli, name)
     folder = tmp_path_factory.mktemp("trip-settlements")
     rows = [row(f"T-{i}", invoice=INVOICE, due="2026-02-04") for i in range(1, 7)]
     cli("settlements", "submit", str(write_csv(folder, rows)), account="plat")
     return cli
+
+
+@pytest.fixture(scope="module")
+def kcli(tcli: Cli) -> Cli:
+    """`tcli` with the committee's oracle.threshold set to 2 (k of the 3 oracles)."""
+    p = tcli.json(
+        "members", "propose", "set-parameter", "--parameter", "oracle.threshold", "--value", "2", account="c1"
+    )
+    tcli("members", "approve", str(p["id"]), account="c2")
+    return tcli
 
 
 def refused(c: Cli, *args: str, account: str | None = None) -> str:
@@ -63,36 +89,89 @@ def refused(c: Cli, *args: str, account: str | None = None) -> str:
     return result.stderr
 
 
-def test_verify_records_each_verdict_and_a_rerun_records_nothing(tcli, tmp_path):
+def test_without_a_threshold_nothing_is_attested_and_it_says_why(tcli, tmp_path):
+    """First in the module: `kcli` (the threshold set) is made on first use, after this test."""
+    err = refused(tcli, "trips", "verify", str(trips_csv(tmp_path, [("T-6", "")])), account="orc")
+    assert "oracle.threshold (k of n) is not set" in err and "nothing was attested" in err
+    assert err.count("\n") == 1  # one line, not one per row
+
+
+def test_one_oracle_alone_leaves_the_verdict_pending_and_k_make_it_final(kcli, tmp_path):
     good, fast = log_file(tmp_path, "good.json"), log_file(tmp_path, "fast.json", hours=0.5, jitter=0.01)
     path = trips_csv(tmp_path, [("T-1", good), ("T-2", ""), ("T-3", fast)])
-    out = tcli.json("trips", "verify", str(path), account="orc")
-    assert (out["verified"], out["no_log"], out["implausible"], out["recorded"]) == (1, 1, 1, 3)
+    out = kcli.json("trips", "verify", str(path), account="orc")
+    assert (out["verified"], out["no_log"], out["implausible"]) == (1, 1, 1)
+    assert (out["attested"], out["final"], out["waiting"], out["threshold"]) == (3, 0, 3, 2)
     assert any("km/h" in r for r in out["results"][2]["reasons"])
-    shown = tcli.json("trips", "show", sid("T-1"))
-    assert (shown["verdict"], shown["energy_type"], shown["oracle"] is not None) == ("verified", "electric", True)
-    assert shown["trip_log_cid"].startswith("b") and tcli.json("trips", "show", sid("T-2"))["verdict"] == "no log"
-    again = tcli.json("trips", "verify", str(path), account="orc")
-    assert (again["recorded"], again["already_on_chain"]) == (0, 3)
+    assert [r["status"] for r in out["results"]] == ["waiting"] * 3
+    pending = kcli.json("trips", "show", sid("T-1"))
+    assert (pending["verdict"], pending["attestations"], pending["pending_attestations"]) == ("not verified", 0, 1)
+    assert (pending["active_oracles"], pending["threshold"]) == (3, 2)
+    second = kcli.json("trips", "verify", str(path), account="orc2")
+    assert (second["attested"], second["final"], second["waiting"]) == (3, 3, 0)
+    shown = kcli.json("trips", "show", sid("T-1"))
+    assert (shown["verdict"], shown["energy_type"], shown["attestations"]) == ("verified", "electric", 2)
+    assert shown["oracle"] is not None and shown["pending_attestations"] == 0
+    assert shown["trip_log_cid"].startswith("b") and kcli.json("trips", "show", sid("T-2"))["verdict"] == "no log"
+    text = kcli("trips", "show", sid("T-3")).stdout
+    assert "implausible" in text and "attestations" in text
 
 
-def test_a_track_recorded_before_is_caught_when_presented_for_another_settlement(tcli, tmp_path):
-    tcli("trips", "verify", str(trips_csv(tmp_path, [("T-4", log_file(tmp_path, "a.json"))])), account="orc")
+def test_a_rerun_by_an_oracle_sends_nothing(kcli, tmp_path):
+    path = trips_csv(tmp_path, [("T-1", log_file(tmp_path, "good.json")), ("T-2", "")])
+    kcli("trips", "verify", str(path), account="orc")
+    before = web3.eth.block_number
+    again = kcli.json("trips", "verify", str(path), account="orc")
+    assert web3.eth.block_number == before  # skipped before sending: checked on chain in one view call
+    assert (again["attested"], again["already_attested"], again["waiting"]) == (0, 2, 2)
+    assert (again["recorded"], again["already_on_chain"]) == (0, 2)  # the names scripts read before k of n
+    text = kcli("trips", "verify", str(path), account="orc").stdout
+    assert "attested 0 claim(s), 2 attested already; 0 final, 2 waiting for more oracles (k = 2)" in " ".join(
+        text.split()
+    )
+    assert web3.eth.block_number == before
+
+
+def test_a_minority_claim_does_not_overwrite_a_final_verdict(kcli, tmp_path):
+    path = trips_csv(tmp_path, [("T-1", log_file(tmp_path, "good.json"))])
+    for oracle in ("orc", "orc2"):
+        kcli("trips", "verify", str(path), account=oracle)
+    # orc3 is shown another log for the same settlement (too fast): its claim is another one
+    other = trips_csv(tmp_path, [("T-1", log_file(tmp_path, "fast.json", hours=0.5))], "other.csv")
+    out = kcli.json("trips", "verify", str(other), account="orc3")
+    assert (out["attested"], out["final"], out["final_differs"]) == (1, 0, 1)
+    assert out["results"][0]["status"] == "final differs"
+    shown = kcli.json("trips", "show", sid("T-1"))
+    assert (shown["verdict"], shown["attestations"], shown["pending_attestations"]) == ("verified", 2, 1)
+
+
+def test_a_suspended_oracle_leaving_k_above_n_is_one_clear_error(kcli, tmp_path):
+    for oracle in ("orc2", "orc3"):
+        p = kcli.json("members", "propose", "suspend", "--member", oracle, account="c1")
+        kcli("members", "approve", str(p["id"]), account="c2")
+    err = refused(kcli, "trips", "verify", str(trips_csv(tmp_path, [("T-6", "")])), account="orc")
+    assert "oracle.threshold is above the active oracles" in err and "TripRegistryBadThreshold" in err
+
+
+def test_a_track_of_a_final_verdict_is_caught_when_presented_for_another_settlement(kcli, tmp_path):
+    first = trips_csv(tmp_path, [("T-4", log_file(tmp_path, "a.json"))])
+    for oracle in ("orc", "orc2"):
+        kcli("trips", "verify", str(first), account=oracle)
     # the same fixes, re-timed a week earlier, presented for T-5 in a later batch
     copy = log_file(tmp_path, "copy.json", shift_days=8)
-    out = tcli.json("trips", "verify", str(trips_csv(tmp_path, [("T-5", copy)], "later.csv")), account="orc")
+    out = kcli.json("trips", "verify", str(trips_csv(tmp_path, [("T-5", copy)], "later.csv")), account="orc")
     assert out["implausible"] == 1 and f"the same track as settlement {sid('T-4')}" in out["results"][0]["reasons"]
 
 
-def test_dry_run_records_nothing(tcli, tmp_path):
+def test_dry_run_attests_nothing(kcli, tmp_path):
     before = web3.eth.block_number
-    out = tcli.json("trips", "verify", str(trips_csv(tmp_path, [("T-6", "")])), "--dry-run", account="orc")
-    assert (out["would_record"], out["recorded"]) == (1, 0) and web3.eth.block_number == before
-    assert tcli.json("trips", "show", sid("T-6"))["verdict"] == "not verified"
+    out = kcli.json("trips", "verify", str(trips_csv(tmp_path, [("T-6", "")])), "--dry-run", account="orc")
+    assert (out["would_attest"], out["attested"], out["waiting"]) == (1, 0, 1) and web3.eth.block_number == before
+    assert kcli.json("trips", "show", sid("T-6"))["verdict"] == "not verified"
 
 
-def test_only_an_oracle_records(tcli, tmp_path):
-    err = refused(tcli, "trips", "verify", str(trips_csv(tmp_path, [("T-6", "")])), account="plat")
+def test_only_an_oracle_attests(kcli, tmp_path):
+    err = refused(kcli, "trips", "verify", str(trips_csv(tmp_path, [("T-6", "")])), account="plat")
     assert "TripRegistryWrongRole" in err and "line 2:" in err
 
 
@@ -136,7 +215,7 @@ def test_missing_columns_and_bad_ids_are_refused(tcli, tmp_path):
     assert "settlement id" in refused(tcli, "trips", "show", "nope")
 
 
-def test_the_trip_frame_feeds_the_verified_and_new_energy_shares(tcli, tmp_path, monkeypatch):
+def test_the_trip_frame_feeds_the_verified_and_new_energy_shares(kcli, tmp_path, monkeypatch):
     from creditshare.bindings.settlement_ledger import SettlementLedger, settlement_frame
     from creditshare.bindings.trip_registry import TripRegistry
     from creditshare.core.chain import ChainClient
@@ -145,10 +224,12 @@ def test_the_trip_frame_feeds_the_verified_and_new_energy_shares(tcli, tmp_path,
     from scoring.features import party_features
 
     path = trips_csv(tmp_path, [("T-1", log_file(tmp_path, "g.json")), ("T-2", "")])
-    tcli("trips", "verify", str(path), account="orc")
-    for key, value in tcli.env.items():
+    kcli("trips", "verify", str(path), account="orc")
+    for key, value in kcli.env.items():
         monkeypatch.setenv(key, value)
     client = ChainClient(load_settings())
+    assert trip_frame(SettlementLedger(client), TripRegistry(client)).empty  # one oracle's claims are not final
+    kcli("trips", "verify", str(path), account="orc2")
     frame = trip_frame(SettlementLedger(client), TripRegistry(client))
     assert sorted(frame["verdict"]) == ["no log", "verified"]
     settlements = settlement_frame(SettlementLedger(client))
