@@ -129,7 +129,7 @@ def run(quick: bool = False, sizes: list[int] | None = None) -> list[dict[str, A
             }
         )
         settings = load_settings()
-        localchain.start(settings, state_interval=None)
+        localchain.start(settings, state_interval=None, history_states=16)  # 1M records fit in memory
         try:
             client = ChainClient(settings)
             committee, platform = Account.create(), Account.create()

@@ -133,10 +133,14 @@ def start(
     timeout_s: float = 30.0,
     state_interval: int | None = STATE_INTERVAL_S,
     genesis_timestamp: int | None = None,
+    history_states: int | None = None,
 ) -> ChainStatus:
     """Starts the local node unless it runs already; returns its status.
 
     `state_interval` is the seconds between periodic state dumps (None: only at exit).
+    `history_states` keeps at most that many past states in memory (Anvil's `--prune-history`): calls at
+    older blocks then fail, but a throwaway chain of a million records fits in memory (by default Anvil
+    keeps a full state per recent block, about 7 GB at 270k settlements).
     `genesis_timestamp` dates the first block of a new chain (one without a state file), so
     that a replay of past events can run in chain time (see `travel_to`); a chain with saved
     state keeps its own history, and Anvil then resumes at the wall-clock time (passing its
@@ -173,6 +177,8 @@ def start(
         "--state",
         str(state_file),
     ]
+    if history_states is not None:
+        cmd += ["--prune-history", str(history_states)]
     if state_interval:
         cmd += ["--state-interval", str(state_interval)]
     if genesis_timestamp is not None and not (state_file.exists() and state_file.stat().st_size):
