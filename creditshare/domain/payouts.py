@@ -28,42 +28,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from creditshare.bindings.consortium import Consortium, Member
+from creditshare.bindings.consortium import Consortium
 from creditshare.bindings.payout_ledger import PREDECESSORS, ZERO32, Payout, PayoutLedger, PayoutState, Status
-from creditshare.bindings.settlement_ledger import EARLIEST_DATE, LATEST_DATE, MAX_AMOUNT, iso_date
+from creditshare.bindings.settlement_ledger import MAX_AMOUNT, iso_date
 from creditshare.core.errors import InvalidInput
-from creditshare.core.files import confined_path, parse_date, read_csv_rows
-from creditshare.core.ids import (
-    digest_from_cid,
-    file_digest,
-    parse_bytes32,
-    reference_hash,
-    settlement_id,
-    subject_id,
-    to_hex,
-)
+from creditshare.core.ids import parse_bytes32, reference_hash, settlement_id, subject_id, to_hex
 from creditshare.domain import evidence as ev
+from creditshare.domain import two_sided
+from creditshare.domain.two_sided import EvidenceColumn, InvalidRowsFile, ledger_date, parse_rows
+from creditshare.domain.two_sided import RowError as RowError  # re-exported: the payout commands' rows
 
 CSV_COLUMNS: Final = ("reference", "platform", "carrier", "amount_fen", "delivery_date", "due_date", "evidence")
 OPTIONAL_COLUMNS: Final = ("settlement",)
 
 
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
-
-
-class InvalidPayoutFile(InvalidInput):
+class InvalidPayoutFile(InvalidRowsFile):
     """A payout CSV (or a list of payout ids) has bad rows; nothing was sent."""
-
-    def __init__(self, path: Path, errors: Sequence[RowError]) -> None:
-        self.path = path
-        self.errors = sorted(errors, key=lambda e: e.line)
-        super().__init__(f"{path}: {len(self.errors)} bad row(s); nothing was sent")
 
 
 @dataclass(frozen=True)
@@ -84,27 +64,6 @@ def _amount(text: str) -> int:
     return value
 
 
-def _date(text: str, column: str) -> int:
-    value = parse_date(text, column)
-    if not EARLIEST_DATE <= value <= LATEST_DATE:
-        raise InvalidInput(f"{column} must lie between 2000-01-01 and 2099-12-31; got {text}")
-    return value
-
-
-def _evidence(root: Path, text: str, cache: dict[str, tuple[bytes, Path]]) -> tuple[bytes, Path | None]:
-    if text.startswith("cid:"):
-        return digest_from_cid(text[4:]), None
-    if not text:
-        raise InvalidInput("evidence is empty: name the waybill or proof of delivery")
-    if text not in cache:
-        path = confined_path(root, text, "evidence")
-        try:
-            cache[text] = (file_digest(path), path)
-        except OSError as err:
-            raise InvalidInput(f"cannot read evidence file {text}: {err.strerror or err}") from err
-    return cache[text]
-
-
 def parse_csv(
     path: Path, extra_columns: tuple[str, ...] = (), *, evidence_root: Path | None = None, today: int | None = None
 ) -> list[PayoutRow]:
@@ -113,83 +72,66 @@ def parse_csv(
     `today` (unix seconds, e.g. the chain's latest block time) refuses a delivery date after it. Raises
     InvalidPayoutFile listing every bad row with its line if any is bad, InvalidInput if the file is not a
     CSV with the columns at all."""
-    bad: list[tuple[int, str]] = []
-    table = read_csv_rows(path, required=CSV_COLUMNS, optional=OPTIONAL_COLUMNS + extra_columns, bad_rows=bad)
-    errors = [RowError(line, reason) for line, reason in bad]
-    rows: list[PayoutRow] = []
-    seen: dict[bytes, int] = {}
-    root = evidence_root if evidence_root is not None else path.parent
-    cache: dict[str, tuple[bytes, Path]] = {}
-    for line, raw in table:
-        try:
-            platform = subject_id(raw["platform"])
-            digest, evidence_path = _evidence(root, raw["evidence"], cache)
-            linked = raw.get("settlement", "")
-            payout = Payout(
-                id=settlement_id(platform, raw["reference"]),
-                platform=platform,
-                carrier=subject_id(raw["carrier"]),
-                settlement=parse_bytes32(linked, "settlement id") if linked else ZERO32,
-                amount=_amount(raw["amount_fen"]),
-                delivery_date=_date(raw["delivery_date"], "delivery_date"),
-                due_date=_date(raw["due_date"], "due_date"),
-                evidence=digest,
-                reference_hash=reference_hash(raw["reference"]),
-            )
-        except InvalidInput as err:
-            errors.append(RowError(line, str(err)))
-            continue
+    evidence = EvidenceColumn(
+        evidence_root if evidence_root is not None else path.parent,
+        "evidence is empty: name the waybill or proof of delivery",
+    )
+
+    def build(line: int, raw: dict[str, str]) -> tuple[bytes, PayoutRow]:
+        platform = subject_id(raw["platform"])
+        digest, evidence_path = evidence(raw["evidence"])
+        linked = raw.get("settlement", "")
+        payout = Payout(
+            id=settlement_id(platform, raw["reference"]),
+            platform=platform,
+            carrier=subject_id(raw["carrier"]),
+            settlement=parse_bytes32(linked, "settlement id") if linked else ZERO32,
+            amount=_amount(raw["amount_fen"]),
+            delivery_date=ledger_date(raw["delivery_date"], "delivery_date"),
+            due_date=ledger_date(raw["due_date"], "due_date"),
+            evidence=digest,
+            reference_hash=reference_hash(raw["reference"]),
+        )
         if payout.due_date < payout.delivery_date:
-            errors.append(RowError(line, f"due_date {raw['due_date']} is before delivery_date {raw['delivery_date']}"))
-        elif today is not None and payout.delivery_date > today:
-            errors.append(RowError(line, f"delivery_date {raw['delivery_date']} is in the future"))
-        elif payout.carrier == payout.platform:
-            errors.append(RowError(line, "the carrier is the same subject as the platform"))
-        elif payout.id in seen:
-            errors.append(RowError(line, f"duplicate reference {raw['reference']!r} (first on line {seen[payout.id]})"))
-        else:
-            seen[payout.id] = line
-            extra = {c: raw[c] for c in extra_columns if c in raw}
-            rows.append(PayoutRow(line, raw["reference"], payout, extra, evidence_path))
-    if errors:
-        raise InvalidPayoutFile(path, errors)
-    if not rows:
-        raise InvalidPayoutFile(path, [RowError(1, "the file has a header but no payouts")])
-    return rows
+            raise InvalidInput(f"due_date {raw['due_date']} is before delivery_date {raw['delivery_date']}")
+        if today is not None and payout.delivery_date > today:
+            raise InvalidInput(f"delivery_date {raw['delivery_date']} is in the future")
+        if payout.carrier == payout.platform:
+            raise InvalidInput("the carrier is the same subject as the platform")
+        extra = {c: raw[c] for c in extra_columns if c in raw}
+        return payout.id, PayoutRow(line, raw["reference"], payout, extra, evidence_path)
+
+    return parse_rows(
+        path,
+        required=CSV_COLUMNS,
+        optional=OPTIONAL_COLUMNS + extra_columns,
+        build=build,
+        invalid=InvalidPayoutFile,
+        noun="payout",
+    )
 
 
 # -- recording -----------------------------------------------------------------------------------------------
 
 
-@dataclass
-class RecordPlan:
-    """What `submit` will do with a file: rows to send and rows already on chain."""
-
-    to_send: list[PayoutRow] = field(default_factory=list)
-    already_on_chain: list[PayoutRow] = field(default_factory=list)
+#: what `submit` will do with a file: rows to send (`to_send`) and rows already on chain (`already_on_chain`)
+RecordPlan = two_sided.SubmitPlan
 
 
 def check_members(consortium: Consortium, rows: Sequence[PayoutRow], submitter: str) -> list[RowError]:
     """Row errors for platforms that are no active PLATFORM member, rows whose platform is not the submitter, and
     carriers that are no active CARRIER member (a payout is two-sided: its carrier must be able to confirm it)."""
-    info: dict[bytes, Member | None] = {}
+    info = two_sided.members(consortium, [o for r in rows for o in (r.payout.platform, r.payout.carrier)])
     errors: list[RowError] = []
     for row in rows:
         org = row.payout.platform
-        if org not in info:
-            info[org] = consortium.member_by_org(org)
         member = info[org]
-        if member is None:
-            errors.append(RowError(row.line, f"platform {to_hex(org)} is not a consortium member"))
-        elif not member.active:
-            errors.append(RowError(row.line, f"platform {to_hex(org)} is suspended"))
-        elif "PLATFORM" not in member.roles:
-            errors.append(RowError(row.line, f"platform {to_hex(org)} does not hold the PLATFORM role"))
-        elif member.address.lower() != submitter.lower():
+        problem = two_sided.member_problem("platform", org, member, "PLATFORM")
+        if problem is not None:
+            errors.append(RowError(row.line, problem))
+        elif member is not None and member.address.lower() != submitter.lower():
             errors.append(RowError(row.line, f"account {submitter} is not the platform of this payout"))
         carrier = row.payout.carrier
-        if carrier not in info:
-            info[carrier] = consortium.member_by_org(carrier)
         who = info[carrier]
         if who is None or not who.active or "CARRIER" not in who.roles:
             # PayoutLedger.record refuses it too (PayoutLedgerCarrierNotMember): the carrier must be able to confirm
@@ -202,21 +144,19 @@ def check_members(consortium: Consortium, rows: Sequence[PayoutRow], submitter: 
 
 def plan_record(
     ledger: PayoutLedger, consortium: Consortium, path: Path, rows: Sequence[PayoutRow], submitter: str
-) -> RecordPlan:
+) -> RecordPlan[PayoutRow]:
     """Checks the file against the chain and splits it into new and already-recorded rows; raises
     InvalidPayoutFile if any row is invalid against the chain (members, an id on chain with other content)."""
-    errors = check_members(consortium, rows, submitter)
-    plan = RecordPlan()
-    for row, state in zip(rows, ledger.states([r.payout.id for r in rows]), strict=True):
-        if state.status == Status.NONE:
-            plan.to_send.append(row)
-        elif state.digest == row.payout.digest:
-            plan.already_on_chain.append(row)
-        else:
-            errors.append(RowError(row.line, f"payout {row.reference!r} is on chain with different content"))
-    if errors:
-        raise InvalidPayoutFile(path, errors)
-    return plan
+    return two_sided.split_on_chain(
+        path,
+        rows,
+        ledger.states([r.payout.id for r in rows]),
+        check_members(consortium, rows, submitter),
+        record_of=lambda r: r.payout,
+        line_of=lambda r: r.line,
+        name_of=lambda r: f"payout {r.reference!r}",
+        invalid=InvalidPayoutFile,
+    )
 
 
 def store_documents(evidence_dir: Path, path: Path, rows: Sequence[PayoutRow]) -> list[str]:
@@ -262,36 +202,21 @@ RANK: Final[Mapping[Status, int]] = {
 }
 
 
-@dataclass
-class LifecyclePlan:
-    step: str
-    target: Status
-    todo: list[int] = field(default_factory=list)  # indexes of the records to send
-    already: int = 0  # records already at the target
-    past: int = 0  # records further along (skipped)
-    errors: list[RowError] = field(default_factory=list)
+LIFECYCLE: Final = two_sided.Lifecycle(
+    noun="payout",
+    where="the payout ledger",
+    targets={step: target for step, (_function, target, _who) in STEPS.items()},
+    predecessors=PREDECESSORS,
+    rank=RANK,
+)
+
+#: what one lifecycle step will do with a list of payouts, checked as a whole against their stored states
+LifecyclePlan = two_sided.LifecyclePlan
 
 
-def plan_lifecycle(step: str, records: Sequence[Payout], states: Sequence[PayoutState]) -> LifecyclePlan:
+def plan_lifecycle(step: str, records: Sequence[Payout], states: Sequence[PayoutState]) -> LifecyclePlan[Status]:
     """Plans `step` (a key of STEPS) for `records` given their stored `states`; errors number records from 1."""
-    target = STEPS[step][1]
-    allowed = PREDECESSORS[target]
-    plan = LifecyclePlan(step, target)
-    for i, (payout, stored) in enumerate(zip(records, states, strict=True)):
-        name = f"payout {to_hex(payout.id)}"
-        if stored.status == Status.NONE:
-            plan.errors.append(RowError(i + 1, f"{name} is not on the payout ledger"))
-        elif stored.digest != payout.digest:
-            plan.errors.append(RowError(i + 1, f"{name} is on chain with different content"))
-        elif stored.status == target:
-            plan.already += 1
-        elif stored.status not in allowed and RANK[stored.status] >= RANK[target]:
-            plan.past += 1
-        elif stored.status not in allowed:
-            plan.errors.append(RowError(i + 1, f"{name} is {stored.status.label}; cannot {step} it"))
-        else:
-            plan.todo.append(i)
-    return plan
+    return LIFECYCLE.plan(step, records, states)
 
 
 def check_paid_dates(
@@ -317,15 +242,8 @@ def check_paid_dates(
     return errors
 
 
-def check_dispute_window(
-    records: Sequence[Payout], states: Sequence[PayoutState], window: int, now: int
-) -> list[RowError]:
-    """Declared payouts whose dispute window is still open (finalize refuses them)."""
-    return [
-        RowError(i + 1, f"payout {to_hex(p.id)}: its dispute window is open until {iso_date(s.since + window)}")
-        for i, (p, s) in enumerate(zip(records, states, strict=True))
-        if now <= s.since + window
-    ]
+#: declared payouts whose dispute window is still open (finalize refuses them); numbered from 1
+check_dispute_window = LIFECYCLE.check_dispute_window
 
 
 def check_due(records: Sequence[Payout], now: int) -> list[RowError]:

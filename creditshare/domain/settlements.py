@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from creditshare.bindings.consortium import Consortium, Member
+from creditshare.bindings.consortium import Consortium
+from creditshare.bindings.settlement_ledger import EARLIEST_DATE as EARLIEST_DATE  # re-exported: the CSV's bounds
+from creditshare.bindings.settlement_ledger import LATEST_DATE as LATEST_DATE
 from creditshare.bindings.settlement_ledger import (
-    EARLIEST_DATE,
-    LATEST_DATE,
     MAX_AMOUNT,
     PREDECESSORS,
     Settlement,
@@ -46,10 +46,13 @@ from creditshare.bindings.settlement_ledger import (
     iso_date,
 )
 from creditshare.core.errors import InvalidInput
-from creditshare.core.files import confined_path, parse_date, read_csv_rows
-from creditshare.core.ids import digest_from_cid, file_digest, reference_hash, settlement_id, subject_id, to_hex
+from creditshare.core.files import parse_date as parse_date  # re-exported: the dates of every CSV
+from creditshare.core.ids import reference_hash, settlement_id, subject_id, to_hex
 from creditshare.core.ipfs import IpfsError
 from creditshare.domain import evidence as ev
+from creditshare.domain import two_sided
+from creditshare.domain.two_sided import EvidenceColumn, InvalidRowsFile, ledger_date, parse_rows
+from creditshare.domain.two_sided import RowError as RowError  # re-exported: credit_entries' rows are told alike
 
 CSV_COLUMNS = ("reference", "shipper", "platform", "carrier", "amount_fen", "invoice_date", "due_date", "evidence")
 
@@ -64,22 +67,8 @@ class CsvRow:
     evidence_path: Path | None = None
 
 
-@dataclass
-class RowError:
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
-
-
-class InvalidSettlementFile(InvalidInput):
+class InvalidSettlementFile(InvalidRowsFile):
     """A settlement CSV has bad rows; nothing was sent."""
-
-    def __init__(self, path: Path, errors: Sequence[RowError]) -> None:
-        self.path = path
-        self.errors = list(errors)
-        super().__init__(f"{path}: {len(self.errors)} bad row(s); nothing was sent")
 
 
 _DIGITS: Final = re.compile(r"-?[0-9]{1,30}")
@@ -96,42 +85,6 @@ def _amount(text: str) -> int:
     return value
 
 
-def _ledger_date(text: str, column: str) -> int:
-    value = parse_date(text, column)
-    if not EARLIEST_DATE <= value <= LATEST_DATE:
-        raise InvalidInput(f"{column} must lie between 2000-01-01 and 2099-12-31; got {text}")
-    return value
-
-
-class _Evidence:
-    """The evidence column: ``cid:<CIDv1>``, or a file confined to `root` (each distinct name read once)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.cache: dict[str, tuple[bytes, Path] | InvalidInput] = {}
-
-    def __call__(self, text: str) -> tuple[bytes, Path | None]:
-        """The row's evidence digest, and the file it was read from (None for ``cid:``)."""
-        if text.startswith("cid:"):
-            return digest_from_cid(text[4:]), None
-        if not text:
-            raise InvalidInput("evidence is empty: name the evidence file (waybill, proof of delivery, ...)")
-        found = self.cache.get(text)
-        if found is None:
-            try:
-                path = confined_path(self.root, text, "evidence")
-                try:
-                    found = (file_digest(path), path)
-                except OSError as err:
-                    raise InvalidInput(f"cannot read evidence file {text}: {err.strerror or err}") from err
-            except InvalidInput as err:
-                found = err
-            self.cache[text] = found
-        if isinstance(found, InvalidInput):
-            raise found
-        return found
-
-
 def parse_csv(path: Path, extra_columns: tuple[str, ...] = (), *, evidence_root: Path | None = None) -> list[CsvRow]:
     """Reads and checks a settlement CSV as a whole (the dialect of creditshare.core.files).
 
@@ -144,86 +97,64 @@ def parse_csv(path: Path, extra_columns: tuple[str, ...] = (), *, evidence_root:
     quoting, header), and InvalidSettlementFile listing every bad row (with its
     line number) if any row is bad; otherwise returns the parsed rows.
     """
-    bad: list[tuple[int, str]] = []
-    table = read_csv_rows(path, required=CSV_COLUMNS, optional=extra_columns, bad_rows=bad)
-    errors = [RowError(line, reason) for line, reason in bad]
-    rows: list[CsvRow] = []
-    seen: dict[bytes, int] = {}
-    evidence = _Evidence(evidence_root if evidence_root is not None else path.parent)
-    for line, raw in table:
-        try:
-            platform = subject_id(raw["platform"])
-            digest, evidence_path = evidence(raw["evidence"])
-            record = Settlement(
-                id=settlement_id(platform, raw["reference"]),
-                shipper=subject_id(raw["shipper"]),
-                platform=platform,
-                carrier=subject_id(raw["carrier"]),
-                amount=_amount(raw["amount_fen"]),
-                invoice_date=_ledger_date(raw["invoice_date"], "invoice_date"),
-                due_date=_ledger_date(raw["due_date"], "due_date"),
-                evidence=digest,
-                reference_hash=reference_hash(raw["reference"]),
-            )
-        except InvalidInput as err:
-            errors.append(RowError(line, str(err)))
-            continue
-        if record.due_date < record.invoice_date:
-            errors.append(RowError(line, f"due_date {raw['due_date']} is before invoice_date {raw['invoice_date']}"))
-            continue
-        if record.shipper == record.platform:
-            errors.append(RowError(line, "shipper and platform are the same subject"))
-            continue
-        if record.carrier in (record.shipper, record.platform):
-            errors.append(RowError(line, "the carrier is the same subject as the shipper or the platform"))
-            continue
-        if record.id in seen:
-            errors.append(RowError(line, f"duplicate reference {raw['reference']!r} (first on line {seen[record.id]})"))
-            continue
-        seen[record.id] = line
-        rows.append(
-            CsvRow(line, raw["reference"], record, {c: raw[c] for c in extra_columns if c in raw}, evidence_path)
+    evidence = EvidenceColumn(
+        evidence_root if evidence_root is not None else path.parent,
+        "evidence is empty: name the evidence file (waybill, proof of delivery, ...)",
+    )
+
+    def build(line: int, raw: dict[str, str]) -> tuple[bytes, CsvRow]:
+        platform = subject_id(raw["platform"])
+        digest, evidence_path = evidence(raw["evidence"])
+        record = Settlement(
+            id=settlement_id(platform, raw["reference"]),
+            shipper=subject_id(raw["shipper"]),
+            platform=platform,
+            carrier=subject_id(raw["carrier"]),
+            amount=_amount(raw["amount_fen"]),
+            invoice_date=ledger_date(raw["invoice_date"], "invoice_date"),
+            due_date=ledger_date(raw["due_date"], "due_date"),
+            evidence=digest,
+            reference_hash=reference_hash(raw["reference"]),
         )
-    if errors:
-        raise InvalidSettlementFile(path, sorted(errors, key=lambda e: e.line))
-    if not rows:
-        raise InvalidSettlementFile(path, [RowError(1, "the file has a header but no settlements")])
-    return rows
+        if record.due_date < record.invoice_date:
+            raise InvalidInput(f"due_date {raw['due_date']} is before invoice_date {raw['invoice_date']}")
+        if record.shipper == record.platform:
+            raise InvalidInput("shipper and platform are the same subject")
+        if record.carrier in (record.shipper, record.platform):
+            raise InvalidInput("the carrier is the same subject as the shipper or the platform")
+        extra = {c: raw[c] for c in extra_columns if c in raw}
+        return record.id, CsvRow(line, raw["reference"], record, extra, evidence_path)
+
+    return parse_rows(
+        path,
+        required=CSV_COLUMNS,
+        optional=extra_columns,
+        build=build,
+        invalid=InvalidSettlementFile,
+        noun="settlement",
+    )
 
 
 # -- the ledger ---------------------------------------------------------------
 
 
-@dataclass
-class SubmitPlan:
-    """What `submit` will do with a file: rows to send and rows already on chain."""
-
-    to_send: list[CsvRow] = field(default_factory=list)
-    already_on_chain: list[CsvRow] = field(default_factory=list)
+#: what `submit` will do with a file: rows to send (`to_send`) and rows already on chain (`already_on_chain`)
+SubmitPlan = two_sided.SubmitPlan
 
 
 def check_members(consortium: Consortium, rows: Sequence[CsvRow], submitter: str) -> list[RowError]:
     """Row errors for unknown or suspended shippers/platforms and rows the submitter may not submit."""
-    orgs = {r.settlement.shipper for r in rows} | {r.settlement.platform for r in rows}
-    info: dict[bytes, Member] = {}
-    for org in orgs:
-        member = consortium.member_by_org(org)
-        if member is not None:
-            info[org] = member
+    info = two_sided.members(consortium, [o for r in rows for o in (r.settlement.shipper, r.settlement.platform)])
     errors: list[RowError] = []
     for row in rows:
         s = row.settlement
-        reasons = []
-        for side, org, role in (("shipper", s.shipper, "SHIPPER"), ("platform", s.platform, "PLATFORM")):
-            entry = info.get(org)
-            if entry is None:
-                reasons.append(f"{side} {to_hex(org)} is not a consortium member")
-            elif not entry.active:
-                reasons.append(f"{side} {to_hex(org)} is suspended")
-            elif role not in entry.roles:
-                reasons.append(f"{side} {to_hex(org)} does not hold the {role} role")
+        reasons = [
+            reason
+            for side, org, role in (("shipper", s.shipper, "SHIPPER"), ("platform", s.platform, "PLATFORM"))
+            if (reason := two_sided.member_problem(side, org, info[org], role)) is not None
+        ]
         if not reasons:
-            own = {info[s.shipper].address.lower(), info[s.platform].address.lower()}
+            own = {m.address.lower() for m in (info[s.shipper], info[s.platform]) if m is not None}
             if submitter.lower() not in own:
                 reasons.append(f"account {submitter} is neither the shipper nor the platform of this settlement")
         if reasons:
@@ -233,25 +164,22 @@ def check_members(consortium: Consortium, rows: Sequence[CsvRow], submitter: str
 
 def plan_submission(
     ledger: SettlementLedger, consortium: Consortium, path: Path, rows: Sequence[CsvRow], submitter: str
-) -> SubmitPlan:
+) -> SubmitPlan[CsvRow]:
     """Checks the file against the chain and splits it into new and already-stored rows.
 
     Raises InvalidSettlementFile if any row is invalid against the chain
     (unknown members, or an id on chain with different content).
     """
-    errors = check_members(consortium, rows, submitter)
-    plan = SubmitPlan()
-    states = ledger.states([r.settlement.id for r in rows])
-    for row, state in zip(rows, states, strict=True):
-        if state.status == Status.NONE:
-            plan.to_send.append(row)
-        elif state.digest == row.settlement.digest:
-            plan.already_on_chain.append(row)
-        else:
-            errors.append(RowError(row.line, f"settlement {row.reference!r} is on chain with different content"))
-    if errors:
-        raise InvalidSettlementFile(path, sorted(errors, key=lambda e: e.line))
-    return plan
+    return two_sided.split_on_chain(
+        path,
+        rows,
+        ledger.states([r.settlement.id for r in rows]),
+        check_members(consortium, rows, submitter),
+        record_of=lambda r: r.settlement,
+        line_of=lambda r: r.line,
+        name_of=lambda r: f"settlement {r.reference!r}",
+        invalid=InvalidSettlementFile,
+    )
 
 
 def store_documents(evidence_dir: Path, path: Path, rows: Sequence[CsvRow]) -> list[str]:
@@ -320,43 +248,21 @@ RANK: Final[Mapping[Status, int]] = {
 }
 
 
-@dataclass
-class LifecyclePlan:
-    """What one lifecycle step will do with a list of records, checked as a whole against their stored states."""
+LIFECYCLE: Final = two_sided.Lifecycle(
+    noun="settlement",
+    where="the ledger",
+    targets={step: target for step, (_function, target) in STEPS.items()},
+    predecessors=PREDECESSORS,
+    rank=RANK,
+)
 
-    step: str
-    target: Status
-    todo: list[int] = field(default_factory=list)  # indexes of the records to send
-    already: int = 0  # records already at the target
-    past: int = 0  # records already further along (skipped)
-    errors: list[RowError] = field(default_factory=list)
+#: what one lifecycle step will do with a list of records, checked as a whole against their stored states
+LifecyclePlan = two_sided.LifecyclePlan
 
 
-def plan_lifecycle(step: str, records: Sequence[Settlement], states: Sequence[StoredState]) -> LifecyclePlan:
+def plan_lifecycle(step: str, records: Sequence[Settlement], states: Sequence[StoredState]) -> LifecyclePlan[Status]:
     """Plans `step` (a key of STEPS) for `records` given their stored `states`; errors name the record (1-based)."""
-    _function, target = STEPS[step]
-    allowed = PREDECESSORS[target]
-    plan = LifecyclePlan(step, target)
-    for i, (record, stored) in enumerate(zip(records, states, strict=True)):
-        if stored.status == Status.NONE:
-            plan.errors.append(RowError(i + 1, f"settlement {to_hex(record.id)} is not on the ledger"))
-        elif stored.digest != record.digest:
-            plan.errors.append(RowError(i + 1, f"settlement {to_hex(record.id)} is on chain with different content"))
-        elif stored.status == target:
-            plan.already += 1
-        elif stored.status not in allowed and RANK[stored.status] >= RANK[target]:
-            plan.past += 1
-        elif stored.status not in allowed:
-            plan.errors.append(
-                RowError(
-                    i + 1,
-                    f"settlement {to_hex(record.id)} is {stored.status.label}; "
-                    f"cannot {step.removesuffix('-default')} it",
-                )
-            )
-        else:
-            plan.todo.append(i)
-    return plan
+    return LIFECYCLE.plan(step, records, states)
 
 
 def check_paid_dates(
@@ -375,6 +281,10 @@ def check_paid_dates(
                 )
             )
     return errors
+
+
+#: declared payments whose dispute window is still open (finalize refuses them); numbered from 1
+check_dispute_window = LIFECYCLE.check_dispute_window
 
 
 def records_from_rows(rows: Iterable[CsvRow]) -> list[Settlement]:
