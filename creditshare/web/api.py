@@ -132,7 +132,7 @@ def router(console: Console) -> APIRouter:
     def model() -> dict[str, Any]:
         return console.model()
 
-    @api.get("/network", summary="Members, proposals, oracle status, validators, head block")
+    @api.get("/network", summary="Members, proposals, oracle, validators, head, Clique signers (drift), geth nodes")
     def network() -> dict[str, Any]:
         return console.network()
 

@@ -14,8 +14,10 @@ verify_scores and score_history over the same records; tests/web compares them.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,7 +31,7 @@ from creditshare.bindings.data_bus import DataBus
 from creditshare.bindings.model_registry import ModelRegistry
 from creditshare.bindings.score_oracle import ScoreOracle
 from creditshare.bindings.settlement_ledger import SettlementLedger
-from creditshare.core import keys
+from creditshare.core import keys, network
 from creditshare.core.chain import ChainClient, event_topic
 from creditshare.core.errors import CreditShareError, InvalidInput
 from creditshare.core.ids import subject_id, to_hex
@@ -42,6 +44,8 @@ from scoring.model_card import TIERS
 
 PAGE_SIZE = 50
 MAX_PAGE = 100_000
+#: how long the network page waits for a node (the connected one's clique_getSigners, every geth node's status)
+NODE_TIMEOUT_S = 3.0
 T = TypeVar("T")
 
 
@@ -82,6 +86,7 @@ class Console:
         self._memo: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._memo_block = -1
         self._memo_key: tuple[int, bytes] = (-1, b"")
+        self._head_time = 0
 
     # -- caches ------------------------------------------------------------------------------------
 
@@ -94,6 +99,7 @@ class Console:
             self._memo.clear()
             self._memo_key = key
             self._memo_block = key[0]
+            self._head_time = int(block["timestamp"])
         return key[0]
 
     def memo(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
@@ -349,9 +355,16 @@ class Console:
         }
 
     def network(self) -> dict[str, Any]:
+        """The network page: the registry's facts and the chain's head and signers (memoized per block), then
+        the head's age and, when this data folder holds a geth network, each node's state, read live."""
         with self.lock:
             head = self.head()
-            return self.memo(("network",), lambda: self._network(head))
+            facts = self.memo(("network",), lambda: self._network(head))
+            head_time = self._head_time
+        age = max(0.0, time.time() - head_time)
+        stall = self.client.settings.network.stall_s
+        chain = {**facts["chain"], "block_age_s": round(age, 1), "stalled": bool(stall) and age > stall}
+        return {**facts, "chain": chain, "nodes": self._nodes()}
 
     def _network(self, head: int) -> dict[str, Any]:
         consortium = Consortium(self.client)
@@ -381,8 +394,86 @@ class Console:
                 else {"id": last, "epoch": reports[last].epoch, "as_of": reports[last].as_of, "tx": reports[last].tx},
             },
             "validators": validators,
+            "chain": self._chain(validators),
             "index": self._index_status(),
         }
+
+    def _chain(self, validators: list[dict[str, Any]]) -> dict[str, Any]:
+        """The connected node's head and its Clique signer set against the registry's validators. Anvil has no
+        signers (clique_getSigners is not a method there): a single-node development chain, no drift check."""
+        url = self.client.settings.network.rpc_url
+        number, block_hash = self._memo_key
+        out: dict[str, Any] = {
+            "head": number,
+            "head_hash": "0x" + block_hash.hex(),
+            "client": None,
+            "signers": None,
+            "signers_note": None,
+            "drift": None,
+        }
+        try:
+            out["client"] = str(network.rpc(url, "web3_clientVersion", timeout=NODE_TIMEOUT_S))
+        except network.NetworkError:
+            out["client"] = None
+        try:
+            signers = network.rpc(url, "clique_getSigners", timeout=NODE_TIMEOUT_S)
+        except network.NetworkError:  # its message names the URL, which may carry credentials: not shown
+            anvil = (out["client"] or "").lower().startswith("anvil")
+            out["signers_note"] = (
+                "single-node Anvil: no Clique signers"
+                if anvil
+                else "this node reports no Clique signer set (clique_getSigners refused or not answered)"
+            )
+            return out
+        out["signers"] = [to_checksum_address(a) for a in signers or []]
+        registry = {v["signer"]: bool(v["active"]) for v in validators}
+        out["drift"] = network.drift(registry, out["signers"])
+        return out
+
+    def _nodes(self) -> dict[str, Any] | None:
+        """One row per node of the geth network under this data folder (None if there is none), from
+        creditshare.core.network.node_status, all nodes asked at once; a node that has not answered within
+        NODE_TIMEOUT_S is shown as down (its thread finishes on its own, the page does not wait for it)."""
+        data_dir = self.client.settings.data_dir
+        if not (network.network_dir(data_dir) / "network.json").is_file():
+            return None
+        try:
+            net = network.load_network(data_dir)
+        except CreditShareError as err:
+            return {"root": str(network.network_dir(data_dir)), "rows": [], "error": str(err)}
+        url = self.client.settings.network.rpc_url.rstrip("/")
+        pool = ThreadPoolExecutor(max_workers=len(net.nodes), thread_name_prefix="node-status")
+        try:
+            futures = [pool.submit(network.node_status, node) for node in net.nodes]
+            wait(futures, timeout=NODE_TIMEOUT_S)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        rows = []
+        for node, future in zip(net.nodes, futures, strict=True):
+            row: dict[str, Any] = {
+                "index": node.index,
+                "signer": node.signer,
+                "rpc_port": node.http_port,
+                "connected": node.rpc_url == url,
+            }
+            ok = future.done() and not future.cancelled() and future.exception() is None
+            status = future.result() if ok else None
+            if status is None:
+                why = "down" if future.done() else f"down (no answer within {NODE_TIMEOUT_S:g} s)"
+                rows.append(row | {"state": why, "head": None, "head_hash": None, "peers": None, "block_age_s": None})
+                continue
+            state = "down" if not status.running else ("syncing" if status.syncing else "up")
+            rows.append(
+                row
+                | {
+                    "state": state,
+                    "head": status.head,
+                    "head_hash": status.head_hash,
+                    "peers": status.peers,
+                    "block_age_s": None if status.block_age_s is None else round(status.block_age_s, 1),
+                }
+            )
+        return {"root": net.root, "chain_id": net.chain_id, "period": net.period, "rows": rows, "error": None}
 
     def _index_status(self) -> dict[str, Any] | None:
         try:

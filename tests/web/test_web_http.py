@@ -139,6 +139,109 @@ def test_model_and_network_pages(cli, market, server, tmp_path):
     assert page.status_code == 200 and "Governance proposals" in page.text and str(net["head"]) in page.text
 
 
+def test_network_page_shows_the_head_and_a_single_node_anvil(server):
+    from brownie import web3
+
+    net = server.api.get("/api/network").json()
+    block = web3.eth.get_block("latest")
+    head_hash = "0x" + bytes(block["hash"]).hex()
+    chain = net["chain"]
+    assert chain["head"] == net["head"] == block["number"] and chain["head_hash"] == head_hash
+    assert chain["client"].startswith("anvil/") and chain["block_age_s"] >= 0 and chain["stalled"] is False
+    # Anvil has no Clique signer set: said so, no drift check, and no geth network in the data folder
+    assert chain["signers"] is None and chain["signers_note"] == "single-node Anvil: no Clique signers"
+    assert chain["drift"] is None and net["nodes"] is None
+    page = server.http.get("/network").text
+    assert head_hash in page and "single-node Anvil: no Clique signers" in page
+    assert "this data folder holds no geth network" in page and 'id="drift"' not in page
+
+
+SILENT_NODE = """
+import json, sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class Slow(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if body["method"] != "eth_blockNumber":
+            time.sleep(60)  # answers that it is alive, then never says anything else
+        data = json.dumps({"jsonrpc": "2.0", "id": body["id"], "result": "0x1"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Slow).serve_forever()
+"""
+
+
+def test_network_page_shows_a_stopped_and_a_hanging_node_as_down_without_waiting(cli, server, tmp_path):
+    """A geth network folder whose node 0 is stopped and whose node 1 answers eth_blockNumber but hangs on every
+    other call: both rows say down, and the page answers within the console's node timeout (3 s), not after
+    the 5 s of each hanging call."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    from creditshare.core.localchain import free_ports
+    from creditshare.core.network import network_dir
+
+    root = network_dir(cli.data_dir)
+    ports = free_ports(6)
+    nodes = []
+    for i in range(2):
+        datadir = root / f"node-{i}"
+        datadir.mkdir(parents=True)
+        nodes.append(
+            {
+                "index": i,
+                "datadir": str(datadir),
+                "signer": f"0x{i + 1:040x}",
+                "node_id": "ab" * 64,
+                "p2p_port": ports[3 * i],
+                "http_port": ports[3 * i + 1],
+                "authrpc_port": ports[3 * i + 2],
+            }
+        )
+    description = {"chain_id": 4242, "period": 1, "epoch": 30000, "gas_limit": 60_000_000, "nodes": nodes}
+    (root / "network.json").write_text(json.dumps(description))
+    fake = tmp_path / "bin" / "geth"  # the node's pid must be a "geth" on its datadir (core.network.node_pid)
+    fake.parent.mkdir()
+    fake.symlink_to(sys.executable)
+    slow = subprocess.Popen([str(fake), "-c", SILENT_NODE, str(nodes[1]["http_port"]), nodes[1]["datadir"]])
+    try:
+        (root / "node-1" / "creditshare.pid").write_text(str(slow.pid))
+        deadline = time.monotonic() + 20
+        while subprocess.run(["curl", "-s", "-o", "/dev/null", f"http://127.0.0.1:{nodes[1]['http_port']}"]).returncode:
+            assert time.monotonic() < deadline and slow.poll() is None, "the silent node did not start"
+            time.sleep(0.1)
+        started = time.monotonic()
+        r = server.api.get("/api/network")
+        took = time.monotonic() - started
+        assert r.status_code == 200 and took < 4.5, (r.status_code, took)
+        rows = r.json()["nodes"]["rows"]
+        assert [(row["index"], row["state"], row["head"]) for row in rows] == [
+            (0, "down", None),
+            (1, "down (no answer within 3 s)", None),
+        ]
+        assert not any(row["connected"] for row in rows)  # the console runs on Anvil, not on these nodes
+        page = server.http.get("/network")
+        assert page.status_code == 200 and 'id="node-0"' in page.text and 'id="node-1"' in page.text
+        assert "down (no answer within 3 s)" in page.text
+        no_traceback(page.text)
+    finally:
+        slow.kill()
+        slow.wait(10)
+        shutil.rmtree(root)
+    assert server.api.get("/api/network").json()["nodes"] is None
+
+
 def test_evidence_link_serves_the_document_as_a_download(market, server):
     cid = server.api.get("/api/subjects/uscc:SHIP1").json()["settlements"]["evidence_cids"][0]
     r = server.http.get(f"/evidence/{cid}")
