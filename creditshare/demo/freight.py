@@ -7,12 +7,17 @@ is paid late (a fact about the platform), one due later is on time; some past-du
 carriers mark them overdue, and one carrier disputes a payout. The trip logs are the synthetic market's
 (scoring.synthetic.generate_trips: each shipper's lanes between freight hubs, each carrier's energy type),
 with one fabricated track (a straight line driven in 20 minutes), one track reused for another settlement
-and one settlement without a log. Idempotent like the rest of the demo: a rerun sends only what is missing.
+and one settlement without a log. The trip logs are the same bytes for the same market, day and seed (in any
+process) and written only when absent or different, and k oracles each attest the verdicts (k of n, the
+consortium's oracle.threshold): a rerun sends no trip transaction. Idempotent like the rest of the demo: a
+rerun sends only what is missing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -61,8 +66,8 @@ def _day(seconds: int) -> str:
 
 
 def plan(market: DemoMarket, folder: Path, today: dt.date, seed: int) -> FreightPlan:
-    """The payout CSV rows and the trip logs (written under `folder`/trips, rewritten on every run: the lanes
-    depend on the rows chosen, so a log left by another day's plan would not match) of the last
+    """The payout CSV rows and the trip logs (under `folder`/trips, the same bytes for the same market, day and
+    seed; a log left by another day's plan is rewritten, an identical one left alone) of the last
     WINDOW_DAYS' settlements, at most PER_PLATFORM per platform."""
     as_of = replay.seconds(today.isoformat())
     out = FreightPlan()
@@ -114,6 +119,16 @@ def _trips(rows: list[dict[str, Any]], folder: Path, seed: int) -> tuple[list[di
         }
     )
     trips = generate_trips(frame, seed=seed, missing=0.0, fabricated=0.0, reused=0.0)
+    # generate_trips names the vehicle by Python's hash() of the carrier, salted per process: a rerun would
+    # write other bytes (another digest, so another claim for the oracles to attest); a digest of the name is
+    # the same in every process
+    carrier_of = dict(zip(frame["settlement_id"], frame["carrier"], strict=True))
+    trips = [
+        dataclasses.replace(t, log=dataclasses.replace(t.log, vehicle_id=vehicle_id(carrier_of[t.settlement_id])))
+        if t.log is not None
+        else t
+        for t in trips
+    ]
     kinds = {t.settlement_id: "genuine" for t in trips}
     logs: dict[str, Any] = {t.settlement_id: t.log for t in trips}
     ends = {t.settlement_id: (t.origin, t.destination) for t in trips}
@@ -159,7 +174,7 @@ def _trips(rows: list[dict[str, Any]], folder: Path, seed: int) -> tuple[list[di
         name = ""
         if log is not None:
             name = f"trips/{sid[2:18]}.json"
-            (folder / name).write_bytes(log.dumps())  # the same bytes for the same market and day
+            write_if_changed(folder / name, log.dumps())
         (a, b) = ends[sid]
         out.append(
             {
@@ -172,6 +187,22 @@ def _trips(rows: list[dict[str, Any]], folder: Path, seed: int) -> tuple[list[di
             }
         )
     return out, kinds
+
+
+def vehicle_id(carrier: str) -> str:
+    """The demo's vehicle id of a carrier: V and six digits, the same in every process."""
+    return f"V{int.from_bytes(hashlib.sha256(carrier.encode()).digest()[:8], 'big') % 10**6:06d}"
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Writes `data` to `path` unless the file holds exactly these bytes already; True if it wrote."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    path.write_bytes(data)
+    return True
 
 
 def _write(path: Path, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> Path:
@@ -234,18 +265,34 @@ def play(demo: Any, market: DemoMarket) -> FreightPlan:
                 keystore_name(carrier_of[ref]),
             )
     cs("payouts", "show", PLATFORMS[0], "--limit", "5")
-    # the trip logs: an oracle checks them and records a verdict per settlement
+    # the trip logs: k oracles each check them and attest a verdict per settlement; k agreeing make it final
     if freight.trips:
-        path = _write(folder / "trips.csv", TRIP_COLUMNS, freight.trips)
-        from creditshare.demo.run import ORACLES
+        _oracles_attest(demo, _write(folder / "trips.csv", TRIP_COLUMNS, freight.trips), freight)
+        fabricated = next((s for s, k in freight.kinds.items() if k == "fabricated"), None)
+        if fabricated:
+            cs("trips", "show", fabricated)
+    return freight
 
-        result = cs("trips", "verify", str(path), "--account", keystore_name(ORACLES[0]), json_out=True)
-        if result:
-            demo.console.print(
-                f"  {result['trips']} trips: {result['verified']} verified, {result['implausible']} implausible, "
-                f"{result['no_log']} without a log; {result['recorded']} verdicts recorded, "
-                f"{result['already_on_chain']} on chain already"
-            )
+
+def _oracles_attest(demo: Any, path: Path, freight: FreightPlan) -> None:
+    """`creditshare trips verify` run by k oracle operators, each with its own account (k: the demo's
+    oracle.threshold, set here if the oracles' step has not yet). Each one's claims are attested once: a rerun
+    (same logs, same bytes) sends nothing."""
+    from creditshare.demo.run import ORACLE_THRESHOLD, ORACLES
+
+    demo._parameters({"oracle.threshold": ORACLE_THRESHOLD})
+    for i, oracle in enumerate(ORACLES[:ORACLE_THRESHOLD]):
+        result = demo.cs("trips", "verify", str(path), "--account", keystore_name(oracle), json_out=True)
+        if not result:
+            continue
+        demo.console.print(
+            f"  oracle {i + 1} of {ORACLE_THRESHOLD} ({oracle}): {result['trips']} trips: {result['verified']} "
+            f"verified, {result['implausible']} implausible, {result['no_log']} without a log; "
+            f"{result['attested']} trip attestations sent, {result['already_attested']} attested already; "
+            f"{result['final']} final, {result['waiting']} waiting for more oracles",
+            highlight=False,
+        )
+        if i == 0:
             for item in result["results"]:
                 kind = freight.kinds.get(item["settlement"], "")
                 if kind != "genuine" or item["verdict"] != "verified":
@@ -254,10 +301,6 @@ def play(demo: Any, market: DemoMarket) -> FreightPlan:
                         + (f": {'; '.join(item['reasons'])}" if item["reasons"] else ""),
                         highlight=False,
                     )
-        fabricated = next((s for s, k in freight.kinds.items() if k == "fabricated"), None)
-        if fabricated:
-            cs("trips", "show", fabricated)
-    return freight
 
 
 #: a disputed payout leaves the demo's flow (the committee resolves it): a rerun on a later day, whose plan may
