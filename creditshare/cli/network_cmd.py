@@ -2,9 +2,11 @@
 
 `init` writes the nodes (keys, genesis, peers) under <data>/geth-network; `up`/`down` start and stop them;
 `status` shows each node's head, peers, signers, last block age and sync state, and flags any drift between
-the Clique signer set and the Consortium registry's validators; `sync` votes (clique_propose) on every running
-node so that the signer set follows the registry; `node stop|start|kill N` are the fault drills. Other
-commands reach this network with `--network consortium` (node CREDITSHARE_NODE, 0 by default).
+the Clique signer set and the Consortium registry's validators and any connection to a peer that is not an
+active validator; `sync` votes (clique_propose) on every running node so that the signer set follows the
+registry, and makes each node's static/trusted peers the active validators' nodes (live, over IPC; geth
+refuses every other peer); `node add` writes a joining member's node; `node stop|start|kill N` are the fault
+drills. Other commands reach this network with `--network consortium` (node CREDITSHARE_NODE, 0 by default).
 """
 
 from __future__ import annotations
@@ -79,11 +81,21 @@ def init(
 
 @app.command()
 def up(ctx: typer.Context, node: int | None = NodeOpt) -> None:
-    """Start the nodes (running ones are left alone), wait until they are peered, then let them seal."""
+    """Start the nodes (running ones are left alone), wait until they are peered, then let them seal. While a
+    node runs, the peers first follow the registry's active validators (as `sync` sets them); a node no peer
+    accepts (its signer is no active validator) starts but neither syncs nor seals."""
     st = state(ctx)
     net = _net(st)
+    client = _client(net, st)
+    if client is not None:
+        _follow_peers(net, client)
     pids = network.up(net, _pick(net, node))
-    emit(st, {"started": pids}, [f"node {i} up (pid {pid})" for i, pid in pids.items()])
+    out = network.shut_out(net)
+    text = [
+        f"node {i} up (pid {pid})" + (": no peer accepts it (its signer is no active validator)" if i in out else "")
+        for i, pid in pids.items()
+    ]
+    emit(st, {"started": pids, "shut_out": out}, text)
 
 
 @app.command()
@@ -95,9 +107,10 @@ def down(ctx: typer.Context, node: int | None = NodeOpt) -> None:
 
 
 def _client(net: network.NetworkInfo, st: State) -> ChainClient | None:
-    """A chain client on the first running node, or None if no node runs."""
+    """A chain client on the first running node that peers with the network, or None if no node runs."""
+    out = set(network.shut_out(net))
     for node in net.nodes:
-        if network.node_pid(node) is not None:
+        if network.node_pid(node) is not None and node.index not in out:
             chain = Network("consortium", node.rpc_url, net.chain_id, True, 0, stall_seconds())
             return ChainClient(Settings(data_dir=_data_dir(st), network=chain))
     return None
@@ -108,6 +121,23 @@ def _registry(client: ChainClient) -> dict[str, bool] | None:
     if not client.deployment.addresses.get("Consortium"):
         return None
     return {v.signer: v.active for v in Consortium(client).validator_signers()}
+
+
+def _signers(client: ChainClient) -> list[str]:
+    return list(client.rpc("clique_getSigners", [], "signers").get("result") or [])
+
+
+def _follow_peers(net: network.NetworkInfo, client: ChainClient) -> list[network.PeerChange]:
+    """Every node's static and trusted peers become the nodes of the active validators (the Clique signers
+    before the registry has any), written to config.toml and applied live on the running nodes."""
+    try:
+        registry = _registry(client)
+    except ConfigError:
+        registry = None
+    allowed = network.admitted(net, network.active_signers(registry, _signers(client)))
+    if not allowed:
+        raise InvalidInput("no node of this network is an active validator: no peer set to follow.")
+    return [network.apply_peers(net, n, allowed) for n in net.nodes]
 
 
 @app.command()
@@ -126,6 +156,7 @@ def status(ctx: typer.Context) -> None:
         except ConfigError:
             registry = None
     drift = network.drift(registry, signers) if registry is not None and signers is not None else []
+    strangers = network.unregistered_peers(net, network.active_signers(registry, signers)) if client else []
     ages = [r.block_age_s for r in rows if r.block_age_s is not None]
     stalled = bool(ages) and min(ages) > stall_seconds()
     result: dict[str, Any] = {
@@ -135,6 +166,7 @@ def status(ctx: typer.Context) -> None:
         "stalled": stalled,
         "registry": registry,
         "drift": drift,
+        "unregistered_peers": strangers,
     }
 
     def show() -> None:
@@ -165,6 +197,8 @@ def status(ctx: typer.Context) -> None:
             typer.echo(f"DRIFT: {line}")
         if registry is not None and not drift:
             typer.echo("signers match the registry's active validators.")
+        for line in strangers:
+            typer.echo(f"UNREGISTERED PEER: {line}")
 
     emit(st, result, show)
 
@@ -175,7 +209,9 @@ def sync(
 ) -> None:
     """Vote (clique_propose) on every running node so that the Clique signers follow the registry: an active
     validator's signer in, a suspended or unregistered signer out. Votes take effect once a majority of the
-    current signers has sealed a block carrying them."""
+    current signers has sealed a block carrying them. Then every node's static and trusted peers become the
+    active validators' nodes (config.toml, and live over IPC): a suspended validator's node is dropped at
+    once, an admitted one is dialled."""
     st = state(ctx)
     net = _net(st)
     client = _client(net, st)
@@ -184,18 +220,25 @@ def sync(
     registry = _registry(client)
     if registry is None:
         raise ConfigError("the contracts are not deployed on this network: `creditshare --network consortium deploy`.")
-    current = client.rpc("clique_getSigners", [], "signers").get("result") or []
+    current = _signers(client)
     votes = network.plan_votes(registry, current)
-    running = [n for n in net.nodes if network.node_pid(n) is not None]
+    out = set(network.shut_out(net))
+    running = [n for n in net.nodes if network.node_pid(n) is not None and n.index not in out]
+    allowed = network.admitted(net, network.active_signers(registry, current))
     cast = 0
+    changes: list[network.PeerChange] = []
     if not dry_run:
         for node in running:
             cast += network.cast_votes(node, votes)
+        changes = _follow_peers(net, client)
     result = {
         "votes": [{"signer": v.signer, "authorize": v.authorize} for v in votes],
         "nodes": [n.index for n in running],
         "cast": cast,
         "dry_run": dry_run,
+        "peers": {str(n.index): sorted(p.index for p in allowed if p.index != n.index) for n in net.nodes},
+        "added": {str(c.index): list(c.added) for c in changes if c.added},
+        "dropped": {str(c.index): list(c.dropped) for c in changes if c.dropped},
     }
     what = "would cast" if dry_run else "cast"
     text = (
@@ -204,6 +247,9 @@ def sync(
         else [f"{what} on node(s) {[n.index for n in running]}:"]
         + [f"  {'add' if v.authorize else 'remove'} {v.signer}" for v in votes]
     )
+    text.append(f"peers: the nodes of the active validators, {sorted(n.index for n in allowed)}")
+    text += [f"  node {c.index} trusts and dials node(s) {list(c.added)}" for c in changes if c.added]
+    text += [f"  node {c.index} dropped {', '.join(c.dropped)}" for c in changes if c.dropped]
     emit(st, result, text)
 
 
@@ -229,6 +275,23 @@ def _drill(ctx: typer.Context, index: int, action: Callable[[network.NetworkInfo
     node = net.node(index)
     outcome = action(net, node)
     emit(st, {"node": index, "outcome": outcome}, f"node {index}: {outcome}")
+
+
+@node_app.command("add")
+def node_add(ctx: typer.Context) -> None:
+    """Write a new node (a joining member's): keys (its p2p key is its signer key), the network's genesis, and
+    the network's nodes as peers. No node accepts it until the Consortium admits its signer as a validator
+    (`members propose admit-validator --signer ...`) and `network sync` runs; then `network up --node N`."""
+    st = state(ctx)
+    node = network.add_node(_data_dir(st))
+    emit(
+        st,
+        {"index": node.index, "signer": node.signer, "enode": node.enode, "rpc": node.rpc_url},
+        [
+            f"node {node.index}: signer {node.signer}  rpc {node.rpc_url}  p2p {node.p2p_port}",
+            "  admit its signer as a validator, then `creditshare network sync`; until then no node accepts it.",
+        ],
+    )
 
 
 @node_app.command("stop")

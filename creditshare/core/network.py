@@ -5,8 +5,8 @@ sealing), and Besu cannot be obtained here. `make geth` builds it once into ``~/
 
 Layout (``<data>/geth-network``): ``genesis.json``, ``network.json`` (chain id, period, gas limit, and per
 node its signer, enode and ports) and one folder per node: the geth datadir, its node key (``geth/nodekey``),
-its signer's keystore, the keystore's password file and ``config.toml`` (static and trusted peers: every
-other node). Secret files are 0600; the password reaches geth as ``--password FILE``, never in argv.
+its signer's keystore, the keystore's password file and ``config.toml`` (static and trusted peers, see below).
+Secret files are 0600; the password reaches geth as ``--password FILE``, never in argv.
 
 Choices:
 
@@ -23,6 +23,19 @@ Choices:
   ``--allow-insecure-unlock`` is needed because the signer key is unlocked while HTTP is on; the HTTP
   endpoint is bound to 127.0.0.1 and carries no personal/admin namespace.
 - **Archive node** (``--gcmode archive``): commands read state as of past blocks (report windows).
+- **Peers from the registry.** A node's p2p key IS its Clique signer key, so an enode id (the public key)
+  names the signer address the Consortium registers (`enode_address`): whether a peer is an active validator
+  is checkable from its enode alone, even for a node we never heard of, with no contract change and no
+  second key to govern. (The key is then also on disk unencrypted as ``geth/nodekey``, 0600; its keystore's
+  password sits beside it with the same protection, so nothing is weaker.) `peers_for` picks the nodes whose
+  enode key is an active validator's signer (before the registry has any, the Clique signers of the chain);
+  `network sync`/`up` write them as each node's static and trusted peers and apply them live over IPC
+  (admin_addTrustedPeer/addPeer, admin_removeTrustedPeer/removePeer: the admin API is never on HTTP).
+- **Untrusted peers refused.** geth 1.13.15 (p2p/server.go `postHandshakeChecks`) refuses an inbound
+  connection that is not trusted once ``inboundCount >= MaxPeers - maxDialedConns()``; with ``DialRatio = 1``
+  (config.toml) every slot is a dial slot, so the inbound limit is 0 and only trusted peers get in, while our
+  own dials to the static (= trusted) peers keep all ``--maxpeers`` slots. ``--maxpeers 0`` would not do: it
+  also sets the dial slots to 0 (`maxDialedConns`), and trusted peers are only ever accepted, never dialed.
 """
 
 from __future__ import annotations
@@ -36,6 +49,7 @@ import socket
 import subprocess
 import threading
 import time
+import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -43,10 +57,11 @@ from typing import Any
 
 import requests
 from eth_account import Account
+from eth_keys import exceptions as eth_keys_exceptions
 from eth_keys import keys as eth_keys
 from eth_utils import to_checksum_address
 
-from creditshare.core.errors import ConfigError, CreditShareError, InvalidInput
+from creditshare.core.errors import ConfigError, CreditShareError, InvalidInput, quoted
 from creditshare.core.localchain import free_ports
 
 GETH_VERSION = "1.13.15"
@@ -177,10 +192,60 @@ def _toml_list(items: Iterable[str]) -> str:
 
 
 def write_peers(node: NodeInfo, peers: Iterable[NodeInfo]) -> None:
-    """The node's config.toml: its static and trusted peers (geth 1.13 ignores static-nodes.json)."""
+    """The node's config.toml: its static and trusted peers (geth 1.13 ignores static-nodes.json), and
+    DialRatio 1, which leaves no inbound slot to a peer that is not trusted (see the module's docstring)."""
     enodes = [p.enode for p in peers if p.index != node.index]
-    text = f"[Node.P2P]\nStaticNodes = {_toml_list(enodes)}\nTrustedNodes = {_toml_list(enodes)}\n"
+    text = f"[Node.P2P]\nDialRatio = 1\nStaticNodes = {_toml_list(enodes)}\nTrustedNodes = {_toml_list(enodes)}\n"
     (Path(node.datadir) / "config.toml").write_text(text)
+
+
+def trusted_of(node: NodeInfo) -> set[str]:
+    """The enode ids the node's config.toml trusts (none if it has no readable config)."""
+    try:
+        config = tomllib.loads((Path(node.datadir) / "config.toml").read_text())
+        urls = config["Node"]["P2P"].get("TrustedNodes", [])
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+    return {str(u).split("//", 1)[-1].split("@", 1)[0] for u in urls}
+
+
+def enode_address(node_id: str) -> str:
+    """The checksummed address of the key whose public key is `node_id` (an enode id, 128 hex digits): for a
+    node of ours, its Clique signer."""
+    try:
+        return str(eth_keys.PublicKey(bytes.fromhex(node_id.removeprefix("0x"))).to_checksum_address())
+    except (ValueError, eth_keys_exceptions.ValidationError) as err:
+        raise InvalidInput(f"not an enode id (64 bytes of public key in hex): {quoted(node_id)}") from err
+
+
+def _new_node(root: Path, index: int, ports: Sequence[int]) -> NodeInfo:
+    """Keys of node `index` under root/node-<index>: one secp256k1 key as signer and as p2p node key."""
+    datadir = root / f"node-{index}"
+    signer = Account.create()
+    node_key = eth_keys.PrivateKey(signer.key)
+    _write_secret(datadir / "geth" / "nodekey", node_key.to_hex()[2:])
+    password = secrets.token_hex(32)
+    _write_secret(datadir / "password", password)
+    keystore = Account.encrypt(signer.key, password, kdf="scrypt", iterations=KEYSTORE_SCRYPT_N)
+    _write_secret(datadir / "keystore" / f"signer-{signer.address.lower()[2:]}.json", json.dumps(keystore))
+    return NodeInfo(index, str(datadir), signer.address, node_key.public_key.to_hex()[2:], *ports)
+
+
+def _geth_init(root: Path, node: NodeInfo) -> None:
+    done = subprocess.run(
+        [geth_binary(), "init", "--datadir", node.datadir, str(root / "genesis.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        raise NetworkError(f"geth init failed for node {node.index}: {done.stderr.strip()[-400:]}")
+
+
+def _save(net: NetworkInfo, nodes: Sequence[NodeInfo]) -> None:
+    body = {"chain_id": net.chain_id, "period": net.period, "epoch": net.epoch, "gas_limit": net.gas_limit}
+    text = json.dumps(body | {"nodes": [asdict(n) for n in nodes]}, indent=2) + "\n"
+    (Path(net.root) / "network.json").write_text(text)
 
 
 def init_network(
@@ -215,44 +280,33 @@ def init_network(
             raise InvalidInput(f"node(s) {running} still run: `creditshare network down` first.")
         shutil.rmtree(root)
     root.mkdir(parents=True)
-    binary = geth_binary()
+    geth_binary()  # before any key is written
     ports = free_ports(3 * validators)
-    nodes: list[NodeInfo] = []
-    for i in range(validators):
-        datadir = root / f"node-{i}"
-        node_key = eth_keys.PrivateKey(secrets.token_bytes(32))
-        _write_secret(datadir / "geth" / "nodekey", node_key.to_hex()[2:])
-        signer = Account.create()
-        password = secrets.token_hex(32)
-        _write_secret(datadir / "password", password)
-        keystore = Account.encrypt(signer.key, password, kdf="scrypt", iterations=KEYSTORE_SCRYPT_N)
-        _write_secret(datadir / "keystore" / f"signer-{signer.address.lower()[2:]}.json", json.dumps(keystore))
-        nodes.append(
-            NodeInfo(
-                i,
-                str(datadir),
-                signer.address,
-                node_key.public_key.to_hex()[2:],
-                ports[3 * i],
-                ports[3 * i + 1],
-                ports[3 * i + 2],
-            )
-        )
+    nodes = [_new_node(root, i, ports[3 * i : 3 * i + 3]) for i in range(validators)]
     spec = genesis(chain_id, period, epoch, gas_limit, [n.signer for n in nodes])
     (root / "genesis.json").write_text(json.dumps(spec, indent=2))
     for node in nodes:
         write_peers(node, nodes)
-        done = subprocess.run(
-            [binary, "init", "--datadir", node.datadir, str(root / "genesis.json")],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if done.returncode != 0:
-            raise NetworkError(f"geth init failed for node {node.index}: {done.stderr.strip()[-400:]}")
-    body = {"chain_id": chain_id, "period": period, "epoch": epoch, "gas_limit": gas_limit}
-    (root / "network.json").write_text(json.dumps(body | {"nodes": [asdict(n) for n in nodes]}, indent=2) + "\n")
+        _geth_init(root, node)
+    _save(NetworkInfo(str(root), chain_id, period, epoch, gas_limit, ()), nodes)
     return load_network(data_dir)
+
+
+def add_node(data_dir: Path) -> NodeInfo:
+    """A new node for the network (a joining member's): its keys (signer = node key), the same genesis, and
+    every node of the network as its static and trusted peers. It seals nothing and no node of ours accepts
+    it until the Consortium admits its signer as a validator and `network sync` runs."""
+    net = load_network(data_dir)
+    root = Path(net.root)
+    index = max(n.index for n in net.nodes) + 1
+    if index >= MAX_VALIDATORS:
+        raise InvalidInput(f"the network has {len(net.nodes)} nodes; at most {MAX_VALIDATORS}.")
+    taken = [p for n in net.nodes for p in (n.p2p_port, n.http_port, n.authrpc_port)]
+    node = _new_node(root, index, free_ports(3, exclude=taken))
+    write_peers(node, net.nodes)
+    _geth_init(root, node)
+    _save(net, [*net.nodes, node])
+    return node
 
 
 # -- processes --------------------------------------------------------------------------------------------------
@@ -416,9 +470,11 @@ def start_sealing(net: NetworkInfo, nodes: Iterable[NodeInfo], *, wait_s: float 
     left behind would seal its own block 1, a fork that geth's forced sync (every 10 s) only repairs later."""
     picked = list(nodes)
     deadline = time.monotonic() + wait_s
+    out = set(shut_out(net))
     for node in picked:
         while True:
-            heads = [s.head for s in (node_status(n) for n in net.nodes) if s.running and s.head is not None]
+            statuses = (node_status(n) for n in net.nodes if n.index not in out)
+            heads = [s.head for s in statuses if s.running and s.head is not None]
             own = node_status(node).head
             if own is not None and heads and own >= max(heads):
                 break
@@ -442,14 +498,117 @@ def start_sealing(net: NetworkInfo, nodes: Iterable[NodeInfo], *, wait_s: float 
         raise errors[0]
 
 
+def mutual_peers(net: NetworkInfo, nodes: Sequence[NodeInfo] | None = None) -> dict[int, set[int]]:
+    """For each of `nodes` (default: the running ones), the other running nodes it may peer with: each
+    trusts the other in its config.toml (an untrusted connection is refused, see the module's docstring)."""
+    running = [n for n in net.nodes if node_pid(n) is not None]
+    picked = running if nodes is None else list(nodes)
+    trusted = {n.index: trusted_of(n) for n in {*running, *picked}}
+    return {
+        n.index: {
+            m.index
+            for m in running
+            if m.index != n.index and m.node_id in trusted[n.index] and n.node_id in trusted[m.index]
+        }
+        for n in picked
+    }
+
+
+def shut_out(net: NetworkInfo) -> list[int]:
+    """Running nodes that no other running node accepts as a peer (a node whose signer is not an active
+    validator), while other nodes run: they can neither sync nor seal."""
+    mutual = mutual_peers(net)
+    return sorted(i for i, peers in mutual.items() if not peers and len(mutual) > 1)
+
+
 def up(net: NetworkInfo, nodes: Sequence[NodeInfo] | None = None, *, wait_s: float = 60.0) -> dict[int, int]:
     """Starts `nodes` (default all; running ones are left alone), waits until every running node is peered
-    with every other, then lets them seal. Returns {index: pid}."""
+    with every running node it trusts and that trusts it, then lets them seal (a node no peer accepts is
+    started but does not seal: see shut_out). Returns {index: pid}."""
     picked = list(net.nodes if nodes is None else nodes)
     pids = {n.index: start_node(net, n, wait_s=wait_s) for n in picked}
     wait_connected(net, wait_s=wait_s)
-    start_sealing(net, picked, wait_s=wait_s)
+    out = set(shut_out(net))
+    start_sealing(net, [n for n in picked if n.index not in out], wait_s=wait_s)
     return pids
+
+
+# -- peers follow the registry ----------------------------------------------------------------------------------
+
+
+def active_signers(registry: Mapping[str, bool] | None, signers: Iterable[str] | None) -> set[str]:
+    """Who may peer: the registry's active validators; before it has any (a new network, the contracts not
+    deployed), the chain's Clique signers (the genesis set)."""
+    active = {str(to_checksum_address(s)) for s, ok in (registry or {}).items() if ok}
+    return active or {str(to_checksum_address(s)) for s in (signers or [])}
+
+
+def admitted(net: NetworkInfo, active: set[str]) -> list[NodeInfo]:
+    """The nodes of `net` whose enode key is the signer key of an active validator."""
+    return [n for n in net.nodes if enode_address(n.node_id) in active]
+
+
+def _ipc_peers(node: NodeInfo) -> dict[str, str]:
+    """The node's connected peers: enode id (the public key) -> enode URL (admin_peers over IPC)."""
+    peers = ipc(node, "admin_peers") or []
+    return {str(p["enode"]).split("//", 1)[-1].split("@", 1)[0]: str(p["enode"]) for p in peers}
+
+
+@dataclass(frozen=True)
+class PeerChange:
+    """What apply_peers did on one node: peers written, newly connected and dropped (node indexes or, for a
+    peer that is no node of ours, its signer address)."""
+
+    index: int
+    peers: tuple[int, ...]
+    added: tuple[int, ...]
+    dropped: tuple[str, ...]
+
+
+def apply_peers(net: NetworkInfo, node: NodeInfo, allowed: Sequence[NodeInfo]) -> PeerChange:
+    """Makes `allowed` (minus the node itself) the node's static and trusted peers: in config.toml (for its
+    next start), and live over IPC if it runs: admin_addTrustedPeer + admin_addPeer for each allowed node,
+    admin_removeTrustedPeer + admin_removePeer (which also disconnects) for every other node of the network
+    and every connected peer that is not allowed."""
+    want = {p.node_id: p for p in allowed if p.index != node.index}
+    write_peers(node, want.values())
+    if node_pid(node) is None:
+        return PeerChange(node.index, tuple(sorted(p.index for p in want.values())), (), ())
+    before = _ipc_peers(node)
+    for peer in want.values():
+        ipc(node, "admin_addTrustedPeer", [peer.enode])
+        ipc(node, "admin_addPeer", [peer.enode])
+    unwanted = {n.node_id: n.enode for n in net.nodes if n.node_id not in want and n.index != node.index}
+    unwanted |= {key: url for key, url in before.items() if key not in want}
+    for url in unwanted.values():
+        ipc(node, "admin_removeTrustedPeer", [url])
+        ipc(node, "admin_removePeer", [url])
+    added = tuple(sorted(p.index for key, p in want.items() if key not in before))
+    dropped = tuple(sorted(_name(net, key) for key in before if key not in want))
+    return PeerChange(node.index, tuple(sorted(p.index for p in want.values())), added, dropped)
+
+
+def _name(net: NetworkInfo, node_id: str) -> str:
+    ours = next((n.index for n in net.nodes if n.node_id == node_id), None)
+    address = enode_address(node_id)
+    return f"node {ours} ({address})" if ours is not None else address
+
+
+def unregistered_peers(net: NetworkInfo, active: set[str]) -> list[str]:
+    """Lines naming each connection of a running node to a peer whose enode key is not an active
+    validator's signer (admin_peers over IPC)."""
+    lines: list[str] = []
+    for node in net.nodes:
+        if node_pid(node) is None:
+            continue
+        try:
+            peers = _ipc_peers(node)
+        except NetworkError:
+            continue
+        for key in sorted(peers):
+            if enode_address(key) not in active:
+                lines.append(f"node {node.index} is connected to {_name(net, key)}, which is not an active validator")
+    return lines
 
 
 # -- state ------------------------------------------------------------------------------------------------------
@@ -491,12 +650,14 @@ def node_status(node: NodeInfo) -> NodeStatus:
 
 
 def wait_connected(net: NetworkInfo, *, wait_s: float = 60.0) -> None:
-    """Waits until every running node has a peer connection to every other running node."""
-    running = [n for n in net.nodes if node_pid(n) is not None]
+    """Waits until every running node has a peer connection to every running node it may peer with
+    (mutual_peers: each trusts the other)."""
+    expected = mutual_peers(net)
+    by_index = {n.index: n for n in net.nodes}
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         try:
-            if all(int(rpc(n.rpc_url, "net_peerCount"), 16) >= len(running) - 1 for n in running):
+            if all({by_index[i].node_id for i in want} <= set(_ipc_peers(by_index[n])) for n, want in expected.items()):
                 return
         except NetworkError:
             pass
