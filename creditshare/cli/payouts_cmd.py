@@ -2,65 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import typer
-from eth_utils import keccak
 
 from creditshare.bindings.consortium import Consortium
 from creditshare.bindings.payout_ledger import Payout, PayoutLedger, PayoutState, Status
-from creditshare.bindings.settlement_ledger import DEFAULT_BATCH, iso_date
-from creditshare.cli.context import emit, progress, state, table
+from creditshare.bindings.settlement_ledger import DEFAULT_BATCH
+from creditshare.cli.context import emit, state, table
+from creditshare.cli.lifecycle import (
+    LedgerCli,
+    ToldByLine,
+    describe,
+    dispute_window,
+    payment,
+    reason_hash,
+    run_lifecycle_step,
+    send_in_batches,
+    sends,
+    step_command,
+)
 from creditshare.cli.options import Account, DryRun, EvidenceRoot
-from creditshare.core.chain import CallsRefused, PartialWrite, spans
 from creditshare.core.errors import InvalidInput
-from creditshare.core.files import parse_date
-from creditshare.core.ids import parse_bytes32, subject_id, to_hex
+from creditshare.core.ids import subject_id, to_hex
 from creditshare.domain import payouts as po
 
 app = typer.Typer(
     help="Payouts to carriers: platforms record what they owe per waybill and pay; carriers confirm receipt.",
     no_args_is_help=True,
 )
-
-IDS_ARG = typer.Argument(None, help="Payout ids (0x...), or use --file.")
-FILE_OPT = typer.Option(None, "--file", help="A payout CSV: act on every row.")
-
-
-def _lines(numbers: Sequence[int]) -> str:
-    return f"{'line' if len(set(numbers)) == 1 else 'lines'} {spans(numbers)}"
-
-
-class _told_by_line:  # noqa: N801 - a context manager, like contextlib's
-    """Pins a batched send's CallsRefused and PartialWrite on the rows of the input (`lines[i]`: where the
-    record at index i of what was sent stands)."""
-
-    def __init__(self, source: Path, lines: Sequence[int], done: str) -> None:
-        self.source, self.lines, self.done = source, lines, done
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: object, err: BaseException | None, tb: object) -> None:
-        if isinstance(err, CallsRefused):
-            errors = []
-            for failure in err.failures:
-                if failure.item is not None:
-                    errors.append(po.RowError(self.lines[failure.item], failure.reason))
-                else:
-                    rows = [self.lines[i] for i in err.items[failure.call]]
-                    errors.append(po.RowError(min(rows), f"the transaction of {_lines(rows)}: {failure.reason}"))
-            raise po.InvalidPayoutFile(self.source, errors) from err
-        if isinstance(err, PartialWrite):
-            landed = [self.lines[i] for i in err.landed_items]
-            missed = [self.lines[i] for i in err.not_landed_items]
-            raise err.restated(
-                f"{self.source}: the chain changed after the check: {len(landed)} row(s) {self.done} and "
-                f"{len(missed)} not ({err.reason}); run the command again to complete the rest",
-                [f"{self.done}: {_lines(landed)}", f"not {self.done}: {_lines(missed)}"],
-            ) from err
 
 
 @app.command()
@@ -86,14 +57,19 @@ def submit(
     plan = po.plan_record(ledger, Consortium(st.client), file, rows, signer.address)
     records = [r.payout for r in plan.to_send]
     lines = [r.line for r in plan.to_send]
+    told = ToldByLine(po.InvalidPayoutFile, file, lines, "recorded")
     if records:
-        with _told_by_line(file, lines, "recorded"):
+        with told:
             ledger.record(records, signer, batch_size=batch_size, check_only=True)
     if records and not dry_run:
         po.store_documents(st.settings.evidence_dir, file, plan.to_send)
-        with progress(st.json) as bar, _told_by_line(file, lines, "recorded"):
-            task = bar.add_task("recording payouts", total=len(records))
-            ledger.record(records, signer, batch_size=batch_size, on_batch=lambda n: bar.advance(task, n))
+        send_in_batches(
+            st,
+            "recording payouts",
+            len(records),
+            told,
+            lambda advance: ledger.record(records, signer, batch_size=batch_size, on_batch=advance),
+        )
     done = 0 if dry_run else len(records)
     result = {
         "file": str(file),
@@ -112,29 +88,6 @@ def submit(
     emit(st, result, text)
 
 
-def _selected(
-    ledger: PayoutLedger, ids: list[str], file: Path | None, extra: tuple[str, ...], evidence_root: Path | None = None
-) -> tuple[list[Payout], list[dict[str, str]], list[int], Path]:
-    """The named payouts, their extra columns, where each stands in the input, and the input's name."""
-    if bool(ids) == bool(file):
-        raise InvalidInput("name the payouts either as IDs or with --file CSV (not both).")
-    if evidence_root is not None and not file:
-        raise InvalidInput("--evidence-root goes with --file (the folder the file's evidence paths are in).")
-    if file:
-        rows = po.parse_csv(file, extra_columns=extra, evidence_root=evidence_root)
-        return [r.payout for r in rows], [r.extra for r in rows], [r.line for r in rows], file
-    wanted = [parse_bytes32(i, "payout id") for i in ids]
-    found = ledger.records(wanted)
-    missing = [to_hex(w) for w in wanted if w not in found]
-    if missing:
-        raise InvalidInput(f"not on the payout ledger: {', '.join(missing)}")
-    return [found[w] for w in wanted], [{} for _ in wanted], list(range(1, len(wanted) + 1)), Path("<ids>")
-
-
-Check = Callable[[PayoutLedger, list[Payout], list[PayoutState], list[dict[str, str]]], list[po.RowError]]
-#: sends (or, with check_only=True, only checks) one step: (ledger, payouts, extra columns, signer, **binding options)
-Send = Callable[..., Any]
-
 _VERBS = {
     "confirm": "confirmed",
     "pay": "declared payment of",
@@ -144,85 +97,35 @@ _VERBS = {
     "dispute": "disputed",
 }
 
+PAYOUTS = LedgerCli(
+    noun="payout",
+    ledger=PayoutLedger,
+    parse=lambda file, extra, root: po.parse_csv(file, extra_columns=extra, evidence_root=root),
+    record_of=lambda row: row.payout,
+    not_on="the payout ledger",
+    invalid=po.InvalidPayoutFile,
+    plan=po.plan_lifecycle,
+    action={step: function for step, (function, _target, _who) in po.STEPS.items()},
+    # what the summary says was done, and what a landed row is called in a partial write's report
+    verb=_VERBS,
+    done=_VERBS,
+    check_paid_dates=po.check_paid_dates,
+    check_dispute_window=po.check_dispute_window,
+    ids_arg=typer.Argument(None, help="Payout ids (0x...), or use --file."),
+    file_opt=typer.Option(None, "--file", help="A payout CSV: act on every row."),
+    check_alone=True,
+    evidence_root=True,
+)
+IDS_ARG, FILE_OPT = PAYOUTS.ids_arg, PAYOUTS.file_opt
 
-def _run(
-    ctx: typer.Context,
-    step: str,
-    ids: list[str] | None,
-    file: Path | None,
-    account: str | None,
-    dry_run: bool,
-    send: Send,
-    *,
-    extra_columns: tuple[str, ...] = (),
-    check: Check | None = None,
-    evidence_root: Path | None = None,
-) -> None:
-    """Plans `step` for the named payouts as a whole (all or nothing), runs the step's own checks and the
-    contract's checks on every batch, then sends; a rerun skips what is done already."""
-    st = state(ctx)
-    ledger = PayoutLedger(st.client)
-    records, extras, lines, source = _selected(ledger, ids or [], file, extra_columns, evidence_root)
-    states = ledger.states([r.id for r in records])
-    plan = po.plan_lifecycle(step, records, states)
-    errors = [po.RowError(lines[e.line - 1], e.reason) for e in plan.errors]
-    if not errors and check is not None:
-        refused = check(
-            ledger, [records[i] for i in plan.todo], [states[i] for i in plan.todo], [extras[i] for i in plan.todo]
-        )
-        errors = [po.RowError(lines[plan.todo[e.line - 1]], e.reason) for e in refused]
-    if errors:
-        raise po.InvalidPayoutFile(source, errors)
-    chosen = [records[i] for i in plan.todo]
-    chosen_extras = [extras[i] for i in plan.todo]
-    if chosen:
-        signer = st.account(account)
-        told = _told_by_line(source, [lines[i] for i in plan.todo], _VERBS[step])
-        with told:  # the contract's own checks (the caller's side, dates), dry run or not
-            send(ledger, chosen, chosen_extras, signer, check_only=True)
-        if not dry_run:
-            with progress(st.json) as bar, told:
-                task = bar.add_task(f"{step} payouts", total=len(chosen))
-                send(ledger, chosen, chosen_extras, signer, on_batch=lambda n: bar.advance(task, n))
-    prefix = "dry run: would have " if dry_run else ""
-    tail = f"; {plan.past} skipped, already further along" if plan.past else ""
-    emit(
-        st,
-        {
-            "action": STEP_FUNCTION[step],
-            "done": 0 if dry_run else len(chosen),
-            "would_do": len(chosen) if dry_run else 0,
-            "already": plan.already,
-            "skipped_past": plan.past,
-            "dry_run": dry_run,
-        },
-        f"{prefix}{_VERBS[step]} {len(chosen)} payout(s); {plan.already} were already {plan.target.label}{tail}",
-    )
-
-
-STEP_FUNCTION = {step: function for step, (function, _target, _who) in po.STEPS.items()}
-
-
-@app.command()
-def confirm(
-    ctx: typer.Context,
-    ids: list[str] = IDS_ARG,
-    file: Path | None = FILE_OPT,
-    account: Account = None,
-    dry_run: DryRun = False,
-    evidence_root: EvidenceRoot = None,
-) -> None:
-    """Confirm recorded payouts: amount and delivery date are right (as the carrier)."""
-    _run(
-        ctx,
-        "confirm",
-        ids,
-        file,
-        account,
-        dry_run,
-        lambda ledger, chosen, _x, signer, **kw: ledger.confirm(chosen, signer, **kw),
-        evidence_root=evidence_root,
-    )
+step_command(
+    app,
+    PAYOUTS,
+    "confirm",
+    "confirm",
+    "Confirm recorded payouts: amount and delivery date are right (as the carrier).",
+    sends(PayoutLedger.confirm),
+)
 
 
 @app.command()
@@ -242,109 +145,46 @@ def pay(
 ) -> None:
     """Declare payment of payouts (as the platform). Final only when the carrier confirms receipt
     (`payouts confirm-receipt`) or, undisputed, after the dispute window (`payouts finalize`)."""
-    default = parse_date(paid_date, "--paid-date") if paid_date else 0
-
-    def date_of(extra: dict[str, str]) -> int:
-        text = extra.get("paid_date", "").strip()
-        return parse_date(text, "paid_date") if text else default
-
-    def check(
-        ledger: PayoutLedger, chosen: list[Payout], states: list[PayoutState], extras: list[dict[str, str]]
-    ) -> list[po.RowError]:
-        return po.check_paid_dates(chosen, states, [date_of(e) for e in extras], ledger.client.block_timestamp())
-
-    _run(
+    send, check = payment(PAYOUTS, paid_date)
+    run_lifecycle_step(
         ctx,
+        PAYOUTS,
         "pay",
         ids,
         file,
         account,
         dry_run,
-        lambda ledger, chosen, extras, signer, **kw: ledger.pay(chosen, [date_of(e) for e in extras], signer, **kw),
+        send,
         extra_columns=("paid_date",),
         check=check,
         evidence_root=evidence_root,
     )
 
 
-@app.command("confirm-receipt")
-def confirm_receipt(
-    ctx: typer.Context,
-    ids: list[str] = IDS_ARG,
-    file: Path | None = FILE_OPT,
-    account: Account = None,
-    dry_run: DryRun = False,
-    evidence_root: EvidenceRoot = None,
-) -> None:
-    """Confirm receipt of declared payouts (as the carrier): the payout is final (Paid)."""
-    _run(
-        ctx,
+for _name, _step, _send, _check, _doc in (
+    (
         "confirm-receipt",
-        ids,
-        file,
-        account,
-        dry_run,
-        lambda ledger, chosen, _x, signer, **kw: ledger.confirm_receipt(chosen, signer, **kw),
-        evidence_root=evidence_root,
-    )
-
-
-@app.command()
-def finalize(
-    ctx: typer.Context,
-    ids: list[str] = IDS_ARG,
-    file: Path | None = FILE_OPT,
-    account: Account = None,
-    dry_run: DryRun = False,
-    evidence_root: EvidenceRoot = None,
-) -> None:
-    """Make declared payouts final once their dispute window has passed undisputed (any active member)."""
-
-    def check(
-        ledger: PayoutLedger, chosen: list[Payout], states: list[PayoutState], _x: list[dict[str, str]]
-    ) -> list[po.RowError]:
-        return po.check_dispute_window(chosen, states, ledger.dispute_window(), ledger.client.block_timestamp())
-
-    _run(
-        ctx,
+        "confirm-receipt",
+        sends(PayoutLedger.confirm_receipt),
+        None,
+        "Confirm receipt of declared payouts (as the carrier): the payout is final (Paid).",
+    ),
+    (
         "finalize",
-        ids,
-        file,
-        account,
-        dry_run,
-        lambda ledger, chosen, _x, signer, **kw: ledger.finalize_payment(chosen, signer, **kw),
-        check=check,
-        evidence_root=evidence_root,
-    )
-
-
-@app.command()
-def overdue(
-    ctx: typer.Context,
-    ids: list[str] = IDS_ARG,
-    file: Path | None = FILE_OPT,
-    account: Account = None,
-    dry_run: DryRun = False,
-    evidence_root: EvidenceRoot = None,
-) -> None:
-    """Mark payouts past their due date as Overdue (as the carrier): a fact about the platform."""
-
-    def check(
-        ledger: PayoutLedger, chosen: list[Payout], _s: list[PayoutState], _x: list[dict[str, str]]
-    ) -> list[po.RowError]:
-        return po.check_due(chosen, ledger.client.block_timestamp())
-
-    _run(
-        ctx,
+        "finalize",
+        sends(PayoutLedger.finalize_payment),
+        dispute_window(PAYOUTS),
+        "Make declared payouts final once their dispute window has passed undisputed (any active member).",
+    ),
+    (
         "overdue",
-        ids,
-        file,
-        account,
-        dry_run,
-        lambda ledger, chosen, _x, signer, **kw: ledger.mark_overdue(chosen, signer, **kw),
-        check=check,
-        evidence_root=evidence_root,
-    )
+        "overdue",
+        sends(PayoutLedger.mark_overdue),
+        lambda ledger, chosen, _s, _x: po.check_due(chosen, ledger.client.block_timestamp()),
+        "Mark payouts past their due date as Overdue (as the carrier): a fact about the platform.",
+    ),
+):
+    step_command(app, PAYOUTS, _name, _step, _doc, _send, _check)
 
 
 @app.command()
@@ -359,26 +199,22 @@ def dispute(
 ) -> None:
     """Open a dispute on payouts (as the platform or the carrier); a disputed payout never becomes final
     by itself: the committee resolves it."""
-    if not reason.strip():
-        raise InvalidInput("--reason must not be empty.")
-    reason_hash = keccak(text=reason)
-    _run(
+    digest = reason_hash(reason)
+    run_lifecycle_step(
         ctx,
+        PAYOUTS,
         "dispute",
         ids,
         file,
         account,
         dry_run,
-        lambda ledger, chosen, _x, signer, **kw: ledger.dispute(chosen, reason_hash, signer, **kw),
+        lambda ledger, chosen, _x, signer, **kw: ledger.dispute(chosen, digest, signer, **kw),
         evidence_root=evidence_root,
     )
 
 
 def _describe(payout: Payout, stored: PayoutState) -> dict[str, Any]:
-    out = payout.to_json()
-    out["status"] = stored.status.label
-    out["paid_date"] = iso_date(stored.paid_date) if stored.paid_date else None
-    out["payment_final"] = stored.status == Status.PAID
+    out = describe(payout, stored, Status.PAID)
     out["days_late"] = (
         max(0, (stored.paid_date - payout.due_date + 86_399) // 86_400) if stored.status == Status.PAID else None
     )

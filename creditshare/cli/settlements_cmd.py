@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import typer
-from eth_utils import keccak
 
 from creditshare.bindings.consortium import Consortium
 from creditshare.bindings.settlement_ledger import (
@@ -17,12 +15,21 @@ from creditshare.bindings.settlement_ledger import (
     SettlementLedger,
     Status,
     StoredState,
-    iso_date,
 )
-from creditshare.cli.context import emit, progress, state, table
+from creditshare.cli.context import emit, state, table
+from creditshare.cli.lifecycle import (
+    LedgerCli,
+    ToldByLine,
+    describe,
+    dispute_window,
+    payment,
+    reason_hash,
+    run_lifecycle_step,
+    send_in_batches,
+    sends,
+    step_command,
+)
 from creditshare.cli.options import Account, DryRun, EvidenceRoot
-from creditshare.core.chain import CallsRefused, PartialWrite, spans
-from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import parse_bytes32, subject_id, to_hex
 from creditshare.core.keys import resolve_address
 from creditshare.domain import evidence
@@ -61,18 +68,22 @@ def submit(
     ledger = SettlementLedger(st.client)
     plan = sm.plan_submission(ledger, Consortium(st.client), file, rows, signer.address)
     records = sm.records_from_rows(plan.to_send)
+    told = ToldByLine(sm.InvalidSettlementFile, file, [r.line for r in plan.to_send], "submitted", _RERUN_NOTE)
     if records and dry_run:  # the contract's own checks too: a dry run that passes sends whole
-        with _told_by_line(file, [r.line for r in plan.to_send], "submitted"):
+        with told:
             ledger.check_submit(records, signer, batch_size)
     gas_used = 0
     documents: list[str] = []
     if not dry_run:  # every document in the evidence store before a record naming it is sent
         documents = sm.store_documents(st.settings.evidence_dir, file, rows)
     if records and not dry_run:
-        lines = [r.line for r in plan.to_send]
-        with progress(st.json) as bar, _told_by_line(file, lines, "submitted"):
-            task = bar.add_task("submitting settlements", total=len(records))
-            receipts = ledger.submit(records, signer, batch_size, on_batch=lambda n: bar.advance(task, n))
+        receipts = send_in_batches(
+            st,
+            "submitting settlements",
+            len(records),
+            told,
+            lambda advance: ledger.submit(records, signer, batch_size, on_batch=advance),
+        )
         gas_used = sum(int(r["gasUsed"]) for r in receipts)
     elapsed = time.perf_counter() - started
     result = {
@@ -103,160 +114,57 @@ def submit(
     emit(st, result, text)
 
 
-class _told_by_line:  # noqa: N801 - used as a context manager, like contextlib's
-    """Turns a batched send's CallsRefused and PartialWrite into the rows of the input: `lines[i]` is where
-    the record at index i of what was sent stands (a CSV line, or an id's place among the ids given)."""
+# a rerun of a file skips the rows on chain already
+_RERUN_NOTE = " (what landed is skipped)"
 
-    def __init__(self, file: Path | None, lines: Sequence[int], done: str) -> None:
-        self.file, self.lines, self.done = file, lines, done
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: object, err: BaseException | None, tb: object) -> None:
-        source = self.file or Path("<ids>")
-        if isinstance(err, CallsRefused):
-            errors = []
-            for failure in err.failures:
-                if failure.item is not None:
-                    errors.append(sm.RowError(self.lines[failure.item], failure.reason))
-                else:
-                    rows = [self.lines[i] for i in err.items[failure.call]]
-                    errors.append(sm.RowError(min(rows), f"the transaction of {_lines(rows)}: {failure.reason}"))
-            raise sm.InvalidSettlementFile(source, sorted(errors, key=lambda e: e.line)) from err
-        if isinstance(err, PartialWrite):
-            landed = [self.lines[i] for i in err.landed_items]
-            missed = [self.lines[i] for i in err.not_landed_items]
-            raise err.restated(
-                f"{source}: the chain changed after the check: {len(landed)} row(s) {self.done} and "
-                f"{len(missed)} not ({err.reason}); run the command again to complete the rest "
-                f"(what landed is skipped)",
-                [f"{self.done}: {_lines(landed)}", f"not {self.done}: {_lines(missed)}"],
-            ) from err
-
-
-def _lines(numbers: Sequence[int]) -> str:
-    return f"{'line' if len(set(numbers)) == 1 else 'lines'} {spans(numbers)}"
-
-
-def _selected(
-    ledger: SettlementLedger, ids: list[str], file: Path | None, extra: tuple[str, ...] = ()
-) -> tuple[list[Settlement], dict[bytes, dict[str, str]], list[int]]:
-    """The named records, their extra columns, and where each stands in the input (its CSV line, or its
-    place among the ids given)."""
-    if bool(ids) == bool(file):
-        raise InvalidInput("name the settlements either as IDs or with --file CSV (not both).")
-    if file:
-        rows = sm.parse_csv(file, extra_columns=extra)
-        return [r.settlement for r in rows], {r.settlement.id: r.extra for r in rows}, [r.line for r in rows]
-    wanted = [parse_bytes32(i, "settlement id") for i in ids]
-    found = ledger.records(wanted)
-    missing = [to_hex(w) for w in wanted if w not in found]
-    if missing:
-        raise InvalidInput(f"not on the ledger: {', '.join(missing)}")
-    return [found[w] for w in wanted], {}, list(range(1, len(wanted) + 1))
-
-
-def _run_lifecycle(
-    ctx: typer.Context,
-    step: str,
-    ids: list[str],
-    file: Path | None,
-    account: str | None,
-    dry_run: bool,
-    send: Callable[[SettlementLedger, list[Settlement], list[dict[str, str]], Any, Callable[[int], None]], Any],
-    extra_columns: tuple[str, ...] = (),
-    check: Callable[[SettlementLedger, list[Settlement], list[StoredState], list[dict[str, str]]], list[sm.RowError]]
-    | None = None,
-) -> None:
-    """Plans `step` for the named settlements (all or nothing), then `send`s the records that need it.
-    `check(ledger, records, states, extras)` adds the step's own refusals for the records to send; its errors
-    number those records from 1 and are reported at their place in the whole input (the CSV line with --file).
-    The contract's own checks run on every batch before the first is sent; if the chain changes in between,
-    the error names the lines that landed and those that did not, and a rerun skips what landed."""
-    st = state(ctx)
-    ledger = SettlementLedger(st.client)
-    records, extras, lines = _selected(ledger, ids, file, extra_columns)
-    states = ledger.states([r.id for r in records])
-    plan = sm.plan_lifecycle(step, records, states)
-    plan.errors = [sm.RowError(lines[e.line - 1], e.reason) for e in plan.errors]
-    if not plan.errors and check is not None:
-        refused = check(
-            ledger,
-            [records[i] for i in plan.todo],
-            [states[i] for i in plan.todo],
-            [extras.get(records[i].id, {}) for i in plan.todo],
-        )
-        plan.errors = [sm.RowError(lines[plan.todo[e.line - 1]], e.reason) for e in refused]
-    if plan.errors:
-        raise sm.InvalidSettlementFile(file or Path("<ids>"), plan.errors)
-    chosen = [records[i] for i in plan.todo]
-    if chosen and not dry_run:
-        signer = st.account(account)
-        done = "done" if step not in _DONE else _DONE[step]
-        with progress(st.json) as bar, _told_by_line(file, [lines[i] for i in plan.todo], done):
-            task = bar.add_task(f"{step} settlements", total=len(chosen))
-            send(ledger, chosen, [extras.get(r.id, {}) for r in chosen], signer, lambda n: bar.advance(task, n))
-    action = sm.STEPS[step][0]
-    verb = {
-        "confirm": "confirmed",
-        "pay": "declared payment of",
-        "confirmPayment": "confirmed payment of",
-        "finalizePayment": "finalized payment of",
-        "markOverdue": "marked overdue",
-        "dispute": "disputed",
-        "resolve": "resolved",
-    }[action]
-    prefix = "dry run: would have " if dry_run else ""
-    tail = f"; {plan.past} skipped, already further along" if plan.past else ""
-    emit(
-        st,
-        {
-            "action": action,
-            "done": 0 if dry_run else len(chosen),
-            "would_do": len(chosen) if dry_run else 0,
-            "already": plan.already,
-            "skipped_past": plan.past,
-            "dry_run": dry_run,
-        },
-        f"{prefix}{verb} {len(chosen)} settlement(s); {plan.already} were already {plan.target.label}{tail}",
-    )
-
-
-# what a landed row of each step is called in a partial write's report
-_DONE = {
+# what the summary of each contract function says was done
+_VERBS = {
     "confirm": "confirmed",
-    "pay": "declared paid",
-    "confirm-payment": "confirmed paid",
-    "finalize": "finalized",
+    "pay": "declared payment of",
+    "confirmPayment": "confirmed payment of",
+    "finalizePayment": "finalized payment of",
     "markOverdue": "marked overdue",
     "dispute": "disputed",
     "resolve": "resolved",
-    "resolve-default": "closed as defaulted",
 }
 
-IDS_ARG = typer.Argument(None, help="Settlement ids (0x...), or use --file.")
-FILE_OPT = typer.Option(None, "--file", help="A settlement CSV: act on every row.")
+SETTLEMENTS = LedgerCli(
+    noun="settlement",
+    ledger=SettlementLedger,
+    parse=lambda file, extra, _root: sm.parse_csv(file, extra_columns=extra),
+    record_of=lambda row: row.settlement,
+    not_on="the ledger",
+    invalid=sm.InvalidSettlementFile,
+    plan=sm.plan_lifecycle,
+    action={step: function for step, (function, _target) in sm.STEPS.items()},
+    verb={step: _VERBS[function] for step, (function, _target) in sm.STEPS.items()},
+    # what a landed row of each step is called in a partial write's report
+    done={
+        "confirm": "confirmed",
+        "pay": "declared paid",
+        "confirm-payment": "confirmed paid",
+        "finalize": "finalized",
+        "markOverdue": "marked overdue",
+        "dispute": "disputed",
+        "resolve": "resolved",
+        "resolve-default": "closed as defaulted",
+    },
+    check_paid_dates=sm.check_paid_dates,
+    check_dispute_window=sm.check_dispute_window,
+    ids_arg=typer.Argument(None, help="Settlement ids (0x...), or use --file."),
+    file_opt=typer.Option(None, "--file", help="A settlement CSV: act on every row."),
+    rerun_note=_RERUN_NOTE,
+)
+IDS_ARG, FILE_OPT = SETTLEMENTS.ids_arg, SETTLEMENTS.file_opt
 
-
-@app.command()
-def confirm(
-    ctx: typer.Context,
-    ids: list[str] = IDS_ARG,
-    file: Path | None = FILE_OPT,
-    account: Account = None,
-    dry_run: DryRun = False,
-) -> None:
-    """Confirm Invoiced settlements (as the counterparty of the submitter)."""
-    _run_lifecycle(
-        ctx,
-        "confirm",
-        ids or [],
-        file,
-        account,
-        dry_run,
-        lambda ledger, chosen, _extra, signer, advance: ledger.confirm(chosen, signer, on_batch=advance),
-    )
+step_command(
+    app,
+    SETTLEMENTS,
+    "confirm",
+    "confirm",
+    "Confirm Invoiced settlements (as the counterparty of the submitter).",
+    sends(SettlementLedger.confirm),
+)
 
 
 @app.command()
@@ -280,104 +188,36 @@ def pay(
     (`settlements confirm-payment`) or, undisputed, after the dispute window
     (`settlements finalize`); until then it counts as unpaid.
     """
-    default = sm.parse_date(paid_date, "--paid-date") if paid_date else 0  # 0: the block time of the declaration
-
-    def date_of(extra: dict[str, str]) -> int:
-        text = extra.get("paid_date", "").strip()
-        return sm.parse_date(text, "paid_date") if text else default
-
-    def check(
-        ledger: SettlementLedger, chosen: list[Settlement], states: list[StoredState], extra: list[dict[str, str]]
-    ) -> list[sm.RowError]:
-        return sm.check_paid_dates(chosen, states, [date_of(e) for e in extra], ledger.client.block_timestamp())
-
-    _run_lifecycle(
-        ctx,
-        "pay",
-        ids or [],
-        file,
-        account,
-        dry_run,
-        lambda ledger, chosen, extra, signer, advance: ledger.pay(
-            chosen, [date_of(e) for e in extra], signer, on_batch=advance
-        ),
-        extra_columns=("paid_date",),
-        check=check,
+    send, check = payment(SETTLEMENTS, paid_date)
+    run_lifecycle_step(
+        ctx, SETTLEMENTS, "pay", ids, file, account, dry_run, send, extra_columns=("paid_date",), check=check
     )
 
 
-@app.command("confirm-payment")
-def confirm_payment(
-    ctx: typer.Context,
-    ids: list[str] = IDS_ARG,
-    file: Path | None = FILE_OPT,
-    account: Account = None,
-    dry_run: DryRun = False,
-) -> None:
-    """Confirm receipt of declared payments (as the payee: the lender of a financed settlement, else the platform)."""
-    _run_lifecycle(
-        ctx,
+for _name, _step, _send, _check, _doc in (
+    (
         "confirm-payment",
-        ids or [],
-        file,
-        account,
-        dry_run,
-        lambda ledger, chosen, _extra, signer, advance: ledger.confirm_payment(chosen, signer, on_batch=advance),
-    )
-
-
-@app.command()
-def finalize(
-    ctx: typer.Context,
-    ids: list[str] = IDS_ARG,
-    file: Path | None = FILE_OPT,
-    account: Account = None,
-    dry_run: DryRun = False,
-) -> None:
-    """Make declared payments final once their dispute window has passed undisputed (anyone may)."""
-
-    def check(
-        ledger: SettlementLedger, chosen: list[Settlement], states: list[StoredState], _extra: list[dict[str, str]]
-    ) -> list[sm.RowError]:
-        window, now = ledger.dispute_window(), ledger.client.block_timestamp()
-        return [
-            sm.RowError(
-                i + 1, f"settlement {to_hex(r.id)}: its dispute window is open until {iso_date(s.since + window)}"
-            )
-            for i, (r, s) in enumerate(zip(chosen, states, strict=True))
-            if now <= s.since + window
-        ]
-
-    _run_lifecycle(
-        ctx,
+        "confirm-payment",
+        sends(SettlementLedger.confirm_payment),
+        None,
+        "Confirm receipt of declared payments (as the payee: the lender of a financed settlement, else the platform).",
+    ),
+    (
         "finalize",
-        ids or [],
-        file,
-        account,
-        dry_run,
-        lambda ledger, chosen, _extra, signer, advance: ledger.finalize_payment(chosen, signer, on_batch=advance),
-        check=check,
-    )
-
-
-@app.command()
-def overdue(
-    ctx: typer.Context,
-    ids: list[str] = IDS_ARG,
-    file: Path | None = FILE_OPT,
-    account: Account = None,
-    dry_run: DryRun = False,
-) -> None:
-    """Mark settlements past their due date as Overdue (as the platform, the payee)."""
-    _run_lifecycle(
-        ctx,
+        "finalize",
+        sends(SettlementLedger.finalize_payment),
+        dispute_window(SETTLEMENTS),
+        "Make declared payments final once their dispute window has passed undisputed (anyone may).",
+    ),
+    (
+        "overdue",
         "markOverdue",
-        ids or [],
-        file,
-        account,
-        dry_run,
-        lambda ledger, chosen, _extra, signer, advance: ledger.mark_overdue(chosen, signer, on_batch=advance),
-    )
+        sends(SettlementLedger.mark_overdue),
+        None,
+        "Mark settlements past their due date as Overdue (as the platform, the payee).",
+    ),
+):
+    step_command(app, SETTLEMENTS, _name, _step, _doc, _send, _check)
 
 
 @app.command()
@@ -390,17 +230,16 @@ def dispute(
     dry_run: DryRun = False,
 ) -> None:
     """Open a dispute on settlements (as the shipper or the platform)."""
-    if not reason.strip():
-        raise InvalidInput("--reason must not be empty.")
-    reason_hash = keccak(text=reason)
-    _run_lifecycle(
+    digest = reason_hash(reason)
+    run_lifecycle_step(
         ctx,
+        SETTLEMENTS,
         "dispute",
-        ids or [],
+        ids,
         file,
         account,
         dry_run,
-        lambda ledger, chosen, _extra, signer, advance: ledger.dispute(chosen, reason_hash, signer, on_batch=advance),
+        lambda ledger, chosen, _x, signer, **kw: ledger.dispute(chosen, digest, signer, **kw),
     )
 
 
@@ -414,14 +253,15 @@ def resolve(
     dry_run: DryRun = False,
 ) -> None:
     """Close disputed (or, with --defaulted, overdue) settlements (as a committee member)."""
-    _run_lifecycle(
+    run_lifecycle_step(
         ctx,
+        SETTLEMENTS,
         "resolve-default" if defaulted else "resolve",
-        ids or [],
+        ids,
         file,
         account,
         dry_run,
-        lambda ledger, chosen, _extra, signer, advance: ledger.resolve(chosen, defaulted, signer, on_batch=advance),
+        lambda ledger, chosen, _x, signer, **kw: ledger.resolve(chosen, defaulted, signer, **kw),
     )
 
 
@@ -446,10 +286,7 @@ def pledge(
 
 
 def _describe(ledger: SettlementLedger, record: Settlement, stored: StoredState) -> dict[str, Any]:
-    out = record.to_json()
-    out["status"] = stored.status.label
-    out["paid_date"] = iso_date(stored.paid_date) if stored.paid_date else None
-    out["payment_final"] = stored.status == Status.PAID
+    out = describe(record, stored, Status.PAID)
     out["submitted_by"] = "shipper" if stored.submitted_by_shipper else "platform"
     return out
 
