@@ -32,7 +32,7 @@ pragma solidity 0.8.37;
 /// without the track it claimed releases it (`TripTrackReleased`), so a track
 /// claimed by a mistaken or invented settlement id can be corrected (by k).
 ///
-/// Bounded: at most `MAX_BATCH` settlements an `attest`, and per settlement one
+/// Bounded: at most `maxBatch()` settlements an `attest`, and per settlement one
 /// read per active oracle (the oracle set is read once per call).
 interface ITripRegistry {
     enum Verdict {
@@ -146,8 +146,8 @@ interface ITripRegistry {
     /// zero while unset).
     function threshold() external view returns (uint256);
 
-    /// @notice The most settlements one `attest` takes.
-    function MAX_BATCH() external view returns (uint256);
+    /// @notice The most settlements one `attest` takes (a batch that finalises all of them ~19M gas).
+    function maxBatch() external pure returns (uint256);
 
     /// @notice The consortium registry this registry asks about members and k.
     function consortium() external view returns (address);

@@ -24,7 +24,7 @@ from creditshare.core.chain import Call, ChainClient, encode_call
 # an attestation stores one word and reads one per active oracle; the k-th also writes the final record (three
 # words and the track): ~127k gas at most per settlement, so a batch of 100 stays under 13M gas
 DEFAULT_BATCH: Final = 100
-MAX_BATCH: Final = 150  # TripRegistry.MAX_BATCH: a closing batch (every record final) ~19M gas
+MAX_BATCH: Final = 150  # TripRegistry.maxBatch(): a closing batch (every record final) ~19M gas
 ZERO32: Final = b"\x00" * 32
 
 

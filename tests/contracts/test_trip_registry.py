@@ -253,7 +253,7 @@ def test_bad_batches_are_refused(trips, oracles, args, error):
 
 
 def test_a_batch_above_max_batch_is_refused_and_max_batch_fits_a_block(trips, oracles):
-    assert trips.MAX_BATCH() == MAX_BATCH
+    assert trips.maxBatch() == MAX_BATCH
     ids = [keccak(text=f"trip {i}") for i in range(MAX_BATCH + 1)]
     tracks = [keccak(text=f"track {i}") for i in range(MAX_BATCH + 1)]
 
