@@ -44,7 +44,7 @@ import pandas as pd
 
 from scoring._validate import check_frame, check_int, check_positive, check_target
 from scoring.errors import ModelError
-from scoring.scorecard import FeatureBins
+from scoring.scorecard import FeatureBins, points_scaling
 
 #: the trends that constrain a shape function; the other auto trends leave it free
 MONOTONIC = frozenset({"ascending", "descending"})
@@ -227,9 +227,7 @@ class BoostedScorecardModel:
     # -- fitting -------------------------------------------------------------------------
 
     def _check_params(self, columns: Sequence[str]) -> tuple[list[str], list[str], dict[str, str]]:
-        check_positive("pdo", self.pdo)
-        check_positive("odds", self.odds)
-        check_int("base_points", self.base_points)
+        points_scaling(self.pdo, self.odds, self.base_points)
         check_int("n_reasons", self.n_reasons, 0)
         check_int("max_bins", self.max_bins, 2)
         check_positive("learning_rate", self.learning_rate)
@@ -347,8 +345,7 @@ class BoostedScorecardModel:
             s[counts[j] == 0] = 0.0  # bins without training rows (special, missing) score neutral
             intercept += mean
 
-        factor = float(self.pdo) / math.log(2)
-        offset = float(self.base_points) - factor * math.log(float(self.odds))
+        factor, offset = points_scaling(self.pdo, self.odds, self.base_points)
         self.features_ = tuple(features)
         self.categorical_ = tuple(categorical)
         self.binners_ = tuple(binners)

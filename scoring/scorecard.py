@@ -26,6 +26,7 @@ training scores (so each tier holds a fifth of the training population).
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,17 @@ from scoring.errors import ModelError
 TRENDS = frozenset(
     {"auto", "auto_heuristic", "auto_asc_desc", "ascending", "descending", "convex", "concave", "peak", "valley"}
 )
+
+
+def points_scaling(pdo: object, odds: object, base_points: object) -> tuple[float, float]:
+    """The points scale every scorecard shares, checked: ``base_points`` at odds ``odds``:1 (good:bad) and
+    ``pdo`` points to double them. Returns ``(factor, offset)`` with ``score = offset - factor * ln(odds of
+    default)``, ``factor = pdo / ln 2``, ``offset = base_points - factor * ln(odds)`` (the boosted card applies
+    them itself; the logistic one hands pdo, odds and base_points to optbinning's pdo_odds scaling, which
+    computes the same)."""
+    factor = check_positive("pdo", pdo) / math.log(2)
+    log_odds = math.log(check_positive("odds", odds))
+    return factor, float(check_int("base_points", base_points)) - factor * log_odds
 
 
 @dataclass(frozen=True)
@@ -109,10 +121,8 @@ class ScorecardModel:
     # -- fitting -------------------------------------------------------------------------
 
     def _check_params(self, columns: Sequence[str]) -> tuple[list[str], list[str], dict[str, str]]:
-        check_positive("pdo", self.pdo)
-        check_positive("odds", self.odds)
+        points_scaling(self.pdo, self.odds, self.base_points)
         check_positive("C", self.C)
-        check_int("base_points", self.base_points)
         check_int("n_reasons", self.n_reasons, 0)
         if self.max_n_bins is not None:
             check_int("max_n_bins", self.max_n_bins, 2)
