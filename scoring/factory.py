@@ -39,7 +39,14 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from scoring._validate import check_frame, check_int, check_positive, check_target
 from scoring.boosted import BlendedScorecardModel, BoostedScorecardModel
 from scoring.errors import ModelError
-from scoring.features import DAY, build_features, default_labels
+from scoring.features import (
+    DAY,
+    build_features,
+    carrier_labels,
+    party_features,
+    platform_labels,
+    shipper_labels,
+)
 from scoring.metrics import Metrics, evaluate_scores
 from scoring.model_card import ModelCard, card_float
 from scoring.scorecard import ScorecardModel
@@ -443,27 +450,58 @@ def holdout_split(
 
 
 def training_set(
-    settlements: pd.DataFrame, as_of: int, horizon_days: int = 90, roles: Sequence[str] = ("shipper",)
+    settlements: pd.DataFrame,
+    as_of: int,
+    horizon_days: int = 90,
+    roles: Sequence[str] = ("shipper",),
+    *,
+    population: str = "alive",
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Features as of ``as_of`` and default labels over the following ``horizon_days``.
 
-    The population: shippers with an invoice by ``as_of`` and no default by then.
+    The population: shippers with an invoice by ``as_of`` and no default by then (``population="alive"``), or
+    all of them, those in default included and labelled bad (``"all"``: the population the oracles score;
+    :func:`scoring.features.shipper_labels`).
     """
     feats = build_features(settlements, as_of, roles=roles)  # validates settlements and as_of
-    inv = settlements["invoice_date"].to_numpy(dtype=np.int64)
-    seen = set(settlements["shipper"].to_numpy(dtype=object)[inv <= as_of])
-    gone = set(
-        settlements["shipper"].to_numpy(dtype=object)[
-            (settlements["status"].to_numpy(dtype=object) == "Defaulted")
-            & (settlements["status_date"].to_numpy(dtype=np.int64) <= as_of)
-        ]
-    )
-    population = sorted(s for s in seen if s not in gone)
-    if not population:
+    labels = shipper_labels(settlements, as_of, horizon_days, population=population)
+    if labels.empty:
         raise ModelError(f"no shipper has history by as_of {as_of}; nothing to train on.")
-    X = feats.reindex(pd.Index(population, dtype=object, name="subject"))
-    y = default_labels(settlements, population, as_of, horizon_days).to_numpy()
-    return X, y
+    X = feats.reindex(labels.index)
+    return X, labels.to_numpy()
+
+
+def role_training_set(
+    settlements: pd.DataFrame,
+    as_of: int,
+    role: str,
+    *,
+    payouts: pd.DataFrame | None = None,
+    trips: pd.DataFrame | None = None,
+    horizon_days: int = 90,
+    population: str | None = None,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """A labelled population of `role` (shipper, carrier or platform): its settlement features and party
+    features (payouts, trips: :func:`scoring.features.party_features`) as of ``as_of``, and its labels
+    (:func:`~scoring.features.shipper_labels`, :func:`~scoring.features.carrier_labels`,
+    :func:`~scoring.features.platform_labels`). The same for a synthetic market and for the chain's history.
+
+    ``population``: "all" (those already in default included) or "alive"; None keeps each role's label
+    function's own default (shippers and platforms alive, every carrier)."""
+    kw: dict[str, Any] = {} if population is None else {"population": population}
+    if role == "shipper":
+        labels = shipper_labels(settlements, as_of, horizon_days, **kw)
+    elif role == "platform":
+        if payouts is None:
+            raise ModelError("a platform population needs the payouts.")
+        labels = platform_labels(payouts, as_of, horizon_days, **kw)
+    elif role == "carrier":
+        labels = carrier_labels(settlements, as_of, horizon_days, **kw)
+    else:
+        raise ModelError(f"role must be shipper, platform or carrier; got {role!r}.")
+    base = build_features(settlements, as_of, subjects=labels.index, roles=(role,))
+    extra = party_features(settlements, as_of, payouts=payouts, trips=trips, subjects=labels.index, role=role)
+    return pd.concat([base, extra], axis=1), labels
 
 
 def training_window(as_of: int, horizon_days: int = 90) -> dict[str, int]:

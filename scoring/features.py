@@ -277,6 +277,43 @@ def default_labels(settlements: pd.DataFrame, subjects: Iterable[str], as_of: in
     return pd.Series([int(s in bad) for s in ids], index=pd.Index(ids, dtype=object, name="subject"), name="default")
 
 
+#: who a training population holds: "all" (every subject with history by as_of, those already in default
+#: included: the population the oracles score) or "alive" (those not yet in default)
+POPULATIONS: Final = ("all", "alive")
+
+
+def _check_population(population: str) -> None:
+    if population not in POPULATIONS:
+        raise InvalidData(f"population must be one of {', '.join(POPULATIONS)}; got {population!r}.")
+
+
+def _labels(ids: Iterable[str], bad: set[str]) -> pd.Series:
+    ids = [str(s) for s in ids]
+    return pd.Series([int(s in bad) for s in ids], index=pd.Index(ids, dtype=object, name="subject"), name="default")
+
+
+def shipper_labels(
+    settlements: pd.DataFrame, as_of: int, horizon_days: int = 90, *, population: str = "alive"
+) -> pd.Series:
+    """Default labels of the shippers with an invoice by ``as_of``.
+
+    ``population="alive"``: those not in default by ``as_of``, 1 if one of their settlements defaults in
+    ``(as_of, as_of + horizon]`` (:func:`default_labels`). ``"all"``: every one of them, 1 if in default by
+    ``as_of + horizon`` (a shipper already in default is bad: its debt is still unpaid)."""
+    _check_population(population)
+    validate_settlements(settlements)
+    t = _check_as_of(as_of)
+    inv = settlements["invoice_date"].to_numpy(dtype=np.int64)
+    shippers = settlements["shipper"].to_numpy(dtype=object)
+    sd = settlements["status_date"].to_numpy(dtype=np.int64)
+    defaulted = settlements["status"].to_numpy(dtype=object) == "Defaulted"
+    seen = set(shippers[inv <= t])
+    if population == "alive":
+        gone = set(shippers[defaulted & (sd <= t)])
+        return default_labels(settlements, sorted(seen - gone), t, horizon_days)
+    return _labels(sorted(seen), set(shippers[defaulted & (sd <= t + horizon_days * DAY)]))
+
+
 # -- every party of the chain: payouts, trips, green freight (issue #17) ---------------------------------------
 #
 # Added beside the settlement features above, which stay as they are (oracles and registered cards depend on
@@ -562,3 +599,58 @@ def describe(feature: str, value: object, direction: str | None = None) -> str:
     `direction` (e.g. "low", "high") comes from the scorecard's points for the value's bin."""
     phrase, _unit = _feature_text(feature)
     return f"{phrase}{' is ' + direction if direction else ''}: {format_value(feature, value)}"
+
+
+# -- labels of the other roles (issue #17) --------------------------------------------------------------------
+
+
+def platform_labels(
+    payouts: pd.DataFrame, as_of: int, horizon_days: int = 90, *, population: str = "alive"
+) -> pd.Series:
+    """1 if a payout the platform owes defaults in ``(as_of, as_of + horizon]``; platforms with payouts by
+    ``as_of`` and none defaulted by then. ``population="all"`` keeps those too (already in default: bad)."""
+    _check_population(population)
+    sd = payouts["status_date"].to_numpy(dtype=np.int64)
+    defaulted = payouts["status"].to_numpy(dtype=object) == "Defaulted"
+    seen = payouts["delivery_date"].to_numpy(dtype=np.int64) <= as_of
+    platforms = payouts["platform"].to_numpy(dtype=object)
+    dead = set(platforms[defaulted & (sd <= as_of)])
+    if population == "all":
+        return _labels(
+            sorted(pd.unique(platforms[seen])), set(platforms[defaulted & (sd <= as_of + horizon_days * DAY)])
+        )
+    bad = set(platforms[defaulted & (sd > as_of) & (sd <= as_of + horizon_days * DAY)])
+    ids = sorted(x for x in pd.unique(platforms[seen]) if x not in dead)
+    return pd.Series([int(x in bad) for x in ids], index=pd.Index(ids, dtype=object, name="subject"), name="default")
+
+
+def carrier_labels(
+    settlements: pd.DataFrame,
+    as_of: int,
+    horizon_days: int = 90,
+    *,
+    share_bps: int = 1_000,
+    least: int = 2,
+    population: str = "all",
+) -> pd.Series:
+    """1 if the carrier's deliveries fail in ``(as_of, as_of + horizon]``: at least `least` of the settlements
+    it carried invoiced in the window are disputed, and at least `share_bps` of them; carriers with
+    settlements by ``as_of`` (``population="alive"``: only those whose deliveries did not fail so over the
+    ``horizon_days`` up to ``as_of``)."""
+    _check_population(population)
+    inv = settlements["invoice_date"].to_numpy(dtype=np.int64)
+    carriers = settlements["carrier"].to_numpy(dtype=object)
+    window = (inv > as_of) & (inv <= as_of + horizon_days * DAY)
+    disputed = settlements["status"].isin(("Disputed", "Resolved")).to_numpy() & window
+    frame = pd.DataFrame({"carrier": carriers[window], "d": disputed[window].astype(np.int64)})
+    counts = frame.groupby("carrier")["d"].agg(["sum", "count"])
+    bad = counts[(counts["sum"] >= least) & (counts["sum"] * 10_000 >= share_bps * counts["count"])].index
+    ids = sorted(pd.unique(carriers[inv <= as_of]))
+    if population == "alive":
+        failed = carrier_labels(settlements, as_of - horizon_days * DAY, horizon_days, share_bps=share_bps, least=least)
+        gone = set(failed.index[failed.to_numpy() == 1])
+        ids = [x for x in ids if x not in gone]
+    bad_set = set(bad)
+    return pd.Series(
+        [int(x in bad_set) for x in ids], index=pd.Index(ids, dtype=object, name="subject"), name="default"
+    )

@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 from scoring.errors import InvalidData
-from scoring.features import DAY, build_features, default_labels, party_features
+from scoring.factory import role_training_set
+from scoring.features import DAY, build_features, carrier_labels, default_labels, platform_labels
 from scoring.trips import ENERGY_TYPES, TripLog, check_many, haversine_km
 
 
@@ -88,6 +89,13 @@ class MarketParams:
     record_resolved_disputes: bool = True
     """Keep a dispute settled by payment as status Resolved. False records it as Paid (with its paid date),
     as the settlement ledger does: it cannot record the payment of a Resolved settlement."""
+    carrier_default_rate: float = 0.0
+    """Distress hazard per year of a carrier of average quality. 0 (the default) draws no carrier distress and
+    leaves the market exactly as before; the role cards' markets (:func:`role_market`) set it."""
+    carrier_quality_effect: float = 1.0
+    """Log-hazard of carrier distress per standard deviation of the carrier's latent quality."""
+    carrier_warning: float = 3.0
+    """Extra log-odds of a dispute (a failed delivery) as a carrier's distress nears; it stays there after."""
     seed: int = 0
     """Seed of the numpy Generator."""
 
@@ -111,6 +119,8 @@ class MarketParams:
                 raise InvalidData(f"{name} must be strictly between 0 and 1; got {getattr(self, name)}.")
         if not 0 <= self.seasonality < 1:
             raise InvalidData(f"seasonality must be in [0, 1); got {self.seasonality}.")
+        if self.carrier_default_rate < 0:
+            raise InvalidData(f"carrier_default_rate must be 0 or more; got {self.carrier_default_rate}.")
 
 
 @dataclass(frozen=True)
@@ -124,6 +134,9 @@ class SyntheticMarket:
     params: MarketParams
     quality: pd.Series = field(repr=False)
     """Latent quality per shipper (ground truth, for diagnostics only)."""
+    carriers: pd.DataFrame | None = field(default=None, repr=False)
+    """Per carrier (index: carrier id): latent ``quality`` and ``distress`` time (unix seconds; far in the
+    future when the market draws no carrier distress). Ground truth: :func:`trip_verdicts` reads it."""
 
     def features(self, as_of: int | None = None) -> pd.DataFrame:
         """Shipper-role features of the labelled shippers as of ``as_of`` (default the market's)."""
@@ -153,6 +166,25 @@ def _logit(p: float) -> float:
 def _season(t: np.ndarray, p: MarketParams) -> np.ndarray:
     doy = (t // DAY) % 365
     return np.cos(2 * np.pi * (doy - p.season_peak_day) / 365.0)
+
+
+#: a distress time that never comes (a carrier of a market without carrier distress)
+_NEVER = np.int64(2**62)
+
+
+def _carrier_distress(p: MarketParams, car_q: np.ndarray, start: int) -> np.ndarray:
+    """When each carrier falls into distress: hazard ``carrier_default_rate * exp(-effect * q)`` a year. Drawn
+    from its own generator, so that the shippers' draws (and a market without carrier distress) stay as they were."""
+    if p.carrier_default_rate == 0:
+        return np.full(len(car_q), _NEVER, dtype=np.int64)
+    rng = np.random.default_rng([p.seed, 3])
+    hazard = p.carrier_default_rate / (365.0 * DAY) * np.exp(-p.carrier_quality_effect * car_q)
+    return start + np.minimum(rng.exponential(1.0 / hazard), float(_NEVER // 2)).astype(np.int64)
+
+
+def _carrier_warning(distress: np.ndarray, t: np.ndarray, warning_days: int) -> np.ndarray:
+    """0 far from the carrier's distress, rising to 1 over the ``warning_days`` before it, 1 after."""
+    return np.clip(1.0 - (distress - t) / (warning_days * DAY), 0.0, 1.0)
 
 
 def _population_labels(settlements: pd.DataFrame, as_of: int, horizon_days: int) -> pd.Series:
@@ -224,8 +256,12 @@ def generate_market(params: MarketParams | None = None, **overrides: object) -> 
     pay_at = np.where(late, due + (delay_days * DAY).astype(np.int64), due - (early_days * DAY).astype(np.int64))
     pay_at = np.maximum(pay_at, inv + DAY)
 
-    # disputes, driven by carrier quality
-    p_dispute = _sigmoid(_logit(p.dispute_rate) - 0.8 * car_q[carrier])
+    # disputes (failed deliveries), driven by carrier quality and, as a carrier's distress nears, by its warning
+    car_distress = _carrier_distress(p, car_q, start)
+    logit_dispute = _logit(p.dispute_rate) - 0.8 * car_q[carrier]
+    if p.carrier_default_rate > 0:
+        logit_dispute = logit_dispute + p.carrier_warning * _carrier_warning(car_distress[carrier], inv, p.warning_days)
+    p_dispute = _sigmoid(logit_dispute)
     disputed = rng.uniform(0, 1, m) < p_dispute
     dispute_at = inv + (rng.uniform(3, 20, m) * DAY).astype(np.int64)
     resolved = disputed & (rng.uniform(0, 1, m) < 0.6)
@@ -274,7 +310,12 @@ def generate_market(params: MarketParams | None = None, **overrides: object) -> 
     )
     labels = _population_labels(settlements, p.as_of, p.horizon_days)
     quality = pd.Series(q, index=pd.Index(shippers, name="subject"), name="quality")
-    return SyntheticMarket(settlements=settlements, labels=labels, as_of=p.as_of, params=p, quality=quality)
+    car_state = pd.DataFrame(
+        {"quality": car_q, "distress": car_distress}, index=pd.Index(carriers, dtype=object, name="subject")
+    )
+    return SyntheticMarket(
+        settlements=settlements, labels=labels, as_of=p.as_of, params=p, quality=quality, carriers=car_state
+    )
 
 
 #: Named market profiles: overrides of :class:`MarketParams` (n_subjects and seed are given per call).
@@ -534,37 +575,24 @@ def generate_payouts(
     )
 
 
-def platform_labels(payouts: pd.DataFrame, as_of: int, horizon_days: int = 90) -> pd.Series:
-    """1 if a payout the platform owes defaults in ``(as_of, as_of + horizon]``; platforms with payouts by
-    ``as_of`` and none defaulted by then."""
-    sd = payouts["status_date"].to_numpy(dtype=np.int64)
-    defaulted = payouts["status"].to_numpy(dtype=object) == "Defaulted"
-    seen = payouts["delivery_date"].to_numpy(dtype=np.int64) <= as_of
-    platforms = payouts["platform"].to_numpy(dtype=object)
-    dead = set(platforms[defaulted & (sd <= as_of)])
-    bad = set(platforms[defaulted & (sd > as_of) & (sd <= as_of + horizon_days * DAY)])
-    ids = sorted(x for x in pd.unique(platforms[seen]) if x not in dead)
-    return pd.Series([int(x in bad) for x in ids], index=pd.Index(ids, dtype=object, name="subject"), name="default")
-
-
-def carrier_labels(
-    settlements: pd.DataFrame, as_of: int, horizon_days: int = 90, *, share_bps: int = 1_000, least: int = 2
-) -> pd.Series:
-    """1 if the carrier's deliveries fail in ``(as_of, as_of + horizon]``: at least `least` of the settlements
-    it carried invoiced in the window are disputed, and at least `share_bps` of them; carriers with
-    settlements by ``as_of``."""
-    inv = settlements["invoice_date"].to_numpy(dtype=np.int64)
-    carriers = settlements["carrier"].to_numpy(dtype=object)
-    window = (inv > as_of) & (inv <= as_of + horizon_days * DAY)
-    disputed = settlements["status"].isin(("Disputed", "Resolved")).to_numpy() & window
-    frame = pd.DataFrame({"carrier": carriers[window], "d": disputed[window].astype(np.int64)})
-    counts = frame.groupby("carrier")["d"].agg(["sum", "count"])
-    bad = counts[(counts["sum"] >= least) & (counts["sum"] * 10_000 >= share_bps * counts["count"])].index
-    ids = sorted(pd.unique(carriers[inv <= as_of]))
-    bad_set = set(bad)
-    return pd.Series(
-        [int(x in bad_set) for x in ids], index=pd.Index(ids, dtype=object, name="subject"), name="default"
-    )
+__all__ = [
+    "HUBS",
+    "PROFILES",
+    "MarketParams",
+    "SyntheticMarket",
+    "TRIP_KINDS",
+    "SyntheticTrip",
+    "carrier_labels",
+    "generate_market",
+    "generate_payouts",
+    "generate_trips",
+    "market_profile",
+    "platform_labels",
+    "role_market",
+    "role_population",
+    "trip_verdicts",
+    "trips_frame",
+]
 
 
 def role_population(
@@ -574,24 +602,105 @@ def role_population(
     payouts: pd.DataFrame | None = None,
     trips: pd.DataFrame | None = None,
     as_of: int | None = None,
+    population: str | None = None,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """A labelled population of `role` (shipper, platform or carrier) for the factory to train that role's
     card: the role's settlement features and its party features (scoring.features.party_features) as of
-    ``as_of`` (default the market's), and its labels. A platform card needs a market with many platforms
+    ``as_of`` (default the market's), and its labels (:func:`scoring.factory.role_training_set`, which the
+    chain's history goes through too). A platform card needs a market with many platforms
     (``generate_market(n_platforms=...)``)."""
-    t = market.as_of if as_of is None else as_of
-    h = market.params.horizon_days
-    s = market.settlements
-    if role == "shipper":
-        labels = market.labelled(t)
-    elif role == "platform":
-        if payouts is None:
-            raise InvalidData("a platform population needs the payouts (generate_payouts).")
-        labels = platform_labels(payouts, t, h)
-    elif role == "carrier":
-        labels = carrier_labels(s, t, h)
-    else:
+    if role not in ("shipper", "platform", "carrier"):
         raise InvalidData(f"role must be shipper, platform or carrier; got {role!r}.")
-    base = build_features(s, t, subjects=labels.index, roles=(role,))
-    extra = party_features(s, t, payouts=payouts, trips=trips, subjects=labels.index, role=role)
-    return pd.concat([base, extra], axis=1), labels
+    if role == "platform" and payouts is None:
+        raise InvalidData("a platform population needs the payouts (generate_payouts).")
+    t = market.as_of if as_of is None else as_of
+    return role_training_set(
+        market.settlements,
+        t,
+        role,
+        payouts=payouts,
+        trips=trips,
+        horizon_days=market.params.horizon_days,
+        population=population,
+    )
+
+
+def trip_verdicts(
+    market: SyntheticMarket,
+    *,
+    seed: int = 0,
+    missing: float = 0.10,
+    implausible: float = 0.04,
+    new_energy_share: float = 0.2,
+) -> pd.DataFrame:
+    """Trip verdicts of every settlement (the frame of scoring.features.TRIP_COLUMNS), drawn directly rather
+    than from GPS tracks (:func:`generate_trips` draws the logs and checks them: ~0.3 ms a trip, too slow for a
+    training population of 100,000 settlements). A carrier's trips go missing or are implausible more often
+    when its latent quality is low and, over the ``warning_days`` before its distress, increasingly so:
+    fabricated trips precede failed deliveries. Seeded on its own; the market does not change."""
+    rng = np.random.default_rng([seed, 31])
+    s = market.settlements
+    m = len(s)
+    carriers = pd.unique(s["carrier"].to_numpy(dtype=object))
+    if market.carriers is not None:
+        state = market.carriers.reindex(carriers)
+        q = state["quality"].to_numpy(dtype=np.float64)
+        distress = state["distress"].to_numpy(dtype=np.int64)
+    else:
+        q, distress = np.zeros(len(carriers)), np.full(len(carriers), _NEVER, dtype=np.int64)
+    index = {c: i for i, c in enumerate(carriers)}
+    who = np.array([index[c] for c in s["carrier"].to_numpy(dtype=object)], dtype=np.int64)
+    inv = s["invoice_date"].to_numpy(dtype=np.int64)
+    warn = _carrier_warning(distress[who], inv, market.params.warning_days)
+    p_missing = _sigmoid(_logit(missing) - 0.3 * q[who] + 1.0 * warn)
+    p_bad = _sigmoid(_logit(implausible) - 0.6 * q[who] + 3.0 * warn)
+    u = rng.uniform(0, 1, m)
+    verdict = np.where(u < p_missing, "no log", np.where(u < p_missing + p_bad, "implausible", "verified"))
+    energy = rng.choice(
+        np.array(ENERGY_TYPES, dtype=object),
+        size=len(carriers),
+        p=[0.55 * (1 - new_energy_share) / 0.8, 0.25 * (1 - new_energy_share) / 0.8]
+        + [new_energy_share * 0.7, new_energy_share * 0.3],
+    )
+    return pd.DataFrame(
+        {
+            "settlement_id": s["settlement_id"].to_numpy(dtype=object),
+            "shipper": s["shipper"].to_numpy(dtype=object),
+            "platform": s["platform"].to_numpy(dtype=object),
+            "carrier": s["carrier"].to_numpy(dtype=object),
+            "verdict": verdict.astype(object),
+            "energy_type": np.where(verdict == "no log", "", energy[who]).astype(object),
+            "invoice_date": inv,
+        }
+    )
+
+
+#: what :func:`role_market` draws beyond the profile: carriers fail, and a platform population needs many platforms
+ROLE_MARKET: dict[str, object] = {"carrier_default_rate": 0.15}
+#: the payouts of a role market: platforms fall into distress often enough for a population to hold defaults
+ROLE_PAYOUT_DEFAULT_RATE = 0.4
+
+
+def role_market(
+    role: str,
+    n_subjects: int,
+    *,
+    seed: int = 1,
+    market: str = "standard",
+    as_of: int | None = None,
+    population: str | None = None,
+) -> tuple[pd.DataFrame, pd.Series, int]:
+    """Features, labels and as-of date of a synthetic `role` population (carrier or platform; shipper too) for
+    ``model train --role R --synthetic N``: a market of profile `market` with `n_subjects` shippers, carriers
+    that fail (:data:`ROLE_MARKET`), one carrier per 2 shippers (at least 200), one platform per 4 (at least
+    50), the payouts its platforms owe and its trip verdicts."""
+    overrides: dict[str, object] = {**ROLE_MARKET, "n_subjects": n_subjects, "seed": seed}
+    overrides["n_platforms"] = max(50, n_subjects // 4)
+    overrides["n_carriers"] = max(200, n_subjects // 2)
+    if as_of is not None:
+        overrides["as_of"] = as_of
+    drawn = market_profile(market, **overrides)
+    payouts = generate_payouts(drawn, seed=seed, annual_default_rate=ROLE_PAYOUT_DEFAULT_RATE)
+    trips = trip_verdicts(drawn, seed=seed)
+    X, y = role_population(drawn, role, payouts=payouts, trips=trips, population=population)
+    return X, y, drawn.as_of
