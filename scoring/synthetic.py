@@ -28,6 +28,7 @@ Everything is vectorised; 100,000 shippers take a few seconds.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -374,6 +375,12 @@ class SyntheticTrip:
     kind: str
 
 
+def _vehicle_id(carrier: str) -> str:
+    """A carrier's vehicle: V and six digits from a sha-256 of its id, the same in every process (Python's hash()
+    of a string is salted per process: the same seed gave other trip log bytes in each run)."""
+    return f"V{int.from_bytes(hashlib.sha256(carrier.encode()).digest()[:8], 'big') % 10**6:06d}"
+
+
 def _track(
     rng: np.random.Generator, a: tuple[float, float], b: tuple[float, float], end: int, n: int, speed_kmh: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -475,7 +482,7 @@ def generate_trips(
             else:  # the odometer tells another story
                 driven = path * 0.4
         log = TripLog(
-            f"V{abs(hash(carrier)) % 10**6:06d}",
+            _vehicle_id(str(carrier)),
             str(energy[carrier]),
             odometer,
             odometer + driven,

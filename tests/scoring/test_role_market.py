@@ -6,6 +6,9 @@ population may hold the subjects already in default (labelled bad), as the oracl
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,6 +19,8 @@ from scoring.errors import InvalidData, ModelError
 from scoring.factory import role_training_set, train_scorecard, training_set
 from scoring.features import DAY, shipper_labels
 from scoring.synthetic import generate_market, market_profile, role_market, role_population, trip_verdicts
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _digest(frame: pd.DataFrame) -> str:
@@ -114,3 +119,24 @@ def test_an_unknown_population_or_role_is_refused() -> None:
 def test_role_market_labels_are_integers_zero_or_one() -> None:
     _, y, as_of = role_market("platform", 400, seed=6)
     assert set(np.unique(y.to_numpy())) <= {0, 1} and as_of == generate_market(n_subjects=1).as_of
+
+
+def test_trip_logs_are_the_same_bytes_in_every_process() -> None:
+    code = (
+        "import hashlib; from scoring.synthetic import generate_market, generate_trips; "
+        "m = generate_market(n_subjects=30, seed=2); "
+        "print(hashlib.sha256(b''.join(t.log.dumps() for t in generate_trips(m.settlements.head(40), seed=2) "
+        "if t.log is not None)).hexdigest())"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={"PYTHONHASHSEED": seed, "PATH": ""},
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        ).stdout.strip()
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1 and len(next(iter(digests))) == 64
