@@ -87,7 +87,7 @@ def up(ctx: typer.Context, node: int | None = NodeOpt) -> None:
     st = state(ctx)
     net = _net(st)
     client = _client(net, st)
-    if client is not None:
+    if client is not None and network.keys_are_signers(net):
         _follow_peers(net, client)
     pids = network.up(net, _pick(net, node))
     out = network.shut_out(net)
@@ -130,6 +130,11 @@ def _signers(client: ChainClient) -> list[str]:
 def _follow_peers(net: network.NetworkInfo, client: ChainClient) -> list[network.PeerChange]:
     """Every node's static and trusted peers become the nodes of the active validators (the Clique signers
     before the registry has any), written to config.toml and applied live on the running nodes."""
+    if not network.keys_are_signers(net):
+        raise ConfigError(
+            "this network's node keys are not its signer keys (written before peers followed the registry), so "
+            "its peers cannot be checked against the registry: `network down` and `network init --force`."
+        )
     try:
         registry = _registry(client)
     except ConfigError:

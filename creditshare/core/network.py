@@ -71,6 +71,7 @@ DEFAULT_EPOCH = 30_000
 DEFAULT_GAS_LIMIT = 60_000_000
 MAX_VALIDATORS = 16
 HTTP_APIS = "eth,net,web3,clique,txpool"
+SECP256K1_P = 2**256 - 2**32 - 977  # the field prime of secp256k1: an enode id is a point on y^2 = x^3 + 7
 #: a keystore's scrypt cost: light (2^14, like geth --lightkdf), since geth unlocks it at every start
 KEYSTORE_SCRYPT_N = 1 << 14
 
@@ -213,7 +214,11 @@ def enode_address(node_id: str) -> str:
     """The checksummed address of the key whose public key is `node_id` (an enode id, 128 hex digits): for a
     node of ours, its Clique signer."""
     try:
-        return str(eth_keys.PublicKey(bytes.fromhex(node_id.removeprefix("0x"))).to_checksum_address())
+        raw = bytes.fromhex(node_id.removeprefix("0x"))
+        x, y = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
+        if (y * y - x * x * x - 7) % SECP256K1_P:  # a point of secp256k1, or no key at all
+            raise ValueError("not on the curve")
+        return str(eth_keys.PublicKey(raw).to_checksum_address())
     except (ValueError, eth_keys_exceptions.ValidationError) as err:
         raise InvalidInput(f"not an enode id (64 bytes of public key in hex): {quoted(node_id)}") from err
 
@@ -541,6 +546,12 @@ def active_signers(registry: Mapping[str, bool] | None, signers: Iterable[str] |
     deployed), the chain's Clique signers (the genesis set)."""
     active = {str(to_checksum_address(s)) for s, ok in (registry or {}).items() if ok}
     return active or {str(to_checksum_address(s)) for s in (signers or [])}
+
+
+def keys_are_signers(net: NetworkInfo) -> bool:
+    """Whether every node's p2p key is its signer key (networks written before that cannot follow the
+    registry's peers: `network init --force` rewrites them)."""
+    return all(enode_address(n.node_id) == to_checksum_address(n.signer) for n in net.nodes)
 
 
 def admitted(net: NetworkInfo, active: set[str]) -> list[NodeInfo]:
