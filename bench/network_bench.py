@@ -16,6 +16,11 @@
   those blocks alone, without the command's parse, check and evidence storage before the first send).
   capacity ratio = chain rate / physical limit x (the blocks' span / the command's wall time).
 
+- `--profile`: the CLI runs under cProfile and `network_ingest_phases` says where its time went: interpreter
+  start-up and imports, parse, the membership and on-chain plan, evidence storage, the check of every batch
+  against the chain, signing, eth_sendRawTransaction, and waiting for receipts (cProfile slows Python code,
+  so read the shares, not the seconds).
+
 A fresh network in a temporary folder per run; the naive loop runs first.
 """
 
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pstats
 import statistics
 import subprocess
 import sys
@@ -94,13 +100,50 @@ def _ingest_blocks(url: str, first: int, last: int) -> list[dict[str, int]]:
     return out
 
 
+#: the functions whose cumulative time makes up the CLI's phases (file name, function name)
+PHASES = {
+    "parse": ("settlements.py", "parse_csv"),
+    "plan (members, ids on chain)": ("settlements.py", "plan_submission"),
+    "evidence storage": ("settlements.py", "store_documents"),
+    "check against the chain": ("chain.py", "check_calls"),
+    "signing": ("signers/local.py", "sign_transaction"),
+    "eth_sendRawTransaction": ("eth.py", "send_raw_transaction"),
+    "waiting for receipts": ("chain.py", "wait_receipt"),
+}
+
+
+def _hot(profile: Path, count: int = 12) -> list[str]:
+    """The `count` functions with the most time of their own in a cProfile dump: "seconds file:function"."""
+    stats = pstats.Stats(str(profile)).stats  # type: ignore[attr-defined]
+    ranked = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:count]
+    return [f"{v[2]:.2f} {Path(k[0]).name}:{k[2]}" for k, v in ranked]
+
+
+def _phases(profile: Path) -> dict[str, float]:
+    """Seconds of each phase (cumulative time of its function) and of the whole run, from a cProfile dump."""
+    stats = pstats.Stats(str(profile)).stats  # type: ignore[attr-defined]
+    found: dict[str, float] = {}
+    for (filename, _line, function), (_cc, _nc, _tt, cumulative, _callers) in stats.items():
+        for phase, (suffix, name) in PHASES.items():
+            if function == name and filename.endswith(suffix):
+                found[phase] = max(found.get(phase, 0.0), cumulative)
+    total = max(cumulative for (_cc, _nc, _tt, cumulative, _callers) in stats.values())
+    main = next((v[3] for k, v in stats.items() if k[2] == "submit" and k[0].endswith("settlements_cmd.py")), 0.0)
+    found["start-up and imports (outside the command)"] = total - main
+    found["total"] = total
+    return {k: round(v, 2) for k, v in found.items()}
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def run(
-    quick: bool = False, gas_limit: int = network.DEFAULT_GAS_LIMIT, batch_size: int | None = None
+    quick: bool = False,
+    gas_limit: int = network.DEFAULT_GAS_LIMIT,
+    batch_size: int | None = None,
+    profile: bool = False,
 ) -> list[dict[str, Any]]:
     count = 2_000 if quick else 20_000
     naive_count = 10 if quick else 30  # one per block at best: a sample measures the rate
@@ -140,8 +183,11 @@ def run(
             url = net.nodes[0].rpc_url
             first_block = int(network.rpc(url, "eth_blockNumber", []), 16) + 1
             started = time.perf_counter()
+            command = [str(ROOT / ".venv" / "bin" / "creditshare")]
+            if profile:
+                command = [sys.executable, "-m", "cProfile", "-o", str(folder / "cli.prof"), *command]
             out = subprocess.run(
-                [str(ROOT / ".venv" / "bin" / "creditshare"), "--json", "settlements", "submit", str(project_csv)]
+                [*command, "--json", "settlements", "submit", str(project_csv)]
                 + (["--batch-size", str(batch_size)] if batch_size else []),
                 env={**env, "CREDITSHARE_PRIVATE_KEY": platform.key.hex()},
                 capture_output=True,
@@ -153,6 +199,8 @@ def run(
             assert result["submitted"] == count, result
             blocks = _ingest_blocks(url, first_block, int(network.rpc(url, "eth_blockNumber", []), 16))
             latencies = _finality(net, client, platform, [r.settlement for r in parse_csv(latency_csv)])
+            phases = _phases(folder / "cli.prof") if profile else None
+            hot = _hot(folder / "cli.prof") if profile else []
         finally:
             for node in net.nodes:
                 network.stop_node(node)
@@ -164,7 +212,23 @@ def run(
     chain_rate = count / span
     fill = sum(b["gas_used"] for b in blocks) / sum(b["gas_limit"] for b in blocks)
     interval = span / len(blocks)
-    return [
+    profiled = (
+        [
+            {
+                "name": "network_ingest_phases",
+                "unit": "s of the CLI's time under cProfile, by phase (cumulative; read the shares)",
+                "value": phases["total"],
+                "baseline": "the CLI's whole run under cProfile",
+                "baseline_value": phases["total"],
+                "ratio": 1.0,
+                "phases": phases,
+                "most_own_time": hot,
+            }
+        ]
+        if phases
+        else []
+    )
+    return profiled + [
         {
             "name": "network_settlement_ingest",
             "unit": "settlements/s",
@@ -244,9 +308,10 @@ if __name__ == "__main__":
     parser.add_argument(
         "--batch-size", type=int, help="settlements per transaction (default: the CLI's; try batch_for_block's)"
     )
+    parser.add_argument("--profile", action="store_true", help="run the CLI under cProfile; report its phases")
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
-    results = run(args.quick, args.gas_limit, args.batch_size)
+    results = run(args.quick, args.gas_limit, args.batch_size, args.profile)
     text = json.dumps(results, indent=2)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
