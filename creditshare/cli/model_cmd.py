@@ -18,6 +18,13 @@ from creditshare.domain.training_data import settlement_history
 METHODS = ("logistic", "boosted", "blend", "auto")
 #: the kinds of subject a card scores (scoring.model_card.CARD_ROLES; ModelRegistry holds one champion per role)
 ROLES = ("shipper", "carrier", "platform")
+#: who the training population holds (scoring.features.POPULATIONS)
+POPULATIONS = ("all", "alive")
+POPULATION_HELP = (
+    "Who the card is trained on: all (default: every subject with history by --as-of, those already in default "
+    "included and labelled bad: the population the oracles score) or alive (only those not yet in default, as "
+    "model train did before)."
+)
 ROLE_HELP = (
     "The kind of subject the card scores: shipper (default), carrier or platform; the registry holds one "
     "champion per role."
@@ -55,23 +62,30 @@ def train(
         "5-fold cross-validation on the training split).",
     ),
     role: str = typer.Option("shipper", "--role", help=ROLE_HELP),
+    population: str = typer.Option("all", "--population", help=POPULATION_HELP),
 ) -> None:
     """Fit the scorecard (integer points per bin) and write its model card.
 
     With --role carrier or platform, the population is that role's (its settlement features and party features:
-    payouts, trips; scoring.synthetic.role_population) and the card says its role."""
+    payouts, trips; scoring.factory.role_training_set): from the chain (--settlements chain: the settlements from
+    this node's chain index, the payouts and trip verdicts recorded on chain), a settlements file (carriers only:
+    no payouts or trips) or a synthetic market (--synthetic N: scoring.synthetic.role_market). The card says its
+    role and its training population."""
     from scoring.factory import train_scorecard, training_window
 
     st = state(ctx)
     _check_method(method)
     _check_role(role)
+    _check_population(population)
     if role == "shipper":
-        X, y, as_of_s = _training_data(ctx, settlements, synthetic, seed, market, as_of, with_xp)
+        X, y, as_of_s = _training_data(ctx, settlements, synthetic, seed, market, as_of, with_xp, population)
     else:
         if with_xp:
             raise InvalidInput("--with-xp adds shipper features: it is for --role shipper only.")
-        X, y, as_of_s = _role_training_data(role, synthetic, seed, as_of)
-    result = train_scorecard(X, y, name=name, version=version, method=method, training=training_window(as_of_s))
+        X, y, as_of_s = _role_training_data(ctx, role, settlements, synthetic, seed, market, as_of, population)
+    _check_labels(role, y, as_of_s)
+    training: dict[str, int | str | None] = {**training_window(as_of_s), "population": population}
+    result = train_scorecard(X, y, name=name, version=version, method=method, training=training)
     card = result.card.with_role(role)
     card.save(out)
     summary = {
@@ -79,6 +93,8 @@ def train(
         "role": role,
         "model_hash": card.model_hash,
         "rows": len(X),
+        "defaults": int(sum(int(v) for v in y)),
+        "population": population,
         "auc": round(result.metrics.auc, 4),
         "ks": round(result.metrics.ks, 4),
         "gini": round(result.metrics.gini, 4),
@@ -106,26 +122,63 @@ def _check_role(role: str) -> None:
         raise InvalidInput(f"--role must be one of {', '.join(ROLES)}; got {role!r}.")
 
 
-def _role_training_data(role: str, synthetic: int | None, seed: int, as_of: str | None) -> tuple[Any, Any, int]:
-    """Features and labels of a carrier or platform population: a seeded synthetic market of `synthetic`
-    shippers with many platforms (a platform population needs them) and the payouts its platforms owe."""
-    from creditshare.core.files import parse_date
-    from scoring.synthetic import generate_market, generate_payouts, role_population
+#: a scorecard's bins need this many goods and bads (scoring.scorecard.ScorecardModel.fit)
+MIN_EACH = 5
 
-    if synthetic is None:
+
+def _check_labels(role: str, y: Any, as_of: int) -> None:
+    """A population a scorecard can be fitted on, or one error line saying what it holds."""
+    import datetime as dt
+
+    bad = sum(int(v) for v in y)
+    if min(bad, len(y) - bad) < MIN_EACH:
+        when = dt.datetime.fromtimestamp(as_of, dt.UTC).date().isoformat()
         raise InvalidInput(
-            f"a {role} card is trained on a synthetic market for now (--synthetic N): the chain's payout and "
-            "trip history is not yet long enough to label carriers and platforms."
+            f"the {role} population as of {when} holds {len(y)} {role}s, {bad} of them in default: a scorecard needs "
+            f"at least {MIN_EACH} in default and {MIN_EACH} not; train on a longer history (--as-of) or a larger "
+            "synthetic market (--synthetic N)."
         )
-    params: dict[str, object] = {"n_subjects": synthetic, "n_platforms": max(50, synthetic // 4), "seed": seed}
-    if as_of is not None:
-        params["as_of"] = parse_date(as_of, "--as-of")
-    market = generate_market(None, **params)
-    payouts = generate_payouts(market, seed=seed, annual_default_rate=0.4)
-    X, y = role_population(market, role, payouts=payouts)
-    if y.nunique() < 2:
-        raise InvalidInput(f"the synthetic {role} population has one label only; draw a larger one (--synthetic).")
-    return X, y, market.as_of
+
+
+def _check_population(population: str) -> None:
+    if population not in POPULATIONS:
+        raise InvalidInput(f"--population must be one of {', '.join(POPULATIONS)}; got {population!r}.")
+
+
+def _role_training_data(
+    ctx: typer.Context,
+    role: str,
+    settlements: Path | None,
+    synthetic: int | None,
+    seed: int,
+    market: str,
+    as_of: str | None,
+    population: str | None,
+) -> tuple[Any, Any, int]:
+    """Features, labels and as-of time of a carrier or platform population: from the chain's settlements,
+    payouts and trip verdicts (--settlements chain), a settlements file (no payouts or trips: carriers only) or
+    a seeded synthetic role market (scoring.synthetic.role_market)."""
+    from creditshare.core.files import parse_date
+    from creditshare.domain.training_data import CHAIN, chain_party_history
+    from scoring.factory import role_training_set
+    from scoring.synthetic import role_market
+
+    if synthetic is not None and settlements is None:
+        when = None if as_of is None else parse_date(as_of, "--as-of")
+        return role_market(role, synthetic, seed=seed, market=market, as_of=when, population=population)
+    frame, as_of_s = settlement_history(
+        settlements, synthetic, as_of=as_of, seed=seed, market=market, chain=lambda: state(ctx).client
+    )
+    payouts = trips = None
+    if str(settlements) == CHAIN:
+        payouts, trips = chain_party_history(state(ctx).client, frame)
+    if role == "platform" and payouts is None:
+        raise InvalidInput(
+            "a platform card needs the payouts platforms owe carriers: train it from the chain (--settlements "
+            "chain, with PayoutLedger deployed) or on a synthetic market (--synthetic N)."
+        )
+    X, y = role_training_set(frame, as_of_s, role, payouts=payouts, trips=trips, population=population)
+    return X, y, as_of_s
 
 
 def _training_data(
@@ -136,14 +189,16 @@ def _training_data(
     market: str,
     as_of: str | None,
     with_xp: bool,
+    population: str = "alive",
 ) -> tuple[Any, Any, int]:
-    """Features, labels and as-of time of the training population (with the xp_* features if asked)."""
+    """Features, labels and as-of time of the shipper population (with the xp_* features if asked): `population`
+    all (those in default included) or alive (scoring.factory.training_set)."""
     from scoring.factory import training_set
 
     frame, as_of_s = settlement_history(
         settlements, synthetic, as_of=as_of, seed=seed, market=market, chain=lambda: state(ctx).client
     )
-    X, y = training_set(frame, as_of_s)
+    X, y = training_set(frame, as_of_s, population=population)
     if with_xp:
         from privacy.holders import cross_platform_frame
 
@@ -499,7 +554,9 @@ def _drift(
     card = ModelCard.load(card_path)
     if card.role != "shipper":
         # a carrier or platform card is checked on its own role's population
-        features, _, _ = _role_training_data(card.role, synthetic, seed, as_of)
+        trained_on = card.training.get("population")
+        population = trained_on if trained_on in POPULATIONS else None
+        features, _, _ = _role_training_data(ctx, card.role, settlements, synthetic, seed, market, as_of, population)
         report = assert_promotable(card, features) if block else monitor(card, features)
         return report.as_dict()
     frame, as_of_s = settlement_history(

@@ -66,6 +66,49 @@ def chain_settlements(client: ChainClient) -> Any:
     return settlements_as_of(client)
 
 
+def chain_party_history(client: ChainClient, settlements: Any, block: int | None = None) -> tuple[Any, Any]:
+    """What carriers' and platforms' party features read from the chain, as of `block` (default the latest):
+    the payouts platforms owe carriers (PayoutLedger; None when it is not deployed) and the latest trip verdict
+    of each settlement of `settlements` (from this node's chain index; None when TripRegistry is not deployed),
+    as scoring.features.PAYOUT_COLUMNS and TRIP_COLUMNS. The same sources as the oracles' (oracle/scores.py)."""
+    import pandas as pd
+
+    from creditshare.bindings.trip_registry import Energy, Verdict
+    from creditshare.domain.index import ChainIndex
+
+    addresses = client.deployment.addresses
+    payouts = None
+    if addresses.get("PayoutLedger"):
+        from creditshare.bindings.payout_ledger import PayoutLedger, payout_frame
+
+        payouts = payout_frame(PayoutLedger(client), block)
+    if not addresses.get("TripRegistry"):
+        return payouts, None
+    with ChainIndex(client) as index:
+        rows = index.trip_rows(block)
+    columns = ["settlement_id", "shipper", "platform", "carrier", "verdict", "energy_type", "invoice_date"]
+    records = []
+    if rows and not settlements.empty:
+        parties = settlements.set_index("settlement_id")[["shipper", "platform", "carrier", "invoice_date"]]
+        for sid, verdict, energy in rows:
+            if sid in parties.index and Verdict(verdict) != Verdict.NONE:
+                p = parties.loc[sid]
+                records.append(
+                    [
+                        sid,
+                        p["shipper"],
+                        p["platform"],
+                        p["carrier"],
+                        Verdict(verdict).label,
+                        Energy(energy).label,
+                        int(p["invoice_date"]),
+                    ]
+                )
+    trips = pd.DataFrame(records, columns=columns)
+    trips["invoice_date"] = trips["invoice_date"].astype("int64")
+    return payouts, trips
+
+
 def read_settlement_history(path: Path) -> Any:
     """A settlement-history CSV (columns settlement_id, shipper, platform, carrier, amount, invoice_date,
     due_date, paid_date, status, status_date) as a DataFrame; scoring/ validates its content."""
