@@ -8,8 +8,13 @@ import html
 import re
 
 import pytest
+from eth_account import Account
 
+from creditshare.cli.score_cmd import load_card
+from creditshare.core.chain import ChainClient
+from creditshare.core.config import load_settings
 from creditshare.core.ids import subject_id, to_hex
+from creditshare.web.console import Console, ConsoleClient, ConsoleConfig
 from tests.cli.lender_scenario import sid
 
 SHIP1, SHIP2 = to_hex(subject_id("uscc:SHIP1")), to_hex(subject_id("uscc:SHIP2"))
@@ -240,6 +245,35 @@ def test_network_page_shows_a_stopped_and_a_hanging_node_as_down_without_waiting
         slow.wait(10)
         shutil.rmtree(root)
     assert server.api.get("/api/network").json()["nodes"] is None
+
+
+def test_a_pinned_page_asks_the_node_for_the_head_once_and_a_new_page_sees_the_new_block(cli, market, monkeypatch):
+    """ConsoleClient.pinned: inside one page the head and blocks are read once (the chain index asks for them at
+    every open); the next page reads the chain again, and its subject facts equal an unpinned read's."""
+    from brownie import chain
+    from web3 import HTTPProvider
+
+    sent: list[str] = []
+    send = HTTPProvider.make_request
+
+    def counted(provider, method, params):  # every request that reaches the node
+        sent.append(method)
+        return send(provider, method, params)
+
+    monkeypatch.setattr(HTTPProvider, "make_request", counted)
+    settings = load_settings(cli.env["CREDITSHARE_NETWORK"], cli.data_dir)
+    client = ConsoleClient(settings)
+    with client.pinned():
+        first = [client.w3.eth.block_number for _ in range(3)] + [client.block_timestamp() for _ in range(2)]
+        for _ in range(2):
+            client.rpc("eth_getBlockByNumber", [hex(first[0]), False], "block")
+    assert sent.count("eth_blockNumber") == 1 and sent.count("eth_getBlockByNumber") == 2, sent
+    chain.mine()
+    assert client.w3.eth.block_number == first[0] + 1  # nothing is kept after the page
+    config = ConsoleConfig(Account.create(), "viewer", card=load_card(market["card"]), max_age_days=None)
+    pinned = Console(client, config).subject(subject_id("uscc:SHIP2"))
+    assert pinned["block"] == first[0] + 1 and pinned["score"]["scored"]
+    assert Console(ChainClient(settings), config).subject(subject_id("uscc:SHIP2")) == pinned
 
 
 def test_evidence_link_serves_the_document_as_a_download(market, server):
