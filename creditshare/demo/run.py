@@ -70,8 +70,13 @@ DEMO_SCRYPT_N = "4096"
 DISPUTE_REASON = "shipper in distress / amount contested"
 # the demo's chain starts this long before today, so that the year before today is replayed in chain time
 GENESIS_DAYS_BACK = 372
-# the population the demo's card is trained on (recorded in the card's training entry)
-TRAINING_POPULATION = "every shipper with history, defaulted ones included"
+# the population the demo's cards are trained on (`model train --population`, recorded in the card's training
+# entry): every subject with history, those already in default included, as the oracles score them
+TRAINING_POPULATION = "all"
+# the synthetic draws the demo's cards are trained on: shippers of the freight-demo market, then a role market
+# of that profile for carriers and platforms (scoring.synthetic.role_market)
+SHIPPER_TRAINING_DRAW = ("--synthetic", "2500", "--market", "freight-demo", "--seed", "1")
+ROLE_TRAINING_DRAW = ("--synthetic", "600", "--market", "freight-demo", "--seed", "1")
 
 
 class Runner:
@@ -430,8 +435,9 @@ class Demo:
         draw of the same synthetic market (around the same date), then registered and promoted by two votes.
 
         The training population is the one the demo's oracles score: every shipper with an invoice by the
-        training date, those already in default included (`model train` leaves those out, so its card's score
-        buckets had no place for the demo's defaulted shippers: the demo's report showed PSI 0.289, drifted)."""
+        training date, those already in default included and labelled bad (`model train --population all`; with
+        only the shippers not yet in default, the card's score buckets had no place for the demo's defaulted
+        shippers: the demo's report showed PSI 0.289, drifted). Trained by `model train`, as an operator would."""
         cs = self.cs
         console.rule(
             "[bold]8. Model factory: train a scorecard per role (shippers, carriers, platforms), register each, "
@@ -440,12 +446,25 @@ class Demo:
         card = self.folder / "card.json"
         old = ModelCard.load(card) if card.exists() else None
         if old is None or old.training.get("population") != TRAINING_POPULATION:
-            trained = train_demo_card(self.today, version=1 if old is None else old.version + 1)
-            trained.card.save(card)
+            trained = cs(
+                "model",
+                "train",
+                *SHIPPER_TRAINING_DRAW,
+                "--as-of",
+                self.today.isoformat(),
+                "--population",
+                TRAINING_POPULATION,
+                "--version",
+                str(1 if old is None else old.version + 1),
+                "--out",
+                str(card),
+                json_out=True,
+            )
             console.print(
-                f"  trained in this process on a seeded draw of the freight-demo market (2,500 shippers, seed 1, as of "
-                f"{self.today}; population: {TRAINING_POPULATION}): card {card.name}, hash "
-                f"{trained.card.model_hash[:18]}…, holdout AUC {trained.metrics.auc:.4f}"
+                f"  shipper card {card.name}: `model train` on a seeded draw of the freight-demo market (2,500 "
+                f"shippers, seed 1, as of {self.today}; population: every shipper with history, defaulted ones "
+                f"included): hash {trained['model_hash'][:18]}…, {trained['rows']} shippers ({trained['defaults']} "
+                f"in default), holdout AUC {trained['auc']}"
             )
         cs("model", "register", str(card), "--account", keystore_name(COMMITTEE[0]))
         shown = cs("model", "show", json_out=True, show=False)
@@ -472,32 +491,34 @@ class Demo:
         return card
 
     def _role_card(self, role: str) -> Path:
-        """A card for carriers or platforms (their settlement and party features: payouts, trips), trained on the
-        synthetic market's labelled population of that role, registered and promoted as that role's champion.
+        """A card for carriers or platforms (their settlement and party features: payouts, trips), trained by
+        `model train --role` on a role market of the freight-demo profile (scoring.synthetic.role_market: carriers
+        whose disputes and implausible trips rise before they fail, platforms that pay late before they default),
+        registered and promoted as that role's champion.
         (The PSI check at promotion is the shipper card's: these are promoted with --skip-drift-check.)"""
         cs = self.cs
         card = self.folder / f"card-{role}.json"
-        if not card.exists():
+        old = ModelCard.load(card) if card.exists() else None
+        if old is None or old.training.get("population") != TRAINING_POPULATION:
             trained = cs(
                 "model",
                 "train",
                 "--role",
                 role,
-                "--synthetic",
-                "1000",
-                "--market",
-                "freight-demo",
-                "--seed",
-                "1",
+                *ROLE_TRAINING_DRAW,
                 "--as-of",
                 self.today.isoformat(),
+                "--population",
+                TRAINING_POPULATION,
+                "--version",
+                str(1 if old is None else old.version + 1),
                 "--out",
                 str(card),
                 json_out=True,
             )
             console.print(
-                f"  {role} card {card.name}: hash {trained['model_hash'][:18]}…, {trained['rows']} {role}s, "
-                f"holdout AUC {trained['auc']}"
+                f"  {role} card {card.name}: hash {trained['model_hash'][:18]}…, {trained['rows']} {role}s "
+                f"({trained['defaults']} in default), holdout AUC {trained['auc']}"
             )
         cs("model", "register", str(card), "--account", keystore_name(COMMITTEE[0]), show=role == "carrier")
         shown = cs("model", "show", json_out=True, show=False)
@@ -970,28 +991,6 @@ class Demo:
             rate = f"{100 * sum(flags) / len(flags):.0f}%" if flags else "-"
             table.add_row(tier, str(len(flags)), str(sum(flags)), rate)
         console.print(table)
-
-
-def train_demo_card(today: dt.date, version: int = 1, shippers: int = 2_500, seed: int = 1) -> Any:
-    """The demo's scorecard (a scoring.factory.TrainResult): a seeded freight-demo market drawn around `today`,
-    features of every shipper with an invoice by then (defaulted ones included, as the oracles score them) and
-    default labels over the 90 days after."""
-    from scoring.factory import train_scorecard, training_window
-    from scoring.features import build_features, default_labels
-    from scoring.synthetic import market_profile
-
-    as_of = replay.seconds(today.isoformat())
-    drawn = market_profile("freight-demo", n_subjects=shippers, seed=seed, as_of=as_of)
-    frame = drawn.settlements
-    population = sorted(frame["shipper"][frame["invoice_date"] <= drawn.as_of].unique())
-    X = build_features(frame, drawn.as_of, subjects=population, roles=("shipper",))
-    y = default_labels(frame, population, drawn.as_of).to_numpy()
-    training: dict[str, int | str | None] = {
-        **training_window(drawn.as_of),
-        "population": TRAINING_POPULATION,
-        "market": "freight-demo",
-    }
-    return train_scorecard(X, y, name="freight-scorecard", version=version, training=training)
 
 
 @contextlib.contextmanager
