@@ -242,6 +242,8 @@ def run(
             # the command's own timing (without interpreter start-up), for reading the capacity ratio
             "command_seconds": result["seconds"],
             "batch_size": batch_size or DEFAULT_BATCH,
+            # what was sent: the ledger lowers a batch no block holds (settlement_ledger.batch_size_for)
+            "settlements_per_transaction": round(count / max(1, sum(b["transactions"] for b in blocks)), 1),
         },
         {
             "name": "network_capacity_ratio",
