@@ -27,8 +27,8 @@ Choices:
   names the signer address the Consortium registers (`enode_address`): whether a peer is an active validator
   is checkable from its enode alone, even for a node we never heard of, with no contract change and no
   second key to govern. (The key is then also on disk unencrypted as ``geth/nodekey``, 0600; its keystore's
-  password sits beside it with the same protection, so nothing is weaker.) `peers_for` picks the nodes whose
-  enode key is an active validator's signer (before the registry has any, the Clique signers of the chain);
+  password sits beside it with the same protection, so nothing is weaker.) `admitted` picks the nodes whose
+  enode key is an active validator's signer (`active_signers`: before the registry has any, the Clique signers);
   `network sync`/`up` write them as each node's static and trusted peers and apply them live over IPC
   (admin_addTrustedPeer/addPeer, admin_removeTrustedPeer/removePeer: the admin API is never on HTTP).
 - **Untrusted peers refused.** geth 1.13.15 (p2p/server.go `postHandshakeChecks`) refuses an inbound
