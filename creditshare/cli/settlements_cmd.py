@@ -50,7 +50,14 @@ def submit(
         "amount_fen, invoice_date, due_date, evidence).",
     ),
     account: Account = None,
-    batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size", min=1, max=1000, help="Settlements per transaction."),
+    batch_size: int | None = typer.Option(
+        None,
+        "--batch-size",
+        min=1,
+        max=1000,
+        help=f"Settlements per transaction (default: {DEFAULT_BATCH} where a block holds them, else as many as "
+        "fit the connected chain's block gas limit).",
+    ),
     dry_run: DryRun = False,
     evidence_root: EvidenceRoot = None,
 ) -> None:

@@ -166,7 +166,7 @@ def small_blocks() -> Iterator[int]:
 def test_on_8m_gas_blocks_the_cli_default_batch_is_lowered_and_every_batch_lands(cli, client, small_blocks, tmp_path):
     rows = [row(f"SMALL-{i:03d}") for i in range(300)]
     start = web3.eth.block_number
-    out = cli.json("settlements", "submit", str(write_csv(tmp_path, rows)), account="plat")
+    out = cli.json("settlements", "submit", str(write_csv(tmp_path, rows)), "--batch-size", "400", account="plat")
     assert out["submitted"] == 300
     sent = [
         tx
@@ -177,6 +177,22 @@ def test_on_8m_gas_blocks_the_cli_default_batch_is_lowered_and_every_batch_lands
     assert len(sent) == 2 and all(tx["gas"] <= small_blocks for tx in sent)
     receipts = [web3.eth.get_transaction_receipt(tx["hash"]) for tx in sent]
     assert [r["status"] for r in receipts] == [1, 1]
+
+
+@pytest.mark.chain
+def test_on_8m_gas_blocks_submit_without_a_batch_size_follows_the_block(cli, client, small_blocks, tmp_path):
+    rows = [row(f"SMALLD-{i:03d}") for i in range(300)]
+    start = web3.eth.block_number
+    out = cli.json("settlements", "submit", str(write_csv(tmp_path, rows)), account="plat")
+    assert out["submitted"] == 300
+    sent = [
+        tx
+        for n in range(start + 1, web3.eth.block_number + 1)
+        for tx in web3.eth.get_block(n, full_transactions=True)["transactions"]
+    ]
+    size = batch_size_for("submit", small_blocks)  # batch_for_block's packing of an 8M block, not 400
+    assert size < 178 and len(sent) == -(-300 // size) and all(tx["gas"] <= small_blocks for tx in sent)
+    assert all(web3.eth.get_transaction_receipt(tx["hash"])["status"] == 1 for tx in sent)
 
 
 @pytest.mark.chain
