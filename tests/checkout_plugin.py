@@ -22,8 +22,10 @@ starts its Anvil, so plain ``python -m pytest`` works as ``make test`` does:
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import os
+import shutil
 import socket
 import sys
 import time
@@ -93,13 +95,23 @@ def choose_port() -> int:
     raise pytest.UsageError(f"no free port near {preferred} for the test Anvil; set CREDITSHARE_DEV_PORT")
 
 
+def _state_cache(port: int) -> str:
+    """`--cache-path` for this session's Anvil: the past states it moves out of memory, which Anvil never
+    deletes (by default under ~/.foundry/anvil/tmp, where 64 GB had piled up); emptied now and at exit."""
+    folder = ROOT / ".stamps" / "anvil-cache" / str(port)
+    shutil.rmtree(folder, ignore_errors=True)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return f" --cache-path {folder}" if " " not in str(folder) else ""  # brownie splits its cmd on spaces
+
+
 def _configure_network(port: int) -> None:
     from brownie._config import CONFIG
 
     CONFIG.networks["development"] = {
         "id": "development",
         "name": "Anvil (this checkout's test chain)",
-        "cmd": "anvil",  # brownie picks its Anvil backend by this prefix; PATH starts with node_modules/.bin
+        # brownie picks its Anvil backend by the "anvil" prefix; PATH starts with node_modules/.bin
+        "cmd": "anvil" + _state_cache(port),
         "host": f"http://{HOST}",
         "cmd_settings": {  # Anvil's command line
             "port": port,

@@ -88,6 +88,13 @@ def _paths(settings: Settings) -> tuple[Path, Path, Path]:
     return folder / "state.json", folder / "anvil.pid", folder / "anvil.log"
 
 
+def _state_cache(settings: Settings) -> Path:
+    """Where this node's Anvil writes the past states it moves out of memory (`--cache-path`). Anvil never
+    deletes them (by default under ~/.foundry/anvil/tmp: 64 GB had piled up on one machine), so the folder
+    lives beside the chain's state file and is emptied at every start and stop."""
+    return settings.local_chain_dir / "anvil-cache"
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -179,6 +186,9 @@ def start(
     ]
     if history_states is not None:
         cmd += ["--prune-history", str(history_states)]
+    cache = _state_cache(settings)
+    shutil.rmtree(cache, ignore_errors=True)  # the past states of a previous run of this node: unreadable now
+    cmd += ["--cache-path", str(cache)]
     if state_interval:
         cmd += ["--state-interval", str(state_interval)]
     if genesis_timestamp is not None and not (state_file.exists() and state_file.stat().st_size):
@@ -222,6 +232,7 @@ def stop(settings: Settings, timeout_s: float = 60.0) -> bool:
     if _pid_alive(pid):
         raise ChainError(f"anvil (pid {pid}) did not stop within {timeout_s:.0f}s.")
     pid_file.unlink(missing_ok=True)
+    shutil.rmtree(_state_cache(settings), ignore_errors=True)
     return True
 
 
