@@ -13,9 +13,14 @@ Datasets: German credit (``germancredit.csv`` of the shared data folder:
 CREDITSHARE_SHARED_DATA, else ../shared/data beside the checkout; skipped if
 absent) and the synthetic freight market (30,000 subjects; 10,000 with
 ``--quick``; one platform per 8 subjects): its shippers, and its carrier and
-platform populations (``role_population``, with payouts, without trips).
+platform populations (``role_population``, with payouts, without trips). Then the role market the carrier
+and platform cards are trained on (``role_market`` with half as many shippers: carriers that fail after their
+disputes and implausible trips rise, platforms that pay late before they default, trip verdicts included), for
+each role both training populations: ``all`` (those already in default included: what ``model train`` trains
+on) and ``alive`` (only those not yet in default: the harder, purely predictive figure). A population with
+fewer than 20 defaults is left out (5-fold cross-validation needs more), and said on stderr.
 
-Usage: ``.venv/bin/python bench/scorecard_auc.py [--quick] [--out FILE.json]``.
+Usage: ``.venv/bin/python bench/scorecard_auc.py [--quick] [--subjects N] [--out FILE.json]``.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ from scoring.factory import (  # noqa: E402
 )
 from scoring.metrics import evaluate_scores  # noqa: E402
 from scoring.scorecard import ScorecardModel  # noqa: E402
-from scoring.synthetic import generate_market, generate_payouts, role_population  # noqa: E402
+from scoring.synthetic import generate_market, generate_payouts, role_market, role_population  # noqa: E402
 
 
 def _shared_file(name: str) -> Path | None:
@@ -55,14 +60,14 @@ def _shared_file(name: str) -> Path | None:
     return next((f / name for f in folders if (f / name).is_file()), None)
 
 
-def datasets(quick: bool) -> list[tuple[str, pd.DataFrame, np.ndarray, list[str]]]:
+def datasets(quick: bool, subjects: int | None = None) -> list[tuple[str, pd.DataFrame, np.ndarray, list[str]]]:
     out = []
     german = _shared_file("germancredit.csv")
     if german is not None:
         df = pd.read_csv(german)
         y = (df.pop("creditability") == "bad").astype(int).to_numpy()
         out.append(("german_credit", df, y, [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]))
-    subjects = 10_000 if quick else 30_000
+    subjects = subjects or (10_000 if quick else 30_000)
     market = generate_market(n_subjects=subjects, n_platforms=subjects // 8, seed=2024)
     X, y = training_set(market.settlements, market.as_of)
     out.append((f"freight_shippers_{subjects}", X, y, []))
@@ -70,6 +75,11 @@ def datasets(quick: bool) -> list[tuple[str, pd.DataFrame, np.ndarray, list[str]
     for role in ("carrier", "platform"):
         X, labels = role_population(market, role, payouts=payouts)
         out.append((f"freight_{role}s_{subjects}", X, labels.to_numpy().astype(int), []))
+    # the role market is drawn with half the shippers: one carrier per 2 of them, one platform per 4
+    for role in ("carrier", "platform"):
+        for population in ("all", "alive"):
+            X, labels, _ = role_market(role, subjects // 2, seed=2024, population=population)
+            out.append((f"role_market_{role}s_{population}_{subjects // 2}", X, labels.to_numpy().astype(int), []))
     return out
 
 
@@ -100,16 +110,27 @@ def measure(name: str, X: pd.DataFrame, y: np.ndarray, categorical: list[str]) -
     }
 
 
-def run(quick: bool = False) -> list[dict[str, Any]]:
-    return [measure(*d) for d in datasets(quick)]
+#: a population with fewer defaults than this cannot be cross-validated in 5 folds: it is left out, and said
+MIN_EVENTS = 20
+
+
+def run(quick: bool = False, subjects: int | None = None) -> list[dict[str, Any]]:
+    out = []
+    for name, X, y, categorical in datasets(quick, subjects):
+        if int(np.sum(y)) < MIN_EVENTS:
+            print(f"scorecard_auc: {name} left out: {int(np.sum(y))} defaults of {len(y)}", file=sys.stderr)
+            continue
+        out.append(measure(name, X, y, categorical))
+    return out
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="10,000 synthetic subjects")
+    parser.add_argument("--subjects", type=int, help="this many synthetic subjects (a small run to check it works)")
     parser.add_argument("--out", type=Path, help="write the JSON results here too")
     args = parser.parse_args()
-    results = run(args.quick)
+    results = run(args.quick, args.subjects)
     text = json.dumps(results, indent=2)
     print(text)
     if args.out:
