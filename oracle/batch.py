@@ -33,18 +33,18 @@ class ScoredSubject:
 
 def score_subjects(card: Any, features: Any) -> list[ScoredSubject]:
     """Scores every row of a features DataFrame (index = subject id), sorted by subject."""
+    names = list(card.feature_names)
+    frame = features.sort_index().reindex(columns=names)  # a feature the frame lacks is missing for every row
+    # column by column, not row by row (iterrows built a Series per subject and tested each value on its own)
+    columns = [
+        [None if missing else _plain(v) for v, missing in zip(frame[n].tolist(), frame[n].isna().tolist(), strict=True)]
+        for n in names
+    ]
     out = []
-    for subject, row in features.sort_index().iterrows():
-        values = {name: (None if _missing(row.get(name)) else _plain(row.get(name))) for name in card.feature_names}
-        s = card.score_one(values)
+    for i, subject in enumerate(frame.index):
+        s = card.score_one({n: col[i] for n, col in zip(names, columns, strict=True)})
         out.append(ScoredSubject(str(subject), int(s.score), s.tier, tuple(s.reasons)))
     return out
-
-
-def _missing(value: Any) -> bool:
-    import pandas as pd
-
-    return value is None or bool(pd.isna(value))
 
 
 def _plain(value: Any) -> Any:
