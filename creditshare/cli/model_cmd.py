@@ -21,9 +21,9 @@ ROLES = ("shipper", "carrier", "platform")
 #: who the training population holds (scoring.features.POPULATIONS)
 POPULATIONS = ("all", "alive")
 POPULATION_HELP = (
-    "Who the card is trained on: all (default: every subject with history by --as-of, those already in default "
-    "included and labelled bad: the population the oracles score) or alive (only those not yet in default, as "
-    "model train did before)."
+    "Who the card is trained on: all (every subject with history by --as-of, those already in default included "
+    "and labelled bad: the population the oracles score) or alive (only those not yet in default). Without it, "
+    "each role's population as before: shippers and platforms not yet in default, every carrier."
 )
 ROLE_HELP = (
     "The kind of subject the card scores: shipper (default), carrier or platform; the registry holds one "
@@ -62,7 +62,7 @@ def train(
         "5-fold cross-validation on the training split).",
     ),
     role: str = typer.Option("shipper", "--role", help=ROLE_HELP),
-    population: str = typer.Option("all", "--population", help=POPULATION_HELP),
+    population: str | None = typer.Option(None, "--population", help=POPULATION_HELP),
 ) -> None:
     """Fit the scorecard (integer points per bin) and write its model card.
 
@@ -76,15 +76,20 @@ def train(
     st = state(ctx)
     _check_method(method)
     _check_role(role)
-    _check_population(population)
+    if population is not None:
+        _check_population(population)
     if role == "shipper":
-        X, y, as_of_s = _training_data(ctx, settlements, synthetic, seed, market, as_of, with_xp, population)
+        X, y, as_of_s = _training_data(ctx, settlements, synthetic, seed, market, as_of, with_xp, population or "alive")
     else:
         if with_xp:
             raise InvalidInput("--with-xp adds shipper features: it is for --role shipper only.")
         X, y, as_of_s = _role_training_data(ctx, role, settlements, synthetic, seed, market, as_of, population)
     _check_labels(role, y, as_of_s)
-    training: dict[str, int | str | None] = {**training_window(as_of_s), "population": population}
+    # a card records its population when one was asked for (a card trained as before keeps its bytes)
+    training: dict[str, int | str | None] = {
+        **training_window(as_of_s),
+        **({"population": population} if population else {}),
+    }
     result = train_scorecard(X, y, name=name, version=version, method=method, training=training)
     card = result.card.with_role(role)
     card.save(out)

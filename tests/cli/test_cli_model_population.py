@@ -1,6 +1,6 @@
-"""`model train` on the population the oracles score (#17): --population all (the default) keeps the subjects
-already in default, labelled bad (before, a shipper in default was left out, so the card's bins had no place for
-it); every role trains from the chain (--settlements chain: settlements from the chain index, payouts and trip
+"""`model train` on the population the oracles score (#17): --population all keeps the subjects already in
+default, labelled bad (without it, as before, a shipper in default is left out, so the card's bins have no place
+for it); every role trains from the chain (--settlements chain: settlements from the chain index, payouts and trip
 verdicts from the chain), not only --synthetic."""
 
 from __future__ import annotations
@@ -42,17 +42,23 @@ def _refusal(cli: Cli, *args: str) -> str:
 
 
 def test_the_shipper_in_default_is_in_the_chain_population_and_labelled_bad(world: Cli) -> None:
-    every = _refusal(world, "--settlements", "chain", "--as-of", _tomorrow())
+    every = _refusal(world, "--settlements", "chain", "--as-of", _tomorrow(), "--population", "all")
     assert "holds 2 shippers, 1 of them in default" in every
     alive = _refusal(world, "--settlements", "chain", "--as-of", _tomorrow(), "--population", "alive")
     assert "holds 1 shippers, 0 of them in default" in alive
     assert "a scorecard needs at least 5 in default and 5 not" in every
+    # without --population, the population of before (those not yet in default)
+    assert "holds 1 shippers, 0 of them in default" in _refusal(world, "--settlements", "chain", "--as-of", _tomorrow())
 
 
 def test_carriers_and_platforms_train_from_the_chain(world: Cli) -> None:
-    carriers = _refusal(world, "--role", "carrier", "--settlements", "chain", "--as-of", _tomorrow())
+    carriers = _refusal(
+        world, "--role", "carrier", "--settlements", "chain", "--as-of", _tomorrow(), "--population", "all"
+    )
     assert "the carrier population as of" in carriers and "holds 1 carriers, 0 of them in default" in carriers
-    platforms = _refusal(world, "--role", "platform", "--settlements", "chain", "--as-of", _tomorrow())
+    platforms = _refusal(
+        world, "--role", "platform", "--settlements", "chain", "--as-of", _tomorrow(), "--population", "all"
+    )
     assert "holds 1 platforms, 0 of them in default" in platforms  # PLAT1, from the payout recorded on chain
 
 
@@ -71,7 +77,9 @@ def test_an_unknown_population_is_refused(world: Cli) -> None:
 
 
 def test_the_synthetic_card_records_its_population_and_keeps_the_defaulted(cli: Cli, tmp_path) -> None:
-    every = cli.json("model", "train", "--synthetic", "1500", "--seed", "5", "--out", str(tmp_path / "a.json"))
+    every = cli.json(
+        "model", "train", "--synthetic", "1500", "--seed", "5", "--population", "all", "--out", str(tmp_path / "a.json")
+    )
     alive = cli.json(
         "model",
         "train",
@@ -92,5 +100,18 @@ def test_the_synthetic_card_records_its_population_and_keeps_the_defaulted(cli: 
 
 @pytest.mark.parametrize("role", ["carrier", "platform"])
 def test_a_synthetic_role_card_ranks_out_of_sample(cli: Cli, tmp_path, role: str) -> None:
-    out = cli.json("model", "train", "--role", role, "--synthetic", "1000", "--seed", "1", "--out", str(tmp_path / "c"))
+    out = cli.json(
+        "model",
+        "train",
+        "--role",
+        role,
+        "--synthetic",
+        "1000",
+        "--seed",
+        "1",
+        "--population",
+        "all",
+        "--out",
+        str(tmp_path / "c"),
+    )
     assert out["role"] == role and out["population"] == "all" and out["auc"] >= 0.8
