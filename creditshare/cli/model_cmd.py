@@ -22,8 +22,8 @@ ROLES = ("shipper", "carrier", "platform")
 POPULATIONS = ("all", "alive")
 POPULATION_HELP = (
     "Who the card is trained on: all (every subject with history by --as-of, those already in default included "
-    "and labelled bad: the population the oracles score) or alive (only those not yet in default). Without it, "
-    "each role's population as before: shippers and platforms not yet in default, every carrier."
+    "and labelled bad: the population the oracles score) or alive (only those not yet in default). Default: alive "
+    "for shippers (the population of before), all for carriers and platforms."
 )
 ROLE_HELP = (
     "The kind of subject the card scores: shipper (default), carrier or platform; the registry holds one "
@@ -78,17 +78,19 @@ def train(
     _check_role(role)
     if population is not None:
         _check_population(population)
+    asked = population
+    population = population or ("alive" if role == "shipper" else "all")
     if role == "shipper":
-        X, y, as_of_s = _training_data(ctx, settlements, synthetic, seed, market, as_of, with_xp, population or "alive")
+        X, y, as_of_s = _training_data(ctx, settlements, synthetic, seed, market, as_of, with_xp, population)
     else:
         if with_xp:
             raise InvalidInput("--with-xp adds shipper features: it is for --role shipper only.")
         X, y, as_of_s = _role_training_data(ctx, role, settlements, synthetic, seed, market, as_of, population)
     _check_labels(role, y, as_of_s)
-    # a card records its population when one was asked for (a card trained as before keeps its bytes)
+    # a card records its population, but a shipper card trained as before (no --population) keeps its bytes
     training: dict[str, int | str | None] = {
         **training_window(as_of_s),
-        **({"population": population} if population else {}),
+        **({"population": population} if asked or role != "shipper" else {}),
     }
     result = train_scorecard(X, y, name=name, version=version, method=method, training=training)
     card = result.card.with_role(role)
