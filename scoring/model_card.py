@@ -399,6 +399,14 @@ class ModelCard:
             int(points.max()),
         )
 
+    @property
+    def training_population(self) -> str:
+        """Who the card was trained on (scoring.features.POPULATIONS): "all" (those in default included) or
+        "alive"; a card that does not say (trained before the choice existed) was trained on "alive". A
+        holdout recomputed for its ROC must draw the same population, or the curve is not the card's."""
+        said = self.training.get("population")
+        return said if said in ("all", "alive") else "alive"
+
     # -- scoring --------------------------------------------------------------------------
 
     @property

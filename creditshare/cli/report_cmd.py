@@ -259,7 +259,7 @@ def _html(
         frame, as_of_s = settlement_history(
             settlements, synthetic, as_of=as_of, seed=seed, market=market, chain=lambda: st.client
         )
-        X, y = training_set(frame, as_of_s)
+        X, y = training_set(frame, as_of_s, population=card.training_population)
         if synthetic is not None:  # the holdout `model train` evaluated the card on
             _, X, _, y = holdout_split(X, y)
             source = f"holdout of the synthetic market (--synthetic {synthetic} --seed {seed} --market {market})"

@@ -574,7 +574,7 @@ def build(
         )
         source = f"the ledger's shippers as of {_date(first)}, labelled by defaults in the following 90 days"
         try:
-            labelled = training_set(pop.frame, first)
+            labelled = training_set(pop.frame, first, population=card.training_population)
         except (ScoringError, InvalidInput):
             labelled = None
     features = build_features(pop.frame, as_of, subjects=[i["subject"] for i in mine], roles=("shipper",))

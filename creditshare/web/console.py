@@ -382,7 +382,7 @@ class Console:
         firsts = [r.as_of for r in pop.reports.values() if to_hex(r.model_hash) == card.model_hash]
         first = min(firsts) if firsts else max(i["as_of"] for i in mine)
         try:
-            labelled = training_set(pop.frame, first)
+            labelled = training_set(pop.frame, first, population=card.training_population)
         except (ScoringError, InvalidInput):
             labelled = None
         source = "the ledger's shippers as of the champion's first published score, defaults in the next 90 days"

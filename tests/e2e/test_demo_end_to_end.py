@@ -177,7 +177,7 @@ def test_the_summary_shows_the_champions_drift_on_the_population_it_scores(demo)
     assert 0 < int(found.group(1)) <= SHIPPERS and found.group(3) in ("stable", "watch", "drifted")
     # the card records the population it was trained on: the one the oracles score
     card = json.loads((data / "demo" / "card.json").read_text())
-    assert card["training"]["population"] == "every shipper with history, defaulted ones included"
+    assert card["training"]["population"] == "all"
 
 
 def test_a_second_run_sends_nothing_new(demo):
