@@ -426,7 +426,8 @@ class Demo:
     def payouts_and_trips(self, market: DemoMarket) -> freight.FreightPlan:
         console.rule(
             "[bold]7b. The second leg: platforms record and pay what they owe carriers (some late, some unpaid, one "
-            "disputed), carriers confirm; an oracle checks the trip logs (one fabricated, one reused, one missing)"
+            f"disputed), carriers confirm; {ORACLE_THRESHOLD} oracles check the trip logs (one fabricated, one reused, "
+            "one missing)"
         )
         return freight.play(self, market)
 
