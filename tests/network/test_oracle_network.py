@@ -100,18 +100,21 @@ def logs(folder: Path) -> str:
 def test_four_daemons_on_four_nodes_land_one_report_per_window(netcli, daemons):
     client, oracle, folder = daemons["client"], daemons["oracle"], daemons["folder"]
     start = int(client.w3.eth.block_number)
-    events: dict[str, list[int]] = defaultdict(list)
+    # each submission's block is known to lie in (the head before it, the head after it]: on a loaded machine the
+    # head read after the CLI returns can be a few blocks past the block that holds the settlements
+    events: dict[str, list[range]] = defaultdict(list)
     for n, shippers in enumerate((SHIPPERS[:2], SHIPPERS[1:], SHIPPERS)):
         rows = [
             row(f"NETORC-{n}-{i}", shipper=s, platform="uscc:NETPLAT", amount=str(100_000 + 37 * i + n))
             for i, s in enumerate(shippers)
         ]
+        before = int(client.w3.eth.block_number)
         netcli("settlements", "submit", str(write_csv(folder, rows, name=f"n{n}.csv")), account="plat", node=n % 4)
-        block = int(client.w3.eth.block_number)
+        after = int(client.w3.eth.block_number)
         for s in shippers:
-            events[to_hex(subject_id(s))].append(block)
+            events[to_hex(subject_id(s))].append(range(before + 1, after + 1))
         time.sleep(4)
-    last = max(max(b) for b in events.values())
+    last = max(r.start for spans in events.values() for r in spans)  # the scoring epoch is at or after the block
 
     def epochs() -> dict[str, int]:
         (raw,) = client.call(oracle, "scoresOf", [subject_id(s) for s in SHIPPERS])
@@ -135,7 +138,9 @@ def test_four_daemons_on_four_nodes_land_one_report_per_window(netcli, daemons):
     assert all(n == 1 for n in reports.values()), (reports, logs(folder))
     for epoch, subjects in by_epoch.items():
         assert len(subjects) == len(set(subjects)), (epoch, subjects)
-    for subject, blocks in events.items():
-        windows = {-(-b // WINDOW) * WINDOW for b in blocks}
+    for subject, spans in events.items():
+        # at most one report per window a submission of the subject may have landed in, the last one covering
+        # the subject's last submission
+        windows = {-(-b // WINDOW) * WINDOW for r in spans for b in r}
         got = sorted(epoch for epoch, subjects in by_epoch.items() if subject in subjects)
-        assert 1 <= len(got) <= len(windows) and got[-1] >= max(blocks), (subject, blocks, got, logs(folder))
+        assert 1 <= len(got) <= len(windows) and got[-1] >= spans[-1].start, (subject, spans, got, logs(folder))
