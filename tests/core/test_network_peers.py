@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from creditshare.core import network
-from creditshare.core.errors import InvalidInput
+from creditshare.core.errors import ConfigError, InvalidInput
 
 
 def _node(tmp: Path, index: int, *, own_key: bool = True) -> network.NodeInfo:
@@ -80,3 +80,16 @@ def test_text_that_is_no_public_key_is_not_an_enode_id(text):
 def test_an_enode_id_names_the_address_of_its_own_key(secret):
     key = keys.PrivateKey(secret)
     assert network.enode_address(key.public_key.to_hex()) == key.public_key.to_checksum_address()
+
+
+def test_node_add_refuses_a_missing_and_a_full_network_and_writes_nothing(tmp_path):
+    with pytest.raises(ConfigError, match="no geth network in .*run `creditshare network init"):
+        network.add_node(tmp_path)
+    root = network.network_dir(tmp_path)
+    nodes = [_node(root, i) for i in range(network.MAX_VALIDATORS)]
+    network._save(_net(root, nodes), nodes)
+    before = sorted(p.name for p in root.iterdir())
+    with pytest.raises(InvalidInput, match=f"the network has {network.MAX_VALIDATORS} nodes; at most"):
+        network.add_node(tmp_path)
+    assert sorted(p.name for p in root.iterdir()) == before  # no node folder, network.json as it was
+    assert len(network.load_network(tmp_path).nodes) == network.MAX_VALIDATORS
