@@ -46,6 +46,24 @@ class Cli:
         return {**os.environ, **self.env}
 
 
+def admit_oracle(cli: Cli, name: str) -> None:
+    """A new key `name` admitted as an ORACLE member by the committee (c1 proposes, c2 approves)."""
+    cli("keys", "new", name)
+    p = cli.json(
+        "members",
+        "propose",
+        "admit",
+        "--member",
+        name,
+        "--org",
+        f"uscc:{name.upper()}",
+        "--role",
+        "ORACLE",
+        account="c1",
+    )
+    cli("members", "approve", str(p["id"]), account="c2")
+
+
 def write_csv(folder: Path, rows: list[str], name: str = "s.csv") -> Path:
     """A settlement CSV in `folder`, with evidence files evidence/waybill-*.txt copied beside it."""
     evidence = folder / "evidence"

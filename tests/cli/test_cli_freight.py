@@ -14,7 +14,7 @@ from brownie import web3
 
 from creditshare.core.ids import settlement_id, subject_id, to_hex
 from scoring.trips import DAY, TripLog
-from tests.cli.helpers import Cli, row, write_csv
+from tests.cli.helpers import Cli, admit_oracle, row, write_csv
 
 SHANGHAI, HANGZHOU = (31.23, 121.47), (30.27, 120.16)
 INVOICE_TS = int(dt.datetime(2026, 1, 5, tzinfo=dt.UTC).timestamp())
@@ -40,20 +40,7 @@ def fcli(cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> Cli:
     F-2 hydrogen Shanghai -> Hangzhou verified, F-3 electric Shanghai -> Hangzhou too fast (implausible),
     F-4 diesel Hangzhou -> Shanghai verified, F-5 without a log."""
     for name in ("orc", "orc2"):  # trip verdicts are final when k = 2 oracles attest them
-        cli("keys", "new", name)
-        p = cli.json(
-            "members",
-            "propose",
-            "admit",
-            "--member",
-            name,
-            "--org",
-            f"uscc:{name.upper()}",
-            "--role",
-            "ORACLE",
-            account="c1",
-        )
-        cli("members", "approve", str(p["id"]), account="c2")
+        admit_oracle(cli, name)
     p = cli.json("members", "propose", "set-parameter", "--parameter", "oracle.threshold", "--value", "2", account="c1")
     cli("members", "approve", str(p["id"]), account="c2")
     folder = tmp_path_factory.mktemp("freight")

@@ -14,7 +14,7 @@ from brownie import web3
 
 from creditshare.core.ids import settlement_id, subject_id, to_hex
 from scoring.trips import DAY, TripLog
-from tests.cli.helpers import Cli, row, write_csv
+from tests.cli.helpers import Cli, admit_oracle, row, write_csv
 
 SHANGHAI, HANGZHOU = (31.23, 121.47), (30.27, 120.16)
 INVOICE = "2026-01-05"
@@ -40,23 +40,6 @@ def trips_csv(folder: Path, rows: list[tuple[str, str]], name: str = "trips.csv"
     path = folder / name
     path.write_text("\n".join([HEADER, *lines]) + "\n")
     return path
-
-
-def admit_oracle(cli: Cli, name: str) -> None:
-    cli("keys", "new", name)
-    p = cli.json(
-        "members",
-        "propose",
-        "admit",
-        "--member",
-        name,
-        "--org",
-        f"uscc:{name.upper()}",
-        "--role",
-        "ORACLE",
-        account="c1",
-    )
-    cli("members", "approve", str(p["id"]), account="c2")
 
 
 @pytest.fixture(scope="module")
