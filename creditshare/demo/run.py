@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -445,22 +446,8 @@ class Demo:
             "promote each as its role's champion by committee vote"
         )
         card = self.folder / "card.json"
-        old = ModelCard.load(card) if card.exists() else None
-        if old is None or old.training.get("population") != TRAINING_POPULATION:
-            trained = cs(
-                "model",
-                "train",
-                *SHIPPER_TRAINING_DRAW,
-                "--as-of",
-                self.today.isoformat(),
-                "--population",
-                TRAINING_POPULATION,
-                "--version",
-                str(1 if old is None else old.version + 1),
-                "--out",
-                str(card),
-                json_out=True,
-            )
+        trained = self._train_unless_current(card, SHIPPER_TRAINING_DRAW)
+        if trained is not None:
             console.print(
                 f"  shipper card {card.name}: `model train` on a seeded draw of the freight-demo market (2,500 "
                 f"shippers, seed 1, as of {self.today}; population: every shipper with history, defaulted ones "
@@ -491,6 +478,28 @@ class Demo:
         cs("model", "show")
         return card
 
+    def _train_unless_current(self, card: Path, draw: Sequence[str]) -> dict[str, Any] | None:
+        """`model train *draw` into `card` (the next version), unless the card there was trained on the demo's
+        population already; model train's --json result, or None when the card is kept."""
+        old = ModelCard.load(card) if card.exists() else None
+        if old is not None and old.training.get("population") == TRAINING_POPULATION:
+            return None
+        trained: dict[str, Any] = self.cs(
+            "model",
+            "train",
+            *draw,
+            "--as-of",
+            self.today.isoformat(),
+            "--population",
+            TRAINING_POPULATION,
+            "--version",
+            str(1 if old is None else old.version + 1),
+            "--out",
+            str(card),
+            json_out=True,
+        )
+        return trained
+
     def _role_card(self, role: str) -> Path:
         """A card for carriers or platforms (their settlement and party features: payouts, trips), trained by
         `model train --role` on a role market of the freight-demo profile (scoring.synthetic.role_market: carriers
@@ -499,24 +508,8 @@ class Demo:
         (The PSI check at promotion is the shipper card's: these are promoted with --skip-drift-check.)"""
         cs = self.cs
         card = self.folder / f"card-{role}.json"
-        old = ModelCard.load(card) if card.exists() else None
-        if old is None or old.training.get("population") != TRAINING_POPULATION:
-            trained = cs(
-                "model",
-                "train",
-                "--role",
-                role,
-                *ROLE_TRAINING_DRAW,
-                "--as-of",
-                self.today.isoformat(),
-                "--population",
-                TRAINING_POPULATION,
-                "--version",
-                str(1 if old is None else old.version + 1),
-                "--out",
-                str(card),
-                json_out=True,
-            )
+        trained = self._train_unless_current(card, ("--role", role, *ROLE_TRAINING_DRAW))
+        if trained is not None:
             console.print(
                 f"  {role} card {card.name}: hash {trained['model_hash'][:18]}…, {trained['rows']} {role}s "
                 f"({trained['defaults']} in default), holdout AUC {trained['auc']}"
