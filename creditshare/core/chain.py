@@ -885,12 +885,16 @@ class ChainClient:
 
         On a network that seals on a schedule (stall_s > 0), a head that stops advancing for stall_s while
         the receipt is missing ends the wait early with ChainStalled (the transaction stays in the node's pool
-        and lands once the chain resumes; re-running the command skips what landed).
+        and lands once the chain resumes; re-running the command skips what landed). There, `timeout` counts
+        only time in which blocks were sealed: a pause shorter than stall_s (a signer restarting) does not
+        use it up, since no transaction can be mined without a block.
         """
         deadline = time.monotonic() + timeout
         delay = 0.002
         stall_s = self.settings.network.stall_s
-        next_check = time.monotonic() + min(stall_s, 5.0) if stall_s > 0 else float("inf")
+        check_every = min(stall_s, 5.0)
+        next_check = time.monotonic() + check_every if stall_s > 0 else float("inf")
+        last_head, last_check = (self.head_age()[0] if stall_s > 0 else -1), time.monotonic()
         while True:
             response = self.rpc("eth_getTransactionReceipt", ["0x" + tx_hash.hex()], "receipt")
             result = response.get("result")
@@ -898,13 +902,17 @@ class ChainClient:
                 for key in ("status", "gasUsed", "blockNumber"):
                     result[key] = int(result[key], 16)
                 return result  # type: ignore[no-any-return]
-            if time.monotonic() > deadline:
-                raise ChainError(f"transaction 0x{tx_hash.hex()} was not mined within {timeout:.0f}s.")
-            if time.monotonic() > next_check:
+            now = time.monotonic()
+            if stall_s > 0 and (now > next_check or now > deadline):
                 number, age = self.head_age()
                 if age > stall_s:
                     raise ChainStalled(number, age, stall_s, pending=tx_hash)
-                next_check = time.monotonic() + min(stall_s, 5.0)
+                if number == last_head:  # no block since the last look: that time cannot mine anything
+                    deadline += now - last_check
+                last_head, last_check = number, now
+                next_check = now + check_every
+            if now > deadline:
+                raise ChainError(f"transaction 0x{tx_hash.hex()} was not mined within {timeout:.0f}s.")
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
 
