@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import secrets
 import socket
 import struct
@@ -307,6 +308,7 @@ class PsiServer:
     ) -> list[PsiRun]:
         """Serve until `runs` runs have finished; a refused or failed peer does not count and the server goes
         on. Raises PrivacyError if no peer connects for `timeout` seconds before the runs are done."""
+        check_timeout(timeout)
         done: list[PsiRun] = []
         try:
             listener = socket.create_server((host, port))
@@ -433,6 +435,13 @@ def _refuse(conn: socket.socket, reason: str) -> PeerRefused:
     return PeerRefused(f"PSI: {reason}.")
 
 
+def check_timeout(timeout: float) -> float:
+    """`timeout` (seconds) if it is a finite positive number, else InvalidInput (before any socket is opened)."""
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout < math.inf:
+        raise InvalidInput(f"the PSI timeout must be a positive number of seconds; got {timeout!r}.")
+    return float(timeout)
+
+
 def psi_serve(
     ids: Iterable[str],
     port: int,
@@ -445,11 +454,13 @@ def psi_serve(
     on_run: Callable[[PsiRun], None] | None = None,
 ) -> list[PsiRun]:
     """Serve `runs` PSI runs on host:port to authenticated members; return them."""
+    check_timeout(timeout)
     return PsiServer(ids, identity, limits).serve(port, host=host, timeout=timeout, runs=runs, on_run=on_run)
 
 
 def psi_query(ids: Iterable[str], host: str, port: int, *, identity: PsiIdentity, timeout: float = 60.0) -> PsiRun:
     """Query the holder serving on host:port; return the run (shared ids, job output) and tell the server."""
+    check_timeout(timeout)
     client = _Client(_clean_ids(ids, "query"))
     me = identity.address
     n = len(client.ids)

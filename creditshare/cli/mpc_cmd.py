@@ -144,8 +144,9 @@ def serve(
     out_dir: Path | None = typer.Option(None, "--out-dir", help="Write each run's job record (JSON) here."),
 ) -> None:
     """Answer PSI queries of authenticated consortium members, within limits; log each run on chain."""
-    from privacy.psi import PsiLimits, psi_serve
+    from privacy.psi import PsiLimits, check_timeout, psi_serve
 
+    check_timeout(timeout)  # before the key is unlocked or a socket opened
     identity = _identity(ctx, account)
     logged: list[dict[str, Any]] = []
     limits = PsiLimits(max_query=max_query, max_queries=max_queries, window_s=window)
@@ -180,8 +181,9 @@ def query(
     out_dir: Path | None = typer.Option(None, "--out-dir", help="Write the run's job record (JSON) here."),
 ) -> None:
     """Connect to the serving holder, learn the shared ids, and log the run on chain."""
-    from privacy.psi import psi_query
+    from privacy.psi import check_timeout, psi_query
 
+    check_timeout(timeout)
     identity = _identity(ctx, account)
     run = psi_query(_ids(ids), host, port, identity=identity, timeout=timeout)
     item = _log_run(ctx, identity, run, out_dir)

@@ -286,6 +286,22 @@ def test_queries_beyond_the_rate_are_refused_per_member(cli: Any, ids_files: dic
     assert len(runs) == 3 and len({r["job_id"] for r in runs}) == 3  # each run is its own logged job
 
 
+@pytest.mark.chain
+@pytest.mark.parametrize("command", ["serve", "query"])
+@pytest.mark.parametrize("timeout", ["-1", "0", "nan", "inf"])
+def test_a_timeout_that_is_not_a_positive_number_is_one_error_line(
+    cli: Any, ids_files: dict[str, Path], command: str, timeout: str
+) -> None:
+    """Before, a negative or NaN --timeout reached the socket and was reported as a bug (ValueError)."""
+    (port,) = free_ports(1)
+    args = ("psi", command, "--ids", str(ids_files["small"]), "--port", str(port), "--timeout", timeout)
+    result = cli(*args, account="bank", ok=False)
+    assert result.exit_code == 1, result.stderr
+    assert result.stderr == f"error: the PSI timeout must be a positive number of seconds; got {float(timeout)!r}.\n"
+    with pytest.raises(PrivacyError, match="could not reach"):  # nothing listens: the serve above never bound
+        psi_query(A[:3], "127.0.0.1", port, identity=stranger(), timeout=0.5)
+
+
 def handshake_then_request(port: int, n: int, request: bytes) -> bytes:
     """An authenticated client that announces `n` ids and then sends `request` as its REQUEST frame."""
     from privacy import psi
