@@ -314,6 +314,8 @@ def check_report_window(
         raise ReportOutsideWindow(
             f"as_of must be the time of the epoch's block {epoch} ({block_time}); got {as_of}: not signing."
         )
+    if expiry <= as_of:
+        raise ReportOutsideWindow(f"expiry {expiry} is not after as_of {as_of}: the report would never be valid.")
     if expiry > as_of + ttl:
         raise ReportOutsideWindow(
             f"expiry {expiry} is more than {ttl} seconds after as_of {as_of} (the signing TTL); "

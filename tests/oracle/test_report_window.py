@@ -59,3 +59,11 @@ def test_the_window_passes_exactly_for_a_confirmed_epoch_its_time_and_an_expiry_
         assert "\n" not in str(err)
     else:
         assert ok
+
+
+@pytest.mark.parametrize("shift", [0, -1, -(2**40)])
+def test_an_expiry_not_after_as_of_is_refused_as_such_not_as_an_old_epoch(client, shift):
+    head = int(web3.eth.block_number)
+    as_of = int(web3.eth.get_block(head)["timestamp"])
+    with pytest.raises(ReportOutsideWindow, match=f"^expiry {as_of + shift} is not after as_of {as_of}: the report"):
+        check_report_window(client, epoch=head, as_of=as_of, expiry=as_of + shift)
