@@ -27,6 +27,7 @@ from creditshare.domain.cards import CardUnavailable, card_of_model
 from creditshare.domain.index import ChainIndex, settlements_as_of
 from oracle.batch import build_reports, score_subjects
 from oracle.mpc_features import merge_aggregates
+from oracle.provenance import MODEL_STATUS
 from oracle.report import Entry, ScoreReport, entries_root, order_signatures, recover_signer, report_digest, sign_report
 from scoring.features import build_features, party_features
 from scoring.model_card import TIERS
@@ -476,6 +477,7 @@ def scores(client: ChainClient, subjects: Sequence[bytes]) -> list[dict[str, Any
             out.append({"subject": to_hex(subject), "scored": False})
             continue
         model = registry.model(bytes(model_hash))
+        age_days = max(0, now - as_of) // 86400
         out.append(
             {
                 "subject": to_hex(subject),
@@ -487,7 +489,11 @@ def scores(client: ChainClient, subjects: Sequence[bytes]) -> list[dict[str, Any
                 "model_is_champion": bytes(model_hash) in champions or bytes(model_hash) == current_set,
                 "as_of": as_of,
                 "epoch": epoch,
-                "staleness_days": max(0, now - as_of) // 86400,
+                # the raw stored score: not a verdict (score show's provenance is); a reader sees whether its
+                # model was retired or withdrawn and how old it is (issue #14, finding 10)
+                "model_status": MODEL_STATUS.get(model.status, "unregistered") if model else "unregistered",
+                "age_days": age_days,
+                "staleness_days": age_days,
                 "report": report,
                 "reasons_hash_prefix": to_hex(bytes(reasons))[:52],
             }
