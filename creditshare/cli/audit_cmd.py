@@ -6,6 +6,7 @@ import typer
 
 from creditshare.bindings.data_bus import DataBus
 from creditshare.cli.context import emit, state, table
+from creditshare.cli.options import UINT256_MAX
 from creditshare.core.ids import subject_id, to_hex
 from creditshare.core.keys import resolve_address
 
@@ -20,9 +21,9 @@ def audit(
         "subject's member or an active committee member. No key is unlocked: "
         "the chain checks the call's `from`, which is not authentication.",
     ),
-    offset: int = typer.Option(0, "--offset", min=0, help="First log index to list."),
+    offset: int = typer.Option(0, "--offset", min=0, max=UINT256_MAX, help="First log index to list."),
     limit: int | None = typer.Option(
-        None, "--limit", min=1, help="List at most this many (default: all, read in pages of 500)."
+        None, "--limit", min=1, max=UINT256_MAX, help="List at most this many (default: all, read in pages of 500)."
     ),
 ) -> None:
     """List the accesses to a subject's data: lender, purpose, consent, scope and time (oldest first).

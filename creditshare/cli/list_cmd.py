@@ -10,7 +10,7 @@ import typer
 from creditshare.bindings.credit_list import CreditList
 from creditshare.bindings.settlement_token import SettlementToken
 from creditshare.cli.context import emit, progress, state, table
-from creditshare.cli.options import Account, CommitteeAccount, DryRun, MaintainerAccount, ViewerAccount
+from creditshare.cli.options import UINT256_MAX, Account, CommitteeAccount, DryRun, MaintainerAccount, ViewerAccount
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import subject_id, to_hex
 from creditshare.core.keys import resolve_address
@@ -103,7 +103,7 @@ def show(
     st = state(ctx)
     book = CreditList(st.client)
     now = st.client.block_timestamp()
-    if what.strip().isdigit():
+    if what.strip().isascii() and what.strip().isdigit():
         entry = book.entry(int(what))
         info = {**entry.to_json(now), "contest": book.contest_of(entry.id)}
         emit(st, info, lambda: table(f"Entry {entry.id}", ["field", "value"], [[k, v] for k, v in info.items()]))
@@ -388,7 +388,7 @@ def balance(
 def mint(
     ctx: typer.Context,
     to: str = typer.Argument(..., help="Recipient: address or keystore name."),
-    amount: int = typer.Argument(..., help="Fen to mint (integer)."),
+    amount: int = typer.Argument(..., max=UINT256_MAX, help="Fen to mint (integer)."),
     top_up: bool = typer.Option(False, "--top-up", help="Mint only what brings the balance up to AMOUNT (idempotent)."),
     account: CommitteeAccount = None,
 ) -> None:

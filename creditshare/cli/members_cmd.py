@@ -18,7 +18,7 @@ from creditshare.bindings.consortium import (
     signer_address,
 )
 from creditshare.cli.context import State, console, emit, progress, state, table
-from creditshare.cli.options import Account
+from creditshare.cli.options import UINT256_MAX, Account
 from creditshare.core.chain import CallsRefused, PartialWrite, spans
 from creditshare.core.errors import InvalidInput
 from creditshare.core.ids import subject_id, to_hex
@@ -118,7 +118,7 @@ def propose(
         help="A role (SHIPPER, PLATFORM, CARRIER, LENDER, ORACLE, MAINTAINER, COMMITTEE); repeat for several.",
     ),
     parameter: str | None = typer.Option(None, "--parameter", help="Parameter name, for set-parameter."),
-    value: int = typer.Option(0, "--value", help="New threshold or parameter value."),
+    value: int = typer.Option(0, "--value", min=0, max=UINT256_MAX, help="New threshold or parameter value."),
     signer: str | None = typer.Option(
         None, "--signer", help="admit-validator: the 0x address the member's node seals blocks with (Clique signer)."
     ),
@@ -217,7 +217,9 @@ def validators(ctx: typer.Context) -> None:
 @app.command()
 def approve(
     ctx: typer.Context,
-    proposal_ids: list[int] = typer.Argument(..., help="Proposal id(s); several are approved pipelined."),
+    proposal_ids: list[int] = typer.Argument(
+        ..., min=0, max=UINT256_MAX, help="Proposal id(s); several are approved pipelined."
+    ),
     account: Account = None,
 ) -> None:
     """Approve proposals; each executes when the threshold is reached."""

@@ -34,6 +34,10 @@ ParticipantAccount = Annotated[
     str | None, typer.Option("--account", help="Keystore name of this participant's account.")
 ]
 
+#: the largest integer a uint256 argument holds: an integer option or argument that goes on chain is bounded by it
+#: (typer's min/max), so a larger one is a usage error instead of an encoding failure after the checks
+UINT256_MAX = 2**256 - 1
+
 DRY_RUN_HELP = "Validate and show what would be sent; send nothing."
 
 #: --dry-run: validate and report, send no transaction

@@ -23,13 +23,14 @@ from eth_account.signers.local import LocalAccount
 
 from creditshare.core.errors import ConfigError, KeyUnavailable
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 # scrypt work factor; lower it (a power of two) only for throwaway test keys
 DEFAULT_SCRYPT_N = 2**18
 
 
 def _check_name(name: str) -> None:
-    if not NAME_PATTERN.match(name):
+    # fullmatch: with match and `$`, "plat\n" passed and wrote a keystore file named "plat\n.json"
+    if not NAME_PATTERN.fullmatch(name):
         raise ConfigError(f"account name must be 1-64 letters, digits, '.', '_' or '-'; got {name!r}.")
 
 
@@ -65,9 +66,11 @@ def _scrypt_n() -> int:
     raw = os.environ.get("CREDITSHARE_SCRYPT_N")
     if not raw:
         return DEFAULT_SCRYPT_N
-    n = int(raw) if raw.isdigit() else 0
-    if n < 2 or n & (n - 1):
-        raise ConfigError(f"CREDITSHARE_SCRYPT_N must be a power of two; got {raw}.")
+    # ASCII digits only (int() reads "²" or "１６" otherwise), and at most the default: a keystore written with
+    # more work than read_keystore accepts (n * r <= 2^21, r = 8) could never be unlocked again
+    n = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 7 else 0
+    if n < 2 or n > DEFAULT_SCRYPT_N or n & (n - 1):
+        raise ConfigError(f"CREDITSHARE_SCRYPT_N must be a power of two from 2 to {DEFAULT_SCRYPT_N}; got {raw!r}.")
     return n
 
 

@@ -32,13 +32,16 @@ def read_admissions(keystore_dir: Path, file: Path) -> list[tuple[str, bytes, tu
     table = read_csv_rows(file, required=COLUMNS, bad_rows=bad)
     rows: list[tuple[str, bytes, tuple[str, ...]]] = []
     errors = [f"line {line}: {reason}" for line, reason in bad]
+    first: dict[object, int] = {}  # a member or an organisation -> the line it is first on
     for line, r in table:
         try:
-            names = tuple(x.strip().upper() for x in r["roles"].replace(" ", ";").split(";") if x.strip())
-            for name in names:
-                role_id(name)
-            address = resolve_address(keystore_dir, r["member"])
-            rows.append((address, subject_id(r["org"]), names))
+            names = _role_names(r["roles"])
+            if not names:
+                raise InvalidInput("roles is empty: admitting a member needs at least one role.")
+            address, org = resolve_address(keystore_dir, r["member"]), subject_id(r["org"])
+            _once(first, line, ("member", address.lower()), f"member {r['member']}")
+            _once(first, line, ("org", org), f"organisation {r['org']}")
+            rows.append((address, org, names))
         except CreditShareError as err:
             errors.append(f"line {line}: {err}")
     if errors:
@@ -49,10 +52,17 @@ def read_admissions(keystore_dir: Path, file: Path) -> list[tuple[str, bytes, tu
 
 
 def _role_names(text: str) -> tuple[str, ...]:
-    names = tuple(x.strip().upper() for x in text.replace(" ", ";").split(";") if x.strip())
+    names = tuple(dict.fromkeys(x.strip().upper() for x in text.replace(" ", ";").split(";") if x.strip()))
     for name in names:
         role_id(name)
     return names
+
+
+def _once(first: dict[object, int], line: int, key: object, what: str) -> None:
+    """Refuses a member, organisation or signer that an earlier row names (with that row's line)."""
+    if key in first:
+        raise InvalidInput(f"{what} is listed twice (first on line {first[key]}).")
+    first[key] = line
 
 
 def read_validators(keystore_dir: Path, file: Path) -> list[tuple[str, str, bytes, tuple[str, ...]]]:
@@ -62,13 +72,16 @@ def read_validators(keystore_dir: Path, file: Path) -> list[tuple[str, str, byte
     table = read_csv_rows(file, required=VALIDATOR_COLUMNS, optional=("org", "roles"), bad_rows=bad)
     rows: list[tuple[str, str, bytes, tuple[str, ...]]] = []
     errors = [f"line {line}: {reason}" for line, reason in bad]
+    first: dict[object, int] = {}
     for line, r in table:
         try:
             org, names = (r.get("org") or "").strip(), _role_names(r.get("roles") or "")
             if bool(org) != bool(names):
                 raise InvalidInput("org and roles go together: both empty (a member already) or both given.")
-            address = resolve_address(keystore_dir, r["member"])
-            rows.append((address, signer_address(r["signer"]), subject_id(org) if org else ZERO32, names))
+            address, signer = resolve_address(keystore_dir, r["member"]), signer_address(r["signer"])
+            _once(first, line, ("member", address.lower()), f"member {r['member']}")
+            _once(first, line, ("signer", signer.lower()), f"signer {r['signer']}")
+            rows.append((address, signer, subject_id(org) if org else ZERO32, names))
         except CreditShareError as err:
             errors.append(f"line {line}: {err}")
     if errors:

@@ -291,7 +291,7 @@ def default_confirmations() -> int:
     raw = os.environ.get(CONFIRMATIONS_ENV, "").strip()
     if not raw:
         return 0
-    if not raw.isdigit() or int(raw) > 10_000:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 5 or int(raw) > 10_000:
         raise InvalidInput(f"{CONFIRMATIONS_ENV} must be a whole number of blocks from 0 to 10000; got {raw!r}.")
     return int(raw)
 

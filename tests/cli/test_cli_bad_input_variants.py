@@ -1,0 +1,171 @@
+"""Neighbours of issue #13's findings, tried by hand through the real CLI and fixed: integers past a uint256, non-ASCII
+digits, a consent expiry no date can print, keystore names and work factors that slipped through, and admission
+files whose repeated rows were refused without their line. Each refusal is one `error:` line (or typer's usage
+error, exit 2), no traceback, and the chain does not move (block number and the state concerned)."""
+
+from __future__ import annotations
+
+import pytest
+from brownie import web3
+
+from creditshare.core.keys import load_account
+from tests.cli.helpers import Cli
+
+BIG = str(2**256)  # one more than a uint256 holds
+
+
+def refused(cli: Cli, *args: str, account: str | None = None, code: int = 1, **env: str) -> str:
+    """Runs a command that must be refused: exit `code` (1: one `error:` line; 2: typer's usage error), no
+    traceback, no 'this is a bug', no block mined. Returns stderr."""
+    block, saved = web3.eth.block_number, dict(cli.env)
+    cli.env.update(env)
+    try:
+        result = cli(*args, ok=False, account=account)
+    finally:
+        cli.env = saved
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and "this is a bug" not in result.stderr, result.stderr
+    assert result.stderr.startswith("error: " if code == 1 else "Usage: "), result.stderr
+    assert web3.eth.block_number == block
+    return result.stderr
+
+
+# -- integers: bounded where they are read ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "account"),
+    [
+        (("members", "approve", BIG), "c2"),
+        (("members", "approve", "1", BIG), "c2"),
+        (("token", "mint", "plat", BIG), "c1"),
+        (("members", "propose", "set-threshold", "--value", BIG), "c1"),
+        (("audit", "uscc:SHIP1", "--as", "ship", "--offset", BIG), None),
+        (("audit", "uscc:SHIP1", "--as", "ship", "--limit", BIG), None),
+    ],
+    ids=["approve", "approve-second", "mint", "set-threshold", "audit-offset", "audit-limit"],
+)
+def test_an_integer_past_uint256_is_a_usage_error_not_an_encoding_bug(cli, args, account):
+    # before: "unexpected ValueOutOfBounds ... this is a bug in creditshare" once every check had passed
+    stderr = refused(cli, *args, account=account, code=2)
+    assert "Invalid value" in stderr
+
+
+def test_the_largest_uint256_is_still_read_by_the_contract(cli):
+    stderr = refused(cli, "members", "approve", str(2**256 - 1), account="c2")
+    assert "ConsortiumUnknownProposal" in stderr and "nothing was sent" in stderr
+
+
+@pytest.mark.parametrize("what", ["²", "١٢", "１２"])
+def test_list_show_of_non_ascii_digits_is_read_as_a_subject(cli, what):
+    # before: int("²") raised ValueError ("this is a bug"); "١٢" and "１２" were read as entry 12
+    stderr = refused(cli, "list", "show", what)
+    assert "subject must be 'namespace:registration'" in stderr
+
+
+# -- consent: an expiry past what can be printed is refused before the grant --------------------------------
+
+
+def consents_of_ship(cli: Cli) -> list:
+    return cli.json("consent", "show", "uscc:SHIP1")["consents"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--days", str(10**12), "--days must be at most 36500 (100 years); got 1000000000000."),
+        ("--days", "36501", "--days must be at most 36500 (100 years)"),
+        ("--until", "9999-12-31", "--until must be at most 36500 days (100 years) ahead; got 9999-12-31."),
+    ],
+)
+def test_a_consent_beyond_a_hundred_years_is_refused_before_it_is_granted(cli, option, value, message):
+    # before: --days 10^12 granted consent on chain (uint64 expiry), then failed printing its date (OSError)
+    before = consents_of_ship(cli)
+    args = ("consent", "grant", "--lender", "bank", "--purpose", "credit-assessment", "--scope", "score")
+    stderr = refused(cli, *args, option, value, account="ship")
+    assert message in stderr
+    assert consents_of_ship(cli) == before
+
+
+def test_a_consent_of_a_hundred_years_is_granted_and_printed(cli):
+    args = ("consent", "grant", "--lender", "bank", "--purpose", "credit-assessment", "--scope", "score")
+    result = cli(*args, "--days", "36500", account="ship")
+    assert "granted consent" in result.stdout
+    (consent,) = consents_of_ship(cli)
+    assert consent["expires"].startswith(str(int(consent["expires"][:4])))  # a printable date, year 21xx
+    assert 2100 < int(consent["expires"][:4]) < 2200
+
+
+# -- keystores -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["plat2\n", "plat2\r", " plat2", "plat2/x", "ş"])
+def test_a_keystore_name_with_a_newline_or_other_character_is_refused_and_nothing_is_written(cli, name):
+    # before: "plat2\n" passed the name check (re.match with $) and wrote keystore/"plat2\n.json"
+    files = sorted((cli.data_dir / "keystore").iterdir())
+    stderr = refused(cli, "keys", "new", name)
+    assert "account name must be 1-64 letters, digits" in stderr
+    assert sorted((cli.data_dir / "keystore").iterdir()) == files
+
+
+@pytest.mark.parametrize("value", ["²", "１６", "1073741824", "524288", "0", "3", "16x", "9" * 5000])
+def test_a_scrypt_work_factor_that_is_not_a_small_power_of_two_is_one_error(cli, value):
+    # before: "²" was int()'s ValueError and 2^30 hashlib's "Error 2 while running scrypt", both "a bug";
+    # 2^19 wrote a keystore that read_keystore then refused to unlock (n * r > 2^21)
+    files = sorted((cli.data_dir / "keystore").iterdir())
+    stderr = refused(cli, "keys", "new", "fresh", CREDITSHARE_SCRYPT_N=value)
+    assert "CREDITSHARE_SCRYPT_N must be a power of two from 2 to 262144" in stderr
+    assert sorted((cli.data_dir / "keystore").iterdir()) == files
+
+
+def test_the_largest_scrypt_work_factor_writes_a_keystore_that_unlocks(cli, monkeypatch):
+    cli.env["CREDITSHARE_SCRYPT_N"] = str(2**18)
+    try:
+        created = cli.json("keys", "new", "slowkey")
+    finally:
+        cli.env["CREDITSHARE_SCRYPT_N"] = "16"
+    monkeypatch.setenv("CREDITSHARE_PASSWORD", cli.env["CREDITSHARE_PASSWORD"])
+    assert load_account(cli.data_dir / "keystore", "slowkey").address == created["address"]
+
+
+@pytest.mark.parametrize("value", ["²", "１", "99999999999999999999", "-1"])
+def test_a_bad_index_confirmation_depth_is_one_error(cli, value):
+    stderr = refused(cli, "index", "status", CREDITSHARE_INDEX_CONFIRMATIONS=value)
+    assert "CREDITSHARE_INDEX_CONFIRMATIONS must be a whole number of blocks from 0 to 10000" in stderr
+
+
+# -- admission files: a repeated member or organisation is named at its line ---------------------------------
+
+
+def open_proposals(cli: Cli) -> int:
+    return len(cli.json("members", "proposals"))
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (["{a},uscc:NEW1,LENDER", "{a},uscc:NEW2,LENDER"], "line 3: member {a} is listed twice (first on line 2)."),
+        (["{a},uscc:NEW1,LENDER", "{b},uscc:NEW1,LENDER"], "line 3: organisation uscc:NEW1 is listed twice"),
+        (["{a},uscc:NEW1,"], "line 2: roles is empty: admitting a member needs at least one role."),
+        (["{a},uscc:NEW1,;;"], "line 2: roles is empty"),
+    ],
+    ids=["member-twice", "org-twice", "no-roles", "only-separators"],
+)
+def test_an_admission_file_with_a_repeated_or_empty_row_names_its_line_and_sends_nothing(cli, tmp_path, rows, message):
+    # before: "0x… is listed twice." / "0x…: admitting a member needs at least one role." without file or line
+    for name in ("newa", "newb"):
+        if not (cli.data_dir / "keystore" / f"{name}.json").exists():
+            cli("keys", "new", name)
+    path = tmp_path / "admit.csv"
+    path.write_text("\n".join(["member,org,roles", *(r.format(a="newa", b="newb") for r in rows)]) + "\n")
+    before = open_proposals(cli)
+    stderr = refused(cli, "members", "propose", "admit", "--file", str(path), account="c1")
+    assert stderr.startswith(f"error: {path}: ") and message.format(a="newa") in stderr
+    assert open_proposals(cli) == before
+
+
+def test_a_role_named_twice_in_one_row_is_one_role(cli, tmp_path):
+    cli("keys", "new", "twice")
+    path = tmp_path / "admit.csv"
+    path.write_text("member,org,roles\ntwice,uscc:TWICE1,LENDER;lender\n")
+    assert "1 proposed" in cli("members", "propose", "admit", "--file", str(path), account="c1").stdout
