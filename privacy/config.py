@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from eth_utils import keccak
+from eth_utils import is_address, keccak
 
 from creditshare.core.errors import InvalidInput
 from privacy.files import parse_json, parse_toml, read_text
@@ -237,9 +237,20 @@ def _parse_parties(value: Any, source: str) -> tuple[PartyAddress, ...]:
         if not isinstance(port, int) or not 0 < port < 65536:
             raise InvalidInput(f"{source}: party {i} port must be an integer in 1..65535; got {port!r}.")
         member = p.get("member")
-        if member is not None and not isinstance(member, str):
-            raise InvalidInput(f"{source}: party {i} member must be an address string.")
+        if member is not None and not (isinstance(member, str) and is_address(member)):
+            raise InvalidInput(f"{source}: party {i} member must be a 0x member address; got {member!r}.")
         parties.append(PartyAddress(name=str(p.get("name", f"party{i}")), host=host, port=port, member=member))
+    seen: dict[str, int] = {}
+    for i, party in enumerate(parties):
+        if party.member is None:
+            continue
+        first = seen.setdefault(party.member.lower(), i)
+        if first != i:
+            # one holder with two of the shares reaches MPyC's threshold alone and reads the other inputs
+            raise InvalidInput(
+                f"{source}: parties {first} and {i} are the same member {party.member}: an MPC job needs "
+                f"{MIN_PARTIES} distinct holders (one holding two shares could reconstruct the others' inputs)."
+            )
     endpoints = [p.endpoint for p in parties]
     if len(set(endpoints)) != len(endpoints):
         raise InvalidInput(f"{source}: two parties share the same host:port.")

@@ -63,6 +63,12 @@ def test_config_reads_json_and_toml_alike(tmp_path: Path) -> None:
         (lambda c: c.update(parties={"a": 1}), "parties must be a list"),
         (lambda c: c["parties"][1].update(port=70000), "party 1 port must be an integer in 1..65535"),
         (lambda c: c["parties"][1].update(port=c["parties"][0]["port"]), "share the same host:port"),
+        (
+            lambda c: c["parties"][2].update(member=c["parties"][0]["member"].lower()),
+            "parties 0 and 2 are the same member .*3 distinct holders",
+        ),
+        (lambda c: c["parties"][1].update(member="0x1234"), "party 1 member must be a 0x member address; got '0x1234'"),
+        (lambda c: c["parties"][1].update(member=7), "party 1 member must be a 0x member address; got 7"),
         (lambda c: c.update(subjects=[SUBJECTS[0], SUBJECTS[0]]), "has duplicates"),
         (lambda c: c.update(subjects=["0x1234"]), "is not 0x-prefixed 32-byte hex"),
         (lambda c: c.update(timeouts={"connect_s": -1}), "timeouts.connect_s must be a positive"),
