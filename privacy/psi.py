@@ -66,6 +66,9 @@ BYTES_PER_ID = 80  # a blinded point in a protobuf (33 bytes + framing) or a hex
 DEFAULT_MAX_QUERY = 20_000
 DEFAULT_MAX_QUERIES = 3
 DEFAULT_WINDOW_S = 86_400.0
+# seconds a connecting peer has for its HELLO and its AUTH: until it has authenticated it is anonymous, and one
+# connection is served at a time, so it must not hold the server for the whole run's timeout
+HANDSHAKE_S = 10.0
 HELLO, SETUP, REQUEST, RESPONSE, RESULT, ERROR, CHALLENGE, AUTH = range(1, 9)
 _KIND_NAMES = {
     HELLO: "HELLO",
@@ -291,11 +294,19 @@ def _commit(ids: list[str]) -> tuple[bytes, str]:
 class PsiServer:
     """The serving holder: answers authenticated members, within its limits, one connection at a time."""
 
-    def __init__(self, ids: Iterable[str], identity: PsiIdentity, limits: PsiLimits | None = None) -> None:
+    def __init__(
+        self,
+        ids: Iterable[str],
+        identity: PsiIdentity,
+        limits: PsiLimits | None = None,
+        *,
+        handshake_s: float = HANDSHAKE_S,
+    ) -> None:
         self.server = _Server(_clean_ids(ids, "serve"))
         self.identity = identity
         self.limits = limits or PsiLimits()
         self.rate = RateLimiter(self.limits)
+        self.handshake_s = check_timeout(handshake_s)
 
     def serve(
         self,
@@ -339,9 +350,11 @@ class PsiServer:
         return done
 
     def answer(self, conn: socket.socket, timeout: float) -> PsiRun:
-        """One run over an accepted connection (the whole run bounded by `timeout`)."""
+        """One run over an accepted connection (the whole run bounded by `timeout`; the handshake, before the
+        peer has authenticated, by `handshake_s`)."""
         deadline = time.monotonic() + timeout
-        hello = _expect_json(conn, HELLO, SMALL_FRAME, deadline)
+        handshake = min(deadline, time.monotonic() + self.handshake_s)
+        hello = _expect_json(conn, HELLO, SMALL_FRAME, handshake)
         n, member, nc = hello.get("n"), hello.get("member"), hello.get("nonce")
         if hello.get("version") != PROTOCOL_VERSION:
             raise _refuse(
@@ -369,7 +382,7 @@ class PsiServer:
             "signature": _sign(self.identity.account, text),
         }
         _send(conn, CHALLENGE, json.dumps(challenge).encode())
-        auth = _expect_json(conn, AUTH, SMALL_FRAME, deadline)
+        auth = _expect_json(conn, AUTH, SMALL_FRAME, handshake)
         their_commitment = auth.get("commitment")
         if not _is_nonce(their_commitment):
             raise _refuse(conn, "authentication failed: AUTH needs a 32-byte commitment")

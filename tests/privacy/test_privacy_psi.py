@@ -342,3 +342,36 @@ def test_a_request_larger_than_announced_or_malformed_is_refused_and_the_server_
     finally:
         thread.join(timeout=60)
     assert run.shared == set(A) & set(B) and len(done["runs"]) == 1
+
+
+def test_an_anonymous_peer_that_never_authenticates_holds_the_server_for_the_handshake_only() -> None:
+    """The server answers one connection at a time: a peer that connects and sends nothing (or only its HELLO)
+    is dropped after handshake_s, not after the run's timeout, and the member waiting behind it is served."""
+    import threading
+
+    from privacy.psi import PsiServer
+
+    server = PsiServer(A, PsiIdentity(Account.create(), lambda address: True), handshake_s=1.0)
+    (port,) = free_ports(1)
+    done: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: done.update(runs=server.serve(port, timeout=60, runs=1)))
+    thread.start()
+    try:
+        time.sleep(0.5)
+        silent = socket.create_connection(("127.0.0.1", port), timeout=30)
+        hello_only = socket.create_connection(("127.0.0.1", port), timeout=30)
+        hello = {"version": 2, "n": 3, "member": Account.create().address, "nonce": "0x" + "ab" * 32}
+        hello_only.sendall(frame(1, json.dumps(hello).encode()))
+        started = time.monotonic()
+        run = psi_query(B, "127.0.0.1", port, identity=stranger(), timeout=60)
+        waited = time.monotonic() - started
+        silent.settimeout(5)
+        assert silent.recv(100) == b""  # dropped by the server
+        silent.close()
+        hello_only.close()
+    finally:
+        thread.join(timeout=90)
+    assert run.shared == set(A) & set(B) and len(done["runs"]) == 1
+    assert waited < 10, f"the member waited {waited:.1f} s behind two silent peers"
+    with pytest.raises(InvalidInput, match="timeout must be a positive number"):
+        PsiServer(A, stranger(), handshake_s=0)
