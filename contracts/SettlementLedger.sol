@@ -157,6 +157,8 @@ contract SettlementLedger is ISettlementLedger {
             uint256 endsAt = uint256(s.since) + window;
             if (block.timestamp <= endsAt) revert SettlementLedgerDisputeWindowOpen(r.id, uint64(endsAt));
             _transition(r.id, s, Status.Paid);
+            // no payee vouched for the payer's date: the payment counts from its declaration's block time
+            s.paidDate = s.since;
             _release(r);
             emit SettlementPaid(r.id, uint64(s.paidDate), msg.sender);
         }
@@ -172,6 +174,8 @@ contract SettlementLedger is ISettlementLedger {
             if (!_isPlatformSide(caller, r)) revert SettlementLedgerNotParty(r.id, msg.sender);
             if (block.timestamp <= r.dueDate) revert SettlementLedgerNotYetDue(r.id, r.dueDate);
             if (!_tryTransition(r.id, s, Status.Overdue)) continue;
+            // the payee says it is unpaid now: no payment declared later may be dated before this
+            s.since = uint40(block.timestamp);
             emit SettlementOverdue(r.id, msg.sender);
         }
     }

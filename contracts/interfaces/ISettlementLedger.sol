@@ -22,7 +22,11 @@ pragma solidity 0.8.37;
 ///
 /// Payment finality: the payer never closes its own debt. `pay` only declares;
 /// the paid date it records lies between the block time of the confirmation of
-/// the invoice and the block time of the declaration. Only a Paid settlement is
+/// the invoice (of the overdue marking, for an Overdue settlement) and the block
+/// time of the declaration. The declared date stands only if the payee confirms
+/// it (`confirmPayment`); a payment finalised by the dispute window alone is
+/// dated at its declaration's block time, so the payer never chooses the date
+/// it is judged on by itself. Only a Paid settlement is
 /// paid for the features (the settlement frame reports a PaymentDeclared one as
 /// unpaid).
 ///
@@ -76,9 +80,11 @@ interface ISettlementLedger {
     }
 
     /// @notice What the ledger stores per settlement (one slot).
-    /// `since` is the block time of the confirmation until payment is declared,
-    /// then the block time of the declaration (the dispute window runs from it).
-    /// `paidDate` is the paid date declared by the payer (zero before).
+    /// `since` is the block time of the confirmation (of the overdue marking once
+    /// Overdue) until payment is declared, then the block time of the declaration
+    /// (the dispute window runs from it). `paidDate` is the paid date declared by
+    /// the payer (zero before); `finalizePayment` replaces it by the declaration's
+    /// block time.
     struct SettlementState {
         bytes20 digest;
         Status status;
@@ -162,8 +168,10 @@ interface ISettlementLedger {
 
     /// @notice Declares payment of Confirmed, Financed or Overdue settlements
     /// (-> PaymentDeclared). Only the shipper (the payer) may. `paidDates[i]` is
-    /// unix seconds between the confirmation time and now, or 0 for now; the
-    /// payment is final only after `confirmPayment` or `finalizePayment`.
+    /// unix seconds between `since` (the confirmation, or the overdue marking)
+    /// and now, or 0 for now; the payment is final only after `confirmPayment`
+    /// (which keeps this date) or `finalizePayment` (which dates it at the
+    /// declaration).
     function pay(Settlement[] calldata records, uint64[] calldata paidDates) external;
 
     /// @notice Confirms receipt of declared payments (PaymentDeclared -> Paid).
@@ -172,10 +180,13 @@ interface ISettlementLedger {
 
     /// @notice Makes declared payments final (PaymentDeclared -> Paid) once the
     /// dispute window (`disputeWindow`) since the declaration has passed. Anyone may.
+    /// No payee confirmed the declared date, so the final paid date is the block
+    /// time of the declaration.
     function finalizePayment(Settlement[] calldata records) external;
 
     /// @notice Marks Confirmed or Financed settlements past their due date as
-    /// Overdue. Only the platform (the payee) may.
+    /// Overdue. Only the platform (the payee) may. A payment declared later may
+    /// not be dated before the marking (it was unpaid then).
     function markOverdue(Settlement[] calldata records) external;
 
     /// @notice Opens a dispute on Invoiced, Confirmed, Financed, Overdue or

@@ -202,8 +202,8 @@ class StoredState:
     digest: bytes
     status: Status
     submitted_by_shipper: bool
-    since: int  # block time of the confirmation, then of the payment declaration
-    paid_date: int  # the declared paid date (final only once status is PAID)
+    since: int  # block time of the confirmation (of the overdue marking once Overdue), then of the declaration
+    paid_date: int  # the declared paid date; once PAID the final one (the declaration's time if finalised)
 
 
 def encode_submit(contract: Any, records: Sequence[Settlement]) -> Call:

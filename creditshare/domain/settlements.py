@@ -268,16 +268,19 @@ def plan_lifecycle(step: str, records: Sequence[Settlement], states: Sequence[St
 def check_paid_dates(
     records: Sequence[Settlement], states: Sequence[StoredState], dates: Sequence[int], now: int
 ) -> list[RowError]:
-    """The declared paid dates SettlementLedger.pay would refuse: before the confirmation of the invoice
-    (`StoredState.since`) or after `now`. A date of 0 means the block time of the declaration."""
+    """The declared paid dates SettlementLedger.pay would refuse: before the confirmation of the invoice, or
+    before its overdue marking once Overdue (`StoredState.since`: it was unpaid then), or after `now`. A date of
+    0 means the block time of the declaration. (A payment final by the dispute window alone is dated at its
+    declaration; the declared date stands only if the payee confirms it.)"""
     errors = []
     for i, (record, stored, date) in enumerate(zip(records, states, dates, strict=True)):
         if date and (date < stored.since or date > now):
+            floor = "overdue marking" if stored.status == Status.OVERDUE else "confirmation"
             errors.append(
                 RowError(
                     i + 1,
                     f"settlement {to_hex(record.id)}: paid date {iso_date(date)} must lie "
-                    f"between its confirmation ({iso_date(stored.since)}) and now",
+                    f"between its {floor} ({iso_date(stored.since)}) and now",
                 )
             )
     return errors

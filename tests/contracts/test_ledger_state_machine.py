@@ -8,7 +8,10 @@ every step:
 
 - no two live pledges share a fingerprint (live: pledged and not Paid or Resolved);
 - every status reached was reached along the lifecycle table (`PREDECESSORS`, `predecessorsOf`);
-- a Paid record has its payee's confirmation, or its dispute window had passed when it was finalised.
+- a Paid record has its payee's confirmation, or its dispute window had passed when it was finalised;
+- a paid date never precedes the confirmation of the invoice nor its overdue marking (the payer tries the
+  second before them each time it declares), and a payment final by the window alone is dated at its
+  declaration's block time, not at the date the payer declared.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.records: list[tuple] = []
         self.seen: dict[bytes, Status] = {}  # status after the last step
         self.final: dict[bytes, str] = {}  # how each Paid record became final
+        self.floor: dict[bytes, int] = {}  # block time of the confirmation, then of the overdue marking
+        self.declared: dict[bytes, int] = {}  # block time of the payment's declaration
         self.n = 0
 
     # -- rules ------------------------------------------------------------------------------------------
@@ -113,11 +118,21 @@ class LedgerMachine(RuleBasedStateMachine):
         payee = people["LENDER"] if lender == people["LENDER"] else people["PLATFORM"]
         try:
             if st_action == "confirm":
-                ledger.confirm([r], {"from": counterparty})
+                tx = ledger.confirm([r], {"from": counterparty})
+                if "SettlementConfirmed" in tx.events:
+                    self.floor[bytes(r[0])] = tx.timestamp
             elif st_action == "pledge":
                 ledger.pledge(r, people["LENDER"], {"from": people["PLATFORM"]})
             elif st_action == "pay":
-                ledger.pay([r], [0], {"from": people["SHIPPER"]})
+                floor = self.floor.get(bytes(r[0]))
+                if floor is not None:  # a second before the confirmation or the marking: always refused
+                    with brownie.reverts(revert_pattern=r"SettlementLedgerBadPaidDate(: .*)?"):
+                        ledger.pay([r], [floor - 1], {"from": people["SHIPPER"]})
+                # the earliest date allowed (backdated as far as it goes), or the block time
+                date = floor if floor is not None and not st_payee else 0
+                tx = ledger.pay([r], [date], {"from": people["SHIPPER"]})
+                if "SettlementPaymentDeclared" in tx.events:
+                    self.declared[bytes(r[0])] = tx.timestamp
             elif st_action == "confirmPayment":
                 # the payee, or (half of the time) the payer trying to close its own debt
                 sender = payee if st_payee else people["SHIPPER"]
@@ -131,7 +146,9 @@ class LedgerMachine(RuleBasedStateMachine):
                     assert tx.timestamp > since + ledger.disputeWindow()
                     self.final[bytes(r[0])] = "finalized after the window"
             elif st_action == "markOverdue":
-                ledger.markOverdue([r], {"from": people["PLATFORM"]})
+                tx = ledger.markOverdue([r], {"from": people["PLATFORM"]})
+                if "SettlementOverdue" in tx.events:
+                    self.floor[bytes(r[0])] = tx.timestamp
             elif st_action == "dispute":
                 ledger.dispute([r], REASON, {"from": people["SHIPPER"] if st_payee else people["PLATFORM"]})
             else:
@@ -171,6 +188,17 @@ class LedgerMachine(RuleBasedStateMachine):
                 if how.startswith("confirmed by"):
                     sender, payee = how.removeprefix("confirmed by ").split(", payee ")
                     assert sender == payee, how
+
+    @invariant()
+    def paid_dates_are_never_before_the_floor_and_unconfirmed_ones_are_the_declaration(self):
+        for r in self.records:
+            _, st_, _, _, paid = self.ledger.stateOf(r[0])
+            if Status(st_) != Status.PAID:
+                continue
+            sid = bytes(r[0])
+            assert paid >= self.floor[sid], (paid, self.floor[sid])
+            if self.final[sid] == "finalized after the window":
+                assert paid == self.declared[sid], (paid, self.declared[sid])
 
 
 def test_ledger_invariants_hold_under_random_calls(ledger, people, committee):

@@ -445,6 +445,52 @@ def test_final_payment_keeps_the_declared_date_not_the_confirmation_date(ledger,
     assert ledger.stateOf(r[0])[4] == paid
 
 
+@pytest.mark.parametrize("start", [Status.CONFIRMED, Status.FINANCED])
+def test_payer_cannot_date_an_overdue_payment_before_the_overdue_marking(ledger, people, committee, start):
+    """The exploit: the platform marks the invoice Overdue (unpaid after its due date); the shipper then
+    declares it paid on a date before the due date (between the confirmation and the marking), which read as
+    on time. The marking is now the earliest paid date."""
+    r = record(36)
+    drive(ledger, people, committee, r, start)
+    confirmed = ledger.stateOf(r[0])[3]
+    chain.sleep(max(r[6] - chain.time(), 0) + 2 * DAY)  # past the due date, two days after the confirmation
+    tx = ledger.markOverdue([r], {"from": people["PLATFORM"]})
+    marked = tx.timestamp
+    assert ledger.stateOf(r[0])[3] == marked
+    chain.sleep(DAY)
+    for date in (confirmed, confirmed + DAY, marked - 1):
+        with reverts("SettlementLedgerBadPaidDate"):
+            ledger.pay([r], [date], {"from": people["SHIPPER"]})
+    assert status(ledger, r) == Status.OVERDUE
+    tx = ledger.pay([r], [marked], {"from": people["SHIPPER"]})  # at or after the marking: accepted
+    assert tx.events["SettlementPaymentDeclared"]["paidDate"] == marked and marked > r[6]
+
+
+def test_a_payment_final_by_the_window_alone_is_dated_at_its_declaration(ledger, people, committee):
+    """The payer's declared date stands only if the payee confirms it: unconfirmed, the window makes the payment
+    final at the declaration's block time, not at a date the payer chose."""
+    r = record(37)
+    drive(ledger, people, committee, r, Status.CONFIRMED)
+    confirmed = ledger.stateOf(r[0])[3]
+    chain.sleep(20 * DAY)
+    declared = ledger.pay([r], [confirmed + 1], {"from": people["SHIPPER"]})
+    assert declared.events["SettlementPaymentDeclared"]["paidDate"] == confirmed + 1
+    chain.sleep(ledger.disputeWindow() + 1)
+    tx = ledger.finalizePayment([r], {"from": people["OUTSIDER"]})
+    assert tx.events["SettlementPaid"]["paidDate"] == declared.timestamp
+    assert status(ledger, r) == Status.PAID and ledger.stateOf(r[0])[4] == declared.timestamp
+
+
+def test_a_payee_confirmation_keeps_the_declared_date(ledger, people, committee):
+    r = record(38)
+    drive(ledger, people, committee, r, Status.CONFIRMED)
+    confirmed = ledger.stateOf(r[0])[3]
+    chain.sleep(20 * DAY)
+    ledger.pay([r], [confirmed + 1], {"from": people["SHIPPER"]})
+    tx = ledger.confirmPayment([r], {"from": people["PLATFORM"]})
+    assert tx.events["SettlementPaid"]["paidDate"] == confirmed + 1
+
+
 # -- batches a counterparty cannot block -------------------------------------------------------------------
 
 
