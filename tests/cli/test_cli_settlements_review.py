@@ -8,6 +8,9 @@ import datetime as dt
 import pytest
 from brownie import chain
 
+from creditshare.bindings.settlement_ledger import SettlementLedger, settlement_frame
+from creditshare.core.chain import ChainClient
+from creditshare.core.config import load_settings
 from creditshare.core.ids import settlement_id, subject_id, to_hex
 from tests.cli.helpers import row, write_csv
 
@@ -54,10 +57,12 @@ def test_payer_cannot_date_an_overdue_payment_before_the_overdue_marking(cli, tm
     assert shown(cli, "OVB-1")["status"] == "PaymentDeclared"
 
 
-def test_payment_final_by_the_window_alone_is_dated_at_its_declaration(cli, tmp_path):
-    """Finding 1: a backdated declaration the payee never confirms does not keep its date."""
-    cli("settlements", "submit", str(write_csv(tmp_path, [row("FIN-1")])), account="plat")
-    cli("settlements", "confirm", sid("FIN-1"), account="ship")
+def test_payment_final_by_the_window_alone_is_dated_at_its_declaration(cli, tmp_path, monkeypatch):
+    """Finding 1: a backdated declaration the payee never confirms does not keep its date; the frame the
+    features read carries the final date, and a declared payment that is not final reads as unpaid."""
+    path = write_csv(tmp_path, [row("FIN-1"), row("FIN-2", evidence="evidence/waybill-2.txt")])
+    cli("settlements", "submit", str(path), account="plat")
+    cli("settlements", "confirm", "--file", str(path), account="ship")
     confirmed = chain.time()
     later(10)
     backdated = day(confirmed + DAY)
@@ -65,10 +70,15 @@ def test_payment_final_by_the_window_alone_is_dated_at_its_declaration(cli, tmp_
     declared = chain.time()
     assert shown(cli, "FIN-1")["paid_date"] == backdated  # declared, not final
     later(8)  # past the 7-day dispute window
+    cli("settlements", "pay", sid("FIN-2"), account="ship")  # declared now: its window is open
     cli("settlements", "finalize", sid("FIN-1"), account="outsider")
     final = shown(cli, "FIN-1")
     assert final["status"] == "Paid" and final["payment_final"] is True
     assert final["paid_date"] == day(declared) != backdated
+    monkeypatch.setenv("CREDITSHARE_DEV_RPC_URL", cli.env["CREDITSHARE_DEV_RPC_URL"])
+    frame = settlement_frame(SettlementLedger(ChainClient(load_settings("development", cli.data_dir))))
+    paid = dict(zip(frame["settlement_id"], frame["paid_date"], strict=True))
+    assert day(int(paid[sid("FIN-1")])) == day(declared) and int(paid[sid("FIN-2")]) == 0
 
 
 def test_same_receivable_under_a_new_reference_and_document_is_not_pledged_twice(cli, tmp_path):
