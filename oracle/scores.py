@@ -21,7 +21,7 @@ from eth_utils import is_address
 from creditshare.bindings.model_registry import ModelRegistry, SubjectRole
 from creditshare.bindings.score_oracle import MAX_REPORT_TTL, ScoreOracle
 from creditshare.core.chain import ChainClient
-from creditshare.core.errors import InvalidInput
+from creditshare.core.errors import InvalidInput, TransactionRejected
 from creditshare.core.ids import parse_bytes32, to_hex
 from creditshare.domain.cards import CardUnavailable, card_of_model
 from creditshare.domain.index import ChainIndex, settlements_as_of
@@ -420,6 +420,46 @@ def sign(
     Refuses (ReportOutsideWindow) a report outside `check_report_window` with these `confirmations`
     and `ttl` (the oracle config's, when the operator passes it), before recomputing anything.
     """
+    return sign_all(client, card, [path], account, aggregates=aggregates, confirmations=confirmations, ttl=ttl)[
+        str(path)
+    ]
+
+
+def sign_all(
+    client: ChainClient,
+    card: Any,
+    paths: Sequence[Path],
+    account: LocalAccount,
+    *,
+    aggregates: dict[str, dict[str, int]] | None = None,
+    confirmations: int = 0,
+    ttl: int = MAX_REPORT_TTL,
+) -> dict[str, str]:
+    """`sign` for several report files: every one is checked and recomputed before any signature is written, so
+    a refused file leaves every file as it was (no report signed while the command says error)."""
+    signed: list[tuple[Path, dict[str, Any]]] = []
+    out: dict[str, str] = {}
+    for path in paths:
+        body = _checked_for_signing(client, card, path, account, aggregates, confirmations, ttl)
+        out[str(path)] = "already signed" if body is None else "signed"
+        if body is not None:
+            signed.append((path, body))
+    for path, body in signed:
+        _write(path, body)
+    return out
+
+
+def _checked_for_signing(
+    client: ChainClient,
+    card: Any,
+    path: Path,
+    account: LocalAccount,
+    aggregates: dict[str, dict[str, int]] | None,
+    confirmations: int,
+    ttl: int,
+) -> dict[str, Any] | None:
+    """The report file's body with this operator's signature added (None: it has signed it already), once the
+    report passes every check; else InvalidInput. Writes nothing."""
     body, report, entries = _load(path)
     contract = _check_target(client, body)
     check_report_window(
@@ -439,30 +479,50 @@ def sign(
     if any(derived.get(to_hex(e.subject)) != e for e in entries):
         raise InvalidInput("this node's recomputation of the batch disagrees with the report: not signing.")
     if account.address in body["signatures"]:
-        return "already signed"
+        return None
     signature = sign_report(report, account, client.settings.network.chain_id, contract)
     body["signatures"][account.address] = "0x" + signature.hex()
-    _write(path, body)
-    return "signed"
+    return body
 
 
 def submit(client: ChainClient, path: Path, account: LocalAccount) -> dict[str, Any]:
+    return submit_all(client, [path], account)[str(path)]
+
+
+def submit_all(client: ChainClient, paths: Sequence[Path], account: LocalAccount) -> dict[str, dict[str, Any]]:
+    """Submits signed report files, one transaction each. Every file is read and every listed signature recovered
+    before anything is sent; a report the contract refuses after others landed names those that did."""
+    checked = [(path, *_checked_for_submit(client, path)) for path in paths]
+    oracle = ScoreOracle(client)
+    out: dict[str, dict[str, Any]] = {}
+    for path, report, entries, signatures in checked:
+        try:
+            receipt = oracle.submit(report.as_tuple(), [e.as_tuple() for e in entries], signatures, account)
+        except TransactionRejected as err:
+            if not out:
+                raise
+            raise TransactionRejected(
+                f"{path}: {err} (already on chain from this command: {', '.join(out)}; submit the others again)",
+                reason=err.reason,
+            ) from err
+        out[str(path)] = {
+            "entries": len(entries),
+            "signatures": len(signatures),
+            "gas_used": int(receipt["gasUsed"]),
+            "gas_per_score": int(receipt["gasUsed"]) // max(1, len(entries)),
+        }
+    return out
+
+
+def _checked_for_submit(client: ChainClient, path: Path) -> tuple[ScoreReport, list[Entry], list[bytes]]:
     body, report, entries = _load(path)
     contract = _check_target(client, body)
     digest = report_digest(report, client.settings.network.chain_id, contract)
-    sigs = [bytes.fromhex(s[2:]) for s in body["signatures"].values()]
     for address, sig in body["signatures"].items():
         if recover_signer(digest, bytes.fromhex(sig[2:])).lower() != address.lower():
-            raise InvalidInput(f"the signature listed for {address} was not made by it.")
-    receipt = ScoreOracle(client).submit(
-        report.as_tuple(), [e.as_tuple() for e in entries], order_signatures(digest, sigs), account
-    )
-    return {
-        "entries": len(entries),
-        "signatures": len(sigs),
-        "gas_used": int(receipt["gasUsed"]),
-        "gas_per_score": int(receipt["gasUsed"]) // max(1, len(entries)),
-    }
+            raise InvalidInput(f"{path}: the signature listed for {address} was not made by it.")
+    sigs = [bytes.fromhex(s[2:]) for s in body["signatures"].values()]
+    return report, entries, order_signatures(digest, sigs)
 
 
 def scores(client: ChainClient, subjects: Sequence[bytes]) -> list[dict[str, Any]]:

@@ -150,7 +150,8 @@ def sign(
         window = {"confirmations": cfg.confirmations, "ttl": cfg.report_ttl_seconds}
     signer, loaded = st.account(account), _cards(card)
     aggregates = _aggregates(ctx, mpc_output)
-    results = {str(p): scores.sign(st.client, loaded, p, signer, aggregates=aggregates, **window) for p in reports}
+    # every report is checked and recomputed before any signature is written: a refusal leaves every file as it was
+    results = scores.sign_all(st.client, loaded, reports, signer, aggregates=aggregates, **window)
     emit(st, results, [f"{path}: {outcome}" for path, outcome in results.items()])
 
 
@@ -165,7 +166,7 @@ def submit(
 
     st = state(ctx)
     signer = st.account(account)
-    results = {str(p): scores.submit(st.client, p, signer) for p in reports}
+    results = scores.submit_all(st.client, reports, signer)  # every file checked before the first is sent
     emit(
         st,
         results,
