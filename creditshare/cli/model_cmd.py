@@ -353,25 +353,32 @@ def register(
 
     The registration names you as its registrant. If the hash is already registered with other figures (a
     squatter's copy), this is refused: the committee withdraws that registration (`model withdraw`) first."""
-    from creditshare.bindings.model_registry import ModelRegistry, SubjectRole
+    from creditshare.bindings.model_registry import ModelRegistry, ModelStatus, SubjectRole
+    from creditshare.core.chain import encode_call
     from creditshare.core.ids import parse_bytes32
     from scoring.model_card import ModelCard, metrics_bps
 
     st = state(ctx)
     card = ModelCard.load(card_path)
     bps = metrics_bps(card)
-    # the card goes to the evidence store before the chain write, so the registry never names a card that is not
-    # there: `score show` and `report` fetch it by the registry's digest to recover reason codes without --card
-    card_cid = publish_card(st.settings.evidence_dir, card)
-    done = ModelRegistry(st.client).register(
-        st.account(account),
+    registry, signer = ModelRegistry(st.client), st.account(account)
+    model_hash, digest, role = (
         parse_bytes32(card.model_hash, "model hash"),
-        card.version,
-        bps["auc"],
-        bps["ks"],
         parse_bytes32(card.file_digest, "digest"),
         SubjectRole.parse(card.role),
     )
+    figures = (card.version, bps["auc"], bps["ks"], digest)
+    existing = registry.model(model_hash)
+    if existing is None or existing.status == ModelStatus.WITHDRAWN:
+        # the registry's own check first (a registrant that is not a MAINTAINER or COMMITTEE member, a bad
+        # version): a refused registration stores nothing, not even the card in the (shared) evidence store
+        name, extra = ("register", ()) if role == SubjectRole.SHIPPER else ("registerForRole", (int(role),))
+        call = encode_call(registry.contract, name, model_hash, *figures, *extra)
+        st.client.check_calls([call], signer, "registering the model")
+    # the card goes to the evidence store before the chain write, so the registry never names a card that is not
+    # there: `score show` and `report` fetch it by the registry's digest to recover reason codes without --card
+    card_cid = publish_card(st.settings.evidence_dir, card)
+    done = registry.register(signer, model_hash, *figures, role)
     emit(
         st,
         {

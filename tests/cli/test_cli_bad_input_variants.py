@@ -169,3 +169,26 @@ def test_a_role_named_twice_in_one_row_is_one_role(cli, tmp_path):
     path = tmp_path / "admit.csv"
     path.write_text("member,org,roles\ntwice,uscc:TWICE1,LENDER;lender\n")
     assert "1 proposed" in cli("members", "propose", "admit", "--file", str(path), account="c1").stdout
+
+
+# -- model register: the registry's refusal comes before the card is stored -----------------------------------
+
+
+def stored(cli: Cli) -> list[str]:
+    folder = cli.data_dir / "evidence"
+    return sorted(str(p) for p in folder.rglob("*")) if folder.exists() else []
+
+
+def test_a_registration_the_registry_refuses_stores_nothing_not_even_the_card(cli, tmp_path):
+    # before: the card went to the evidence store (with IPFS, pinned on the members' nodes) and then the
+    # registry refused the account (ModelRegistryNotRegistrar)
+    card = tmp_path / "card.json"
+    cli("model", "train", "--synthetic", "1500", "--seed", "5", "--out", str(card))
+    docs = stored(cli)
+    for account in ("outsider", "ship"):
+        stderr = refused(cli, "model", "register", str(card), account=account)
+        assert "ModelRegistryNotRegistrar" in stderr and "nothing was sent" in stderr
+        assert stored(cli) == docs
+    assert cli.json("model", "show")["models"] == []
+    registered = cli.json("model", "register", str(card), account="c1")
+    assert registered["done"] == "registered" and len(stored(cli)) > len(docs)
