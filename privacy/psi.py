@@ -370,6 +370,12 @@ class PsiServer:
             raise _refuse(conn, "authentication required: HELLO needs a member address and a 32-byte nonce")
         client, nc = to_checksum_address(member), str(nc)
         server = self.identity.address
+        # before the challenge (which carries this holder's set size and commitment): the claimed address must be
+        # another active member; its key is proven by AUTH below
+        if client == server:
+            raise _refuse(conn, "a holder cannot query itself")
+        if not self.identity.is_member(client):
+            raise _refuse(conn, f"{client} is not an active consortium member")
         ns = _nonce()
         n_serve = len(self.server.ids)
         salt, commitment = _commit(self.server.ids)
@@ -389,10 +395,6 @@ class PsiServer:
         signed = _auth_text("query", server, client, n, n_serve, nc, ns, str(their_commitment))
         if _signer(signed, auth.get("signature")) != client:
             raise _refuse(conn, f"authentication failed: the signature is not {client}'s")
-        if client == server:
-            raise _refuse(conn, "a holder cannot query itself")
-        if not self.identity.is_member(client):
-            raise _refuse(conn, f"{client} is not an active consortium member")
         if not self.rate.allow(client, time.monotonic()):
             raise _refuse(
                 conn,

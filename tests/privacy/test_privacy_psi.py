@@ -375,3 +375,30 @@ def test_an_anonymous_peer_that_never_authenticates_holds_the_server_for_the_han
     assert waited < 10, f"the member waited {waited:.1f} s behind two silent peers"
     with pytest.raises(InvalidInput, match="timeout must be a positive number"):
         PsiServer(A, stranger(), handshake_s=0)
+
+
+def test_a_non_member_learns_neither_the_set_size_nor_the_commitment() -> None:
+    """The claimed address is checked before the CHALLENGE (which carries the server's set size and input
+    commitment): a non-member's HELLO gets one ERROR frame, and the member after it is served."""
+    import threading
+
+    from privacy import psi
+    from privacy.psi import PsiServer
+
+    member = Account.create()
+    server = PsiServer(A, PsiIdentity(Account.create(), lambda address: address == member.address))
+    (port,) = free_ports(1)
+    done: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: done.update(runs=server.serve(port, timeout=30, runs=1)))
+    thread.start()
+    try:
+        time.sleep(0.5)
+        hello = {"version": psi.PROTOCOL_VERSION, "n": 3, "member": Account.create().address, "nonce": "0x" + "ab" * 32}
+        answer = raw_exchange(port, [frame(psi.HELLO, json.dumps(hello).encode())])
+        run = psi_query(B, "127.0.0.1", port, identity=PsiIdentity(member, lambda address: True), timeout=30)
+    finally:
+        thread.join(timeout=60)
+    (length,) = struct.unpack(">I", answer[:4])
+    assert len(answer) == 4 + length and answer[4] == psi.ERROR  # one frame: no CHALLENGE
+    assert answer[5:] == f"{hello['member']} is not an active consortium member".encode()
+    assert run.shared == set(A) & set(B) and len(done["runs"]) == 1
