@@ -59,10 +59,13 @@ log = logging.getLogger(__name__)
 PROTOCOL_VERSION = 2
 FPR = 1e-9  # false-positive rate of the server setup (RAW: only hash collisions)
 PURPOSE = "entity alignment: private set intersection of subject ids"
-# the largest frame either side reads, whatever the sizes: 16 MiB ≈ 500,000 blinded ids
+# the largest frame either side reads, whatever the sizes
 MAX_FRAME = 16 << 20
 SMALL_FRAME = 4096  # HELLO, CHALLENGE, AUTH, ERROR
 BYTES_PER_ID = 80  # a blinded point in a protobuf (33 bytes + framing) or a hex id in JSON (66 + 4), rounded up
+# the most ids either side may hold in one run: every frame then fits MAX_FRAME at BYTES_PER_ID an id (a larger
+# list would be refused mid-run, after the handshake and the server's setup)
+MAX_IDS = (MAX_FRAME - SMALL_FRAME) // BYTES_PER_ID
 DEFAULT_MAX_QUERY = 20_000
 DEFAULT_MAX_QUERIES = 3
 DEFAULT_WINDOW_S = 86_400.0
@@ -111,6 +114,10 @@ class PsiLimits:
     def __post_init__(self) -> None:
         if self.max_query < 1 or self.max_queries < 1 or not self.window_s > 0:
             raise InvalidInput("PSI limits: max_query and max_queries must be at least 1 and window_s positive.")
+        if self.max_query > MAX_IDS:
+            raise InvalidInput(
+                f"PSI limits: max_query is at most {MAX_IDS:,} ids (a 16 MiB frame); got {self.max_query:,}."
+            )
 
 
 @dataclass
@@ -159,6 +166,11 @@ def _clean_ids(ids: Iterable[str], who: str) -> list[str]:
     unique = sorted(set(out))
     if len(unique) != len(out):
         raise InvalidInput(f"{who}: PSI id list has {len(out) - len(unique)} duplicates.")
+    if len(unique) > MAX_IDS:
+        raise InvalidInput(
+            f"{who}: a PSI run holds at most {MAX_IDS:,} ids on each side (every frame within 16 MiB); "
+            f"got {len(unique):,}: split the list."
+        )
     return unique
 
 

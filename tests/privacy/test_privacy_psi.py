@@ -402,3 +402,24 @@ def test_a_non_member_learns_neither_the_set_size_nor_the_commitment() -> None:
     assert len(answer) == 4 + length and answer[4] == psi.ERROR  # one frame: no CHALLENGE
     assert answer[5:] == f"{hello['member']} is not an active consortium member".encode()
     assert run.shared == set(A) & set(B) and len(done["runs"]) == 1
+
+
+@pytest.mark.chain
+def test_a_cap_or_an_id_list_beyond_what_a_frame_holds_is_refused_before_any_run(cli: Any, tmp_path: Path) -> None:
+    """Before, --max-query 10^6 was taken and a query that large failed mid-run, after the handshake and the
+    server's setup, at its REQUEST frame (16 MiB)."""
+    from privacy.psi import MAX_IDS
+
+    (port,) = free_ports(1)
+    small = tmp_path / "small.txt"
+    small.write_text("\n".join(A[:3]) + "\n")
+    args = ("psi", "serve", "--ids", str(small), "--port", str(port), "--max-query", str(MAX_IDS + 1))
+    result = cli(*args, account="plat", ok=False)
+    assert result.exit_code == 1
+    assert (
+        result.stderr
+        == f"error: PSI limits: max_query is at most {MAX_IDS:,} ids (a 16 MiB frame); got {MAX_IDS + 1:,}.\n"
+    )
+    many = [to_hex(keccak(text=str(i))) for i in range(MAX_IDS + 1)]
+    with pytest.raises(InvalidInput, match=f"query: a PSI run holds at most {MAX_IDS:,} ids on each side"):
+        psi_query(many, "127.0.0.1", port, identity=stranger(), timeout=1)  # refused before connecting
