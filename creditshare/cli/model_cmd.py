@@ -14,6 +14,9 @@ from creditshare.core.errors import InvalidInput
 from creditshare.domain.cards import publish_card
 from creditshare.domain.training_data import settlement_history
 
+#: the largest version the model registry records (uint32 version)
+MAX_VERSION = 2**32 - 1
+
 #: scorecard methods of `model train --method` (scoring.factory.METHODS; listed here so --help needs no import)
 METHODS = ("logistic", "boosted", "blend", "auto")
 #: the kinds of subject a card scores (scoring.model_card.CARD_ROLES; ModelRegistry holds one champion per role)
@@ -42,7 +45,7 @@ def train(
     ctx: typer.Context,
     out: Path = typer.Option(..., "--out", help="Where to write the model card (canonical JSON)."),
     name: str = typer.Option("freight-scorecard", "--name"),
-    version: int = typer.Option(1, "--version", min=1),
+    version: int = typer.Option(1, "--version", min=1, max=MAX_VERSION, help="The card's version (a uint32)."),
     settlements: Settlements = None,
     synthetic: Synthetic = None,
     seed: Seed = 1,
@@ -259,7 +262,7 @@ def train_federated(
     output: Path = typer.Argument(..., metavar="OUTPUT", help="A party's output file of a federated_binning MPC job."),
     out: Path = typer.Option(..., "--out", help="Where to write the model card (canonical JSON)."),
     name: str = typer.Option("freight-scorecard-federated", "--name"),
-    version: int = typer.Option(1, "--version", min=1),
+    version: int = typer.Option(1, "--version", min=1, max=MAX_VERSION, help="The card's version (a uint32)."),
     min_iv: float = typer.Option(0.02, "--min-iv", min=0, help="Drop features whose IV is below this."),
     max_features: int = typer.Option(8, "--max-features", min=1, help="Keep at most this many features (by IV)."),
     no_chain_check: bool = typer.Option(
@@ -360,6 +363,8 @@ def register(
 
     st = state(ctx)
     card = ModelCard.load(card_path)
+    if not 1 <= card.version <= MAX_VERSION:  # a card file says any integer; the registry holds a uint32
+        raise InvalidInput(f"{card_path}: the card's version must be 1 to {MAX_VERSION}; got {card.version}.")
     bps = metrics_bps(card)
     registry, signer = ModelRegistry(st.client), st.account(account)
     model_hash, digest, role = (

@@ -60,7 +60,7 @@ Synthetic = Annotated[
     ),
 ]
 #: --seed of the synthetic market
-Seed = Annotated[int, typer.Option("--seed", help="Seed of the synthetic market.")]
+Seed = Annotated[int, typer.Option("--seed", min=0, help="Seed of the synthetic market (0 or more).")]
 #: --market: the synthetic market's profile
 Market = Annotated[
     str,

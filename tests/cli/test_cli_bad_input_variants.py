@@ -9,6 +9,7 @@ import pytest
 from brownie import web3
 
 from creditshare.core.keys import load_account
+from scoring.model_card import ModelCard
 from tests.cli.helpers import Cli
 
 BIG = str(2**256)  # one more than a uint256 holds
@@ -192,3 +193,30 @@ def test_a_registration_the_registry_refuses_stores_nothing_not_even_the_card(cl
     assert cli.json("model", "show")["models"] == []
     registered = cli.json("model", "register", str(card), account="c1")
     assert registered["done"] == "registered" and len(stored(cli)) > len(docs)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("model", "train", "--synthetic", "1500", "--seed", "-1"),
+        ("model", "train", "--synthetic", "1500", "--version", str(2**32)),
+        ("report", "--html", "out", "--synthetic", "1500", "--seed", "-1"),
+    ],
+    ids=["seed-negative", "version-past-uint32", "report-seed-negative"],
+)
+def test_a_seed_or_version_out_of_range_is_a_usage_error(cli, tmp_path, args):
+    # before: --seed -1 was numpy's "expected non-negative integer" ("a bug"); --version 2^40 wrote a card that
+    # model register then failed to encode (uint32) with "unexpected ValueOutOfBounds"
+    stderr = refused(cli, *args, "--out" if args[0] == "model" else "--gas", str(tmp_path / "x.json"), code=2)
+    assert "Invalid value" in stderr and not (tmp_path / "x.json").exists()
+
+
+def test_a_card_whose_version_the_registry_cannot_hold_is_refused_before_anything_is_stored(cli, tmp_path):
+    card = tmp_path / "card.json"
+    cli("model", "train", "--synthetic", "1500", "--seed", "5", "--out", str(card))
+    big = tmp_path / "big.json"
+    ModelCard({**ModelCard.load(card).to_dict(), "version": 2**40, "model_hash": None}).save(big)
+    docs = stored(cli)
+    stderr = refused(cli, "model", "register", str(big), account="c1")
+    assert f"{big}: the card's version must be 1 to 4294967295; got 1099511627776." in stderr
+    assert stored(cli) == docs and cli.json("model", "show")["models"] == []
