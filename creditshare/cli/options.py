@@ -52,11 +52,16 @@ SETTLEMENTS_HELP = (
 
 #: --settlements FILE or `chain`
 Settlements = Annotated[Path | None, typer.Option("--settlements", help=SETTLEMENTS_HELP)]
+#: the most shippers --synthetic draws: a larger market does not fit in memory (10^9 would not fail, it would swap)
+MAX_SYNTHETIC = 1_000_000
 #: --synthetic N: a seeded synthetic market of N shippers
 Synthetic = Annotated[
     int | None,
     typer.Option(
-        "--synthetic", min=100, help="Use a seeded synthetic freight market of this many shippers instead of a file."
+        "--synthetic",
+        min=100,
+        max=MAX_SYNTHETIC,
+        help="Use a seeded synthetic freight market of this many shippers instead of a file.",
     ),
 ]
 #: --seed of the synthetic market

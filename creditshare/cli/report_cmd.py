@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from creditshare.cli.context import console, emit, state, table
-from creditshare.cli.options import Market, Seed
+from creditshare.cli.options import MAX_SYNTHETIC, Market, Seed
 from creditshare.cli.score_cmd import MAX_AGE_OPT, load_card, published_card, verdict
 from creditshare.core.errors import CreditShareError, InvalidInput
 from creditshare.core.ids import subject_id
@@ -55,6 +55,7 @@ def report(
         None,
         "--synthetic",
         min=100,
+        max=MAX_SYNTHETIC,
         help="With --html: the ROC curve on the "
         "holdout of the seeded synthetic market the card was trained on "
         "(same split as `model train`).",

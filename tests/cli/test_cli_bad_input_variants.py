@@ -201,12 +201,15 @@ def test_a_registration_the_registry_refuses_stores_nothing_not_even_the_card(cl
         ("model", "train", "--synthetic", "1500", "--seed", "-1"),
         ("model", "train", "--synthetic", "1500", "--version", str(2**32)),
         ("report", "--html", "out", "--synthetic", "1500", "--seed", "-1"),
+        ("model", "train", "--synthetic", str(10**9)),
+        ("report", "--html", "out", "--synthetic", str(10**9)),
     ],
-    ids=["seed-negative", "version-past-uint32", "report-seed-negative"],
+    ids=["seed-negative", "version-past-uint32", "report-seed-negative", "market-too-large", "report-market-too-large"],
 )
 def test_a_seed_or_version_out_of_range_is_a_usage_error(cli, tmp_path, args):
     # before: --seed -1 was numpy's "expected non-negative integer" ("a bug"); --version 2^40 wrote a card that
-    # model register then failed to encode (uint32) with "unexpected ValueOutOfBounds"
+    # model register then failed to encode (uint32) with "unexpected ValueOutOfBounds"; --synthetic 10^9 set out
+    # to draw a market no memory holds
     stderr = refused(cli, *args, "--out" if args[0] == "model" else "--gas", str(tmp_path / "x.json"), code=2)
     assert "Invalid value" in stderr and not (tmp_path / "x.json").exists()
 
