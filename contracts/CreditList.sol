@@ -309,8 +309,10 @@ contract CreditList is ICreditList, ReentrancyGuard {
     function entryIdsOf(bytes32 subject, uint256 start, uint256 limit) public view returns (uint256[] memory ids) {
         if (limit == 0 || limit > MAX_PAGE) revert CreditListBadPage(limit);
         uint256[] storage all = _bySubject[subject];
-        uint256 end = start + limit < all.length ? start + limit : all.length;
-        ids = new uint256[](start < end ? end - start : 0);
+        uint256 n = all.length;
+        // compared before adding: a start near 2^256 is an empty page, not an overflow
+        uint256 end = start >= n ? start : (n - start > limit ? start + limit : n);
+        ids = new uint256[](end - start);
         for (uint256 i = 0; i < ids.length; ++i) {
             ids[i] = all[start + i];
         }

@@ -708,6 +708,16 @@ def test_view_gas_does_not_grow_with_the_subjects_history(clist, people, m2):
     assert len(clist.entriesOf(SUBJECT, 0, 100)) == 30 and list(clist.entryIdsOf(SUBJECT, 30, 10)) == []
 
 
+@pytest.mark.parametrize("start", [1, 2, 3, 2**255, 2**256 - 101, 2**256 - 1])
+def test_a_page_starting_at_or_past_the_end_is_empty_not_an_overflow(clist, people, start):
+    """entryIdsOf/entriesOf compare before adding: a start near 2^256 gives an empty page (it used to panic)."""
+    post(clist, people["MAINTAINER"])
+    post(clist, people["MAINTAINER"])
+    expected = [2] if start == 1 else []
+    assert list(clist.entryIdsOf(SUBJECT, start, 100)) == expected
+    assert len(clist.entriesOf(SUBJECT, start, 100)) == len(expected)
+
+
 def test_worst_case_view_stays_far_below_the_block_gas_limit(clist, token, consortium, committee, people):
     """32 maintainers with 8 live entries each: the most a view can ever read."""
     force_param(consortium, "creditList.maxLivePerMaintainer", 8)
