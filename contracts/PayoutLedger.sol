@@ -126,6 +126,8 @@ contract PayoutLedger is IPayoutLedger {
             uint256 endsAt = uint256(s.since) + window;
             if (block.timestamp <= endsAt) revert PayoutLedgerDisputeWindowOpen(p.id, uint64(endsAt));
             _transition(p.id, s, Status.Paid);
+            // no carrier vouched for the platform's date: the payout counts from its declaration's block time
+            s.paidDate = s.since;
             emit PayoutPaid(p.id, uint64(s.paidDate), msg.sender);
         }
     }

@@ -23,7 +23,9 @@ pragma solidity 0.8.37;
 /// the paid date it records lies between the block time at which the payout
 /// was recorded (or marked Overdue by the carrier) and the block time of the
 /// declaration, so a platform cannot look punctual by recording a payout after
-/// paying it late, nor date a payment before the carrier said it was overdue. The delivery
+/// paying it late, nor date a payment before the carrier said it was overdue. The
+/// declared date stands only if the carrier confirms receipt; a payout finalised
+/// by the dispute window alone is dated at its declaration's block time. The delivery
 /// date may not lie after the block time of the recording.
 ///
 /// Batches: lifecycle calls skip a record whose status the lifecycle table
@@ -141,6 +143,8 @@ interface IPayoutLedger {
 
     /// @notice Makes declared payouts final (PaymentDeclared -> Paid) once the
     /// dispute window since the declaration has passed. Any active member may.
+    /// No carrier confirmed the declared date, so the final paid date is the
+    /// block time of the declaration.
     function finalizePayment(Payout[] calldata records) external;
 
     /// @notice Marks Recorded or Confirmed payouts past their due date as

@@ -7,6 +7,8 @@ contract and refused with its own custom error.
 - A platform paid a payout its carrier had marked Overdue and dated the payment before the marking (any date
   from the recording on was accepted), so the late payout read as on time. `markOverdue` now moves the
   earliest paid date up to the marking.
+- A platform declared a late payout paid on the day it was recorded and, the carrier staying silent, the
+  dispute window made that date final. A payout final by the window alone is now dated at its declaration.
 - A committee member that is also the platform closed the carrier's dispute itself. `resolve` now refuses a
   committee member whose organisation is a party to the payout.
 """
@@ -128,3 +130,28 @@ def test_an_unmarked_payout_may_still_be_dated_from_its_recording(payouts, peopl
     recorded = record(payouts, [p], platform).timestamp
     chain.sleep(DAY)
     assert payouts.pay([p], [recorded], {"from": platform}).events["PayoutPaymentDeclared"]["paidDate"] == recorded
+
+
+def test_a_payout_final_by_the_window_alone_is_dated_at_its_declaration(payouts, people):
+    """The exploit: the platform declares a late payout paid on the day it was recorded and, with the carrier
+    silent, the window made that date final. Unconfirmed, the payout now counts from its declaration."""
+    platform, carrier = people["PLATFORM"], people["CARRIER"]
+    p = payout(111)
+    recorded = record(payouts, [p], platform).timestamp
+    chain.sleep(20 * DAY)
+    declared = payouts.pay([p], [recorded], {"from": platform})
+    assert declared.events["PayoutPaymentDeclared"]["paidDate"] == recorded
+    chain.sleep(payouts.disputeWindow() + 1)
+    tx = payouts.finalizePayment([p], {"from": carrier})
+    assert tx.events["PayoutPaid"]["paidDate"] == declared.timestamp
+    assert status(payouts, p) == Status.PAID and payouts.stateOf(p[0])[3] == declared.timestamp
+
+
+def test_a_carrier_confirmation_keeps_the_declared_date(payouts, people):
+    platform, carrier = people["PLATFORM"], people["CARRIER"]
+    p = payout(112)
+    recorded = record(payouts, [p], platform).timestamp
+    chain.sleep(20 * DAY)
+    payouts.pay([p], [recorded], {"from": platform})
+    tx = payouts.confirmReceipt([p], {"from": carrier})
+    assert tx.events["PayoutPaid"]["paidDate"] == recorded
