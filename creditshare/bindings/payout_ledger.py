@@ -119,7 +119,7 @@ class PayoutState:
     digest: bytes
     status: Status
     since: int  # block time of the recording (of the overdue marking once Overdue), then of the payment declaration
-    paid_date: int  # the declared paid date (final only once status is PAID)
+    paid_date: int  # the declared paid date; once PAID the final one (the declaration's time if finalised)
 
 
 def _batches(n: int, size: int) -> list[list[int]]:
