@@ -112,6 +112,15 @@ def round_request_text(request: dict[str, Any], chain_id: int, contract: str) ->
     )
 
 
+def _int_field(request: dict[str, Any], key: str) -> int:
+    """A request's integer field: a JSON integer, not a float, a string or a boolean (int() would take 1e400 as
+    inf and raise OverflowError, "12" as 12, true as 1)."""
+    value = request[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{key} must be an integer; got {value!r}")
+    return value
+
+
 class Daemon:
     """One oracle operator's daemon: call `serve()` then `run_once()` or `run_forever()`."""
 
@@ -267,7 +276,7 @@ class Daemon:
         per-epoch lock allow it; everything that refuses is checked before the (costly) recomputation."""
         client = client or self.peer_client
         try:
-            start, end = int(request["start"]), int(request["end"])
+            start, end = _int_field(request, "start"), _int_field(request, "end")
             if not isinstance(request["digests"], list) or not -1 <= start < end:
                 raise ValueError("digests must be a list and -1 <= start < end")
             digests = [to_hex(parse_bytes32(str(d))) for d in request["digests"]]
@@ -371,7 +380,7 @@ class Daemon:
         request's time, the request is fresh (timestamp within leader_timeout_seconds) and its nonce unseen."""
         client = self.peer_client
         try:
-            timestamp = int(request["timestamp"])
+            timestamp = _int_field(request, "timestamp")
             nonce = str(request["nonce"])
             if not 1 <= len(nonce) <= 66:
                 raise ValueError("nonce must be 1 to 66 characters")
@@ -398,7 +407,7 @@ class Daemon:
         if not Consortium(client).is_active_with_role(signer, "ORACLE"):
             raise InvalidInput(f"{entry.name} ({signer}) is not an active ORACLE member on chain: request refused.")
         try:
-            end = int(request["end"])
+            end = _int_field(request, "end")
         except (KeyError, TypeError, ValueError) as err:
             raise InvalidInput(f"a sign request needs start, end and digests: {err}") from err
         width = self.config.round_blocks

@@ -105,6 +105,11 @@ def _parse(data: bytes, max_body: int) -> tuple[str, str, bytes] | None:
     return parts[0], parts[1], bytes(body[:length])
 
 
+def _no_constant(name: str) -> Any:
+    """JSON's NaN, Infinity and -Infinity are no part of a request."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
 class PeerServer:
     """Serves /sign and /status from a background selector thread and a small worker pool."""
 
@@ -241,7 +246,7 @@ class PeerServer:
         if method != "POST" or path != "/sign":
             return 404, {"error": "unknown path"}
         try:
-            request = json.loads(body)
+            request = json.loads(body, parse_constant=_no_constant)
             if not isinstance(request, dict):
                 raise ValueError("not an object")
         except ValueError as err:

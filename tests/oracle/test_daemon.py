@@ -507,10 +507,17 @@ def test_a_peer_refuses_stale_replayed_off_schedule_and_absurd_requests_before_r
         (signed_request(fleet, keys[leader], leader, end=2**64 - 1), "not a current round"),
         (signed_request(fleet, keys[leader], leader, end=end + 1000), "not a current round"),
         (signed_request(fleet, keys[leader], leader, end=max(1, end - 20)), "not a current round"),
+        # fields of another JSON type: one 400 each, never int()'s coercion or a 500 (OverflowError)
+        (signed_request(fleet, keys[leader], leader, end=end, timestamp=float(now)), "timestamp must be an integer"),
+        (signed_request(fleet, keys[leader], leader, end=str(end), timestamp=now), "end must be an integer; got '"),
+        (signed_request(fleet, keys[leader], leader, end=end, start=True), "start must be an integer; got True"),
     ]
     for request, message in cases:
         code, error = post(fleet, target, request)
         assert code == 400 and message in error, (message, error)
+    infinite = json.dumps(signed_request(fleet, keys[leader], leader, end=end, timestamp=float("inf")))
+    reply = requests.post(endpoint(fleet, target) + "/sign", data=infinite, timeout=30)
+    assert (reply.status_code, reply.json()) == (400, {"error": "bad request: Infinity is not a JSON number"})
     replayed = cases[2][0]
     assert post(fleet, target, replayed) == (
         400,
