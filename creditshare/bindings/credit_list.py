@@ -311,6 +311,9 @@ class CreditList:
         }
 
     def contest(self, entry_id: int, reason: str, account: LocalAccount) -> dict[str, Any]:
+        # as for a settlement's dispute: a contest with no reason is no contest (its keccak256 is all that is kept)
+        if not reason.strip():
+            raise InvalidInput("--reason must not be empty: say why the entry is wrong.")
         entry = self.entry(entry_id)
         existing = self.contest_of(entry_id)
         if existing and existing["contester"] == account.address:

@@ -502,6 +502,17 @@ def test_a_refused_view_or_contest_sends_nothing_not_even_the_approval(cli, post
     assert own.exit_code == 1 and "CreditListOwnEntry" in own.stderr and onchain("maint") == maint
 
 
+@pytest.mark.parametrize("reason", ["", "   ", "\t"])
+def test_a_contest_without_a_reason_is_refused_and_sends_nothing(cli, posted, onchain, reason):
+    """As `settlements dispute` does: an empty or blank --reason is one error line, nothing approved or sent."""
+    before = onchain("ship")
+    result = cli("list", "contest", str(posted["d1"]), "--reason", reason, account="ship", ok=False)
+    assert result.exit_code == 1 and result.stderr.startswith("error: --reason must not be empty")
+    assert "Traceback" not in result.stderr and onchain("ship") == before
+    by_id = {e["id"]: e for e in cli.json("list", "show", "uscc:DEBTOR1")["entries"]}
+    assert by_id[posted["d1"]]["status"] == "active"
+
+
 def test_a_refused_post_sends_nothing(cli, book, posted, onchain):
     before, count = onchain("maint"), entry_count(cli)
     # a period ending in the future passes the file check; the list refuses it, so nothing is approved or sent
