@@ -12,6 +12,7 @@ import typer
 
 from creditshare.cli.context import State, console, emit, state, table
 from creditshare.core.errors import CreditShareError, InvalidInput
+from creditshare.core.files import read_text
 from creditshare.core.ids import subject_id
 
 app = typer.Typer(help="Lenders: read signed scores from the chain and verify them locally.", no_args_is_help=True)
@@ -238,10 +239,8 @@ def batch_(
                 f"--min-new-energy-share must be a percentage from 0 to 100; got {min_new_energy_share:g}."
             )
         bps = math.ceil(min_new_energy_share * 100)
-    try:
-        lines = [line.strip() for line in file.read_text().splitlines()]
-    except OSError as err:
-        raise InvalidInput(f"cannot read {file}: {err.strerror}") from err
+    # the project's text reader: not UTF-8 (with its line), a NUL byte or a folder is one error naming the file
+    lines = [line.strip() for line in read_text(file, what="subjects file").splitlines()]
     subjects = []
     for number, line in enumerate(lines, start=1):
         if not line or line.startswith("#"):

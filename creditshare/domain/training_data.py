@@ -9,18 +9,35 @@ market (:func:`scoring.synthetic.market_profile`). What `creditshare model train
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from creditshare.core.chain import ChainClient
 from creditshare.core.errors import InvalidInput
+from creditshare.core.files import read_csv_rows
 from creditshare.domain.settlements import parse_date
 
 #: the ``settlements`` source that reads the ledger
 CHAIN = "chain"
 #: the text columns of a settlement-history CSV; the others are integers (unix seconds, fen)
 TEXT_COLUMNS = ("settlement_id", "shipper", "platform", "carrier", "status")
+#: the columns of a settlement-history CSV, in the order settlement_frame writes them
+HISTORY_COLUMNS = (
+    "settlement_id",
+    "shipper",
+    "platform",
+    "carrier",
+    "amount",
+    "invoice_date",
+    "due_date",
+    "paid_date",
+    "status",
+    "status_date",
+)
+#: an integer column's values: ASCII digits that fit the int64 columns scoring/ computes with
+_WHOLE = re.compile(r"[0-9]{1,18}")
 
 
 def settlement_history(
@@ -111,10 +128,30 @@ def chain_party_history(client: ChainClient, settlements: Any, block: int | None
 
 def read_settlement_history(path: Path) -> Any:
     """A settlement-history CSV (columns settlement_id, shipper, platform, carrier, amount, invoice_date,
-    due_date, paid_date, status, status_date) as a DataFrame; scoring/ validates its content."""
+    due_date, paid_date, status, status_date) as a DataFrame; scoring/ validates its content.
+
+    Read with the project's one CSV reader (creditshare.core.files.read_csv_rows), like every other CSV: pandas
+    took a repeated column as `amount.1`, a NUL byte or a stray quote as text. An integer column holds ASCII
+    digits (unix seconds, fen) below 10^18; a bad value is named with its line."""
     import pandas as pd
 
-    try:
-        return pd.read_csv(path, dtype={column: str for column in TEXT_COLUMNS})
-    except (OSError, ValueError) as err:
-        raise InvalidInput(f"cannot read {path}: {err}") from err
+    # `evidence`: settlement_frame's column, which a frame written out as CSV carries
+    rows = read_csv_rows(path, required=HISTORY_COLUMNS, optional=("evidence",))
+    errors: list[str] = []
+    numbers: dict[str, list[int]] = {c: [] for c in HISTORY_COLUMNS if c not in TEXT_COLUMNS}
+    for line, row in rows:
+        for column, values in numbers.items():
+            text = row[column]
+            if _WHOLE.fullmatch(text):
+                values.append(int(text))
+            else:
+                values.append(0)
+                errors.append(f"line {line}: {column} must be a whole number below 10^18 (digits only); got {text!r}")
+    if errors:
+        more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
+        raise InvalidInput(f"{path}: {len(errors)} bad value(s):\n  " + "\n  ".join(errors[:20]) + more)
+    extra = ["evidence"] if rows and "evidence" in rows[0][1] else []
+    frame = pd.DataFrame({c: pd.Series([r[c] for _, r in rows], dtype=str) for c in (*TEXT_COLUMNS, *extra)})
+    for column, values in numbers.items():
+        frame[column] = pd.Series(values, dtype="int64")
+    return frame[[*HISTORY_COLUMNS, *extra]]

@@ -5,11 +5,14 @@ error, exit 2), no traceback, and the chain does not move (block number and the 
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from brownie import web3
 
 from creditshare.core.keys import load_account
+from creditshare.domain.training_data import read_settlement_history
 from scoring.model_card import ModelCard
+from scoring.synthetic import market_profile
 from tests.cli.helpers import Cli
 
 BIG = str(2**256)  # one more than a uint256 holds
@@ -223,3 +226,88 @@ def test_a_card_whose_version_the_registry_cannot_hold_is_refused_before_anythin
     stderr = refused(cli, "model", "register", str(big), account="c1")
     assert f"{big}: the card's version must be 1 to 4294967295; got 1099511627776." in stderr
     assert stored(cli) == docs and cli.json("model", "show")["models"] == []
+
+
+# -- model train --settlements FILE: the one CSV reader ------------------------------------------------------
+
+HISTORY = "settlement_id,shipper,platform,carrier,amount,invoice_date,due_date,paid_date,status,status_date"
+GOOD = "s1,uscc:A,uscc:P,driver:D,100,1735689600,1738368000,1737331200,Paid,1737331200"
+
+
+def test_a_settlement_history_reads_as_pandas_read_it_bom_crlf_and_evidence_included(tmp_path):
+    market = market_profile("standard", n_subjects=200, seed=1).settlements
+    path = tmp_path / "h.csv"
+    market.to_csv(path, index=False)
+    pd.testing.assert_frame_equal(read_settlement_history(path), market)
+    path.write_bytes(
+        b"\xef\xbb\xbf" + market.assign(evidence="0x" + "ab" * 32).to_csv(index=False, lineterminator="\r\n").encode()
+    )
+    read = read_settlement_history(path)
+    pd.testing.assert_frame_equal(read.drop(columns="evidence"), market)
+    assert (read["evidence"] == "0x" + "ab" * 32).all()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ((HISTORY + ",amount\n" + GOOD + ",5\n").encode(), "line 1: column(s) named twice: amount"),
+        ((HISTORY + ",colour\n" + GOOD + ",red\n").encode(), "line 1: unknown column(s) colour"),
+        (
+            (HISTORY + "\n" + GOOD.replace("uscc:A", "uscc:\xe9") + "\n").encode("latin-1"),
+            "line 2: byte 0xE9 is not UTF-8",
+        ),
+        (
+            (HISTORY + "\n" + GOOD.replace("uscc:A", 'uscc:"A') + "\n").encode(),
+            "line 2: a quote inside an unquoted field",
+        ),
+        (
+            (HISTORY + "\n" + GOOD.replace("uscc:A", '"uscc:A') + "\n" + GOOD + "\n").encode(),
+            "line 2: a quoted field is never closed",
+        ),
+        ((HISTORY + "\n" + GOOD + "\n").encode().replace(b"uscc:A", b"uscc:\x00A"), "line 2: NUL byte"),
+        ((HISTORY + "\n" + GOOD.replace(",100,", ",12.5,") + "\n").encode(), "line 2: amount must be a whole number"),
+        ((HISTORY + "\n" + GOOD.replace(",100,", ",-100,") + "\n").encode(), "line 2: amount must be a whole number"),
+        ((HISTORY + "\n" + GOOD.replace(",100,", ",1e400,") + "\n").encode(), "line 2: amount must be a whole number"),
+        (
+            (HISTORY + "\n" + GOOD.replace(",100,", f",{10**18},") + "\n").encode(),
+            "line 2: amount must be a whole number below 10^18",
+        ),
+        (
+            (HISTORY + "\n" + GOOD.replace("1735689600", "2025-01-01") + "\n").encode(),
+            "line 2: invoice_date must be a whole number",
+        ),
+        ((HISTORY + "\n" + GOOD.replace(",100,", ",,") + "\n").encode(), "line 2: amount must be a whole number"),
+    ],
+    ids=[
+        "dup-column",
+        "unknown-column",
+        "latin1",
+        "stray-quote",
+        "unclosed-quote",
+        "nul",
+        "decimal",
+        "negative",
+        "overflow",
+        "past-int64",
+        "iso-date",
+        "empty",
+    ],
+)
+def test_a_malformed_settlement_history_is_one_error_naming_the_file_and_line(cli, tmp_path, content, message):
+    # before: pandas read it: a repeated column became `amount.1`, a stray quote or a NUL byte was text, and the
+    # errors that did come named no line
+    path = tmp_path / "h.csv"
+    path.write_bytes(content)
+    stderr = refused(
+        cli, "model", "train", "--settlements", str(path), "--as-of", "2025-06-01", "--out", str(tmp_path / "c.json")
+    )
+    assert stderr.startswith(f"error: {path}") and message in stderr, stderr
+    assert not (tmp_path / "c.json").exists()
+
+
+def test_a_subjects_file_that_is_not_utf8_is_one_error_with_its_line(cli, tmp_path):
+    path = tmp_path / "subjects.txt"
+    path.write_bytes(b"uscc:SHIP1\n\xe9\n")
+    assert f"error: {path}: line 2: byte 0xE9 is not UTF-8" in refused(cli, "score", "batch", str(path))
+    path.write_bytes(b"uscc:SHIP1\x00\n")
+    assert f"error: {path}: line 1: NUL byte" in refused(cli, "score", "batch", str(path))
