@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -247,11 +248,14 @@ def _html(
     figures: Any = None
     if gas is not None:
         try:
-            figures = json.loads(gas.read_text())
-        except (OSError, ValueError) as err:
+            figures = json.loads(gas.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError) as err:  # not UTF-8 or JSON: ValueError; nested too deep
             raise InvalidInput(f"cannot read the gas figures {gas}: {err}") from err
         if not isinstance(figures, dict):
             raise InvalidInput(f'{gas} must hold a JSON object {{"operation": gas}}.')
+        for label, value in figures.items():  # JSON's 1e400, Infinity and NaN are floats round() cannot take
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+                raise InvalidInput(f"{gas}: gas figure {label!r} must be a finite number, 0 or more; got {value!r}.")
     labelled, source = None, None
     if settlements is not None or synthetic is not None:
         from creditshare.domain.training_data import settlement_history

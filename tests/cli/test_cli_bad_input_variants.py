@@ -311,3 +311,27 @@ def test_a_subjects_file_that_is_not_utf8_is_one_error_with_its_line(cli, tmp_pa
     assert f"error: {path}: line 2: byte 0xE9 is not UTF-8" in refused(cli, "score", "batch", str(path))
     path.write_bytes(b"uscc:SHIP1\x00\n")
     assert f"error: {path}: line 1: NUL byte" in refused(cli, "score", "batch", str(path))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"[" * 100_000, "cannot read the gas figures"),
+        (b"\xe9", "cannot read the gas figures"),
+        (b'{"submit": 1e400}', "gas figure 'submit' must be a finite number, 0 or more; got inf."),
+        (b'{"submit": NaN}', "gas figure 'submit' must be a finite number, 0 or more; got nan."),
+        (b'{"submit": -Infinity}', "gas figure 'submit' must be a finite number"),
+        (b'{"submit": -1}', "gas figure 'submit' must be a finite number, 0 or more; got -1."),
+        (b'{"submit": "51,000"}', "gas figure 'submit' must be a finite number"),
+    ],
+    ids=["nested", "latin1", "overflow", "nan", "minus-infinity", "negative", "text"],
+)
+def test_a_malformed_gas_figures_file_is_one_error_naming_it(cli, tmp_path, content, message):
+    # before: a file nested too deeply was "an input is nested too deeply" (no file), and 1e400 or NaN reached
+    # round() in the gas table: OverflowError / ValueError, "a bug"
+    card = tmp_path / "card.json"
+    cli("model", "train", "--synthetic", "1500", "--seed", "5", "--out", str(card))
+    gas = tmp_path / "gas.json"
+    gas.write_bytes(content)
+    stderr = refused(cli, "report", "--html", str(tmp_path / "out"), "--card", str(card), "--gas", str(gas))
+    assert str(gas) in stderr and message in stderr, stderr
