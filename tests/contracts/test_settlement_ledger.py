@@ -536,6 +536,24 @@ def test_member_holding_shipper_and_platform_cannot_confirm_its_own_receivable(l
     assert status(ledger, r) == Status.NONE
 
 
+@pytest.mark.parametrize("side", ["shipper", "platform"])
+def test_member_holding_both_roles_cannot_confirm_what_it_submitted_on_either_side(
+    ledger, consortium, committee, accounts, people, side
+):
+    """The exploit of finding 2: a member holding SHIPPER and PLATFORM submits as one side and confirms as the
+    other, then pledges an invented receivable. The confirmer must be the other side's organisation."""
+    both = accounts.add()
+    admit(consortium, committee, both, "BOTHSIDES2", ["SHIPPER", "PLATFORM"])
+    r = record(61, shipper="BOTHSIDES2") if side == "shipper" else record(62, platform="BOTHSIDES2")
+    ledger.submit([r], refs([r]), {"from": both, "gas_price": 0})
+    with reverts("SettlementLedgerNotParty"):
+        ledger.confirm([r], {"from": both, "gas_price": 0})
+    # not its receivable as a shipper; as the platform, an unconfirmed receivable cannot be pledged
+    with reverts("SettlementLedgerNotParty" if side == "shipper" else "SettlementLedgerBadTransition"):
+        ledger.pledge(r, people["LENDER"], {"from": both, "gas_price": 0})
+    assert status(ledger, r) == Status.INVOICED
+
+
 # -- findings 3 and 9: derived ids, the fingerprint guard ----------------------------------------------------
 
 
