@@ -168,8 +168,17 @@ def plan_submission(
     """Checks the file against the chain and splits it into new and already-stored rows.
 
     Raises InvalidSettlementFile if any row is invalid against the chain
-    (unknown members, or an id on chain with different content).
+    (unknown members, or an id on chain with different content: the error says which side stored it, so a
+    platform whose reference its counterparty took first learns it and can dispute that record).
     """
+
+    def conflict(row: CsvRow, state: StoredState) -> str:
+        by = "shipper" if state.submitted_by_shipper else "platform"
+        return (
+            f" (stored by its {by}, status {state.status.label}: if that is not this order, dispute it with "
+            "`settlements dispute` and submit the order under a new reference)"
+        )
+
     return two_sided.split_on_chain(
         path,
         rows,
@@ -179,6 +188,7 @@ def plan_submission(
         line_of=lambda r: r.line,
         name_of=lambda r: f"settlement {r.reference!r}",
         invalid=InvalidSettlementFile,
+        conflict=conflict,
     )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from creditshare.bindings.consortium import Consortium, Member
 from creditshare.bindings.settlement_ledger import EARLIEST_DATE, LATEST_DATE, iso_date
@@ -199,9 +199,11 @@ def split_on_chain(
     line_of: Callable[[R], int],
     name_of: Callable[[R], str],
     invalid: type[InvalidRowsFile],
+    conflict: Callable[[R, Any], str] | None = None,
 ) -> SubmitPlan[R]:
     """Splits checked rows into new and already-stored ones given their stored `states`. Raises `invalid` with
-    `errors` (the caller's, e.g. members) and every row on chain with other content, if there is any."""
+    `errors` (the caller's, e.g. members) and every row on chain with other content, if there is any;
+    `conflict(row, state)`, if given, adds what the caller can tell about such a row (who stored it)."""
     errors = list(errors)
     plan = SubmitPlan[R]()
     for row, state in zip(rows, states, strict=True):
@@ -210,7 +212,8 @@ def split_on_chain(
         elif state.digest == record_of(row).digest:
             plan.already_on_chain.append(row)
         else:
-            errors.append(RowError(line_of(row), f"{name_of(row)} is on chain with different content"))
+            why = f"{name_of(row)} is on chain with different content"
+            errors.append(RowError(line_of(row), why + (conflict(row, state) if conflict is not None else "")))
     if errors:
         raise invalid(path, errors)
     return plan

@@ -150,3 +150,19 @@ def test_payee_of_a_financed_receivable_is_the_lender_not_the_platform(cli, tmp_
     assert shown(cli, "LP-1")["status"] == "PaymentDeclared"
     cli("settlements", "confirm-payment", sid("LP-1"), account="bank")
     assert shown(cli, "LP-1")["status"] == "Paid"
+
+
+def test_a_reference_taken_first_by_the_shipper_is_named_and_the_platform_file_sends_nothing(cli, tmp_path):
+    """Finding 9 through the CLI: the shipper stores a record under the platform's next reference with other
+    content. The contract would skip that id in the platform's batch; the CLI refuses the file before sending,
+    names the line, says the shipper stored it and what to do, and sends none of the other rows."""
+    squat = write_csv(tmp_path, [row("SQ-2", amount="375000")], name="squat.csv")
+    cli("settlements", "submit", str(squat), account="ship")
+    mine = write_csv(tmp_path, [row("SQ-1"), row("SQ-2", evidence="evidence/waybill-2.txt")], name="mine.csv")
+    result = cli("settlements", "submit", str(mine), account="plat", ok=False)
+    refused(result, "line 3: settlement 'SQ-2' is on chain with different content (stored by its shipper")
+    assert "settlements dispute" in result.stderr and "line 2" not in result.stderr
+    assert cli("settlements", "show", sid("SQ-1"), ok=False).exit_code == 1  # nothing was sent
+    assert shown(cli, "SQ-2")["amount_fen"] == 375_000 and shown(cli, "SQ-2")["submitted_by"] == "shipper"
+    cli("settlements", "dispute", sid("SQ-2"), "--reason", "not our order", account="plat")
+    assert shown(cli, "SQ-2")["status"] == "Disputed"
