@@ -76,7 +76,8 @@ def submit(
     plan = sm.plan_submission(ledger, Consortium(st.client), file, rows, signer.address)
     records = sm.records_from_rows(plan.to_send)
     told = ToldByLine(sm.InvalidSettlementFile, file, [r.line for r in plan.to_send], "submitted", _RERUN_NOTE)
-    if records and dry_run:  # the contract's own checks too: a dry run that passes sends whole
+    if records:  # the contract's own checks too, before any document is stored (as payouts submit does): a
+        # file the ledger refuses stores nothing, and a dry run that passes sends whole
         with told:
             ledger.check_submit(records, signer, batch_size)
     gas_used = 0

@@ -13,7 +13,7 @@ from creditshare.core.keys import load_account
 from creditshare.domain.training_data import read_settlement_history
 from scoring.model_card import ModelCard
 from scoring.synthetic import market_profile
-from tests.cli.helpers import Cli
+from tests.cli.helpers import Cli, row, write_csv
 
 BIG = str(2**256)  # one more than a uint256 holds
 
@@ -335,3 +335,19 @@ def test_a_malformed_gas_figures_file_is_one_error_naming_it(cli, tmp_path, cont
     gas.write_bytes(content)
     stderr = refused(cli, "report", "--html", str(tmp_path / "out"), "--card", str(card), "--gas", str(gas))
     assert str(gas) in stderr and message in stderr, stderr
+
+
+# -- settlements submit: the ledger's refusal comes before any document is stored ------------------------------
+
+
+def test_a_file_the_ledger_refuses_stores_no_evidence(cli, tmp_path):
+    # before: every row's evidence went to the evidence store (with IPFS, to the members' nodes) and then the
+    # ledger refused the file (here the last row's zero carrier id) and nothing was submitted
+    path = write_csv(tmp_path, [row("EV-STORE-1"), row("EV-STORE-2", carrier="0x" + "00" * 32)])
+    docs = stored(cli)
+    stderr = refused(cli, "settlements", "submit", str(path), account="plat")
+    assert "line 3: SettlementLedgerMissingSubject" in stderr and "nothing was sent" in stderr
+    assert stored(cli) == docs
+    fixed = write_csv(tmp_path, [row("EV-STORE-1"), row("EV-STORE-2", carrier="driver:D2")], "fixed.csv")
+    assert cli.json("settlements", "submit", str(fixed), account="plat")["submitted"] == 2
+    assert len(stored(cli)) > len(docs)
