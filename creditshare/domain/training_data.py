@@ -17,7 +17,7 @@ from typing import Any
 from creditshare.core.chain import ChainClient
 from creditshare.core.errors import InvalidInput
 from creditshare.core.files import read_csv_rows
-from creditshare.domain.settlements import parse_date
+from creditshare.domain.settlements import EARLIEST_DATE, parse_date
 
 #: the ``settlements`` source that reads the ledger
 CHAIN = "chain"
@@ -36,6 +36,19 @@ HISTORY_COLUMNS = (
     "status",
     "status_date",
 )
+#: the latest --as-of, 2100-12-31: a year after the last date the ledger takes (a label window follows the as-of)
+LATEST_AS_OF = parse_date("2100-12-31", "--as-of")
+
+
+def as_of_date(text: str) -> int:
+    """--as-of as unix seconds, within the ledger's dates (2000-01-01 to a year after 2099-12-31): 1970 drew a
+    synthetic market with negative dates ("invoice_date must not be negative"), 9999 one that no ledger holds."""
+    when = parse_date(text, "--as-of")
+    if not EARLIEST_DATE <= when <= LATEST_AS_OF:
+        raise InvalidInput(f"--as-of must be from 2000-01-01 to 2100-12-31, the ledger's dates; got {text}.")
+    return when
+
+
 #: an integer column's values: ASCII digits that fit the int64 columns scoring/ computes with
 _WHOLE = re.compile(r"[0-9]{1,18}")
 
@@ -63,17 +76,17 @@ def settlement_history(
             raise InvalidInput("--as-of YYYY-MM-DD is needed with --settlements chain.")
         if chain is None:
             raise InvalidInput("reading the settlements from the chain needs a chain client.")
-        return chain_settlements(chain()), parse_date(as_of, "--as-of")
+        return chain_settlements(chain()), as_of_date(as_of)
     if synthetic is not None:
         from scoring.synthetic import market_profile
 
-        when = {} if as_of is None else {"as_of": parse_date(as_of, "--as-of")}
+        when = {} if as_of is None else {"as_of": as_of_date(as_of)}
         generated = market_profile(market, n_subjects=synthetic, seed=seed, **when)
         return generated.settlements, generated.as_of
     if as_of is None:
         raise InvalidInput("--as-of YYYY-MM-DD is needed with --settlements.")
     assert settlements is not None
-    return read_settlement_history(Path(settlements)), parse_date(as_of, "--as-of")
+    return read_settlement_history(Path(settlements)), as_of_date(as_of)
 
 
 def chain_settlements(client: ChainClient) -> Any:

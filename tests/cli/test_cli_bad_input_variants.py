@@ -351,3 +351,20 @@ def test_a_file_the_ledger_refuses_stores_no_evidence(cli, tmp_path):
     fixed = write_csv(tmp_path, [row("EV-STORE-1"), row("EV-STORE-2", carrier="driver:D2")], "fixed.csv")
     assert cli.json("settlements", "submit", str(fixed), account="plat")["submitted"] == 2
     assert len(stored(cli)) > len(docs)
+
+
+@pytest.mark.parametrize("when", ["1970-01-01", "1999-12-31", "2101-01-01", "9999-12-31"])
+def test_an_as_of_date_outside_the_ledgers_dates_is_refused(cli, tmp_path, when):
+    # before: 1970 drew a synthetic market with negative dates ("invoice_date must not be negative") and 9999
+    # trained a card on a market in the year 9999
+    for source in (("--synthetic", "500"), ("--settlements", "chain")):
+        stderr = refused(cli, "model", "train", *source, "--as-of", when, "--out", str(tmp_path / "c.json"))
+        assert f"--as-of must be from 2000-01-01 to 2100-12-31, the ledger's dates; got {when}." in stderr
+    assert not (tmp_path / "c.json").exists()
+
+
+def test_the_last_as_of_date_is_taken(cli, tmp_path):
+    result = cli(
+        "model", "train", "--settlements", "chain", "--as-of", "2100-12-31", "--out", str(tmp_path / "c.json"), ok=False
+    )
+    assert "--as-of must be" not in result.stderr and "Traceback" not in result.stderr
