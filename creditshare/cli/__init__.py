@@ -136,7 +136,7 @@ def demo(
         100, "--shippers", min=2, max=999, help="Shippers in the market (about 510 settlements each over the year)."
     ),
     carriers: int = typer.Option(500, "--carriers", min=2, max=9999, help="Carriers and drivers in the market."),
-    seed: int = typer.Option(7, "--seed", help="Seed of the synthetic market the demo plays."),
+    seed: int = typer.Option(7, "--seed", min=0, help="Seed of the synthetic market the demo plays."),
 ) -> None:
     """Play a year of a freight market end to end on the persistent local chain (what `make demo` runs)."""
     from creditshare.demo.run import run_demo

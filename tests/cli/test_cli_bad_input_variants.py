@@ -217,6 +217,12 @@ def test_a_seed_or_version_out_of_range_is_a_usage_error(cli, tmp_path, args):
     assert "Invalid value" in stderr and not (tmp_path / "x.json").exists()
 
 
+def test_the_demo_refuses_a_negative_seed_before_it_starts(cli):
+    # before: the demo set up its chain and only then failed in numpy ("a bug")
+    stderr = refused(cli, "demo", "--seed", "-1", code=2)
+    assert "Invalid value for '--seed'" in stderr
+
+
 def test_a_card_whose_version_the_registry_cannot_hold_is_refused_before_anything_is_stored(cli, tmp_path):
     card = tmp_path / "card.json"
     cli("model", "train", "--synthetic", "1500", "--seed", "5", "--out", str(card))
