@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,11 +118,13 @@ def parse_entries(path: Path, root: Path | None = None) -> list[EntryRow]:
     return rows
 
 
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,40}")  # ASCII digits, as in settlement files: not '+5', '1_000' or '١٢'
+
+
 def _fen(text: str | None, column: str) -> int:
-    try:
-        value = int((text or "").strip())
-    except ValueError as err:
-        raise InvalidInput(f"{column} must be a whole number of fen; got {text!r}") from err
+    if not _WHOLE_NUMBER.fullmatch((text or "").strip()):
+        raise InvalidInput(f"{column} must be a whole number of fen; got {text!r}")
+    value = int((text or "").strip())
     if value < 0 or value > MAX_AMOUNT:
         raise InvalidInput(f"{column} must be between 0 and {MAX_AMOUNT}; got {value}")
     return value

@@ -296,6 +296,10 @@ def test_maintainers_withdraw_what_they_earned(cli, posted):
         ([entry_row("uscc:DEBTOR1", "d1", category="gossip")], "line 2: category must be one of"),
         ([entry_row("uscc:DEBTOR1", "d1", amount="-5")], "line 2: amount_fen must be between 0"),
         ([entry_row("uscc:DEBTOR1", "d1", amount="12.5")], "line 2: amount_fen must be a whole number of fen"),
+        ([entry_row("uscc:DEBTOR1", "d1", amount="+5")], "line 2: amount_fen must be a whole number of fen"),
+        ([entry_row("uscc:DEBTOR1", "d1", amount="1_000")], "line 2: amount_fen must be a whole number of fen"),
+        ([entry_row("uscc:DEBTOR1", "d1", amount="\uff11\uff12")], "line 2: amount_fen must be a whole number of fen"),
+        ([entry_row("uscc:DEBTOR1", "d1", stake="\u0663" * 6)], "line 2: stake_fen must be a whole number of fen"),
         ([entry_row("uscc:DEBTOR1", "d1", start="2025-13-01")], "line 2: period_from must be a date"),
         (
             [entry_row("uscc:DEBTOR1", "d1", start="2025-12-01", end="2025-11-01")],
