@@ -136,8 +136,10 @@ def pay(
     paid_date: str | None = typer.Option(
         None,
         "--paid-date",
-        help="YYYY-MM-DD, not before the payout was recorded (default: the time of the declaration). With "
-        "--file, a paid_date column overrides it per row.",
+        help="YYYY-MM-DD, not before the payout was recorded nor, once Overdue, before the carrier's marking "
+        "(default: the time of the declaration). The date stands only if the carrier confirms receipt; finalised "
+        "by the dispute window alone, the payout is dated at its declaration. With --file, a paid_date column "
+        "overrides it per row.",
     ),
     account: Account = None,
     dry_run: DryRun = False,
@@ -174,7 +176,8 @@ for _name, _step, _send, _check, _doc in (
         "finalize",
         sends(PayoutLedger.finalize_payment),
         dispute_window(PAYOUTS),
-        "Make declared payouts final once their dispute window has passed undisputed (any active member).",
+        "Make declared payouts final once their dispute window has passed undisputed (any active member). The "
+        "payout is then dated at its declaration (no carrier confirmed the declared date).",
     ),
     (
         "overdue",

@@ -183,9 +183,10 @@ def pay(
     paid_date: str | None = typer.Option(
         None,
         "--paid-date",
-        help="YYYY-MM-DD, not before the invoice "
-        "was confirmed (default: the time of the declaration). With --file, "
-        "a paid_date column overrides it per row.",
+        help="YYYY-MM-DD, not before the invoice was confirmed nor, once Overdue, before its overdue marking "
+        "(default: the time of the declaration). The date stands only if the payee confirms it; finalised by the "
+        "dispute window alone, the payment is dated at its declaration. With --file, a paid_date column overrides "
+        "it per row.",
     ),
     account: Account = None,
     dry_run: DryRun = False,
@@ -215,7 +216,8 @@ for _name, _step, _send, _check, _doc in (
         "finalize",
         sends(SettlementLedger.finalize_payment),
         dispute_window(SETTLEMENTS),
-        "Make declared payments final once their dispute window has passed undisputed (anyone may).",
+        "Make declared payments final once their dispute window has passed undisputed (anyone may). The payment "
+        "is then dated at its declaration (no payee confirmed the declared date).",
     ),
     (
         "overdue",

@@ -244,8 +244,8 @@ def _lifecycle(console: Console, step: str, body: LifecycleIn) -> dict[str, Any]
         ]
         if chosen:
             raise RequestRefused(
-                "a paid date lies outside its settlement's confirmation and now; nothing was sent",
-                [f"ids[{i}]: paid date must lie between the confirmation and now" for i in chosen],
+                "a paid date lies outside its settlement's confirmation (or overdue marking) and now; nothing was sent",
+                [f"ids[{i}]: paid date must lie between the confirmation (or overdue marking) and now" for i in chosen],
             )
     if plan.errors:
         raise RequestRefused(
