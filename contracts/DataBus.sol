@@ -18,6 +18,9 @@ contract DataBus is IDataBus {
     /// @inheritdoc IDataBus
     // two storage reads a record: a page stays far below an eth_call's gas cap
     uint256 public constant MAX_PAGE = 500;
+    /// @inheritdoc IDataBus
+    // 100 years, the CLI's bound: a uint64 near its maximum is no calendar date any reader can print
+    uint64 public constant MAX_CONSENT_SECONDS = 36_500 days;
 
     /// @dev One slot per access: the lender and purpose live in the consent.
     struct AccessRecord {
@@ -49,7 +52,9 @@ contract DataBus is IDataBus {
         if (!_consortium.isActiveWithRole(lender, Roles.LENDER)) revert DataBusNotLender(lender);
         if (scope == 0 || scope & ~SCOPE_ALL != 0) revert DataBusBadScope(scope);
         if (purpose == bytes32(0)) revert DataBusZeroPurpose();
-        if (expiresAt <= block.timestamp) revert DataBusBadExpiry(expiresAt);
+        if (expiresAt <= block.timestamp || expiresAt - block.timestamp > MAX_CONSENT_SECONDS) {
+            revert DataBusBadExpiry(expiresAt);
+        }
         consentId = ++_consentCount;
         _consents[consentId] = Consent({
             subject: m.orgId,

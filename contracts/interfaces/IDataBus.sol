@@ -103,7 +103,8 @@ interface IDataBus {
     /// @notice Grants `lender` consent to access the caller's data for
     /// `purpose` within `scope` until `expiresAt`. The caller must be an active
     /// member (its orgId is the subject); `lender` an active LENDER member;
-    /// `scope` a non-empty subset of the three scopes; `expiresAt` in the future.
+    /// `scope` a non-empty subset of the three scopes; `expiresAt` in the future
+    /// and at most `MAX_CONSENT_SECONDS` (100 years) after the block's time.
     /// @return consentId The new consent's id (ids start at 1).
     function grant(address lender, bytes32 purpose, uint8 scope, uint64 expiresAt)
         external
@@ -157,6 +158,9 @@ interface IDataBus {
 
     /// @notice Most records one `accessesOf` page returns.
     function MAX_PAGE() external view returns (uint256);
+
+    /// @notice Longest a consent may run, in seconds from its grant (36,500 days).
+    function MAX_CONSENT_SECONDS() external view returns (uint64);
 
     /// @notice The consortium registry.
     function consortium() external view returns (address);

@@ -68,6 +68,18 @@ def expiry_after_days(now: int, days: int) -> int:
     return (now + days * DAY) // DAY * DAY + DAY
 
 
+# the last second Python's datetime can show; a uint64 on chain reaches the year 584 billion
+_LAST_SHOWABLE = int(dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC).timestamp())
+
+
+def utc_time(seconds: int, fmt: str) -> str:
+    """`seconds` (any uint64 the chain holds) as UTC text in `fmt`; past the year 9999, which datetime cannot
+    represent (a consent granted before the contract bounded expiries may say 2^64 - 1), "after 9999-12-31"."""
+    if seconds > _LAST_SHOWABLE:
+        return "after 9999-12-31"
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime(fmt)
+
+
 @dataclass(frozen=True)
 class Consent:
     id: int
@@ -92,7 +104,7 @@ class Consent:
             "scope": scope_names(self.scope),
             "granted_at": self.granted_at,
             "expires_at": self.expires_at,
-            "expires": dt.datetime.fromtimestamp(self.expires_at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "expires": utc_time(self.expires_at, "%Y-%m-%d %H:%M UTC"),
             "state": self.state(now),
             "grantor": self.grantor,
         }
@@ -258,7 +270,7 @@ class DataBus:
                 "consent_id": int(cid),
                 "scope": scope_names(int(scope)),
                 "at": int(at),
-                "time": dt.datetime.fromtimestamp(int(at), dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+                "time": utc_time(int(at), "%Y-%m-%d %H:%M:%S UTC"),
             }
             for lender, purpose, cid, scope, at in raw
         ]

@@ -111,6 +111,36 @@ def test_grant_rejects_bad_input(bus, people, lender, scope, purpose, days, erro
         bus.grant(people[lender], purpose, scope, expiry, {"from": people["SHIPPER"]})
 
 
+MAX_CONSENT_SECONDS = 36_500 * DAY  # DataBus.MAX_CONSENT_SECONDS, the CLI's 100 years
+
+
+def next_block_at(timestamp: int) -> None:
+    """Pins the next block's timestamp (Anvil test RPC), to test the expiry bound exactly."""
+    brownie.web3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])
+
+
+def test_max_consent_seconds_is_a_hundred_years(bus):
+    assert bus.MAX_CONSENT_SECONDS() == MAX_CONSENT_SECONDS
+
+
+def test_grant_expiring_just_beyond_a_hundred_years_reverts_and_at_the_bound_is_accepted(bus, people):
+    shipper, lender = people["SHIPPER"], people["LENDER"]
+    at = chain[-1].timestamp + 10
+    next_block_at(at)
+    with reverts(f"DataBusBadExpiry: {at + MAX_CONSENT_SECONDS + 1}"):
+        bus.grant(lender, PURPOSE, ALL, at + MAX_CONSENT_SECONDS + 1, {"from": shipper})
+    at = chain[-1].timestamp + 10
+    next_block_at(at)
+    tx = bus.grant(lender, PURPOSE, ALL, at + MAX_CONSENT_SECONDS, {"from": shipper})
+    assert tx.timestamp == at and bus.consent(tx.return_value)["expiresAt"] == at + MAX_CONSENT_SECONDS
+
+
+@pytest.mark.parametrize("expiry", [2**63, 2**64 - 1])
+def test_grant_at_the_top_of_uint64_reverts(bus, people, expiry):
+    with reverts(f"DataBusBadExpiry: {expiry}"):
+        bus.grant(people["LENDER"], PURPOSE, ALL, expiry, {"from": people["SHIPPER"]})
+
+
 def test_grant_to_suspended_lender_reverts(bus, consortium, committee, people):
     suspend(consortium, committee, people["LENDER"])
     with reverts("DataBusNotLender"):
