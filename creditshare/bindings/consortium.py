@@ -327,8 +327,12 @@ class Consortium:
     ) -> list[dict[str, Any]]:
         """Opens one admit proposal per (address, org id, roles) row, pipelined; idempotent.
 
-        A row whose address is a member already is reported as such; a row with an
-        open (unexecuted, unexpired) admit proposal for the same address reuses it.
+        A row whose address is a member already, of the same organisation and with every role the row names, is
+        reported as such (a rerun of the same file sends nothing); a member the row contradicts (another
+        organisation, a role it does not hold) refuses the whole file before anything is sent, naming the row
+        (its `where` attribute if it has one, as domain.admissions.Admission rows do), what the row says and
+        what the chain says. A row with an open (unexecuted, unexpired) admit proposal for the same address
+        reuses it.
         Returns, per row, {"address", "proposal" (id or None), "status"}. The items of CallsRefused and
         PartialWrite are indexes in `rows`.
         """
@@ -356,15 +360,20 @@ class Consortium:
         out: list[dict[str, Any]] = []
         calls, pending = [], []
         taken = []
-        for address, org_id, _roles in rows:
+        members: list[Member | None] = []
+        for index, (address, org_id, role_names) in enumerate(rows):
             holder = self.client.call(self.contract, "memberByOrg", org_id)[0]
             if int(holder, 16) != 0 and holder.lower() != address.lower():
                 taken.append(f"{to_hex(org_id)} is {holder}'s organisation, not {address}'s")
+            members.append(m := self.member(address))
+            if m is not None and (conflict := _contradiction(m, org_id, role_names)):
+                where = getattr(rows[index], "where", f"row {index + 1}")
+                taken.append(f"{where}: member {m.address} is on chain {conflict}")
         if taken:
             raise InvalidInput("nothing sent: " + "; ".join(taken[:10]))
-        for address, org_id, role_names in rows:
+        for (address, org_id, role_names), m in zip(rows, members, strict=True):
             same = (address.lower(), to_hex(org_id), tuple(sorted(r.upper() for r in role_names)))
-            if self.member(address) is not None:
+            if m is not None:
                 out.append({"address": address, "proposal": None, "status": "already a member"})
             elif same in open_admits:
                 out.append({"address": address, "proposal": open_admits[same], "status": "open already"})
@@ -473,3 +482,17 @@ class Consortium:
         """`check_parameter` with the active oracle count read from the chain where the bound needs it."""
         needs_oracles = name in PARAMETER_BOUNDS and PARAMETER_BOUNDS[name][1] is None
         check_parameter(name, value, len(self.active_members_with_role("ORACLE")) if needs_oracles else None)
+
+
+def _contradiction(m: Member, org_id: bytes, role_names: tuple[str, ...]) -> str:
+    """What an admissions row that names member `m` says against the chain ("" when the chain agrees: the same
+    organisation, and the row names no role the member lacks)."""
+    missing = sorted({r.upper() for r in role_names} - set(m.roles))
+    if m.org_id == org_id and not missing:
+        return ""
+    held = ";".join(sorted(m.roles)) or "none"
+    return (
+        f"with organisation {to_hex(m.org_id)} and roles {held}, but the file says organisation {to_hex(org_id)} "
+        f"and roles {';'.join(sorted(r.upper() for r in role_names))}"
+        + (f" ({';'.join(missing)} not held)" if missing else "")
+    )

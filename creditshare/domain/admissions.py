@@ -22,6 +22,20 @@ from creditshare.core.keys import resolve_address
 from creditshare.core.roles import role_id
 
 COLUMNS = ("member", "org", "roles")
+
+
+class Admission(tuple[str, bytes, tuple[str, ...]]):
+    """One row of an admissions file, ``(address, org id, role names)``, that knows where it came from:
+    `where` ("FILE: line N") is what Consortium.propose_admissions names when the row contradicts the chain."""
+
+    where: str
+
+    def __new__(cls, address: str, org: bytes, names: tuple[str, ...], where: str) -> Admission:
+        row = super().__new__(cls, (address, org, names))
+        row.where = where
+        return row
+
+
 VALIDATOR_COLUMNS = ("member", "signer")
 
 
@@ -41,7 +55,7 @@ def read_admissions(keystore_dir: Path, file: Path) -> list[tuple[str, bytes, tu
             address, org = resolve_address(keystore_dir, r["member"]), subject_id(r["org"])
             _once(first, line, ("member", address.lower()), f"member {r['member']}")
             _once(first, line, ("org", org), f"organisation {r['org']}")
-            rows.append((address, org, names))
+            rows.append(Admission(address, org, names, f"{file}: line {line}"))
         except CreditShareError as err:
             errors.append(f"line {line}: {err}")
     if errors:

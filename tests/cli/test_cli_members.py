@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from brownie import web3
+
 from creditshare.core.ids import subject_id, to_hex
 
 
@@ -273,3 +275,34 @@ def test_admissions_file_with_bad_rows_sends_nothing(cli, tmp_path):
     twice.write_text("member,org,roles\norgthief,uscc:NEWORG,SHIPPER\nship,uscc:NEWORG,SHIPPER\n")
     assert "is listed twice" in cli("members", "propose", "admit", "--file", str(twice), account="c1", ok=False).stderr
     assert len(cli.json("members", "proposals")) == before
+
+
+def test_admissions_row_contradicting_a_member_on_chain_sends_nothing(cli, tmp_path):
+    plat = cli.json("members", "show", "plat")
+    org, held = plat["org_id"], sorted(plat["roles"])
+    cli("keys", "new", "fresh1")
+    block, before = web3.eth.block_number, len(cli.json("members", "proposals"))
+    other = tmp_path / "other-org.csv"
+    other.write_text(f"member,org,roles\nfresh1,uscc:FRESH1,SHIPPER\nplat,uscc:NOT-PLAT,{';'.join(held)}\n")
+    result = cli("members", "propose", "admit", "--file", str(other), account="c1", ok=False)
+    assert result.exit_code == 1 and result.stderr.startswith("error: nothing sent: ")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    for part in (f"{other}: line 3", plat["address"], f"organisation {org}", to_hex(subject_id("uscc:NOT-PLAT"))):
+        assert part in result.stderr
+    roles = tmp_path / "roles.csv"
+    roles.write_text(f"member,org,roles\nplat,{org},{';'.join([*held, 'LENDER'])}\nfresh1,uscc:FRESH1,SHIPPER\n")
+    result = cli("members", "propose", "admit", "--file", str(roles), account="c1", ok=False)
+    assert result.exit_code == 1 and f"{roles}: line 2" in result.stderr and "(LENDER not held)" in result.stderr
+    assert web3.eth.block_number == block and len(cli.json("members", "proposals")) == before  # no row proposed
+    same = tmp_path / "same.csv"
+    same.write_text(f"member,org,roles\nplat,{org},{';'.join(held)}\n")
+    for _ in range(2):  # the same file again, and a rerun of it: skipped, nothing sent
+        assert [r["status"] for r in cli.json("members", "propose", "admit", "--file", str(same), account="c1")] == [
+            "already a member"
+        ]
+    subset = tmp_path / "subset.csv"
+    subset.write_text(f"member,org,roles\nplat,{org},{held[0]}\n")
+    assert cli.json("members", "propose", "admit", "--file", str(subset), account="c1")[0]["status"] == (
+        "already a member"
+    )
+    assert web3.eth.block_number == block
