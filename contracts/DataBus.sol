@@ -19,8 +19,9 @@ contract DataBus is IDataBus {
     // two storage reads a record: a page stays far below an eth_call's gas cap
     uint256 public constant MAX_PAGE = 500;
     /// @inheritdoc IDataBus
-    // 100 years, the CLI's bound: a uint64 near its maximum is no calendar date any reader can print
-    uint64 public constant MAX_CONSENT_SECONDS = 36_500 days;
+    // the CLI's 100 years plus the day it rounds up to midnight UTC; a uint64 near its maximum is no
+    // calendar date any reader can print
+    uint64 public constant MAX_CONSENT_SECONDS = 36_501 days;
 
     /// @dev One slot per access: the lender and purpose live in the consent.
     struct AccessRecord {

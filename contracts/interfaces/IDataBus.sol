@@ -104,7 +104,7 @@ interface IDataBus {
     /// `purpose` within `scope` until `expiresAt`. The caller must be an active
     /// member (its orgId is the subject); `lender` an active LENDER member;
     /// `scope` a non-empty subset of the three scopes; `expiresAt` in the future
-    /// and at most `MAX_CONSENT_SECONDS` (100 years) after the block's time.
+    /// and at most `MAX_CONSENT_SECONDS` (100 years and a day) after the block's time.
     /// @return consentId The new consent's id (ids start at 1).
     function grant(address lender, bytes32 purpose, uint8 scope, uint64 expiresAt)
         external
@@ -159,7 +159,8 @@ interface IDataBus {
     /// @notice Most records one `accessesOf` page returns.
     function MAX_PAGE() external view returns (uint256);
 
-    /// @notice Longest a consent may run, in seconds from its grant (36,500 days).
+    /// @notice Longest a consent may run, in seconds from its grant: 36,501 days, the CLI's 100 years
+    /// (`--days 36500`) ending at the midnight UTC after.
     function MAX_CONSENT_SECONDS() external view returns (uint64);
 
     /// @notice The consortium registry.

@@ -111,7 +111,7 @@ def test_grant_rejects_bad_input(bus, people, lender, scope, purpose, days, erro
         bus.grant(people[lender], purpose, scope, expiry, {"from": people["SHIPPER"]})
 
 
-MAX_CONSENT_SECONDS = 36_500 * DAY  # DataBus.MAX_CONSENT_SECONDS, the CLI's 100 years
+MAX_CONSENT_SECONDS = 36_501 * DAY  # DataBus.MAX_CONSENT_SECONDS: the CLI's 100 years to the midnight after
 
 
 def next_block_at(timestamp: int) -> None:
@@ -119,7 +119,7 @@ def next_block_at(timestamp: int) -> None:
     brownie.web3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])
 
 
-def test_max_consent_seconds_is_a_hundred_years(bus):
+def test_max_consent_seconds_is_a_hundred_years_and_a_day(bus):
     assert bus.MAX_CONSENT_SECONDS() == MAX_CONSENT_SECONDS
 
 
