@@ -53,9 +53,8 @@ contract DataBus is IDataBus {
         if (!_consortium.isActiveWithRole(lender, Roles.LENDER)) revert DataBusNotLender(lender);
         if (scope == 0 || scope & ~SCOPE_ALL != 0) revert DataBusBadScope(scope);
         if (purpose == bytes32(0)) revert DataBusZeroPurpose();
-        if (expiresAt <= block.timestamp || expiresAt - block.timestamp > MAX_CONSENT_SECONDS) {
-            revert DataBusBadExpiry(expiresAt);
-        }
+        if (expiresAt <= block.timestamp) revert DataBusBadExpiry(expiresAt);
+        if (expiresAt - block.timestamp > MAX_CONSENT_SECONDS) revert DataBusBadExpiry(expiresAt);
         consentId = ++_consentCount;
         _consents[consentId] = Consent({
             subject: m.orgId,
