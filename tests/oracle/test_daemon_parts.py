@@ -336,7 +336,7 @@ def test_connections_beyond_the_cap_are_closed_at_once():
         (b"POST /sign HTTP/1.1\r\n\r\n", 400, "a Content-Length is needed"),
         (b"POST /sign HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n", 413, "request larger than"),
         (b"POST /sign HTTP/1.1\r\nContent-Length: 2\r\n\r\n[]", 400, "not an object"),
-        (b"POST /sign HTTP/1.1\r\nContent-Length: 10\r\n\r\n{\"a\": NaN}", 400, "NaN is not a JSON number"),
+        (b'POST /sign HTTP/1.1\r\nContent-Length: 10\r\n\r\n{"a": NaN}', 400, "NaN is not a JSON number"),
         (b"GARBAGE\r\n\r\n", 400, "bad request line"),
         (b"GET /nope HTTP/1.1\r\n\r\n", 404, "unknown path"),
     ],
