@@ -75,6 +75,18 @@ class NetCli:
         block = network.rpc(self.net.nodes[node].rpc_url, "eth_getBlockByNumber", [hex(number), False])
         return str(block["hash"]) if block else ""
 
+    def converged(self, nodes: list[int], wait_s: float = 40.0) -> int:
+        """Waits until `nodes` agree on the hash of a common block (the lowest of their heads; under load two
+        Clique signers can seal competing blocks at the tip, resolved a block or two later); returns its number."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            number = min(self.head(i) for i in nodes)
+            hashes = {self.block_hash(i, number) for i in nodes}
+            if len(hashes) == 1:
+                return number
+            assert time.monotonic() < deadline, f"nodes {nodes} disagree on block {number}: {hashes}"
+            time.sleep(0.3)
+
 
 @pytest.fixture(scope="session")
 def netcli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NetCli]:

@@ -28,18 +28,6 @@ def _sid(ref: str) -> str:
     return to_hex(settlement_id(subject_id(PLATFORM), ref))
 
 
-def _converged(netcli, nodes: list[int], wait_s: float = 40.0) -> int:
-    """Waits until `nodes` agree on the hash of a common block; returns that block's number."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        number = min(netcli.head(i) for i in nodes)
-        hashes = {netcli.block_hash(i, number) for i in nodes}
-        if len(hashes) == 1:
-            return number
-        assert time.monotonic() < deadline, f"nodes {nodes} disagree on block {number}: {hashes}"
-        time.sleep(0.3)
-
-
 def test_init_writes_a_clique_genesis_private_keys_and_loopback_peers(netcli):
     net = netcli.net
     root = Path(net.root)
@@ -74,7 +62,7 @@ def test_status_shows_four_peered_signers_on_one_advancing_chain(netcli):
     assert all(n["peers"] == 3 for n in status["nodes"])
     assert all(len(n["signers"]) == 4 for n in status["nodes"])
     assert all(n["block_age_s"] < 4 for n in status["nodes"]) and status["stalled"] is False
-    assert _converged(netcli, [0, 1, 2, 3]) >= 1
+    assert netcli.converged([0, 1, 2, 3]) >= 1
     logs = netcli.json("network", "logs", "--node", "1", "--lines", "5")
     assert len(logs["lines"]) == 5 and logs["log"].endswith("node-1/geth.log")
 
@@ -100,9 +88,9 @@ def test_sigkill_one_signer_blocks_go_on_settlements_land_and_it_rejoins_the_sam
     shown = json.loads(netcli("--json", "settlements", "show", _sid("KILL1-A"), node=2).stdout)
     assert shown["status"] == "Invoiced"
     netcli("network", "node", "start", "3")
-    number = _converged(netcli, [0, 1, 2, 3])
+    number = netcli.converged([0, 1, 2, 3])
     netcli.wait_head(3, number + 3)
-    number = _converged(netcli, [0, 1, 2, 3])
+    number = netcli.converged([0, 1, 2, 3])
     assert netcli.block_hash(3, number) == netcli.block_hash(0, number)
     shown = json.loads(netcli("--json", "settlements", "show", _sid("KILL1-B"), node=3).stdout)
     assert shown["status"] == "Invoiced"
@@ -160,7 +148,7 @@ def test_two_signers_down_stall_every_command_says_so_and_a_pending_tx_lands_onc
         again = netcli.json("settlements", "submit", str(path), account="plat", node=2)
         assert (again["submitted"], again["already_on_chain"]) == (0, 3)  # landed exactly once
         netcli("network", "node", "start", "3")
-        number = _converged(netcli, [0, 1, 2, 3])
+        number = netcli.converged([0, 1, 2, 3])
     finally:  # never leave the session's network stalled for the tests after this one
         for node in ("2", "3"):
             netcli("network", "node", "start", node, ok=False)
