@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from creditshare.bindings.settlement_ledger import FRAME_COLUMNS
 from creditshare.core.chain import ChainClient
 from creditshare.core.errors import InvalidInput
 from creditshare.core.files import read_csv_rows
@@ -23,19 +24,8 @@ from creditshare.domain.settlements import EARLIEST_DATE, parse_date
 CHAIN = "chain"
 #: the text columns of a settlement-history CSV; the others are integers (unix seconds, fen)
 TEXT_COLUMNS = ("settlement_id", "shipper", "platform", "carrier", "status")
-#: the columns of a settlement-history CSV, in the order settlement_frame writes them
-HISTORY_COLUMNS = (
-    "settlement_id",
-    "shipper",
-    "platform",
-    "carrier",
-    "amount",
-    "invoice_date",
-    "due_date",
-    "paid_date",
-    "status",
-    "status_date",
-)
+#: the columns of a settlement-history CSV: settlement_frame's, in its order; its evidence column is optional
+HISTORY_COLUMNS = tuple(c for c in FRAME_COLUMNS if c != "evidence")
 #: the latest --as-of, 2100-12-31: a year after the last date the ledger takes (a label window follows the as-of)
 LATEST_AS_OF = parse_date("2100-12-31", "--as-of")
 
