@@ -46,6 +46,29 @@ class Cli:
         return {**os.environ, **self.env}
 
 
+def stored(c: Cli) -> list[str]:
+    """The files in the data folder's evidence store."""
+    folder = c.data_dir / "evidence"
+    return sorted(str(p) for p in folder.rglob("*")) if folder.exists() else []
+
+
+def refused(c: Cli, *args: str, account: str | None = None, code: int = 1, **env: str) -> str:
+    """Runs a command that must be refused: exit `code`, one `error:` line (1) or typer's usage error (2), no
+    traceback, no 'this is a bug', no block mined, nothing stored in the evidence folder. Returns stderr."""
+    block, docs = web3.eth.block_number, stored(c)
+    saved = dict(c.env)
+    c.env.update(env)
+    try:
+        result = c(*args, ok=False, account=account)
+    finally:
+        c.env = saved
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and "this is a bug" not in result.stderr, result.stderr
+    assert result.stderr.startswith("error: " if code == 1 else "Usage: "), result.stderr
+    assert web3.eth.block_number == block and stored(c) == docs
+    return result.stderr
+
+
 def admit_oracle(cli: Cli, name: str) -> None:
     """A new key `name` admitted as an ORACLE member by the committee (c1 proposes, c2 approves)."""
     cli("keys", "new", name)

@@ -7,31 +7,14 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from brownie import web3
 
 from creditshare.core.keys import load_account
 from creditshare.domain.training_data import read_settlement_history
 from scoring.model_card import ModelCard
 from scoring.synthetic import market_profile
-from tests.cli.helpers import Cli, row, write_csv
+from tests.cli.helpers import Cli, refused, row, stored, write_csv
 
 BIG = str(2**256)  # one more than a uint256 holds
-
-
-def refused(cli: Cli, *args: str, account: str | None = None, code: int = 1, **env: str) -> str:
-    """Runs a command that must be refused: exit `code` (1: one `error:` line; 2: typer's usage error), no
-    traceback, no 'this is a bug', no block mined. Returns stderr."""
-    block, saved = web3.eth.block_number, dict(cli.env)
-    cli.env.update(env)
-    try:
-        result = cli(*args, ok=False, account=account)
-    finally:
-        cli.env = saved
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr and "this is a bug" not in result.stderr, result.stderr
-    assert result.stderr.startswith("error: " if code == 1 else "Usage: "), result.stderr
-    assert web3.eth.block_number == block
-    return result.stderr
 
 
 # -- integers: bounded where they are read ------------------------------------------------------------------
@@ -176,11 +159,6 @@ def test_a_role_named_twice_in_one_row_is_one_role(cli, tmp_path):
 
 
 # -- model register: the registry's refusal comes before the card is stored -----------------------------------
-
-
-def stored(cli: Cli) -> list[str]:
-    folder = cli.data_dir / "evidence"
-    return sorted(str(p) for p in folder.rglob("*")) if folder.exists() else []
 
 
 def test_a_registration_the_registry_refuses_stores_nothing_not_even_the_card(cli, tmp_path):

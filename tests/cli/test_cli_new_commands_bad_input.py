@@ -10,13 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from brownie import web3
 
 from creditshare.cli.serve_cmd import token_file
 from creditshare.core.files import MAX_FILE_BYTES
 from creditshare.core.localchain import free_port
 from creditshare.domain.evidence import IpfsStore
-from tests.cli.helpers import Cli
+from tests.cli.helpers import Cli, refused
 from tests.cli.test_cli_payouts import HEADER, day, pid, prow, write
 from tests.cli.test_cli_trips import HEADER as TRIPS_HEADER
 
@@ -32,28 +31,6 @@ def hcli(cli: Cli) -> Cli:
         p = cli.json("members", "propose", "admit", "--member", name, "--org", org, "--role", role, account="c1")
         cli("members", "approve", str(p["id"]), account="c2")
     return cli
-
-
-def stored(c: Cli) -> list[str]:
-    folder = c.data_dir / "evidence"
-    return sorted(str(p) for p in folder.rglob("*")) if folder.exists() else []
-
-
-def refused(c: Cli, *args: str, account: str | None = None, code: int = 1, **env: str) -> str:
-    """Runs a command that must be refused: exit `code`, one `error:` line (1) or typer's usage error (2), no
-    traceback, no block mined, nothing stored in the evidence folder. Returns stderr."""
-    block, docs = web3.eth.block_number, stored(c)
-    saved = dict(c.env)
-    c.env.update(env)
-    try:
-        result = c(*args, ok=False, account=account)
-    finally:
-        c.env = saved
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr and "this is a bug" not in result.stderr, result.stderr
-    assert result.stderr.startswith("error: " if code == 1 else "Usage: "), result.stderr
-    assert web3.eth.block_number == block and stored(c) == docs
-    return result.stderr
 
 
 # -- payouts submit: one table of malformed files ---------------------------------------------------------------
