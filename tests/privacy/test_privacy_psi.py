@@ -10,7 +10,10 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,21 @@ from tests.privacy.privacy_helpers import REPO, free_ports, subject
 A = [subject(i) for i in range(0, 300)]
 B = [subject(i) for i in range(200, 450)]
 EXE = str(Path(sys.executable).parent / "creditshare")
+
+
+@contextmanager
+def serving_once(server: Any, timeout: float) -> Iterator[tuple[int, dict[str, Any]]]:
+    """`server` serving one run on a free port in a thread: yields (port, done), where done["runs"] holds what
+    serve returned once the block is left and the thread has ended (it waits up to the run's timeout and 30 s)."""
+    (port,) = free_ports(1)
+    done: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: done.update(runs=server.serve(port, timeout=timeout, runs=1)))
+    thread.start()
+    try:
+        time.sleep(0.5)
+        yield port, done
+    finally:
+        thread.join(timeout=timeout + 30)
 
 
 def test_psi_finds_exactly_the_shared_ids() -> None:
@@ -324,40 +342,24 @@ def handshake_then_request(port: int, n: int, request: bytes) -> bytes:
 
 
 def test_a_request_larger_than_announced_or_malformed_is_refused_and_the_server_goes_on() -> None:
-    import threading
-
     from privacy.psi import PsiServer, _Client
 
     server = PsiServer(A, PsiIdentity(Account.create(), lambda address: True))
-    (port,) = free_ports(1)
-    done: dict[str, Any] = {}
-    thread = threading.Thread(target=lambda: done.update(runs=server.serve(port, timeout=30, runs=1)))
-    thread.start()
-    try:
-        time.sleep(0.5)
+    with serving_once(server, timeout=30) as (port, done):
         too_many = _Client(B[:10]).request()  # 10 blinded ids after a HELLO announcing 2
         assert b"the REQUEST holds 10 ids; the HELLO announced 2" in handshake_then_request(port, 2, too_many)
         assert b"malformed REQUEST" in handshake_then_request(port, 2, b"\xff" * 40)
         run = psi_query(B, "127.0.0.1", port, identity=stranger(), timeout=30)  # still serving
-    finally:
-        thread.join(timeout=60)
     assert run.shared == set(A) & set(B) and len(done["runs"]) == 1
 
 
 def test_an_anonymous_peer_that_never_authenticates_holds_the_server_for_the_handshake_only() -> None:
     """The server answers one connection at a time: a peer that connects and sends nothing (or only its HELLO)
     is dropped after handshake_s, not after the run's timeout, and the member waiting behind it is served."""
-    import threading
-
     from privacy.psi import PsiServer
 
     server = PsiServer(A, PsiIdentity(Account.create(), lambda address: True), handshake_s=1.0)
-    (port,) = free_ports(1)
-    done: dict[str, Any] = {}
-    thread = threading.Thread(target=lambda: done.update(runs=server.serve(port, timeout=60, runs=1)))
-    thread.start()
-    try:
-        time.sleep(0.5)
+    with serving_once(server, timeout=60) as (port, done):
         silent = socket.create_connection(("127.0.0.1", port), timeout=30)
         hello_only = socket.create_connection(("127.0.0.1", port), timeout=30)
         hello = {"version": 2, "n": 3, "member": Account.create().address, "nonce": "0x" + "ab" * 32}
@@ -369,8 +371,6 @@ def test_an_anonymous_peer_that_never_authenticates_holds_the_server_for_the_han
         assert silent.recv(100) == b""  # dropped by the server
         silent.close()
         hello_only.close()
-    finally:
-        thread.join(timeout=90)
     assert run.shared == set(A) & set(B) and len(done["runs"]) == 1
     assert waited < 10, f"the member waited {waited:.1f} s behind two silent peers"
     with pytest.raises(InvalidInput, match="timeout must be a positive number"):
@@ -380,24 +380,15 @@ def test_an_anonymous_peer_that_never_authenticates_holds_the_server_for_the_han
 def test_a_non_member_learns_neither_the_set_size_nor_the_commitment() -> None:
     """The claimed address is checked before the CHALLENGE (which carries the server's set size and input
     commitment): a non-member's HELLO gets one ERROR frame, and the member after it is served."""
-    import threading
-
     from privacy import psi
     from privacy.psi import PsiServer
 
     member = Account.create()
     server = PsiServer(A, PsiIdentity(Account.create(), lambda address: address == member.address))
-    (port,) = free_ports(1)
-    done: dict[str, Any] = {}
-    thread = threading.Thread(target=lambda: done.update(runs=server.serve(port, timeout=30, runs=1)))
-    thread.start()
-    try:
-        time.sleep(0.5)
+    with serving_once(server, timeout=30) as (port, done):
         hello = {"version": psi.PROTOCOL_VERSION, "n": 3, "member": Account.create().address, "nonce": "0x" + "ab" * 32}
         answer = raw_exchange(port, [frame(psi.HELLO, json.dumps(hello).encode())])
         run = psi_query(B, "127.0.0.1", port, identity=PsiIdentity(member, lambda address: True), timeout=30)
-    finally:
-        thread.join(timeout=60)
     (length,) = struct.unpack(">I", answer[:4])
     assert len(answer) == 4 + length and answer[4] == psi.ERROR  # one frame: no CHALLENGE
     assert answer[5:] == f"{hello['member']} is not an active consortium member".encode()
