@@ -69,9 +69,10 @@ def refused(c: Cli, *args: str, account: str | None = None, code: int = 1, **env
     return result.stderr
 
 
-def admit_oracle(cli: Cli, name: str) -> None:
-    """A new key `name` admitted as an ORACLE member by the committee (c1 proposes, c2 approves)."""
-    cli("keys", "new", name)
+def admit_oracle(cli: Cli, name: str, org: str | None = None) -> str:
+    """A new key `name` admitted as an ORACLE member of `org` (default uscc:NAME) by the committee (c1 proposes,
+    c2 approves); returns its address."""
+    address = str(cli.json("keys", "new", name)["address"])
     p = cli.json(
         "members",
         "propose",
@@ -79,12 +80,13 @@ def admit_oracle(cli: Cli, name: str) -> None:
         "--member",
         name,
         "--org",
-        f"uscc:{name.upper()}",
+        org or f"uscc:{name.upper()}",
         "--role",
         "ORACLE",
         account="c1",
     )
     cli("members", "approve", str(p["id"]), account="c2")
+    return address
 
 
 def write_csv(folder: Path, rows: list[str], name: str = "s.csv") -> Path:

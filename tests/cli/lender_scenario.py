@@ -10,7 +10,7 @@ from pathlib import Path
 from brownie import chain
 
 from creditshare.core.ids import settlement_id, subject_id, to_hex
-from tests.cli.helpers import row, write_csv
+from tests.cli.helpers import admit_oracle, row, write_csv
 
 TRAIN = ("--synthetic", "1500", "--seed", "5")
 
@@ -22,20 +22,7 @@ def sid(ref: str) -> str:
 def admit_oracles(cli, n: int, threshold: int) -> None:
     """Oracle members o1..on (keys made here) and the committee's oracle.threshold set to `threshold`."""
     for i in range(1, n + 1):
-        cli("keys", "new", f"o{i}")
-        p = cli.json(
-            "members",
-            "propose",
-            "admit",
-            "--member",
-            f"o{i}",
-            "--org",
-            f"uscc:ORACLE{i}",
-            "--role",
-            "ORACLE",
-            account="c1",
-        )
-        cli("members", "approve", str(p["id"]), account="c2")
+        admit_oracle(cli, f"o{i}", f"uscc:ORACLE{i}")
     p = cli.json(
         "members",
         "propose",

@@ -32,7 +32,7 @@ from creditshare.core.keys import load_account
 from creditshare.core.localchain import free_ports
 from oracle.daemon import round_request_text
 from scoring.model_card import TIERS
-from tests.cli.helpers import Cli, deployed_cli, row, write_csv
+from tests.cli.helpers import Cli, admit_oracle, deployed_cli, row, write_csv
 
 SHIPPERS = ("uscc:SHIP1", "uscc:SHIP2", "uscc:SHIP3", "uscc:SHIP4")
 EXE = Path(sys.executable).parent / "creditshare"
@@ -148,20 +148,7 @@ def build_fleet(cli: Any, folder: Path, **round_settings: Any) -> Fleet:
         cli("members", "approve", str(p["id"]), account="c2")
     addresses = {}
     for i in range(1, 5):
-        addresses[i] = cli.json("keys", "new", f"o{i}")["address"]
-        p = cli.json(
-            "members",
-            "propose",
-            "admit",
-            "--member",
-            f"o{i}",
-            "--org",
-            f"uscc:ORACLE{i}",
-            "--role",
-            "ORACLE",
-            account="c1",
-        )
-        cli("members", "approve", str(p["id"]), account="c2")
+        addresses[i] = admit_oracle(cli, f"o{i}", f"uscc:ORACLE{i}")
     p = cli.json("members", "propose", "set-parameter", "--parameter", "oracle.threshold", "--value", "3", account="c1")
     cli("members", "approve", str(p["id"]), account="c2")
     card = folder / "card.json"
